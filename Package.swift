@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Chorus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chorus", targets: ["chorus"]),
+        .library(name: "ChorusGateway", targets: ["ChorusGateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+    ],
+    targets: [
+        .target(
+            name: "ChorusModel",
+            dependencies: []
+        ),
+        .target(
+            name: "ChorusActorSystem",
+            dependencies: [
+                "ChorusModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ChorusChat",
+            dependencies: [
+                "ChorusModel",
+                "ChorusActorSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ChorusGateway",
+            dependencies: [
+                "ChorusModel",
+                "ChorusActorSystem",
+                "ChorusChat",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "chorus",
+            dependencies: [
+                "ChorusModel",
+                "ChorusActorSystem",
+                "ChorusChat",
+                "ChorusGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
+        .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
+        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusActorSystem"]),
+        .testTarget(
+            name: "ChorusGatewayTests",
+            dependencies: [
+                "ChorusGateway",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,237 @@
+import ChorusActorSystem
+import ChorusModel
+import Distributed
+import Logging
+import Synchronization
+
+/// The chat service of one node: activates channel and user actors and runs the operations that
+/// span several of them (creating channels, opening DMs, listing a user's channels).
+///
+/// This is the placement layer of a single node: every key is owned here. Channel actors exist from
+/// their `created` record on; user actors from the user's first authenticated request or upsert.
+/// Looking up a channel or user that does not exist never creates an actor. The directory holds
+/// the strong references that keep activated actors alive.
+public final class ChatNode: Sendable {
+    /// The node's actor system.
+    public let actorSystem: ClusterActorSystem
+    /// Where actors read the time.
+    public let clock: any TimeSource
+    /// Client input limits.
+    public let limits: ChatLimits
+    /// How long one typing call keeps a user typing.
+    public let typingTTL: Duration
+
+    private let snowflakes: Mutex<SnowflakeGenerator>
+    private let directory = Mutex(Directory())
+    private let logger: Logger
+
+    private struct Directory {
+        var channels: [ChannelID: ChannelActor] = [:]
+        var users: [UserID: UserActor] = [:]
+    }
+
+    /// Settings of the chat layer.
+    public struct Configuration: Sendable {
+        /// Client input limits.
+        public var limits: ChatLimits
+        /// How long one typing call keeps a user typing (default 5 s).
+        public var typingTTL: Duration
+        /// This node's snowflake node id, `0..<1024`.
+        public var snowflakeNode: UInt64
+
+        public init(limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0) {
+            self.limits = limits
+            self.typingTTL = typingTTL
+            self.snowflakeNode = snowflakeNode
+        }
+    }
+
+    public init(
+        actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(),
+        clock: any TimeSource = SystemTimeSource(), logger: Logger = Logger(label: "chorus.chat")
+    ) {
+        self.actorSystem = actorSystem
+        self.clock = clock
+        self.limits = configuration.limits
+        self.typingTTL = configuration.typingTTL
+        self.snowflakes = Mutex(SnowflakeGenerator(node: configuration.snowflakeNode))
+        self.logger = logger
+    }
+
+    // MARK: Activation
+
+    /// The actor of channel `id`; `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
+    public func channel(_ id: ChannelID) throws(ChatError) -> ChannelActor {
+        guard let actor = directory.withLock({ $0.channels[id] }) else { throw ChatError.channelNotFound(id) }
+        return actor
+    }
+
+    /// The actor of user `id`; `CHAT_USER_NOT_FOUND` if the user was never created.
+    public func user(_ id: UserID) throws(ChatError) -> UserActor {
+        guard let actor = directory.withLock({ $0.users[id] }) else { throw ChatError.userNotFound(id) }
+        return actor
+    }
+
+    /// How many channel and user actors are active.
+    public var activeActorCounts: (channels: Int, users: Int) {
+        directory.withLock { ($0.channels.count, $0.users.count) }
+    }
+
+    private func activateUser(_ id: UserID) -> UserActor {
+        directory.withLock { directory in
+            if let actor = directory.users[id] { return actor }
+            let actor = actorSystem.withIdentity(UserActor.identity(of: id)) {
+                UserActor(actorSystem: actorSystem, id: id, node: self)
+            }
+            directory.users[id] = actor
+            return actor
+        }
+    }
+
+    /// A channel just created: its actor, its description and its first members.
+    struct NewChannel {
+        let actor: ChannelActor
+        let info: ChannelInfo
+        let members: [Member]
+    }
+
+    private func activateNewChannel(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) -> NewChannel {
+        let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
+        let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
+        let state = ChannelState(info: info, members: members)
+        let actor = directory.withLock { directory in
+            let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+                ChannelActor(actorSystem: actorSystem, state: state, node: self)
+            }
+            directory.channels[id] = actor
+            return actor
+        }
+        logger.debug("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(kind.rawValue)"])
+        return NewChannel(actor: actor, info: info, members: members)
+    }
+
+    func activateDirectChannel(between first: UserID, and second: UserID) -> NewChannel {
+        let now = clock.now()
+        return activateNewChannel(
+            kind: .dm, name: "", owner: nil,
+            members: [Member(userID: first, role: .member, joinedAt: now), Member(userID: second, role: .member, joinedAt: now)],
+            at: now)
+    }
+
+    /// Adds a new channel to its first members' channel indexes (as of seq 1, the `created` record).
+    func announceMembers(of channel: NewChannel) async throws {
+        for member in channel.members {
+            try await membershipChanged(of: member.userID, in: channel.info.id, isMember: true, seq: 1)
+        }
+    }
+
+    /// Tells user `user`'s actor that they joined or left `channel`.
+    func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) async throws {
+        try await self.user(user).membershipChanged(channel, isMember: isMember, seq: seq)
+    }
+
+    /// Whether user `id` exists.
+    func userExists(_ id: UserID) async throws -> Bool {
+        guard let actor = directory.withLock({ $0.users[id] }) else { return false }
+        return try await actor.exists()
+    }
+
+    /// A new message id for a channel whose last message id is `last`: from this node's snowflake
+    /// generator, and always larger than `last`.
+    func nextMessageID(after last: MessageID?, now: Timestamp) -> MessageID {
+        let next = snowflakes.withLock { $0.next(now: now) }
+        guard let last, last.rawValue >= next else { return MessageID(rawValue: next) }
+        return MessageID(rawValue: last.rawValue + 1)
+    }
+
+    // MARK: Users
+
+    /// Creates user `id` on their first authenticated request (display name `displayName`); returns the profile.
+    public func ensureUser(_ id: UserID, displayName: String?) async throws -> UserProfile {
+        let name = displayName.flatMap { try? limits.validateDisplayName($0) == () ? $0 : nil } ?? id.rawValue
+        return try await activateUser(id).ensure(displayName: name)
+    }
+
+    /// Creates user `id` or renames them (admin).
+    public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
+        try limits.validateDisplayName(displayName)
+        return try await activateUser(id).upsert(displayName: displayName)
+    }
+
+    /// The profile of user `id`.
+    public func profile(of id: UserID) async throws -> UserProfile {
+        try await user(id).profile()
+    }
+
+    /// `user` blocks `other` (who must exist).
+    public func block(_ other: UserID, by user: UserID) async throws {
+        guard try await userExists(other) else { throw ChatError.userNotFound(other) }
+        try await self.user(user).block(other)
+    }
+
+    // MARK: Channels
+
+    /// Creates a group or room owned by `owner`.
+    public func createChannel(kind: ChannelKind, name: String, owner: UserID) async throws -> ChannelInfo {
+        precondition(kind != .dm, "DMs are opened with openDirectChannel")
+        try limits.validateChannelName(name)
+        let now = clock.now()
+        let channel = activateNewChannel(
+            kind: kind, name: name, owner: owner, members: [Member(userID: owner, role: .owner, joinedAt: now)], at: now)
+        try await announceMembers(of: channel)
+        return channel.info
+    }
+
+    /// Opens the DM between `initiator` and `other`, or returns the existing one (`created == false`).
+    public func openDirectChannel(from initiator: UserID, to other: UserID) async throws -> DirectChannelResult {
+        if initiator == other { throw ChatError(.cannotDMSelf, "you cannot open a DM with yourself") }
+        guard try await userExists(other) else { throw ChatError.userNotFound(other) }
+        let registry = try user(min(initiator, other))
+        return try await registry.openDirectChannel(with: max(initiator, other))
+    }
+
+    /// One entry of a user's channel list.
+    public struct ChannelListEntry: Sendable, Equatable {
+        public var summary: ChannelSummary
+        /// For DMs: the other user's display name.
+        public var otherUserName: String?
+    }
+
+    /// `user`'s channels, most recently active first (ties: larger channel id first); hidden ones only with `includeHidden`.
+    public func listChannels(for user: UserID, includeHidden: Bool) async throws -> [ChannelListEntry] {
+        let ids = try await self.user(user).channelIDs()
+        let summaries = try await withThrowingTaskGroup(of: ChannelSummary?.self) { group in
+            for id in ids {
+                group.addTask {
+                    // A channel can disappear from under a stale index entry; skip it.
+                    guard let actor = try? self.channel(id) else { return nil }
+                    return try await actor.summary(for: user)
+                }
+            }
+            var summaries: [ChannelSummary] = []
+            for try await summary in group {
+                if let summary, includeHidden || !summary.hidden { summaries.append(summary) }
+            }
+            return summaries
+        }
+        let sorted = summaries.sorted { lhs, rhs in
+            lhs.lastActivityAt != rhs.lastActivityAt ? lhs.lastActivityAt > rhs.lastActivityAt : lhs.info.id > rhs.info.id
+        }
+        let names = try await displayNames(of: Set(sorted.compactMap(\.otherUserID)))
+        return sorted.map { ChannelListEntry(summary: $0, otherUserName: $0.otherUserID.flatMap { names[$0] }) }
+    }
+
+    /// The display names of `users` (users that do not exist are left out).
+    public func displayNames(of users: Set<UserID>) async throws -> [UserID: String] {
+        try await withThrowingTaskGroup(of: (UserID, String?).self) { group in
+            for id in users {
+                group.addTask { (id, try? await self.profile(of: id).displayName) }
+            }
+            var names: [UserID: String] = [:]
+            for try await (id, name) in group {
+                names[id] = name
+            }
+            return names
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import ChorusActorSystem
+import ChorusModel
+import Distributed
+
+/// One user: profile, blocks, the index of their channels, and the registry of their DMs.
+///
+/// The DM between two users is registered with the actor of the smaller user id, so one actor
+/// serialises every attempt to open it and a pair never gets two DMs.
+public distributed actor UserActor {
+    public typealias ActorSystem = ClusterActorSystem
+
+    private var state: UserState
+    private let node: ChatNode
+
+    init(actorSystem: ClusterActorSystem, id: UserID, node: ChatNode) {
+        self.actorSystem = actorSystem
+        self.state = UserState(id: id)
+        self.node = node
+    }
+
+    /// The identity of user `id`'s actor.
+    public static func identity(of id: UserID) -> ActorIdentity {
+        ActorIdentity(kind: "user", key: id.rawValue)
+    }
+
+    private func commit(_ record: UserRecord) {
+        state.apply(record)
+    }
+
+    private func requireProfile() throws -> UserProfile {
+        guard let profile = state.profile else { throw ChatError.userNotFound(state.id) }
+        return profile
+    }
+
+    // MARK: Profile
+
+    /// Whether the user has been created.
+    public distributed func exists() -> Bool {
+        state.exists
+    }
+
+    /// The profile; `CHAT_USER_NOT_FOUND` before the user is created.
+    public distributed func profile() throws -> UserProfile {
+        try requireProfile()
+    }
+
+    /// Creates the user with `displayName` if they do not exist yet; returns the profile either way.
+    public distributed func ensure(displayName: String) -> UserProfile {
+        if state.profile == nil {
+            commit(.upserted(displayName: displayName, at: node.clock.now()))
+        }
+        return state.profile!
+    }
+
+    /// Creates the user or sets their display name.
+    public distributed func upsert(displayName: String) -> UserProfile {
+        if state.profile?.displayName != displayName {
+            commit(.upserted(displayName: displayName, at: node.clock.now()))
+        }
+        return state.profile!
+    }
+
+    // MARK: Blocks
+
+    /// The users this user blocked, in the order they were blocked.
+    public distributed func blockedUsers() throws -> [UserID] {
+        _ = try requireProfile()
+        return state.blocked
+    }
+
+    /// Whether this user blocked `other`.
+    public distributed func hasBlocked(_ other: UserID) -> Bool {
+        state.blocked.contains(other)
+    }
+
+    /// Blocks `other` (idempotent). The caller checks that `other` exists.
+    public distributed func block(_ other: UserID) throws {
+        _ = try requireProfile()
+        guard other != state.id else { throw ChatError(.invalidRequest, "you cannot block yourself") }
+        if !state.blocked.contains(other) {
+            commit(.blockAdded(other, at: node.clock.now()))
+        }
+    }
+
+    /// Unblocks `other` (idempotent).
+    public distributed func unblock(_ other: UserID) throws {
+        _ = try requireProfile()
+        if state.blocked.contains(other) {
+            commit(.blockRemoved(other, at: node.clock.now()))
+        }
+    }
+
+    // MARK: Channels
+
+    /// The channels the user is a member of, ascending by id.
+    public distributed func channelIDs() -> [ChannelID] {
+        state.channelIDs
+    }
+
+    /// Records that the user joined or left `channel` as of the channel's log position `seq`.
+    public distributed func membershipChanged(_ channel: ChannelID, isMember: Bool, seq: UInt64) {
+        commit(.membershipChanged(channel, isMember: isMember, seq: seq))
+    }
+
+    /// Opens (or returns) the DM between this user and `other`. Must be called on the actor of the
+    /// smaller of the two ids; both users must exist.
+    public distributed func openDirectChannel(with other: UserID) async throws -> DirectChannelResult {
+        precondition(state.id < other, "the DM registry is the actor of the smaller user id")
+        let me = try requireProfile()
+        let otherBlockedMe = try await node.user(other).hasBlocked(state.id)
+        if otherBlockedMe || state.blocked.contains(other) {
+            throw ChatError(.dmBlockedUser, "a block between you and this user prevents a DM")
+        }
+        if let existing = state.directChannels[other] {
+            return DirectChannelResult(channel: existing, created: false)
+        }
+        // No suspension point between the check above and registering the new channel.
+        let channel = node.activateDirectChannel(between: me.id, and: other)
+        commit(.directChannelOpened(channel.info, with: other))
+        try await node.announceMembers(of: channel)
+        return DirectChannelResult(channel: channel.info, created: true)
+    }
+}
+
+/// The outcome of opening a DM.
+public struct DirectChannelResult: Sendable, Codable, Equatable {
+    public var channel: ChannelInfo
+    /// `false` when the DM already existed.
+    public var created: Bool
+}

@@ -1,0 +1,54 @@
+import ChorusModel
+
+/// Everything a user actor knows, rebuilt by applying ``UserRecord``s in log order.
+public struct UserState: Sendable, Codable, Equatable {
+    public let id: UserID
+    /// `nil` until the user is created.
+    public private(set) var profile: UserProfile?
+    /// Users this user blocked, in the order they were blocked.
+    public private(set) var blocked: [UserID] = []
+    /// The latest known membership of each channel the user was ever in, with the channel seq it is as of.
+    public private(set) var memberships: [ChannelID: Membership] = [:]
+    /// DMs this user's actor is the registry for, by the other user.
+    public private(set) var directChannels: [UserID: ChannelInfo] = [:]
+
+    /// Membership of one channel as of one channel log position.
+    public struct Membership: Sendable, Codable, Equatable {
+        public var isMember: Bool
+        public var seq: UInt64
+    }
+
+    public init(id: UserID) {
+        self.id = id
+    }
+
+    /// Applies one record.
+    public mutating func apply(_ record: UserRecord) {
+        switch record {
+        case .upserted(let displayName, let at):
+            if profile == nil {
+                profile = UserProfile(id: id, displayName: displayName, createdAt: at)
+            } else {
+                profile?.displayName = displayName
+            }
+        case .blockAdded(let other, _):
+            if !blocked.contains(other) { blocked.append(other) }
+        case .blockRemoved(let other, _):
+            blocked.removeAll { $0 == other }
+        case .membershipChanged(let channel, let isMember, let seq):
+            // Updates can arrive out of order; the one with the larger channel seq wins.
+            if let known = memberships[channel], known.seq >= seq { return }
+            memberships[channel] = Membership(isMember: isMember, seq: seq)
+        case .directChannelOpened(let info, let other):
+            directChannels[other] = info
+        }
+    }
+
+    /// Whether this user exists (was created).
+    public var exists: Bool { profile != nil }
+
+    /// The channels the user is a member of, ascending by id.
+    public var channelIDs: [ChannelID] {
+        memberships.filter(\.value.isMember).keys.sorted()
+    }
+}

@@ -1,0 +1,56 @@
+import ChorusModel
+import Synchronization
+
+/// A token bucket per key: `rate` requests a second on average, bursts up to `burst`.
+///
+/// Keys whose bucket is full again carry no information, so the table prunes them once it passes
+/// `maxKeys`; memory stays bounded however many users call.
+public final class RateLimiter: Sendable {
+    /// Requests per second refilled into each bucket.
+    public let rate: Double
+    /// Bucket size.
+    public let burst: Double
+    private let maxKeys: Int
+    private let clock: any TimeSource
+    private let buckets = Mutex<[UserID: Bucket]>([:])
+
+    private struct Bucket {
+        var tokens: Double
+        var updatedAt: Timestamp
+    }
+
+    public init(rate: Double, burst: Double, clock: any TimeSource, maxKeys: Int = 100_000) {
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.maxKeys = maxKeys
+    }
+
+    /// Takes one token for `key`; returns `nil` if allowed, else the seconds until a token is available.
+    public func acquire(_ key: UserID) -> Int? {
+        let now = clock.now()
+        return buckets.withLock { buckets in
+            var bucket = buckets[key].map { refill($0, now: now) } ?? Bucket(tokens: burst, updatedAt: now)
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                buckets[key] = bucket
+                if buckets.count > maxKeys { prune(&buckets, now: now) }
+                return nil
+            }
+            buckets[key] = bucket
+            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+        }
+    }
+
+    private func refill(_ bucket: Bucket, now: Timestamp) -> Bucket {
+        let elapsed = Double(max(now.milliseconds - bucket.updatedAt.milliseconds, 0)) / 1000
+        return Bucket(tokens: min(burst, bucket.tokens + elapsed * rate), updatedAt: now)
+    }
+
+    private func prune(_ buckets: inout [UserID: Bucket], now: Timestamp) {
+        buckets = buckets.filter { refill($0.value, now: now).tokens < burst }
+    }
+
+    /// How many keys are tracked (for tests of the memory bound).
+    public var trackedKeys: Int { buckets.withLock { $0.count } }
+}

@@ -1,0 +1,198 @@
+import ChorusModel
+import Foundation
+import Yams
+
+/// The settings of one Chorus node, decoded from YAML (`cluster.example.yaml` documents every key).
+///
+/// Every key is optional; a missing key takes the default written next to it. Secrets never live in
+/// the file: they come from environment variables (`CHORUS_JWT_SECRET`, `CHORUS_CDN_SECRET`).
+public struct ChorusConfiguration: Sendable, Equatable, Decodable {
+    /// Where the node listens and keeps its data.
+    public struct Node: Sendable, Equatable, Decodable {
+        /// Node name, used in logs (default `chorus-1`).
+        public var name = "chorus-1"
+        /// Client (HTTP/WebSocket) bind address (default `127.0.0.1`).
+        public var host = "127.0.0.1"
+        /// Client port; 0 picks a free port (default 8080).
+        public var port = 8080
+        /// Data directory (default `./chorus-data`).
+        public var dataDir = "./chorus-data"
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case name, host, port, dataDir = "data_dir" }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
+            dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? dataDir
+        }
+    }
+
+    /// Limits on what clients may send.
+    public struct Limits: Sendable, Equatable, Decodable {
+        /// Largest request body in bytes; larger gets 413 `PAYLOAD_TOO_LARGE` (default 1 MiB).
+        public var maxBodyBytes = 1 << 20
+        /// Longest message body in characters (default 4,000).
+        public var maxMessageLength = 4000
+        /// Most attachments per message (default 10).
+        public var maxAttachments = 10
+        /// Requests per second each user may make on average (default 50).
+        public var userRequestsPerSecond = 50.0
+        /// Requests a user may make in a burst (default 200).
+        public var userRequestBurst = 200.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case maxBodyBytes = "max_body_bytes", maxMessageLength = "max_message_length"
+            case maxAttachments = "max_attachments", userRequestsPerSecond = "user_requests_per_second"
+            case userRequestBurst = "user_request_burst"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
+            maxMessageLength = try c.decodeIfPresent(Int.self, forKey: .maxMessageLength) ?? maxMessageLength
+            maxAttachments = try c.decodeIfPresent(Int.self, forKey: .maxAttachments) ?? maxAttachments
+            userRequestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .userRequestsPerSecond) ?? userRequestsPerSecond
+            userRequestBurst = try c.decodeIfPresent(Double.self, forKey: .userRequestBurst) ?? userRequestBurst
+        }
+    }
+
+    /// Chat behaviour.
+    public struct Chat: Sendable, Equatable, Decodable {
+        /// How long one typing call keeps a user typing, in seconds (default 5).
+        public var typingTTLSeconds = 5.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case typingTTLSeconds = "typing_ttl_seconds" }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            typingTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .typingTTLSeconds) ?? typingTTLSeconds
+        }
+    }
+
+    /// Signed attachment URLs.
+    public struct CDN: Sendable, Equatable, Decodable {
+        /// Base of attachment URLs (default `https://cdn.chorus.invalid`).
+        public var baseURL = "https://cdn.chorus.invalid"
+        /// How long a signed URL stays valid, in seconds (default 3600).
+        public var urlTTLSeconds = 3600
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case baseURL = "base_url", urlTTLSeconds = "url_ttl_seconds" }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL) ?? baseURL
+            urlTTLSeconds = try c.decodeIfPresent(Int.self, forKey: .urlTTLSeconds) ?? urlTTLSeconds
+        }
+    }
+
+    public var node = Node()
+    public var limits = Limits()
+    public var chat = Chat()
+    public var cdn = CDN()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        node = try c.decodeIfPresent(Node.self, forKey: .node) ?? node
+        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
+        chat = try c.decodeIfPresent(Chat.self, forKey: .chat) ?? chat
+        cdn = try c.decodeIfPresent(CDN.self, forKey: .cdn) ?? cdn
+    }
+
+    /// A configuration error, naming the file and key.
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Decodes YAML text; `source` names the file in errors.
+    public static func decode(yaml: String, source: String) throws -> ChorusConfiguration {
+        let configuration: ChorusConfiguration
+        do {
+            configuration = try YAMLDecoder().decode(ChorusConfiguration.self, from: yaml)
+        } catch let error as DecodingError {
+            throw Error(description: "\(source): \(describe(error))")
+        } catch {
+            throw Error(description: "\(source): \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// Reads and decodes the YAML file at `path`.
+    public static func load(path: String) throws -> ChorusConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Error(description: "\(path): cannot read the file (\(error.localizedDescription))")
+        }
+        return try decode(yaml: text, source: path)
+    }
+
+    /// Checks value ranges that decoding alone does not.
+    public func validate(source: String) throws {
+        func check(_ ok: Bool, _ key: String, _ rule: String) throws {
+            if !ok { throw Error(description: "\(source): \(key) \(rule)") }
+        }
+        try check((0...65535).contains(node.port), "node.port", "must be 0-65535")
+        try check(limits.maxBodyBytes >= 1024, "limits.max_body_bytes", "must be at least 1024")
+        try check(limits.maxMessageLength >= 1, "limits.max_message_length", "must be at least 1")
+        try check(limits.maxAttachments >= 0, "limits.max_attachments", "must not be negative")
+        try check(limits.userRequestsPerSecond > 0, "limits.user_requests_per_second", "must be positive")
+        try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
+        try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
+        try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
+        try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
+    }
+
+    /// The chat layer's limits.
+    public var chatLimits: ChatLimits {
+        ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments)
+    }
+}
+
+/// A one-line description of a decoding error with its key path.
+func describe(_ error: DecodingError) -> String {
+    func path(_ codingPath: [any CodingKey]) -> String {
+        let keys = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        return keys.isEmpty ? "the document" : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+    switch error {
+    case .typeMismatch(let type, let context):
+        return "\(path(context.codingPath)): expected \(jsonTypeName(type))"
+    case .valueNotFound(let type, let context):
+        return "\(path(context.codingPath)): expected \(jsonTypeName(type)), found null"
+    case .keyNotFound(let key, let context):
+        return "\(path(context.codingPath + [key])): is required"
+    case .dataCorrupted(let context):
+        if context.codingPath.isEmpty {
+            return "not valid JSON"
+        }
+        return "\(path(context.codingPath)): \(context.debugDescription)"
+    @unknown default:
+        return "invalid value"
+    }
+}
+
+private func jsonTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: return "a string"
+    case is Bool.Type: return "a boolean"
+    case is Int.Type, is Int64.Type, is UInt64.Type, is Double.Type: return "a number"
+    case is [Any].Type: return "an array"
+    default: return "an object"
+    }
+}

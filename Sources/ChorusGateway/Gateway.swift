@@ -1,0 +1,60 @@
+import ChorusActorSystem
+import ChorusChat
+import ChorusModel
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the client-facing HTTP application of one node.
+public enum Gateway {
+    /// Everything the gateway needs besides configuration.
+    public struct Dependencies: Sendable {
+        public var node: ChatNode
+        /// The HS256 secret for client tokens.
+        public var jwtSecret: [UInt8]
+        /// The key that signs attachment URLs.
+        public var cdnKey: [UInt8]
+
+        public init(node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8]) {
+            self.node = node
+            self.jwtSecret = jwtSecret
+            self.cdnKey = cdnKey
+        }
+    }
+
+    /// The router with every route and middleware of the v1 API.
+    public static func router(configuration: ChorusConfiguration, dependencies: Dependencies) -> Router<ChorusRequestContext> {
+        let router = Router(context: ChorusRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+
+        let node = dependencies.node
+        let maxBody = configuration.limits.maxBodyBytes
+        let rateLimiter = RateLimiter(
+            rate: configuration.limits.userRequestsPerSecond, burst: configuration.limits.userRequestBurst, clock: node.clock)
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(secret: dependencies.jwtSecret, node: node, rateLimiter: rateLimiter))
+        ChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
+        MessageRoutes(
+            node: node, maxBodyBytes: maxBody,
+            signer: AttachmentURLSigner(baseURL: configuration.cdn.baseURL, key: dependencies.cdnKey, ttlSeconds: configuration.cdn.urlTTLSeconds)
+        ).register(on: v1)
+        UserRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
+        return router
+    }
+
+    /// The HTTP application, listening on `configuration.node.host:port`.
+    ///
+    /// `onServerRunning` gets the bound port (useful with port 0).
+    public static func application(
+        configuration: ChorusConfiguration, dependencies: Dependencies, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(configuration: configuration, dependencies: dependencies),
+            configuration: .init(
+                address: .hostname(configuration.node.host, port: configuration.node.port),
+                serverName: "chorus"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,119 @@
+import ChorusActorSystem
+import ChorusModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// How the client API reports errors: `{"error": {"code": …, "message": …}}` with the code's HTTP status.
+struct APIError: Error {
+    var error: ChatError
+    /// Seconds for a `Retry-After` header (429, 503).
+    var retryAfter: Int?
+
+    init(_ error: ChatError, retryAfter: Int? = nil) {
+        self.error = error
+        self.retryAfter = retryAfter
+    }
+
+    /// Classifies anything a handler threw. Unknown errors are logged by the caller and become 500.
+    init?(classifying error: any Error) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let error as ChatError:
+            self.init(error, retryAfter: error.code == .clusterUnavailable ? 1 : nil)
+        case let error as RemoteCallError:
+            self.init(ChatError(.clusterUnavailable, "the channel's node did not answer: \(error.message)"), retryAfter: 1)
+        case is NIOTooManyBytesError:
+            self.init(ChatError(.payloadTooLarge, "request body is larger than the limit"))
+        case let error as any HTTPResponseError:
+            switch error.status {
+            case .notFound, .methodNotAllowed:
+                self.init(ChatError(.notFound, "no such route"))
+            case .contentTooLarge:
+                self.init(ChatError(.payloadTooLarge, "request body is larger than the limit"))
+            case let status where (400..<500).contains(status.code):
+                self.init(ChatError(.invalidRequest, "the request could not be processed (\(status.code) \(status.reasonPhrase))"))
+            default:
+                return nil
+            }
+        case let error as DecodingError:
+            self.init(ChatError(.invalidRequest, describe(error)))
+        default:
+            return nil
+        }
+    }
+
+    /// The HTTP status of an error code.
+    static func status(of code: ChatError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidRequest, .emptyMessage, .messageTooLong, .cannotDMSelf: .badRequest
+        case .missingToken, .invalidToken, .tokenExpired: .unauthorized
+        case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner,
+            .serverTokenRequired:
+            .forbidden
+        case .channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound: .notFound
+        case .reactionExists, .alreadyMember: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
+        case .clusterUnavailable: .serviceUnavailable
+        }
+    }
+
+    private struct Body: Encodable {
+        var error: ChatError
+    }
+
+    func response() -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        let body = (try? JSONEncoder().encode(Body(error: error))) ?? Data(#"{"error":{"code":"INVALID_REQUEST"}}"#.utf8)
+        return Response(status: Self.status(of: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Gives every response an `X-Request-Id` and turns every error into the API's error body.
+///
+/// No request, however malformed, reaches the client as an unexplained 500: anything unclassified
+/// is logged with the request id and reported as 500 `INTERNAL` (a bug to fix, never expected).
+struct APIErrorMiddleware: RouterMiddleware {
+    typealias Context = ChorusRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.requestID = Self.requestID(from: request)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            if let apiError = APIError(classifying: error) {
+                response = apiError.response()
+            } else {
+                context.logger.error(
+                    "unhandled error", metadata: ["request.id": "\(context.requestID)", "error": "\(String(reflecting: error))"])
+                response = Response(
+                    status: .internalServerError, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"code":"INTERNAL","message":"internal error"}}"#)))
+            }
+        }
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+
+    /// The caller's `X-Request-Id` if it is short and printable, else a new random one.
+    static func requestID(from request: Request) -> String {
+        if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
+            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        {
+            return given
+        }
+        return String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+}

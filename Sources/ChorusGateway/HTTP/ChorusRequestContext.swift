@@ -1,0 +1,16 @@
+import Hummingbird
+
+/// The per-request context: Hummingbird's core storage plus the request id and the caller.
+public struct ChorusRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Echoed in `X-Request-Id` on every response.
+    public var requestID: String
+    /// Set by ``AuthMiddleware`` on `/v1` routes.
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+        self.identity = nil
+    }
+}

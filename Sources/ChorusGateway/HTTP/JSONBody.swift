@@ -1,0 +1,42 @@
+import ChorusModel
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+
+/// Reading request bodies and writing JSON responses.
+enum JSONBody {
+    /// Decodes the request body as `T`; every failure is `INVALID_REQUEST` (or `PAYLOAD_TOO_LARGE`) with the offending field.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ChatError(.payloadTooLarge, "request body is \(length) bytes; the limit is \(limit)")
+        }
+        let buffer = try await request.body.collect(upTo: limit)
+        guard buffer.readableBytes > 0 else {
+            throw ChatError(.invalidRequest, "request body must be a JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: buffer)
+        } catch let error as DecodingError {
+            throw ChatError(.invalidRequest, describe(error))
+        }
+    }
+
+    /// Sorted keys make responses byte-stable; slashes stay unescaped so URLs read as URLs.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A JSON response.
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// An empty 204 response.
+    static var noContent: Response { Response(status: .noContent) }
+}

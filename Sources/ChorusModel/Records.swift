@@ -1,0 +1,50 @@
+/// A change to one channel: the unit the write-ahead log stores and replicas replay.
+///
+/// Records are decided (validated against the current state) before they are logged, so applying
+/// one never fails. Each carries the time it was made; the channel log assigns its `seq`.
+public enum ChannelRecord: Hashable, Sendable, Codable {
+    /// The channel came into being with its first members (the owner, or both users of a DM).
+    case created(info: ChannelInfo, members: [Member])
+    /// The channel was renamed.
+    case updated(name: String, by: UserID, at: Timestamp)
+    case memberAdded(Member, by: UserID)
+    case memberRemoved(UserID, by: UserID, at: Timestamp)
+    case messageSent(NewMessage)
+    case messageEdited(MessageID, body: String, inlineEmotes: [InlineEmote], at: Timestamp)
+    case messageDeleted(MessageID, by: UserID, at: Timestamp)
+    case reactionAdded(MessageID, emote: AssetID, user: UserID, at: Timestamp)
+    case reactionRemoved(MessageID, emote: AssetID, user: UserID, at: Timestamp)
+    case readCursorSet(user: UserID, message: MessageID, at: Timestamp)
+    /// The user hid the channel from their list until its next message.
+    case hidden(user: UserID, at: Timestamp)
+    case shown(user: UserID, at: Timestamp)
+}
+
+/// The content of a `messageSent` record; the log position becomes the message's `seq`.
+public struct NewMessage: Hashable, Sendable, Codable {
+    public var id: MessageID
+    public var senderID: UserID
+    public var senderName: String
+    public var draft: MessageDraft
+    public var at: Timestamp
+
+    public init(id: MessageID, senderID: UserID, senderName: String, draft: MessageDraft, at: Timestamp) {
+        self.id = id
+        self.senderID = senderID
+        self.senderName = senderName
+        self.draft = draft
+        self.at = at
+    }
+}
+
+/// A change to one user.
+public enum UserRecord: Hashable, Sendable, Codable {
+    /// The user was created, or their display name changed.
+    case upserted(displayName: String, at: Timestamp)
+    case blockAdded(UserID, at: Timestamp)
+    case blockRemoved(UserID, at: Timestamp)
+    /// The user joined (`isMember`) or left a channel, as of the channel log position `seq`.
+    case membershipChanged(ChannelID, isMember: Bool, seq: UInt64)
+    /// This user's actor became the registry of the DM between the two users.
+    case directChannelOpened(ChannelInfo, with: UserID)
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import ChorusActorSystem
+import ChorusChat
+import ChorusGateway
+import ChorusModel
+import Crypto
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `chorus serve`: one node on embedded defaults (or a YAML config), until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a single Chorus node.",
+        discussion: """
+            Serves the v1 client API over HTTP. GET /healthz answers 200 once the node is ready.
+            Client tokens are verified with CHORUS_JWT_SECRET; if it is unset, a random secret is
+            generated for this process and printed with instructions. Attachment URLs are signed
+            with CHORUS_CDN_SECRET (default: derived from the JWT secret).
+            Flags override the config file; the config file overrides the defaults.
+            """)
+
+    @Option(help: "YAML configuration file (see cluster.example.yaml).")
+    var config: String?
+
+    @Option(help: "Address to listen on for clients. [default: 127.0.0.1]")
+    var host: String?
+
+    @Option(help: "Port to listen on for clients; 0 picks a free port. [default: 8080]")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the node's data. [default: ./chorus-data]")
+    var dataDir: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var configuration = try config.map(ChorusConfiguration.load(path:)) ?? ChorusConfiguration()
+        if let host { configuration.node.host = host }
+        if let port { configuration.node.port = port }
+        if let dataDir { configuration.node.dataDir = dataDir }
+        try configuration.validate(source: "command line")
+
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "chorus")
+        logger[metadataKey: "node"] = "\(configuration.node.name)"
+
+        try FileManager.default.createDirectory(atPath: configuration.node.dataDir, withIntermediateDirectories: true)
+        let jwtSecret = Self.jwtSecret()
+        let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
+            ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
+
+        let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
+        let node = ChatNode(
+            actorSystem: actorSystem,
+            configuration: .init(limits: configuration.chatLimits, typingTTL: .milliseconds(Int64(configuration.chat.typingTTLSeconds * 1000))),
+            logger: logger)
+        let host = configuration.node.host
+        let app = Gateway.application(
+            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), logger: logger,
+            onServerRunning: { port in
+                // Written in one call, unbuffered: scripts and tests wait for this line.
+                FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
+            })
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// `CHORUS_JWT_SECRET`, or a random secret for this process with a warning on how to mint tokens.
+    static func jwtSecret() -> [UInt8] {
+        if let secret = ProcessInfo.processInfo.environment["CHORUS_JWT_SECRET"], !secret.isEmpty {
+            return Array(secret.utf8)
+        }
+        let generated = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let warning = """
+            warning: CHORUS_JWT_SECRET is not set; this node uses a random secret until it stops.
+              To mint tokens for it, run in another shell:
+                export CHORUS_JWT_SECRET=\(generated)
+                chorus token --user alice
+              Set CHORUS_JWT_SECRET before `chorus serve` to keep tokens valid across restarts.
+
+            """
+        FileHandle.standardError.write(Data(warning.utf8))
+        return Array(generated.utf8)
+    }
+}
