@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "ChorusGateway",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

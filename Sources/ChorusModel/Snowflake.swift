@@ -13,7 +13,7 @@ public struct SnowflakeGenerator: Sendable {
 
     /// This generator's node id, `0..<1024`.
     public let node: UInt64
-    private var lastMilliseconds: Int64 = 0
+    private var lastMilliseconds: Int64 = -1
     private var sequence: UInt64 = 0
 
     /// - Precondition: `node < 1024`.

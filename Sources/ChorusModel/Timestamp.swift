@@ -53,8 +53,8 @@ public struct SystemTimeSource: TimeSource {
 public final class ManualTimeSource: TimeSource {
     private let current: Mutex<Timestamp>
 
-    /// Starts the clock at `start` (default: 2024-01-01T00:00:00Z).
-    public init(start: Timestamp = .seconds(1_704_067_200)) {
+    /// Starts the clock at `start` (default: 2025-01-01T00:00:00Z).
+    public init(start: Timestamp = .seconds(1_735_689_600)) {
         self.current = Mutex(start)
     }
 

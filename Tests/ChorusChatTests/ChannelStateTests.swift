@@ -1,0 +1,221 @@
+@testable import ChorusChat
+import ChorusModel
+import Testing
+
+let alice = UserID("alice")!
+let bob = UserID("bob")!
+let carol = UserID("carol")!
+let t0 = Timestamp.seconds(1_800_000_000)
+
+func makeChannel(_ kind: ChannelKind = .group, members: [(UserID, MemberRole)] = [(alice, .owner), (bob, .member)]) -> ChannelState {
+    let info = ChannelInfo(id: ChannelID(rawValue: 7), kind: kind, name: kind == .dm ? "" : "Team", ownerID: kind == .dm ? nil : alice, createdAt: t0)
+    return ChannelState(info: info, members: members.map { Member(userID: $0.0, role: $0.1, joinedAt: t0) })
+}
+
+/// The code of the ``ChatError`` `body` throws, or `nil` if it succeeds.
+func code<T>(_ body: () throws -> T) -> ChatError.Code? {
+    do {
+        _ = try body()
+        return nil
+    } catch let error as ChatError {
+        return error.code
+    } catch {
+        Issue.record("unexpected error \(error)")
+        return nil
+    }
+}
+
+@Suite("ChannelState")
+struct ChannelStateTests {
+    let limits = ChatLimits()
+
+    /// Sends `body` as `sender` with id `id` and applies it.
+    func send(_ state: inout ChannelState, _ id: UInt64, _ body: String, from sender: UserID = alice) throws {
+        state.apply(try state.decideSend(MessageDraft(body: body), id: MessageID(rawValue: id), from: sender, senderName: sender.rawValue, at: t0, limits: limits))
+    }
+
+    @Test("every record advances seq; messages take the seq of their record")
+    func seqs() throws {
+        var state = makeChannel()
+        #expect(state.lastSeq == 1)
+        try send(&state, 10, "a")
+        state.apply(.reactionAdded(MessageID(rawValue: 10), emote: AssetID("1")!, user: bob, at: t0))
+        try send(&state, 11, "b")
+        #expect(state.messages.map(\.seq) == [2, 4])
+        #expect(state.lastSeq == 4)
+    }
+
+    @Test("replaying the same records reproduces the same state")
+    func deterministicReplay() throws {
+        var live = makeChannel()
+        var records: [ChannelRecord] = []
+        func commit(_ record: ChannelRecord) {
+            records.append(record)
+            live.apply(record)
+        }
+        commit(try live.decideSend(MessageDraft(body: "one"), id: MessageID(rawValue: 1), from: alice, senderName: "A", at: t0, limits: limits))
+        commit(try live.decideAddMember(carol, role: .admin, by: alice, at: t0))
+        commit(try live.decideAddReaction(MessageID(rawValue: 1), emote: AssetID("e")!, by: carol, at: t0))
+        commit(try live.decideEdit(MessageID(rawValue: 1), body: "uno", inlineEmotes: [], by: alice, at: t0, limits: limits))
+        commit(try live.decideMarkRead(MessageID(rawValue: 1), by: bob, at: t0))
+        commit(try #require(try live.decideHidden(true, by: bob, at: t0)))
+        commit(try live.decideRemoveMember(carol, by: alice, at: t0))
+        var replayed = makeChannel()
+        for record in records { replayed.apply(record) }
+        #expect(replayed == live)
+        #expect(replayed.message(MessageID(rawValue: 1))?.body == "uno")
+    }
+
+    @Test("pages are ascending with has_more in the paging direction")
+    func paging() throws {
+        var state = makeChannel()
+        for i in 1...5 { try send(&state, UInt64(i * 10), "m\(i)") }
+        func bodies(_ request: MessagePageRequest) -> ([String], Bool) {
+            let page = state.page(request)
+            return (page.messages.map(\.body), page.hasMore)
+        }
+        #expect(bodies(.latest(limit: 2)) == (["m4", "m5"], true))
+        #expect(bodies(.latest(limit: 5)) == (["m1", "m2", "m3", "m4", "m5"], false))
+        #expect(bodies(.before(MessageID(rawValue: 30), limit: 5)) == (["m1", "m2"], false))
+        #expect(bodies(.before(MessageID(rawValue: 35), limit: 1)) == (["m3"], true))  // ids between messages work too
+        #expect(bodies(.after(MessageID(rawValue: 20), limit: 2)) == (["m3", "m4"], true))
+        #expect(bodies(.after(MessageID(rawValue: 0), limit: 10)) == (["m1", "m2", "m3", "m4", "m5"], false))
+        #expect(bodies(.after(MessageID(rawValue: 50), limit: 10)) == ([], false))
+    }
+
+    @Test("unread counts skip own and deleted messages and start after the cursor")
+    func unread() throws {
+        var state = makeChannel()
+        try send(&state, 1, "a", from: alice)
+        try send(&state, 2, "b", from: bob)
+        try send(&state, 3, "c", from: alice)
+        #expect(state.unreadCount(for: bob) == 2)
+        #expect(state.unreadCount(for: alice) == 1)
+        state.apply(try state.decideMarkRead(MessageID(rawValue: 1), by: bob, at: t0))
+        #expect(state.unreadCount(for: bob) == 1)
+        state.apply(try #require(try state.decideDelete(MessageID(rawValue: 3), by: alice, at: t0)))
+        #expect(state.unreadCount(for: bob) == 0)
+    }
+
+    @Test("a new message unhides the channel for everyone who hid it")
+    func hiddenReappears() throws {
+        var state = makeChannel()
+        state.apply(try #require(try state.decideHidden(true, by: bob, at: t0)))
+        #expect(state.summary(for: bob)?.hidden == true)
+        #expect(try state.decideHidden(true, by: bob, at: t0) == nil)  // already hidden: nothing to log
+        try send(&state, 1, "wake up")
+        #expect(state.summary(for: bob)?.hidden == false)
+    }
+}
+
+@Suite("Channel rules")
+struct ChannelRulesTests {
+    let limits = ChatLimits()
+
+    @Test("update: membership before DM before role", arguments: [
+        (ChannelKind.group, "alice", ChatError.Code?.none), (.group, "bob", .notAdmin), (.group, "carol", .notMember),
+        (.dm, "alice", .cannotModifyDM), (.dm, "carol", .notMember),
+    ])
+    func update(kind: ChannelKind, actor: String, expected: ChatError.Code?) {
+        let state = makeChannel(kind, members: kind == .dm ? [(alice, .member), (bob, .member)] : [(alice, .owner), (bob, .member)])
+        let actorID = UserID(actor)!
+        #expect(code { try state.decideUpdate(name: "New", by: actorID, at: t0, limits: limits) } == expected)
+    }
+
+    @Test("add member: who may add whom with which role")
+    func addMatrix() {
+        let dave = UserID("dave")!
+        let group = makeChannel(.group, members: [(alice, .owner), (bob, .admin), (carol, .member)])
+        let room = makeChannel(.room, members: [(alice, .owner), (bob, .admin), (carol, .member)])
+        #expect(code { try group.decideAddMember(dave, role: .member, by: alice, at: t0) } == nil)
+        #expect(code { try group.decideAddMember(dave, role: .admin, by: bob, at: t0) } == nil)
+        #expect(code { try group.decideAddMember(dave, role: .member, by: carol, at: t0) } == .notAdmin)
+        #expect(code { try group.decideAddMember(dave, role: .member, by: dave, at: t0) } == .notMember)
+        #expect(code { try group.decideAddMember(dave, role: .owner, by: alice, at: t0) } == .invalidRequest)
+        #expect(code { try group.decideAddMember(carol, role: .member, by: alice, at: t0) } == .alreadyMember)
+        #expect(code { try room.decideAddMember(dave, role: .member, by: dave, at: t0) } == nil)
+        #expect(code { try room.decideAddMember(dave, role: .admin, by: dave, at: t0) } == .notAdmin)
+        #expect(code { try room.decideAddMember(carol, role: .member, by: carol, at: t0) } == .alreadyMember)
+        #expect(code { try room.decideAddMember(dave, role: .member, by: carol, at: t0) } == .notAdmin)
+        let dm = makeChannel(.dm, members: [(alice, .member), (bob, .member)])
+        #expect(code { try dm.decideAddMember(dave, role: .member, by: alice, at: t0) } == .cannotModifyDM)
+        #expect(code { try dm.decideAddMember(dave, role: .member, by: dave, at: t0) } == .notMember)
+    }
+
+    @Test("remove member: leave, admin removes, owner protected")
+    func removeMatrix() {
+        let dave = UserID("dave")!
+        let group = makeChannel(.group, members: [(alice, .owner), (bob, .admin), (carol, .member), (dave, .member)])
+        #expect(code { try group.decideRemoveMember(carol, by: carol, at: t0) } == nil)
+        #expect(code { try group.decideRemoveMember(carol, by: bob, at: t0) } == nil)
+        #expect(code { try group.decideRemoveMember(bob, by: alice, at: t0) } == nil)
+        #expect(code { try group.decideRemoveMember(dave, by: carol, at: t0) } == .notAdmin)
+        #expect(code { try group.decideRemoveMember(alice, by: alice, at: t0) } == .cannotRemoveOwner)
+        #expect(code { try group.decideRemoveMember(alice, by: bob, at: t0) } == .cannotRemoveOwner)
+        #expect(code { try group.decideRemoveMember(UserID("erin")!, by: alice, at: t0) } == .userNotFound)
+        #expect(code { try group.decideRemoveMember(carol, by: UserID("erin")!, at: t0) } == .notMember)
+    }
+
+    @Test("messages: edit by author only, delete by author or manager, reactions once per emote")
+    func messageRules() throws {
+        var state = makeChannel(.group, members: [(alice, .owner), (bob, .member), (carol, .member)])
+        let id = MessageID(rawValue: 100)
+        state.apply(try state.decideSend(MessageDraft(body: "hi"), id: id, from: bob, senderName: "bob", at: t0, limits: limits))
+        #expect(code { try state.decideEdit(id, body: "x", inlineEmotes: [], by: carol, at: t0, limits: limits) } == .notMessageAuthor)
+        #expect(code { try state.decideEdit(id, body: "x", inlineEmotes: [], by: alice, at: t0, limits: limits) } == .notMessageAuthor)
+        #expect(code { try state.decideEdit(id, body: "x", inlineEmotes: [], by: bob, at: t0, limits: limits) } == nil)
+        #expect(code { try state.decideDelete(id, by: carol, at: t0) } == .notMessageAuthor)
+        #expect(code { try state.decideDelete(id, by: alice, at: t0) } == nil)
+        state.apply(try state.decideAddReaction(id, emote: AssetID("e")!, by: carol, at: t0))
+        #expect(code { try state.decideAddReaction(id, emote: AssetID("e")!, by: carol, at: t0) } == .reactionExists)
+        #expect(code { try state.decideRemoveReaction(id, emote: AssetID("e")!, by: bob, at: t0) } == .reactionNotFound)
+        state.apply(try #require(try state.decideDelete(id, by: bob, at: t0)))
+        #expect(try state.decideDelete(id, by: bob, at: t0) == nil)  // idempotent
+        #expect(code { try state.decideAddReaction(id, emote: AssetID("f")!, by: carol, at: t0) } == .messageNotFound)
+        #expect(code { try state.decideMarkRead(id, by: carol, at: t0) } == nil)  // deleted messages still exist for cursors
+        #expect(code { try state.decideMarkRead(MessageID(rawValue: 5), by: carol, at: t0) } == .messageNotFound)
+    }
+}
+
+@Suite("TypingTracker")
+struct TypingTrackerTests {
+    @Test("start, refresh, stop and expiry by explicit time")
+    func lifecycle() {
+        var typing = TypingTracker()
+        let startedAlice = typing.start(alice, now: t0, ttl: .seconds(5))
+        let startedBob = typing.start(bob, now: t0.advanced(by: .seconds(1)), ttl: .seconds(5))
+        let restarted = typing.start(alice, now: t0.advanced(by: .seconds(3)), ttl: .seconds(5))  // refresh: until t0+8
+        #expect(startedAlice && startedBob && !restarted)
+        #expect(typing.typing(at: t0.advanced(by: .seconds(4))) == [alice, bob])
+        let expired = typing.expire(now: t0.advanced(by: .seconds(6)))
+        #expect(expired == [bob])
+        #expect(typing.typing(at: t0.advanced(by: .milliseconds(7999))) == [alice])
+        #expect(typing.typing(at: t0.advanced(by: .seconds(8))) == [])
+        let stopped = typing.stop(alice)
+        let stoppedAgain = typing.stop(alice)
+        #expect(stopped && !stoppedAgain)
+    }
+}
+
+@Suite("UserState")
+struct UserStateTests {
+    @Test("membership updates apply by channel seq, whatever order they arrive in")
+    func membershipOrder() {
+        var state = UserState(id: alice)
+        let channel = ChannelID(rawValue: 9)
+        state.apply(.membershipChanged(channel, isMember: false, seq: 5))
+        state.apply(.membershipChanged(channel, isMember: true, seq: 3))  // late, older
+        #expect(state.channelIDs == [])
+        state.apply(.membershipChanged(channel, isMember: true, seq: 7))
+        #expect(state.channelIDs == [channel])
+    }
+
+    @Test("profile: created once, renamed by later upserts")
+    func profile() {
+        var state = UserState(id: alice)
+        #expect(!state.exists)
+        state.apply(.upserted(displayName: "Alice", at: t0))
+        state.apply(.upserted(displayName: "Al", at: t0.advanced(by: .seconds(9))))
+        #expect(state.profile == UserProfile(id: alice, displayName: "Al", createdAt: t0))
+    }
+}
