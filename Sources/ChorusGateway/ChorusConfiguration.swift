@@ -119,9 +119,12 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     /// Decodes YAML text; `source` names the file in errors.
     public static func decode(yaml: String, source: String) throws -> ChorusConfiguration {
-        let configuration: ChorusConfiguration
+        var configuration = ChorusConfiguration()
         do {
-            configuration = try YAMLDecoder().decode(ChorusConfiguration.self, from: yaml)
+            // A file with only comments is an empty document: all defaults.
+            if try Yams.compose(yaml: yaml) != nil {
+                configuration = try YAMLDecoder().decode(ChorusConfiguration.self, from: yaml)
+            }
         } catch let error as DecodingError {
             throw Error(description: "\(source): \(describe(error))")
         } catch {

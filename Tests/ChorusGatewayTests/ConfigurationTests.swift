@@ -1,0 +1,51 @@
+import ChorusGateway
+import Foundation
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    /// The repository's `cluster.example.yaml`.
+    static let exampleURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("cluster.example.yaml")
+
+    @Test("cluster.example.yaml parses and documents exactly the defaults")
+    func example() throws {
+        let example = try ChorusConfiguration.load(path: Self.exampleURL.path)
+        #expect(example == ChorusConfiguration())
+    }
+
+    @Test("missing keys take defaults; present keys override")
+    func partial() throws {
+        let configuration = try ChorusConfiguration.decode(yaml: "node:\n  port: 9000\nchat:\n  typing_ttl_seconds: 2.5\n", source: "t.yaml")
+        #expect(configuration.node.port == 9000)
+        #expect(configuration.node.host == "127.0.0.1")
+        #expect(configuration.chat.typingTTLSeconds == 2.5)
+        #expect(configuration.limits == ChorusConfiguration.Limits())
+        #expect(try ChorusConfiguration.decode(yaml: "", source: "empty.yaml") == ChorusConfiguration())
+    }
+
+    @Test("errors name the file and the key", arguments: [
+        ("node:\n  port: eighty\n", "node.port"),
+        ("node:\n  port: 70000\n", "node.port"),
+        ("limits:\n  max_body_bytes: 10\n", "limits.max_body_bytes"),
+        ("chat:\n  typing_ttl_seconds: 0\n", "chat.typing_ttl_seconds"),
+        ("cdn:\n  base_url: not a url\n", "cdn.base_url"),
+        ("node: [1, 2]\n", "node"),
+    ])
+    func errors(yaml: String, key: String) {
+        do {
+            _ = try ChorusConfiguration.decode(yaml: yaml, source: "bad.yaml")
+            Issue.record("\(yaml) should not decode")
+        } catch {
+            let message = "\(error)"
+            #expect(message.hasPrefix("bad.yaml: "), "\(message)")
+            #expect(message.contains(key), "\(message)")
+        }
+    }
+
+    @Test("a missing file is reported with its path")
+    func missingFile() {
+        #expect(throws: ChorusConfiguration.Error.self) { try ChorusConfiguration.load(path: "/nonexistent/chorus.yaml") }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Synchronization
+
+/// Finds the `chorus` binary that `swift build` put next to this test bundle.
+enum ChorusBinary {
+    static var url: URL? {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+        ]
+        return candidates.map { $0.appendingPathComponent("chorus") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A child `chorus` process with captured output. Always terminated by the test that made it.
+final class ChorusProcess: Sendable {
+    private let process: Process
+    private let output = Mutex((stdout: "", stderr: ""))
+
+    /// Starts `chorus arguments…` with `environment` added to a minimal environment.
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        guard let binary = ChorusBinary.url else {
+            throw ProcessFailure(description: "the chorus binary was not found next to the test bundle; run `swift build` first")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        process.environment = env
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.output.withLock { $0.stdout += text }
+        }
+        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.output.withLock { $0.stderr += text }
+        }
+        try process.run()
+    }
+
+    var stdout: String { output.withLock { $0.stdout } }
+    var stderr: String { output.withLock { $0.stderr } }
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits (polling, at most `timeout`) until `predicate` holds for the output so far.
+    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ predicate: (String, String) -> Bool) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let (out, err) = output.withLock { ($0.stdout, $0.stderr) }
+            if predicate(out, err) { return }
+            if !process.isRunning {
+                try await Task.sleep(for: .milliseconds(100))  // let the pipes drain
+                let (out, err) = output.withLock { ($0.stdout, $0.stderr) }
+                if predicate(out, err) { return }
+                throw ProcessFailure(description: "chorus exited (\(process.terminationStatus)) before \(what)\nstdout: \(out)\nstderr: \(err)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessFailure(description: "timed out waiting for \(what)\nstdout: \(stdout)\nstderr: \(stderr)")
+    }
+
+    /// The port from the `chorus listening on http://host:port` line.
+    func listeningPort() async throws -> Int {
+        try await waitFor("the listening line") { out, _ in out.contains("chorus listening on") }
+        guard let line = stdout.split(separator: "\n").first(where: { $0.contains("chorus listening on") }),
+            let port = line.split(separator: ":").last.flatMap({ Int($0) })
+        else { throw ProcessFailure(description: "no port in: \(stdout)") }
+        return port
+    }
+
+    /// Sends `signal` and waits (at most `timeout`) for the exit status.
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return try await waitForExit(timeout: timeout)
+    }
+
+    /// Waits (at most `timeout`) for the process to exit; kills it if it does not.
+    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ProcessFailure(description: "chorus did not exit within \(timeout); killed")
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Runs `chorus arguments…` to completion; returns (status, stdout, stderr).
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
+        let child = try ChorusProcess(arguments, environment: environment)
+        let status = try await child.waitForExit()
+        try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+        return (status, child.stdout, child.stderr)
+    }
+}
