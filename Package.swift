@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
+        .library(name: "ChorusModel", targets: ["ChorusModel"]),
+        .library(name: "ChorusChat", targets: ["ChorusChat"]),
         .library(name: "ChorusGateway", targets: ["ChorusGateway"]),
     ],
     dependencies: [

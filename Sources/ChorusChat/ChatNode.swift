@@ -148,7 +148,10 @@ public final class ChatNode: Sendable {
 
     /// Creates user `id` on their first authenticated request (display name `displayName`); returns the profile.
     public func ensureUser(_ id: UserID, displayName: String?) async throws -> UserProfile {
-        let name = displayName.flatMap { try? limits.validateDisplayName($0) == () ? $0 : nil } ?? id.rawValue
+        var name = id.rawValue
+        if let displayName, (try? limits.validateDisplayName(displayName)) != nil {
+            name = displayName
+        }
         return try await activateUser(id).ensure(displayName: name)
     }
 

@@ -1,3 +1,4 @@
+import ChorusChat
 import ChorusModel
 import Foundation
 import Yams
@@ -161,9 +162,11 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
     }
 
-    /// The chat layer's limits.
-    public var chatLimits: ChatLimits {
-        ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments)
+    /// The chat layer's settings.
+    public var chatNodeConfiguration: ChatNode.Configuration {
+        ChatNode.Configuration(
+            limits: ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments),
+            typingTTL: .milliseconds(Int64((chat.typingTTLSeconds * 1000).rounded())))
     }
 }
 

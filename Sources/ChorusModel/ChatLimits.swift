@@ -25,7 +25,7 @@ public struct ChatLimits: Hashable, Sendable, Codable {
         self.maxFieldLength = maxFieldLength
     }
 
-    /// Checks a message draft; `requireContent` is false for edits of messages that keep their attachments.
+    /// Checks a message draft (for edits: the new body with the message's existing attachments).
     public func validate(_ draft: MessageDraft) throws(ChatError) {
         let length = draft.body.count
         if draft.body.allSatisfy(\.isWhitespace) && draft.attachments.isEmpty {

@@ -62,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
         let node = ChatNode(
             actorSystem: actorSystem,
-            configuration: .init(limits: configuration.chatLimits, typingTTL: .milliseconds(Int64(configuration.chat.typingTTLSeconds * 1000))),
+            configuration: configuration.chatNodeConfiguration,
             logger: logger)
         let host = configuration.node.host
         let app = Gateway.application(

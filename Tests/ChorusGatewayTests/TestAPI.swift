@@ -40,7 +40,7 @@ struct TestAPI {
         let clock = ManualTimeSource()
         let node = ChatNode(
             actorSystem: ClusterActorSystem(),
-            configuration: .init(limits: configuration.chatLimits, typingTTL: .seconds(configuration.chat.typingTTLSeconds)),
+            configuration: configuration.chatNodeConfiguration,
             clock: clock)
         let router = Gateway.router(
             configuration: configuration,

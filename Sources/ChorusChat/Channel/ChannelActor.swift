@@ -70,10 +70,9 @@ public distributed actor ChannelActor {
         try state.authorizeAddMember(target, role: role, by: user)
         guard try await node.userExists(target) else { throw ChatError.userNotFound(target) }
         // The state may have changed while we asked; decide again.
-        let record = try state.decideAddMember(target, role: role, by: user, at: node.clock.now())
-        let seq = commit(record)
+        let member = Member(userID: target, role: role, joinedAt: node.clock.now())
+        let seq = commit(try state.decideAddMember(member, by: user))
         try await node.membershipChanged(of: target, in: state.info.id, isMember: true, seq: seq)
-        guard let member = state.members[target]?.member else { throw ChatError.notMember }
         return member
     }
 

@@ -44,10 +44,10 @@ extension ChannelState {
         if members[target] != nil { throw ChatError(.alreadyMember, "user \(target) is already a member") }
     }
 
-    /// Add `target` (who must exist) with `role`.
-    public func decideAddMember(_ target: UserID, role: MemberRole, by actor: UserID, at: Timestamp) throws(ChatError) -> ChannelRecord {
-        try authorizeAddMember(target, role: role, by: actor)
-        return .memberAdded(Member(userID: target, role: role, joinedAt: at), by: actor)
+    /// Add `member` (whose user must exist).
+    public func decideAddMember(_ member: Member, by actor: UserID) throws(ChatError) -> ChannelRecord {
+        try authorizeAddMember(member.userID, role: member.role, by: actor)
+        return .memberAdded(member, by: actor)
     }
 
     /// Remove `target`: anyone may leave; owners and admins may remove others; nobody removes the owner.

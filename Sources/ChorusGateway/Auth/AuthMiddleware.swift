@@ -2,8 +2,8 @@ import ChorusChat
 import ChorusModel
 import Hummingbird
 
-/// Authenticates `/v1` requests from `Authorization: Bearer <JWT>` (or `?token=` for WebSocket
-/// upgrades), creates the user on their first request, and applies the per-user rate limit.
+/// Authenticates `/v1` requests from `Authorization: Bearer <JWT>`, creates the user on their
+/// first request, and applies the per-user rate limit (server tokens are not limited).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ChorusRequestContext
 

@@ -3,8 +3,10 @@ import Synchronization
 
 /// A token bucket per key: `rate` requests a second on average, bursts up to `burst`.
 ///
-/// Keys whose bucket is full again carry no information, so the table prunes them once it passes
-/// `maxKeys`; memory stays bounded however many users call.
+/// Memory is bounded: when the table passes `maxKeys` it drops the keys whose bucket is full again
+/// (they carry no information), and if that is not enough, the least recently seen keys, down to
+/// `maxKeys / 2`. Dropping a key is lenient (that user gets a full bucket back), and pruning to half
+/// keeps its cost amortised O(log n) per new key.
 public final class RateLimiter: Sendable {
     /// Requests per second refilled into each bucket.
     public let rate: Double
@@ -49,6 +51,10 @@ public final class RateLimiter: Sendable {
 
     private func prune(_ buckets: inout [UserID: Bucket], now: Timestamp) {
         buckets = buckets.filter { refill($0.value, now: now).tokens < burst }
+        if buckets.count > maxKeys / 2 {
+            let recent = buckets.sorted { $0.value.updatedAt > $1.value.updatedAt }.prefix(maxKeys / 2)
+            buckets = Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value) })
+        }
     }
 
     /// How many keys are tracked (for tests of the memory bound).

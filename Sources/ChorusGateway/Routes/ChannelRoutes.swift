@@ -42,9 +42,9 @@ struct ChannelRoutes {
             guard let other = body.userID else { throw ChatError(.invalidRequest, "user_id: is required for a dm") }
             let result = try await node.openDirectChannel(from: user.id, to: other)
             return try JSONBody.response(ChannelBody(info: result.channel), status: result.created ? .created : .ok)
-        case .group, .room:
+        case let kind?:
             guard let name = body.name else { throw ChatError(.invalidRequest, "name: is required for a \(body.type)") }
-            let info = try await node.createChannel(kind: ChannelKind(rawValue: body.type)!, name: name, owner: user.id)
+            let info = try await node.createChannel(kind: kind, name: name, owner: user.id)
             return try JSONBody.response(ChannelBody(info: info), status: .created)
         case nil:
             throw ChatError(.invalidRequest, "type: must be dm, group or room")

@@ -1,0 +1,49 @@
+import ChorusActorSystem
+@testable import ChorusGateway
+import ChorusModel
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Testing
+
+@Suite("Error mapping")
+struct APIErrorTests {
+    @Test("every error code has the HTTP status of the API contract")
+    func statuses() {
+        let expected: [HTTPResponse.Status: [ChatError.Code]] = [
+            .badRequest: [.invalidRequest, .emptyMessage, .messageTooLong, .cannotDMSelf],
+            .unauthorized: [.missingToken, .invalidToken, .tokenExpired],
+            .forbidden: [.notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired],
+            .notFound: [.channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound],
+            .conflict: [.reactionExists, .alreadyMember],
+            .contentTooLarge: [.payloadTooLarge],
+            .tooManyRequests: [.rateLimited],
+            .serviceUnavailable: [.clusterUnavailable],
+        ]
+        #expect(expected.values.reduce(0) { $0 + $1.count } == ChatError.Code.allCases.count)
+        for (status, codes) in expected {
+            for code in codes { #expect(APIError.status(of: code) == status, "\(code)") }
+        }
+    }
+
+    @Test("an unreachable actor becomes 503 CLUSTER_UNAVAILABLE with Retry-After")
+    func unreachableActor() throws {
+        let error = try #require(APIError(classifying: RemoteCallError(.actorNotFound, "gone")))
+        let response = error.response()
+        #expect(response.status == .serviceUnavailable)
+        #expect(error.error.code == .clusterUnavailable)
+        #expect(response.headers[.retryAfter] == "1")
+    }
+
+    @Test("framework errors map to API codes; unknown errors are not classified")
+    func frameworkErrors() {
+        #expect(APIError(classifying: HTTPError(.notFound))?.error.code == .notFound)
+        #expect(APIError(classifying: HTTPError(.methodNotAllowed))?.error.code == .notFound)
+        #expect(APIError(classifying: HTTPError(.contentTooLarge))?.error.code == .payloadTooLarge)
+        #expect(APIError(classifying: NIOTooManyBytesError(maxBytes: 10))?.error.code == .payloadTooLarge)
+        #expect(APIError(classifying: HTTPError(.badRequest))?.error.code == .invalidRequest)
+        struct Unexpected: Error {}
+        #expect(APIError(classifying: Unexpected()) == nil)
+        #expect(APIError(classifying: HTTPError(.internalServerError)) == nil)
+    }
+}
