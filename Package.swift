@@ -25,6 +25,13 @@ let package = Package(
             dependencies: []
         ),
         .target(
+            name: "ChorusStorage",
+            dependencies: [
+                "ChorusModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "ChorusActorSystem",
             dependencies: [
                 "ChorusModel",
@@ -68,6 +75,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
+        .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusActorSystem"]),
         .testTarget(

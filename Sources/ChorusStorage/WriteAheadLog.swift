@@ -1,0 +1,323 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node's write-ahead log: one segmented, append-only log of every actor's records.
+///
+/// **Group commit.** ``append(_:)`` frames a record and queues it under a lock, assigning its LSN;
+/// it never blocks on I/O. One writer thread takes everything queued, writes it with one `write`,
+/// syncs it according to the ``FsyncPolicy``, and then acknowledges every record of the batch.
+/// Under load, many records share one `fdatasync`.
+///
+/// **Order.** LSNs are assigned in the order `append` is called; a caller that appends inside an
+/// actor turn gets its records logged in the actor's order, then awaits ``waitDurable(_:)``.
+///
+/// **Failure.** After a failed write or sync the log refuses every further record (`.io`): the
+/// node keeps serving reads and must be restarted to write again.
+public final class WriteAheadLog: Sendable {
+    /// Where and how to log.
+    public struct Configuration: Sendable {
+        /// Directory of the segment files.
+        public var directory: String
+        /// A segment is closed and a new one started once it reaches this size (default 64 MiB).
+        public var segmentBytes: Int
+        /// When writes reach stable storage (default `.always`).
+        public var fsync: FsyncPolicy
+
+        public init(directory: String, segmentBytes: Int = 64 << 20, fsync: FsyncPolicy = .always) {
+            self.directory = directory
+            self.segmentBytes = segmentBytes
+            self.fsync = fsync
+        }
+    }
+
+    private struct State {
+        var pending: [UInt8] = []
+        var pendingFirstLSN: UInt64 = 0
+        var pendingLastLSN: UInt64 = 0
+        var nextLSN: UInt64
+        var acknowledgedLSN: UInt64
+        var waiters: [(lsn: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var failure: WALError?
+        var closing = false
+        /// First LSNs of the segment files, oldest first; the last one is being written.
+        var segments: [UInt64]
+        var syncs = 0
+    }
+
+    public let configuration: Configuration
+    private let state: Mutex<State>
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let logger: Logger
+
+    /// Opens the log in `configuration.directory`: scans it, replays every valid record after
+    /// `startLSN` through `replay`, truncates a torn tail (logging file and offset), and starts the
+    /// writer. `minimumNextLSN` keeps new LSNs above any a checkpoint has already covered.
+    public static func open(
+        _ configuration: Configuration, from startLSN: UInt64 = 1, minimumNextLSN: UInt64 = 1,
+        logger: Logger = Logger(label: "chorus.wal"), replay: (UInt64, WALFrame) throws -> Void = { _, _ in }
+    ) throws -> WriteAheadLog {
+        try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        let report = try WALSegments.scan(configuration.directory) { lsn, frame in
+            if lsn >= startLSN { try replay(lsn, frame) }
+        }
+        var segment: SegmentFile
+        var segments = report.segments.map(\.firstLSN)
+        let nextLSN = max(report.nextLSN, minimumNextLSN)
+        if let last = report.segments.last, nextLSN == report.nextLSN {
+            if let problem = last.tailProblem {
+                logger.warning(
+                    "truncating torn WAL tail",
+                    metadata: [
+                        "wal.file": "\(last.path)", "wal.offset": "\(last.validBytes)",
+                        "wal.bytes": "\(last.fileBytes - last.validBytes)", "wal.reason": "\(problem)",
+                    ])
+            }
+            segment = try SegmentFile(path: last.path, truncatingTo: last.validBytes)
+        } else {
+            if let torn = report.tornTail {
+                // The torn segment is left behind by a checkpoint that covers it; cut it anyway.
+                _ = try SegmentFile(path: torn.path, truncatingTo: torn.validBytes)
+            }
+            segment = try SegmentFile(create: configuration.directory, firstLSN: nextLSN)
+            segments.append(nextLSN)
+        }
+        let log = WriteAheadLog(configuration: configuration, nextLSN: nextLSN, segments: segments, logger: logger)
+        let initial = segment
+        Thread.detachNewThread { [log] in
+            var segment = initial
+            log.runWriter(&segment)
+        }
+        return log
+    }
+
+    private init(configuration: Configuration, nextLSN: UInt64, segments: [UInt64], logger: Logger) {
+        self.configuration = configuration
+        self.state = Mutex(State(nextLSN: nextLSN, acknowledgedLSN: nextLSN - 1, segments: segments))
+        self.logger = logger
+    }
+
+    // MARK: Appending
+
+    /// Queues `frame` and returns its LSN; never blocks on I/O. Throws if the log has failed or is closed.
+    public func append(_ frame: WALFrame) throws(WALError) -> UInt64 {
+        var bytes: [UInt8] = []
+        frame.encode(into: &bytes)
+        let lsn = try state.withLock { state throws(WALError) -> UInt64 in
+            if let failure = state.failure { throw failure }
+            if state.closing { throw WALError(.closed, "the log is closed") }
+            let lsn = state.nextLSN
+            state.nextLSN += 1
+            if state.pending.isEmpty { state.pendingFirstLSN = lsn }
+            state.pending.append(contentsOf: bytes)
+            state.pendingLastLSN = lsn
+            return lsn
+        }
+        wake.signal()
+        return lsn
+    }
+
+    /// Returns once the record `lsn` is acknowledged under the fsync policy.
+    public func waitDurable(_ lsn: UInt64) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome: Result<Bool, WALError> = state.withLock { state in
+                if state.acknowledgedLSN >= lsn { return .success(true) }
+                if let failure = state.failure { return .failure(failure) }
+                state.waiters.append((lsn, continuation))
+                return .success(false)
+            }
+            switch outcome {
+            case .success(true): continuation.resume()
+            case .success(false): break
+            case .failure(let error): continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// The LSN the next record gets.
+    public var nextLSN: UInt64 { state.withLock { $0.nextLSN } }
+
+    /// How many syncs the writer has issued (for benchmarks and tests).
+    public var syncCount: Int { state.withLock { $0.syncs } }
+
+    // MARK: Segments
+
+    /// Deletes the segments whose records all have LSNs below `lsn` (a checkpoint covers them).
+    /// The segment being written is never deleted. Returns the deleted paths.
+    @discardableResult
+    public func removeSegments(coveredBelow lsn: UInt64) -> [String] {
+        let doomed: [UInt64] = state.withLock { state in
+            var doomed: [UInt64] = []
+            while state.segments.count > 1 && state.segments[1] <= lsn {
+                doomed.append(state.segments.removeFirst())
+            }
+            return doomed
+        }
+        let paths = doomed.map { configuration.directory + "/" + WALSegments.fileName(firstLSN: $0) }
+        for path in paths { unlink(path) }
+        return paths
+    }
+
+    /// The segment files' first LSNs, oldest first.
+    public var segmentFirstLSNs: [UInt64] { state.withLock { $0.segments } }
+
+    /// Writes and syncs everything queued, stops the writer, and fails later appends with `.closed`.
+    public func close() {
+        let alreadyClosing = state.withLock { state in
+            defer { state.closing = true }
+            return state.closing
+        }
+        guard !alreadyClosing else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    // MARK: Writer thread
+
+    private func runWriter(_ segment: inout SegmentFile) {
+        var lastSync = ContinuousClock.now
+        var unsynced = false
+        let intervalMilliseconds: Int? = if case .interval(let ms) = configuration.fsync { ms } else { nil }
+        while true {
+            // With an interval policy, wake up to sync data that is still unsynced when idle.
+            if let ms = intervalMilliseconds, unsynced {
+                _ = wake.wait(timeout: .now() + .milliseconds(ms))
+            } else {
+                wake.wait()
+            }
+            let (batch, firstLSN, lastLSN, closing) = state.withLock { state in
+                defer {
+                    state.pending = []
+                    state.pending.reserveCapacity(64 << 10)
+                }
+                return (state.pending, state.pendingFirstLSN, state.pendingLastLSN, state.closing)
+            }
+            do {
+                if !batch.isEmpty {
+                    if segment.size >= configuration.segmentBytes {
+                        try segment.sync()
+                        segment.close()
+                        segment = try SegmentFile(create: configuration.directory, firstLSN: firstLSN)
+                        state.withLock { $0.segments.append(firstLSN) }
+                    }
+                    try segment.write(batch)
+                    unsynced = true
+                }
+                let mustSync: Bool =
+                    switch configuration.fsync {
+                    case .always: unsynced
+                    case .interval(let ms): unsynced && (closing || ContinuousClock.now - lastSync >= .milliseconds(ms))
+                    case .none: unsynced && closing
+                    }
+                if mustSync {
+                    try segment.sync()
+                    unsynced = false
+                    lastSync = .now
+                    state.withLock { $0.syncs += 1 }
+                }
+                if !batch.isEmpty { acknowledge(upTo: lastLSN) }
+            } catch {
+                let failure = (error as? WALError) ?? WALError(.io, "\(error)", file: segment.path)
+                logger.critical("WAL write failed; refusing further writes", metadata: ["error": "\(failure)"])
+                fail(failure)
+                segment.close()
+                finished.signal()
+                return
+            }
+            if closing && batch.isEmpty {
+                segment.close()
+                fail(WALError(.closed, "the log is closed"))
+                finished.signal()
+                return
+            }
+        }
+    }
+
+    private func acknowledge(upTo lsn: UInt64) {
+        let ready = state.withLock { state in
+            state.acknowledgedLSN = lsn
+            var ready: [CheckedContinuation<Void, any Error>] = []
+            state.waiters.removeAll { waiter in
+                guard waiter.lsn <= lsn else { return false }
+                ready.append(waiter.continuation)
+                return true
+            }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    private func fail(_ failure: WALError) {
+        let waiters = state.withLock { state in
+            if state.failure == nil { state.failure = failure }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: failure) }
+    }
+}
+
+/// One open segment file, written by the writer thread only.
+struct SegmentFile: Sendable {
+    let path: String
+    private(set) var descriptor: Int32
+    private(set) var size: Int
+
+    /// Creates a new, empty segment and makes its directory entry durable.
+    init(create directory: String, firstLSN: UInt64) throws {
+        path = directory + "/" + WALSegments.fileName(firstLSN: firstLSN)
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw WALError(.io, "cannot create segment: \(String(cString: strerror(errno)))", file: path) }
+        size = 0
+        try Self.syncDirectory(directory)
+    }
+
+    /// Opens an existing segment for appending after cutting it to `length` bytes.
+    init(path: String, truncatingTo length: Int) throws {
+        self.path = path
+        descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { throw WALError(.io, "cannot open segment: \(String(cString: strerror(errno)))", file: path) }
+        guard ftruncate(descriptor, off_t(length)) == 0, fdatasync(descriptor) == 0 else {
+            throw WALError(.io, "cannot truncate segment: \(String(cString: strerror(errno)))", file: path, offset: length)
+        }
+        size = length
+    }
+
+    mutating func write(_ bytes: [UInt8]) throws {
+        var written = 0
+        try bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw WALError(.io, "write failed: \(String(cString: strerror(errno)))", file: path, offset: size + written)
+                }
+                written += result
+            }
+        }
+        size += bytes.count
+    }
+
+    func sync() throws {
+        guard fdatasync(descriptor) == 0 else {
+            throw WALError(.io, "fdatasync failed: \(String(cString: strerror(errno)))", file: path)
+        }
+    }
+
+    mutating func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+
+    static func syncDirectory(_ directory: String) throws {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw WALError(.io, "cannot open directory: \(String(cString: strerror(errno)))", file: directory) }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw WALError(.io, "cannot sync directory: \(String(cString: strerror(errno)))", file: directory) }
+    }
+}

@@ -1,0 +1,180 @@
+import ChorusStorage
+import Foundation
+import Testing
+
+/// A fresh temporary directory, removed by the caller.
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "chorus-wal-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func frame(_ n: Int) -> WALFrame {
+    WALFrame(kind: .channel, payload: Array("record \(n)".utf8))
+}
+
+/// Opens the log in `directory` and returns it with every replayed record.
+func openLog(_ directory: String, segmentBytes: Int = 64 << 20, fsync: FsyncPolicy = .always) throws -> (WriteAheadLog, [(UInt64, WALFrame)]) {
+    var replayed: [(UInt64, WALFrame)] = []
+    let log = try WriteAheadLog.open(.init(directory: directory, segmentBytes: segmentBytes, fsync: fsync)) { replayed.append(($0, $1)) }
+    return (log, replayed)
+}
+
+@Suite("WriteAheadLog")
+struct WriteAheadLogTests {
+    @Test("records come back in order with their LSNs after reopening", arguments: [FsyncPolicy.always, .interval(milliseconds: 5), .none])
+    func roundTrip(policy: FsyncPolicy) async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, initial) = try openLog(directory, fsync: policy)
+        #expect(initial.isEmpty)
+        var lsns: [UInt64] = []
+        for i in 0..<100 { lsns.append(try log.append(frame(i))) }
+        try await log.waitDurable(lsns.last!)
+        #expect(lsns == Array(1...100))
+        log.close()
+        let (reopened, replayed) = try openLog(directory, fsync: policy)
+        #expect(replayed.map(\.0) == Array(1...100))
+        #expect(replayed.map(\.1) == (0..<100).map(frame))
+        #expect(try reopened.append(frame(100)) == 101)
+        reopened.close()
+    }
+
+    @Test("group commit: concurrent appenders share syncs")
+    func groupCommit() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<64 {
+                group.addTask {
+                    for i in 0..<20 {
+                        let lsn = try log.append(frame(writer * 100 + i))
+                        try await log.waitDurable(lsn)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.nextLSN == 1281)
+        #expect(log.syncCount < 1280)  // batching happened
+        #expect(log.syncCount >= 1)
+        log.close()
+        #expect(try openLog(directory).1.count == 1280)
+    }
+
+    @Test("a torn tail is truncated at the last whole record and logging resumes there", arguments: [1, 5, 9, 14])
+    func tornTail(cut: Int) async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory)
+        for i in 0..<10 { try await log.waitDurable(try log.append(frame(i))) }
+        log.close()
+        let segment = try #require(WALSegments.list(directory).first).path
+        let size = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        try handle.truncate(atOffset: UInt64(size - cut))  // the 10th record loses its last `cut` bytes
+        try handle.close()
+        let report = try WALSegments.scan(directory) { _, _ in }
+        #expect(report.records == 9)
+        #expect(report.tornTail?.tailProblem != nil)
+        let (reopened, replayed) = try openLog(directory)
+        #expect(replayed.count == 9)
+        #expect(try reopened.append(frame(99)) == 10)
+        try await reopened.waitDurable(10)
+        reopened.close()
+        let (_, final) = try openLog(directory)
+        #expect(final.map(\.1) == (0..<9).map(frame) + [frame(99)])
+    }
+
+    @Test("garbage or zeros after the last record are a torn tail")
+    func garbageTail() async throws {
+        for tail in [[UInt8](repeating: 0, count: 4096), [0x05, 0, 0, 0, 0xAB]] {
+            let directory = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let (log, _) = try openLog(directory)
+            for i in 0..<3 { try await log.waitDurable(try log.append(frame(i))) }
+            log.close()
+            let segment = try #require(WALSegments.list(directory).first).path
+            let handle = try #require(FileHandle(forWritingAtPath: segment))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(tail))
+            try handle.close()
+            let (reopened, replayed) = try openLog(directory)
+            #expect(replayed.count == 3)
+            reopened.close()
+        }
+    }
+
+    @Test("a bit flip in the middle of the log stops start-up naming file and offset")
+    func corruptionInTheMiddle() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory)
+        for i in 0..<10 { try await log.waitDurable(try log.append(frame(i))) }
+        log.close()
+        let segment = try #require(WALSegments.list(directory).first).path
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: segment)))
+        let frameSize = frame(0).bytes.count
+        bytes[frameSize * 4 + 12] ^= 0x10  // inside the payload of the 5th record
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        do {
+            _ = try openLog(directory)
+            Issue.record("opening a log with mid-log corruption must fail")
+        } catch let error as WALError {
+            #expect(error.code == .corrupt)
+            #expect(error.file == segment)
+            #expect(error.offset == frameSize * 4)
+        }
+        // The flipped bit in the very last record is a torn tail instead.
+        bytes[frameSize * 4 + 12] ^= 0x10
+        bytes[bytes.count - 1] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        let (reopened, replayed) = try openLog(directory)
+        #expect(replayed.count == 9)
+        reopened.close()
+    }
+
+    @Test("segments roll at the size limit; covered segments are deleted; LSNs continue")
+    func segments() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory, segmentBytes: 100)
+        for i in 0..<50 { try await log.waitDurable(try log.append(frame(i))) }
+        let firsts = log.segmentFirstLSNs
+        #expect(firsts.count > 5)
+        #expect(firsts.first == 1)
+        let removed = log.removeSegments(coveredBelow: 30)
+        #expect(!removed.isEmpty)
+        #expect(log.segmentFirstLSNs.first! <= 30)
+        #expect(log.segmentFirstLSNs.count == firsts.count - removed.count)
+        log.close()
+        let (reopened, replayed) = try openLog(directory, segmentBytes: 100)
+        #expect(replayed.first!.0 == log.segmentFirstLSNs.first!)
+        #expect(replayed.last!.0 == 50)
+        #expect(try reopened.append(frame(50)) == 51)
+        reopened.close()
+        // A missing middle segment is a gap, not silently skipped.
+        try FileManager.default.removeItem(atPath: try WALSegments.list(directory)[1].path)
+        #expect(throws: WALError.self) { try openLog(directory, segmentBytes: 100) }
+    }
+
+    @Test("after close, appends fail with .closed")
+    func closed() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory)
+        log.close()
+        #expect(throws: WALError.self) { try log.append(frame(0)) }
+    }
+
+    @Test("fsync policies parse from config text")
+    func policies() {
+        #expect(FsyncPolicy("always") == .always)
+        #expect(FsyncPolicy("none") == FsyncPolicy.none)
+        #expect(FsyncPolicy("interval:10") == .interval(milliseconds: 10))
+        #expect(FsyncPolicy("25ms") == .interval(milliseconds: 25))
+        #expect(FsyncPolicy("sometimes") == nil)
+        #expect(FsyncPolicy("interval:0") == nil)
+    }
+}
