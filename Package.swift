@@ -42,14 +42,17 @@ let package = Package(
             name: "ChorusChat",
             dependencies: [
                 "ChorusModel",
+                "ChorusStorage",
                 "ChorusActorSystem",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "ChorusGateway",
             dependencies: [
                 "ChorusModel",
+                "ChorusStorage",
                 "ChorusActorSystem",
                 "ChorusChat",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -65,6 +68,7 @@ let package = Package(
             name: "chorus",
             dependencies: [
                 "ChorusModel",
+                "ChorusStorage",
                 "ChorusActorSystem",
                 "ChorusChat",
                 "ChorusGateway",
@@ -77,7 +81,7 @@ let package = Package(
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
-        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusActorSystem"]),
+        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),
         .testTarget(
             name: "ChorusGatewayTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import ChorusActorSystem
 import ChorusModel
+import ChorusStorage
 import Distributed
 import Logging
 import Synchronization
@@ -20,6 +21,8 @@ public final class ChatNode: Sendable {
     public let limits: ChatLimits
     /// How long one typing call keeps a user typing.
     public let typingTTL: Duration
+    /// Where actors log their records (the node's WAL, or nothing for an in-memory node).
+    public let journal: any Journal
 
     private let snowflakes: Mutex<SnowflakeGenerator>
     private let directory = Mutex(Directory())
@@ -47,10 +50,11 @@ public final class ChatNode: Sendable {
     }
 
     public init(
-        actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(),
+        actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
         clock: any TimeSource = SystemTimeSource(), logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.actorSystem = actorSystem
+        self.journal = journal
         self.clock = clock
         self.limits = configuration.limits
         self.typingTTL = configuration.typingTTL
@@ -81,38 +85,44 @@ public final class ChatNode: Sendable {
         directory.withLock { directory in
             if let actor = directory.users[id] { return actor }
             let actor = actorSystem.withIdentity(UserActor.identity(of: id)) {
-                UserActor(actorSystem: actorSystem, id: id, node: self)
+                UserActor(actorSystem: actorSystem, state: UserState(id: id), appliedLSN: 0, node: self)
             }
             directory.users[id] = actor
             return actor
         }
     }
 
-    /// A channel just created: its actor, its description and its first members.
+    /// A channel just created: its actor, its description, its first members and the LSN of its
+    /// `created` record (wait for it before acknowledging).
     struct NewChannel {
         let actor: ChannelActor
         let info: ChannelInfo
         let members: [Member]
+        let createdLSN: UInt64
     }
 
-    private func activateNewChannel(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) -> NewChannel {
+    /// Logs a new channel's `created` record and activates its actor, in one step under the
+    /// directory lock (so a checkpoint sees either both or neither).
+    private func activateNewChannel(
+        kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp
+    ) throws -> NewChannel {
         let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
         let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
-        let state = ChannelState(info: info, members: members)
-        let actor = directory.withLock { directory in
+        let (actor, lsn) = try directory.withLock { directory in
+            let lsn = try journal.append(.channel(id, .created(info: info, members: members)))
             let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
-                ChannelActor(actorSystem: actorSystem, state: state, node: self)
+                ChannelActor(actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, node: self)
             }
             directory.channels[id] = actor
-            return actor
+            return (actor, lsn)
         }
         logger.debug("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(kind.rawValue)"])
-        return NewChannel(actor: actor, info: info, members: members)
+        return NewChannel(actor: actor, info: info, members: members, createdLSN: lsn)
     }
 
-    func activateDirectChannel(between first: UserID, and second: UserID) -> NewChannel {
+    func activateDirectChannel(between first: UserID, and second: UserID) throws -> NewChannel {
         let now = clock.now()
-        return activateNewChannel(
+        return try activateNewChannel(
             kind: .dm, name: "", owner: nil,
             members: [Member(userID: first, role: .member, joinedAt: now), Member(userID: second, role: .member, joinedAt: now)],
             at: now)
@@ -142,6 +152,48 @@ public final class ChatNode: Sendable {
         let next = snowflakes.withLock { $0.next(now: now) }
         guard let last, last.rawValue >= next else { return MessageID(rawValue: next) }
         return MessageID(rawValue: last.rawValue + 1)
+    }
+
+    // MARK: Recovery and checkpoints
+
+    /// Activates an actor for every channel and user in `recovered` (at start-up, before serving).
+    public func restore(_ recovered: NodeState) {
+        directory.withLock { directory in
+            for (id, snapshot) in recovered.channels {
+                directory.channels[id] = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+                    ChannelActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, node: self)
+                }
+            }
+            for (id, snapshot) in recovered.users {
+                directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
+                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, node: self)
+                }
+            }
+        }
+        // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
+        let newest = recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.messages.last.map { [$0.id.rawValue] } ?? []) }.max()
+        if let newest {
+            snowflakes.withLock { $0.advance(past: newest) }
+        }
+    }
+
+    /// Every actor's state, and the LSN below which all records are in it.
+    ///
+    /// The covered LSN is read under the directory lock, where new channels are logged and
+    /// activated, so every record below it belongs to an actor listed here and is already applied
+    /// to that actor (records are logged and applied in one actor turn). The method returns once
+    /// every record in the snapshots is durable, so a checkpoint never holds a change the WAL
+    /// could lose.
+    public func checkpoint() async throws -> (covered: UInt64, state: NodeState) {
+        let (covered, channels, users) = directory.withLock { directory in
+            (journal.nextLSN, directory.channels, directory.users)
+        }
+        var state = NodeState()
+        for (id, actor) in channels { state.channels[id] = try await actor.snapshot() }
+        for (id, actor) in users { state.users[id] = try await actor.snapshot() }
+        let newest = state.maxAppliedLSN
+        if newest > 0 { try await journal.waitDurable(newest) }
+        return (covered, state)
     }
 
     // MARK: Users
@@ -179,8 +231,9 @@ public final class ChatNode: Sendable {
         precondition(kind != .dm, "DMs are opened with openDirectChannel")
         try limits.validateChannelName(name)
         let now = clock.now()
-        let channel = activateNewChannel(
+        let channel = try activateNewChannel(
             kind: kind, name: name, owner: owner, members: [Member(userID: owner, role: .owner, joinedAt: now)], at: now)
+        try await journal.waitDurable(channel.createdLSN)
         try await announceMembers(of: channel)
         return channel.info
     }

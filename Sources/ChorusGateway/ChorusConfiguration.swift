@@ -1,5 +1,6 @@
 import ChorusChat
 import ChorusModel
+import ChorusStorage
 import Foundation
 import Yams
 
@@ -96,17 +97,42 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         }
     }
 
+    /// Durability.
+    public struct Storage: Sendable, Equatable, Decodable {
+        /// When WAL writes reach the disk: `always`, `interval:<ms>` or `none` (default `always`).
+        public var fsync = "always"
+        /// WAL segment size in bytes (default 64 MiB).
+        public var segmentBytes = 64 << 20
+        /// Seconds between checkpoints while changes are logged (default 60).
+        public var checkpointIntervalSeconds = 60.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case fsync, segmentBytes = "segment_bytes", checkpointIntervalSeconds = "checkpoint_interval_seconds"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            fsync = try c.decodeIfPresent(String.self, forKey: .fsync) ?? fsync
+            segmentBytes = try c.decodeIfPresent(Int.self, forKey: .segmentBytes) ?? segmentBytes
+            checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
+        }
+    }
+
     public var node = Node()
     public var limits = Limits()
     public var chat = Chat()
     public var cdn = CDN()
+    public var storage = Storage()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn }
+    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        storage = try c.decodeIfPresent(Storage.self, forKey: .storage) ?? storage
         node = try c.decodeIfPresent(Node.self, forKey: .node) ?? node
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
         chat = try c.decodeIfPresent(Chat.self, forKey: .chat) ?? chat
@@ -160,6 +186,16 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
+        try check(FsyncPolicy(storage.fsync) != nil, "storage.fsync", "must be always, none or interval:<milliseconds>")
+        try check(storage.segmentBytes >= 4096, "storage.segment_bytes", "must be at least 4096")
+        try check(storage.checkpointIntervalSeconds > 0, "storage.checkpoint_interval_seconds", "must be positive")
+    }
+
+    /// The storage settings (`node.data_dir` plus `storage.*`).
+    public var storageConfiguration: NodeStorage.Configuration {
+        NodeStorage.Configuration(
+            dataDirectory: node.dataDir, fsync: FsyncPolicy(storage.fsync) ?? .always, segmentBytes: storage.segmentBytes,
+            checkpointInterval: .milliseconds(Int64((storage.checkpointIntervalSeconds * 1000).rounded())))
     }
 
     /// The chat layer's settings.

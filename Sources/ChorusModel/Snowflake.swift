@@ -39,6 +39,17 @@ public struct SnowflakeGenerator: Sendable {
             | (node << UInt64(Self.sequenceBits)) | sequence
     }
 
+    /// Makes every later id larger than `id` (after a restart, ids must stay above recovered ones
+    /// even if the wall clock is behind them).
+    public mutating func advance(past id: UInt64) {
+        let milliseconds = Int64(id >> UInt64(Self.nodeBits + Self.sequenceBits))
+        let sequence = id & ((1 << UInt64(Self.sequenceBits)) - 1)
+        if milliseconds > lastMilliseconds || (milliseconds == lastMilliseconds && sequence > self.sequence) {
+            lastMilliseconds = milliseconds
+            self.sequence = sequence
+        }
+    }
+
     /// The Unix time encoded in `id`.
     public static func timestamp(of id: UInt64) -> Timestamp {
         Timestamp(milliseconds: Int64(id >> UInt64(nodeBits + sequenceBits)) + epochMilliseconds)

@@ -289,16 +289,11 @@ struct SegmentFile: Sendable {
     }
 
     mutating func write(_ bytes: [UInt8]) throws {
-        var written = 0
-        try bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw WALError(.io, "write failed: \(String(cString: strerror(errno)))", file: path, offset: size + written)
-                }
-                written += result
-            }
+        do {
+            try SegmentFileHandle(descriptor: descriptor, path: path).write(bytes)
+        } catch var error as WALError {
+            error.offset = size + (error.offset ?? 0)
+            throw error
         }
         size += bytes.count
     }

@@ -10,5 +10,5 @@ struct ChorusCommand: AsyncParsableCommand {
             Run a node with `chorus serve`, mint client tokens with `chorus token`.
             Tokens are HS256 JWTs signed with the secret in the CHORUS_JWT_SECRET environment variable.
             """,
-        subcommands: [ServeCommand.self, TokenCommand.self])
+        subcommands: [ServeCommand.self, TokenCommand.self, WALCommand.self])
 }

@@ -30,8 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on for clients; 0 picks a free port. [default: 8080]")
     var port: Int?
 
-    @Option(name: .customLong("data-dir"), help: "Directory for the node's data. [default: ./chorus-data]")
+    @Option(name: .customLong("data-dir"), help: "Directory for the node's write-ahead log and checkpoints. [default: ./chorus-data]")
     var dataDir: String?
+
+    @Option(help: "When writes reach the disk: always, interval:<ms> or none. [default: always]")
+    var fsync: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]")
     var logLevel: String = "info"
@@ -41,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.node.host = host }
         if let port { configuration.node.port = port }
         if let dataDir { configuration.node.dataDir = dataDir }
+        if let fsync { configuration.storage.fsync = fsync }
         try configuration.validate(source: "command line")
 
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -59,11 +63,11 @@ struct ServeCommand: AsyncParsableCommand {
         let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
             ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
 
+        let (storage, recovery) = try NodeStorage.open(configuration.storageConfiguration, logger: logger)
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
         let node = ChatNode(
-            actorSystem: actorSystem,
-            configuration: configuration.chatNodeConfiguration,
-            logger: logger)
+            actorSystem: actorSystem, configuration: configuration.chatNodeConfiguration, journal: storage.wal, logger: logger)
+        node.restore(recovery.state)
         let host = configuration.node.host
         let app = Gateway.application(
             configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), logger: logger,
@@ -72,7 +76,10 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
             })
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                // Stopped in reverse: the gateway finishes its requests, then the last checkpoint is written.
+                services: [CheckpointService(storage: storage, node: node, logger: logger), app],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -108,3 +108,15 @@ struct ChatLimitsTests {
         #expect(code(MessageDraft(body: "héllo", inlineEmotes: [emote(-1, 2)])) == .invalidRequest)
     }
 }
+
+@Suite("Snowflake recovery")
+struct SnowflakeRecoveryTests {
+    @Test("after advance(past:), ids exceed the given id even with the clock far behind")
+    func advancePast() {
+        var before = SnowflakeGenerator(node: 1)
+        let recovered = before.next(now: .seconds(1_900_000_000))
+        var after = SnowflakeGenerator(node: 1)
+        after.advance(past: recovered)
+        #expect(after.next(now: .seconds(1_800_000_000)) > recovered)
+    }
+}

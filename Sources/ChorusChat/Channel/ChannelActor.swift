@@ -1,23 +1,28 @@
 import ChorusActorSystem
 import ChorusModel
+import ChorusStorage
 import Distributed
 
 /// One chat channel: owns its ordered log, members, messages, reactions, read cursors and typing TTLs.
 ///
-/// Every change goes through `commit(_:)` as a ``ChannelRecord``; the actor's serial execution orders
-/// the log. Rules live in ``ChannelState`` (pure); this actor adds ids, time and typing.
+/// Every change goes through `commit(_:)` as a ``ChannelRecord``: logged to the node's journal and
+/// applied in one actor turn (so the log has the actor's order), then acknowledged once durable.
+/// Rules live in ``ChannelState`` (pure); this actor adds ids, time, durability and typing.
 public distributed actor ChannelActor {
     public typealias ActorSystem = ClusterActorSystem
 
     private var state: ChannelState
+    /// The LSN of the last record applied to `state`.
+    private var appliedLSN: UInt64
     private var typing = TypingTracker()
     private let node: ChatNode
 
-    /// Creates the actor of a channel whose `created` record was just made. Call inside
+    /// Creates the actor of a channel from its state (new or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
-    init(actorSystem: ClusterActorSystem, state: ChannelState, node: ChatNode) {
+    init(actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, node: ChatNode) {
         self.actorSystem = actorSystem
         self.state = state
+        self.appliedLSN = appliedLSN
         self.node = node
     }
 
@@ -26,9 +31,26 @@ public distributed actor ChannelActor {
         ActorIdentity(kind: "channel", key: id.description)
     }
 
+    /// Logs and applies `record` in this turn, reads the result from the new state (before any
+    /// other call can change it), then waits until the record is durable.
+    private func commit<Result>(_ record: ChannelRecord, reading result: (ChannelState, _ seq: UInt64) -> Result) async throws -> Result {
+        let lsn = try node.journal.append(.channel(state.info.id, record))
+        let seq = state.apply(record)
+        appliedLSN = lsn
+        let value = result(state, seq)
+        try await node.journal.waitDurable(lsn)
+        return value
+    }
+
+    /// Logs and applies `record`, waits until it is durable, and returns its seq.
     @discardableResult
-    private func commit(_ record: ChannelRecord) -> UInt64 {
-        state.apply(record)
+    private func commit(_ record: ChannelRecord) async throws -> UInt64 {
+        try await commit(record) { _, seq in seq }
+    }
+
+    /// The state and the LSN it includes, for a checkpoint.
+    distributed func snapshot() -> NodeState.Snapshot<ChannelState> {
+        NodeState.Snapshot(state: state, appliedLSN: appliedLSN)
     }
 
     // MARK: Channel
@@ -45,15 +67,14 @@ public distributed actor ChannelActor {
     }
 
     /// Renames the channel.
-    public distributed func update(name: String, by user: UserID) throws -> ChannelInfo {
-        commit(try state.decideUpdate(name: name, by: user, at: node.clock.now(), limits: node.limits))
-        return state.info
+    public distributed func update(name: String, by user: UserID) async throws -> ChannelInfo {
+        try await commit(try state.decideUpdate(name: name, by: user, at: node.clock.now(), limits: node.limits)) { state, _ in state.info }
     }
 
     /// Hides (`true`) or shows the channel in `user`'s list.
-    public distributed func setHidden(_ hidden: Bool, by user: UserID) throws {
+    public distributed func setHidden(_ hidden: Bool, by user: UserID) async throws {
         if let record = try state.decideHidden(hidden, by: user, at: node.clock.now()) {
-            commit(record)
+            try await commit(record)
         }
     }
 
@@ -71,14 +92,14 @@ public distributed actor ChannelActor {
         guard try await node.userExists(target) else { throw ChatError.userNotFound(target) }
         // The state may have changed while we asked; decide again.
         let member = Member(userID: target, role: role, joinedAt: node.clock.now())
-        let seq = commit(try state.decideAddMember(member, by: user))
+        let seq = try await commit(try state.decideAddMember(member, by: user))
         try await node.membershipChanged(of: target, in: state.info.id, isMember: true, seq: seq)
         return member
     }
 
     /// Removes `target` (or lets them leave when `by == target`).
     public distributed func removeMember(_ target: UserID, by user: UserID) async throws {
-        let seq = commit(try state.decideRemoveMember(target, by: user, at: node.clock.now()))
+        let seq = try await commit(try state.decideRemoveMember(target, by: user, at: node.clock.now()))
         typing.stop(target)
         try await node.membershipChanged(of: target, in: state.info.id, isMember: false, seq: seq)
     }
@@ -92,38 +113,36 @@ public distributed actor ChannelActor {
     }
 
     /// Posts a message; ends the sender's typing.
-    public distributed func send(_ draft: MessageDraft, from sender: UserID, senderName: String) throws -> Message {
+    public distributed func send(_ draft: MessageDraft, from sender: UserID, senderName: String) async throws -> Message {
         let now = node.clock.now()
         _ = try state.requireMember(sender)
         let id = node.nextMessageID(after: state.messages.last?.id, now: now)
         let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: node.limits)
-        commit(record)
         typing.stop(sender)
-        return state.messages[state.messages.count - 1]
+        return try await commit(record) { state, _ in state.messages[state.messages.count - 1] }
     }
 
     /// Edits the caller's own message.
-    public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) throws -> Message {
-        commit(try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: node.clock.now(), limits: node.limits))
-        guard let message = state.message(id) else { throw ChatError.messageNotFound(id) }
-        return message
+    public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
+        let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: node.clock.now(), limits: node.limits)
+        return try await commit(record) { state, _ in state.message(id)! }
     }
 
     /// Deletes a message; succeeds again if it is already deleted.
-    public distributed func delete(_ id: MessageID, by user: UserID) throws {
+    public distributed func delete(_ id: MessageID, by user: UserID) async throws {
         if let record = try state.decideDelete(id, by: user, at: node.clock.now()) {
-            commit(record)
+            try await commit(record)
         }
     }
 
     /// Adds the caller's reaction.
-    public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) throws {
-        commit(try state.decideAddReaction(id, emote: emote, by: user, at: node.clock.now()))
+    public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) async throws {
+        try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: node.clock.now()))
     }
 
     /// Removes the caller's reaction.
-    public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID) throws {
-        commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: node.clock.now()))
+    public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID) async throws {
+        try await commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: node.clock.now()))
     }
 
     /// The attachment `asset` of message `id`, for a member.
@@ -132,10 +151,8 @@ public distributed actor ChannelActor {
     }
 
     /// Sets the caller's read cursor.
-    public distributed func markRead(_ id: MessageID, by user: UserID) throws -> ReadCursor {
-        commit(try state.decideMarkRead(id, by: user, at: node.clock.now()))
-        guard let cursor = state.members[user]?.readCursor else { throw ChatError.notMember }
-        return cursor
+    public distributed func markRead(_ id: MessageID, by user: UserID) async throws -> ReadCursor {
+        try await commit(try state.decideMarkRead(id, by: user, at: node.clock.now())) { state, _ in state.members[user]!.readCursor! }
     }
 
     // MARK: Typing

@@ -1,5 +1,6 @@
 import ChorusActorSystem
 import ChorusModel
+import ChorusStorage
 import Distributed
 
 /// One user: profile, blocks, the index of their channels, and the registry of their DMs.
@@ -10,11 +11,16 @@ public distributed actor UserActor {
     public typealias ActorSystem = ClusterActorSystem
 
     private var state: UserState
+    /// The LSN of the last record applied to `state`.
+    private var appliedLSN: UInt64
     private let node: ChatNode
 
-    init(actorSystem: ClusterActorSystem, id: UserID, node: ChatNode) {
+    /// Creates the actor of a user from its state (empty or recovered). Call inside
+    /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
+    init(actorSystem: ClusterActorSystem, state: UserState, appliedLSN: UInt64, node: ChatNode) {
         self.actorSystem = actorSystem
-        self.state = UserState(id: id)
+        self.state = state
+        self.appliedLSN = appliedLSN
         self.node = node
     }
 
@@ -23,8 +29,17 @@ public distributed actor UserActor {
         ActorIdentity(kind: "user", key: id.rawValue)
     }
 
-    private func commit(_ record: UserRecord) {
+    /// Logs and applies `record` in this turn, then waits until it is durable.
+    private func commit(_ record: UserRecord) async throws {
+        let lsn = try node.journal.append(.user(state.id, record))
         state.apply(record)
+        appliedLSN = lsn
+        try await node.journal.waitDurable(lsn)
+    }
+
+    /// The state and the LSN it includes, for a checkpoint.
+    distributed func snapshot() -> NodeState.Snapshot<UserState> {
+        NodeState.Snapshot(state: state, appliedLSN: appliedLSN)
     }
 
     private func requireProfile() throws -> UserProfile {
@@ -45,19 +60,18 @@ public distributed actor UserActor {
     }
 
     /// Creates the user with `displayName` if they do not exist yet; returns the profile either way.
-    public distributed func ensure(displayName: String) -> UserProfile {
-        if state.profile == nil {
-            commit(.upserted(displayName: displayName, at: node.clock.now()))
-        }
-        return state.profile!
+    public distributed func ensure(displayName: String) async throws -> UserProfile {
+        if let profile = state.profile { return profile }
+        try await commit(.upserted(displayName: displayName, at: node.clock.now()))
+        return try requireProfile()
     }
 
     /// Creates the user or sets their display name.
-    public distributed func upsert(displayName: String) -> UserProfile {
+    public distributed func upsert(displayName: String) async throws -> UserProfile {
         if state.profile?.displayName != displayName {
-            commit(.upserted(displayName: displayName, at: node.clock.now()))
+            try await commit(.upserted(displayName: displayName, at: node.clock.now()))
         }
-        return state.profile!
+        return try requireProfile()
     }
 
     // MARK: Blocks
@@ -74,19 +88,19 @@ public distributed actor UserActor {
     }
 
     /// Blocks `other` (idempotent). The caller checks that `other` exists.
-    public distributed func block(_ other: UserID) throws {
+    public distributed func block(_ other: UserID) async throws {
         _ = try requireProfile()
         guard other != state.id else { throw ChatError(.invalidRequest, "you cannot block yourself") }
         if !state.blocked.contains(other) {
-            commit(.blockAdded(other, at: node.clock.now()))
+            try await commit(.blockAdded(other, at: node.clock.now()))
         }
     }
 
     /// Unblocks `other` (idempotent).
-    public distributed func unblock(_ other: UserID) throws {
+    public distributed func unblock(_ other: UserID) async throws {
         _ = try requireProfile()
         if state.blocked.contains(other) {
-            commit(.blockRemoved(other, at: node.clock.now()))
+            try await commit(.blockRemoved(other, at: node.clock.now()))
         }
     }
 
@@ -98,8 +112,8 @@ public distributed actor UserActor {
     }
 
     /// Records that the user joined or left `channel` as of the channel's log position `seq`.
-    public distributed func membershipChanged(_ channel: ChannelID, isMember: Bool, seq: UInt64) {
-        commit(.membershipChanged(channel, isMember: isMember, seq: seq))
+    public distributed func membershipChanged(_ channel: ChannelID, isMember: Bool, seq: UInt64) async throws {
+        try await commit(.membershipChanged(channel, isMember: isMember, seq: seq))
     }
 
     /// Opens (or returns) the DM between this user and `other`. Must be called on the actor of the
@@ -114,9 +128,11 @@ public distributed actor UserActor {
         if let existing = state.directChannels[other] {
             return DirectChannelResult(channel: existing, created: false)
         }
-        // No suspension point between the check above and registering the new channel.
-        let channel = node.activateDirectChannel(between: me.id, and: other)
-        commit(.directChannelOpened(channel.info, with: other))
+        // No suspension point between the check above and registering the new channel: both
+        // records are logged and applied synchronously before the first wait.
+        let channel = try node.activateDirectChannel(between: me.id, and: other)
+        try await commit(.directChannelOpened(channel.info, with: other))
+        try await node.journal.waitDurable(channel.createdLSN)
         try await node.announceMembers(of: channel)
         return DirectChannelResult(channel: channel.info, created: true)
     }

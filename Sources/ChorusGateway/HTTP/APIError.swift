@@ -1,5 +1,6 @@
 import ChorusActorSystem
 import ChorusModel
+import ChorusStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -23,6 +24,8 @@ struct APIError: Error {
             self = error
         case let error as ChatError:
             self.init(error, retryAfter: error.code == .clusterUnavailable ? 1 : nil)
+        case let error as WALError:
+            self.init(ChatError(.clusterUnavailable, "this node cannot store changes right now (\(error.code.rawValue))"), retryAfter: 1)
         case let error as RemoteCallError:
             self.init(ChatError(.clusterUnavailable, "the channel's node did not answer: \(error.message)"), retryAfter: 1)
         case is NIOTooManyBytesError:

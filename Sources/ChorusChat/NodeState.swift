@@ -1,0 +1,48 @@
+import ChorusModel
+import ChorusStorage
+
+/// The state of every actor of a node, as recovery rebuilds it and a checkpoint stores it.
+///
+/// Each actor's snapshot carries the LSN of the last record applied to it, so replaying the WAL
+/// over a checkpoint applies exactly the records the checkpoint does not have.
+public struct NodeState: Sendable, Codable, Equatable {
+    /// One actor's state and the LSN of its last applied record.
+    public struct Snapshot<State: Sendable & Codable & Equatable>: Sendable, Codable, Equatable {
+        public var state: State
+        public var appliedLSN: UInt64
+    }
+
+    public var channels: [ChannelID: Snapshot<ChannelState>] = [:]
+    public var users: [UserID: Snapshot<UserState>] = [:]
+
+    public init() {}
+
+    /// The largest LSN any actor has applied.
+    public var maxAppliedLSN: UInt64 {
+        max(channels.values.map(\.appliedLSN).max() ?? 0, users.values.map(\.appliedLSN).max() ?? 0)
+    }
+
+    /// Applies the WAL record `entry` at `lsn` unless the actor's snapshot already has it.
+    public mutating func replay(lsn: UInt64, entry: JournalEntry) throws {
+        switch entry {
+        case .channel(let id, .created(let info, let members)):
+            if channels[id] == nil {
+                channels[id] = Snapshot(state: ChannelState(info: info, members: members), appliedLSN: lsn)
+            }
+        case .channel(let id, let record):
+            guard var snapshot = channels[id] else {
+                throw WALError(.corrupt, "LSN \(lsn) changes channel \(id), which was never created")
+            }
+            guard lsn > snapshot.appliedLSN else { return }
+            snapshot.state.apply(record)
+            snapshot.appliedLSN = lsn
+            channels[id] = snapshot
+        case .user(let id, let record):
+            var snapshot = users[id] ?? Snapshot(state: UserState(id: id), appliedLSN: 0)
+            guard lsn > snapshot.appliedLSN else { return }
+            snapshot.state.apply(record)
+            snapshot.appliedLSN = lsn
+            users[id] = snapshot
+        }
+    }
+}

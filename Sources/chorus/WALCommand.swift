@@ -1,0 +1,42 @@
+import ArgumentParser
+import ChorusStorage
+import Foundation
+
+/// `chorus wal`: inspect a node's write-ahead log.
+struct WALCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal", abstract: "Inspect a node's write-ahead log.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every WAL segment and checkpoint of a data directory; changes nothing.",
+            discussion: """
+                Exit status 0: the log is clean, or ends in a torn tail that the next start will truncate.
+                Exit status 1: corruption in the middle of the log (or missing segments); the node will
+                refuse to start. See docs/operations.md for what to do next.
+                """)
+
+        @Option(name: .customLong("data-dir"), help: "The node's data directory.")
+        var dataDir: String = "./chorus-data"
+
+        func run() throws {
+            let walDirectory = dataDir + "/wal"
+            let checkpoints = CheckpointStore(directory: dataDir + "/checkpoints").list()
+            print("data directory: \(dataDir)")
+            print("checkpoints: " + (checkpoints.isEmpty ? "none" : checkpoints.map { "covers LSN < \($0)" }.joined(separator: ", ")))
+            do {
+                let report = try WALSegments.scan(walDirectory) { _, _ in }
+                for segment in report.segments {
+                    let status = segment.tailProblem.map { "TORN TAIL at offset \(segment.validBytes): \($0) (\(segment.fileBytes - segment.validBytes) bytes will be truncated)" } ?? "ok"
+                    print("\(segment.path): first LSN \(segment.firstLSN), \(segment.records) records, \(segment.fileBytes) bytes: \(status)")
+                }
+                print("records: \(report.records); next LSN: \(report.nextLSN)")
+                print(report.tornTail == nil ? "status: clean" : "status: torn tail (recoverable: the next start truncates it)")
+            } catch let error as WALError {
+                print("status: CORRUPT: \(error)")
+                print("The node will not start on this directory. See docs/operations.md, \"Repairing a data directory\".")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
