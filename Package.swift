@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "chorus",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

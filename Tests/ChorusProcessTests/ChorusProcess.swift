@@ -1,5 +1,17 @@
+import Crypto
 import Foundation
 import Synchronization
+
+/// An HS256 token for `payload`, signed independently of the server's code.
+func signedToken(payload: String, secret: String) -> String {
+    func base64URL(_ data: some DataProtocol) -> String {
+        Data(data).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+    let input = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + base64URL(Data(payload.utf8))
+    let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+    return input + "." + base64URL(Data(mac))
+}
 
 /// Finds the `chorus` binary that `swift build` put next to this test bundle.
 enum ChorusBinary {
@@ -54,6 +66,7 @@ final class ChorusProcess: Sendable {
     var stdout: String { output.withLock { $0.stdout } }
     var stderr: String { output.withLock { $0.stderr } }
     var isRunning: Bool { process.isRunning }
+    var processIdentifier: Int32 { process.processIdentifier }
 
     /// Waits (polling, at most `timeout`) until `predicate` holds for the output so far.
     func waitFor(_ what: String, timeout: Duration = .seconds(30), _ predicate: (String, String) -> Bool) async throws {
