@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusModel", targets: ["ChorusModel"]),
+        .library(name: "ChorusStorage", targets: ["ChorusStorage"]),
         .library(name: "ChorusChat", targets: ["ChorusChat"]),
         .library(name: "ChorusGateway", targets: ["ChorusGateway"]),
     ],

@@ -14,6 +14,7 @@ let package = Package(
             name: "chorus-benchmarks",
             dependencies: [
                 .product(name: "ChorusModel", package: "main"),
+                .product(name: "ChorusStorage", package: "main"),
                 .product(name: "ChorusChat", package: "main"),
                 .product(name: "ChorusGateway", package: "main"),
             ],

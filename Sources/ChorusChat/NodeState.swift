@@ -30,19 +30,18 @@ public struct NodeState: Sendable, Codable, Equatable {
                 channels[id] = Snapshot(state: ChannelState(info: info, members: members), appliedLSN: lsn)
             }
         case .channel(let id, let record):
-            guard var snapshot = channels[id] else {
+            guard let applied = channels[id]?.appliedLSN else {
                 throw WALError(.corrupt, "LSN \(lsn) changes channel \(id), which was never created")
             }
-            guard lsn > snapshot.appliedLSN else { return }
-            snapshot.state.apply(record)
-            snapshot.appliedLSN = lsn
-            channels[id] = snapshot
+            guard lsn > applied else { return }
+            // Mutate in place: copying the snapshot out would copy its whole message history.
+            channels[id]!.state.apply(record)
+            channels[id]!.appliedLSN = lsn
         case .user(let id, let record):
-            var snapshot = users[id] ?? Snapshot(state: UserState(id: id), appliedLSN: 0)
-            guard lsn > snapshot.appliedLSN else { return }
-            snapshot.state.apply(record)
-            snapshot.appliedLSN = lsn
-            users[id] = snapshot
+            if users[id] == nil { users[id] = Snapshot(state: UserState(id: id), appliedLSN: 0) }
+            guard lsn > users[id]!.appliedLSN else { return }
+            users[id]!.state.apply(record)
+            users[id]!.appliedLSN = lsn
         }
     }
 }
