@@ -1,10 +1,28 @@
-/// A channel's identifier: a 64-bit time-ordered snowflake, rendered as a decimal string on the API.
-public struct ChannelID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible, LosslessStringConvertible {
+/// What a ``SnowflakeID`` identifies; keeps channel and message ids apart as types.
+public protocol SnowflakeKind: Sendable {
+    /// Used in error messages ("channel id", "message id").
+    static var name: String { get }
+}
+
+/// Channels are identified by ``ChannelID``.
+public enum ChannelKindTag: SnowflakeKind {
+    public static let name = "channel id"
+}
+
+/// Messages are identified by ``MessageID``.
+public enum MessageKindTag: SnowflakeKind {
+    public static let name = "message id"
+}
+
+/// A 64-bit time-ordered snowflake id, rendered as a decimal string on the API.
+public struct SnowflakeID<Kind: SnowflakeKind>: RawRepresentable, Hashable, Comparable, Sendable, Codable,
+    CustomStringConvertible, LosslessStringConvertible
+{
     public let rawValue: UInt64
 
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    /// Parses a decimal string; `nil` for anything else (signs, spaces, overflow).
+    /// Parses a canonical decimal string; `nil` for anything else (signs, spaces, overflow).
     public init?(_ description: String) {
         guard let value = parseDecimalID(description) else { return nil }
         self.rawValue = value
@@ -14,41 +32,30 @@ public struct ChannelID: RawRepresentable, Hashable, Comparable, Sendable, Codab
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Decodes a decimal string or a JSON integer.
     public init(from decoder: any Decoder) throws {
-        self.rawValue = try decodeDecimalID(from: decoder, kind: "channel id")
+        let container = try decoder.singleValueContainer()
+        if let string = try? container.decode(String.self), let value = parseDecimalID(string) {
+            self.rawValue = value
+        } else if let integer = try? container.decode(UInt64.self) {
+            self.rawValue = integer
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(Kind.name) must be a decimal string")
+        }
     }
 
+    /// Encodes as a decimal string.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
 }
 
-/// A message's identifier: a 64-bit time-ordered snowflake, rendered as a decimal string on the API.
-public struct MessageID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible, LosslessStringConvertible {
-    public let rawValue: UInt64
+/// A channel's identifier.
+public typealias ChannelID = SnowflakeID<ChannelKindTag>
 
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// Parses a decimal string; `nil` for anything else (signs, spaces, overflow).
-    public init?(_ description: String) {
-        guard let value = parseDecimalID(description) else { return nil }
-        self.rawValue = value
-    }
-
-    public var description: String { String(rawValue) }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decodeDecimalID(from: decoder, kind: "message id")
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+/// A message's identifier.
+public typealias MessageID = SnowflakeID<MessageKindTag>
 
 /// A user's identifier: 1–64 characters from `[A-Za-z0-9_.@-]`, chosen by the integrating application.
 public struct UserID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
@@ -147,15 +154,4 @@ func parseDecimalID(_ text: String) -> UInt64? {
         return nil
     }
     return UInt64(text)
-}
-
-func decodeDecimalID(from decoder: any Decoder, kind: String) throws -> UInt64 {
-    let container = try decoder.singleValueContainer()
-    if let string = try? container.decode(String.self), let value = parseDecimalID(string) {
-        return value
-    }
-    if let integer = try? container.decode(UInt64.self) {
-        return integer
-    }
-    throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(kind) must be a decimal string")
 }

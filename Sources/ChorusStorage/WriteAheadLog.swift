@@ -68,8 +68,13 @@ public final class WriteAheadLog: Sendable {
         }
         var segment: SegmentFile
         var segments = report.segments.map(\.firstLSN)
+        if !report.segments.isEmpty && report.nextLSN < minimumNextLSN {
+            throw WALError(
+                .gap, "the log ends before LSN \(report.nextLSN) but the checkpoint needs it to reach \(minimumNextLSN): records are missing",
+                file: report.segments.last?.path)
+        }
         let nextLSN = max(report.nextLSN, minimumNextLSN)
-        if let last = report.segments.last, nextLSN == report.nextLSN {
+        if let last = report.segments.last {
             if let problem = last.tailProblem {
                 logger.warning(
                     "truncating torn WAL tail",
@@ -80,10 +85,6 @@ public final class WriteAheadLog: Sendable {
             }
             segment = try SegmentFile(path: last.path, truncatingTo: last.validBytes)
         } else {
-            if let torn = report.tornTail {
-                // The torn segment is left behind by a checkpoint that covers it; cut it anyway.
-                _ = try SegmentFile(path: torn.path, truncatingTo: torn.validBytes)
-            }
             segment = try SegmentFile(create: configuration.directory, firstLSN: nextLSN)
             segments.append(nextLSN)
         }

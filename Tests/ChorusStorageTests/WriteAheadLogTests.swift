@@ -178,3 +178,20 @@ struct WriteAheadLogTests {
         #expect(FsyncPolicy("interval:0") == nil)
     }
 }
+
+@Suite("WriteAheadLog start positions")
+struct WriteAheadLogStartTests {
+    @Test("an empty log starts at the checkpoint's LSN; a log that ends short of it refuses to open")
+    func minimumNextLSN() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fresh = try WriteAheadLog.open(.init(directory: directory), minimumNextLSN: 500)
+        #expect(try fresh.append(frame(0)) == 500)
+        try await fresh.waitDurable(500)
+        fresh.close()
+        #expect(throws: WALError.self) { try WriteAheadLog.open(.init(directory: directory), minimumNextLSN: 900) }
+        let reopened = try WriteAheadLog.open(.init(directory: directory), minimumNextLSN: 501)
+        #expect(reopened.nextLSN == 501)
+        reopened.close()
+    }
+}

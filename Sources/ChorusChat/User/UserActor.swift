@@ -129,10 +129,10 @@ public distributed actor UserActor {
             return DirectChannelResult(channel: existing, created: false)
         }
         // No suspension point between the check above and registering the new channel: both
-        // records are logged and applied synchronously before the first wait.
+        // records are logged and applied synchronously before the first wait. The WAL is
+        // durable in LSN order, so waiting for the later record covers the channel's too.
         let channel = try node.activateDirectChannel(between: me.id, and: other)
         try await commit(.directChannelOpened(channel.info, with: other))
-        try await node.journal.waitDurable(channel.createdLSN)
         try await node.announceMembers(of: channel)
         return DirectChannelResult(channel: channel.info, created: true)
     }
