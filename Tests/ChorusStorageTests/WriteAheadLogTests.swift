@@ -20,6 +20,14 @@ func openLog(_ directory: String, segmentBytes: Int = 64 << 20, fsync: FsyncPoli
     return (log, replayed)
 }
 
+/// Writes records 0..<count durably to a new log in `directory`, closes it, and returns the segment's path.
+func writeLog(_ directory: String, records count: Int) async throws -> String {
+    let (log, _) = try openLog(directory)
+    for i in 0..<count { try await log.waitDurable(try log.append(frame(i))) }
+    log.close()
+    return try #require(WALSegments.list(directory).first).path
+}
+
 @Suite("WriteAheadLog")
 struct WriteAheadLogTests {
     @Test("records come back in order with their LSNs after reopening", arguments: [FsyncPolicy.always, .interval(milliseconds: 5), .none])
@@ -67,10 +75,7 @@ struct WriteAheadLogTests {
     func tornTail(cut: Int) async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (log, _) = try openLog(directory)
-        for i in 0..<10 { try await log.waitDurable(try log.append(frame(i))) }
-        log.close()
-        let segment = try #require(WALSegments.list(directory).first).path
+        let segment = try await writeLog(directory, records: 10)
         let size = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
         let handle = try #require(FileHandle(forWritingAtPath: segment))
         try handle.truncate(atOffset: UInt64(size - cut))  // the 10th record loses its last `cut` bytes
@@ -92,10 +97,7 @@ struct WriteAheadLogTests {
         for tail in [[UInt8](repeating: 0, count: 4096), [0x05, 0, 0, 0, 0xAB]] {
             let directory = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let (log, _) = try openLog(directory)
-            for i in 0..<3 { try await log.waitDurable(try log.append(frame(i))) }
-            log.close()
-            let segment = try #require(WALSegments.list(directory).first).path
+            let segment = try await writeLog(directory, records: 3)
             let handle = try #require(FileHandle(forWritingAtPath: segment))
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(tail))
@@ -110,10 +112,7 @@ struct WriteAheadLogTests {
     func corruptionInTheMiddle() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (log, _) = try openLog(directory)
-        for i in 0..<10 { try await log.waitDurable(try log.append(frame(i))) }
-        log.close()
-        let segment = try #require(WALSegments.list(directory).first).path
+        let segment = try await writeLog(directory, records: 10)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: segment)))
         let frameSize = frame(0).bytes.count
         bytes[frameSize * 4 + 12] ^= 0x10  // inside the payload of the 5th record
