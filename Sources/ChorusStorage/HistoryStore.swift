@@ -1,0 +1,151 @@
+import ChorusModel
+import Foundation
+import GRDB
+
+/// The materialized store (SQLite through GRDB): every message of every channel, and each actor's
+/// snapshot, as of the last checkpoint.
+///
+/// Written only by checkpoints, one transaction each, which also records the checkpoint's covered
+/// LSN; so the store is always a consistent cut, and recovery replays the WAL from that LSN.
+/// Channel actors keep a bounded window of recent messages in memory and read older history here.
+public final class HistoryStore: Sendable {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the store at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "chorus.store"
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE message (
+                        channel INTEGER NOT NULL, id INTEGER NOT NULL, sender TEXT NOT NULL, deleted INTEGER NOT NULL,
+                        json BLOB NOT NULL, PRIMARY KEY (channel, id)) WITHOUT ROWID;
+                    CREATE TABLE channel (id INTEGER PRIMARY KEY, snapshot BLOB NOT NULL, applied_lsn INTEGER NOT NULL);
+                    CREATE TABLE user (id TEXT PRIMARY KEY, snapshot BLOB NOT NULL, applied_lsn INTEGER NOT NULL);
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    // MARK: Checkpoints
+
+    /// What one checkpoint writes.
+    public struct Batch: Sendable {
+        /// Channel snapshots (opaque to the store) with the LSN each includes.
+        public var channels: [(ChannelID, Data, UInt64)] = []
+        /// User snapshots with the LSN each includes.
+        public var users: [(UserID, Data, UInt64)] = []
+        /// Messages created or changed since the last checkpoint.
+        public var messages: [Message] = []
+        /// Every WAL record below this LSN is in the store after the batch.
+        public var coveredLSN: UInt64
+
+        public init(coveredLSN: UInt64) {
+            self.coveredLSN = coveredLSN
+        }
+    }
+
+    /// Writes `batch` in one transaction.
+    public func write(_ batch: Batch) async throws {
+        let encoder = JSONEncoder()
+        let messages = try batch.messages.map { ($0, try encoder.encode($0)) }
+        let channels = batch.channels
+        let users = batch.users
+        let covered = batch.coveredLSN
+        try await pool.write { db in
+            for (message, json) in messages {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO message (channel, id, sender, deleted, json) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [Int64(bitPattern: message.channelID.rawValue), Int64(bitPattern: message.id.rawValue), message.senderID.rawValue, message.deleted, json])
+            }
+            for (id, snapshot, lsn) in channels {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO channel (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
+                    arguments: [Int64(bitPattern: id.rawValue), snapshot, Int64(bitPattern: lsn)])
+            }
+            for (id, snapshot, lsn) in users {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO user (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
+                    arguments: [id.rawValue, snapshot, Int64(bitPattern: lsn)])
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('covered_lsn', ?)", arguments: [Int64(bitPattern: covered)])
+        }
+    }
+
+    /// The covered LSN of the last checkpoint (1 if there was none: replay everything).
+    public func coveredLSN() throws -> UInt64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'covered_lsn'").map { UInt64(bitPattern: $0) } ?? 1
+        }
+    }
+
+    /// Every channel snapshot, with the LSN it includes.
+    public func channelSnapshots() throws -> [(ChannelID, Data, UInt64)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, snapshot, applied_lsn FROM channel").map { row in
+                (ChannelID(rawValue: UInt64(bitPattern: row[0])), row[1], UInt64(bitPattern: row[2]))
+            }
+        }
+    }
+
+    /// Every user snapshot, with the LSN it includes.
+    public func userSnapshots() throws -> [(UserID, Data, UInt64)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, snapshot, applied_lsn FROM user").compactMap { row in
+                UserID(row[0] as String).map { ($0, row[1], UInt64(bitPattern: row[2])) }
+            }
+        }
+    }
+
+    // MARK: History
+
+    /// Messages of `channel` with ids strictly between `after` and `before` (either may be open),
+    /// ascending; at most `limit`, taken from the newest end (`fromNewest`) or the oldest.
+    public func messages(
+        in channel: ChannelID, after: MessageID? = nil, before: MessageID? = nil, limit: Int, fromNewest: Bool
+    ) throws -> [Message] {
+        let lower = Int64(bitPattern: after?.rawValue ?? 0)
+        let upper = before.map { Int64(bitPattern: $0.rawValue) } ?? Int64.max
+        let order = fromNewest ? "DESC" : "ASC"
+        let rows = try pool.read { db in
+            try Data.fetchAll(
+                db, sql: "SELECT json FROM message WHERE channel = ? AND id > ? AND id < ? ORDER BY id \(order) LIMIT ?",
+                arguments: [Int64(bitPattern: channel.rawValue), after == nil ? -1 : lower, upper, limit])
+        }
+        let decoder = JSONDecoder()
+        let messages = try rows.map { try decoder.decode(Message.self, from: $0) }
+        return fromNewest ? messages.reversed() : messages
+    }
+
+    /// Message `id` of `channel`, if stored.
+    public func message(_ id: MessageID, in channel: ChannelID) throws -> Message? {
+        let row = try pool.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT json FROM message WHERE channel = ? AND id = ?",
+                arguments: [Int64(bitPattern: channel.rawValue), Int64(bitPattern: id.rawValue)])
+        }
+        return try row.map { try JSONDecoder().decode(Message.self, from: $0) }
+    }
+
+    /// Stored messages of `channel` with ids strictly between `after` and `before` that are not
+    /// deleted, not sent by `user`, and not in `excluded` (messages whose newer version is in memory).
+    public func unreadCount(
+        in channel: ChannelID, after: MessageID?, before: MessageID, for user: UserID, excluding excluded: [MessageID]
+    ) throws -> Int {
+        let placeholders = excluded.isEmpty ? "" : " AND id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
+        var arguments: StatementArguments = [
+            Int64(bitPattern: channel.rawValue), after.map { Int64(bitPattern: $0.rawValue) } ?? -1, Int64(bitPattern: before.rawValue), user.rawValue,
+        ]
+        for id in excluded { _ = arguments.append(contentsOf: [Int64(bitPattern: id.rawValue)]) }
+        let finalArguments = arguments
+        return try pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM message WHERE channel = ? AND id > ? AND id < ? AND deleted = 0 AND sender != ?" + placeholders,
+                arguments: finalArguments) ?? 0
+        }
+    }
+}

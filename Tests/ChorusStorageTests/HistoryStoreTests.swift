@@ -1,0 +1,77 @@
+import ChorusModel
+import ChorusStorage
+import Foundation
+import Testing
+
+@Suite("HistoryStore")
+struct HistoryStoreTests {
+    let channel = ChannelID(rawValue: 77)
+    let other = ChannelID(rawValue: 78)
+
+    func message(_ n: UInt64, in channel: ChannelID? = nil, sender: String = "alice", deleted: Bool = false) -> Message {
+        Message(
+            id: MessageID(rawValue: n * 10), channelID: channel ?? self.channel, seq: n, senderID: UserID(sender)!, senderName: sender,
+            body: deleted ? "" : "m\(n)", attachments: [], inlineEmotes: [], createdAt: .seconds(1_800_000_000), deleted: deleted)
+    }
+
+    func withStore(_ body: (HistoryStore) async throws -> Void) async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await body(try HistoryStore(path: directory + "/store.sqlite"))
+    }
+
+    @Test("a checkpoint batch is stored atomically with its covered LSN and read back")
+    func batches() async throws {
+        try await withStore { store in
+            #expect(try store.coveredLSN() == 1)
+            var batch = HistoryStore.Batch(coveredLSN: 42)
+            batch.messages = (1...5).map { message($0) } + [message(1, in: other)]
+            batch.channels = [(channel, Data("snapshot".utf8), 40)]
+            batch.users = [(UserID("alice")!, Data("user".utf8), 41)]
+            try await store.write(batch)
+            #expect(try store.coveredLSN() == 42)
+            #expect(try store.channelSnapshots().map(\.2) == [40])
+            #expect(try store.userSnapshots().first?.1 == Data("user".utf8))
+            #expect(try store.message(MessageID(rawValue: 30), in: channel) == message(3))
+            #expect(try store.message(MessageID(rawValue: 30), in: other) == nil)
+            // A later batch replaces a changed message.
+            var edit = HistoryStore.Batch(coveredLSN: 50)
+            edit.messages = [message(3, deleted: true)]
+            try await store.write(edit)
+            #expect(try store.message(MessageID(rawValue: 30), in: channel)?.deleted == true)
+        }
+    }
+
+    @Test("pages by id range from either end, ascending")
+    func pages() async throws {
+        try await withStore { store in
+            var batch = HistoryStore.Batch(coveredLSN: 2)
+            batch.messages = (1...10).map { message($0) }
+            try await store.write(batch)
+            func bodies(_ after: UInt64?, _ before: UInt64?, _ limit: Int, _ fromNewest: Bool) throws -> [String] {
+                try store.messages(
+                    in: channel, after: after.map(MessageID.init(rawValue:)), before: before.map(MessageID.init(rawValue:)), limit: limit,
+                    fromNewest: fromNewest
+                ).map(\.body)
+            }
+            #expect(try bodies(nil, nil, 3, true) == ["m8", "m9", "m10"])
+            #expect(try bodies(nil, 50, 3, true) == ["m2", "m3", "m4"])
+            #expect(try bodies(20, nil, 3, false) == ["m3", "m4", "m5"])
+            #expect(try bodies(20, 60, 10, false) == ["m3", "m4", "m5"])
+            #expect(try bodies(nil, 10, 5, true) == [])
+        }
+    }
+
+    @Test("unread counts skip deleted, own and excluded messages")
+    func unread() async throws {
+        try await withStore { store in
+            var batch = HistoryStore.Batch(coveredLSN: 2)
+            batch.messages = [message(1, sender: "bob"), message(2, sender: "alice"), message(3, sender: "bob", deleted: true), message(4, sender: "bob"), message(5, sender: "carol")]
+            try await store.write(batch)
+            let alice = UserID("alice")!
+            #expect(try store.unreadCount(in: channel, after: nil, before: MessageID(rawValue: 1000), for: alice, excluding: []) == 3)
+            #expect(try store.unreadCount(in: channel, after: MessageID(rawValue: 10), before: MessageID(rawValue: 1000), for: alice, excluding: []) == 2)
+            #expect(try store.unreadCount(in: channel, after: nil, before: MessageID(rawValue: 50), for: alice, excluding: [MessageID(rawValue: 40)]) == 1)
+        }
+    }
+}
