@@ -2,6 +2,7 @@ import ChorusActorSystem
 import ChorusModel
 import ChorusStorage
 import Distributed
+import Foundation
 import Logging
 import Synchronization
 
@@ -23,6 +24,10 @@ public final class ChatNode: Sendable {
     public let typingTTL: Duration
     /// Where actors log their records (the node's WAL, or nothing for an in-memory node).
     public let journal: any Journal
+    /// Message history beyond the actors' memory windows (`nil` for an in-memory node).
+    public let store: HistoryStore?
+    /// How many recent messages a channel keeps in memory after a checkpoint.
+    public let messageWindow: Int
 
     private let snowflakes: Mutex<SnowflakeGenerator>
     private let directory = Mutex(Directory())
@@ -41,20 +46,27 @@ public final class ChatNode: Sendable {
         public var typingTTL: Duration
         /// This node's snowflake node id, `0..<1024`.
         public var snowflakeNode: UInt64
+        /// How many recent messages a channel keeps in memory after a checkpoint (default 200).
+        public var messageWindow: Int
 
-        public init(limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0) {
+        public init(
+            limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200
+        ) {
             self.limits = limits
             self.typingTTL = typingTTL
             self.snowflakeNode = snowflakeNode
+            self.messageWindow = messageWindow
         }
     }
 
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
-        clock: any TimeSource = SystemTimeSource(), logger: Logger = Logger(label: "chorus.chat")
+        store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.actorSystem = actorSystem
         self.journal = journal
+        self.store = store
+        self.messageWindow = max(1, configuration.messageWindow)
         self.clock = clock
         self.limits = configuration.limits
         self.typingTTL = configuration.typingTTL
@@ -74,6 +86,11 @@ public final class ChatNode: Sendable {
     public func user(_ id: UserID) throws(ChatError) -> UserActor {
         guard let actor = directory.withLock({ $0.users[id] }) else { throw ChatError.userNotFound(id) }
         return actor
+    }
+
+    /// The ids of the active channel and user actors.
+    public var activeActorIDs: (channels: [ChannelID], users: [UserID]) {
+        directory.withLock { (Array($0.channels.keys), Array($0.users.keys)) }
     }
 
     /// How many channel and user actors are active.
@@ -161,39 +178,59 @@ public final class ChatNode: Sendable {
         directory.withLock { directory in
             for (id, snapshot) in recovered.channels {
                 directory.channels[id] = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
-                    ChannelActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, node: self)
+                    ChannelActor(
+                        actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
                 }
             }
             for (id, snapshot) in recovered.users {
                 directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
-                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, node: self)
+                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
                 }
             }
         }
         // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
-        let newest = recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.messages.last.map { [$0.id.rawValue] } ?? []) }.max()
+        let newest = recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }.max()
         if let newest {
             snowflakes.withLock { $0.advance(past: newest) }
         }
     }
 
-    /// Every actor's state, and the LSN below which all records are in it.
+    /// Writes every change since the last checkpoint to `store` in one transaction and trims the
+    /// channels' memory windows; returns the LSN below which every record is now in the store.
     ///
     /// The covered LSN is read under the directory lock, where new channels are logged and
     /// activated, so every record below it belongs to an actor listed here and is already applied
-    /// to that actor (records are logged and applied in one actor turn). The method returns once
-    /// every record in the snapshots is durable, so a checkpoint never holds a change the WAL
-    /// could lose.
-    public func checkpoint() async throws -> (covered: UInt64, state: NodeState) {
+    /// to it (records are logged and applied in one actor turn); actors that are not dirty have
+    /// theirs in the store already. The batch is written only once every record in it is durable
+    /// in the WAL, so the store never holds a change the WAL could lose.
+    public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
         let (covered, channels, users) = directory.withLock { directory in
-            (journal.nextLSN, directory.channels, directory.users)
+            (journal.nextLSN, Array(directory.channels.values), Array(directory.users.values))
         }
-        var state = NodeState()
-        for (id, actor) in channels { state.channels[id] = try await actor.snapshot() }
-        for (id, actor) in users { state.users[id] = try await actor.snapshot() }
-        let newest = state.maxAppliedLSN
+        var batch = HistoryStore.Batch(coveredLSN: covered)
+        var newest: UInt64 = 0
+        let encoder = JSONEncoder()
+        var flushedChannels: [(ChannelActor, ChannelFlush)] = []
+        for actor in channels {
+            guard let flush = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
+            batch.channels.append((flush.metadata.info.id, try encoder.encode(flush.metadata), flush.appliedLSN))
+            batch.messages += flush.messages
+            newest = max(newest, flush.appliedLSN)
+            flushedChannels.append((actor, flush))
+        }
+        var flushedUsers: [(UserActor, UInt64)] = []
+        for actor in users {
+            guard let snapshot = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
+            batch.users.append((snapshot.state.id, try encoder.encode(snapshot.state), snapshot.appliedLSN))
+            newest = max(newest, snapshot.appliedLSN)
+            flushedUsers.append((actor, snapshot.appliedLSN))
+        }
         if newest > 0 { try await journal.waitDurable(newest) }
-        return (covered, state)
+        try await store.write(batch)
+        for (actor, flush) in flushedChannels { await actor.whenLocal { $0.completeFlush(flush) } }
+        for (actor, lsn) in flushedUsers { await actor.whenLocal { $0.completeFlush(upTo: lsn) } }
+        logger.debug("checkpoint", metadata: ["storage.channels": "\(flushedChannels.count)", "storage.messages": "\(batch.messages.count)"])
+        return covered
     }
 
     // MARK: Users

@@ -10,6 +10,8 @@ public struct NodeState: Sendable, Codable, Equatable {
     public struct Snapshot<State: Sendable & Codable & Equatable>: Sendable, Codable, Equatable {
         public var state: State
         public var appliedLSN: UInt64
+        /// The LSN of the last record the store has for this actor (0: none).
+        public var storedLSN: UInt64 = 0
     }
 
     public var channels: [ChannelID: Snapshot<ChannelState>] = [:]
@@ -23,7 +25,11 @@ public struct NodeState: Sendable, Codable, Equatable {
     }
 
     /// Applies the WAL record `entry` at `lsn` unless the actor's snapshot already has it.
-    public mutating func replay(lsn: UInt64, entry: JournalEntry) throws {
+    /// `loadMessage` reads a message from the store when a record changes one older than the
+    /// channel's memory window.
+    public mutating func replay(
+        lsn: UInt64, entry: JournalEntry, loadMessage: (ChannelID, MessageID) throws -> Message? = { _, _ in nil }
+    ) throws {
         switch entry {
         case .channel(let id, .created(let info, let members)):
             if channels[id] == nil {
@@ -34,6 +40,9 @@ public struct NodeState: Sendable, Codable, Equatable {
                 throw WALError(.corrupt, "LSN \(lsn) changes channel \(id), which was never created")
             }
             guard lsn > applied else { return }
+            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try loadMessage(id, target) {
+                channels[id]!.state.load(message)
+            }
             // Mutate in place: copying the snapshot out would copy its whole message history.
             channels[id]!.state.apply(record)
             channels[id]!.appliedLSN = lsn
@@ -42,6 +51,19 @@ public struct NodeState: Sendable, Codable, Equatable {
             guard lsn > users[id]!.appliedLSN else { return }
             users[id]!.state.apply(record)
             users[id]!.appliedLSN = lsn
+        }
+    }
+}
+
+extension ChannelRecord {
+    /// The existing message this record changes, if any.
+    var changedMessage: MessageID? {
+        switch self {
+        case .messageEdited(let id, _, _, _), .messageDeleted(let id, _, _), .reactionAdded(let id, _, _, _),
+            .reactionRemoved(let id, _, _, _):
+            id
+        default:
+            nil
         }
     }
 }

@@ -4,11 +4,12 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// A node's durable storage: the write-ahead log and the checkpoints, under one data directory.
+/// A node's durable storage: the write-ahead log and the materialized store, under one data directory.
 ///
-/// Layout: `<data-dir>/wal/wal-<first LSN>.log` and `<data-dir>/checkpoints/checkpoint-<covered LSN>.json`.
-/// Recovery loads the newest checkpoint and replays the WAL from its covered LSN; a checkpoint lets
-/// the segments it covers be deleted, which keeps replay short.
+/// Layout: `<data-dir>/wal/wal-<first LSN>.log` and `<data-dir>/store.sqlite` (messages and actor
+/// snapshots as of the last checkpoint, with the checkpoint's covered LSN). Recovery loads the
+/// store and replays the WAL from the covered LSN; a checkpoint writes every change since the
+/// last one to the store and deletes the WAL segments it covers, which keeps replay short.
 public final class NodeStorage: Sendable {
     /// Storage settings.
     public struct Configuration: Sendable {
@@ -26,13 +27,13 @@ public final class NodeStorage: Sendable {
         }
 
         var walDirectory: String { dataDirectory + "/wal" }
-        var checkpointDirectory: String { dataDirectory + "/checkpoints" }
+        var storePath: String { dataDirectory + "/store.sqlite" }
     }
 
     /// What recovery found.
     public struct Recovery: Sendable {
         public var state: NodeState
-        /// The covered LSN of the checkpoint loaded (0: none).
+        /// The covered LSN of the last checkpoint in the store (0: none).
         public var checkpointLSN: UInt64
         /// WAL records replayed on top of it.
         public var replayedRecords: Int
@@ -42,36 +43,43 @@ public final class NodeStorage: Sendable {
     public let configuration: Configuration
     /// The node's write-ahead log; give it to the ``ChatNode`` as its journal.
     public let wal: WriteAheadLog
-    private let checkpoints: CheckpointStore
+    /// The node's materialized store; give it to the ``ChatNode``.
+    public let store: HistoryStore
     private let logger: Logger
 
-    private init(configuration: Configuration, wal: WriteAheadLog, checkpoints: CheckpointStore, logger: Logger) {
+    private init(configuration: Configuration, wal: WriteAheadLog, store: HistoryStore, logger: Logger) {
         self.configuration = configuration
         self.wal = wal
-        self.checkpoints = checkpoints
+        self.store = store
         self.logger = logger
     }
 
-    /// Opens the data directory and recovers every actor's state from the newest checkpoint plus the WAL.
-    public static func open(_ configuration: Configuration, logger: Logger = Logger(label: "chorus.storage")) throws -> (NodeStorage, Recovery) {
+    /// Opens the data directory and recovers every actor's state from the store plus the WAL;
+    /// channels get their newest `messageWindow` messages in memory.
+    public static func open(
+        _ configuration: Configuration, messageWindow: Int = 200, logger: Logger = Logger(label: "chorus.storage")
+    ) throws -> (NodeStorage, Recovery) {
         let started = ContinuousClock.now
-        let checkpoints = CheckpointStore(directory: configuration.checkpointDirectory)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let store = try HistoryStore(path: configuration.storePath)
+        let covered = try store.coveredLSN()
         var state = NodeState()
-        var covered: UInt64 = 1
-        if let latest = try checkpoints.latest() {
-            do {
-                state = try JSONDecoder().decode(NodeState.self, from: latest.bytes)
-            } catch {
-                throw WALError(.corrupt, "checkpoint does not decode: \(error)", file: checkpoints.directory)
-            }
-            covered = latest.covered
+        let decoder = JSONDecoder()
+        for (id, data, lsn) in try store.channelSnapshots() {
+            let metadata = try decoder.decode(ChannelState.self, from: data)
+            let newest = try store.messages(in: id, limit: messageWindow + 1, fromNewest: true)
+            let channel = ChannelState(metadata: metadata, recent: Array(newest.suffix(messageWindow)), hasOlderInStore: newest.count > messageWindow)
+            state.channels[id] = NodeState.Snapshot(state: channel, appliedLSN: lsn, storedLSN: lsn)
+        }
+        for (id, data, lsn) in try store.userSnapshots() {
+            state.users[id] = NodeState.Snapshot(state: try decoder.decode(UserState.self, from: data), appliedLSN: lsn, storedLSN: lsn)
         }
         var replayed = 0
         let wal = try WriteAheadLog.open(
             .init(directory: configuration.walDirectory, segmentBytes: configuration.segmentBytes, fsync: configuration.fsync),
             from: covered, minimumNextLSN: max(covered, state.maxAppliedLSN + 1), logger: logger
         ) { lsn, frame in
-            try state.replay(lsn: lsn, entry: try JournalEntry(frame: frame))
+            try state.replay(lsn: lsn, entry: try JournalEntry(frame: frame)) { try store.message($1, in: $0) }
             replayed += 1
         }
         let recovery = Recovery(
@@ -83,14 +91,12 @@ public final class NodeStorage: Sendable {
                 "storage.checkpoint_lsn": "\(recovery.checkpointLSN)", "storage.replayed": "\(replayed)",
                 "storage.elapsed": "\(recovery.elapsed)", "storage.fsync": "\(configuration.fsync.description)",
             ])
-        return (NodeStorage(configuration: configuration, wal: wal, checkpoints: checkpoints, logger: logger), recovery)
+        return (NodeStorage(configuration: configuration, wal: wal, store: store, logger: logger), recovery)
     }
 
-    /// Writes a checkpoint of `node` and deletes the WAL segments it covers.
+    /// Writes a checkpoint of `node` to the store and deletes the WAL segments it covers.
     public func checkpoint(_ node: ChatNode) async throws {
-        let (covered, state) = try await node.checkpoint()
-        let encoder = JSONEncoder()
-        try checkpoints.write(try encoder.encode(state), covered: covered)
+        let covered = try await node.checkpoint(into: store)
         let removed = wal.removeSegments(coveredBelow: covered)
         logger.info("checkpoint written", metadata: ["storage.covered_lsn": "\(covered)", "storage.segments_removed": "\(removed.count)"])
     }

@@ -105,11 +105,14 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var segmentBytes = 64 << 20
         /// Seconds between checkpoints while changes are logged (default 60).
         public var checkpointIntervalSeconds = 60.0
+        /// Newest messages a channel keeps in memory after a checkpoint; older ones are read from the store (default 200).
+        public var recentMessagesInMemory = 200
 
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case fsync, segmentBytes = "segment_bytes", checkpointIntervalSeconds = "checkpoint_interval_seconds"
+            case recentMessagesInMemory = "recent_messages_in_memory"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -117,6 +120,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             fsync = try c.decodeIfPresent(String.self, forKey: .fsync) ?? fsync
             segmentBytes = try c.decodeIfPresent(Int.self, forKey: .segmentBytes) ?? segmentBytes
             checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
+            recentMessagesInMemory = try c.decodeIfPresent(Int.self, forKey: .recentMessagesInMemory) ?? recentMessagesInMemory
         }
     }
 
@@ -189,6 +193,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(FsyncPolicy(storage.fsync) != nil, "storage.fsync", "must be always, none or interval:<milliseconds>")
         try check(storage.segmentBytes >= 4096, "storage.segment_bytes", "must be at least 4096")
         try check(storage.checkpointIntervalSeconds > 0, "storage.checkpoint_interval_seconds", "must be positive")
+        try check(storage.recentMessagesInMemory >= 1, "storage.recent_messages_in_memory", "must be at least 1")
     }
 
     /// The storage settings (`node.data_dir` plus `storage.*`).
@@ -202,7 +207,8 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var chatNodeConfiguration: ChatNode.Configuration {
         ChatNode.Configuration(
             limits: ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments),
-            typingTTL: .milliseconds(Int64((chat.typingTTLSeconds * 1000).rounded())))
+            typingTTL: .milliseconds(Int64((chat.typingTTLSeconds * 1000).rounded())),
+            messageWindow: storage.recentMessagesInMemory)
     }
 }
 

@@ -317,3 +317,28 @@ struct SegmentFile: Sendable {
         guard fsync(fd) == 0 else { throw WALError(.io, "cannot sync directory: \(String(cString: strerror(errno)))", file: directory) }
     }
 }
+
+/// A plain file descriptor written in full (EINTR and short writes handled).
+struct SegmentFileHandle {
+    var descriptor: Int32
+    let path: String
+
+    func write(_ bytes: [UInt8]) throws {
+        var written = 0
+        try bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw WALError(.io, "write failed: \(String(cString: strerror(errno)))", file: path, offset: written)
+                }
+                written += result
+            }
+        }
+    }
+
+    mutating func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+}

@@ -63,10 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
         let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
             ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
 
-        let (storage, recovery) = try NodeStorage.open(configuration.storageConfiguration, logger: logger)
+        let chatConfiguration = configuration.chatNodeConfiguration
+        let (storage, recovery) = try NodeStorage.open(
+            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, logger: logger)
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
         let node = ChatNode(
-            actorSystem: actorSystem, configuration: configuration.chatNodeConfiguration, journal: storage.wal, logger: logger)
+            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, logger: logger)
         node.restore(recovery.state)
         let host = configuration.node.host
         let app = Gateway.application(

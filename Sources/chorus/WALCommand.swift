@@ -21,9 +21,13 @@ struct WALCommand: ParsableCommand {
 
         func run() throws {
             let walDirectory = dataDir + "/wal"
-            let checkpoints = CheckpointStore(directory: dataDir + "/checkpoints").list()
             print("data directory: \(dataDir)")
-            print("checkpoints: " + (checkpoints.isEmpty ? "none" : checkpoints.map { "covers LSN < \($0)" }.joined(separator: ", ")))
+            let storePath = dataDir + "/store.sqlite"
+            if FileManager.default.fileExists(atPath: storePath) {
+                print("store: \(storePath), last checkpoint covers LSN < \(try HistoryStore(path: storePath).coveredLSN())")
+            } else {
+                print("store: none yet (no checkpoint written)")
+            }
             do {
                 let report = try WALSegments.scan(walDirectory) { _, _ in }
                 for segment in report.segments {

@@ -41,7 +41,7 @@ struct ChannelStateTests {
         try send(&state, 10, "a")
         state.apply(.reactionAdded(MessageID(rawValue: 10), emote: AssetID("1")!, user: bob, at: t0))
         try send(&state, 11, "b")
-        #expect(state.messages.map(\.seq) == [2, 4])
+        #expect(state.recent.map(\.seq) == [2, 4])
         #expect(state.lastSeq == 4)
     }
 
@@ -71,7 +71,7 @@ struct ChannelStateTests {
         var state = makeChannel()
         for i in 1...5 { try send(&state, UInt64(i * 10), "m\(i)") }
         func bodies(_ request: MessagePageRequest) -> ([String], Bool) {
-            let page = state.page(request)
+            let page = state.memoryPage(request)!
             return (page.messages.map(\.body), page.hasMore)
         }
         #expect(bodies(.latest(limit: 2)) == (["m4", "m5"], true))
@@ -89,22 +89,51 @@ struct ChannelStateTests {
         try send(&state, 1, "a", from: alice)
         try send(&state, 2, "b", from: bob)
         try send(&state, 3, "c", from: alice)
-        #expect(state.unreadCount(for: bob) == 2)
-        #expect(state.unreadCount(for: alice) == 1)
+        #expect(state.memoryUnreadCount(for: bob) == 2)
+        #expect(state.memoryUnreadCount(for: alice) == 1)
         state.apply(try state.decideMarkRead(MessageID(rawValue: 1), by: bob, at: t0))
-        #expect(state.unreadCount(for: bob) == 1)
+        #expect(state.memoryUnreadCount(for: bob) == 1)
         state.apply(try #require(try state.decideDelete(MessageID(rawValue: 3), by: alice, at: t0)))
-        #expect(state.unreadCount(for: bob) == 0)
+        #expect(state.memoryUnreadCount(for: bob) == 0)
     }
 
     @Test("a new message unhides the channel for everyone who hid it")
     func hiddenReappears() throws {
         var state = makeChannel()
         state.apply(try #require(try state.decideHidden(true, by: bob, at: t0)))
-        #expect(state.summary(for: bob)?.hidden == true)
+        #expect(state.members[bob]?.hidden == true)
         #expect(try state.decideHidden(true, by: bob, at: t0) == nil)  // already hidden: nothing to log
         try send(&state, 1, "wake up")
-        #expect(state.summary(for: bob)?.hidden == false)
+        #expect(state.members[bob]?.hidden == false)
+    }
+}
+
+@Suite("Channel memory window")
+struct ChannelWindowTests {
+    @Test("a flush trims recent to the window, keeps changed old messages, and sends later reads to the store")
+    func flushAndTrim() throws {
+        var state = makeChannel()
+        for i in 1...10 {
+            state.apply(try state.decideSend(MessageDraft(body: "m\(i)"), id: MessageID(rawValue: UInt64(i)), from: alice, senderName: "A", at: t0, limits: ChatLimits()))
+        }
+        #expect(state.dirtyMessages.count == 10)
+        let flushedSeq = state.lastSeq
+        state.apply(try state.decideEdit(MessageID(rawValue: 2), body: "edited after the flush began", inlineEmotes: [], by: alice, at: t0, limits: ChatLimits()))
+        state.completeFlush(upTo: flushedSeq, keeping: 3)
+        #expect(state.recent.map(\.body) == ["m8", "m9", "m10"])
+        #expect(state.hasOlderInStore)
+        #expect(state.overlay.keys.map(\.rawValue) == [2])  // changed after the flush started: still dirty
+        #expect(state.dirty.keys.map(\.rawValue) == [2])
+        #expect(state.memoryPage(.latest(limit: 3))?.hasMore == true)
+        #expect(state.memoryPage(.latest(limit: 4)) == nil)
+        #expect(state.memoryPage(.before(MessageID(rawValue: 9), limit: 1))?.messages.map(\.body) == ["m8"])
+        #expect(state.memoryPage(.before(MessageID(rawValue: 9), limit: 2)) == nil)
+        #expect(state.memoryPage(.after(MessageID(rawValue: 8), limit: 5))?.messages.map(\.body) == ["m9", "m10"])
+        #expect(state.memoryPage(.after(MessageID(rawValue: 5), limit: 5)) == nil)
+        #expect(state.memoryUnreadCount(for: bob) == nil)  // no cursor: unread messages may be in the store
+        #expect(state.mayBeInStore(MessageID(rawValue: 5)))
+        #expect(!state.mayBeInStore(MessageID(rawValue: 2)))
+        #expect(state.metadata.recent.isEmpty && state.metadata.lastSeq == state.lastSeq)
     }
 }
 

@@ -15,11 +15,43 @@ struct DurabilityTests {
         try await body(path)
     }
 
-    func open(_ directory: String, segmentBytes: Int = 64 << 20) throws -> (NodeStorage, ChatNode, NodeStorage.Recovery) {
-        let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory, segmentBytes: segmentBytes))
-        let node = ChatNode(actorSystem: ClusterActorSystem(), journal: storage.wal, clock: ManualTimeSource())
+    func open(_ directory: String, segmentBytes: Int = 64 << 20, window: Int = 200) throws -> (NodeStorage, ChatNode, NodeStorage.Recovery) {
+        let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory, segmentBytes: segmentBytes), messageWindow: window)
+        let node = ChatNode(
+            actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: window), journal: storage.wal, store: storage.store,
+            clock: ManualTimeSource())
         node.restore(recovery.state)
         return (storage, node, recovery)
+    }
+
+    /// Everything a node knows, read through its actors: channel metadata and full histories
+    /// (paged through memory and store), and user states.
+    struct Contents: Equatable {
+        var channels: [ChannelID: ChannelState] = [:]
+        var histories: [ChannelID: [Message]] = [:]
+        var users: [UserID: UserState] = [:]
+    }
+
+    func contents(_ node: ChatNode) async throws -> Contents {
+        var contents = Contents()
+        let (channels, users) = node.activeActorIDs
+        for id in channels {
+            let actor = try node.channel(id)
+            let metadata = try await actor.snapshot().state.metadata
+            contents.channels[id] = metadata
+            guard let reader = metadata.memberOrder.first else { continue }
+            var history: [Message] = []
+            var cursor = MessageID(rawValue: 0)
+            while true {
+                let page = try await actor.messages(.after(cursor, limit: 7), for: reader)
+                history += page.messages
+                guard page.hasMore, let last = page.messages.last else { break }
+                cursor = last.id
+            }
+            contents.histories[id] = history
+        }
+        for id in users { contents.users[id] = try await node.user(id).snapshot().state }
+        return contents
     }
 
     /// A bit of everything: users, a group with members and roles, messages, edits, deletes,
@@ -55,10 +87,10 @@ struct DurabilityTests {
         try await withDataDirectory { directory in
             let (storage, node, _) = try open(directory)
             try await exercise(node)
-            let before = try await node.checkpoint().state
+            let before = try await contents(node)
             storage.close()
-            let (reopened, _, recovery) = try open(directory)
-            #expect(recovery.state == before)
+            let (reopened, node2, recovery) = try open(directory)
+            #expect(try await contents(node2) == before)
             #expect(recovery.checkpointLSN == 0)
             #expect(recovery.replayedRecords > 30)
             reopened.close()
@@ -74,12 +106,12 @@ struct DurabilityTests {
             try await storage.checkpoint(node)
             #expect(storage.wal.segmentFirstLSNs.count < segmentsBefore)
             for i in 0..<30 { _ = try await node.channel(group).send(MessageDraft(body: "after \(i)"), from: alice, senderName: "A") }
-            let before = try await node.checkpoint().state
+            let before = try await contents(node)
             storage.close()
             let (reopened, node2, recovery) = try open(directory, segmentBytes: 4096)
             #expect(recovery.checkpointLSN > 1)
             #expect(recovery.replayedRecords >= 30)
-            #expect(recovery.state == before)
+            #expect(try await contents(node2) == before)
             // New messages continue the sequence after recovery.
             let last = try await node2.channel(group).messages(.latest(limit: 1), for: alice).messages[0]
             let next = try await node2.channel(group).send(MessageDraft(body: "next"), from: alice, senderName: "A")
@@ -94,7 +126,7 @@ struct DurabilityTests {
         try await withDataDirectory { directory in
             let (storage, node, _) = try open(directory)
             let group = try await exercise(node, messages: 5)
-            let before = try await node.checkpoint().state
+            let before = try await contents(node)
             _ = try await node.channel(group).send(MessageDraft(body: "the last one"), from: alice, senderName: "A")
             storage.close()
             let segment = try #require(WALSegments.list(directory + "/wal").last).path
@@ -102,8 +134,55 @@ struct DurabilityTests {
             let handle = try #require(FileHandle(forWritingAtPath: segment))
             try handle.truncate(atOffset: UInt64(size - 3))
             try handle.close()
-            let (reopened, _, recovery) = try open(directory)
-            #expect(recovery.state == before)
+            let (reopened, node2, _) = try open(directory)
+            #expect(try await contents(node2) == before)
+            reopened.close()
+        }
+    }
+
+    @Test("history beyond the memory window: pages, changes to old messages and unread counts merge store and memory")
+    func historyBeyondMemory() async throws {
+        try await withDataDirectory { directory in
+            let (storage, node, _) = try open(directory, window: 5)
+            _ = try await node.ensureUser(alice, displayName: "A")
+            _ = try await node.ensureUser(bob, displayName: "B")
+            let group = try await node.createChannel(kind: .group, name: "Team", owner: alice).id
+            _ = try await node.channel(group).addMember(bob, role: .member, by: alice)
+            var ids: [MessageID] = []
+            for i in 0..<30 { ids.append(try await node.channel(group).send(MessageDraft(body: "m\(i)"), from: i.isMultiple(of: 2) ? alice : bob, senderName: "x").id) }
+            _ = try await node.channel(group).markRead(ids[3], by: alice)
+            try await storage.checkpoint(node)
+            let trimmed = try await node.channel(group).snapshot().state
+            #expect(trimmed.recent.count == 5)
+            #expect(trimmed.hasOlderInStore)
+            // Change old messages that now live only in the store.
+            let channel = try node.channel(group)
+            _ = try await channel.edit(ids[4], body: "old, edited", inlineEmotes: [], by: alice)
+            try await channel.delete(ids[5], by: bob)
+            try await channel.addReaction(AssetID("7")!, to: ids[6], by: alice)
+            await #expect(throws: ChatError.self) { try await channel.addReaction(AssetID("7")!, to: ids[6], by: alice) }
+            func check(_ node: ChatNode) async throws {
+                let channel = try node.channel(group)
+                let all = try await contents(node).histories[group]!
+                #expect(all.map(\.id) == ids)
+                #expect(all[4].body == "old, edited")
+                #expect(all[5].deleted)
+                #expect(all[6].reactions.first?.userIDs == [alice])
+                let before = try await channel.messages(.before(ids[12], limit: 4), for: bob)
+                #expect(before.messages.map(\.id) == Array(ids[8..<12]))
+                #expect(before.hasMore)
+                let latest = try await channel.messages(.latest(limit: 8), for: bob)
+                #expect(latest.messages.map(\.id) == Array(ids[22...]))
+                // alice read up to m3; after it: 26 messages, 13 hers, one of bob's (m5) deleted.
+                #expect(try await channel.summary(for: alice)?.unreadCount == 12)
+                #expect(try await channel.summary(for: bob)?.unreadCount == 15)
+            }
+            try await check(node)
+            try await storage.checkpoint(node)
+            try await check(node)
+            storage.close()
+            let (reopened, node2, _) = try open(directory, window: 5)
+            try await check(node2)
             reopened.close()
         }
     }

@@ -14,15 +14,18 @@ public distributed actor ChannelActor {
     private var state: ChannelState
     /// The LSN of the last record applied to `state`.
     private var appliedLSN: UInt64
+    /// The LSN of the last record the store has (written by a checkpoint).
+    private var storedLSN: UInt64
     private var typing = TypingTracker()
     private let node: ChatNode
 
     /// Creates the actor of a channel from its state (new or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
-    init(actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, node: ChatNode) {
+    init(actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, storedLSN: UInt64 = 0, node: ChatNode) {
         self.actorSystem = actorSystem
         self.state = state
         self.appliedLSN = appliedLSN
+        self.storedLSN = storedLSN
         self.node = node
     }
 
@@ -48,9 +51,32 @@ public distributed actor ChannelActor {
         try await commit(record) { _, seq in seq }
     }
 
-    /// The state and the LSN it includes, for a checkpoint.
+    /// The state and the LSN it includes.
     distributed func snapshot() -> NodeState.Snapshot<ChannelState> {
         NodeState.Snapshot(state: state, appliedLSN: appliedLSN)
+    }
+
+    /// Loads message `id` from the store into memory if it is only there, so rules can see it.
+    private func ensureLoaded(_ id: MessageID) throws {
+        guard state.mayBeInStore(id), let store = node.store else { return }
+        if let message = try store.message(id, in: state.info.id) {
+            state.load(message)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// What a checkpoint writes for this channel: its metadata and dirty messages; `nil` if the
+    /// store already has everything.
+    func prepareFlush() -> ChannelFlush? {
+        guard appliedLSN > storedLSN else { return nil }
+        return ChannelFlush(metadata: state.metadata, messages: state.dirtyMessages, appliedLSN: appliedLSN, seq: state.lastSeq)
+    }
+
+    /// The checkpoint wrote `flush`: forget its changes and trim the memory window.
+    func completeFlush(_ flush: ChannelFlush) {
+        storedLSN = flush.appliedLSN
+        state.completeFlush(upTo: flush.seq, keeping: node.messageWindow)
     }
 
     // MARK: Channel
@@ -62,8 +88,20 @@ public distributed actor ChannelActor {
     }
 
     /// What `user` sees in their channel list; `nil` if they are not a member.
-    public distributed func summary(for user: UserID) -> ChannelSummary? {
-        state.summary(for: user)
+    public distributed func summary(for user: UserID) throws -> ChannelSummary? {
+        guard state.members[user] != nil else { return nil }
+        return state.summary(for: user, unreadCount: try unreadCount(for: user))
+    }
+
+    /// Unread messages of `user`: from memory, plus the store when the cursor is older than the window.
+    private func unreadCount(for user: UserID) throws -> Int {
+        if let count = state.memoryUnreadCount(for: user) { return count }
+        guard let store = node.store, let firstRecent = state.recent.first else { return 0 }
+        let cursor = state.members[user]?.readCursor?.lastReadMessageID
+        let overlay = state.memoryMessages(after: cursor, before: firstRecent.id)
+        let stored = try store.unreadCount(in: state.info.id, after: cursor, before: firstRecent.id, for: user, excluding: overlay.map(\.id))
+        let inMemory = (overlay + state.recent).count { ChannelState.isUnread($0, for: user, after: cursor) }
+        return stored + inMemory
     }
 
     /// Renames the channel.
@@ -106,30 +144,51 @@ public distributed actor ChannelActor {
 
     // MARK: Messages
 
-    /// A page of history, oldest first, for a member.
+    /// A page of history, oldest first, for a member: from memory, or the store overlaid with memory.
     public distributed func messages(_ request: MessagePageRequest, for user: UserID) throws -> MessagePage {
         _ = try state.requireMember(user)
-        return state.page(request)
+        if let page = state.memoryPage(request) { return page }
+        guard let store = node.store else { return MessagePage(messages: [], hasMore: false) }
+        let (after, before, limit, fromNewest): (MessageID?, MessageID?, Int, Bool) =
+            switch request {
+            case .latest(let limit): (nil, nil, limit, true)
+            case .before(let id, let limit): (nil, id, limit, true)
+            case .after(let id, let limit): (id, nil, limit, false)
+            }
+        // The store's limit + 1 nearest messages plus every message in memory in the range contain
+        // the true limit + 1 nearest (memory has the newest version of any message it holds).
+        var merged: [MessageID: Message] = [:]
+        for message in try store.messages(in: state.info.id, after: after, before: before, limit: limit + 1, fromNewest: fromNewest) {
+            merged[message.id] = message
+        }
+        for message in state.memoryMessages(after: after, before: before) {
+            merged[message.id] = message
+        }
+        let sorted = merged.values.sorted { $0.id < $1.id }
+        let page = fromNewest ? Array(sorted.suffix(limit)) : Array(sorted.prefix(limit))
+        return MessagePage(messages: page, hasMore: sorted.count > limit)
     }
 
     /// Posts a message; ends the sender's typing.
     public distributed func send(_ draft: MessageDraft, from sender: UserID, senderName: String) async throws -> Message {
         let now = node.clock.now()
         _ = try state.requireMember(sender)
-        let id = node.nextMessageID(after: state.messages.last?.id, now: now)
+        let id = node.nextMessageID(after: state.recent.last?.id, now: now)
         let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: node.limits)
         typing.stop(sender)
-        return try await commit(record) { state, _ in state.messages[state.messages.count - 1] }
+        return try await commit(record) { state, _ in state.recent[state.recent.count - 1] }
     }
 
     /// Edits the caller's own message.
     public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
+        try ensureLoaded(id)
         let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: node.clock.now(), limits: node.limits)
         return try await commit(record) { state, _ in state.message(id)! }
     }
 
     /// Deletes a message; succeeds again if it is already deleted.
     public distributed func delete(_ id: MessageID, by user: UserID) async throws {
+        try ensureLoaded(id)
         if let record = try state.decideDelete(id, by: user, at: node.clock.now()) {
             try await commit(record)
         }
@@ -137,22 +196,26 @@ public distributed actor ChannelActor {
 
     /// Adds the caller's reaction.
     public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) async throws {
+        try ensureLoaded(id)
         try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: node.clock.now()))
     }
 
     /// Removes the caller's reaction.
     public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID) async throws {
+        try ensureLoaded(id)
         try await commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: node.clock.now()))
     }
 
     /// The attachment `asset` of message `id`, for a member.
     public distributed func attachment(_ asset: AssetID, of id: MessageID, for user: UserID) throws -> Attachment {
-        try state.attachment(asset, of: id, for: user)
+        try ensureLoaded(id)
+        return try state.attachment(asset, of: id, for: user)
     }
 
     /// Sets the caller's read cursor.
     public distributed func markRead(_ id: MessageID, by user: UserID) async throws -> ReadCursor {
-        try await commit(try state.decideMarkRead(id, by: user, at: node.clock.now())) { state, _ in state.members[user]!.readCursor! }
+        try ensureLoaded(id)
+        return try await commit(try state.decideMarkRead(id, by: user, at: node.clock.now())) { state, _ in state.members[user]!.readCursor! }
     }
 
     // MARK: Typing
@@ -170,4 +233,13 @@ public distributed actor ChannelActor {
         typing.expire(now: now)
         return typing.typing(at: now)
     }
+}
+
+/// What one checkpoint takes from one channel.
+struct ChannelFlush: Sendable {
+    var metadata: ChannelState
+    var messages: [Message]
+    var appliedLSN: UInt64
+    /// The channel seq the flush includes.
+    var seq: UInt64
 }

@@ -70,7 +70,7 @@ extension ChannelState {
     ) throws(ChatError) -> ChannelRecord {
         _ = try requireMember(sender)
         try limits.validate(draft)
-        precondition(messages.last.map { $0.id < id } ?? true, "message ids must increase within a channel")
+        precondition(recent.last.map { $0.id < id } ?? true, "message ids must increase within a channel")
         return .messageSent(NewMessage(id: id, senderID: sender, senderName: senderName, draft: draft, at: at))
     }
 

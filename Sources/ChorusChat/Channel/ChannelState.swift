@@ -4,6 +4,13 @@ import ChorusModel
 ///
 /// `apply` is pure and total: records are validated by the rules in `ChannelState+Rules.swift`
 /// before they are logged, so replaying a log always reproduces the same state.
+///
+/// **History in memory is bounded.** `recent` holds the newest messages; older ones live in the
+/// ``HistoryStore``. `overlay` holds old messages loaded from the store to be changed (edited,
+/// deleted, reacted to). `dirty` lists every message changed since the last checkpoint; a
+/// checkpoint writes them to the store, then ``completeFlush(upTo:keeping:)`` trims `recent`
+/// back to the window and drops clean overlay entries. The truth of a channel's history is the
+/// store overlaid with memory (memory wins).
 public struct ChannelState: Sendable, Codable, Equatable {
     /// Per-member state beyond the public ``Member``.
     public struct MemberState: Sendable, Codable, Equatable {
@@ -17,8 +24,14 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var members: [UserID: MemberState]
     /// Member ids in the order they joined.
     public private(set) var memberOrder: [UserID]
-    /// All messages, ascending by id and seq.
-    public private(set) var messages: [Message]
+    /// The newest messages, ascending by id and seq (all of them while `hasOlderInStore` is false).
+    public private(set) var recent: [Message]
+    /// Messages older than `recent` that are loaded from the store, by id.
+    public private(set) var overlay: [MessageID: Message] = [:]
+    /// Messages changed since the last checkpoint, with the seq of their last change.
+    public private(set) var dirty: [MessageID: UInt64] = [:]
+    /// Whether the store holds messages older than `recent.first`.
+    public private(set) var hasOlderInStore = false
     /// The seq of the last applied record.
     public private(set) var lastSeq: UInt64
     /// The time of the last message, if any.
@@ -29,7 +42,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
         self.info = info
         self.members = [:]
         self.memberOrder = []
-        self.messages = []
+        self.recent = []
         self.lastSeq = 1
         self.lastMessageAt = nil
         for member in members {
@@ -52,7 +65,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
             members[userID] = nil
             memberOrder.removeAll { $0 == userID }
         case .messageSent(let new):
-            messages.append(
+            dirty[new.id] = lastSeq
+            recent.append(
                 Message(
                     id: new.id, channelID: info.id, seq: lastSeq, senderID: new.senderID, senderName: new.senderName,
                     body: new.draft.body, attachments: new.draft.attachments, inlineEmotes: new.draft.inlineEmotes,
@@ -109,25 +123,80 @@ public struct ChannelState: Sendable, Codable, Equatable {
     }
 
     private mutating func updateMessage(_ id: MessageID, _ change: (inout Message) -> Void) {
-        guard let index = messageIndex(of: id) else { return }
-        change(&messages[index])
+        if let index = messageIndex(of: id) {
+            change(&recent[index])
+        } else if overlay[id] != nil {
+            change(&overlay[id]!)
+        } else {
+            return  // callers load a message before deciding on it; replay loads it too
+        }
+        dirty[id] = lastSeq
+    }
+
+    // MARK: Memory window
+
+    /// Adds a message loaded from the store (older than `recent`) so it can be changed.
+    public mutating func load(_ message: Message) {
+        if self.message(message.id) == nil { overlay[message.id] = message }
+    }
+
+    /// Whether message `id` may be in the store but not in memory.
+    public func mayBeInStore(_ id: MessageID) -> Bool {
+        message(id) == nil && hasOlderInStore && id < (recent.first?.id ?? MessageID(rawValue: .max))
+    }
+
+    /// The state to store as the channel's snapshot: everything but the messages (stored apart).
+    public var metadata: ChannelState {
+        var copy = self
+        copy.recent = []
+        copy.overlay = [:]
+        copy.dirty = [:]
+        copy.hasOlderInStore = false
+        return copy
+    }
+
+    /// A channel read back from the store: its metadata and its newest messages.
+    public init(metadata: ChannelState, recent: [Message], hasOlderInStore: Bool) {
+        self = metadata
+        self.recent = recent
+        self.hasOlderInStore = hasOlderInStore
+    }
+
+    /// The messages a checkpoint must write: every dirty one.
+    public var dirtyMessages: [Message] {
+        dirty.keys.compactMap { message($0) }
+    }
+
+    /// After a checkpoint wrote every change up to `seq`: forgets those changes, trims `recent` to
+    /// its newest `window` messages and drops overlay entries that are now clean.
+    public mutating func completeFlush(upTo seq: UInt64, keeping window: Int) {
+        dirty = dirty.filter { $0.value > seq }
+        if recent.count > window {
+            let cut = recent.count - window
+            for message in recent[..<cut] where dirty[message.id] != nil {
+                overlay[message.id] = message
+            }
+            recent.removeFirst(cut)
+            hasOlderInStore = true
+        }
+        overlay = overlay.filter { dirty[$0.key] != nil }
     }
 
     // MARK: Queries
 
-    /// The index of message `id` in ``messages`` (binary search: ids ascend).
+    /// The index of message `id` in ``recent`` (binary search: ids ascend).
     public func messageIndex(of id: MessageID) -> Int? {
         let index = firstIndex(after: id, inclusive: true)
-        return index < messages.count && messages[index].id == id ? index : nil
+        return index < recent.count && recent[index].id == id ? index : nil
     }
 
     /// The index of the first message with an id `>= id` (`inclusive`) or `> id`.
     func firstIndex(after id: MessageID, inclusive: Bool) -> Int {
         var low = 0
-        var high = messages.count
+        var high = recent.count
         while low < high {
             let mid = (low + high) / 2
-            if messages[mid].id < id || (!inclusive && messages[mid].id == id) {
+            if recent[mid].id < id || (!inclusive && recent[mid].id == id) {
                 low = mid + 1
             } else {
                 high = mid
@@ -136,9 +205,9 @@ public struct ChannelState: Sendable, Codable, Equatable {
         return low
     }
 
-    /// The message `id`, if it exists (deleted messages included).
+    /// The message `id` if it is in memory (deleted messages included); see ``mayBeInStore(_:)``.
     public func message(_ id: MessageID) -> Message? {
-        messageIndex(of: id).map { messages[$0] }
+        messageIndex(of: id).map { recent[$0] } ?? overlay[id]
     }
 
     /// The members in join order.
@@ -151,35 +220,52 @@ public struct ChannelState: Sendable, Codable, Equatable {
         members[user]?.member.role
     }
 
-    /// Non-deleted messages after `user`'s read cursor that others sent.
-    public func unreadCount(for user: UserID) -> Int {
-        let start = members[user]?.readCursor.map { firstIndex(after: $0.lastReadMessageID, inclusive: false) } ?? 0
-        return messages[start...].count { !$0.deleted && $0.senderID != user }
+    /// Whether a message counts as unread for `user` (after the cursor, not deleted, not theirs).
+    static func isUnread(_ message: Message, for user: UserID, after cursor: MessageID?) -> Bool {
+        !message.deleted && message.senderID != user && cursor.map { message.id > $0 } ?? true
     }
 
-    /// One page of history, oldest first.
-    public func page(_ request: MessagePageRequest) -> MessagePage {
+    /// `user`'s unread count from memory alone, or `nil` when older unread messages may be in the store.
+    public func memoryUnreadCount(for user: UserID) -> Int? {
+        let cursor = members[user]?.readCursor?.lastReadMessageID
+        if hasOlderInStore, let first = recent.first, cursor.map({ $0 < first.id }) ?? true { return nil }
+        let start = cursor.map { firstIndex(after: $0, inclusive: false) } ?? 0
+        return recent[start...].count { Self.isUnread($0, for: user, after: cursor) }
+    }
+
+    /// One page of history from memory, oldest first; `nil` when the page reaches into the store.
+    public func memoryPage(_ request: MessagePageRequest) -> MessagePage? {
         switch request {
         case .latest(let limit):
-            let start = max(messages.count - limit, 0)
-            return MessagePage(messages: Array(messages[start...]), hasMore: start > 0)
+            let start = max(recent.count - limit, 0)
+            guard recent.count >= limit || !hasOlderInStore else { return nil }
+            return MessagePage(messages: Array(recent[start...]), hasMore: start > 0 || hasOlderInStore)
         case .before(let id, let limit):
             let end = firstIndex(after: id, inclusive: true)
-            let start = max(end - limit, 0)
-            return MessagePage(messages: Array(messages[start..<end]), hasMore: start > 0)
+            let start = end - limit
+            guard start >= 0 || !hasOlderInStore else { return nil }
+            return MessagePage(messages: Array(recent[max(start, 0)..<end]), hasMore: start > 0 || (start == 0 && hasOlderInStore))
         case .after(let id, let limit):
+            guard !hasOlderInStore || recent.first.map({ id >= $0.id }) == true else { return nil }
             let start = firstIndex(after: id, inclusive: false)
-            let end = min(start + limit, messages.count)
-            return MessagePage(messages: Array(messages[start..<end]), hasMore: end < messages.count)
+            let end = min(start + limit, recent.count)
+            return MessagePage(messages: Array(recent[start..<end]), hasMore: end < recent.count)
         }
     }
 
-    /// What `user` sees of this channel in their channel list; `nil` if they are not a member.
-    public func summary(for user: UserID) -> ChannelSummary? {
+    /// The messages in memory (recent and overlay) with ids strictly between `after` and `before`.
+    public func memoryMessages(after: MessageID?, before: MessageID?) -> [Message] {
+        let inRange = { (id: MessageID) in (after.map { id > $0 } ?? true) && (before.map { id < $0 } ?? true) }
+        return overlay.values.filter { inRange($0.id) } + recent.filter { inRange($0.id) }
+    }
+
+    /// What `user` sees of this channel in their channel list, given their unread count; `nil` if
+    /// they are not a member.
+    public func summary(for user: UserID, unreadCount: Int) -> ChannelSummary? {
         guard let state = members[user] else { return nil }
         let other = info.kind == .dm ? memberOrder.first { $0 != user } : nil
         return ChannelSummary(
-            info: info, unreadCount: unreadCount(for: user), lastActivityAt: lastMessageAt ?? info.createdAt,
+            info: info, unreadCount: unreadCount, lastActivityAt: lastMessageAt ?? info.createdAt,
             hidden: state.hidden, otherUserID: other)
     }
 }

@@ -13,14 +13,17 @@ public distributed actor UserActor {
     private var state: UserState
     /// The LSN of the last record applied to `state`.
     private var appliedLSN: UInt64
+    /// The LSN of the last record the store has (written by a checkpoint).
+    private var storedLSN: UInt64
     private let node: ChatNode
 
     /// Creates the actor of a user from its state (empty or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
-    init(actorSystem: ClusterActorSystem, state: UserState, appliedLSN: UInt64, node: ChatNode) {
+    init(actorSystem: ClusterActorSystem, state: UserState, appliedLSN: UInt64, storedLSN: UInt64 = 0, node: ChatNode) {
         self.actorSystem = actorSystem
         self.state = state
         self.appliedLSN = appliedLSN
+        self.storedLSN = storedLSN
         self.node = node
     }
 
@@ -37,9 +40,19 @@ public distributed actor UserActor {
         try await node.journal.waitDurable(lsn)
     }
 
-    /// The state and the LSN it includes, for a checkpoint.
+    /// The state and the LSN it includes.
     distributed func snapshot() -> NodeState.Snapshot<UserState> {
         NodeState.Snapshot(state: state, appliedLSN: appliedLSN)
+    }
+
+    /// The state for a checkpoint, or `nil` if the store already has it.
+    func prepareFlush() -> NodeState.Snapshot<UserState>? {
+        appliedLSN > storedLSN ? NodeState.Snapshot(state: state, appliedLSN: appliedLSN) : nil
+    }
+
+    /// A checkpoint stored the state up to `lsn`.
+    func completeFlush(upTo lsn: UInt64) {
+        storedLSN = max(storedLSN, lsn)
     }
 
     private func requireProfile() throws -> UserProfile {
