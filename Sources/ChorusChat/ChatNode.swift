@@ -34,8 +34,21 @@ public final class ChatNode: Sendable {
     private let logger: Logger
 
     private struct Directory {
-        var channels: [ChannelID: ChannelActor] = [:]
+        var channels: [ChannelID: ChannelEntry] = [:]
         var users: [UserID: UserActor] = [:]
+    }
+
+    /// An active channel actor and what passivation needs to know about it.
+    private struct ChannelEntry {
+        var actor: ChannelActor
+        /// Calls running through ``withChannel(_:_:)``; an entry with calls is never evicted.
+        var inFlight = 0
+        var lastUsed: Timestamp
+        /// The LSN of the channel's last logged record, and of the last one the store has.
+        var committedLSN: UInt64
+        var storedLSN: UInt64
+
+        var isClean: Bool { storedLSN >= committedLSN }
     }
 
     /// Settings of the chat layer.
@@ -76,10 +89,76 @@ public final class ChatNode: Sendable {
 
     // MARK: Activation
 
-    /// The actor of channel `id`; `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
+    /// Runs `body` with the actor of channel `id`, activating it from the store if it was
+    /// passivated; `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
+    ///
+    /// Servers reach channels only through this: while `body` runs, the actor cannot be passivated.
+    public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
+        let actor = try acquireChannel(id)
+        defer { releaseChannel(id) }
+        return try await body(actor)
+    }
+
+    /// The active actor of channel `id` (not activating it); for tests and tools that do not race
+    /// with passivation. Servers use ``withChannel(_:_:)``.
     public func channel(_ id: ChannelID) throws(ChatError) -> ChannelActor {
-        guard let actor = directory.withLock({ $0.channels[id] }) else { throw ChatError.channelNotFound(id) }
+        guard let actor = directory.withLock({ $0.channels[id]?.actor }) else { throw ChatError.channelNotFound(id) }
         return actor
+    }
+
+    private func acquireChannel(_ id: ChannelID) throws -> ChannelActor {
+        let now = clock.now()
+        if let actor = directory.withLock({ directory -> ChannelActor? in
+            guard directory.channels[id] != nil else { return nil }
+            directory.channels[id]!.inFlight += 1
+            directory.channels[id]!.lastUsed = now
+            return directory.channels[id]!.actor
+        }) {
+            return actor
+        }
+        // Not active: load it from the store (outside the lock), then activate it unless another
+        // call did meanwhile.
+        guard let store, let snapshot = try store.channelSnapshot(id, window: messageWindow) else { throw ChatError.channelNotFound(id) }
+        return directory.withLock { directory in
+            if directory.channels[id] == nil {
+                let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+                    ChannelActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.appliedLSN, node: self)
+                }
+                directory.channels[id] = ChannelEntry(actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.appliedLSN)
+            }
+            directory.channels[id]!.inFlight += 1
+            directory.channels[id]!.lastUsed = now
+            return directory.channels[id]!.actor
+        }
+    }
+
+    private func releaseChannel(_ id: ChannelID) {
+        directory.withLock { $0.channels[id]?.inFlight -= 1 }
+    }
+
+    /// Called by a channel actor as it logs a record (synchronously, in the same turn).
+    func noteCommitted(_ id: ChannelID, lsn: UInt64) {
+        directory.withLock { $0.channels[id]?.committedLSN = lsn }
+    }
+
+    /// Called by a channel actor once a checkpoint has stored everything up to `lsn`.
+    func noteStored(_ id: ChannelID, lsn: UInt64) {
+        directory.withLock { directory in
+            if let stored = directory.channels[id]?.storedLSN, stored < lsn { directory.channels[id]!.storedLSN = lsn }
+        }
+    }
+
+    /// Evicts channel actors that are idle for `idle`, have no call running and have nothing the
+    /// store lacks; they are activated again from the store on next use. Returns how many.
+    @discardableResult
+    public func passivateIdleChannels(idleFor idle: Duration) -> Int {
+        guard store != nil else { return 0 }
+        let cutoff = clock.now().advanced(by: .zero - idle)
+        return directory.withLock { directory in
+            let idleIDs = directory.channels.filter { $0.value.inFlight == 0 && $0.value.isClean && $0.value.lastUsed <= cutoff }.map(\.key)
+            for id in idleIDs { directory.channels[id] = nil }
+            return idleIDs.count
+        }
     }
 
     /// The actor of user `id`; `CHAT_USER_NOT_FOUND` if the user was never created.
@@ -130,7 +209,7 @@ public final class ChatNode: Sendable {
             let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
                 ChannelActor(actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, node: self)
             }
-            directory.channels[id] = actor
+            directory.channels[id] = ChannelEntry(actor: actor, lastUsed: now, committedLSN: lsn, storedLSN: 0)
             return (actor, lsn)
         }
         logger.debug("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(kind.rawValue)"])
@@ -173,14 +252,18 @@ public final class ChatNode: Sendable {
 
     // MARK: Recovery and checkpoints
 
-    /// Activates an actor for every channel and user in `recovered` (at start-up, before serving).
-    public func restore(_ recovered: NodeState) {
+    /// Activates an actor for every channel and user in `recovered` (at start-up, before serving);
+    /// new ids will stay above `maxStoredChannelID` and every recovered id.
+    public func restore(_ recovered: NodeState, maxStoredChannelID: ChannelID? = nil) {
         directory.withLock { directory in
+            let now = clock.now()
             for (id, snapshot) in recovered.channels {
-                directory.channels[id] = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+                let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
                     ChannelActor(
                         actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
                 }
+                directory.channels[id] = ChannelEntry(
+                    actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
             }
             for (id, snapshot) in recovered.users {
                 directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
@@ -189,7 +272,8 @@ public final class ChatNode: Sendable {
             }
         }
         // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
-        let newest = recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }.max()
+        let newest = (recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }
+            + [maxStoredChannelID?.rawValue ?? 0]).max()
         if let newest {
             snowflakes.withLock { $0.advance(past: newest) }
         }
@@ -205,7 +289,7 @@ public final class ChatNode: Sendable {
     /// in the WAL, so the store never holds a change the WAL could lose.
     public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
         let (covered, channels, users) = directory.withLock { directory in
-            (journal.nextLSN, Array(directory.channels.values), Array(directory.users.values))
+            (journal.nextLSN, directory.channels.values.filter { !$0.isClean }.map(\.actor), Array(directory.users.values))
         }
         var batch = HistoryStore.Batch(coveredLSN: covered)
         var newest: UInt64 = 0
@@ -297,8 +381,11 @@ public final class ChatNode: Sendable {
             for id in ids {
                 group.addTask {
                     // A channel can disappear from under a stale index entry; skip it.
-                    guard let actor = try? self.channel(id) else { return nil }
-                    return try await actor.summary(for: user)
+                    do {
+                        return try await self.withChannel(id) { try await $0.summary(for: user) }
+                    } catch let error as ChatError where error.code == .channelNotFound {
+                        return nil
+                    }
                 }
             }
             var summaries: [ChannelSummary] = []

@@ -1,5 +1,6 @@
 import ChorusModel
 import ChorusStorage
+import Foundation
 
 /// The state of every actor of a node, as recovery rebuilds it and a checkpoint stores it.
 ///
@@ -25,22 +26,23 @@ public struct NodeState: Sendable, Codable, Equatable {
     }
 
     /// Applies the WAL record `entry` at `lsn` unless the actor's snapshot already has it.
-    /// `loadMessage` reads a message from the store when a record changes one older than the
-    /// channel's memory window.
-    public mutating func replay(
-        lsn: UInt64, entry: JournalEntry, loadMessage: (ChannelID, MessageID) throws -> Message? = { _, _ in nil }
-    ) throws {
+    /// Channels (and old messages) that the record needs are loaded from `store` on first use, so
+    /// recovery holds only the actors the WAL tail touches.
+    public mutating func replay(lsn: UInt64, entry: JournalEntry, store: HistoryStore? = nil, window: Int = 200) throws {
         switch entry {
         case .channel(let id, .created(let info, let members)):
             if channels[id] == nil {
                 channels[id] = Snapshot(state: ChannelState(info: info, members: members), appliedLSN: lsn)
             }
         case .channel(let id, let record):
+            if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
+                channels[id] = stored
+            }
             guard let applied = channels[id]?.appliedLSN else {
                 throw WALError(.corrupt, "LSN \(lsn) changes channel \(id), which was never created")
             }
             guard lsn > applied else { return }
-            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try loadMessage(id, target) {
+            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try store?.message(target, in: id) {
                 channels[id]!.state.load(message)
             }
             // Mutate in place: copying the snapshot out would copy its whole message history.
@@ -65,5 +67,16 @@ extension ChannelRecord {
         default:
             nil
         }
+    }
+}
+
+extension HistoryStore {
+    /// Channel `id` as stored: its metadata with its newest `window` messages in memory.
+    public func channelSnapshot(_ id: ChannelID, window: Int) throws -> NodeState.Snapshot<ChannelState>? {
+        guard let (data, lsn) = try channelSnapshot(id) else { return nil }
+        let metadata = try JSONDecoder().decode(ChannelState.self, from: data)
+        let newest = try messages(in: id, limit: window + 1, fromNewest: true)
+        let state = ChannelState(metadata: metadata, recent: Array(newest.suffix(window)), hasOlderInStore: newest.count > window)
+        return NodeState.Snapshot(state: state, appliedLSN: lsn, storedLSN: lsn)
     }
 }

@@ -18,12 +18,18 @@ public final class NodeStorage: Sendable {
         public var segmentBytes: Int
         /// How often to write a checkpoint when records were logged since the last one.
         public var checkpointInterval: Duration
+        /// Channel actors idle this long (and fully stored) are evicted after a checkpoint.
+        public var passivateAfter: Duration
 
-        public init(dataDirectory: String, fsync: FsyncPolicy = .always, segmentBytes: Int = 64 << 20, checkpointInterval: Duration = .seconds(60)) {
+        public init(
+            dataDirectory: String, fsync: FsyncPolicy = .always, segmentBytes: Int = 64 << 20, checkpointInterval: Duration = .seconds(60),
+            passivateAfter: Duration = .seconds(300)
+        ) {
             self.dataDirectory = dataDirectory
             self.fsync = fsync
             self.segmentBytes = segmentBytes
             self.checkpointInterval = checkpointInterval
+            self.passivateAfter = passivateAfter
         }
 
         var walDirectory: String { dataDirectory + "/wal" }
@@ -38,6 +44,8 @@ public final class NodeStorage: Sendable {
         /// WAL records replayed on top of it.
         public var replayedRecords: Int
         public var elapsed: Duration
+        /// The largest channel id in the store (new ids stay above it).
+        public var maxStoredChannelID: ChannelID?
     }
 
     public let configuration: Configuration
@@ -54,8 +62,9 @@ public final class NodeStorage: Sendable {
         self.logger = logger
     }
 
-    /// Opens the data directory and recovers every actor's state from the store plus the WAL;
-    /// channels get their newest `messageWindow` messages in memory.
+    /// Opens the data directory and recovers: every user, and every channel the WAL tail changes
+    /// (store snapshot plus WAL), with its newest `messageWindow` messages in memory. Other channels
+    /// stay in the store until first use.
     public static func open(
         _ configuration: Configuration, messageWindow: Int = 200, logger: Logger = Logger(label: "chorus.storage")
     ) throws -> (NodeStorage, Recovery) {
@@ -63,14 +72,10 @@ public final class NodeStorage: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let store = try HistoryStore(path: configuration.storePath)
         let covered = try store.coveredLSN()
+        // Users stay in memory; channels are loaded from the store only when the WAL tail touches
+        // them (the rest are activated on first use).
         var state = NodeState()
         let decoder = JSONDecoder()
-        for (id, data, lsn) in try store.channelSnapshots() {
-            let metadata = try decoder.decode(ChannelState.self, from: data)
-            let newest = try store.messages(in: id, limit: messageWindow + 1, fromNewest: true)
-            let channel = ChannelState(metadata: metadata, recent: Array(newest.suffix(messageWindow)), hasOlderInStore: newest.count > messageWindow)
-            state.channels[id] = NodeState.Snapshot(state: channel, appliedLSN: lsn, storedLSN: lsn)
-        }
         for (id, data, lsn) in try store.userSnapshots() {
             state.users[id] = NodeState.Snapshot(state: try decoder.decode(UserState.self, from: data), appliedLSN: lsn, storedLSN: lsn)
         }
@@ -79,11 +84,12 @@ public final class NodeStorage: Sendable {
             .init(directory: configuration.walDirectory, segmentBytes: configuration.segmentBytes, fsync: configuration.fsync),
             from: covered, minimumNextLSN: max(covered, state.maxAppliedLSN + 1), logger: logger
         ) { lsn, frame in
-            try state.replay(lsn: lsn, entry: try JournalEntry(frame: frame)) { try store.message($1, in: $0) }
+            try state.replay(lsn: lsn, entry: try JournalEntry(frame: frame), store: store, window: messageWindow)
             replayed += 1
         }
         let recovery = Recovery(
-            state: state, checkpointLSN: covered > 1 ? covered : 0, replayedRecords: replayed, elapsed: ContinuousClock.now - started)
+            state: state, checkpointLSN: covered > 1 ? covered : 0, replayedRecords: replayed, elapsed: ContinuousClock.now - started,
+            maxStoredChannelID: try store.maxChannelID())
         logger.info(
             "recovered",
             metadata: [
@@ -107,8 +113,8 @@ public final class NodeStorage: Sendable {
     }
 }
 
-/// Writes a checkpoint every interval while records are being logged, and a last one at shutdown
-/// (after the gateway has stopped), then closes the WAL.
+/// Writes a checkpoint every interval while records are being logged, then passivates idle
+/// channels; writes a last checkpoint at shutdown (after the gateway has stopped) and closes the WAL.
 public struct CheckpointService: Service {
     let storage: NodeStorage
     let node: ChatNode
@@ -128,6 +134,10 @@ public struct CheckpointService: Service {
             if storage.wal.nextLSN != lastCheckpointLSN && !Task.isShuttingDownGracefully {
                 await checkpoint()
                 lastCheckpointLSN = storage.wal.nextLSN
+            }
+            let evicted = node.passivateIdleChannels(idleFor: storage.configuration.passivateAfter)
+            if evicted > 0 {
+                logger.debug("passivated idle channels", metadata: ["storage.passivated": "\(evicted)"])
             }
         }
         await checkpoint()

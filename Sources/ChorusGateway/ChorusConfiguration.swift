@@ -107,12 +107,14 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var checkpointIntervalSeconds = 60.0
         /// Newest messages a channel keeps in memory after a checkpoint; older ones are read from the store (default 200).
         public var recentMessagesInMemory = 200
+        /// Seconds a channel must be idle (and fully stored) before its actor is evicted from memory (default 300).
+        public var passivateIdleSeconds = 300.0
 
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case fsync, segmentBytes = "segment_bytes", checkpointIntervalSeconds = "checkpoint_interval_seconds"
-            case recentMessagesInMemory = "recent_messages_in_memory"
+            case recentMessagesInMemory = "recent_messages_in_memory", passivateIdleSeconds = "passivate_idle_seconds"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -121,6 +123,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             segmentBytes = try c.decodeIfPresent(Int.self, forKey: .segmentBytes) ?? segmentBytes
             checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
             recentMessagesInMemory = try c.decodeIfPresent(Int.self, forKey: .recentMessagesInMemory) ?? recentMessagesInMemory
+            passivateIdleSeconds = try c.decodeIfPresent(Double.self, forKey: .passivateIdleSeconds) ?? passivateIdleSeconds
         }
     }
 
@@ -194,13 +197,15 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(storage.segmentBytes >= 4096, "storage.segment_bytes", "must be at least 4096")
         try check(storage.checkpointIntervalSeconds > 0, "storage.checkpoint_interval_seconds", "must be positive")
         try check(storage.recentMessagesInMemory >= 1, "storage.recent_messages_in_memory", "must be at least 1")
+        try check(storage.passivateIdleSeconds > 0, "storage.passivate_idle_seconds", "must be positive")
     }
 
     /// The storage settings (`node.data_dir` plus `storage.*`).
     public var storageConfiguration: NodeStorage.Configuration {
         NodeStorage.Configuration(
             dataDirectory: node.dataDir, fsync: FsyncPolicy(storage.fsync) ?? .always, segmentBytes: storage.segmentBytes,
-            checkpointInterval: .milliseconds(Int64((storage.checkpointIntervalSeconds * 1000).rounded())))
+            checkpointInterval: .milliseconds(Int64((storage.checkpointIntervalSeconds * 1000).rounded())),
+            passivateAfter: .milliseconds(Int64((storage.passivateIdleSeconds * 1000).rounded())))
     }
 
     /// The chat layer's settings.

@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
         let node = ChatNode(
             actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, logger: logger)
-        node.restore(recovery.state)
+        node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
         let host = configuration.node.host
         let app = Gateway.application(
             configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), logger: logger,

@@ -32,23 +32,26 @@ struct DurabilityTests {
         var users: [UserID: UserState] = [:]
     }
 
-    func contents(_ node: ChatNode) async throws -> Contents {
+    /// `channels` defaults to the active ones; after a restart pass the ids from before it
+    /// (passivated channels are activated from the store).
+    func contents(_ node: ChatNode, channels: [ChannelID]? = nil) async throws -> Contents {
         var contents = Contents()
-        let (channels, users) = node.activeActorIDs
-        for id in channels {
-            let actor = try node.channel(id)
-            let metadata = try await actor.snapshot().state.metadata
-            contents.channels[id] = metadata
-            guard let reader = metadata.memberOrder.first else { continue }
-            var history: [Message] = []
-            var cursor = MessageID(rawValue: 0)
-            while true {
-                let page = try await actor.messages(.after(cursor, limit: 7), for: reader)
-                history += page.messages
-                guard page.hasMore, let last = page.messages.last else { break }
-                cursor = last.id
+        let (active, users) = node.activeActorIDs
+        for id in channels ?? active {
+            try await node.withChannel(id) { actor in
+                let metadata = try await actor.snapshot().state.metadata
+                contents.channels[id] = metadata
+                guard let reader = metadata.memberOrder.first else { return }
+                var history: [Message] = []
+                var cursor = MessageID(rawValue: 0)
+                while true {
+                    let page = try await actor.messages(.after(cursor, limit: 7), for: reader)
+                    history += page.messages
+                    guard page.hasMore, let last = page.messages.last else { break }
+                    cursor = last.id
+                }
+                contents.histories[id] = history
             }
-            contents.histories[id] = history
         }
         for id in users { contents.users[id] = try await node.user(id).snapshot().state }
         return contents
@@ -90,7 +93,7 @@ struct DurabilityTests {
             let before = try await contents(node)
             storage.close()
             let (reopened, node2, recovery) = try open(directory)
-            #expect(try await contents(node2) == before)
+            #expect(try await contents(node2, channels: Array(before.channels.keys)) == before)
             #expect(recovery.checkpointLSN == 0)
             #expect(recovery.replayedRecords > 30)
             reopened.close()
@@ -111,7 +114,7 @@ struct DurabilityTests {
             let (reopened, node2, recovery) = try open(directory, segmentBytes: 4096)
             #expect(recovery.checkpointLSN > 1)
             #expect(recovery.replayedRecords >= 30)
-            #expect(try await contents(node2) == before)
+            #expect(try await contents(node2, channels: Array(before.channels.keys)) == before)
             // New messages continue the sequence after recovery.
             let last = try await node2.channel(group).messages(.latest(limit: 1), for: alice).messages[0]
             let next = try await node2.channel(group).send(MessageDraft(body: "next"), from: alice, senderName: "A")
@@ -135,7 +138,7 @@ struct DurabilityTests {
             try handle.truncate(atOffset: UInt64(size - 3))
             try handle.close()
             let (reopened, node2, _) = try open(directory)
-            #expect(try await contents(node2) == before)
+            #expect(try await contents(node2, channels: Array(before.channels.keys)) == before)
             reopened.close()
         }
     }
@@ -162,8 +165,8 @@ struct DurabilityTests {
             try await channel.addReaction(AssetID("7")!, to: ids[6], by: alice)
             await #expect(throws: ChatError.self) { try await channel.addReaction(AssetID("7")!, to: ids[6], by: alice) }
             func check(_ node: ChatNode) async throws {
-                let channel = try node.channel(group)
-                let all = try await contents(node).histories[group]!
+                let all = try await contents(node, channels: [group]).histories[group]!
+                try await node.withChannel(group) { channel in
                 #expect(all.map(\.id) == ids)
                 #expect(all[4].body == "old, edited")
                 #expect(all[5].deleted)
@@ -176,6 +179,7 @@ struct DurabilityTests {
                 // alice read up to m3; after it: 26 messages, 13 hers, one of bob's (m5) deleted.
                 #expect(try await channel.summary(for: alice)?.unreadCount == 12)
                 #expect(try await channel.summary(for: bob)?.unreadCount == 15)
+                }
             }
             try await check(node)
             try await storage.checkpoint(node)
@@ -200,5 +204,67 @@ struct DurabilityTests {
             // Nothing was applied either: the record is logged before it is applied.
             #expect(try await node.channel(group.id).messages(.latest(limit: 10), for: alice).messages.isEmpty)
         }
+    }
+}
+
+@Suite("Passivation", .serialized)
+struct PassivationTests {
+    func open(_ directory: String, clock: ManualTimeSource) throws -> (NodeStorage, ChatNode) {
+        let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 3)
+        let node = ChatNode(
+            actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: 3), journal: storage.wal, store: storage.store, clock: clock)
+        node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
+        return (storage, node)
+    }
+
+    @Test("idle, stored channels are evicted and come back from the store on next use; busy or dirty ones stay")
+    func evictAndReactivate() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-passivation-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = ManualTimeSource()
+        let (storage, node) = try open(directory, clock: clock)
+        _ = try await node.ensureUser(alice, displayName: "A")
+        var channels: [ChannelID] = []
+        for i in 0..<50 {
+            let id = try await node.createChannel(kind: .room, name: "room \(i)", owner: alice).id
+            for m in 0..<5 { _ = try await node.withChannel(id) { try await $0.send(MessageDraft(body: "\(i)-\(m)"), from: alice, senderName: "A") } }
+            channels.append(id)
+        }
+        #expect(node.activeActorCounts.channels == 50)
+        clock.advance(by: .seconds(600))
+        #expect(node.passivateIdleChannels(idleFor: .seconds(300)) == 0)  // nothing is stored yet: all dirty
+        try await storage.checkpoint(node)
+        // A channel in use is not evicted, even when idle by the clock.
+        let evictedWhileBusy = try await node.withChannel(channels[0]) { _ in node.passivateIdleChannels(idleFor: .seconds(300)) }
+        #expect(evictedWhileBusy == 49)
+        #expect(node.activeActorCounts.channels == 1)
+        clock.advance(by: .seconds(600))
+        #expect(node.passivateIdleChannels(idleFor: .seconds(300)) == 1)
+        #expect(node.activeActorCounts.channels == 0)
+        #expect(node.actorSystem.liveActorCount == 1)  // only alice's user actor
+        // Next use activates from the store, with the full history and the same ids.
+        let page = try await node.withChannel(channels[7]) { try await $0.messages(.after(MessageID(rawValue: 0), limit: 10), for: alice) }
+        #expect(page.messages.map(\.body) == (0..<5).map { "7-\($0)" })
+        let next = try await node.withChannel(channels[7]) { try await $0.send(MessageDraft(body: "again"), from: alice, senderName: "A") }
+        #expect(next.id > page.messages.last!.id)
+        #expect(next.seq > page.messages.last!.seq)
+        #expect(node.activeActorCounts.channels == 1)
+        // A recently changed channel is dirty and stays active.
+        clock.advance(by: .seconds(600))
+        #expect(node.passivateIdleChannels(idleFor: .seconds(300)) == 0)
+        // The user's channel list activates what it needs.
+        #expect(try await node.listChannels(for: alice, includeHidden: false).count == 50)
+        // Restart: only channels the WAL tail touches are loaded; others come from the store on use.
+        storage.close()
+        let (reopened, node2) = try open(directory, clock: clock)
+        #expect(node2.activeActorCounts.channels == 1)
+        let after = try await node2.withChannel(channels[7]) { try await $0.messages(.latest(limit: 10), for: alice) }
+        #expect(after.messages.map(\.body) == (0..<5).map { "7-\($0)" } + ["again"])
+        let other = try await node2.withChannel(channels[3]) { try await $0.messages(.latest(limit: 2), for: alice) }
+        #expect(other.messages.map(\.body) == ["3-3", "3-4"])
+        await #expect(throws: ChatError.channelNotFound(ChannelID(rawValue: 12345))) {
+            try await node2.withChannel(ChannelID(rawValue: 12345)) { _ in }
+        }
+        reopened.close()
     }
 }

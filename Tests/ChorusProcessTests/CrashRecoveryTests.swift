@@ -45,19 +45,32 @@ struct CrashRecoveryTests {
     @Test("every acknowledged change survives SIGKILL, exactly once and in order")
     func killAndRestart() async throws {
         let directory = NSTemporaryDirectory() + "chorus-crash-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + ".yaml"
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: config)
+        }
+        // Frequent checkpoints, a tiny memory window and fast passivation, so kills also land in the
+        // middle of checkpoints and history is read back from the store.
+        try """
+            storage:
+              checkpoint_interval_seconds: 0.2
+              recent_messages_in_memory: 5
+              passivate_idle_seconds: 0.1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
         let ledger = SharedLedger()
         var channel = ""
         for iteration in 0..<Self.iterations {
             let server = try ChorusProcess(
-                ["serve", "--port", "0", "--data-dir", directory, "--log-level", "warning"], environment: ["CHORUS_JWT_SECRET": Self.secret])
+                ["serve", "--config", config, "--port", "0", "--data-dir", directory, "--log-level", "warning"],
+                environment: ["CHORUS_JWT_SECRET": Self.secret])
             let port = try await server.listeningPort()
             if iteration == 0 {
                 channel = try await setUp(port: port)
             }
             try await verify(port: port, channel: channel, ledger: ledger.withLock { $0 }, iteration: iteration)
             // Write from several clients until the kill.
-            let killAfter = Duration.milliseconds(Int.random(in: 50...500))
+            let killAfter = Duration.milliseconds(Int.random(in: 50...800))
             let target = channel
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in Self.writers {
@@ -70,7 +83,8 @@ struct CrashRecoveryTests {
             _ = try await server.waitForExit()
         }
         // A last restart to check the final kill.
-        let server = try ChorusProcess(["serve", "--port", "0", "--data-dir", directory], environment: ["CHORUS_JWT_SECRET": Self.secret])
+        let server = try ChorusProcess(
+            ["serve", "--config", config, "--port", "0", "--data-dir", directory], environment: ["CHORUS_JWT_SECRET": Self.secret])
         let port = try await server.listeningPort()
         try await verify(port: port, channel: channel, ledger: ledger.withLock { $0 }, iteration: Self.iterations)
         let (acknowledged, edits, deletes, reactions) = ledger.withLock { ledger in

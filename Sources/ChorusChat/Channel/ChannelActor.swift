@@ -40,6 +40,7 @@ public distributed actor ChannelActor {
         let lsn = try node.journal.append(.channel(state.info.id, record))
         let seq = state.apply(record)
         appliedLSN = lsn
+        node.noteCommitted(state.info.id, lsn: lsn)
         let value = result(state, seq)
         try await node.journal.waitDurable(lsn)
         return value
@@ -77,6 +78,7 @@ public distributed actor ChannelActor {
     func completeFlush(_ flush: ChannelFlush) {
         storedLSN = flush.appliedLSN
         state.completeFlush(upTo: flush.seq, keeping: node.messageWindow)
+        node.noteStored(state.info.id, lsn: flush.appliedLSN)
     }
 
     // MARK: Channel

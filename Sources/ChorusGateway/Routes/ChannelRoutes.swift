@@ -53,67 +53,70 @@ struct ChannelRoutes {
 
     @Sendable func getChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let info = try await node.channel(try context.channelID()).info(for: user.id)
+        let info = try await node.withChannel(try context.channelID()) { try await $0.info(for: user.id) }
         return try JSONBody.response(ChannelBody(info: info))
     }
 
     @Sendable func updateChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        let body = try await JSONBody.decode(UpdateChannelRequest.self, from: request, limit: maxBodyBytes)
-        let info = try await channel.update(name: body.name, by: user.id)
+        let info = try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(UpdateChannelRequest.self, from: request, limit: maxBodyBytes)
+            return try await channel.update(name: body.name, by: user.id)
+        }
         return try JSONBody.response(ChannelBody(info: info))
     }
 
     func setHidden(_ hidden: Bool, _ context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        try await node.channel(try context.channelID()).setHidden(hidden, by: user.id)
+        try await node.withChannel(try context.channelID()) { try await $0.setHidden(hidden, by: user.id) }
         return JSONBody.noContent
     }
 
     @Sendable func listMembers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let members = try await node.channel(try context.channelID()).members(for: user.id)
+        let members = try await node.withChannel(try context.channelID()) { try await $0.members(for: user.id) }
         let names = try await node.displayNames(of: Set(members.map(\.userID)))
         return try JSONBody.response(members.map { MemberBody(member: $0, displayName: names[$0.userID] ?? $0.userID.rawValue) })
     }
 
     @Sendable func addMember(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        let body = try await JSONBody.decode(AddMemberRequest.self, from: request, limit: maxBodyBytes)
-        guard let role = MemberRole(rawValue: body.role ?? "member") else {
-            throw ChatError(.invalidRequest, "role: must be member or admin")
+        let member = try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(AddMemberRequest.self, from: request, limit: maxBodyBytes)
+            guard let role = MemberRole(rawValue: body.role ?? "member") else {
+                throw ChatError(.invalidRequest, "role: must be member or admin")
+            }
+            return try await channel.addMember(body.userID, role: role, by: user.id)
         }
-        let member = try await channel.addMember(body.userID, role: role, by: user.id)
         let name = try await node.profile(of: member.userID).displayName
         return try JSONBody.response(MemberBody(member: member, displayName: name), status: .created)
     }
 
     @Sendable func removeMember(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        try await channel.removeMember(try context.userID(), by: user.id)
+        let target = try context.userID()
+        try await node.withChannel(try context.channelID()) { try await $0.removeMember(target, by: user.id) }
         return JSONBody.noContent
     }
 
     @Sendable func markRead(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        let body = try await JSONBody.decode(MarkReadRequest.self, from: request, limit: maxBodyBytes)
-        let cursor = try await channel.markRead(body.lastReadMessageID, by: user.id)
+        let cursor = try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(MarkReadRequest.self, from: request, limit: maxBodyBytes)
+            return try await channel.markRead(body.lastReadMessageID, by: user.id)
+        }
         return try JSONBody.response(ReadCursorBody(cursor: cursor))
     }
 
     @Sendable func startTyping(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        try await node.channel(try context.channelID()).startTyping(by: user.id)
+        try await node.withChannel(try context.channelID()) { try await $0.startTyping(by: user.id) }
         return JSONBody.noContent
     }
 
     @Sendable func typingUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let users = try await node.channel(try context.channelID()).typingUsers(for: user.id)
+        let users = try await node.withChannel(try context.channelID()) { try await $0.typingUsers(for: user.id) }
         return try JSONBody.response(["typing_users": users])
     }
 }

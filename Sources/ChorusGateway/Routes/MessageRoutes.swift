@@ -46,61 +46,66 @@ struct MessageRoutes {
 
     @Sendable func listMessages(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        let page = try await channel.messages(try Self.pageRequest(request.uri.queryParameters), for: user.id)
+        let pageRequest = try Self.pageRequest(request.uri.queryParameters)
+        let page = try await node.withChannel(try context.channelID()) { try await $0.messages(pageRequest, for: user.id) }
         return try JSONBody.response(MessagePageBody(messages: page.messages.map(MessageBody.init), hasMore: page.hasMore))
     }
 
     @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
-        let draft = MessageDraft(
-            body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
-            inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
-        let message = try await channel.send(draft, from: user.id, senderName: user.displayName)
+        let message = try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
+            let draft = MessageDraft(
+                body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
+                inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
+            return try await channel.send(draft, from: user.id, senderName: user.displayName)
+        }
         return try JSONBody.response(MessageBody(message: message), status: .created)
     }
 
     @Sendable func editMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
         let messageID = try context.messageID()
-        let body = try await JSONBody.decode(EditMessageRequest.self, from: request, limit: maxBodyBytes)
-        let message = try await channel.edit(messageID, body: body.body, inlineEmotes: (body.inlineEmotes ?? []).map(\.model), by: user.id)
+        let message = try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(EditMessageRequest.self, from: request, limit: maxBodyBytes)
+            return try await channel.edit(messageID, body: body.body, inlineEmotes: (body.inlineEmotes ?? []).map(\.model), by: user.id)
+        }
         return try JSONBody.response(MessageBody(message: message))
     }
 
     @Sendable func deleteMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        try await node.channel(try context.channelID()).delete(try context.messageID(), by: user.id)
+        let messageID = try context.messageID()
+        try await node.withChannel(try context.channelID()) { try await $0.delete(messageID, by: user.id) }
         return JSONBody.noContent
     }
 
     @Sendable func addReaction(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
         let messageID = try context.messageID()
-        let body = try await JSONBody.decode(AddReactionRequest.self, from: request, limit: maxBodyBytes)
-        try await channel.addReaction(body.emoteAssetID, to: messageID, by: user.id)
+        try await node.withChannel(try context.channelID()) { channel in
+            let body = try await JSONBody.decode(AddReactionRequest.self, from: request, limit: maxBodyBytes)
+            try await channel.addReaction(body.emoteAssetID, to: messageID, by: user.id)
+        }
         return try JSONBody.response(["message": "Reaction added"], status: .created)
     }
 
     @Sendable func removeReaction(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
-        try await channel.removeReaction(try context.assetID("emoteID"), from: try context.messageID(), by: user.id)
+        let (emote, messageID) = (try context.assetID("emoteID"), try context.messageID())
+        try await node.withChannel(try context.channelID()) { try await $0.removeReaction(emote, from: messageID, by: user.id) }
         return JSONBody.noContent
     }
 
     @Sendable func attachmentURL(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let channel = try node.channel(try context.channelID())
+        let channelID = try context.channelID()
         let size = request.uri.queryParameters.get("size") ?? "full"
         guard AttachmentURLSigner.sizes.contains(size) else {
             throw ChatError(.invalidRequest, "size must be one of full, 1600, 512, 256, 128")
         }
-        let attachment = try await channel.attachment(try context.assetID("attachmentID"), of: try context.messageID(), for: user.id)
+        let (asset, messageID) = (try context.assetID("attachmentID"), try context.messageID())
+        let attachment = try await node.withChannel(channelID) { try await $0.attachment(asset, of: messageID, for: user.id) }
         let signed = signer.url(for: attachment.assetID, size: size, now: node.clock.now())
         return try JSONBody.response(AttachmentURLBody(url: signed.url, expiresAt: signed.expiresAt))
     }
