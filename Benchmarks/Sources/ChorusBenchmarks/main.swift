@@ -1,5 +1,6 @@
-// chorus-benchmarks [actors|wal|recovery|all]
+// chorus-benchmarks [actors|wal|recovery|passivation|all]
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
 if which == "recovery" || which == "all" { try await recoveryBenchmark() }
+if which == "passivation" || which == "all" { try await passivationBenchmark() }
