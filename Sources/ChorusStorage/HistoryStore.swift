@@ -83,7 +83,7 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// One channel's stored snapshot and its newest `window` messages.
+    /// One channel's stored snapshot and the LSN it includes.
     public func channelSnapshot(_ id: ChannelID) throws -> (snapshot: Data, appliedLSN: UInt64)? {
         try pool.read { db in
             try Row.fetchOne(db, sql: "SELECT snapshot, applied_lsn FROM channel WHERE id = ?", arguments: [Int64(bitPattern: id.rawValue)])
@@ -96,11 +96,6 @@ public final class HistoryStore: Sendable {
         try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM channel").map { ChannelID(rawValue: UInt64(bitPattern: $0)) }
         }
-    }
-
-    /// How many channels the store holds.
-    public func channelCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM channel") ?? 0 }
     }
 
     /// Every channel snapshot, with the LSN it includes.
