@@ -10,12 +10,17 @@ struct ChatNodeTests {
         return (ChatNode(actorSystem: ClusterActorSystem(), clock: clock), clock)
     }
 
+    /// A node with user alice and one channel of `kind` she owns.
+    func makeChannel(_ kind: ChannelKind = .group) async throws -> (ChatNode, ManualTimeSource, ChannelInfo, ChannelActor) {
+        let (node, clock) = makeNode()
+        _ = try await node.ensureUser(alice, displayName: "Alice")
+        let info = try await node.createChannel(kind: kind, name: "Team", owner: alice)
+        return (node, clock, info, try node.channel(info.id))
+    }
+
     @Test("channels and users are distributed actors with logical ids, activated on creation")
     func logicalActors() async throws {
-        let (node, _) = makeNode()
-        _ = try await node.ensureUser(alice, displayName: "Alice")
-        let info = try await node.createChannel(kind: .group, name: "Team", owner: alice)
-        let channel = try node.channel(info.id)
+        let (node, _, info, channel) = try await makeChannel()
         #expect(channel.id == ActorIdentity(kind: "channel", key: info.id.description))
         #expect(try node.user(alice).id == ActorIdentity(kind: "user", key: "alice"))
         // The actor system resolves the same instance by its logical id.
@@ -37,10 +42,7 @@ struct ChatNodeTests {
 
     @Test("message ids stay above the channel's last id even if the clock steps back")
     func idsAcrossClockSteps() async throws {
-        let (node, clock) = makeNode()
-        _ = try await node.ensureUser(alice, displayName: "Alice")
-        let info = try await node.createChannel(kind: .group, name: "Team", owner: alice)
-        let channel = try node.channel(info.id)
+        let (_, clock, _, channel) = try await makeChannel()
         let first = try await channel.send(MessageDraft(body: "1"), from: alice, senderName: "Alice")
         clock.advance(by: .seconds(-3600))
         let second = try await channel.send(MessageDraft(body: "2"), from: alice, senderName: "Alice")
@@ -50,10 +52,7 @@ struct ChatNodeTests {
 
     @Test("typing expires with the injected clock through the actor")
     func typingTTL() async throws {
-        let (node, clock) = makeNode()
-        _ = try await node.ensureUser(alice, displayName: "Alice")
-        let info = try await node.createChannel(kind: .room, name: "Lobby", owner: alice)
-        let channel = try node.channel(info.id)
+        let (_, clock, _, channel) = try await makeChannel(.room)
         try await channel.startTyping(by: alice)
         clock.advance(by: .milliseconds(4999))
         #expect(try await channel.typingUsers(for: alice) == [alice])

@@ -262,9 +262,7 @@ struct ChannelAPITests {
     @Test("hidden channels leave the list until shown or a new message arrives")
     func hideAndShow() async throws {
         try await TestAPI.run { api in
-            try await api.createUsers("bob")
-            let id = try await api.createChannel(owner: "alice")
-            try await api.addMember("bob", to: id, by: "alice")
+            let id = try await api.channelWithBob()
             #expect(try await api.call(.post, "/v1/channels/\(id)/hide", as: "alice").status == .noContent)
             #expect(try await api.call(.post, "/v1/channels/\(id)/hide", as: "alice").status == .noContent)
             #expect(try await api.call(.get, "/v1/channels", as: "alice").array.isEmpty)
@@ -285,9 +283,7 @@ struct ChannelAPITests {
     @Test("typing: TTL with the injected clock, refreshed by each call, ended by sending")
     func typing() async throws {
         try await TestAPI.run { api in
-            try await api.createUsers("bob")
-            let id = try await api.createChannel(owner: "alice")
-            try await api.addMember("bob", to: id, by: "alice")
+            let id = try await api.channelWithBob()
             #expect(try await api.call(.post, "/v1/channels/\(id)/typing", as: "alice").status == .noContent)
             api.clock.advance(by: .seconds(1))
             _ = try await api.call(.post, "/v1/channels/\(id)/typing", as: "bob")

@@ -5,14 +5,6 @@ import Testing
 
 @Suite("Messages API")
 struct MessageAPITests {
-    /// A group owned by alice with bob as member; returns its id.
-    func channelWithBob(_ api: TestAPI) async throws -> String {
-        try await api.createUsers("bob")
-        let id = try await api.createChannel(owner: "alice")
-        try await api.addMember("bob", to: id, by: "alice")
-        return id
-    }
-
     func page(_ api: TestAPI, _ channel: String, _ query: String = "", as user: String = "alice") async throws -> (ids: [String], hasMore: Bool) {
         let reply = try await api.call(.get, "/v1/channels/\(channel)/messages\(query)", as: user)
         guard reply.status == .ok else { throw TestFailure("list failed: \(reply.rawBody)") }
@@ -23,7 +15,7 @@ struct MessageAPITests {
     @Test("send returns the full message with id and seq; bodies are validated")
     func send() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             let reply = try await api.call(
                 .post, "/v1/channels/\(id)/messages", as: "bob",
                 json: [
@@ -79,7 +71,7 @@ struct MessageAPITests {
     @Test("ids and seqs strictly increase, also under concurrent senders")
     func ordering() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for sender in ["alice", "bob"] {
                     group.addTask {
@@ -108,7 +100,7 @@ struct MessageAPITests {
     @Test("pagination: latest, before, after, has_more, ascending pages")
     func pagination() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             var ids: [String] = []
             for i in 1...7 { ids.append(try await api.send("m\(i)", to: id, as: "alice")["id"] as! String) }
             var p = try await page(api, id, "?limit=3")
@@ -146,7 +138,7 @@ struct MessageAPITests {
     @Test("edit: author only, sets edited_at, keeps id and seq; deleted messages are gone")
     func edit() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             let original = try await api.send("first", to: id, as: "bob")
             let mid = original["id"] as! String
             api.clock.advance(by: .seconds(30))
@@ -171,7 +163,7 @@ struct MessageAPITests {
     @Test("delete: author or owner/admin, idempotent, leaves a tombstone")
     func delete() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             try await api.createUsers("carol")
             try await api.addMember("carol", to: id, by: "alice")
             let m1 = try await api.send("bob's", to: id, as: "bob")["id"] as! String
@@ -197,7 +189,7 @@ struct MessageAPITests {
     @Test("reactions: add, aggregate in reaction order, conflict, remove, not found")
     func reactions() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             let mid = try await api.send("react to me", to: id, as: "alice")["id"] as! String
             let path = "/v1/channels/\(id)/messages/\(mid)/reactions"
             let added = try await api.call(.post, path, as: "bob", json: ["emote_asset_id": "999888777"])
@@ -231,7 +223,7 @@ struct MessageAPITests {
     @Test("attachment URLs are signed with HMAC-SHA256 and expire after the TTL")
     func attachmentURL() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             let reply = try await api.call(
                 .post, "/v1/channels/\(id)/messages", as: "alice", json: ["attachments": [["asset_id": 555, "filename": "a.png"]]])
             let mid = reply.string("id")!
@@ -257,7 +249,7 @@ struct MessageAPITests {
     @Test("read cursor: must name a message of the channel")
     func readCursor() async throws {
         try await TestAPI.run { api in
-            let id = try await channelWithBob(api)
+            let id = try await api.channelWithBob()
             let mid = try await api.send("read me", to: id, as: "alice")["id"] as! String
             let reply = try await api.call(.post, "/v1/channels/\(id)/read", as: "bob", json: ["last_read_message_id": mid])
             #expect(reply.status == .ok)

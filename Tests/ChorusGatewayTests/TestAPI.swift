@@ -109,6 +109,14 @@ struct TestAPI {
         guard reply.status == .created else { throw TestFailure("add member failed: \(reply.status) \(reply.rawBody)") }
     }
 
+    /// A group owned by alice with bob as a member; returns its id.
+    func channelWithBob() async throws -> String {
+        try await createUsers("bob")
+        let id = try await createChannel(owner: "alice")
+        try await addMember("bob", to: id, by: "alice")
+        return id
+    }
+
     /// Posts a message; returns the message object.
     @discardableResult
     func send(_ body: String, to channel: String, as user: String) async throws -> [String: Any] {
