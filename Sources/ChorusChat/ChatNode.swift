@@ -28,9 +28,13 @@ public final class ChatNode: Sendable {
     public let store: HistoryStore?
     /// How many recent messages a channel keeps in memory after a checkpoint.
     public let messageWindow: Int
+    /// How many recent events a channel keeps for resuming clients.
+    public let eventLogCapacity: Int
 
     private let snowflakes: Mutex<SnowflakeGenerator>
     private let directory = Mutex(Directory())
+    /// The edges on this node that receive events, by name.
+    private let edges = Mutex<[String: any EdgeEventSink]>([:])
     private let logger: Logger
 
     private struct Directory {
@@ -47,6 +51,8 @@ public final class ChatNode: Sendable {
         /// The LSN of the channel's last logged record, and of the last one the store has.
         var committedLSN: UInt64
         var storedLSN: UInt64
+        /// Whether an edge receives its events; such an actor is never evicted (it would lose them).
+        var subscribed = false
 
         var isClean: Bool { storedLSN >= committedLSN }
     }
@@ -61,14 +67,18 @@ public final class ChatNode: Sendable {
         public var snowflakeNode: UInt64
         /// How many recent messages a channel keeps in memory after a checkpoint (default 200).
         public var messageWindow: Int
+        /// How many recent events a channel keeps for resuming clients (default 1,000).
+        public var eventLogCapacity: Int
 
         public init(
-            limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200
+            limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,
+            eventLogCapacity: Int = 1000
         ) {
             self.limits = limits
             self.typingTTL = typingTTL
             self.snowflakeNode = snowflakeNode
             self.messageWindow = messageWindow
+            self.eventLogCapacity = eventLogCapacity
         }
     }
 
@@ -80,6 +90,7 @@ public final class ChatNode: Sendable {
         self.journal = journal
         self.store = store
         self.messageWindow = max(1, configuration.messageWindow)
+        self.eventLogCapacity = max(1, configuration.eventLogCapacity)
         self.clock = clock
         self.limits = configuration.limits
         self.typingTTL = configuration.typingTTL
@@ -148,14 +159,21 @@ public final class ChatNode: Sendable {
         }
     }
 
-    /// Evicts channel actors that are idle for `idle`, have no call running and have nothing the
-    /// store lacks; they are activated again from the store on next use. Returns how many.
+    /// Called by a channel actor when its first edge subscribes or its last one leaves.
+    func noteSubscribed(_ id: ChannelID, _ subscribed: Bool) {
+        directory.withLock { $0.channels[id]?.subscribed = subscribed }
+    }
+
+    /// Evicts channel actors that are idle for `idle`, have no call running, no subscribed edge
+    /// and nothing the store lacks; they are activated again from the store on next use. Returns how many.
     @discardableResult
     public func passivateIdleChannels(idleFor idle: Duration) -> Int {
         guard store != nil else { return 0 }
         let cutoff = clock.now().advanced(by: .zero - idle)
         return directory.withLock { directory in
-            let idleIDs = directory.channels.filter { $0.value.inFlight == 0 && $0.value.isClean && $0.value.lastUsed <= cutoff }.map(\.key)
+            let idleIDs = directory.channels.filter {
+                $0.value.inFlight == 0 && !$0.value.subscribed && $0.value.isClean && $0.value.lastUsed <= cutoff
+            }.map(\.key)
             for id in idleIDs { directory.channels[id] = nil }
             return idleIDs.count
         }
@@ -207,7 +225,9 @@ public final class ChatNode: Sendable {
         let (actor, lsn) = try directory.withLock { directory in
             let lsn = try journal.append(.channel(id, .created(info: info, members: members)))
             let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
-                ChannelActor(actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, node: self)
+                ChannelActor(
+                    actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0,
+                    node: self)
             }
             directory.channels[id] = ChannelEntry(actor: actor, lastUsed: now, committedLSN: lsn, storedLSN: 0)
             return (actor, lsn)
@@ -231,9 +251,30 @@ public final class ChatNode: Sendable {
         }
     }
 
-    /// Tells user `user`'s actor that they joined or left `channel`.
+    /// Tells user `user`'s actor, and the edges where the user may have sessions, that they joined
+    /// or left `channel`.
     func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) async throws {
         try await self.user(user).membershipChanged(channel, isMember: isMember, seq: seq)
+        for edge in edges.withLock({ Array($0.values) }) {
+            edge.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
+        }
+    }
+
+    // MARK: Edges
+
+    /// Registers an edge (the WebSocket gateway of this node) under its ``EdgeEventSink/edgeName``.
+    public func registerEdge(_ sink: any EdgeEventSink) {
+        edges.withLock { $0[sink.edgeName] = sink }
+    }
+
+    /// Removes edge `name`; channel actors stop finding it for new subscriptions.
+    public func unregisterEdge(_ name: String) {
+        edges.withLock { $0[name] = nil }
+    }
+
+    /// The sink of edge `name`, if it is registered on this node.
+    func eventSink(edge name: String) -> (any EdgeEventSink)? {
+        edges.withLock { $0[name] }
     }
 
     /// Whether user `id` exists.

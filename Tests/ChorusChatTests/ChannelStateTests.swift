@@ -213,16 +213,32 @@ struct TypingTrackerTests {
         var typing = TypingTracker()
         let startedAlice = typing.start(alice, now: t0, ttl: .seconds(5))
         let startedBob = typing.start(bob, now: t0.advanced(by: .seconds(1)), ttl: .seconds(5))
-        let restarted = typing.start(alice, now: t0.advanced(by: .seconds(3)), ttl: .seconds(5))  // refresh: until t0+8
+        let restarted = typing.start(alice, now: t0.advanced(by: .seconds(2)), ttl: .seconds(5))  // refresh: until t0+7
         #expect(startedAlice && startedBob && !restarted)
         #expect(typing.typing(at: t0.advanced(by: .seconds(4))) == [alice, bob])
         let expired = typing.expire(now: t0.advanced(by: .seconds(6)))
         #expect(expired == [bob])
-        #expect(typing.typing(at: t0.advanced(by: .milliseconds(7999))) == [alice])
-        #expect(typing.typing(at: t0.advanced(by: .seconds(8))) == [])
+        #expect(typing.typing(at: t0.advanced(by: .milliseconds(6999))) == [alice])
+        #expect(typing.typing(at: t0.advanced(by: .seconds(7))) == [])
         let stopped = typing.stop(alice)
         let stoppedAgain = typing.stop(alice)
         #expect(stopped && !stoppedAgain)
+        #expect(typing.nextExpiry == nil)
+    }
+
+    @Test("a client refreshing every second is announced at most once per 3 s")
+    func announceThrottle() {
+        var typing = TypingTracker()
+        var announced: [Int] = []
+        for second in 0..<10 where typing.start(alice, now: t0.advanced(by: .seconds(second)), ttl: .seconds(5)) {
+            announced.append(second)
+        }
+        #expect(announced == [0, 3, 6, 9])
+        #expect(typing.nextExpiry == t0.advanced(by: .seconds(14)))
+        // After a stop, the next start is announced at once.
+        typing.stop(alice)
+        let announcedAfterStop = typing.start(alice, now: t0.advanced(by: .seconds(10)), ttl: .seconds(5))
+        #expect(announcedAfterStop)
     }
 }
 

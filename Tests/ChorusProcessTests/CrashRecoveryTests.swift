@@ -133,7 +133,7 @@ struct CrashRecoveryTests {
                 switch i % 6 {
                 case 3 where !own.isEmpty:  // edit one of our messages
                     let target = own.randomElement()!
-                    ledger.withLock { $0.messages[target]?.bodies.insert(body) }
+                    _ = ledger.withLock { $0.messages[target]?.bodies.insert(body) }
                     let (status, _) = try await request(client, .put, "/v1/channels/\(channel)/messages/\(target)", as: writer, json: #"{"body":"\#(body)"}"#)
                     if status == .ok {
                         ledger.withLock { ledger in
@@ -150,7 +150,7 @@ struct CrashRecoveryTests {
                     let target = own.last!
                     let emote = "\(i)"
                     let (status, _) = try await request(client, .post, "/v1/channels/\(channel)/messages/\(target)/reactions", as: writer, json: #"{"emote_asset_id":"\#(emote)"}"#)
-                    if status == .created { ledger.withLock { $0.messages[target]?.reactions.insert(emote) } }
+                    if status == .created { _ = ledger.withLock { $0.messages[target]?.reactions.insert(emote) } }
                 default:
                     let (status, message) = try await request(client, .post, "/v1/channels/\(channel)/messages", as: writer, json: #"{"body":"\#(body)"}"#)
                     guard status == .created, let id = message["id"] as? String else { continue }

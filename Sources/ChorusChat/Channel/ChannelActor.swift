@@ -8,6 +8,10 @@ import Distributed
 /// Every change goes through `commit(_:)` as a ``ChannelRecord``: logged to the node's journal and
 /// applied in one actor turn (so the log has the actor's order), then acknowledged once durable.
 /// Rules live in ``ChannelState`` (pure); this actor adds ids, time, durability and typing.
+///
+/// Events: each logged record that others should see becomes a ``ChannelEvent``, held until the
+/// record is durable and then published, in seq order, to every subscribed edge (and kept in a
+/// ring for resumes). Typing events are ephemeral and published at once.
 public distributed actor ChannelActor {
     public typealias ActorSystem = ClusterActorSystem
 
@@ -17,16 +21,32 @@ public distributed actor ChannelActor {
     /// The LSN of the last record the store has (written by a checkpoint).
     private var storedLSN: UInt64
     private var typing = TypingTracker()
+    /// Wakes at the next typing expiry while anyone is typing.
+    private var typingTimer: Task<Void, Never>?
     private let node: ChatNode
 
+    /// Events of applied records that are not durable yet, in LSN (= seq) order.
+    private var unpublished: [(lsn: UInt64, event: ChannelEvent)] = []
+    /// Published logged events, for resumes.
+    private var eventLog: ChannelEventLog
+    /// The edges that receive this channel's events, by edge name.
+    private var subscribers: [String: any EdgeEventSink] = [:]
+    /// The generation of the last subscribe or unsubscribe applied per edge; older ones are stale.
+    private var subscriptionGenerations: [String: UInt64] = [:]
+
     /// Creates the actor of a channel from its state (new or recovered). Call inside
-    /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
-    init(actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, storedLSN: UInt64 = 0, node: ChatNode) {
+    /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does). Events up to
+    /// `eventsAvailableAfter` (default: the state's last seq) cannot be replayed.
+    init(
+        actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, storedLSN: UInt64 = 0,
+        eventsAvailableAfter: UInt64? = nil, node: ChatNode
+    ) {
         self.actorSystem = actorSystem
         self.state = state
         self.appliedLSN = appliedLSN
         self.storedLSN = storedLSN
         self.node = node
+        self.eventLog = ChannelEventLog(capacity: node.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
     }
 
     /// The identity of channel `id`'s actor.
@@ -41,9 +61,35 @@ public distributed actor ChannelActor {
         let seq = state.apply(record)
         appliedLSN = lsn
         node.noteCommitted(state.info.id, lsn: lsn)
+        if let event = state.event(reporting: record, seq: seq) {
+            unpublished.append((lsn, event))
+        }
         let value = result(state, seq)
         try await node.journal.waitDurable(lsn)
+        publishDurable(upTo: lsn)
         return value
+    }
+
+    /// Publishes the held events of every record up to `lsn` (now durable), oldest first.
+    ///
+    /// Durability is monotonic, so whichever commit resumes first publishes for the others too,
+    /// and events always leave in seq order.
+    private func publishDurable(upTo lsn: UInt64) {
+        let count = unpublished.prefix { $0.lsn <= lsn }.count
+        guard count > 0 else { return }
+        let due = unpublished.prefix(count)
+        unpublished.removeFirst(count)
+        for (_, event) in due {
+            eventLog.append(event)
+            publish(event)
+        }
+    }
+
+    /// Hands `event` to every subscribed edge.
+    private func publish(_ event: ChannelEvent) {
+        for sink in subscribers.values {
+            sink.deliver(event)
+        }
     }
 
     /// Logs and applies `record`, waits until it is durable, and returns its seq.
@@ -139,8 +185,9 @@ public distributed actor ChannelActor {
 
     /// Removes `target` (or lets them leave when `by == target`).
     public distributed func removeMember(_ target: UserID, by user: UserID) async throws {
-        let seq = try await commit(try state.decideRemoveMember(target, by: user, at: node.clock.now()))
-        typing.stop(target)
+        let now = node.clock.now()
+        let seq = try await commit(try state.decideRemoveMember(target, by: user, at: now))
+        stopTyping(target, at: now)
         try await node.membershipChanged(of: target, in: state.info.id, isMember: false, seq: seq)
     }
 
@@ -177,7 +224,7 @@ public distributed actor ChannelActor {
         _ = try state.requireMember(sender)
         let id = node.nextMessageID(after: state.recent.last?.id, now: now)
         let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: node.limits)
-        typing.stop(sender)
+        stopTyping(sender, at: now)
         return try await commit(record) { state, _ in state.recent[state.recent.count - 1] }
     }
 
@@ -222,18 +269,86 @@ public distributed actor ChannelActor {
 
     // MARK: Typing
 
-    /// Marks the caller typing for the configured TTL.
+    /// Marks the caller typing for the configured TTL; announces it unless it was announced less
+    /// than 3 s ago (a refresh).
     public distributed func startTyping(by user: UserID) throws {
         _ = try state.requireMember(user)
-        typing.start(user, now: node.clock.now(), ttl: node.typingTTL)
+        let now = node.clock.now()
+        expireTyping(at: now)
+        if typing.start(user, now: now, ttl: node.typingTTL) {
+            publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: now, payload: .typing(user)))
+        }
+        armTypingTimer()
     }
 
     /// The users typing now, in the order they started, for a member.
     public distributed func typingUsers(for user: UserID) throws -> [UserID] {
         _ = try state.requireMember(user)
         let now = node.clock.now()
-        typing.expire(now: now)
+        expireTyping(at: now)
         return typing.typing(at: now)
+    }
+
+    /// Ends `user`'s typing (they sent a message or left) and announces it.
+    private func stopTyping(_ user: UserID, at now: Timestamp) {
+        if typing.stop(user) {
+            publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: now, payload: .typingStop(user)))
+        }
+    }
+
+    /// Drops the typists whose TTL ran out by `now`, announcing each stop.
+    private func expireTyping(at now: Timestamp) {
+        for user in typing.expire(now: now) {
+            publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: now, payload: .typingStop(user)))
+        }
+    }
+
+    /// Sleeps on the node's clock until the next expiry, then expires and re-arms.
+    private func armTypingTimer() {
+        guard typingTimer == nil, let deadline = typing.nextExpiry else { return }
+        let clock = node.clock
+        typingTimer = Task {
+            do {
+                try await clock.sleep(until: deadline)
+            } catch {
+                return
+            }
+            self.typingTimer = nil
+            self.expireTyping(at: clock.now())
+            self.armTypingTimer()
+        }
+    }
+
+    // MARK: Events
+
+    /// Starts (or keeps) handing this channel's events to edge `edge`. `generation` orders the
+    /// edge's subscribe and unsubscribe calls, which may arrive out of order: a call older than the
+    /// last one applied for that edge is ignored.
+    public distributed func subscribe(edge: String, generation: UInt64) {
+        guard generation > subscriptionGenerations[edge, default: 0] else { return }
+        subscriptionGenerations[edge] = generation
+        guard let sink = node.eventSink(edge: edge) else { return }
+        subscribers[edge] = sink
+        node.noteSubscribed(state.info.id, !subscribers.isEmpty)
+    }
+
+    /// Stops handing events to edge `edge` (see ``subscribe(edge:generation:)``).
+    public distributed func unsubscribe(edge: String, generation: UInt64) {
+        guard generation > subscriptionGenerations[edge, default: 0] else { return }
+        subscriptionGenerations[edge] = generation
+        subscribers[edge] = nil
+        node.noteSubscribed(state.info.id, !subscribers.isEmpty)
+    }
+
+    /// The published events after `seq`, for a member resuming; say when some are no longer kept.
+    public distributed func replay(after seq: UInt64, for user: UserID) throws -> ChannelReplay {
+        _ = try state.requireMember(user)
+        switch eventLog.events(after: seq, channelSeq: state.lastSeq) {
+        case .events(let events):
+            return ChannelReplay(events: events, through: eventLog.lastSeq, available: true)
+        case .unavailable:
+            return ChannelReplay(events: [], through: eventLog.lastSeq, available: false)
+        }
     }
 }
 

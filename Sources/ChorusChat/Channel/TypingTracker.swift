@@ -1,23 +1,39 @@
 import ChorusModel
 
-/// Who is typing in one channel: a time-to-live per user, refreshed by each typing call.
+/// Who is typing in one channel: a time-to-live per user, refreshed by each typing call, and when
+/// each was last announced to others.
 ///
-/// Ephemeral by design (never logged). A pure value driven by explicit timestamps, so tests control time.
+/// Ephemeral by design (never logged). A pure value driven by explicit timestamps, so tests control
+/// time. A client refreshing its typing state every second must not flood the channel: a refresh
+/// is announced again only once `announceEvery` has passed since the last announcement.
 public struct TypingTracker: Sendable, Equatable {
-    private var entries: [(user: UserID, expiresAt: Timestamp)] = []
+    private struct Entry: Equatable {
+        var user: UserID
+        var expiresAt: Timestamp
+        var announcedAt: Timestamp
+    }
+    private var entries: [Entry] = []
 
-    public init() {}
+    /// How long a refresh stays silent after an announcement (default 3 s).
+    public var announceEvery: Duration
 
-    /// Marks `user` typing until `now + ttl`; returns whether they were not typing before.
+    public init(announceEvery: Duration = .seconds(3)) {
+        self.announceEvery = announceEvery
+    }
+
+    /// Marks `user` typing until `now + ttl`; returns whether to announce it (a new typist, or a
+    /// refresh at least `announceEvery` after the last announcement).
     @discardableResult
     public mutating func start(_ user: UserID, now: Timestamp, ttl: Duration) -> Bool {
         expire(now: now)
         let expiresAt = now.advanced(by: ttl)
-        if let index = entries.firstIndex(where: { $0.user == user }) {
-            entries[index].expiresAt = expiresAt
-            return false
+        guard let index = entries.firstIndex(where: { $0.user == user }) else {
+            entries.append(Entry(user: user, expiresAt: expiresAt, announcedAt: now))
+            return true
         }
-        entries.append((user, expiresAt))
+        entries[index].expiresAt = expiresAt
+        guard entries[index].announcedAt.advanced(by: announceEvery) <= now else { return false }
+        entries[index].announcedAt = now
         return true
     }
 
@@ -42,7 +58,8 @@ public struct TypingTracker: Sendable, Equatable {
         entries.filter { $0.expiresAt > now }.map(\.user)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.entries.elementsEqual(rhs.entries) { $0.user == $1.user && $0.expiresAt == $1.expiresAt }
+    /// When the next TTL runs out; `nil` if nobody is typing.
+    public var nextExpiry: Timestamp? {
+        entries.map(\.expiresAt).min()
     }
 }
