@@ -132,10 +132,11 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var chat = Chat()
     public var cdn = CDN()
     public var storage = Storage()
+    public var realtime = Realtime()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage }
+    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage, realtime }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -144,6 +145,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
         chat = try c.decodeIfPresent(Chat.self, forKey: .chat) ?? chat
         cdn = try c.decodeIfPresent(CDN.self, forKey: .cdn) ?? cdn
+        realtime = try c.decodeIfPresent(Realtime.self, forKey: .realtime) ?? realtime
     }
 
     /// A configuration error, naming the file and key.
@@ -198,6 +200,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(storage.checkpointIntervalSeconds > 0, "storage.checkpoint_interval_seconds", "must be positive")
         try check(storage.recentMessagesInMemory >= 1, "storage.recent_messages_in_memory", "must be at least 1")
         try check(storage.passivateIdleSeconds > 0, "storage.passivate_idle_seconds", "must be positive")
+        try realtime.validate(check: check)
     }
 
     /// The storage settings (`node.data_dir` plus `storage.*`).
@@ -212,8 +215,9 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var chatNodeConfiguration: ChatNode.Configuration {
         ChatNode.Configuration(
             limits: ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments),
-            typingTTL: .milliseconds(Int64((chat.typingTTLSeconds * 1000).rounded())),
-            messageWindow: storage.recentMessagesInMemory)
+            typingTTL: chat.typingTTLSeconds.secondsDuration,
+            messageWindow: storage.recentMessagesInMemory,
+            eventLogCapacity: realtime.replayEvents)
     }
 }
 

@@ -2,6 +2,7 @@ import ChorusActorSystem
 import ChorusChat
 import ChorusModel
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -22,16 +23,27 @@ public enum Gateway {
         }
     }
 
+    /// The per-user rate limit shared by REST requests and WebSocket frames.
+    static func rateLimiter(configuration: ChorusConfiguration, node: ChatNode) -> RateLimiter {
+        RateLimiter(rate: configuration.limits.userRequestsPerSecond, burst: configuration.limits.userRequestBurst, clock: node.clock)
+    }
+
     /// The router with every route and middleware of the v1 API.
     public static func router(configuration: ChorusConfiguration, dependencies: Dependencies) -> Router<ChorusRequestContext> {
+        router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter(configuration: configuration, node: dependencies.node))
+    }
+
+    static func router(configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        // Upgrades of /v1/ws never reach the router; a plain GET gets a clear error.
+        router.get("v1/ws") { _, _ -> Response in
+            throw ChatError(.invalidRequest, "GET /v1/ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
+        }
 
         let node = dependencies.node
         let maxBody = configuration.limits.maxBodyBytes
-        let rateLimiter = RateLimiter(
-            rate: configuration.limits.userRequestsPerSecond, burst: configuration.limits.userRequestBurst, clock: node.clock)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(secret: dependencies.jwtSecret, node: node, rateLimiter: rateLimiter))
         ChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
         MessageRoutes(
@@ -42,15 +54,21 @@ public enum Gateway {
         return router
     }
 
-    /// The HTTP application, listening on `configuration.node.host:port`.
+    /// The HTTP and WebSocket application, listening on `configuration.node.host:port`; `realtime`
+    /// is the node's edge (run it as a service after the application, so it closes sockets first).
     ///
     /// `onServerRunning` gets the bound port (useful with port 0).
     public static func application(
-        configuration: ChorusConfiguration, dependencies: Dependencies, logger: Logger,
+        configuration: ChorusConfiguration, dependencies: Dependencies, realtime: RealtimeHub, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
-            router: router(configuration: configuration, dependencies: dependencies),
+        let rateLimiter = rateLimiter(configuration: configuration, node: dependencies.node)
+        let endpoint = RealtimeEndpoint(hub: realtime, jwtSecret: dependencies.jwtSecret, rateLimiter: rateLimiter)
+        return Application(
+            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter),
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
+                shouldUpgrade: { head, _, _ in endpoint.shouldUpgrade(head) }),
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

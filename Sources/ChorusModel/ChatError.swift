@@ -28,6 +28,8 @@ public struct ChatError: Error, Hashable, Sendable, Codable, CustomStringConvert
         case payloadTooLarge = "PAYLOAD_TOO_LARGE"
         case rateLimited = "RATE_LIMITED"
         case clusterUnavailable = "CLUSTER_UNAVAILABLE"
+        /// A WebSocket resume asked for events the channel no longer keeps; reload over REST.
+        case historyUnavailable = "HISTORY_UNAVAILABLE"
     }
 
     /// What went wrong, as a stable code.

@@ -71,16 +71,19 @@ struct ServeCommand: AsyncParsableCommand {
             actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, logger: logger)
         node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
         let host = configuration.node.host
+        let realtime = RealtimeHub(edgeName: configuration.node.name, node: node, configuration: configuration.realtime, logger: logger)
         let app = Gateway.application(
-            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), logger: logger,
+            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), realtime: realtime,
+            logger: logger,
             onServerRunning: { port in
                 // Written in one call, unbuffered: scripts and tests wait for this line.
                 FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
             })
         let group = ServiceGroup(
             configuration: .init(
-                // Stopped in reverse: the gateway finishes its requests, then the last checkpoint is written.
-                services: [CheckpointService(storage: storage, node: node, logger: logger), app],
+                // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests,
+                // then the last checkpoint is written.
+                services: [CheckpointService(storage: storage, node: node, logger: logger), app, realtime],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -19,6 +19,7 @@ struct APIErrorTests {
             .contentTooLarge: [.payloadTooLarge],
             .tooManyRequests: [.rateLimited],
             .serviceUnavailable: [.clusterUnavailable],
+            .gone: [.historyUnavailable],  // only in WebSocket resume_failed frames
         ]
         #expect(expected.values.reduce(0) { $0 + $1.count } == ChatError.Code.allCases.count)
         for (status, codes) in expected {

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 
 /// A response with its body parsed as JSON.
@@ -30,6 +31,8 @@ struct TestAPI {
     static let secret = "test-secret-0123456789"
     let clock: ManualTimeSource
     let node: ChatNode
+    /// The node's WebSocket edge.
+    let hub: RealtimeHub
     let client: any TestClientProtocol
 
     /// Runs `body` against a fresh node, in memory (`.router`) or on a real port (`.live`).
@@ -42,13 +45,13 @@ struct TestAPI {
             actorSystem: ClusterActorSystem(),
             configuration: configuration.chatNodeConfiguration,
             clock: clock)
-        let router = Gateway.router(
+        let hub = RealtimeHub(edgeName: "test-edge", node: node, configuration: configuration.realtime, logger: Logger(label: "test"))
+        let app = Gateway.application(
             configuration: configuration,
-            dependencies: .init(node: node, jwtSecret: Array(secret.utf8), cdnKey: Array("cdn-key".utf8)))
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            dependencies: .init(node: node, jwtSecret: Array(secret.utf8), cdnKey: Array("cdn-key".utf8)),
+            realtime: hub, logger: Logger(label: "test"))
         try await app.test(setup) { client in
-            try await body(TestAPI(clock: clock, node: node, client: client))
+            try await body(TestAPI(clock: clock, node: node, hub: hub, client: client))
         }
     }
 

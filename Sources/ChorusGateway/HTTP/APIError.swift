@@ -61,6 +61,7 @@ struct APIError: Error {
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .clusterUnavailable: .serviceUnavailable
+        case .historyUnavailable: .gone
         }
     }
 

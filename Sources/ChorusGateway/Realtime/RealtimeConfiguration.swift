@@ -1,0 +1,66 @@
+extension ChorusConfiguration {
+    /// WebSocket sessions: heartbeats, limits and backpressure (`realtime:` in YAML).
+    public struct Realtime: Sendable, Equatable, Decodable {
+        /// Seconds between `health` frames; sent to clients in `hello` (default 25; at most 30).
+        public var heartbeatIntervalSeconds = 25.0
+        /// A socket whose peer answers no WebSocket ping for this long is closed (default 60).
+        public var idleTimeoutSeconds = 60.0
+        /// Largest client frame in bytes; a larger one closes the socket with 1009 (default 65,536).
+        public var maxInboundFrameBytes = 65536
+        /// Open sockets per user on this node; more are refused with 1008 (default 16).
+        public var maxSocketsPerUser = 16
+        /// Bytes of events queued for one socket before it counts as slow (default 1 MiB).
+        public var outboundBufferBytes = 1 << 20
+        /// Seconds a socket may stay over its buffer before it is closed with 1008 (default 10).
+        /// Queueing twice the buffer closes it at once.
+        public var slowConsumerGraceSeconds = 10.0
+        /// Milliseconds after `hello` during which events wait for the client's first frame (a
+        /// `resume`), so replay and live events stitch without a gap or duplicate (default 1,000).
+        public var resumeWindowMilliseconds = 1000
+        /// Recent events each channel keeps for resuming clients (default 1,000).
+        public var replayEvents = 1000
+        /// Seconds to wait for a client's close reply, and for queued frames to drain at shutdown (default 5).
+        public var closeTimeoutSeconds = 5.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case heartbeatIntervalSeconds = "heartbeat_interval_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
+            case maxInboundFrameBytes = "max_inbound_frame_bytes", maxSocketsPerUser = "max_sockets_per_user"
+            case outboundBufferBytes = "outbound_buffer_bytes", slowConsumerGraceSeconds = "slow_consumer_grace_seconds"
+            case resumeWindowMilliseconds = "resume_window_ms", replayEvents = "replay_events"
+            case closeTimeoutSeconds = "close_timeout_seconds"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            heartbeatIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .heartbeatIntervalSeconds) ?? heartbeatIntervalSeconds
+            idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
+            maxInboundFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxInboundFrameBytes) ?? maxInboundFrameBytes
+            maxSocketsPerUser = try c.decodeIfPresent(Int.self, forKey: .maxSocketsPerUser) ?? maxSocketsPerUser
+            outboundBufferBytes = try c.decodeIfPresent(Int.self, forKey: .outboundBufferBytes) ?? outboundBufferBytes
+            slowConsumerGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .slowConsumerGraceSeconds) ?? slowConsumerGraceSeconds
+            resumeWindowMilliseconds = try c.decodeIfPresent(Int.self, forKey: .resumeWindowMilliseconds) ?? resumeWindowMilliseconds
+            replayEvents = try c.decodeIfPresent(Int.self, forKey: .replayEvents) ?? replayEvents
+            closeTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .closeTimeoutSeconds) ?? closeTimeoutSeconds
+        }
+
+        /// Checks value ranges; `source` names the file in errors.
+        func validate(check: (Bool, String, String) throws -> Void) throws {
+            try check(heartbeatIntervalSeconds > 0 && heartbeatIntervalSeconds <= 30, "realtime.heartbeat_interval_seconds", "must be in (0, 30]")
+            try check(idleTimeoutSeconds > 0, "realtime.idle_timeout_seconds", "must be positive")
+            try check(maxInboundFrameBytes >= 1024, "realtime.max_inbound_frame_bytes", "must be at least 1024")
+            try check(maxSocketsPerUser >= 1, "realtime.max_sockets_per_user", "must be at least 1")
+            try check(outboundBufferBytes >= 4096, "realtime.outbound_buffer_bytes", "must be at least 4096")
+            try check(slowConsumerGraceSeconds >= 0, "realtime.slow_consumer_grace_seconds", "must not be negative")
+            try check(resumeWindowMilliseconds >= 0, "realtime.resume_window_ms", "must not be negative")
+            try check(replayEvents >= 1, "realtime.replay_events", "must be at least 1")
+            try check(closeTimeoutSeconds > 0, "realtime.close_timeout_seconds", "must be positive")
+        }
+    }
+}
+
+extension Double {
+    /// These seconds as a `Duration`, to the millisecond.
+    var secondsDuration: Duration { .milliseconds(Int64((self * 1000).rounded())) }
+}

@@ -1,0 +1,260 @@
+import ChorusChat
+import ChorusModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// `GET /v1/ws`: authenticates a WebSocket, runs its session and closes it with the right code.
+///
+/// A session first follows every channel of its user (buffering their events), then sends
+/// `hello`, so everything after `hello` reaches the client. Then it runs at once: a writer that
+/// drains the session's queue to the socket, a heartbeat (a `health` frame every
+/// `heartbeat_interval` on the node's clock), the resume window, and the reader of client frames.
+/// Whatever ends the session first (the client leaving, a slow consumer, the node stopping)
+/// closes it for all.
+struct RealtimeEndpoint: Sendable {
+    let hub: RealtimeHub
+    let jwtSecret: [UInt8]
+    let rateLimiter: RateLimiter
+
+    var node: ChatNode { hub.node }
+    var configuration: ChorusConfiguration.Realtime { hub.configuration }
+
+    /// The server's WebSocket settings: inbound frame limit, liveness pings and close timeout.
+    static func webSocketConfiguration(_ realtime: ChorusConfiguration.Realtime) -> WebSocketServerConfiguration {
+        WebSocketServerConfiguration(
+            maxFrameSize: realtime.maxInboundFrameBytes,
+            autoPing: .enabled(timePeriod: (realtime.idleTimeoutSeconds / 2).secondsDuration),
+            closeTimeout: realtime.closeTimeoutSeconds.secondsDuration)
+    }
+
+    /// Upgrades `GET /v1/ws` (any other upgrade request is left to the router).
+    func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let uri = URI(head.path ?? "")
+        guard uri.path == "/v1/ws" else { return .dontUpgrade }
+        let token = uri.queryParameters.get("token") ?? Self.bearerToken(head.headerFields[.authorization])
+        return .upgrade([:]) { inbound, outbound, context in
+            await serve(token: token, inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+    }
+
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    // MARK: One session
+
+    func serve(token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        let session: RealtimeSession
+        do {
+            session = try await open(token: token)
+        } catch {
+            // A bad token (or a refused socket) gets one error frame, then a normal close.
+            let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
+            let code: WebSocketErrorCode = chatError.code == .rateLimited ? .policyViolation : .normalClosure
+            try? await outbound.write(.custom(Self.textFrame(RealtimeFrames.error(chatError))))
+            try? await outbound.close(code, reason: chatError.message)
+            return
+        }
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "realtime.connection"] = "\(session.id)"
+        sessionLogger[metadataKey: "user.id"] = "\(session.user)"
+        let logger = sessionLogger
+        await setUp(session, logger: logger)
+        session.send(
+            RealtimeFrames.hello(
+                connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
+        logger.debug("WebSocket session opened")
+
+        let inbound = InboundTransfer(stream: inbound)
+        let close = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await write(session, to: outbound) }
+            group.addTask { await heartbeat(session) }
+            group.addTask { await holdForResume(session) }
+            group.addTask { await read(inbound.stream, into: session, logger: logger) }
+            let close = await session.closed()
+            group.cancelAll()
+            return close
+        }
+        hub.remove(session)
+        if close == .slowConsumer { hub.noteSlowClose() }
+        logger.debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
+        guard let code = close.code else { return }
+        let closeTimeout = configuration.closeTimeoutSeconds.secondsDuration
+        await withTimeLimit(closeTimeout) {
+            for frame in session.takeDrain() {
+                try await outbound.write(.custom(Self.textFrame(frame)))
+            }
+            try await outbound.close(code, reason: close.reason)
+        }
+    }
+
+    /// Authenticates the token, creates the user if new, and registers the session.
+    private func open(token: String?) async throws -> RealtimeSession {
+        guard let token else { throw ChatError(.missingToken, "pass the token as ?token=<JWT> or Authorization: Bearer <JWT>") }
+        let claims = try JWT.verify(token, secret: jwtSecret, now: node.clock.now())
+        guard let rawUserID = claims.userID, let userID = UserID(rawUserID) else {
+            throw ChatError(.invalidToken, "a WebSocket needs a user token (with user_id), not a server token")
+        }
+        if let retryAfter = rateLimiter.acquire(userID) {
+            throw ChatError(.rateLimited, "too many requests; retry in \(retryAfter) s")
+        }
+        _ = try await node.ensureUser(userID, displayName: claims.name)
+        let session = RealtimeSession(
+            id: Self.connectionID(), user: userID, bufferLimit: configuration.outboundBufferBytes,
+            grace: configuration.slowConsumerGraceSeconds.secondsDuration, clock: node.clock)
+        try hub.register(session)
+        return session
+    }
+
+    private static func connectionID() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// Follows every channel of the user, buffering until the client's first frame or the resume window.
+    private func setUp(_ session: RealtimeSession, logger: Logger) async {
+        let channels: [ChannelID]
+        do throws(any Error) {
+            channels = try await node.user(session.user).channelIDs()
+        } catch {
+            logger.warning("cannot list the user's channels", metadata: ["error": "\(error)"])
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for channel in channels {
+                group.addTask {
+                    do {
+                        try await hub.follow(session, channel, buffering: true)
+                    } catch {
+                        logger.debug("cannot follow channel", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lets buffered events through once the resume window after `hello` has passed.
+    private func holdForResume(_ session: RealtimeSession) async {
+        let clock = node.clock
+        do {
+            try await clock.sleep(until: clock.now().advanced(by: .milliseconds(configuration.resumeWindowMilliseconds)))
+        } catch {
+            return
+        }
+        session.releaseAll()
+    }
+
+    private func heartbeat(_ session: RealtimeSession) async {
+        let clock = node.clock
+        let interval = configuration.heartbeatIntervalSeconds.secondsDuration
+        var next = clock.now().advanced(by: interval)
+        while true {
+            do {
+                try await clock.sleep(until: next)
+            } catch {
+                return
+            }
+            session.send(RealtimeFrames.health)
+            next = next.advanced(by: interval)
+        }
+    }
+
+    private func write(_ session: RealtimeSession, to outbound: WebSocketOutboundWriter) async {
+        while let frame = await session.nextFrame() {
+            do {
+                try await outbound.write(.custom(Self.textFrame(frame)))
+            } catch {
+                session.requestClose(.clientGone)
+                return
+            }
+        }
+    }
+
+    /// A final text frame carrying `bytes` (already JSON).
+    static func textFrame(_ bytes: ByteBuffer) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .text, data: bytes)
+    }
+
+    // MARK: Client frames
+
+    private func read(_ inbound: WebSocketInboundStream, into session: RealtimeSession, logger: Logger) async {
+        var first = true
+        do {
+            for try await message in inbound.messages(maxSize: configuration.maxInboundFrameBytes) {
+                guard case .text(let text) = message else {
+                    if first { session.releaseAll() }
+                    first = false
+                    session.send(RealtimeFrames.error(ChatError(.invalidRequest, "send JSON text frames, not binary")))
+                    continue
+                }
+                await handle(text, session: session, first: first, logger: logger)
+                first = false
+            }
+            session.requestClose(.clientGone)
+        } catch {
+            // The one error a live connection raises here is a message over the size limit (an
+            // oversized single frame is refused below us, by the frame decoder, with the same code).
+            logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
+            session.requestClose(.tooLarge)
+        }
+    }
+
+    private func handle(_ text: String, session: RealtimeSession, first: Bool, logger: Logger) async {
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame.parse(text)
+        } catch {
+            if first { session.releaseAll() }
+            session.send(RealtimeFrames.error(error))
+            return
+        }
+        if case .resume(let channels) = frame {
+            // The first frame ends the resume window: channels it resumes stay held for their replay.
+            session.releaseAll(except: first ? Set(channels.keys) : [])
+            for (channel, seq) in channels.sorted(by: { $0.key < $1.key }) {
+                await hub.replay(session, channel, after: seq, announce: true)
+            }
+            return
+        }
+        if first { session.releaseAll() }
+        if let retryAfter = rateLimiter.acquire(session.user) {
+            session.send(RealtimeFrames.error(ChatError(.rateLimited, "too many requests; retry in \(retryAfter) s")))
+            return
+        }
+        guard case .typing(let channel) = frame else { return }
+        do {
+            try await node.withChannel(channel) { try await $0.startTyping(by: session.user) }
+        } catch {
+            let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the channel could not be reached")
+            session.send(RealtimeFrames.error(chatError, channelID: channel))
+        }
+    }
+}
+
+/// Moves the session's inbound stream into the one task that reads it.
+///
+/// `@unchecked Sendable` is safe here: `serve` wraps the stream right before starting the reader
+/// task, never touches it again, and only that task iterates it, so it is never used from two
+/// tasks (WebSocketInboundStream is not Sendable because its iterator must have one owner).
+private struct InboundTransfer: @unchecked Sendable {
+    let stream: WebSocketInboundStream
+}
+
+/// Runs `body`, giving up (by cancelling it) after `limit` of real time.
+func withTimeLimit(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { try? await body() }
+        group.addTask { try? await Task.sleep(for: limit) }
+        await group.next()
+        group.cancelAll()
+    }
+}

@@ -1,0 +1,229 @@
+import ChorusChat
+import ChorusModel
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The edge of one node: its WebSocket sessions, which channels they follow, and this edge's
+/// subscriptions at the channel actors.
+///
+/// The second level of the two-level fan-out: a channel actor hands each event once to
+/// ``deliver(_:)``; the hub encodes the frame once and queues the same bytes on every session
+/// that follows the channel. The hub subscribes to a channel when its first session follows it
+/// and unsubscribes when the last one stops; each call carries a generation so the channel actor
+/// can ignore stale ones. As a `Service`, it closes every socket with 1001 when the node stops.
+public final class RealtimeHub: EdgeEventSink, Service {
+    public let edgeName: String
+    let node: ChatNode
+    let configuration: ChorusConfiguration.Realtime
+    let logger: Logger
+
+    private struct State {
+        var sessions: [String: RealtimeSession] = [:]
+        var sessionsByUser: [UserID: Set<String>] = [:]
+        /// Sessions following each channel.
+        var followers: [ChannelID: [String: RealtimeSession]] = [:]
+        /// This edge's subscription at each followed channel's actor (done or in flight).
+        var subscriptions: [ChannelID: Task<Void, any Error>] = [:]
+        var generation: UInt64 = 0
+        var accepting = true
+    }
+    private let state = Mutex(State())
+    private let counters = Counters()
+
+    /// Frames encoded and queued, for tests and metrics.
+    final class Counters: Sendable {
+        let encodedEvents = Atomic<Int>(0)
+        let queuedEvents = Atomic<Int>(0)
+        let slowClosed = Atomic<Int>(0)
+    }
+
+    /// Creates the edge of `node` and registers it, so channel actors find it by `edgeName`.
+    public init(edgeName: String, node: ChatNode, configuration: ChorusConfiguration.Realtime, logger: Logger) {
+        self.edgeName = edgeName
+        self.node = node
+        self.configuration = configuration
+        self.logger = logger
+        node.registerEdge(self)
+    }
+
+    // MARK: Events from channel actors
+
+    public func deliver(_ event: ChorusModel.ChannelEvent) {
+        let followers = state.withLock { $0.followers[event.channelID].map { Array($0.values) } ?? [] }
+        guard !followers.isEmpty else { return }
+        let frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
+        counters.encodedEvents.add(1, ordering: .relaxed)
+        counters.queuedEvents.add(followers.count, ordering: .relaxed)
+        for session in followers {
+            session.receive(event.channelID, frame)
+        }
+        // Nothing after a user's removal reaches their sessions.
+        if case .memberRemove(let user) = event.payload {
+            for session in sessions(of: user) { unfollow(session, event.channelID) }
+        }
+    }
+
+    public func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
+        for session in sessions(of: user) {
+            if isMember {
+                // Start with the user's own member_add (at `seq`), then everything after it.
+                Task { await self.join(session, channel, after: seq - 1) }
+            } else {
+                unfollow(session, channel)
+            }
+        }
+    }
+
+    private func join(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64) async {
+        guard !session.follows(channel) else { return }
+        do {
+            try await follow(session, channel, buffering: true)
+        } catch {
+            logger.debug("follow failed", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
+            return
+        }
+        await replay(session, channel, after: seq, announce: false)
+    }
+
+    // MARK: Sessions
+
+    /// Adds a session; `RATE_LIMITED` if its user already has the most sockets allowed, and
+    /// `CLUSTER_UNAVAILABLE` once the node is stopping.
+    func register(_ session: RealtimeSession) throws(ChatError) {
+        try state.withLock { state throws(ChatError) in
+            guard state.accepting else { throw ChatError(.clusterUnavailable, "this node is stopping; reconnect to another") }
+            let open = state.sessionsByUser[session.user, default: []]
+            guard open.count < configuration.maxSocketsPerUser else {
+                throw ChatError(.rateLimited, "too many open sockets for this user (limit \(configuration.maxSocketsPerUser))")
+            }
+            state.sessions[session.id] = session
+            state.sessionsByUser[session.user, default: []].insert(session.id)
+        }
+    }
+
+    /// Removes a session and stops it following anything.
+    func remove(_ session: RealtimeSession) {
+        for channel in session.followedChannels { unfollow(session, channel) }
+        state.withLock { state in
+            state.sessions[session.id] = nil
+            state.sessionsByUser[session.user]?.remove(session.id)
+            if state.sessionsByUser[session.user]?.isEmpty == true { state.sessionsByUser[session.user] = nil }
+        }
+    }
+
+    private func sessions(of user: UserID) -> [RealtimeSession] {
+        state.withLock { state in (state.sessionsByUser[user] ?? []).compactMap { state.sessions[$0] } }
+    }
+
+    /// How many sessions are open.
+    public var sessionCount: Int { state.withLock { $0.sessions.count } }
+
+    /// How many channels this edge follows.
+    public var followedChannelCount: Int { state.withLock { $0.followers.count } }
+
+    /// The most bytes any one session has queued or buffered right now.
+    public var maxBufferedBytes: Int {
+        state.withLock { Array($0.sessions.values) }.map(\.bufferedBytes).max() ?? 0
+    }
+
+    /// Events encoded, and frames queued to sessions, since start.
+    public var deliveryCounts: (encoded: Int, queued: Int) {
+        (counters.encodedEvents.load(ordering: .relaxed), counters.queuedEvents.load(ordering: .relaxed))
+    }
+
+    /// Sessions closed as slow consumers since start.
+    public var slowConsumerCloses: Int { counters.slowClosed.load(ordering: .relaxed) }
+
+    func noteSlowClose() { counters.slowClosed.add(1, ordering: .relaxed) }
+
+    // MARK: Following channels
+
+    /// Makes `session` follow `channel` and waits until this edge is subscribed to it.
+    func follow(_ session: RealtimeSession, _ channel: ChannelID, buffering: Bool) async throws {
+        let subscription = state.withLock { state in
+            session.follow(channel, buffering: buffering)
+            state.followers[channel, default: [:]][session.id] = session
+            if let existing = state.subscriptions[channel] { return existing }
+            state.generation += 1
+            let generation = state.generation
+            let task = Task { [node, edgeName] in
+                try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
+            }
+            state.subscriptions[channel] = task
+            return task
+        }
+        do {
+            try await subscription.value
+        } catch {
+            unfollow(session, channel)
+            throw error
+        }
+    }
+
+    /// Stops `session` following `channel`; the last session out unsubscribes the edge.
+    func unfollow(_ session: RealtimeSession, _ channel: ChannelID) {
+        session.unfollow(channel)
+        state.withLock { state in
+            guard state.followers[channel]?.removeValue(forKey: session.id) != nil, state.followers[channel]!.isEmpty else { return }
+            state.followers[channel] = nil
+            state.subscriptions[channel] = nil
+            state.generation += 1
+            let generation = state.generation
+            Task { [node, edgeName] in
+                try? await node.withChannel(channel) { try await $0.unsubscribe(edge: edgeName, generation: generation) }
+            }
+        }
+    }
+
+    /// Replays `channel`'s logged events after `seq` to `session`, then lets its live events
+    /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
+    func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, announce: Bool) async {
+        guard session.beginReplay(channel) else {
+            session.send(RealtimeFrames.resumeFailed(channel, error: ChatError(.notMember, "you do not follow channel \(channel)"), through: nil))
+            return
+        }
+        do {
+            let replay = try await node.withChannel(channel) { try await $0.replay(after: seq, for: session.user) }
+            if replay.available {
+                let frames = replay.events.map { SessionState.Frame(seq: $0.seq, bytes: RealtimeFrames.event($0)) }
+                let trailer = announce ? RealtimeFrames.resumed(channel, through: max(replay.through, seq), replayed: frames.count) : nil
+                session.finishReplay(channel, events: frames, through: replay.through, after: seq, trailer: trailer)
+            } else {
+                let error = ChatError(
+                    .historyUnavailable, "events after seq \(seq) are no longer kept; reload the channel's messages over REST")
+                session.finishReplay(
+                    channel, events: [], through: 0, after: 0,
+                    trailer: RealtimeFrames.resumeFailed(channel, error: error, through: replay.through))
+            }
+        } catch {
+            let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the channel could not be reached")
+            session.finishReplay(
+                channel, events: [], through: 0, after: 0, trailer: RealtimeFrames.resumeFailed(channel, error: chatError, through: nil))
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Runs until the node stops, then closes every socket with 1001 (see ``shutdown()``).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Refuses new sockets, closes every open one with 1001 after writing what is queued for it,
+    /// and waits (up to the close timeout) for the sessions to end.
+    public func shutdown() async {
+        let sessions = state.withLock { state in
+            state.accepting = false
+            return Array(state.sessions.values)
+        }
+        logger.info("closing WebSocket sessions", metadata: ["realtime.sessions": "\(sessions.count)"])
+        for session in sessions { session.requestClose(.goingAway) }
+        let deadline = ContinuousClock.now + configuration.closeTimeoutSeconds.secondsDuration + .seconds(1)
+        while sessionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import ChorusModel
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// One client WebSocket: the thin, thread-safe shell around ``SessionState``.
+///
+/// The hub hands it frames from any thread (synchronously: it only queues); one writer task
+/// drains the queue to the socket. Closing wakes everyone waiting on the session.
+final class RealtimeSession: Sendable {
+    /// Why and how a session ends.
+    struct Close: Equatable, Sendable {
+        var code: WebSocketErrorCode?
+        var reason: String
+        /// Write what is still queued before closing (a graceful stop).
+        var drain = false
+
+        static let clientGone = Close(code: nil, reason: "client closed")
+        static let slowConsumer = Close(code: .policyViolation, reason: "slow consumer: outbound buffer over its limit")
+        static let goingAway = Close(code: .goingAway, reason: "node is stopping", drain: true)
+        static let tooLarge = Close(code: .messageTooLarge, reason: "frame larger than the limit")
+    }
+
+    private struct Shell {
+        var state: SessionState
+        var writer: CheckedContinuation<ByteBuffer?, Never>?
+        var close: Close?
+        /// Frames still queued when a draining close began.
+        var drain: [ByteBuffer] = []
+        var closeWaiters: [CheckedContinuation<Close, Never>] = []
+    }
+
+    /// The `connection_id` of `hello`.
+    let id: String
+    let user: UserID
+    private let clock: any TimeSource
+    private let shell: Mutex<Shell>
+
+    init(id: String, user: UserID, bufferLimit: Int, grace: Duration, clock: any TimeSource) {
+        self.id = id
+        self.user = user
+        self.clock = clock
+        self.shell = Mutex(Shell(state: SessionState(limit: bufferLimit, grace: grace)))
+    }
+
+    // MARK: Queueing (any thread)
+
+    /// A live event of `channel`, already encoded.
+    func receive(_ channel: ChannelID, _ frame: SessionState.Frame) {
+        let now = clock.now()
+        perform(shell.withLock { $0.state.receive(channel, frame, now: now) })
+    }
+
+    /// A control frame.
+    func send(_ bytes: ByteBuffer) {
+        let now = clock.now()
+        perform(shell.withLock { $0.state.send(bytes, now: now) })
+    }
+
+    func follow(_ channel: ChannelID, buffering: Bool) {
+        shell.withLock { $0.state.follow(channel, buffering: buffering) }
+    }
+
+    func follows(_ channel: ChannelID) -> Bool {
+        shell.withLock { $0.state.follows(channel) }
+    }
+
+    func unfollow(_ channel: ChannelID) {
+        shell.withLock { $0.state.unfollow(channel) }
+    }
+
+    /// The channels this session follows.
+    var followedChannels: [ChannelID] {
+        shell.withLock { Array($0.state.streams.keys) }
+    }
+
+    /// Holds `channel`'s live events for a replay; `false` if it is not followed.
+    func beginReplay(_ channel: ChannelID) -> Bool {
+        shell.withLock { $0.state.beginReplay(channel) }
+    }
+
+    func finishReplay(_ channel: ChannelID, events: [SessionState.Frame], through: UInt64, after requested: UInt64, trailer: ByteBuffer?) {
+        let now = clock.now()
+        perform(shell.withLock { $0.state.finishReplay(channel, events: events, through: through, after: requested, trailer: trailer, now: now) })
+    }
+
+    /// Ends buffering of every followed channel but `kept`.
+    func releaseAll(except kept: Set<ChannelID> = []) {
+        let now = clock.now()
+        perform(shell.withLock { $0.state.releaseAll(except: kept, now: now) })
+    }
+
+    /// Bytes queued and buffered now.
+    var bufferedBytes: Int { shell.withLock { $0.state.bytes } }
+
+    private func perform(_ action: SessionState.Action) {
+        switch action {
+        case .none:
+            return
+        case .write:
+            wakeWriter()
+        case .armSlowTimer(let deadline):
+            wakeWriter()
+            let clock = self.clock
+            Task { [weak self] in
+                try? await clock.sleep(until: deadline)
+                guard let self else { return }
+                let now = clock.now()
+                self.perform(self.shell.withLock { $0.state.checkSlow(now: now) })
+            }
+        case .closeSlow:
+            requestClose(.slowConsumer)
+        }
+    }
+
+    // MARK: Writer and closing
+
+    private func wakeWriter() {
+        let wake = shell.withLock { shell -> (CheckedContinuation<ByteBuffer?, Never>, ByteBuffer)? in
+            guard let writer = shell.writer, let frame = shell.state.next() else { return nil }
+            shell.writer = nil
+            return (writer, frame)
+        }
+        if let (writer, frame) = wake { writer.resume(returning: frame) }
+    }
+
+    /// The next frame to write; `nil` once the session is closing. One writer at a time.
+    func nextFrame() async -> ByteBuffer? {
+        await withCheckedContinuation { continuation in
+            let ready = shell.withLock { shell -> ByteBuffer?? in
+                if shell.close != nil { return .some(nil) }
+                if let frame = shell.state.next() { return .some(frame) }
+                shell.writer = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Starts closing the session (the first reason wins). A draining close keeps what is queued
+    /// for ``takeDrain()``.
+    func requestClose(_ close: Close) {
+        let (writer, waiters) = shell.withLock { shell -> (CheckedContinuation<ByteBuffer?, Never>?, [CheckedContinuation<Close, Never>]) in
+            guard shell.close == nil else { return (nil, []) }
+            shell.close = close
+            let remaining = shell.state.close()
+            if close.drain { shell.drain = remaining }
+            defer {
+                shell.writer = nil
+                shell.closeWaiters = []
+            }
+            return (shell.writer, shell.closeWaiters)
+        }
+        writer?.resume(returning: nil)
+        for waiter in waiters { waiter.resume(returning: close) }
+    }
+
+    /// The frames a draining close must still write.
+    func takeDrain() -> [ByteBuffer] {
+        shell.withLock { shell in
+            defer { shell.drain = [] }
+            return shell.drain
+        }
+    }
+
+    /// Waits until the session starts closing; returns why.
+    func closed() async -> Close {
+        await withCheckedContinuation { continuation in
+            let close = shell.withLock { shell -> Close? in
+                if let close = shell.close { return close }
+                shell.closeWaiters.append(continuation)
+                return nil
+            }
+            if let close { continuation.resume(returning: close) }
+        }
+    }
+
+    /// Why the session is closing, if it is.
+    var closeReason: Close? { shell.withLock { $0.close } }
+}

@@ -1,0 +1,211 @@
+import ChorusModel
+import NIOCore
+
+/// What one WebSocket session has queued and how each channel's events join its stream: a pure
+/// state machine, driven by the session shell and tested without sockets.
+///
+/// **Stitching.** Each followed channel is either `buffering` (events wait: during the resume
+/// window after `hello`, and while a replay is fetched) or `live` (events go to the queue). A live
+/// channel remembers the last seq it queued and drops any logged event at or below it, so a
+/// replayed event is never sent twice. A replay ends with ``finishReplay(_:events:through:after:)``:
+/// the replayed events go out first, then the buffered ones after the replay's last seq.
+///
+/// **Backpressure.** Queued and buffered bytes count against `limit`. Over the limit, the session
+/// is slow from that moment; still slow after the grace period, or at twice the limit, it must be
+/// closed (1008). Below the limit again, it is no longer slow.
+struct SessionState {
+    /// One frame and the seq of the event it carries (`nil` for ephemeral events and control frames).
+    struct Frame {
+        var seq: UInt64?
+        var bytes: ByteBuffer
+    }
+
+    enum Stream {
+        case buffering(delivered: UInt64, pending: [Frame])
+        case live(delivered: UInt64)
+    }
+
+    /// What the shell must do after a change.
+    enum Action: Equatable {
+        case none
+        /// Frames were queued: wake the writer.
+        case write
+        /// The socket just went over its buffer: check again when the grace period ends.
+        case armSlowTimer(deadline: Timestamp)
+        /// Close with 1008: too slow for too long.
+        case closeSlow
+    }
+
+    let limit: Int
+    let grace: Duration
+    private(set) var queue = CircularBuffer<ByteBuffer>()
+    private(set) var streams: [ChannelID: Stream] = [:]
+    /// Bytes in `queue` plus bytes buffered in streams.
+    private(set) var bytes = 0
+    /// When the session went over `limit`; `nil` while under it.
+    private(set) var slowSince: Timestamp?
+    /// Set once the session is closing: nothing more is queued.
+    private(set) var isClosing = false
+
+    init(limit: Int, grace: Duration) {
+        self.limit = limit
+        self.grace = grace
+    }
+
+    // MARK: Following channels
+
+    /// Starts following `channel` (no-op if it already does); events wait while `buffering`.
+    mutating func follow(_ channel: ChannelID, buffering: Bool) {
+        guard streams[channel] == nil else { return }
+        streams[channel] = buffering ? .buffering(delivered: 0, pending: []) : .live(delivered: 0)
+    }
+
+    /// Whether events of `channel` reach this session.
+    func follows(_ channel: ChannelID) -> Bool { streams[channel] != nil }
+
+    /// Stops following `channel`, dropping what it buffered.
+    mutating func unfollow(_ channel: ChannelID) {
+        if case .buffering(_, let pending)? = streams[channel] {
+            bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
+        }
+        streams[channel] = nil
+        updateSlow(now: nil)
+    }
+
+    /// Holds `channel`'s live events while a replay is fetched (`false` if it is not followed).
+    mutating func beginReplay(_ channel: ChannelID) -> Bool {
+        switch streams[channel] {
+        case nil: return false
+        case .buffering: return true
+        case .live(let delivered):
+            streams[channel] = .buffering(delivered: delivered, pending: [])
+            return true
+        }
+    }
+
+    // MARK: Events in
+
+    /// A live event of `channel`.
+    mutating func receive(_ channel: ChannelID, _ frame: Frame, now: Timestamp) -> Action {
+        guard !isClosing, let stream = streams[channel] else { return .none }
+        switch stream {
+        case .buffering(let delivered, var pending):
+            pending.append(frame)
+            streams[channel] = .buffering(delivered: delivered, pending: pending)
+            bytes += frame.bytes.readableBytes
+            return updateSlow(now: now)
+        case .live(let delivered):
+            guard let seq = frame.seq else { return enqueue(frame.bytes, now: now) }
+            guard seq > delivered else { return .none }
+            streams[channel] = .live(delivered: seq)
+            return enqueue(frame.bytes, now: now)
+        }
+    }
+
+    /// A replay of `channel` arrived: queue the replayed events after `requested` (and after what
+    /// was already delivered), then `trailer` (e.g. the `resumed` frame), then the buffered events
+    /// after `through`; the channel goes live.
+    mutating func finishReplay(
+        _ channel: ChannelID, events: [Frame], through: UInt64, after requested: UInt64, trailer: ByteBuffer?, now: Timestamp
+    ) -> Action {
+        guard !isClosing, case .buffering(let delivered, let pending)? = streams[channel] else { return .none }
+        bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
+        var last = max(delivered, requested)
+        var frames: [ByteBuffer] = []
+        for event in events {
+            guard let seq = event.seq, seq > last else { continue }
+            frames.append(event.bytes)
+            last = seq
+        }
+        if let trailer { frames.append(trailer) }
+        last = max(last, through)
+        for event in pending {
+            if let seq = event.seq {
+                guard seq > last else { continue }
+                last = seq
+            }
+            frames.append(event.bytes)
+        }
+        streams[channel] = .live(delivered: last)
+        return enqueue(frames, now: now)
+    }
+
+    /// Ends buffering of `channel` without a replay: its buffered events go out as they are.
+    mutating func release(_ channel: ChannelID, now: Timestamp) -> Action {
+        guard case .buffering(let delivered, _)? = streams[channel] else { return .none }
+        return finishReplay(channel, events: [], through: delivered, after: delivered, trailer: nil, now: now)
+    }
+
+    /// Ends buffering of every channel but `kept` (the resume window passed, or the client's
+    /// first frame came; a resume keeps the channels it replays).
+    mutating func releaseAll(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
+        var action = Action.none
+        for channel in streams.keys where !kept.contains(channel) {
+            let result = release(channel, now: now)
+            if result != .none { action = result }
+        }
+        return action
+    }
+
+    /// A control frame (`hello`, `health`, `error`, …): always queued, never dropped as a duplicate.
+    mutating func send(_ bytes: ByteBuffer, now: Timestamp) -> Action {
+        guard !isClosing else { return .none }
+        return enqueue(bytes, now: now)
+    }
+
+    // MARK: Frames out
+
+    /// The next frame for the writer, if any.
+    mutating func next() -> ByteBuffer? {
+        guard let frame = queue.popFirst() else { return nil }
+        bytes -= frame.readableBytes
+        updateSlow(now: nil)
+        return frame
+    }
+
+    /// Called when the grace period of a slow episode ends.
+    mutating func checkSlow(now: Timestamp) -> Action {
+        guard !isClosing, let since = slowSince, since.advanced(by: grace) <= now else { return .none }
+        return .closeSlow
+    }
+
+    /// Stops queueing; returns what is still queued (to drain at a graceful close).
+    mutating func close() -> [ByteBuffer] {
+        isClosing = true
+        let remaining = Array(queue)
+        queue.removeAll()
+        streams.removeAll()
+        bytes = 0
+        return remaining
+    }
+
+    private mutating func enqueue(_ frame: ByteBuffer, now: Timestamp) -> Action {
+        enqueue([frame], now: now)
+    }
+
+    private mutating func enqueue(_ frames: [ByteBuffer], now: Timestamp) -> Action {
+        guard !frames.isEmpty else { return updateSlow(now: now) }
+        for frame in frames {
+            queue.append(frame)
+            bytes += frame.readableBytes
+        }
+        let slow = updateSlow(now: now)
+        return slow == .none ? .write : slow
+    }
+
+    /// Tracks the slow episode; `now == nil` only ends one (bytes went down).
+    @discardableResult
+    private mutating func updateSlow(now: Timestamp?) -> Action {
+        guard bytes > limit else {
+            slowSince = nil
+            return .none
+        }
+        guard let now else { return .none }
+        if bytes > 2 * limit { return .closeSlow }
+        if let since = slowSince {
+            return since.advanced(by: grace) <= now ? .closeSlow : .none
+        }
+        slowSince = now
+        return .armSlowTimer(deadline: now.advanced(by: grace))
+    }
+}
