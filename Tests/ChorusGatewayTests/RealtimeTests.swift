@@ -102,4 +102,290 @@ struct RealtimeTests {
             #expect(frames[10].object["seq"] == nil && frames[10].data as NSDictionary == ["user_id": "alice"])
         }
     }
+
+    @Test("concurrent senders: every socket sees every message once, in the same strictly increasing seq order")
+    func orderingUnderConcurrentSenders() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            try await api.createUsers("carol", "dave")
+            for user in ["carol", "dave"] { try await api.addMember(user, to: channel, by: "alice") }
+            let sockets = [try await api.connect("bob"), try await api.connect("carol"), try await api.connect("bob")]
+            let senders = ["alice", "bob", "carol", "dave"]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for sender in senders {
+                    group.addTask {
+                        for i in 0..<25 { try await api.send("\(sender) \(i)", to: channel, as: sender) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var streams: [[String]] = []
+            for socket in sockets {
+                var stream: [(seq: Int, body: String)] = []
+                while stream.count < 100 {
+                    let frame = try await socket.next()
+                    if frame.type == "message" { stream.append((frame.seq!, frame.data["body"] as! String)) }
+                }
+                #expect(zip(stream, stream.dropFirst()).allSatisfy { $0.seq < $1.seq })
+                // Each sender's own messages keep the order they were sent in.
+                for sender in senders {
+                    #expect(stream.filter { $0.body.hasPrefix(sender + " ") }.map(\.body) == (0..<25).map { "\(sender) \($0)" })
+                }
+                streams.append(stream.map { "\($0.seq):\($0.body)" })
+            }
+            #expect(streams[0] == streams[1] && streams[1] == streams[2])
+            // Two-level fan-out: each event was encoded once for this edge and queued for each of the 3 sockets.
+            let counts = api.hub.deliveryCounts
+            #expect(counts.queued == 3 * counts.encoded)
+            #expect(counts.encoded == 100)
+        }
+    }
+
+    @Test("membership is followed live: joining starts the stream with the user's own member_add, leaving ends it")
+    func followsMembership() async throws {
+        try await TestAPI.run(.live) { api in
+            try await api.createUsers("carol")
+            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
+            let other = try await api.createChannel(owner: "alice")
+            try await api.addMember("carol", to: other, by: "alice")
+            let carol = try await api.connect("carol")
+            try await api.send("before carol", to: room, as: "alice")
+            try await api.addMember("carol", to: room, by: "alice")
+            try await api.send("welcome", to: room, as: "alice")
+            let joined = try await carol.next()
+            #expect(joined.type == "member_add" && joined.channelID == room && joined.data["user_id"] as? String == "carol")
+            let welcome = try await carol.next()
+            #expect(welcome.type == "message" && welcome.data["body"] as? String == "welcome" && welcome.seq! > joined.seq!)
+            // Leaving: carol gets her own removal, then nothing more from the room.
+            try await api.call(.delete, "/v1/channels/\(room)/members/carol", as: "carol")
+            try await api.send("after carol", to: room, as: "alice")
+            try await api.send("sentinel", to: other, as: "alice")
+            let left = try await carol.next()
+            #expect(left.type == "member_remove" && left.channelID == room)
+            let sentinel = try await carol.next()
+            #expect(sentinel.channelID == other && sentinel.data["body"] as? String == "sentinel")
+            // Self-join of a room works the same way.
+            try await api.call(.post, "/v1/channels/\(room)/members", as: "carol", json: ["user_id": "carol"])
+            let rejoined = try await carol.next()
+            #expect(rejoined.type == "member_add" && rejoined.channelID == room)
+            // A new DM is followed by both sides at once.
+            let dm = try await api.call(.post, "/v1/channels", as: "alice", json: ["type": "dm", "user_id": "carol"])
+            let dmID = try #require(dm.string("id"))
+            try await api.send("psst", to: dmID, as: "alice")
+            let psst = try await carol.next()
+            #expect(psst.channelID == dmID && psst.data["body"] as? String == "psst")
+        }
+    }
+
+    @Test("resume replays exactly the events after last_seq, then continues live with no gap and no duplicate")
+    func resume() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let first = try await api.connect("bob")
+            try await api.send("one", to: channel, as: "alice")
+            let seen = try await first.next()
+            first.close()
+            _ = try await first.closed()
+            // While bob is away: three messages and an edit.
+            var missed: [Int] = []
+            for body in ["two", "three", "four"] { missed.append(try await api.send(body, to: channel, as: "alice")["seq"] as! Int) }
+            let edited = try await api.call(.put, "/v1/channels/\(channel)/messages/\(seen.data["id"]!)", as: "alice", json: ["body": "ONE"])
+            #expect(edited.status == .ok)
+
+            let again = try await api.connect("bob", start: false)
+            // Live traffic keeps flowing while the resume is served.
+            let background = Task {
+                for i in 0..<20 { try await api.send("live \(i)", to: channel, as: "alice") }
+            }
+            again.send(#"{"type":"resume","channels":{"\#(channel)":\#(seen.seq!)}}"#)
+            var logged: [TestSocket.Frame] = []
+            var resumed: TestSocket.Frame?
+            while logged.filter({ $0.type == "message" }).count < 23 {
+                let frame = try await again.next()
+                if frame.type == "resumed" { resumed = frame } else { logged.append(frame) }
+            }
+            try await background.value
+            let seqs = logged.compactMap(\.seq)
+            #expect(seqs.count == logged.count)
+            #expect(seqs == Array(seqs.sorted()) && Set(seqs).count == seqs.count)  // ordered, no duplicate
+            #expect(seqs.first == seen.seq! + 1)
+            #expect(Array(seqs.prefix(4)) == missed + [missed.last! + 1])  // the replay: three messages, then the edit
+            #expect(logged[3].type == "message_update")
+            #expect(seqs.last! - seqs.first! + 1 == seqs.count)  // no gap: every record of the channel is an event here
+            #expect(resumed?.channelID == channel)
+            #expect((resumed?.object["replayed"] as? Int ?? 0) >= 4)
+        }
+    }
+
+    @Test("a resume from further back than the channel keeps gets resume_failed (reload), then live events")
+    func resumeUnavailable() async throws {
+        try await TestAPI.run(.live, configuration: .testing { $0.realtime.replayEvents = 3 }) { api in
+            let channel = try await api.channelWithBob()
+            for i in 0..<5 { try await api.send("m\(i)", to: channel, as: "alice") }
+            let bob = try await api.connect("bob", start: false)
+            bob.send(#"{"type":"resume","channels":{"\#(channel)":2,"999":0}}"#)
+            // Channels are resumed in id order.
+            let notMine = try await bob.next()
+            #expect(notMine.type == "resume_failed" && notMine.channelID == "999" && notMine.errorCode == "CHAT_NOT_MEMBER")
+            let failed = try await bob.next()
+            #expect(failed.type == "resume_failed" && failed.channelID == channel && failed.errorCode == "HISTORY_UNAVAILABLE")
+            #expect(failed.seq == 7)
+            try await api.send("live", to: channel, as: "alice")
+            let live = try await bob.next()
+            #expect(live.type == "message" && live.seq == 8)
+        }
+    }
+
+    @Test("typing over the socket: start is announced, refreshes are throttled, the TTL and sending stop it")
+    func typingFrames() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let alice = try await api.connect("alice")
+            let bob = try await api.connect("bob")
+            let typing = #"{"type":"typing","channel_id":"\#(channel)"}"#
+            bob.send(typing)
+            let started = try await alice.next()
+            #expect(started.type == "typing" && started.data["user_id"] as? String == "bob" && started.seq == nil)
+            #expect(started.object.keys.contains("seq") == false)
+            // Refreshing every second for 2 s: nothing new reaches alice before the sentinel.
+            for _ in 0..<2 {
+                api.clock.advance(by: .seconds(1))
+                bob.send(typing)
+            }
+            try await api.call(.post, "/v1/channels/\(channel)/typing", as: "alice")  // the sentinel
+            try await api.send("sentinel", to: channel, as: "bob")  // ends bob's typing
+            // Typists get their own typing events too (clients skip their own user_id).
+            func stream(_ socket: TestSocket) async throws -> [String] {
+                var seen: [String] = []
+                while seen.last != "message" {
+                    let frame = try await socket.next()
+                    seen.append(frame.type == "message" ? "message" : "\(frame.type!) \(frame.data["user_id"] as? String ?? "")")
+                }
+                return seen
+            }
+            #expect(try await stream(alice) == ["typing alice", "typing_stop bob", "message"])
+            #expect(try await stream(bob) == ["typing bob", "typing alice", "typing_stop bob", "message"])
+            // Alice's TTL runs out on the injected clock: the stop comes without any request.
+            api.clock.advance(by: .seconds(5))
+            let expired = try await bob.next()
+            #expect(expired.type == "typing_stop" && expired.data["user_id"] as? String == "alice")
+            // A typing frame for a channel bob is not in is an error frame; the socket stays open.
+            bob.send(#"{"type":"typing","channel_id":"12345"}"#)
+            let error = try await bob.next()
+            #expect(error.type == "error" && error.errorCode == "CHAT_CHANNEL_NOT_FOUND" && error.channelID == "12345")
+        }
+    }
+
+    @Test("health frames come every heartbeat interval of the injected clock")
+    func healthFrames() async throws {
+        try await TestAPI.run(.live) { api in
+            let alice = try await api.connect("alice")
+            while api.clock.sleeperCount < 2 { await Task.yield() }  // heartbeat and resume window armed
+            api.clock.advance(by: .seconds(25))
+            #expect(try await alice.next(skipping: []).type == "health")
+            api.clock.advance(by: .seconds(25))
+            #expect(try await alice.next(skipping: []).type == "health")
+        }
+    }
+
+    @Test("bad client frames get error frames and the socket stays open; an oversized frame closes it with 1009")
+    func badFrames() async throws {
+        try await TestAPI.run(.live, configuration: .testing { $0.realtime.maxInboundFrameBytes = 1024 }) { api in
+            let alice = try await api.connect("alice")
+            for bad in ["not json", "[1]", #"{"type":"dance"}"#, #"{"channels":{}}"#, #"{"type":"resume","channels":{"1":-1}}"#,
+                #"{"type":"typing","channel_id":"x"}"#]
+            {
+                alice.send(bad)
+                let frame = try await alice.next()
+                #expect(frame.type == "error" && frame.errorCode == "INVALID_REQUEST", "\(bad)")
+            }
+            alice.send(String(repeating: "x", count: 2000))
+            #expect(try await alice.closed() == .messageTooLarge)
+        }
+    }
+
+    @Test("more sockets than a user may open are refused with an error frame and 1008")
+    func socketLimit() async throws {
+        try await TestAPI.run(.live, configuration: .testing { $0.realtime.maxSocketsPerUser = 2 }) { api in
+            let first = try await api.connect("alice")
+            let second = try await api.connect("alice")
+            let third = TestSocket(url: api.webSocketURL + "?token=" + api.token("alice"))
+            let refused = try await third.next()
+            #expect(refused.type == "error" && refused.errorCode == "RATE_LIMITED")
+            #expect(try await third.closed() == .policyViolation)
+            first.close()
+            _ = try await first.closed()
+            while api.hub.sessionCount > 1 { await Task.yield() }
+            let fourth = try await api.connect("alice")  // a slot is free again
+            #expect(api.hub.sessionCount == 2 && second.closeCode == nil && fourth.closeCode == nil)
+        }
+    }
+
+    @Test("a consumer that stops reading is closed with 1008 after the grace period of the injected clock")
+    func slowConsumer() async throws {
+        let configuration = ChorusConfiguration.testing {
+            $0.realtime.outboundBufferBytes = 64 << 10
+            $0.realtime.slowConsumerGraceSeconds = 10
+            $0.limits.userRequestsPerSecond = 1_000_000
+            $0.limits.userRequestBurst = 1_000_000
+        }
+        try await TestAPI.run(.live, configuration: configuration) { api in
+            let channel = try await api.channelWithBob()
+            let bob = try await api.connect("bob")
+            let reader = try await api.connect("alice")  // keeps reading: must be unaffected
+            bob.pause()
+            let body = String(repeating: "x", count: 3900)
+            var sent = 0
+            while api.hub.maxBufferedBytes <= 64 << 10 {
+                try await api.send(body, to: channel, as: "alice")
+                sent += 1
+                #expect(sent < 20_000, "the socket never backed up")
+                if sent >= 20_000 { return }
+            }
+            #expect(api.hub.slowConsumerCloses == 0)
+            api.clock.advance(by: .seconds(9))
+            try await api.send("still within grace", to: channel, as: "alice")
+            #expect(api.hub.slowConsumerCloses == 0 || api.hub.maxBufferedBytes > 128 << 10)
+            api.clock.advance(by: .seconds(1))
+            while api.hub.slowConsumerCloses == 0 { await Task.yield() }
+            bob.unpause()
+            #expect(try await bob.closed() == .policyViolation)
+            // The reading socket got everything.
+            var messages = 0
+            while messages < sent + 1 {
+                if try await reader.next().type == "message" { messages += 1 }
+            }
+            #expect(api.hub.sessionCount == 1)
+        }
+    }
+
+    @Test("stopping the node closes every socket with 1001 after writing what was queued")
+    func shutdownCloses() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let bob = try await api.connect("bob")
+            let alice = try await api.connect("alice")
+            try await api.send("last words", to: channel, as: "alice")
+            await api.hub.shutdown()
+            #expect(try await bob.next().data["body"] as? String == "last words")
+            #expect(try await bob.closed() == .goingAway)
+            #expect(try await alice.closed() == .goingAway)
+            #expect(api.hub.sessionCount == 0)
+            // New sockets are refused while stopping.
+            let late = TestSocket(url: api.webSocketURL + "?token=" + api.token("bob"))
+            #expect(try await late.next().errorCode == "CLUSTER_UNAVAILABLE")
+        }
+    }
+
+    @Test("a peer that answers no ping within the idle timeout is closed")
+    func idleTimeout() async throws {
+        try await TestAPI.run(.live, configuration: .testing { $0.realtime.idleTimeoutSeconds = 0.4 }) { api in
+            let channel = try await api.createChannel(owner: "alice")
+            let alice = try await api.connect("alice")
+            alice.pause()  // pings are answered while reading; paused after the next frame, it answers none
+            try await api.send("stop here", to: channel, as: "alice")
+            while api.hub.sessionCount > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(api.hub.sessionCount == 0)
+        }
+    }
 }
