@@ -26,7 +26,8 @@ public enum CRC32C {
         if let result = bytes.withContiguousStorageIfAvailable({ update(crc, $0) }) {
             return result
         }
-        return update(crc, Array(bytes).withUnsafeBufferPointer { $0 })
+        // The pointer must not escape the closure: the array lives only as long as the call.
+        return Array(bytes).withUnsafeBufferPointer { update(crc, $0) }
     }
 
     private static func update(_ crc: UInt32, _ buffer: UnsafeBufferPointer<UInt8>) -> UInt32 {
