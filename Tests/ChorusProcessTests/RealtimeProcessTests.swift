@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// WebSockets against the real `chorus` binary: shutdown close codes and memory under 1,000
+/// clients that never read.
+@Suite("chorus binary: WebSockets", .serialized)
+struct RealtimeProcessTests {
+    static let secret = "realtime-process-secret"
+
+    func token(_ user: String) -> String {
+        signedToken(payload: #"{"user_id":"\#(user)","exp":\#(Int(Date().timeIntervalSince1970) + 3600)}"#, secret: Self.secret)
+    }
+
+    /// Starts `chorus serve` with `yaml` as its config file; returns the process, its port and its data directory.
+    func serve(yaml: String = "") async throws -> (ChorusProcess, Int, String) {
+        let directory = NSTemporaryDirectory() + "chorus-rt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = directory + "/chorus.yaml"
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try ChorusProcess(
+            ["serve", "--config", config, "--host", "127.0.0.1", "--port", "0", "--data-dir", directory + "/data", "--fsync", "none"],
+            environment: ["CHORUS_JWT_SECRET": Self.secret])
+        return (server, try await server.listeningPort(), directory)
+    }
+
+    func post(_ client: TestClient, _ path: String, as user: String, json: String) async throws -> String {
+        let reply = try await client.post(path, headers: [.authorization: "Bearer \(token(user))"], body: ByteBuffer(string: json))
+        let body = reply.body.map { String(buffer: $0) } ?? ""
+        guard reply.status == .created || reply.status == .ok else { throw ProcessFailure(description: "\(path): \(reply.status) \(body)") }
+        return body
+    }
+
+    func createRoom(_ client: TestClient, owner: String) async throws -> String {
+        let body = try await post(client, "/v1/channels", as: owner, json: #"{"type":"room","name":"Lobby"}"#)
+        let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return try #require(object?["id"] as? String)
+    }
+
+    @Test("SIGTERM closes every socket with 1001 after sending what was queued, then exits 0")
+    func shutdownCloses() async throws {
+        let (server, port, directory) = try await serve()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            let room = try await createRoom(client, owner: "alice")
+            let socket = try RawWebSocket(port: port, path: "/v1/ws?token=\(token("alice"))")
+            try socket.sendText(#"{"type":"resume","channels":{}}"#)
+            _ = try await post(client, "/v1/channels/\(room)/messages", as: "alice", json: #"{"body":"bye"}"#)
+            #expect(try await server.stop(signal: SIGTERM) == 0)
+            var texts: [String] = []
+            let code = try socket.readUntilClose(texts: &texts)
+            #expect(code == 1001)
+            #expect(texts.first?.contains(#""type":"hello""#) == true)
+            #expect(texts.contains { $0.contains(#""body":"bye""#) })
+        }
+    }
+
+    /// `VmHWM` (peak RSS) and `VmRSS` of `pid`, in MiB.
+    func memory(of pid: Int32) -> (peak: Double, now: Double) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func value(_ key: String) -> Double {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
+            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+        }
+        return (value("VmHWM"), value("VmRSS"))
+    }
+
+    func openSockets(of pid: Int32) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return entries.count { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }
+    }
+
+    @Test("1,000 connected clients that never read: all are closed as slow consumers and memory stays bounded")
+    func neverReadingClients() async throws {
+        let clients = Int(ProcessInfo.processInfo.environment["CHORUS_SLOW_CLIENTS"] ?? "") ?? 1000
+        let (server, port, directory) = try await serve(
+            yaml: """
+                limits:
+                  user_requests_per_second: 1000000
+                  user_request_burst: 1000000
+                realtime:
+                  outbound_buffer_bytes: 65536
+                  slow_consumer_grace_seconds: 1
+                  close_timeout_seconds: 1
+                """)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pid = server.processIdentifier
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            let room = try await createRoom(client, owner: "alice")
+            var sockets: [RawWebSocket] = []
+            for i in 0..<clients {
+                _ = try await post(client, "/v1/channels/\(room)/members", as: "u\(i)", json: #"{"user_id":"u\#(i)"}"#)
+                let socket = try RawWebSocket(port: port, path: "/v1/ws?token=\(token("u\(i)"))", receiveBuffer: 4096)
+                try socket.sendText(#"{"type":"resume","channels":{}}"#)
+                sockets.append(socket)
+            }
+            let connected = openSockets(of: pid)
+            #expect(connected >= clients)
+            let baseline = memory(of: pid)
+            // 4 KB messages to the room until the server has closed (nearly) every socket as slow.
+            let body = String(repeating: "x", count: 4000)
+            var sent = 0
+            while openSockets(of: pid) > connected - clients + 10 && sent < 2000 {
+                _ = try await post(client, "/v1/channels/\(room)/messages", as: "alice", json: #"{"body":"\#(body)"}"#)
+                sent += 1
+                if sent % 50 == 0 { try await Task.sleep(for: .milliseconds(200)) }  // let grace periods run out
+            }
+            let after = memory(of: pid)
+            let offered = Double(sent * clients * 4100) / 1_048_576
+            print(
+                "slow clients: \(clients), messages sent: \(sent) (\(Int(offered)) MiB offered to sockets), "
+                    + "RSS before: \(Int(baseline.now)) MiB, peak: \(Int(after.peak)) MiB, after: \(Int(after.now)) MiB, "
+                    + "sockets still open: \(openSockets(of: pid) - (connected - clients))")
+            #expect(openSockets(of: pid) <= connected - clients + 10, "slow sockets were not closed")
+            // Bounded: far below what was offered (queues are per socket and capped at 2 × 64 KiB).
+            #expect(after.peak < baseline.now + 512)
+            // The node still serves.
+            let health = try await client.get("/healthz")
+            #expect(health.status == .ok)
+            withExtendedLifetime(sockets) {}
+        }
+        #expect(try await server.stop(signal: SIGTERM) == 0)
+    }
+}
