@@ -58,9 +58,15 @@ struct RealtimeEndpoint: Sendable {
         do {
             session = try await open(token: token)
         } catch {
-            // A bad token (or a refused socket) gets one error frame, then a normal close.
+            // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
+            // many for the user) or 1001 (the node is stopping).
             let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
-            let code: WebSocketErrorCode = chatError.code == .rateLimited ? .policyViolation : .normalClosure
+            let code: WebSocketErrorCode =
+                switch chatError.code {
+                case .rateLimited: .policyViolation
+                case .clusterUnavailable: .goingAway
+                default: .normalClosure
+                }
             try? await outbound.write(.custom(Self.textFrame(RealtimeFrames.error(chatError))))
             try? await outbound.close(code, reason: chatError.message)
             return

@@ -1,0 +1,92 @@
+@testable import ChorusGateway
+import ChorusModel
+import NIOCore
+import Testing
+
+@Suite("SessionState")
+struct SessionStateTests {
+    let channel = ChannelID(rawValue: 7)
+    let t0 = Timestamp.seconds(1_800_000_000)
+
+    func frame(_ seq: UInt64?, _ text: String? = nil) -> SessionState.Frame {
+        SessionState.Frame(seq: seq, bytes: ByteBuffer(string: text ?? seq.map { "e\($0)" } ?? "typing"))
+    }
+
+    /// Everything queued, as text.
+    func drain(_ state: inout SessionState) -> [String] {
+        var out: [String] = []
+        while let bytes = state.next() { out.append(String(buffer: bytes)) }
+        return out
+    }
+
+    @Test("buffered live events and a replay join with no gap and no duplicate; ephemeral events pass")
+    func stitching() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, buffering: true)
+        // Live events arrive while the replay is fetched: 5 and 6 overlap what the replay returns.
+        for seq: UInt64 in [5, 6] { _ = state.receive(channel, frame(seq), now: t0) }
+        _ = state.receive(channel, frame(nil), now: t0)
+        _ = state.receive(channel, frame(7), now: t0)
+        #expect(drain(&state) == [])
+        _ = state.finishReplay(
+            channel, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, after: 2, trailer: ByteBuffer(string: "resumed"), now: t0)
+        #expect(drain(&state) == ["e3", "e4", "e5", "e6", "resumed", "typing", "e7"])
+        // Live now: an old seq is a duplicate and dropped; new ones pass.
+        _ = state.receive(channel, frame(7), now: t0)
+        _ = state.receive(channel, frame(8), now: t0)
+        #expect(drain(&state) == ["e8"])
+        // A second resume from further back never re-sends what was delivered.
+        let began = state.beginReplay(channel)
+        #expect(began)
+        _ = state.finishReplay(channel, events: [frame(7), frame(8), frame(9)], through: 9, after: 6, trailer: nil, now: t0)
+        #expect(drain(&state) == ["e9"])
+    }
+
+    @Test("the resume window releases buffered events as they are; unfollowed channels get nothing")
+    func release() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        let other = ChannelID(rawValue: 8)
+        state.follow(channel, buffering: true)
+        state.follow(other, buffering: true)
+        _ = state.receive(channel, frame(2), now: t0)
+        _ = state.receive(other, frame(4), now: t0)
+        _ = state.releaseAll(except: [other], now: t0)
+        #expect(drain(&state) == ["e2"])
+        state.unfollow(other)
+        #expect(state.bytes == 0)
+        _ = state.receive(other, frame(5), now: t0)
+        let followsOther = state.beginReplay(other)
+        #expect(!followsOther)
+        #expect(drain(&state) == [])
+    }
+
+    @Test("over the limit starts a slow episode; reading ends it; past the grace or at twice the limit it closes")
+    func backpressure() {
+        var state = SessionState(limit: 100, grace: .seconds(10))
+        state.follow(channel, buffering: false)
+        let big = String(repeating: "x", count: 60)
+        let first = state.receive(channel, frame(1, big), now: t0)
+        let second = state.receive(channel, frame(2, big), now: t0)
+        #expect(first == .write && second == .armSlowTimer(deadline: t0.advanced(by: .seconds(10))))
+        let early = state.checkSlow(now: t0.advanced(by: .seconds(9)))
+        #expect(early == .none)
+        _ = state.next()  // the writer catches up: the episode ends
+        let recovered = state.checkSlow(now: t0.advanced(by: .seconds(20)))
+        #expect(state.slowSince == nil && recovered == .none)
+        // A new episode, never caught up: closed when its grace runs out.
+        let again = state.receive(channel, frame(3, big), now: t0.advanced(by: .seconds(30)))
+        #expect(again == .armSlowTimer(deadline: t0.advanced(by: .seconds(40))))
+        let late = state.checkSlow(now: t0.advanced(by: .seconds(40)))
+        #expect(late == .closeSlow)
+        // Twice the limit closes at once, before any grace.
+        var burst = SessionState(limit: 100, grace: .seconds(10))
+        burst.follow(channel, buffering: false)
+        var actions: [SessionState.Action] = []
+        for seq: UInt64 in 1...4 { actions.append(burst.receive(channel, frame(seq, big), now: t0)) }
+        #expect(actions == [.write, .armSlowTimer(deadline: t0.advanced(by: .seconds(10))), .write, .closeSlow])  // 180 B, then 240 B > 2 × 100
+        // Closing keeps what was queued (for a draining close) and queues nothing more.
+        let remaining = burst.close()
+        let afterClose = burst.send(ByteBuffer(string: "late"), now: t0)
+        #expect(remaining.count == 4 && afterClose == .none && burst.next() == nil)
+    }
+}
