@@ -134,7 +134,7 @@ struct ChannelEventTests {
         let sends = (0..<5).map { i in
             Task { try await channel.send(MessageDraft(body: "\(i)"), from: alice, senderName: "Alice") }
         }
-        while journal.waiting < 5 { await Task.yield() }
+        try await eventually("5 sends wait for the log") { journal.waiting == 5 }
         #expect(edge.events.count == before)  // applied, not durable: nothing published
         journal.release(upTo: journal.nextLSN - 1)
         var acknowledged: [Message] = []
@@ -204,7 +204,7 @@ struct ChannelEventTests {
         clock.advance(by: .milliseconds(4999))
         #expect(try await channel.typingUsers(for: alice) == [bob])
         clock.advance(by: .milliseconds(1))
-        while typingEvents().count < 3 { await Task.yield() }
+        try await eventually("the timer announces the stop") { typingEvents().count == 3 }
         #expect(typingEvents() == ["typing bob", "typing bob", "stop bob"])
         // Sending a message ends typing at once.
         try await channel.startTyping(by: alice)

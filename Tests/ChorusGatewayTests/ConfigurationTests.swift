@@ -32,6 +32,9 @@ struct ConfigurationTests {
         ("chat:\n  typing_ttl_seconds: 0\n", "chat.typing_ttl_seconds"),
         ("cdn:\n  base_url: not a url\n", "cdn.base_url"),
         ("node: [1, 2]\n", "node"),
+        ("realtime:\n  heartbeat_interval_seconds: 45\n", "realtime.heartbeat_interval_seconds"),
+        ("realtime:\n  outbound_buffer_bytes: 10\n", "realtime.outbound_buffer_bytes"),
+        ("realtime:\n  max_sockets_per_user: many\n", "realtime.max_sockets_per_user"),
     ])
     func errors(yaml: String, key: String) {
         do {

@@ -280,7 +280,7 @@ struct RealtimeTests {
     func healthFrames() async throws {
         try await TestAPI.run(.live) { api in
             let alice = try await api.connect("alice")
-            while api.clock.sleeperCount < 2 { await Task.yield() }  // heartbeat and resume window armed
+            try await eventually("the heartbeat and resume window are armed") { api.clock.sleeperCount >= 2 }
             api.clock.advance(by: .seconds(25))
             #expect(try await alice.next(skipping: []).type == "health")
             api.clock.advance(by: .seconds(25))
@@ -315,7 +315,7 @@ struct RealtimeTests {
             #expect(try await third.closed() == .policyViolation)
             first.close()
             _ = try await first.closed()
-            while api.hub.sessionCount > 1 { await Task.yield() }
+            try await eventually("the closed socket is gone") { api.hub.sessionCount == 1 }
             let fourth = try await api.connect("alice")  // a slot is free again
             #expect(api.hub.sessionCount == 2 && second.closeCode == nil && fourth.closeCode == nil)
         }
@@ -347,7 +347,7 @@ struct RealtimeTests {
             try await api.send("still within grace", to: channel, as: "alice")
             #expect(api.hub.slowConsumerCloses == 0 || api.hub.maxBufferedBytes > 128 << 10)
             api.clock.advance(by: .seconds(1))
-            while api.hub.slowConsumerCloses == 0 { await Task.yield() }
+            try await eventually("the slow socket is closed") { api.hub.slowConsumerCloses == 1 }
             bob.unpause()
             #expect(try await bob.closed() == .policyViolation)
             // The reading socket got everything.
@@ -384,7 +384,7 @@ struct RealtimeTests {
             let alice = try await api.connect("alice")
             alice.pause()  // pings are answered while reading; paused after the next frame, it answers none
             try await api.send("stop here", to: channel, as: "alice")
-            while api.hub.sessionCount > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            try await eventually("the silent peer is closed") { api.hub.sessionCount == 0 }
             #expect(api.hub.sessionCount == 0)
         }
     }

@@ -117,7 +117,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next frame not yet returned, waiting up to `timeout`; fails if none comes.
-    func next(timeout: Duration = .seconds(10), file: String = #fileID, line: Int = #line) async throws -> Frame {
+    func next(timeout: Duration = .seconds(30), file: String = #fileID, line: Int = #line) async throws -> Frame {
         let deadline = ContinuousClock.now + timeout
         while true {
             let index = cursor.withLock { $0 }
@@ -133,7 +133,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next frame whose type is not one of `skipping` (default: `health`).
-    func next(skipping: Set<String> = ["health"], timeout: Duration = .seconds(10), file: String = #fileID, line: Int = #line) async throws -> Frame {
+    func next(skipping: Set<String> = ["health"], timeout: Duration = .seconds(30), file: String = #fileID, line: Int = #line) async throws -> Frame {
         while true {
             let frame = try await next(timeout: timeout, file: file, line: line)
             if let type = frame.type, skipping.contains(type) { continue }
@@ -159,5 +159,17 @@ final class TestSocket: Sendable {
     /// Waits for network input: a short poll (this waits for I/O; it does not measure time).
     private func waitForChange(until deadline: ContinuousClock.Instant) async {
         try? await Task.sleep(until: min(deadline, ContinuousClock.now + .milliseconds(5)))
+    }
+}
+
+/// Waits until `condition` holds, polling every few milliseconds; fails after `timeout` instead of
+/// hanging. (Waiting for concurrent work to get somewhere, not measuring time.)
+func eventually(
+    _ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(2))
     }
 }

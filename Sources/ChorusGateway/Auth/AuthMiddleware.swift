@@ -32,13 +32,16 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// The bearer token of `request`, if any.
     static func token(from request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            let token = parts[1].trimmingCharacters(in: .whitespaces)
-            return token.isEmpty ? nil : token
-        }
-        return nil
+        bearerToken(request.headers[.authorization])
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header value, if it is one.
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 }
 

@@ -37,18 +37,10 @@ struct RealtimeEndpoint: Sendable {
     func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let uri = URI(head.path ?? "")
         guard uri.path == "/v1/ws" else { return .dontUpgrade }
-        let token = uri.queryParameters.get("token") ?? Self.bearerToken(head.headerFields[.authorization])
+        let token = uri.queryParameters.get("token") ?? AuthMiddleware.bearerToken(head.headerFields[.authorization])
         return .upgrade([:]) { inbound, outbound, context in
             await serve(token: token, inbound: inbound, outbound: outbound, logger: context.logger)
         }
-    }
-
-    static func bearerToken(_ header: String?) -> String? {
-        guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
     }
 
     // MARK: One session

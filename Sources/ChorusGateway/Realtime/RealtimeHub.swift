@@ -165,15 +165,16 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// Stops `session` following `channel`; the last session out unsubscribes the edge.
     func unfollow(_ session: RealtimeSession, _ channel: ChannelID) {
         session.unfollow(channel)
-        state.withLock { state in
-            guard state.followers[channel]?.removeValue(forKey: session.id) != nil, state.followers[channel]!.isEmpty else { return }
+        let generation = state.withLock { state -> UInt64? in
+            guard state.followers[channel]?.removeValue(forKey: session.id) != nil, state.followers[channel]!.isEmpty else { return nil }
             state.followers[channel] = nil
             state.subscriptions[channel] = nil
             state.generation += 1
-            let generation = state.generation
-            Task { [node, edgeName] in
-                try? await node.withChannel(channel) { try await $0.unsubscribe(edge: edgeName, generation: generation) }
-            }
+            return state.generation
+        }
+        guard let generation else { return }
+        Task { [node, edgeName] in
+            try? await node.withChannel(channel) { try await $0.unsubscribe(edge: edgeName, generation: generation) }
         }
     }
 
