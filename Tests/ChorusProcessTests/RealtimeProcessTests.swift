@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Synchronization
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -122,5 +123,104 @@ struct RealtimeProcessTests {
             withExtendedLifetime(sockets) {}
         }
         #expect(try await server.stop(signal: SIGTERM) == 0)
+    }
+
+    @Test("two users in two terminals: scripts/chorus-chat.py shows each other's messages, edits, reactions and typing")
+    func chatScript() async throws {
+        let (server, port, directory) = try await serve()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let url = "http://127.0.0.1:\(port)"
+        let alice = try ScriptProcess(["--url", url, "--user", "alice", "--create-room", "Lobby"], secret: Self.secret)
+        try await alice.waitFor("* connected as alice")
+        let room = try #require(alice.output.split(separator: " ").last { $0.allSatisfy(\.isNumber) && $0.count > 10 }.map(String.init))
+        let bob = try ScriptProcess(["--url", url, "--user", "bob", "--join", room], secret: Self.secret)
+        try await bob.waitFor("* connected as bob")
+        try await alice.waitFor("bob joined as member")
+
+        alice.type("hi bob")
+        try await bob.waitFor("alice: hi bob")
+        let id = try #require(bob.output.split(separator: "\n").first { $0.contains("alice: hi bob") }?
+            .split(separator: " ").last?.trimmingCharacters(in: CharacterSet(charactersIn: ")")))
+        bob.type("/react \(id) wave")
+        try await alice.waitFor("bob reacted :wave: on \(id)")
+        bob.type("/typing")
+        try await alice.waitFor("bob is typing...")
+        bob.type("hello alice")
+        try await alice.waitFor("bob stopped typing")
+        try await alice.waitFor("bob: hello alice")
+        alice.type("/edit \(id) hi bob!")
+        try await bob.waitFor("alice edited \(id): hi bob!")
+        alice.type("/quit")
+        bob.type("/quit")
+        #expect(try await alice.exitStatus() == 0)
+        #expect(try await bob.exitStatus() == 0)
+        #expect(try await server.stop(signal: SIGTERM) == 0)
+    }
+}
+
+/// `python3 scripts/chorus-chat.py …` with its stdin as a keyboard and its stdout collected.
+final class ScriptProcess: Sendable {
+    private let process: Process
+    private let input: FileHandle
+    private final class Collected: Sendable {
+        let text = Mutex("")
+    }
+    private let collected = Collected()
+
+    init(_ arguments: [String], secret: String) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/chorus-chat.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", script.path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHORUS_JWT_SECRET"] = secret
+        process.environment = environment
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        let collected = self.collected
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            collected.text.withLock { $0 += text }
+        }
+        try process.run()
+        self.process = process
+        self.input = stdin.fileHandleForWriting
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    var output: String { collected.text.withLock { $0 } }
+
+    /// Types a line, as at a keyboard.
+    func type(_ line: String) {
+        input.write(Data((line + "\n").utf8))
+    }
+
+    /// Waits until the output contains `text`.
+    func waitFor(_ text: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !output.contains(text) {
+            guard process.isRunning || output.contains(text) else { throw ProcessFailure(description: "script exited before printing \(text):\n\(output)") }
+            guard ContinuousClock.now < deadline else { throw ProcessFailure(description: "no \"\(text)\" within \(timeout):\n\(output)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func exitStatus(timeout: Duration = .seconds(10)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw ProcessFailure(description: "the script did not exit:\n\(output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
     }
 }
