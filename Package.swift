@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "ChorusStorage", targets: ["ChorusStorage"]),
         .library(name: "ChorusChat", targets: ["ChorusChat"]),
         .library(name: "ChorusGateway", targets: ["ChorusGateway"]),
+        .library(name: "ChorusWire", targets: ["ChorusWire"]),
+        .library(name: "ChorusCluster", targets: ["ChorusCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -36,9 +38,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ChorusWire",
+            dependencies: [
+                "ChorusModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "ChorusCluster",
+            dependencies: [
+                "ChorusModel",
+                "ChorusWire",
+            ]
+        ),
+        .target(
             name: "ChorusActorSystem",
             dependencies: [
                 "ChorusModel",
+                "ChorusWire",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -87,6 +104,8 @@ let package = Package(
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),
         .testTarget(
             name: "ChorusGatewayTests",
