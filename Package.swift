@@ -41,7 +41,7 @@ let package = Package(
             name: "ChorusWire",
             dependencies: [
                 "ChorusModel",
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
-        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),
         .testTarget(

@@ -1,0 +1,111 @@
+/// The messages nodes exchange over the cluster transport, apart from their encoding.
+///
+/// A connection starts with a mutual handshake (``Handshake``): each side sends `hello` (cluster
+/// name, protocol version, node name, a random nonce) and answers the other's nonce with a `proof`,
+/// an HMAC keyed by the shared cluster secret, which never crosses the wire. Then either side sends
+/// `call`s and answers them with `reply`s matched by call id, and `heartbeat`s for failure detection.
+public enum Wire {
+    /// The version of this protocol; peers must speak the same.
+    public static let protocolVersion: UInt16 = 1
+
+    /// Default largest frame (16 MiB).
+    public static let defaultMaxFrameBytes = 16 << 20
+
+    public enum Envelope: Equatable, Sendable {
+        case hello(Hello)
+        case proof([UInt8])
+        case welcome
+        case refused(String)
+        case call(Call)
+        case reply(Reply)
+        case heartbeat(Heartbeat)
+    }
+
+    public struct Hello: Equatable, Sendable {
+        public var cluster: String
+        public var version: UInt16
+        public var node: String
+        public var nonce: [UInt8]
+
+        public init(cluster: String, version: UInt16 = Wire.protocolVersion, node: String, nonce: [UInt8]) {
+            self.cluster = cluster
+            self.version = version
+            self.node = node
+            self.nonce = nonce
+        }
+    }
+
+    /// One remote invocation of a distributed function.
+    public struct Call: Equatable, Sendable {
+        /// Unique per connection and direction; the reply carries it back.
+        public var id: UInt64
+        /// The actor's identity (`kind/key`).
+        public var recipientKind: String
+        public var recipientKey: String
+        /// The mangled name of the distributed function.
+        public var target: String
+        public var genericSubstitutions: [String]
+        /// Each argument in the binary encoding.
+        public var arguments: [[UInt8]]
+        /// How long the caller waits, in milliseconds (the callee may drop work past it).
+        public var timeoutMilliseconds: UInt64
+        /// The caller's ring epoch; the callee answers `wrongOwner` if it knows a newer ring.
+        public var epoch: UInt64
+
+        public init(
+            id: UInt64, recipientKind: String, recipientKey: String, target: String, genericSubstitutions: [String] = [],
+            arguments: [[UInt8]], timeoutMilliseconds: UInt64, epoch: UInt64
+        ) {
+            self.id = id
+            self.recipientKind = recipientKind
+            self.recipientKey = recipientKey
+            self.target = target
+            self.genericSubstitutions = genericSubstitutions
+            self.arguments = arguments
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.epoch = epoch
+        }
+    }
+
+    public struct Reply: Equatable, Sendable {
+        public enum Result: Equatable, Sendable {
+            /// The return value in the binary encoding.
+            case value([UInt8])
+            case void
+            /// The callee threw: a typed error when both sides know the type.
+            case error(RemoteError)
+        }
+        public var id: UInt64
+        public var result: Result
+
+        public init(id: UInt64, result: Result) {
+            self.id = id
+            self.result = result
+        }
+    }
+
+    /// An error thrown by a remote callee, as it crosses the wire.
+    public struct RemoteError: Equatable, Sendable {
+        /// Which error type `payload` holds (e.g. `chat`, `remote`), so the caller can rethrow it typed.
+        public var domain: String
+        /// The error in the binary encoding.
+        public var payload: [UInt8]
+
+        public init(domain: String, payload: [UInt8]) {
+            self.domain = domain
+            self.payload = payload
+        }
+    }
+
+    public struct Heartbeat: Equatable, Sendable {
+        public var node: String
+        public var epoch: UInt64
+        public var sentAtMilliseconds: Int64
+
+        public init(node: String, epoch: UInt64, sentAtMilliseconds: Int64) {
+            self.node = node
+            self.epoch = epoch
+            self.sentAtMilliseconds = sentAtMilliseconds
+        }
+    }
+}
