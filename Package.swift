@@ -57,6 +57,8 @@ let package = Package(
                 "ChorusModel",
                 "ChorusWire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -103,7 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
-        .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem"]),
+        .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),

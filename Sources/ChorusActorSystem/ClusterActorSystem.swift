@@ -1,6 +1,18 @@
+import ChorusWire
 import Distributed
 import Logging
 import Synchronization
+
+/// Where actors live: the placement layer above the actor system (a hash ring in a cluster).
+public protocol ActorPlacement: Sendable {
+    /// The node that runs `id`, when it is not this one; `nil` when the actor is local.
+    func remoteOwner(of id: ActorIdentity) -> String?
+    /// The ring epoch calls carry.
+    var epoch: UInt64 { get }
+    /// For an inbound call: the local actor for `id`, activating it if needed; throws
+    /// `RemoteCallError(.wrongOwner)` when this node does not own the key.
+    func localActor(for id: ActorIdentity, callerEpoch: UInt64) async throws -> any DistributedActor
+}
 
 /// Chorus's `DistributedActorSystem`: logical actor identities, activation hooks and the invocation model.
 ///
@@ -9,9 +21,12 @@ import Synchronization
 /// id up from a task-local. The system keeps weak references for lookup; the placement layer keeps
 /// activated actors alive until it passivates them.
 ///
-/// This version is single-node: every actor is local and calls never leave the process. A remote
-/// call (an id that no local actor has) fails with ``RemoteCallError/Code/actorNotFound``. The TCP
-/// transport slots in behind ``remoteCall(on:target:invocation:throwing:returning:)``.
+/// Without a transport every actor is local. With one (``startTransport(_:placement:)``), an
+/// ``ActorPlacement`` says which node runs each id: `resolve` returns a proxy for remote ids, and
+/// calls on a proxy go over TCP (``ClusterTransport``) with a deadline. Local calls never touch
+/// the network. Inbound calls are dispatched in arrival order (each starts synchronously up to its
+/// first suspension, the hop onto the actor), so calls one caller sends to one actor in order run
+/// in that order.
 public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public typealias ActorID = ActorIdentity
     public typealias InvocationEncoder = ChorusInvocationEncoder
@@ -31,6 +46,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     private let state = Mutex(State())
+    private let cluster = Mutex<(transport: ClusterTransport, placement: any ActorPlacement)?>(nil)
+    /// Overrides the call timeout for remote calls made in this task.
+    @TaskLocal public static var callTimeout: Duration?
     /// The node this system runs on, for logs.
     public let nodeName: String
     private let logger: Logger
@@ -85,6 +103,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     public func resolve<Act>(id: ActorIdentity, as actorType: Act.Type) throws -> Act?
     where Act: DistributedActor, Act.ID == ActorIdentity {
+        if let placement = cluster.withLock({ $0?.placement }), placement.remoteOwner(of: id) != nil {
+            return nil  // a proxy: calls go to the owner
+        }
         let found = state.withLock { $0.actors[id]?.actor }
         guard let found else {
             throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
@@ -103,12 +124,104 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         on actor: Act, target: RemoteCallTarget, invocation: inout ChorusInvocationEncoder,
         throwing: Err.Type, returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error, Res: Codable {
-        throw RemoteCallError(.actorNotFound, "\(target) on \(actor.id): no transport to a remote node in single-node mode")
+        switch try await send(invocation, to: actor.id, target: target) {
+        case .value(let bytes):
+            var decoder = BinaryDecoder()
+            decoder.userInfo[.actorSystemKey] = self
+            do {
+                return try decoder.decode(Res.self, from: bytes)
+            } catch {
+                throw RemoteCallError(.serialization, "cannot decode the result of \(target): \(error)")
+            }
+        case .void:
+            throw RemoteCallError(.serialization, "\(target) returned nothing; expected \(Res.self)")
+        case .error(let error):
+            throw WireErrors.decode(error)
+        }
     }
 
     public func remoteCallVoid<Act, Err>(
         on actor: Act, target: RemoteCallTarget, invocation: inout ChorusInvocationEncoder, throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error {
-        throw RemoteCallError(.actorNotFound, "\(target) on \(actor.id): no transport to a remote node in single-node mode")
+        switch try await send(invocation, to: actor.id, target: target) {
+        case .value, .void: return
+        case .error(let error): throw WireErrors.decode(error)
+        }
     }
-}
+
+    // MARK: Cluster
+
+    /// Starts listening for peers and routes calls on remote ids through `placement`; returns the port.
+    public func startTransport(_ configuration: ClusterTransportConfiguration, placement: any ActorPlacement) async throws -> Int {
+        let transport = ClusterTransport(node: nodeName, configuration: configuration, logger: logger) { [weak self] call, peer, reply in
+            guard let self else { return }
+            // Starts synchronously up to the hop onto the actor, so calls run in arrival order.
+            Task.immediate { await self.serve(call, from: peer, reply: reply) }
+        }
+        let port = try await transport.start()
+        cluster.withLock { $0 = (transport, placement) }
+        return port
+    }
+
+    /// Closes every cluster connection; calls on remote ids fail with `unreachable` from now on.
+    public func shutdownTransport() async {
+        let transport = cluster.withLock { $0?.transport }
+        await transport?.shutdown()
+    }
+
+    /// Replaces the addresses of the peers.
+    public func setPeers(_ peers: [String: PeerAddress]) {
+        cluster.withLock { $0?.transport }?.setPeers(peers)
+    }
+
+    /// The peers this node has an open connection to.
+    public var connectedPeers: [String] {
+        cluster.withLock { $0?.transport }?.connectedPeers ?? []
+    }
+
+    private func send(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws -> Wire.Reply.Result {
+        guard let (transport, placement) = cluster.withLock({ $0 }) else {
+            throw RemoteCallError(.actorNotFound, "\(target) on \(id): no cluster transport on node \(nodeName)")
+        }
+        guard let owner = placement.remoteOwner(of: id) else {
+            throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
+        }
+        let timeout = Self.callTimeout ?? transport.configuration.callTimeout
+        let milliseconds = UInt64(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        return try await transport.call(
+            owner,
+            { callID in
+                Wire.Call(
+                    id: callID, recipientKind: id.kind, recipientKey: id.key, target: target.identifier,
+                    genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,
+                    timeoutMilliseconds: milliseconds, epoch: placement.epoch)
+            }, timeout: timeout)
+    }
+
+    /// Runs an inbound call on the local actor and replies.
+    private func serve(_ call: Wire.Call, from peer: String, reply: @escaping @Sendable (Wire.Reply) -> Void) async {
+        let id = ActorIdentity(kind: call.recipientKind, key: call.recipientKey)
+        do {
+            let actor: any DistributedActor
+            if let placement = cluster.withLock({ $0?.placement }) {
+                actor = try await placement.localActor(for: id, callerEpoch: call.epoch)
+            } else {
+                guard let found = state.withLock({ $0.actors[id]?.actor }) else {
+                    throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
+                }
+                actor = found
+            }
+            var decoder = ChorusInvocationDecoder(genericSubstitutions: call.genericSubstitutions, arguments: call.arguments, system: self)
+            let handler = ChorusResultHandler { result in reply(Wire.Reply(id: call.id, result: result)) }
+            // Throws without calling the handler when the target cannot be invoked at all.
+            try await executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
+        } catch {
+            reply(Wire.Reply(id: call.id, result: .error(WireErrors.encode(error))))
+        }
+    }
+
+    /// The registered local actor with `id`, if it is alive (for placement layers).
+    public func localActor(_ id: ActorIdentity) -> (any DistributedActor)? {
+        state.withLock { $0.actors[id]?.actor }
+    }
+    }

@@ -1,16 +1,18 @@
+import ChorusModel
+import ChorusWire
 import Distributed
-import Foundation
 
-/// Records a distributed call: target generic substitutions, arguments and the return type.
+/// Records a distributed call: generic substitutions, arguments and the return type.
 ///
-/// Arguments are held as encoded values so the transport can frame them without knowing their types.
+/// Each argument is encoded at once in Chorus's binary encoding, so the transport frames them
+/// without knowing their types.
 public struct ChorusInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable
 
     /// Mangled names of the generic substitutions, in order.
     public private(set) var genericSubstitutions: [String] = []
     /// Each argument, encoded.
-    public private(set) var arguments: [Data] = []
+    public private(set) var arguments: [[UInt8]] = []
     /// The mangled name of the return type, if any.
     public private(set) var returnType: String?
     /// The mangled name of the error type, if any.
@@ -26,7 +28,7 @@ public struct ChorusInvocationEncoder: DistributedTargetInvocationEncoder {
     }
 
     public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
-        arguments.append(try JSONEncoder().encode(argument.value))
+        arguments.append(try BinaryEncoder().encode(argument.value))
     }
 
     public mutating func recordErrorType<E: Error>(_ type: E.Type) throws {
@@ -40,21 +42,25 @@ public struct ChorusInvocationEncoder: DistributedTargetInvocationEncoder {
     public mutating func doneRecording() throws {}
 }
 
-/// Reads back what a ``ChorusInvocationEncoder`` recorded, on the node that runs the call.
+/// Reads back a call's arguments on the node that runs it.
 public struct ChorusInvocationDecoder: DistributedTargetInvocationDecoder {
     public typealias SerializationRequirement = any Codable
 
-    private let encoded: ChorusInvocationEncoder
+    private let genericSubstitutions: [String]
+    private let arguments: [[UInt8]]
     private var nextArgument = 0
-    private let system: ClusterActorSystem
+    private let decoder: BinaryDecoder
 
-    public init(_ encoded: ChorusInvocationEncoder, system: ClusterActorSystem) {
-        self.encoded = encoded
-        self.system = system
+    public init(genericSubstitutions: [String], arguments: [[UInt8]], system: ClusterActorSystem) {
+        self.genericSubstitutions = genericSubstitutions
+        self.arguments = arguments
+        var decoder = BinaryDecoder()
+        decoder.userInfo[.actorSystemKey] = system
+        self.decoder = decoder
     }
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
-        try encoded.genericSubstitutions.map { name in
+        try genericSubstitutions.map { name in
             guard let type = _typeByName(name) else {
                 throw RemoteCallError(.serialization, "unknown generic substitution \(name)")
             }
@@ -63,43 +69,34 @@ public struct ChorusInvocationDecoder: DistributedTargetInvocationDecoder {
     }
 
     public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
-        guard nextArgument < encoded.arguments.count else {
-            throw RemoteCallError(.serialization, "call has only \(encoded.arguments.count) arguments")
+        guard nextArgument < arguments.count else {
+            throw RemoteCallError(.serialization, "call has only \(arguments.count) arguments")
         }
         defer { nextArgument += 1 }
-        let decoder = JSONDecoder()
-        decoder.userInfo[.actorSystemKey] = system
-        return try decoder.decode(Argument.self, from: encoded.arguments[nextArgument])
+        return try decoder.decode(Argument.self, from: arguments[nextArgument])
     }
 
-    public mutating func decodeErrorType() throws -> (any Any.Type)? {
-        encoded.errorType.flatMap { _typeByName($0) }
-    }
+    public mutating func decodeErrorType() throws -> (any Any.Type)? { nil }
 
-    public mutating func decodeReturnType() throws -> (any Any.Type)? {
-        encoded.returnType.flatMap { _typeByName($0) }
-    }
+    public mutating func decodeReturnType() throws -> (any Any.Type)? { nil }
 }
 
-/// The outcome of running a distributed call, as the caller's node will receive it.
-public enum ChorusCallResult: Sendable, Equatable {
-    case value(Data)
-    case void
-    case error(type: String, message: String)
-}
-
-/// Collects the result of running a distributed target into a ``ChorusCallResult``.
+/// Turns the outcome of running a distributed target into the reply the caller's node receives.
 public struct ChorusResultHandler: DistributedTargetInvocationResultHandler {
     public typealias SerializationRequirement = any Codable
 
-    private let deliver: @Sendable (ChorusCallResult) -> Void
+    private let deliver: @Sendable (Wire.Reply.Result) -> Void
 
-    public init(deliver: @escaping @Sendable (ChorusCallResult) -> Void) {
+    public init(deliver: @escaping @Sendable (Wire.Reply.Result) -> Void) {
         self.deliver = deliver
     }
 
     public func onReturn<Success: Codable>(value: Success) async throws {
-        deliver(.value(try JSONEncoder().encode(value)))
+        do {
+            deliver(.value(try BinaryEncoder().encode(value)))
+        } catch {
+            deliver(.error(WireErrors.encode(RemoteCallError(.serialization, "cannot encode the result: \(error)"))))
+        }
     }
 
     public func onReturnVoid() async throws {
@@ -107,7 +104,36 @@ public struct ChorusResultHandler: DistributedTargetInvocationResultHandler {
     }
 
     public func onThrow<Err: Error>(error: Err) async throws {
-        let error = error as any Error
-        deliver(.error(type: String(reflecting: type(of: error)), message: String(describing: error)))
+        deliver(.error(WireErrors.encode(error as any Error)))
+    }
+}
+
+/// How errors cross the wire: Chorus's own error types keep their type; anything else becomes a
+/// ``RemoteCallError/Code/remoteFailure`` that names it.
+public enum WireErrors {
+    static let chat = "chat"
+    static let remote = "remote"
+
+    public static func encode(_ error: any Error) -> Wire.RemoteError {
+        let encoder = BinaryEncoder()
+        if let error = error as? ChatError, let payload = try? encoder.encode(error) {
+            return Wire.RemoteError(domain: chat, payload: payload)
+        }
+        let remoteError = error as? RemoteCallError
+            ?? RemoteCallError(.remoteFailure, "\(String(reflecting: type(of: error))): \(String(describing: error))")
+        return Wire.RemoteError(domain: remote, payload: (try? encoder.encode(remoteError)) ?? [])
+    }
+
+    public static func decode(_ error: Wire.RemoteError) -> any Error {
+        let decoder = BinaryDecoder()
+        switch error.domain {
+        case chat:
+            if let chatError = try? decoder.decode(ChatError.self, from: error.payload) { return chatError }
+        case remote:
+            if let remoteError = try? decoder.decode(RemoteCallError.self, from: error.payload) { return remoteError }
+        default:
+            break
+        }
+        return RemoteCallError(.serialization, "an error of unknown domain \(error.domain)")
     }
 }

@@ -6,14 +6,27 @@ public struct RemoteCallError: Error, Hashable, Sendable, Codable, CustomStringC
         case actorNotFound
         /// Arguments or the result could not be encoded or decoded.
         case serialization
+        /// The call's deadline passed before a reply came.
+        case timeout
+        /// The owner's node cannot be reached (refused, reset, or backing off after failures).
+        case unreachable
+        /// The peer refused the cluster handshake (wrong cluster, version or secret).
+        case refused
+        /// The node called does not own the actor's key; `epoch` is its ring epoch.
+        case wrongOwner
+        /// The callee threw an error of a type that does not cross the wire; `message` describes it.
+        case remoteFailure
     }
 
     public var code: Code
     public var message: String
+    /// For ``Code/wrongOwner``: the callee's ring epoch.
+    public var epoch: UInt64?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, epoch: UInt64? = nil) {
         self.code = code
         self.message = message
+        self.epoch = epoch
     }
 
     public var description: String { "\(code): \(message)" }

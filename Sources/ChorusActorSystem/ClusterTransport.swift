@@ -1,0 +1,235 @@
+import ChorusWire
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Where a peer node listens for cluster connections.
+public struct PeerAddress: Hashable, Sendable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Settings of the cluster transport.
+public struct ClusterTransportConfiguration: Sendable {
+    /// Peers must name the same cluster.
+    public var cluster: String
+    /// The shared secret the handshake proves (never sent).
+    public var secret: [UInt8]
+    /// Where this node listens (port 0 picks a free one).
+    public var host: String
+    public var port: Int
+    /// The other nodes, by name.
+    public var peers: [String: PeerAddress]
+    /// How long a caller waits for a reply by default.
+    public var callTimeout: Duration
+    /// How long dialling a peer (TCP connect plus handshake) may take.
+    public var connectTimeout: Duration
+    /// After a failed dial, calls to that peer fail at once for this long, doubling up to `maxBackoff`.
+    public var initialBackoff: Duration
+    public var maxBackoff: Duration
+    public var maxFrameBytes: Int
+
+    public init(
+        cluster: String, secret: [UInt8], host: String = "127.0.0.1", port: Int = 0, peers: [String: PeerAddress] = [:],
+        callTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), initialBackoff: Duration = .milliseconds(100),
+        maxBackoff: Duration = .seconds(2), maxFrameBytes: Int = Wire.defaultMaxFrameBytes
+    ) {
+        self.cluster = cluster
+        self.secret = secret
+        self.host = host
+        self.port = port
+        self.peers = peers
+        self.callTimeout = callTimeout
+        self.connectTimeout = connectTimeout
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+        self.maxFrameBytes = maxFrameBytes
+    }
+}
+
+/// TCP connections between nodes: handshake, framing, batched writes, the call table with
+/// deadlines, and reconnects with backoff.
+///
+/// Each node dials each peer once and sends its calls on that connection; it serves the calls of
+/// a peer on the connection the peer dialled. Inbound calls are handed to `onCall` in the order
+/// they arrive, and replies go back on the same connection.
+final class ClusterTransport: Sendable {
+    typealias CallHandler = @Sendable (Wire.Call, _ from: String, _ reply: @escaping @Sendable (Wire.Reply) -> Void) -> Void
+
+    let node: String
+    let configuration: ClusterTransportConfiguration
+    private let onCall: CallHandler
+    private let logger: Logger
+    private let group: any EventLoopGroup
+
+    private struct Outbound {
+        var connection: Connection?
+        var dialing: Task<Connection, any Error>?
+        var backoff: Duration = .zero
+        var retryAfter: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var outbound: [String: Outbound] = [:]
+        var inbound: [ObjectIdentifier: Connection] = [:]
+        var server: (any Channel)?
+        var closed = false
+        var peers: [String: PeerAddress]
+    }
+    private let state: Mutex<State>
+
+    init(node: String, configuration: ClusterTransportConfiguration, logger: Logger, onCall: @escaping CallHandler) {
+        self.node = node
+        self.configuration = configuration
+        self.state = Mutex(State(peers: configuration.peers))
+        self.logger = logger
+        self.onCall = onCall
+        self.group = MultiThreadedEventLoopGroup.singleton
+    }
+
+    // MARK: Listening
+
+    /// Binds the listener; returns the port.
+    func start() async throws -> Int {
+        let maxFrame = configuration.maxFrameBytes
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? 0
+        state.withLock { $0.server = server.channel }
+        Task {
+            try? await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await child in inbound {
+                        group.addTask { await self.serveInbound(child, maxFrame: maxFrame) }
+                    }
+                }
+            }
+        }
+        logger.info("cluster transport listening", metadata: ["cluster.port": "\(port)", "cluster.node": "\(node)"])
+        return port
+    }
+
+    private func serveInbound(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, maxFrame: Int) async {
+        let connection = Connection(transport: self, direction: .inbound, maxFrameBytes: maxFrame, logger: logger)
+        let key = ObjectIdentifier(connection)
+        guard state.withLock({ state -> Bool in
+            guard !state.closed else { return false }
+            state.inbound[key] = connection
+            return true
+        }) else { return }
+        await connection.run(channel)
+        _ = state.withLock { $0.inbound.removeValue(forKey: key) }
+    }
+
+    // MARK: Calling
+
+    /// Sends `call` to `peer` and waits for the reply (or the deadline).
+    func call(_ peer: String, _ makeCall: (UInt64) -> Wire.Call, timeout: Duration) async throws -> Wire.Reply.Result {
+        let connection = try await self.connection(to: peer)
+        return try await connection.call(makeCall, timeout: timeout)
+    }
+
+    /// The established connection to `peer`, dialling (once, shared by concurrent callers) if needed.
+    private func connection(to peer: String) async throws -> Connection {
+        // The common case returns without suspending, so calls leave in the order they are made.
+        if let open = state.withLock({ $0.outbound[peer]?.connection }), open.isOpen { return open }
+        let now = ContinuousClock.now
+        let (dial, address) = try state.withLock { state -> (Task<Connection, any Error>, PeerAddress) in
+            guard let address = state.peers[peer] else {
+                throw RemoteCallError(.unreachable, "no address for node \(peer) in the cluster configuration")
+            }
+            if state.closed { throw RemoteCallError(.unreachable, "the transport is shut down") }
+            var slot = state.outbound[peer] ?? Outbound()
+            if let connection = slot.connection, connection.isOpen {
+                return (Task { connection }, address)
+            }
+            if let dialing = slot.dialing { return (dialing, address) }
+            if let retryAfter = slot.retryAfter, now < retryAfter {
+                throw RemoteCallError(.unreachable, "node \(peer) is unreachable (retrying after a backoff)")
+            }
+            let task = Task { try await self.dial(peer, at: address) }
+            slot.dialing = task
+            slot.connection = nil
+            state.outbound[peer] = slot
+            return (task, address)
+        }
+        do {
+            let connection = try await dial.value
+            state.withLock { state in
+                state.outbound[peer]?.dialing = nil
+                state.outbound[peer]?.connection = connection
+                state.outbound[peer]?.backoff = .zero
+                state.outbound[peer]?.retryAfter = nil
+            }
+            return connection
+        } catch {
+            state.withLock { state in
+                guard var slot = state.outbound[peer], slot.dialing != nil else { return }
+                slot.dialing = nil
+                slot.backoff = slot.backoff == .zero ? configuration.initialBackoff : min(slot.backoff * 2, configuration.maxBackoff)
+                slot.retryAfter = ContinuousClock.now + slot.backoff
+                state.outbound[peer] = slot
+            }
+            if let error = error as? RemoteCallError { throw error }
+            throw RemoteCallError(.unreachable, "cannot connect to node \(peer) at \(address.host):\(address.port): \(error)")
+        }
+    }
+
+    private func dial(_ peer: String, at address: PeerAddress) async throws -> Connection {
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000)))
+            .connect(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let connection = Connection(transport: self, direction: .outbound(peer), maxFrameBytes: configuration.maxFrameBytes, logger: logger)
+        Task { await connection.run(channel) }
+        try await connection.waitEstablished(timeout: configuration.connectTimeout)
+        return connection
+    }
+
+    // MARK: Serving
+
+    func handle(_ call: Wire.Call, from peer: String, on connection: Connection) {
+        onCall(call, peer) { [weak connection] reply in connection?.send(.reply(reply)) }
+    }
+
+    /// Closes the listener and every connection; pending calls fail with `unreachable`.
+    func shutdown() async {
+        let (server, connections) = state.withLock { state -> ((any Channel)?, [Connection]) in
+            state.closed = true
+            let connections = state.outbound.values.compactMap(\.connection) + Array(state.inbound.values)
+            return (state.server, connections)
+        }
+        try? await server?.close()
+        for connection in connections { connection.close() }
+    }
+
+    /// Replaces the peer addresses (a peer that moved is dialled at its new address next time).
+    func setPeers(_ peers: [String: PeerAddress]) {
+        state.withLock { $0.peers = peers }
+    }
+
+    /// The peers this node has an open outbound connection to.
+    var connectedPeers: [String] {
+        state.withLock { state in state.outbound.filter { $0.value.connection?.isOpen == true }.map(\.key).sorted() }
+    }
+
+    func makeHandshake() -> Handshake {
+        Handshake(cluster: configuration.cluster, node: node, secret: configuration.secret, nonce: Handshake.randomNonce())
+    }
+}

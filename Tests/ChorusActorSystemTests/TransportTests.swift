@@ -1,0 +1,234 @@
+import ChorusActorSystem
+import ChorusModel
+import Distributed
+import Synchronization
+import Testing
+
+/// A test actor with calls of every shape.
+distributed actor Echo {
+    typealias ActorSystem = ClusterActorSystem
+    private var log: [Int] = []
+
+    distributed func echo(_ text: String) -> String { "echo: \(text)" }
+
+    distributed func event(_ event: ChannelEvent) -> ChannelEvent { event }
+
+    distributed func append(_ value: Int) { log.append(value) }
+
+    distributed func appended() -> [Int] { log }
+
+    distributed func fail() throws -> Int { throw ChatError(.notMember, "you are not a member of channel 7") }
+
+    distributed func crash() throws { throw CancellationError() }
+
+    /// Records -1, then takes 30 s.
+    distributed func slow() async throws -> Int {
+        log.append(-1)
+        try await Task.sleep(for: .seconds(30))
+        return 1
+    }
+}
+
+/// Places each id on a fixed node.
+final class StaticPlacement: ActorPlacement {
+    let node: String
+    let owners: Mutex<[ActorIdentity: String]>
+    private struct WeakSystem { weak var system: ClusterActorSystem? }
+    private let weakSystem = Mutex(WeakSystem())
+
+    var system: ClusterActorSystem? {
+        get { weakSystem.withLock { $0.system } }
+        set { weakSystem.withLock { $0.system = newValue } }
+    }
+
+    init(node: String, owners: [ActorIdentity: String]) {
+        self.node = node
+        self.owners = Mutex(owners)
+    }
+
+    func remoteOwner(of id: ActorIdentity) -> String? {
+        let owner = owners.withLock { $0[id] }
+        return owner == node ? nil : owner
+    }
+
+    var epoch: UInt64 { 1 }
+
+    func localActor(for id: ActorIdentity, callerEpoch: UInt64) async throws -> any DistributedActor {
+        if let owner = remoteOwner(of: id) { throw RemoteCallError(.wrongOwner, "\(id) belongs to \(owner)", epoch: epoch) }
+        guard let actor = system?.localActor(id) else { throw RemoteCallError(.actorNotFound, "no actor \(id) on \(node)") }
+        return actor
+    }
+}
+
+@Suite("Cluster transport", .serialized)
+struct TransportTests {
+    static let echoID = ActorIdentity(kind: "echo", key: "1")
+    static let ghostID = ActorIdentity(kind: "echo", key: "ghost")
+    static let secret = Array("cluster-secret".utf8)
+
+    /// A node with a transport, placing `echo/1` on node `b`.
+    func node(_ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30)) async throws -> (ClusterActorSystem, Int) {
+        let system = ClusterActorSystem(nodeName: name)
+        let placement = StaticPlacement(node: name, owners: [Self.echoID: "b", Self.ghostID: "b"])
+        placement.system = system
+        let port = try await system.startTransport(
+            ClusterTransportConfiguration(
+                cluster: cluster, secret: secret, callTimeout: timeout, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)),
+            placement: placement)
+        return (system, port)
+    }
+
+    @Test("calls cross the wire: values, void, typed errors, unknown actors; local calls stay local")
+    func roundTrip() async throws {
+        let (a, _) = try await node("a")
+        let (b, portB) = try await node("b")
+        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        let remote = try Echo.resolve(id: Self.echoID, using: a)
+        #expect(__isRemoteActor(remote))
+        #expect(try await remote.echo("hi") == "echo: hi")
+        let event = ChannelEvent(
+            channelID: ChannelID(rawValue: 7), seq: 3, createdAt: .seconds(1_800_000_000),
+            payload: .reactionAdd(.init(messageID: MessageID(rawValue: 9), emote: AssetID("wave")!, userID: UserID("bob")!)))
+        #expect(try await remote.event(event) == event)
+        try await remote.append(5)
+        #expect(try await local.appended() == [5])
+        await #expect(throws: ChatError(.notMember, "you are not a member of channel 7")) { try await remote.fail() }
+        do {
+            try await remote.crash()
+            Issue.record("should throw")
+        } catch let error as RemoteCallError {
+            #expect(error.code == .remoteFailure && error.message.contains("CancellationError"))
+        }
+        // An id the owner does not host.
+        do {
+            _ = try await Echo.resolve(id: Self.ghostID, using: a).echo("boo")
+            Issue.record("should fail")
+        } catch let error as RemoteCallError {
+            #expect(error.code == .actorNotFound, "\(error)")
+        }
+        #expect(a.connectedPeers == ["b"])
+        // A local call on the owner never touches the network.
+        #expect(try await Echo.resolve(id: Self.echoID, using: b).echo("local") == "echo: local")
+        #expect(b.connectedPeers == [])
+        withExtendedLifetime(local) {}
+    }
+
+    @Test("calls one caller sends to one actor in order run in that order")
+    func ordering() async throws {
+        let (a, _) = try await node("a")
+        let (b, portB) = try await node("b")
+        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        let remote = try Echo.resolve(id: Self.echoID, using: a)
+        _ = try await remote.echo("warm up")
+        let tasks = (0..<2000).map { i in Task.immediate { try await remote.append(i) } }
+        for task in tasks { try await task.value }
+        #expect(try await local.appended() == Array(0..<2000))
+    }
+
+    @Test("a peer with the wrong cluster secret or name is refused")
+    func refused() async throws {
+        let (b, portB) = try await node("b")
+        let (intruder, _) = try await node("a", secret: Array("guess".utf8))
+        let (stranger, _) = try await node("a", cluster: "other-cluster")
+        defer { Task { await b.shutdownTransport(); await intruder.shutdownTransport(); await stranger.shutdownTransport() } }
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        for caller in [intruder, stranger] {
+            caller.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+            do {
+                _ = try await Echo.resolve(id: Self.echoID, using: caller).echo("let me in")
+                Issue.record("the call should be refused")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .refused, "\(error)")
+            }
+        }
+        #expect(try await local.appended() == [])
+    }
+
+    @Test("an unreachable or killed peer fails calls fast instead of hanging; the caller reconnects after a backoff")
+    func unreachable() async throws {
+        let (a, _) = try await node("a", timeout: .seconds(60))
+        let (b, portB) = try await node("b")
+        defer { Task { await a.shutdownTransport() } }
+        // Nobody listens at this address: refused at once, then backing off.
+        let (probe, deadPort) = try await node("dead")
+        await probe.shutdownTransport()
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: deadPort)])
+        let remote = try Echo.resolve(id: Self.echoID, using: a)
+        var errors: [RemoteCallError] = []
+        for _ in 0..<2 {
+            do {
+                _ = try await remote.echo("anyone?")
+                Issue.record("should fail")
+            } catch let error as RemoteCallError {
+                errors.append(error)
+            }
+        }
+        #expect(errors.map(\.code) == [.unreachable, .unreachable])
+        #expect(errors.last?.message.contains("backoff") == true, "the second call should fail without dialling: \(errors)")
+        // Once the peer is back (at its new address), calls get through again after the backoff.
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (try? await remote.echo("up")) != "echo: up" {
+            guard ContinuousClock.now < deadline else { throw RemoteCallError(.unreachable, "never reconnected") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // A peer that dies with a call in flight: the call fails with `unreachable` (not after the 60 s deadline).
+        let pending = Task { try await remote.slow() }
+        while try await local.appended() != [-1] { try await Task.sleep(for: .milliseconds(2)) }
+        await b.shutdownTransport()
+        do {
+            _ = try await pending.value
+            Issue.record("should fail")
+        } catch let error as RemoteCallError {
+            #expect(error.code == .unreachable, "\(error)")
+        }
+        withExtendedLifetime(local) {}
+    }
+
+    @Test("a call past its deadline fails with timeout")
+    func deadline() async throws {
+        let (a, _) = try await node("a")
+        let (b, portB) = try await node("b")
+        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        let remote = try Echo.resolve(id: Self.echoID, using: a)
+        do {
+            _ = try await ClusterActorSystem.$callTimeout.withValue(.milliseconds(200)) { try await remote.slow() }
+            Issue.record("should time out")
+        } catch let error as RemoteCallError {
+            #expect(error.code == .timeout, "\(error)")
+        }
+        // The connection is still good.
+        #expect(try await remote.echo("still here") == "echo: still here")
+        withExtendedLifetime(local) {}
+    }
+
+    @Test("64 concurrent callers share one connection")
+    func concurrentCallers() async throws {
+        let (a, _) = try await node("a")
+        let (b, portB) = try await node("b")
+        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
+        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+        let remote = try Echo.resolve(id: Self.echoID, using: a)
+        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
+            for caller in 0..<64 {
+                group.addTask {
+                    for i in 0..<50 {
+                        guard try await remote.echo("\(caller)-\(i)") == "echo: \(caller)-\(i)" else { return -1 }
+                    }
+                    return 50
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(replies == 64 * 50)
+        withExtendedLifetime(local) {}
+    }
+}
