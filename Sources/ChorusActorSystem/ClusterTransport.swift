@@ -101,36 +101,27 @@ final class ClusterTransport: Sendable {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let port = server.channel.localAddress?.port ?? 0
-        state.withLock { $0.server = server.channel }
-        Task {
-            try? await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await child in inbound {
-                        group.addTask { await self.serveInbound(child, maxFrame: maxFrame) }
+                    let connection = Connection(channel: channel, transport: self, direction: .inbound, logger: self.logger)
+                    let key = ObjectIdentifier(connection)
+                    let accepted = self.state.withLock { state -> Bool in
+                        guard !state.closed else { return false }
+                        state.inbound[key] = connection
+                        return true
                     }
+                    guard accepted else { throw RemoteCallError(.unreachable, "the transport is shut down") }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(connection: connection, maxFrameBytes: maxFrame) { [weak self] in
+                            _ = self?.state.withLock { $0.inbound.removeValue(forKey: key) }
+                        })
                 }
             }
-        }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let port = server.localAddress?.port ?? 0
+        state.withLock { $0.server = server }
         logger.info("cluster transport listening", metadata: ["cluster.port": "\(port)", "cluster.node": "\(node)"])
         return port
-    }
-
-    private func serveInbound(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, maxFrame: Int) async {
-        let connection = Connection(transport: self, direction: .inbound, maxFrameBytes: maxFrame, logger: logger)
-        let key = ObjectIdentifier(connection)
-        guard state.withLock({ state -> Bool in
-            guard !state.closed else { return false }
-            state.inbound[key] = connection
-            return true
-        }) else { return }
-        await connection.run(channel)
-        _ = state.withLock { $0.inbound.removeValue(forKey: key) }
     }
 
     // MARK: Calling
@@ -188,16 +179,23 @@ final class ClusterTransport: Sendable {
     }
 
     private func dial(_ peer: String, at address: PeerAddress) async throws -> Connection {
+        let maxFrame = configuration.maxFrameBytes
+        let connectionBox = Mutex<Connection?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000)))
-            .connect(host: address.host, port: address.port) { channel in
+            .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000))
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let connection = Connection(channel: channel, transport: self, direction: .outbound(peer), logger: self.logger)
+                    connectionBox.withLock { $0 = connection }
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connection: connection, maxFrameBytes: maxFrame))
                 }
             }
-        let connection = Connection(transport: self, direction: .outbound(peer), maxFrameBytes: configuration.maxFrameBytes, logger: logger)
-        Task { await connection.run(channel) }
+            .connect(host: address.host, port: address.port).get()
+        guard let connection = connectionBox.withLock({ $0 }) else {
+            channel.close(promise: nil)
+            throw RemoteCallError(.unreachable, "the connection to \(peer) was not set up")
+        }
         try await connection.waitEstablished(timeout: configuration.connectTimeout)
         return connection
     }

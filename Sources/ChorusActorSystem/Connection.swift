@@ -5,10 +5,14 @@ import Synchronization
 
 /// One TCP connection to a peer: the handshake, then calls and replies.
 ///
-/// Writes are batched: `send` appends a frame to a buffer, and one writer task writes everything
-/// that accumulated since its last write as a single buffer (one flush for many frames under
-/// load). Calls wait in a table keyed by call id until their reply or their deadline; when the
-/// connection ends, every waiting call fails with `unreachable` at once.
+/// Everything happens on the channel's event loop or is handed to it directly: frames are decoded
+/// in the pipeline (``ConnectionHandler``), replies resume their callers from there, and inbound
+/// calls start there. Writes are batched: `send` appends a frame to a buffer and, if the buffer
+/// was empty, schedules one write-and-flush on the event loop, which takes everything that
+/// accumulated meanwhile. Calls wait in a table keyed by call id until their reply or their
+/// deadline; one event-loop timer per connection sweeps expired calls every 20 ms (a timer per
+/// call would wake the event loop once more per call). When the connection ends, every waiting
+/// call fails at once.
 final class Connection: Sendable {
     enum Direction: Sendable {
         case inbound
@@ -23,29 +27,33 @@ final class Connection: Sendable {
 
     private struct PendingCall {
         var continuation: CheckedContinuation<Wire.Reply.Result, any Error>
-        var timer: Task<Void, Never>?
+        var deadline: NIODeadline
+        var target: String
     }
+
+    /// How often expired calls are swept.
+    static let sweepInterval = TimeAmount.milliseconds(20)
 
     private struct State {
         var phase: Phase
+        var helloSent = false
         var outgoing: [UInt8] = []
-        var writer: CheckedContinuation<Bool, Never>?
         var establishedWaiters: [CheckedContinuation<Void, any Error>] = []
         var nextCallID: UInt64 = 0
         var pending: [UInt64: PendingCall] = [:]
-        var channel: (any Channel)?
+        var sweeper: RepeatedTask?
     }
 
     private let state: Mutex<State>
     private unowned let transport: ClusterTransport
+    let channel: any Channel
     let direction: Direction
-    private let maxFrameBytes: Int
     private let logger: Logger
 
-    init(transport: ClusterTransport, direction: Direction, maxFrameBytes: Int, logger: Logger) {
+    init(channel: any Channel, transport: ClusterTransport, direction: Direction, logger: Logger) {
+        self.channel = channel
         self.transport = transport
         self.direction = direction
-        self.maxFrameBytes = maxFrameBytes
         self.logger = logger
         self.state = Mutex(State(phase: .handshaking(transport.makeHandshake())))
     }
@@ -57,49 +65,41 @@ final class Connection: Sendable {
         }
     }
 
-    // MARK: Running
-
-    /// Runs the connection until it closes.
-    func run(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    /// Sends `hello`; called once the channel is active.
+    func start() {
         let hello = state.withLock { state -> Wire.Envelope? in
-            state.channel = channel.channel
-            guard case .handshaking(let handshake) = state.phase else { return nil }
+            guard case .handshaking(let handshake) = state.phase, !state.helloSent else { return nil }
+            state.helloSent = true
             return handshake.hello
         }
         if let hello { send(hello) }
-        do {
-            try await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        while let bytes = await self.nextOutgoing() {
-                            try await outbound.write(ByteBuffer(bytes: bytes))
-                        }
-                    }
-                    var decoder = WireFrameDecoder(maxFrameBytes: maxFrameBytes)
-                    for try await buffer in inbound {
-                        decoder.append(buffer.readableBytesView)
-                        while let envelope = try decoder.next() {
-                            guard receive(envelope) else { break }
-                        }
-                        if !isOpen { break }
-                    }
-                    close(reason: "the peer closed the connection")
-                    try await group.waitForAll()
-                }
-            }
-        } catch {
-            close(reason: "connection failed: \(error)")
+        let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
+            self.expireCalls(now: .now())
+        }
+        state.withLock { $0.sweeper = sweeper }
+    }
+
+    /// Fails the calls whose deadline has passed.
+    private func expireCalls(now: NIODeadline) {
+        let expired = state.withLock { state -> [PendingCall] in
+            let ids = state.pending.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { state.pending.removeValue(forKey: $0) }
+        }
+        for call in expired {
+            call.continuation.resume(throwing: RemoteCallError(.timeout, "no reply to \(call.target) before its deadline"))
         }
     }
 
+    // MARK: Receiving (on the event loop)
+
     /// Handles one envelope; `false` once the connection is closing.
-    private func receive(_ envelope: Wire.Envelope) -> Bool {
+    func receive(_ envelope: Wire.Envelope) -> Bool {
         enum Next {
             case send([Wire.Envelope])
             case established(String, [Wire.Envelope])
             case failed(String, [Wire.Envelope])
             case call(Wire.Call, peer: String)
-            case reply(Wire.Reply)
+            case reply(PendingCall?, Wire.Reply.Result)
             case ignore
         }
         let next = state.withLock { state -> Next in
@@ -119,7 +119,7 @@ final class Connection: Sendable {
             case .established(let peer):
                 switch envelope {
                 case .call(let call): return .call(call, peer: peer)
-                case .reply(let reply): return .reply(reply)
+                case .reply(let reply): return .reply(state.pending.removeValue(forKey: reply.id), reply.result)
                 default: return .ignore
                 }
             case .closed:
@@ -144,21 +144,17 @@ final class Connection: Sendable {
             return false
         case .call(let call, let peer):
             transport.handle(call, from: peer, on: self)
-        case .reply(let reply):
-            let pending = state.withLock { $0.pending.removeValue(forKey: reply.id) }
-            pending?.timer?.cancel()
-            pending?.continuation.resume(returning: reply.result)
+        case .reply(let pending, let result):
+            pending?.continuation.resume(returning: result)
         case .ignore:
             break
         }
         return true
     }
 
-    /// Waits until the handshake completes; throws `refused` or `timeout`.
+    /// Waits until the handshake completes; throws `refused` (or `unreachable` on a timeout).
     func waitEstablished(timeout: Duration) async throws {
-        let timer = Task {
-            // Cancelled (the handshake finished first): nothing to do.
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
             self.close(reason: "handshake timed out after \(timeout)")
         }
         defer { timer.cancel() }
@@ -178,97 +174,135 @@ final class Connection: Sendable {
 
     // MARK: Writing
 
-    /// Queues an envelope for the writer.
+    /// Queues an envelope; the first frame after a flush schedules the next one.
     func send(_ envelope: Wire.Envelope) {
         let frame = envelope.frame()
-        let writer = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            if case .closed = state.phase { return nil }
+        let scheduleFlush = state.withLock { state -> Bool in
+            if case .closed = state.phase { return false }
+            let wasEmpty = state.outgoing.isEmpty
             state.outgoing += frame
-            defer { state.writer = nil }
-            return state.writer
+            return wasEmpty
         }
-        writer?.resume(returning: true)
+        if scheduleFlush { channel.eventLoop.execute { self.flush() } }
     }
 
-    /// Everything queued since the last write; `nil` once closed and drained.
-    private func nextOutgoing() async -> [UInt8]? {
-        while true {
-            let ready = state.withLock { state -> [UInt8]?? in
-                if !state.outgoing.isEmpty {
-                    defer { state.outgoing = [] }
-                    return .some(state.outgoing)
-                }
-                if case .closed = state.phase { return .some(nil) }
-                return nil
-            }
-            if let ready { return ready }
-            let wake = await withCheckedContinuation { continuation in
-                let now = state.withLock { state -> Bool in
-                    if !state.outgoing.isEmpty { return true }
-                    if case .closed = state.phase { return true }
-                    state.writer = continuation
-                    return false
-                }
-                if now { continuation.resume(returning: true) }
-            }
-            _ = wake
+    /// Writes everything queued as one buffer (on the event loop).
+    private func flush() {
+        let bytes = state.withLock { state in
+            defer { state.outgoing = [] }
+            return state.outgoing
         }
+        guard !bytes.isEmpty else { return }
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(buffer, promise: nil)
     }
 
     // MARK: Calls
 
-    /// Sends a call built with a fresh id and waits for its reply.
+    /// Sends a call built with a fresh id and waits for its reply or its deadline.
     func call(_ makeCall: (UInt64) -> Wire.Call, timeout: Duration) async throws -> Wire.Reply.Result {
         let id = state.withLock { state in
             state.nextCallID += 1
             return state.nextCallID
         }
         let call = makeCall(id)
+        let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = state.withLock { state -> Bool in
                 if case .closed = state.phase { return false }
-                state.pending[id] = PendingCall(continuation: continuation, timer: nil)
+                state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, target: call.target)
                 return true
             }
             guard accepted else {
                 continuation.resume(throwing: RemoteCallError(.unreachable, "the connection closed"))
                 return
             }
-            let timer = Task {
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                let expired = self.state.withLock { $0.pending.removeValue(forKey: id) }
-                expired?.continuation.resume(throwing: RemoteCallError(.timeout, "no reply to \(call.target) within \(timeout)"))
-            }
-            state.withLock { state in state.pending[id]?.timer = timer }
             send(.call(call))
         }
     }
 
     /// Closes the connection: pending calls fail with `unreachable` (or `refused`).
     func close(reason: String = "closed", refused: Bool = false) {
-        let (pending, waiters, channel) = state.withLock { state -> ([PendingCall], [CheckedContinuation<Void, any Error>], (any Channel)?) in
+        let (pending, waiters, sweeper) = state.withLock { state -> ([PendingCall], [CheckedContinuation<Void, any Error>], RepeatedTask?) in
             if case .closed = state.phase { return ([], [], nil) }
             state.phase = .closed(reason)
             defer {
                 state.pending = [:]
                 state.establishedWaiters = []
+                state.sweeper = nil
             }
-            return (Array(state.pending.values), state.establishedWaiters, state.channel)
+            return (Array(state.pending.values), state.establishedWaiters, state.sweeper)
         }
-        let writer = state.withLock { state in
-            defer { state.writer = nil }
-            return state.writer
-        }
-        writer?.resume(returning: false)
+        sweeper?.cancel()
         let error = RemoteCallError(refused ? .refused : .unreachable, reason)
         for call in pending {
-            call.timer?.cancel()
             call.continuation.resume(throwing: error)
         }
         for waiter in waiters { waiter.resume(throwing: error) }
-        // Let the writer flush a final `refused` frame before the socket goes.
-        if let channel {
-            channel.eventLoop.scheduleTask(in: .milliseconds(refused ? 50 : 0)) { channel.close(promise: nil) }
+        // Let a final `refused` frame (already queued) go out before the socket closes.
+        let channel = self.channel
+        channel.eventLoop.execute {
+            self.flushRemaining()
+            channel.close(promise: nil)
         }
+    }
+
+    private func flushRemaining() {
+        let bytes = state.withLock { state in
+            defer { state.outgoing = [] }
+            return state.outgoing
+        }
+        guard !bytes.isEmpty else { return }
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+}
+
+/// The pipeline end of a ``Connection``: cuts the byte stream into envelopes on the event loop.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let connection: Connection
+    private var decoder: WireFrameDecoder
+    private let onClose: @Sendable () -> Void
+
+    init(connection: Connection, maxFrameBytes: Int, onClose: @escaping @Sendable () -> Void = {}) {
+        self.connection = connection
+        self.decoder = WireFrameDecoder(maxFrameBytes: maxFrameBytes)
+        self.onClose = onClose
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { connection.start() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connection.start()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        decoder.append(buffer.readableBytesView)
+        do {
+            while let envelope = try decoder.next() {
+                guard connection.receive(envelope) else { return }
+            }
+        } catch {
+            connection.close(reason: "bad frame from the peer: \(error)")
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.close(reason: "the peer closed the connection")
+        onClose()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.close(reason: "connection failed: \(error)")
     }
 }

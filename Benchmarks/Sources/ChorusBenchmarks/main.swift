@@ -1,6 +1,7 @@
-// chorus-benchmarks [actors|wal|recovery|passivation|all]
+// chorus-benchmarks [actors|wal|recovery|passivation|remote|all]
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
 if which == "recovery" || which == "all" { try await recoveryBenchmark() }
 if which == "passivation" || which == "all" { try await passivationBenchmark() }
+if which == "remote" || which == "all" { try await remoteCallBenchmarks() }
