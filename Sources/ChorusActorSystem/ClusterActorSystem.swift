@@ -9,9 +9,15 @@ public protocol ActorPlacement: Sendable {
     func remoteOwner(of id: ActorIdentity) -> String?
     /// The ring epoch calls carry.
     var epoch: UInt64 { get }
-    /// For an inbound call: the local actor for `id`, activating it if needed; throws
-    /// `RemoteCallError(.wrongOwner)` when this node does not own the key.
-    func localActor(for id: ActorIdentity, callerEpoch: UInt64) async throws -> any DistributedActor
+    /// For an inbound call: runs `body` with the local actor for `id` (activating it if needed, and
+    /// keeping it from being passivated meanwhile); throws `RemoteCallError(.wrongOwner)` when this
+    /// node does not own the key, and `.actorNotFound` when there is no such actor.
+    ///
+    /// Calls arrive in order and must reach the actor in order: do not suspend before `body` when
+    /// the actor is already active.
+    func withLocalActor(
+        for id: ActorIdentity, callerEpoch: UInt64, _ body: (any DistributedActor) async throws -> Void
+    ) async throws
 }
 
 /// Chorus's `DistributedActorSystem`: logical actor identities, activation hooks and the invocation model.
@@ -201,20 +207,21 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// Runs an inbound call on the local actor and replies.
     private func serve(_ call: Wire.Call, from peer: String, reply: @escaping @Sendable (Wire.Reply) -> Void) async {
         let id = ActorIdentity(kind: call.recipientKind, key: call.recipientKey)
+        let run: (any DistributedActor) async throws -> Void = { actor in
+            var decoder = ChorusInvocationDecoder(genericSubstitutions: call.genericSubstitutions, arguments: call.arguments, system: self)
+            let handler = ChorusResultHandler { result in reply(Wire.Reply(id: call.id, result: result)) }
+            // Throws without calling the handler when the target cannot be invoked at all.
+            try await self.executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
+        }
         do {
-            let actor: any DistributedActor
             if let placement = cluster.withLock({ $0?.placement }) {
-                actor = try await placement.localActor(for: id, callerEpoch: call.epoch)
+                try await placement.withLocalActor(for: id, callerEpoch: call.epoch, run)
             } else {
                 guard let found = state.withLock({ $0.actors[id]?.actor }) else {
                     throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
                 }
-                actor = found
+                try await run(found)
             }
-            var decoder = ChorusInvocationDecoder(genericSubstitutions: call.genericSubstitutions, arguments: call.arguments, system: self)
-            let handler = ChorusResultHandler { result in reply(Wire.Reply(id: call.id, result: result)) }
-            // Throws without calling the handler when the target cannot be invoked at all.
-            try await executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
         } catch {
             reply(Wire.Reply(id: call.id, result: .error(WireErrors.encode(error))))
         }

@@ -53,10 +53,10 @@ final class StaticPlacement: ActorPlacement {
 
     var epoch: UInt64 { 1 }
 
-    func localActor(for id: ActorIdentity, callerEpoch: UInt64) async throws -> any DistributedActor {
+    func withLocalActor(for id: ActorIdentity, callerEpoch: UInt64, _ body: (any DistributedActor) async throws -> Void) async throws {
         if let owner = remoteOwner(of: id) { throw RemoteCallError(.wrongOwner, "\(id) belongs to \(owner)", epoch: epoch) }
         guard let actor = system?.localActor(id) else { throw RemoteCallError(.actorNotFound, "no actor \(id) on \(node)") }
-        return actor
+        try await body(actor)
     }
 }
 

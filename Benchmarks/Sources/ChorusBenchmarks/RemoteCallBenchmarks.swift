@@ -23,9 +23,9 @@ final class BenchPlacement: ActorPlacement {
     func remoteOwner(of id: ActorIdentity) -> String? { node == "b" ? nil : "b" }
     var epoch: UInt64 { 1 }
 
-    func localActor(for id: ActorIdentity, callerEpoch: UInt64) async throws -> any DistributedActor {
+    func withLocalActor(for id: ActorIdentity, callerEpoch: UInt64, _ body: (any DistributedActor) async throws -> Void) async throws {
         guard let actor = system.withLock({ $0.system })?.localActor(id) else { throw RemoteCallError(.actorNotFound, "\(id)") }
-        return actor
+        try await body(actor)
     }
 }
 
