@@ -67,6 +67,7 @@ let package = Package(
                 "ChorusModel",
                 "ChorusStorage",
                 "ChorusActorSystem",
+                "ChorusCluster",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -31,6 +31,13 @@ public final class ChatNode: Sendable {
     /// How many recent events a channel keeps for resuming clients.
     public let eventLogCapacity: Int
 
+    /// Where actors live in a cluster; `nil` on a single node (everything is local).
+    public let cluster: ChatPlacement?
+    /// This node's own ``ChatNodeActor`` (the target of peers' node-level calls), once started.
+    private let ownNodeActor = Mutex<ChatNodeActor?>(nil)
+    /// Forwarders of events to the edges of peer nodes, by node name.
+    private let remoteEdges = Mutex<[String: RemoteEdgeSink]>([:])
+
     private let snowflakes: Mutex<SnowflakeGenerator>
     private let directory = Mutex(Directory())
     /// The edges on this node that receive events, by name.
@@ -84,9 +91,11 @@ public final class ChatNode: Sendable {
 
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
-        store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), logger: Logger = Logger(label: "chorus.chat")
+        store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ChatPlacement? = nil,
+        logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.actorSystem = actorSystem
+        self.cluster = cluster
         self.journal = journal
         self.store = store
         self.messageWindow = max(1, configuration.messageWindow)
@@ -105,6 +114,21 @@ public final class ChatNode: Sendable {
     ///
     /// Servers reach channels only through this: while `body` runs, the actor cannot be passivated.
     public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
+        if cluster?.remoteOwner(of: ChannelActor.identity(of: id)) != nil {
+            guard let proxy = try? ChannelActor.resolve(id: ChannelActor.identity(of: id), using: actorSystem) else {
+                throw ChatError.channelNotFound(id)
+            }
+            do {
+                return try await body(proxy)
+            } catch let error as RemoteCallError where error.code == .actorNotFound {
+                throw ChatError.channelNotFound(id)
+            }
+        }
+        return try await withLocalChannel(id, body)
+    }
+
+    /// ``withChannel(_:_:)`` for a channel this node owns.
+    func withLocalChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
         let actor = try acquireChannel(id)
         defer { releaseChannel(id) }
         return try await body(actor)
@@ -179,10 +203,30 @@ public final class ChatNode: Sendable {
         }
     }
 
-    /// The actor of user `id`; `CHAT_USER_NOT_FOUND` if the user was never created.
+    /// The actor of user `id` (a proxy when a peer owns it); `CHAT_USER_NOT_FOUND` if the user was
+    /// never created here. Calls on a proxy of a user that does not exist fail the same way through
+    /// ``withUser(_:_:)``.
     public func user(_ id: UserID) throws(ChatError) -> UserActor {
-        guard let actor = directory.withLock({ $0.users[id] }) else { throw ChatError.userNotFound(id) }
+        if cluster?.remoteOwner(of: UserActor.identity(of: id)) != nil {
+            guard let proxy = try? UserActor.resolve(id: UserActor.identity(of: id), using: actorSystem) else { throw ChatError.userNotFound(id) }
+            return proxy
+        }
+        guard let actor = localUser(id) else { throw ChatError.userNotFound(id) }
         return actor
+    }
+
+    /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
+    public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
+        do {
+            return try await body(try user(id))
+        } catch let error as RemoteCallError where error.code == .actorNotFound {
+            throw ChatError.userNotFound(id)
+        }
+    }
+
+    /// The active local actor of user `id`, if any.
+    func localUser(_ id: UserID) -> UserActor? {
+        directory.withLock { $0.users[id] }
     }
 
     /// The ids of the active channel and user actors.
@@ -206,55 +250,65 @@ public final class ChatNode: Sendable {
         }
     }
 
-    /// A channel just created: its actor, its description, its first members and the LSN of its
-    /// `created` record (wait for it before acknowledging).
-    struct NewChannel {
-        let actor: ChannelActor
-        let info: ChannelInfo
-        let members: [Member]
-        let createdLSN: UInt64
+    /// Creates a channel with its first members on the node that owns its new id (here or a
+    /// peer), waits until its `created` record is durable there, and returns its description.
+    func createChannelRecord(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) async throws -> ChannelInfo {
+        let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
+        let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
+        if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
+            try await nodeActor(on: peer).createChannel(info, members: members)
+        } else {
+            try await createLocalChannel(info, members: members)
+        }
+        return info
     }
 
     /// Logs a new channel's `created` record and activates its actor, in one step under the
-    /// directory lock (so a checkpoint sees either both or neither).
-    private func activateNewChannel(
-        kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp
-    ) throws -> NewChannel {
-        let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
-        let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
-        let (actor, lsn) = try directory.withLock { directory in
-            let lsn = try journal.append(.channel(id, .created(info: info, members: members)))
-            let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+    /// directory lock (so a checkpoint sees either both or neither); returns once it is durable.
+    func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
+        let lsn = try directory.withLock { directory in
+            guard directory.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
+            let lsn = try journal.append(.channel(info.id, .created(info: info, members: members)))
+            let actor = actorSystem.withIdentity(ChannelActor.identity(of: info.id)) {
                 ChannelActor(
                     actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0,
                     node: self)
             }
-            directory.channels[id] = ChannelEntry(actor: actor, lastUsed: now, committedLSN: lsn, storedLSN: 0)
-            return (actor, lsn)
+            directory.channels[info.id] = ChannelEntry(actor: actor, lastUsed: info.createdAt, committedLSN: lsn, storedLSN: 0)
+            return lsn
         }
-        logger.debug("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(kind.rawValue)"])
-        return NewChannel(actor: actor, info: info, members: members, createdLSN: lsn)
+        snowflakes.withLock { $0.advance(past: info.id.rawValue) }
+        logger.debug("channel created", metadata: ["channel.id": "\(info.id)", "channel.kind": "\(info.kind.rawValue)"])
+        try await journal.waitDurable(lsn)
     }
 
-    func activateDirectChannel(between first: UserID, and second: UserID) throws -> NewChannel {
+    /// Creates the DM between `first` and `second` (both members).
+    func createDirectChannel(between first: UserID, and second: UserID) async throws -> (ChannelInfo, [Member]) {
         let now = clock.now()
-        return try activateNewChannel(
-            kind: .dm, name: "", owner: nil,
-            members: [Member(userID: first, role: .member, joinedAt: now), Member(userID: second, role: .member, joinedAt: now)],
-            at: now)
+        let members = [Member(userID: first, role: .member, joinedAt: now), Member(userID: second, role: .member, joinedAt: now)]
+        return (try await createChannelRecord(kind: .dm, name: "", owner: nil, members: members, at: now), members)
     }
 
     /// Adds a new channel to its first members' channel indexes (as of seq 1, the `created` record).
-    func announceMembers(of channel: NewChannel) async throws {
-        for member in channel.members {
-            try await membershipChanged(of: member.userID, in: channel.info.id, isMember: true, seq: 1)
+    func announceMembers(of channel: ChannelID, _ members: [Member]) async throws {
+        for member in members {
+            try await membershipChanged(of: member.userID, in: channel, isMember: true, seq: 1)
         }
     }
 
     /// Tells user `user`'s actor, and the edges where the user may have sessions, that they joined
-    /// or left `channel`.
+    /// or left `channel`. Peers' edges hear of it without the caller waiting for them.
     func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) async throws {
-        try await self.user(user).membershipChanged(channel, isMember: isMember, seq: seq)
+        try await withUser(user) { try await $0.membershipChanged(channel, isMember: isMember, seq: seq) }
+        notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
+        for peer in cluster?.peers ?? [] {
+            let nodeActor = try nodeActor(on: peer)
+            Task { try? await nodeActor.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq) }
+        }
+    }
+
+    /// Tells this node's edges that `user` joined or left `channel`.
+    func notifyLocalEdges(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
         for edge in edges.withLock({ Array($0.values) }) {
             edge.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
         }
@@ -272,15 +326,45 @@ public final class ChatNode: Sendable {
         edges.withLock { $0[name] = nil }
     }
 
-    /// The sink of edge `name`, if it is registered on this node.
+    /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
     func eventSink(edge name: String) -> (any EdgeEventSink)? {
-        edges.withLock { $0[name] }
+        if let local = edges.withLock({ $0[name] }) { return local }
+        guard let cluster, cluster.peers.contains(name), let nodeActor = try? nodeActor(on: name) else { return nil }
+        return remoteEdges.withLock { sinks in
+            if let sink = sinks[name] { return sink }
+            let sink = RemoteEdgeSink(edgeName: name, nodeActor: nodeActor, logger: logger)
+            sinks[name] = sink
+            return sink
+        }
+    }
+
+    // MARK: Cluster
+
+    /// Starts serving peers' node-level calls (creates this node's ``ChatNodeActor``).
+    public func startClusterServices() {
+        ownNodeActor.withLock { actor in
+            guard actor == nil else { return }
+            actor = actorSystem.withIdentity(ChatNodeActor.identity(of: actorSystem.nodeName)) {
+                ChatNodeActor(actorSystem: actorSystem, node: self)
+            }
+        }
+    }
+
+    /// This node's own node actor, once ``startClusterServices()`` ran.
+    var localNodeActor: ChatNodeActor? { ownNodeActor.withLock { $0 } }
+
+    /// The node actor of `peer` (a proxy).
+    func nodeActor(on peer: String) throws -> ChatNodeActor {
+        try ChatNodeActor.resolve(id: ChatNodeActor.identity(of: peer), using: actorSystem)
     }
 
     /// Whether user `id` exists.
     func userExists(_ id: UserID) async throws -> Bool {
-        guard let actor = directory.withLock({ $0.users[id] }) else { return false }
-        return try await actor.exists()
+        do {
+            return try await withUser(id) { try await $0.exists() }
+        } catch let error as ChatError where error.code == .userNotFound {
+            return false
+        }
     }
 
     /// A new message id for a channel whose last message id is `last`: from this node's snowflake
@@ -366,24 +450,30 @@ public final class ChatNode: Sendable {
         if let displayName, (try? limits.validateDisplayName(displayName)) != nil {
             name = displayName
         }
+        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
+            return try await nodeActor(on: peer).ensureUser(id, displayName: name)
+        }
         return try await activateUser(id).ensure(displayName: name)
     }
 
     /// Creates user `id` or renames them (admin).
     public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
         try limits.validateDisplayName(displayName)
+        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
+            return try await nodeActor(on: peer).upsertUser(id, displayName: displayName)
+        }
         return try await activateUser(id).upsert(displayName: displayName)
     }
 
     /// The profile of user `id`.
     public func profile(of id: UserID) async throws -> UserProfile {
-        try await user(id).profile()
+        try await withUser(id) { try await $0.profile() }
     }
 
     /// `user` blocks `other` (who must exist).
     public func block(_ other: UserID, by user: UserID) async throws {
         guard try await userExists(other) else { throw ChatError.userNotFound(other) }
-        try await self.user(user).block(other)
+        try await withUser(user) { try await $0.block(other) }
     }
 
     // MARK: Channels
@@ -393,19 +483,17 @@ public final class ChatNode: Sendable {
         precondition(kind != .dm, "DMs are opened with openDirectChannel")
         try limits.validateChannelName(name)
         let now = clock.now()
-        let channel = try activateNewChannel(
-            kind: kind, name: name, owner: owner, members: [Member(userID: owner, role: .owner, joinedAt: now)], at: now)
-        try await journal.waitDurable(channel.createdLSN)
-        try await announceMembers(of: channel)
-        return channel.info
+        let members = [Member(userID: owner, role: .owner, joinedAt: now)]
+        let info = try await createChannelRecord(kind: kind, name: name, owner: owner, members: members, at: now)
+        try await announceMembers(of: info.id, members)
+        return info
     }
 
     /// Opens the DM between `initiator` and `other`, or returns the existing one (`created == false`).
     public func openDirectChannel(from initiator: UserID, to other: UserID) async throws -> DirectChannelResult {
         if initiator == other { throw ChatError(.cannotDMSelf, "you cannot open a DM with yourself") }
         guard try await userExists(other) else { throw ChatError.userNotFound(other) }
-        let registry = try user(min(initiator, other))
-        return try await registry.openDirectChannel(with: max(initiator, other))
+        return try await withUser(min(initiator, other)) { try await $0.openDirectChannel(with: max(initiator, other)) }
     }
 
     /// One entry of a user's channel list.
@@ -417,7 +505,7 @@ public final class ChatNode: Sendable {
 
     /// `user`'s channels, most recently active first (ties: larger channel id first); hidden ones only with `includeHidden`.
     public func listChannels(for user: UserID, includeHidden: Bool) async throws -> [ChannelListEntry] {
-        let ids = try await self.user(user).channelIDs()
+        let ids = try await withUser(user) { try await $0.channelIDs() }
         let summaries = try await withThrowingTaskGroup(of: ChannelSummary?.self) { group in
             for id in ids {
                 group.addTask {

@@ -16,6 +16,8 @@ public distributed actor UserActor {
     /// The LSN of the last record the store has (written by a checkpoint).
     private var storedLSN: UInt64
     private let node: ChatNode
+    /// DMs being opened (with the other user), so concurrent opens share one channel.
+    private var openingDirect: [UserID: Task<DirectChannelResult, any Error>] = [:]
 
     /// Creates the actor of a user from its state (empty or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
@@ -134,20 +136,28 @@ public distributed actor UserActor {
     public distributed func openDirectChannel(with other: UserID) async throws -> DirectChannelResult {
         precondition(state.id < other, "the DM registry is the actor of the smaller user id")
         let me = try requireProfile()
-        let otherBlockedMe = try await node.user(other).hasBlocked(state.id)
+        let myID = state.id
+        let otherBlockedMe = try await node.withUser(other) { try await $0.hasBlocked(myID) }
         if otherBlockedMe || state.blocked.contains(other) {
             throw ChatError(.dmBlockedUser, "a block between you and this user prevents a DM")
         }
         if let existing = state.directChannels[other] {
             return DirectChannelResult(channel: existing, created: false)
         }
-        // No suspension point between the check above and registering the new channel: both
-        // records are logged and applied synchronously before the first wait. The WAL is
-        // durable in LSN order, so waiting for the later record covers the channel's too.
-        let channel = try node.activateDirectChannel(between: me.id, and: other)
-        try await commit(.directChannelOpened(channel.info, with: other))
-        try await node.announceMembers(of: channel)
-        return DirectChannelResult(channel: channel.info, created: true)
+        // Creating the channel suspends (its owner may be another node): concurrent opens of the
+        // same DM wait for the first one instead of creating a second channel.
+        if let opening = openingDirect[other] {
+            return DirectChannelResult(channel: try await opening.value.channel, created: false)
+        }
+        let opening = Task { () async throws -> DirectChannelResult in
+            let (info, members) = try await node.createDirectChannel(between: me.id, and: other)
+            try await commit(.directChannelOpened(info, with: other))
+            try await node.announceMembers(of: info.id, members)
+            return DirectChannelResult(channel: info, created: true)
+        }
+        openingDirect[other] = opening
+        defer { openingDirect[other] = nil }
+        return try await opening.value
     }
 }
 

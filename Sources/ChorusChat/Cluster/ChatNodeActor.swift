@@ -1,0 +1,52 @@
+import ChorusActorSystem
+import ChorusModel
+import Distributed
+
+/// One per node: what peers ask of a node as a whole rather than of one channel or user.
+///
+/// Creating a user or a channel must happen on the node that owns its key; membership changes and
+/// events reach this node's edge through it.
+public distributed actor ChatNodeActor {
+    public typealias ActorSystem = ClusterActorSystem
+
+    /// The actor kind of node actors; the key is the node name.
+    public static let kind = "chatnode"
+
+    private let node: ChatNode
+
+    init(actorSystem: ClusterActorSystem, node: ChatNode) {
+        self.actorSystem = actorSystem
+        self.node = node
+    }
+
+    /// The identity of node `name`'s actor.
+    public static func identity(of name: String) -> ActorIdentity {
+        ActorIdentity(kind: kind, key: name)
+    }
+
+    /// Creates user `id` here (this node owns them) if new; returns the profile.
+    public distributed func ensureUser(_ id: UserID, displayName: String) async throws -> UserProfile {
+        try await node.ensureUser(id, displayName: displayName)
+    }
+
+    /// Creates or renames user `id` here.
+    public distributed func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
+        try await node.upsertUser(id, displayName: displayName)
+    }
+
+    /// Creates a channel this node owns; returns once its `created` record is durable.
+    public distributed func createChannel(_ info: ChannelInfo, members: [Member]) async throws {
+        try await node.createLocalChannel(info, members: members)
+    }
+
+    /// A user of a channel on another node joined or left it: tell this node's edges.
+    public distributed func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
+        node.notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
+    }
+
+    /// Events of channels on other nodes for edge `edge` here, in order.
+    public distributed func deliver(_ events: [ChannelEvent], toEdge edge: String) {
+        guard let sink = node.eventSink(edge: edge) else { return }
+        for event in events { sink.deliver(event) }
+    }
+}
