@@ -1,0 +1,154 @@
+import ChorusActorSystem
+import ChorusChat
+import ChorusCluster
+import ChorusGateway
+import ChorusModel
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// Several Chorus nodes in one process, each with its own actor system, TCP transport, gateway and
+/// WebSocket edge, sharing one manual clock.
+struct TestCluster {
+    let apis: [TestAPI]
+    let placements: [ChatPlacement]
+    let systems: [ClusterActorSystem]
+
+    static func run(nodes count: Int = 3, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
+        let clock = ManualTimeSource()
+        let names = (1...count).map { "chorus-\($0)" }
+        let ring = HashRing(nodes: names)
+        var nodes: [(ChatNode, ChatPlacement, ClusterActorSystem, Int)] = []
+        for (index, name) in names.enumerated() {
+            let system = ClusterActorSystem(nodeName: name)
+            let placement = ChatPlacement(nodeName: name, ring: ring)
+            var configuration = ChorusConfiguration.testing().chatNodeConfiguration
+            configuration.snowflakeNode = UInt64(index + 1)
+            let node = ChatNode(actorSystem: system, configuration: configuration, clock: clock, cluster: placement)
+            placement.attach(node)
+            node.startClusterServices()
+            let port = try await system.startTransport(
+                ClusterTransportConfiguration(cluster: "test-cluster", secret: Array("cluster-secret".utf8), callTimeout: .seconds(10)),
+                placement: placement)
+            nodes.append((node, placement, system, port))
+        }
+        let peers = Dictionary(uniqueKeysWithValues: zip(names, nodes.map { PeerAddress(host: "127.0.0.1", port: $0.3) }))
+        for (_, _, system, _) in nodes { system.setPeers(peers) }
+        let started = nodes
+        defer { Task { for (_, _, system, _) in started { await system.shutdownTransport() } } }
+
+        @Sendable func serve(_ index: Int, _ apis: [TestAPI]) async throws {
+            guard index < started.count else {
+                try await body(TestCluster(apis: apis, placements: started.map(\.1), systems: started.map(\.2)))
+                return
+            }
+            let (node, _, _, _) = started[index]
+            let configuration = ChorusConfiguration.testing()
+            let hub = RealtimeHub(edgeName: names[index], node: node, configuration: configuration.realtime, logger: Logger(label: "test"))
+            let app = Gateway.application(
+                configuration: configuration,
+                dependencies: .init(node: node, jwtSecret: Array(TestAPI.secret.utf8), cdnKey: Array("cdn-key".utf8)),
+                realtime: hub, logger: Logger(label: "test"))
+            try await app.test(.live) { client in
+                try await serve(index + 1, apis + [TestAPI(clock: clock, node: node, hub: hub, client: client)])
+            }
+        }
+        try await serve(0, [])
+    }
+
+    /// The node that owns channel `id`.
+    func owner(ofChannel id: String) -> String {
+        placements[0].owner(of: ChannelActor.identity(of: ChannelID(id)!))
+    }
+}
+
+@Suite("Chat cluster (3 nodes in one process)", .serialized)
+struct ChatClusterTests {
+    @Test("users on node 1 and node 3 chat in a channel owned by node 2 and see identical ordered streams")
+    func crossNodeChat() async throws {
+        try await TestCluster.run { cluster in
+            let (one, three) = (cluster.apis[0], cluster.apis[2])
+            try await three.createUsers("bob")
+            // Rooms are placed by their id: create until one lands on node 2.
+            var created = try await one.createChannel("room", name: "Lobby", owner: "alice")
+            while cluster.owner(ofChannel: created) != "chorus-2" {
+                created = try await one.createChannel("room", name: "Lobby", owner: "alice")
+            }
+            let channel = created
+            try await one.addMember("bob", to: channel, by: "alice")
+            let alice = try await one.connect("alice")
+            let bob = try await three.connect("bob")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { for i in 0..<20 { try await one.send("alice \(i)", to: channel, as: "alice") } }
+                group.addTask { for i in 0..<20 { try await three.send("bob \(i)", to: channel, as: "bob") } }
+                try await group.waitForAll()
+            }
+            func messages(_ socket: TestSocket) async throws -> [String] {
+                var seen: [String] = []
+                while seen.count < 40 {
+                    let frame = try await socket.next()
+                    if frame.type == "message" { seen.append("\(frame.seq!) \(frame.data["body"] as! String)") }
+                }
+                return seen
+            }
+            let aliceSaw = try await messages(alice)
+            let bobSaw = try await messages(bob)
+            #expect(aliceSaw == bobSaw)
+            let seqs = aliceSaw.map { Int($0.split(separator: " ")[0])! }
+            #expect(seqs == seqs.sorted() && Set(seqs).count == 40)
+            // Any node serves reads of the channel too.
+            let page = try await three.call(.get, "/v1/channels/\(channel)/messages?limit=100", as: "bob")
+            #expect((page["messages"] as? [[String: Any]])?.count == 40)
+            // The channel actor lives only on its owner.
+            #expect(cluster.apis[1].node.activeActorIDs.channels.contains(ChannelID(channel)!))
+            #expect(!one.node.activeActorIDs.channels.contains(ChannelID(channel)!))
+        }
+    }
+
+    @Test("membership, DMs and users across nodes: whoever owns them, every node answers")
+    func crossNodeMembership() async throws {
+        try await TestCluster.run { cluster in
+            let (one, two, three) = (cluster.apis[0], cluster.apis[1], cluster.apis[2])
+            try await three.createUsers("carol")
+            try await two.createUsers("dave")
+            let carol = try await three.connect("carol")
+            let channel = try await one.createChannel(owner: "alice")
+            try await one.addMember("carol", to: channel, by: "alice")
+            try await one.send("welcome", to: channel, as: "alice")
+            let joined = try await carol.next()
+            #expect(joined.type == "member_add" && joined.data["user_id"] as? String == "carol")
+            #expect(try await carol.next().data["body"] as? String == "welcome")
+            // Carol's channel list, read on another node.
+            let list = try await two.call(.get, "/v1/channels", as: "carol")
+            #expect(list.array.map { $0["id"] as? String } == [channel])
+            // A DM opened from node 2 between dave and carol is one channel, whatever node asks.
+            let dm = try await two.call(.post, "/v1/channels", as: "dave", json: ["type": "dm", "user_id": "carol"])
+            let again = try await one.call(.post, "/v1/channels", as: "carol", json: ["type": "dm", "user_id": "dave"])
+            #expect(dm.status == .created && again.status == .ok && dm.string("id") == again.string("id"))
+            // Unknown users and channels are the usual errors, not cluster errors.
+            #expect(try await three.call(.get, "/v1/users/nobody", as: "carol").errorCode == "CHAT_USER_NOT_FOUND")
+            #expect(try await three.call(.get, "/v1/channels/12345", as: "carol").errorCode == "CHAT_CHANNEL_NOT_FOUND")
+            let notMember = try await three.call(.post, "/v1/channels/\(channel)/messages", as: "dave", json: ["body": "hi"])
+            #expect(notMember.errorCode == "CHAT_NOT_MEMBER")
+        }
+    }
+
+    @Test("a channel whose node is gone fails fast with 503 CLUSTER_UNAVAILABLE")
+    func deadOwner() async throws {
+        try await TestCluster.run { cluster in
+            let one = cluster.apis[0]
+            var created = try await one.createChannel(owner: "alice")
+            while cluster.owner(ofChannel: created) != "chorus-3" {
+                created = try await one.createChannel(owner: "alice")
+            }
+            let channel = created
+            await cluster.systems[2].shutdownTransport()
+            let started = ContinuousClock.now
+            let reply = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
+            #expect(reply.status == .serviceUnavailable && reply.errorCode == "CLUSTER_UNAVAILABLE")
+            #expect(ContinuousClock.now - started < .seconds(5), "it should fail fast, not wait for the call timeout")
+        }
+    }
+}
