@@ -133,10 +133,11 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var cdn = CDN()
     public var storage = Storage()
     public var realtime = Realtime()
+    public var cluster = Cluster()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage, realtime }
+    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage, realtime, cluster }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -146,6 +147,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         chat = try c.decodeIfPresent(Chat.self, forKey: .chat) ?? chat
         cdn = try c.decodeIfPresent(CDN.self, forKey: .cdn) ?? cdn
         realtime = try c.decodeIfPresent(Realtime.self, forKey: .realtime) ?? realtime
+        cluster = try c.decodeIfPresent(Cluster.self, forKey: .cluster) ?? cluster
     }
 
     /// A configuration error, naming the file and key.
@@ -156,17 +158,20 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     /// Decodes YAML text; `source` names the file in errors.
     public static func decode(yaml: String, source: String) throws -> ChorusConfiguration {
         var configuration = ChorusConfiguration()
+        var document: Yams.Node?
         do {
             // A file with only comments is an empty document: all defaults.
-            if try Yams.compose(yaml: yaml) != nil {
+            document = try Yams.compose(yaml: yaml)
+            if document != nil {
                 configuration = try YAMLDecoder().decode(ChorusConfiguration.self, from: yaml)
             }
         } catch let error as DecodingError {
-            throw Error(description: "\(source): \(describe(error))")
+            let line = Self.line(of: codingPathKeys(of: error), in: document).map { ":\($0)" } ?? ""
+            throw Error(description: "\(source)\(line): \(describe(error))")
         } catch {
             throw Error(description: "\(source): \(error)")
         }
-        try configuration.validate(source: source)
+        try configuration.validate(source: source, document: document)
         return configuration
     }
 
@@ -183,8 +188,15 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     /// Checks value ranges that decoding alone does not.
     public func validate(source: String) throws {
+        try validate(source: source, document: nil)
+    }
+
+    /// Checks value ranges; errors name the line of the key in `document` when it is there.
+    func validate(source: String, document: Yams.Node?) throws {
         func check(_ ok: Bool, _ key: String, _ rule: String) throws {
-            if !ok { throw Error(description: "\(source): \(key) \(rule)") }
+            guard !ok else { return }
+            let line = Self.line(of: Self.keyPath(key), in: document).map { ":\($0)" } ?? ""
+            throw Error(description: "\(source)\(line): \(key) \(rule)")
         }
         try check((0...65535).contains(node.port), "node.port", "must be 0-65535")
         try check(limits.maxBodyBytes >= 1024, "limits.max_body_bytes", "must be at least 1024")
@@ -201,6 +213,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(storage.recentMessagesInMemory >= 1, "storage.recent_messages_in_memory", "must be at least 1")
         try check(storage.passivateIdleSeconds > 0, "storage.passivate_idle_seconds", "must be positive")
         try realtime.validate(check: check)
+        try cluster.validate(check: check)
     }
 
     /// The storage settings (`node.data_dir` plus `storage.*`).
@@ -219,6 +232,58 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             messageWindow: storage.recentMessagesInMemory,
             eventLogCapacity: realtime.replayEvents)
     }
+}
+
+extension ChorusConfiguration {
+    /// One step of a key path: a mapping key or a sequence index.
+    enum KeyStep: Equatable { case key(String), index(Int) }
+
+    /// `cluster.nodes[1].name` as steps.
+    static func keyPath(_ key: String) -> [KeyStep] {
+        var steps: [KeyStep] = []
+        for part in key.split(separator: ".") {
+            var name = Substring(part)
+            var indexes: [Int] = []
+            while let open = name.lastIndex(of: "["), name.hasSuffix("]"), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+                indexes.insert(index, at: 0)
+                name = name[..<open]
+            }
+            if !name.isEmpty { steps.append(.key(String(name))) }
+            steps += indexes.map(KeyStep.index)
+        }
+        return steps
+    }
+
+    /// The line of the deepest node of `path` present in `document` (a missing key gives its parent's line).
+    static func line(of path: [KeyStep], in document: Yams.Node?) -> Int? {
+        guard var node = document else { return nil }
+        var line = node.mark?.line
+        for step in path {
+            switch (step, node) {
+            case (.key(let key), .mapping(let mapping)):
+                guard let child = mapping[key] else { return line }
+                node = child
+            case (.index(let index), .sequence(let sequence)) where index < sequence.count:
+                node = sequence[index]
+            default:
+                return line
+            }
+            line = node.mark?.line ?? line
+        }
+        return line
+    }
+}
+
+/// The key path of a decoding error, as steps.
+func codingPathKeys(of error: DecodingError) -> [ChorusConfiguration.KeyStep] {
+    let context: DecodingError.Context? =
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context): context
+        @unknown default: nil
+        }
+    var keys = context?.codingPath ?? []
+    if case .keyNotFound(let key, _) = error { keys.append(key) }
+    return keys.map { key in key.intValue.map(ChorusConfiguration.KeyStep.index) ?? .key(key.stringValue) }
 }
 
 /// A one-line description of a decoding error with its key path.

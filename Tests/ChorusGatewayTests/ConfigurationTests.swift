@@ -9,10 +9,43 @@ struct ConfigurationTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("cluster.example.yaml")
 
-    @Test("cluster.example.yaml parses and documents exactly the defaults")
+    @Test("cluster.example.yaml is a 3-node cluster and documents exactly the defaults of every other key")
     func example() throws {
         let example = try ChorusConfiguration.load(path: Self.exampleURL.path)
-        #expect(example == ChorusConfiguration())
+        #expect(example.cluster.nodes.map(\.name) == ["chorus-1", "chorus-2", "chorus-3"])
+        var defaults = ChorusConfiguration()
+        defaults.cluster.nodes = example.cluster.nodes
+        #expect(example == defaults)
+    }
+
+    @Test("errors name the line of the key in the file")
+    func lines() {
+        let yaml = """
+            node:
+              name: a
+            cluster:
+              nodes:
+                - name: one
+                  cluster_address: 127.0.0.1:7401
+                  client_address: 127.0.0.1:8081
+                  data_dir: d1
+                - name: two
+                  cluster_address: nowhere
+                  client_address: 127.0.0.1:8082
+                  data_dir: d2
+              heartbeat_interval_ms: soon
+            """
+        #expect(throws: ChorusConfiguration.Error.self) { try ChorusConfiguration.decode(yaml: yaml, source: "c.yaml") }
+        do {
+            _ = try ChorusConfiguration.decode(yaml: yaml, source: "c.yaml")
+        } catch {
+            #expect("\(error)".hasPrefix("c.yaml:13: cluster.heartbeat_interval_ms"), "\(error)")
+        }
+        do {
+            _ = try ChorusConfiguration.decode(yaml: yaml.replacingOccurrences(of: "soon", with: "500"), source: "c.yaml")
+        } catch {
+            #expect("\(error)" == "c.yaml:10: cluster.nodes[1].cluster_address must be host:port", "\(error)")
+        }
     }
 
     @Test("missing keys take defaults; present keys override")
@@ -35,6 +68,8 @@ struct ConfigurationTests {
         ("realtime:\n  heartbeat_interval_seconds: 45\n", "realtime.heartbeat_interval_seconds"),
         ("realtime:\n  outbound_buffer_bytes: 10\n", "realtime.outbound_buffer_bytes"),
         ("realtime:\n  max_sockets_per_user: many\n", "realtime.max_sockets_per_user"),
+        ("cluster:\n  nodes:\n    - name: a\n      cluster_address: x:1\n      client_address: x:2\n", "cluster.nodes[0].data_dir"),
+        ("cluster:\n  suspect_after_ms: 100\n", "cluster.suspect_after_ms"),
     ])
     func errors(yaml: String, key: String) {
         do {
@@ -42,7 +77,8 @@ struct ConfigurationTests {
             Issue.record("\(yaml) should not decode")
         } catch {
             let message = "\(error)"
-            #expect(message.hasPrefix("bad.yaml: "), "\(message)")
+            // "bad.yaml:<line>: <key> …": the file, the line of the key, the key.
+            #expect(message.range(of: #"^bad\.yaml:\d+: "#, options: .regularExpression) != nil, "\(message)")
             #expect(message.contains(key), "\(message)")
         }
     }
