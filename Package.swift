@@ -96,6 +96,7 @@ let package = Package(
                 "ChorusModel",
                 "ChorusStorage",
                 "ChorusActorSystem",
+                "ChorusCluster",
                 "ChorusChat",
                 "ChorusGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -35,6 +35,8 @@ public final class ChatNode: Sendable {
     public let cluster: ChatPlacement?
     /// This node's own ``ChatNodeActor`` (the target of peers' node-level calls), once started.
     private let ownNodeActor = Mutex<ChatNodeActor?>(nil)
+    private struct WeakMembership { weak var membership: Membership? }
+    private let membershipRef = Mutex(WeakMembership())
     /// Forwarders of events to the edges of peer nodes, by node name.
     private let remoteEdges = Mutex<[String: RemoteEdgeSink]>([:])
 
@@ -348,6 +350,20 @@ public final class ChatNode: Sendable {
                 ChatNodeActor(actorSystem: actorSystem, node: self)
             }
         }
+    }
+
+    /// The membership service watching this node's peers, if any.
+    var membership: Membership? { membershipRef.withLock { $0.membership } }
+
+    func attachMembership(_ membership: Membership) {
+        membershipRef.withLock { $0.membership = membership }
+    }
+
+    /// What this node reports about itself to peers and the admin view.
+    public func report() -> NodeReport {
+        let counts = activeActorCounts
+        return NodeReport(
+            node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, channelActors: counts.channels, userActors: counts.users)
     }
 
     /// This node's own node actor, once ``startClusterServices()`` ran.

@@ -51,6 +51,7 @@ public enum Gateway {
             signer: AttachmentURLSigner(baseURL: configuration.cdn.baseURL, key: dependencies.cdnKey, ttlSeconds: configuration.cdn.urlTTLSeconds)
         ).register(on: v1)
         UserRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
+        AdminRoutes(node: node).register(on: v1)
         return router
     }
 

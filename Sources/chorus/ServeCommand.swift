@@ -47,45 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let fsync { configuration.storage.fsync = fsync }
         try configuration.validate(source: "command line")
 
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "chorus")
-        logger[metadataKey: "node"] = "\(configuration.node.name)"
-
-        try FileManager.default.createDirectory(atPath: configuration.node.dataDir, withIntermediateDirectories: true)
-        let jwtSecret = Self.jwtSecret()
-        let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
-            ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
-
-        let chatConfiguration = configuration.chatNodeConfiguration
-        let (storage, recovery) = try NodeStorage.open(
-            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, logger: logger)
-        let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
-        let node = ChatNode(
-            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, logger: logger)
-        node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
-        let host = configuration.node.host
-        let realtime = RealtimeHub(edgeName: configuration.node.name, node: node, configuration: configuration.realtime, logger: logger)
-        let app = Gateway.application(
-            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), realtime: realtime,
-            logger: logger,
-            onServerRunning: { port in
-                // Written in one call, unbuffered: scripts and tests wait for this line.
-                FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
-            })
-        let group = ServiceGroup(
-            configuration: .init(
-                // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests,
-                // then the last checkpoint is written.
-                services: [CheckpointService(storage: storage, node: node, logger: logger), app, realtime],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await NodeRunner(configuration: configuration, logLevel: logLevel, member: nil).run()
     }
 
     /// `CHORUS_JWT_SECRET`, or a random secret for this process with a warning on how to mint tokens.

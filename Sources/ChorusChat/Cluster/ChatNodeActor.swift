@@ -44,6 +44,17 @@ public distributed actor ChatNodeActor {
         node.notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
     }
 
+    /// A peer's heartbeat; answers with this node's report.
+    public distributed func heartbeat(_ report: NodeReport) -> NodeReport {
+        node.membership?.heard(from: report.node, report: report)
+        return node.report()
+    }
+
+    /// This node's report (for the admin view).
+    public distributed func status() -> NodeReport {
+        node.report()
+    }
+
     /// Events of channels on other nodes for edge `edge` here, in order.
     public distributed func deliver(_ events: [ChannelEvent], toEdge edge: String) {
         guard let sink = node.eventSink(edge: edge) else { return }

@@ -1,0 +1,41 @@
+import ChorusChat
+import ChorusModel
+import Hummingbird
+
+/// `/v1/admin`: operator views (server token).
+struct AdminRoutes {
+    let node: ChatNode
+
+    func register(on v1: RouterGroup<ChorusRequestContext>) {
+        v1.get("admin/cluster", use: cluster)
+    }
+
+    /// Each node's status, the ring epoch, and how many channel and user actors each node hosts.
+    @Sendable func cluster(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        try context.requireServer()
+        let view = await node.clusterView()
+        return try JSONBody.response(ClusterBody(view: view))
+    }
+}
+
+struct ClusterBody: Encodable {
+    var view: ClusterView
+
+    enum CodingKeys: String, CodingKey { case node, ringEpoch = "ring_epoch", nodes }
+    enum NodeKeys: String, CodingKey { case name, status, isSelf = "self", channelActors = "channel_actors", userActors = "user_actors" }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(view.node, forKey: .node)
+        try c.encode(view.ringEpoch, forKey: .ringEpoch)
+        var nodes = c.nestedUnkeyedContainer(forKey: .nodes)
+        for node in view.nodes {
+            var n = nodes.nestedContainer(keyedBy: NodeKeys.self)
+            try n.encode(node.name, forKey: .name)
+            try n.encode(node.status, forKey: .status)
+            try n.encode(node.isSelf, forKey: .isSelf)
+            try n.encode(node.channelActors, forKey: .channelActors)
+            try n.encode(node.userActors, forKey: .userActors)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import ChorusActorSystem
+import ChorusChat
+import ChorusCluster
+import ChorusGateway
+import ChorusModel
+import Crypto
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Starts one node (single, or a member of a cluster) and runs it until SIGTERM/SIGINT.
+struct NodeRunner {
+    /// Which node of `configuration.cluster` this is, and the cluster secret.
+    struct Member {
+        var name: String
+        var index: Int
+        var secret: [UInt8]
+    }
+
+    var configuration: ChorusConfiguration
+    var logLevel: String
+    var member: Member?
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "chorus")
+        logger[metadataKey: "node"] = "\(configuration.node.name)"
+
+        try FileManager.default.createDirectory(atPath: configuration.node.dataDir, withIntermediateDirectories: true)
+        let jwtSecret = ServeCommand.jwtSecret()
+        let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
+            ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
+
+        var chatConfiguration = configuration.chatNodeConfiguration
+        let (storage, recovery) = try NodeStorage.open(
+            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, logger: logger)
+        let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
+        var placement: ChatPlacement?
+        if let member {
+            let cluster = configuration.cluster
+            placement = ChatPlacement(nodeName: member.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes))
+            chatConfiguration.snowflakeNode = UInt64(member.index + 1)
+        }
+        let node = ChatNode(
+            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, cluster: placement,
+            logger: logger)
+        node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
+
+        var services: [any Service] = [CheckpointService(storage: storage, node: node, logger: logger)]
+        if let member, let placement {
+            let cluster = configuration.cluster
+            placement.attach(node)
+            node.startClusterServices()
+            let me = cluster.node(named: member.name)!
+            let listen = ChorusConfiguration.Cluster.parseAddress(me.clusterAddress)!
+            var peers: [String: PeerAddress] = [:]
+            for peer in cluster.nodes where peer.name != member.name {
+                peers[peer.name] = ChorusConfiguration.Cluster.parseAddress(peer.clusterAddress)
+            }
+            _ = try await actorSystem.startTransport(
+                ClusterTransportConfiguration(
+                    cluster: cluster.name, secret: member.secret, host: listen.host, port: listen.port, peers: peers,
+                    callTimeout: .milliseconds(cluster.callTimeoutMs)),
+                placement: placement)
+            services.append(
+                Membership(
+                    node: node, placement: placement, interval: .milliseconds(cluster.heartbeatIntervalMs),
+                    suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
+        }
+        let host = configuration.node.host
+        let realtime = RealtimeHub(edgeName: configuration.node.name, node: node, configuration: configuration.realtime, logger: logger)
+        let app = Gateway.application(
+            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), realtime: realtime,
+            logger: logger,
+            onServerRunning: { port in
+                // Written in one call, unbuffered: scripts and tests wait for this line.
+                FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
+            })
+        // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests,
+        // heartbeats stop, then the last checkpoint is written.
+        services += [app, realtime]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await actorSystem.shutdownTransport()
+    }
+}
