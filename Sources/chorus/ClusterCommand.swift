@@ -27,7 +27,6 @@ struct ClusterCommand: AsyncParsableCommand {
         var logLevel: String = "info"
 
         func run() async throws {
-            setvbuf(stdout, nil, _IOLBF, 0)  // each line as it comes, also into a pipe or file
             let configuration = try ChorusConfiguration.load(path: config)
             let nodes = configuration.cluster.nodes
             guard !nodes.isEmpty else { throw ValidationError("\(config): cluster.nodes is empty; `chorus serve` runs a single node") }
@@ -35,7 +34,7 @@ struct ClusterCommand: AsyncParsableCommand {
             func secret(_ key: String, announce: Bool) -> String {
                 if let value = environment[key], !value.isEmpty { return value }
                 let generated = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-                if announce { print("\(key) was not set; this run uses:\n  export \(key)=\(generated)") }
+                if announce { say("\(key) was not set; this run uses:\n  export \(key)=\(generated)") }
                 environment[key] = generated
                 return generated
             }
@@ -65,21 +64,21 @@ struct ClusterCommand: AsyncParsableCommand {
                     }
                     for line in lines {
                         if line.hasPrefix("chorus listening on ") {
-                            print("\(name) ready: \(line.dropFirst("chorus listening on ".count))")
+                            say("\(name) ready: \(line.dropFirst("chorus listening on ".count))")
                         } else {
-                            print("[\(name)] \(line)")
+                            say("[\(name)] \(line)")
                         }
                     }
                 }
                 process.terminationHandler = { process in
-                    if !children.stopping { print("\(name) exited with status \(process.terminationStatus)") }
+                    if !children.stopping { say("\(name) exited with status \(process.terminationStatus)") }
                 }
                 try process.run()
                 children.add(process)
             }
-            print("cluster \(configuration.cluster.name): \(nodes.count) nodes starting; Ctrl-C stops them all")
+            say("cluster \(configuration.cluster.name): \(nodes.count) nodes starting; Ctrl-C stops them all")
             await children.waitForSignal()
-            print("stopping the cluster")
+            say("stopping the cluster")
             await children.stopAll()
         }
     }
@@ -129,4 +128,9 @@ final class Children: Sendable {
         }
         for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
+}
+
+/// Writes a line to standard output at once (unbuffered, also into a pipe or file).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
