@@ -124,6 +124,7 @@ let package = Package(
             name: "ChorusProcessTests",
             dependencies: [
                 "chorus",
+                "ChorusCluster",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

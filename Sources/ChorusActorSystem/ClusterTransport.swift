@@ -38,7 +38,7 @@ public struct ClusterTransportConfiguration: Sendable {
     public init(
         cluster: String, secret: [UInt8], host: String = "127.0.0.1", port: Int = 0, peers: [String: PeerAddress] = [:],
         callTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), initialBackoff: Duration = .milliseconds(100),
-        maxBackoff: Duration = .seconds(2), maxFrameBytes: Int = Wire.defaultMaxFrameBytes
+        maxBackoff: Duration = .seconds(1), maxFrameBytes: Int = Wire.defaultMaxFrameBytes
     ) {
         self.cluster = cluster
         self.secret = secret
@@ -128,34 +128,59 @@ final class ClusterTransport: Sendable {
 
     /// Sends `call` to `peer` and waits for the reply (or the deadline).
     func call(_ peer: String, _ makeCall: (UInt64) -> Wire.Call, timeout: Duration) async throws -> Wire.Reply.Result {
-        let connection = try await self.connection(to: peer)
+        let connection = try await self.connection(to: peer, budget: timeout)
         return try await connection.call(makeCall, timeout: timeout)
     }
 
     /// The established connection to `peer`, dialling (once, shared by concurrent callers) if needed.
-    private func connection(to peer: String) async throws -> Connection {
+    ///
+    /// After a failed dial the peer is backed off (doubling from `initialBackoff` up to
+    /// `maxBackoff`). A call that arrives meanwhile waits for the next attempt if that comes within
+    /// half of its own `budget`, and fails with `unreachable` at once otherwise: a dead peer costs
+    /// callers at most a backoff, never their whole deadline, and a peer that was merely starting
+    /// is reached on the next attempt.
+    private func connection(to peer: String, budget: Duration) async throws -> Connection {
         // The common case returns without suspending, so calls leave in the order they are made.
         if let open = state.withLock({ $0.outbound[peer]?.connection }), open.isOpen { return open }
-        let now = ContinuousClock.now
-        let (dial, address) = try state.withLock { state -> (Task<Connection, any Error>, PeerAddress) in
-            guard let address = state.peers[peer] else {
-                throw RemoteCallError(.unreachable, "no address for node \(peer) in the cluster configuration")
-            }
-            if state.closed { throw RemoteCallError(.unreachable, "the transport is shut down") }
-            var slot = state.outbound[peer] ?? Outbound()
-            if let connection = slot.connection, connection.isOpen {
-                return (Task { connection }, address)
-            }
-            if let dialing = slot.dialing { return (dialing, address) }
-            if let retryAfter = slot.retryAfter, now < retryAfter {
-                throw RemoteCallError(.unreachable, "node \(peer) is unreachable (retrying after a backoff)")
-            }
-            let task = Task { try await self.dial(peer, at: address) }
-            slot.dialing = task
-            slot.connection = nil
-            state.outbound[peer] = slot
-            return (task, address)
+        enum Next {
+            case dial(Task<Connection, any Error>, PeerAddress)
+            case wait(ContinuousClock.Instant)
         }
+        let started = ContinuousClock.now
+        while true {
+            let now = ContinuousClock.now
+            let next = try state.withLock { state -> Next in
+                guard let address = state.peers[peer] else {
+                    throw RemoteCallError(.unreachable, "no address for node \(peer) in the cluster configuration")
+                }
+                if state.closed { throw RemoteCallError(.unreachable, "the transport is shut down") }
+                var slot = state.outbound[peer] ?? Outbound()
+                if let connection = slot.connection, connection.isOpen {
+                    return .dial(Task { connection }, address)
+                }
+                if let dialing = slot.dialing { return .dial(dialing, address) }
+                if let retryAfter = slot.retryAfter, now < retryAfter {
+                    guard retryAfter - started < budget / 2 else {
+                        throw RemoteCallError(.unreachable, "node \(peer) is unreachable (retrying after a backoff)")
+                    }
+                    return .wait(retryAfter)
+                }
+                let task = Task { try await self.dial(peer, at: address) }
+                slot.dialing = task
+                slot.connection = nil
+                state.outbound[peer] = slot
+                return .dial(task, address)
+            }
+            switch next {
+            case .wait(let instant):
+                try await Task.sleep(until: instant)
+            case .dial(let dial, let address):
+                return try await finishDial(dial, to: peer, at: address)
+            }
+        }
+    }
+
+    private func finishDial(_ dial: Task<Connection, any Error>, to peer: String, at address: PeerAddress) async throws -> Connection {
         do {
             let connection = try await dial.value
             state.withLock { state in

@@ -73,11 +73,12 @@ public final class Membership: Service {
         logger.log(level: level, "cluster peer \(change.to.rawValue)", metadata: ["cluster.peer": "\(change.peer)", "cluster.was": "\(change.from.rawValue)"])
     }
 
+    /// Beats until the node stops.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while true {
+        await cancelWhenGracefulShutdownOrReturn {
+            while !Task.isCancelled {
                 await self.beat()
-                try await Task.sleep(for: self.interval)
+                try? await Task.sleep(for: self.interval)
             }
         }
     }
@@ -126,4 +127,9 @@ extension ChatNode {
         }
         return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
     }
+}
+
+/// Runs `body` until it returns or the service group starts a graceful shutdown (which cancels it).
+func cancelWhenGracefulShutdownOrReturn(_ body: @escaping @Sendable () async -> Void) async {
+    try? await cancelWhenGracefulShutdown { await body() }
 }

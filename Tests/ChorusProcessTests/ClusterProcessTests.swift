@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChorusCluster
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// A Chorus cluster of real `chorus node` processes on 127.0.0.1.
+@Suite("chorus binary: cluster", .serialized)
+struct ClusterProcessTests {
+    static let jwtSecret = "cluster-process-jwt"
+    static let clusterSecret = "cluster-process-secret"
+    let names = ["chorus-1", "chorus-2", "chorus-3"]
+
+    func token(_ payload: String) -> String { signedToken(payload: payload, secret: Self.jwtSecret) }
+    func userToken(_ user: String) -> String { token(#"{"user_id":"\#(user)","exp":\#(Int(Date().timeIntervalSince1970) + 3600)}"#) }
+
+    /// Ports nobody listens on right now (the kernel picked them).
+    static func freePorts(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        return try (0..<count).map { _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw ProcessFailure(description: "cannot find a free port") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+
+    /// A config file for a 3-node cluster in `directory`; returns its path and the client ports.
+    func writeConfig(in directory: String) throws -> (String, [Int]) {
+        let ports = try Self.freePorts(6)
+        var yaml = "cluster:\n  name: process-test\n  heartbeat_interval_ms: 200\n  suspect_after_ms: 1000\n  down_after_ms: 2000\n  call_timeout_ms: 3000\n  nodes:\n"
+        for (index, name) in names.enumerated() {
+            yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/\(name)\n"
+        }
+        yaml += "storage:\n  fsync: none\n"
+        let path = directory + "/cluster.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, Array(ports[3...]))
+    }
+
+    func startNode(_ name: String, config: String, clusterSecret: String = clusterSecret) throws -> ChorusProcess {
+        try ChorusProcess(
+            ["node", "--config", config, "--name", name],
+            environment: ["CHORUS_JWT_SECRET": Self.jwtSecret, "CHORUS_CLUSTER_SECRET": clusterSecret])
+    }
+
+    func request(_ port: Int, _ method: HTTPRequest.Method, _ path: String, token: String, json: String? = nil) async throws -> (HTTPResponse.Status, [String: Any]) {
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            let headers: HTTPFields = [.authorization: "Bearer \(token)"]
+            let response: TestClient.Response =
+                switch method {
+                case .post: try await client.post(path, headers: headers, body: ByteBuffer(string: json ?? "{}"))
+                default: try await client.get(path, headers: headers)
+                }
+            let body = response.body.map { Data(String(buffer: $0).utf8) } ?? Data()
+            return (response.status, (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
+        }
+    }
+
+    @Test("3 processes: users on node 1 and node 3 chat in a channel owned by node 2 and see identical streams; a killed owner fails fast")
+    func chatAcrossProcesses() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (config, ports) = try writeConfig(in: directory)
+        let nodes = try names.map { try startNode($0, config: config) }
+        for node in nodes { _ = try await node.listeningPort() }
+        let ring = HashRing(nodes: names)
+
+        // A room that lands on node 2, created through node 1.
+        var created = ""
+        repeat {
+            let (status, room) = try await request(ports[0], .post, "/v1/channels", token: userToken("alice"), json: #"{"type":"room","name":"Lobby"}"#)
+            #expect(status == .created, "\(room)")
+            created = room["id"] as? String ?? ""
+        } while ring.owner(of: "channel/\(created)") != "chorus-2"
+        let room = created
+        let (joined, _) = try await request(ports[2], .post, "/v1/channels/\(room)/members", token: userToken("bob"), json: #"{"user_id":"bob"}"#)
+        #expect(joined == .created)
+
+        let alice = try RawWebSocket(port: ports[0], path: "/v1/ws?token=\(userToken("alice"))")
+        let bob = try RawWebSocket(port: ports[2], path: "/v1/ws?token=\(userToken("bob"))")
+        for socket in [alice, bob] {
+            #expect(try socket.nextText()?.contains(#""type":"hello""#) == true)
+            try socket.sendText(#"{"type":"resume","channels":{}}"#)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for i in 0..<15 { _ = try await request(ports[0], .post, "/v1/channels/\(room)/messages", token: userToken("alice"), json: #"{"body":"a\#(i)"}"#) } }
+            group.addTask { for i in 0..<15 { _ = try await request(ports[2], .post, "/v1/channels/\(room)/messages", token: userToken("bob"), json: #"{"body":"b\#(i)"}"#) } }
+            try await group.waitForAll()
+        }
+        func messages(_ socket: RawWebSocket) throws -> [String] {
+            var seen: [String] = []
+            while seen.count < 30, let text = try socket.nextText() {
+                guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], object["type"] as? String == "message" else { continue }
+                seen.append("\(object["seq"]!) \((object["data"] as? [String: Any])?["body"] ?? "")")
+            }
+            return seen
+        }
+        let aliceSaw = try messages(alice)
+        let bobSaw = try messages(bob)
+        #expect(aliceSaw.count == 30 && aliceSaw == bobSaw)
+
+        // The admin view sees three nodes up, with the room's actor on node 2.
+        let (status, view) = try await request(ports[2], .get, "/v1/admin/cluster", token: token(#"{"iat":\#(Int(Date().timeIntervalSince1970))}"#))
+        #expect(status == .ok)
+        let listed = view["nodes"] as? [[String: Any]] ?? []
+        #expect(listed.map { $0["name"] as? String } == names && listed.allSatisfy { $0["status"] as? String == "up" })
+        #expect((listed[1]["channel_actors"] as? Int ?? 0) >= 1)
+
+        // Kill the owner: calls for its room fail fast with 503 instead of hanging.
+        kill(nodes[1].processIdentifier, SIGKILL)
+        _ = try? await nodes[1].waitForExit()
+        let started = ContinuousClock.now
+        let (failed, body) = try await request(ports[0], .post, "/v1/channels/\(room)/messages", token: userToken("alice"), json: #"{"body":"anyone?"}"#)
+        #expect(failed == .serviceUnavailable && (body["error"] as? [String: Any])?["code"] as? String == "CLUSTER_UNAVAILABLE")
+        #expect(ContinuousClock.now - started < .seconds(3))
+        for node in [nodes[0], nodes[2]] { #expect(try await node.stop(signal: SIGTERM) == 0) }
+    }
+
+    @Test("a node with the wrong cluster secret is refused and logged")
+    func wrongSecret() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (config, ports) = try writeConfig(in: directory)
+        let honest = try startNode("chorus-1", config: config)
+        let intruder = try startNode("chorus-2", config: config, clusterSecret: "a-guess")
+        _ = try await honest.listeningPort()
+        _ = try await intruder.listeningPort()
+        try await honest.waitFor("the refusal", timeout: .seconds(20)) { _, err in err.contains("cluster handshake refused") }
+        #expect(honest.stderr.contains("wrong cluster secret from chorus-2") || intruder.stderr.contains("wrong cluster secret from chorus-1"))
+        // Users the intruder would own are unavailable, never served by it.
+        let ring = HashRing(nodes: names)
+        let user = (0..<1000).map { "user\($0)" }.first { ring.owner(of: "user/\($0)") == "chorus-2" }!
+        let (status, _) = try await request(ports[0], .get, "/v1/channels", token: userToken(user))
+        #expect(status == .serviceUnavailable)
+        for node in [honest, intruder] { #expect(try await node.stop(signal: SIGTERM) == 0) }
+    }
+
+    @Test("cluster up starts every node, prints their URLs, and stops them all on SIGTERM")
+    func clusterUp() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (config, ports) = try writeConfig(in: directory)
+        let up = try ChorusProcess(["cluster", "up", "--config", config], environment: ["CHORUS_JWT_SECRET": Self.jwtSecret])
+        try await up.waitFor("three ready lines", timeout: .seconds(60)) { out, _ in out.components(separatedBy: " ready: http://").count == 4 }
+        for (name, port) in zip(names, ports) { #expect(up.stdout.contains("\(name) ready: http://127.0.0.1:\(port)")) }
+        let (status, _) = try await request(ports[1], .get, "/v1/channels", token: userToken("carol"))
+        #expect(status == .ok)
+        #expect(try await up.stop(signal: SIGTERM, timeout: .seconds(40)) == 0)
+        // Every node is gone: nothing answers on the client ports.
+        for port in ports {
+            await #expect(throws: (any Error).self) { _ = try await request(port, .get, "/healthz", token: "") }
+        }
+    }
+}
