@@ -116,17 +116,28 @@ public final class ChatNode: Sendable {
     ///
     /// Servers reach channels only through this: while `body` runs, the actor cannot be passivated.
     public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
-        if cluster?.remoteOwner(of: ChannelActor.identity(of: id)) != nil {
-            guard let proxy = try? ChannelActor.resolve(id: ChannelActor.identity(of: id), using: actorSystem) else {
-                throw ChatError.channelNotFound(id)
-            }
+        let identity = ChannelActor.identity(of: id)
+        while true {
+            guard let owner = cluster?.remoteOwner(of: identity) else { return try await withLocalChannel(id, body) }
+            guard let proxy = try? ChannelActor.resolve(id: identity, using: actorSystem) else { throw ChatError.channelNotFound(id) }
             do {
                 return try await body(proxy)
             } catch let error as RemoteCallError where error.code == .actorNotFound {
                 throw ChatError.channelNotFound(id)
+            } catch let error as RemoteCallError where error.code == .wrongOwner {
+                guard try await refreshRing(after: error, from: owner) else { throw error }
             }
         }
-        return try await withLocalChannel(id, body)
+    }
+
+    /// After `wrongOwner` from `peer`: adopts the peer's newer ring; `false` if it is not newer
+    /// (then retrying would not help). The call was refused before it ran, so it is safe to retry.
+    private func refreshRing(after error: RemoteCallError, from peer: String) async throws -> Bool {
+        guard let cluster, let theirs = error.epoch, theirs > cluster.epoch,
+            let description = try await nodeActor(on: peer).ring(), cluster.adopt(description)
+        else { return false }
+        logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
+        return true
     }
 
     /// ``withChannel(_:_:)`` for a channel this node owns.
@@ -219,10 +230,15 @@ public final class ChatNode: Sendable {
 
     /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
     public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
-        do {
-            return try await body(try user(id))
-        } catch let error as RemoteCallError where error.code == .actorNotFound {
-            throw ChatError.userNotFound(id)
+        while true {
+            let owner = cluster?.remoteOwner(of: UserActor.identity(of: id))
+            do {
+                return try await body(try user(id))
+            } catch let error as RemoteCallError where error.code == .actorNotFound {
+                throw ChatError.userNotFound(id)
+            } catch let error as RemoteCallError where error.code == .wrongOwner {
+                guard let owner, try await refreshRing(after: error, from: owner) else { throw error }
+            }
         }
     }
 

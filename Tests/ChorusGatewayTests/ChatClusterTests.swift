@@ -45,7 +45,9 @@ struct TestCluster {
                 return
             }
             let (node, _, _, _) = started[index]
-            let configuration = ChorusConfiguration.testing()
+            let configuration = ChorusConfiguration.testing {
+                $0.limits.userRequestBurst = 100_000  // tests create many channels to land one on a given node
+            }
             let hub = RealtimeHub(edgeName: names[index], node: node, configuration: configuration.realtime, logger: Logger(label: "test"))
             let app = Gateway.application(
                 configuration: configuration,
@@ -149,6 +151,30 @@ struct ChatClusterTests {
             let reply = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
             #expect(reply.status == .serviceUnavailable && reply.errorCode == "CLUSTER_UNAVAILABLE")
             #expect(ContinuousClock.now - started < .seconds(5), "it should fail fast, not wait for the call timeout")
+        }
+    }
+
+    @Test("a node with a stale ring is told wrongOwner, refreshes its ring from the peer and retries transparently")
+    func staleRing() async throws {
+        try await TestCluster.run { cluster in
+            let (one, three) = (cluster.apis[0], cluster.apis[2])
+            // Nodes 2 and 3 move to a new ring without node 1 (epoch 2; other points, so keys also move
+            // between 2 and 3); node 1 still has epoch 1.
+            let newer = HashRing(nodes: ["chorus-2", "chorus-3"], virtualNodes: 512, epoch: 2)
+            cluster.placements[1].update(newer)
+            cluster.placements[2].update(newer)
+            // A room created on node 3 that node 1's old ring places on node 2.
+            var created = try await three.createChannel("room", name: "Moved", owner: "carol")
+            let oldRing = cluster.placements[0].ring
+            for _ in 0..<200 where newer.owner(of: "channel/\(created)") != "chorus-3" || oldRing.owner(of: "channel/\(created)") != "chorus-2" {
+                created = try await three.createChannel("room", name: "Moved", owner: "carol")
+            }
+            let channel = created
+            try #require(newer.owner(of: "channel/\(channel)") == "chorus-3" && oldRing.owner(of: "channel/\(channel)") == "chorus-2")
+            let reply = try await one.call(.get, "/v1/channels/\(channel)", as: "carol")
+            #expect(reply.status == .ok && reply.string("name") == "Moved", "\(reply.rawBody)")
+            #expect(cluster.placements[0].epoch == 2)
+            #expect(cluster.placements[0].ring.nodes == ["chorus-2", "chorus-3"])
         }
     }
 }

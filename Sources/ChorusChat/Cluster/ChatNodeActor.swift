@@ -50,6 +50,11 @@ public distributed actor ChatNodeActor {
         return node.report()
     }
 
+    /// This node's ring (a caller told `wrongOwner` refreshes its own from it).
+    public distributed func ring() -> RingDescription? {
+        node.cluster?.description
+    }
+
     /// This node's report (for the admin view).
     public distributed func status() -> NodeReport {
         node.report()

@@ -35,6 +35,22 @@ public final class ChatPlacement: ActorPlacement {
         state.withLock { $0 = ring }
     }
 
+    /// Adopts `description` if it is newer than the current ring; returns whether it did.
+    @discardableResult
+    public func adopt(_ description: RingDescription) -> Bool {
+        state.withLock { ring in
+            guard description.epoch > ring.epoch else { return false }
+            ring = HashRing(nodes: description.nodes, virtualNodes: description.virtualNodes, epoch: description.epoch)
+            return true
+        }
+    }
+
+    /// The current ring, as it crosses the wire.
+    public var description: RingDescription {
+        let ring = self.ring
+        return RingDescription(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)
+    }
+
     /// The other nodes on the ring.
     public var peers: [String] { ring.nodes.filter { $0 != nodeName } }
 
@@ -81,4 +97,11 @@ public final class ChatPlacement: ActorPlacement {
             throw RemoteCallError(.actorNotFound, "no actor \(id) on \(nodeName)")
         }
     }
+}
+
+/// A hash ring as nodes exchange it.
+public struct RingDescription: Sendable, Codable, Equatable {
+    public var nodes: [String]
+    public var virtualNodes: Int
+    public var epoch: UInt64
 }
