@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "ChorusStorage", package: "main"),
                 .product(name: "ChorusChat", package: "main"),
                 .product(name: "ChorusGateway", package: "main"),
+                .product(name: "ChorusCluster", package: "main"),
             ],
             path: "Sources/ChorusBenchmarks"
         ),

@@ -38,9 +38,7 @@ private struct TreeDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .map(let pairs) = value else { throw mismatch("a map") }
-        var entries: [String: BinaryValue] = [:]
-        for (key, value) in pairs { entries[key] = value }
-        return KeyedDecodingContainer(KeyedContainer<Key>(entries: entries, codingPath: codingPath, userInfo: userInfo))
+        return KeyedDecodingContainer(KeyedContainer<Key>(pairs: pairs, codingPath: codingPath, userInfo: userInfo))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -65,14 +63,19 @@ private struct TreeDecoder: Decoder {
             }
             throw mismatch("an integer that fits \(I.self)")
         }
-        switch type {
-        case is String.Type:
+        // Metatype comparisons, most frequent first (cheaper than casts of the metatype).
+        if type == String.self {
             guard case .string(let string) = value else { throw mismatch("a string") }
-            return string as? T
-        case is Bool.Type:
+            return (string as! T)
+        }
+        if type == UInt64.self { return (try integer(UInt64.self) as! T) }
+        if type == Int64.self { return (try integer(Int64.self) as! T) }
+        if type == Int.self { return (try integer(Int.self) as! T) }
+        if type == Bool.self {
             guard case .bool(let bool) = value else { throw mismatch("a boolean") }
-            return bool as? T
-        case is Double.Type, is Float.Type:
+            return (bool as! T)
+        }
+        if type == Double.self || type == Float.self {
             let double: Double
             switch value {
             case .double(let raw): double = raw
@@ -80,38 +83,40 @@ private struct TreeDecoder: Decoder {
             case .uint(let raw): double = Double(raw)
             default: throw mismatch("a number")
             }
-            return (type is Float.Type ? Float(double) as Any : double as Any) as? T
-        case is Int.Type: return try integer(Int.self) as? T
-        case is Int64.Type: return try integer(Int64.self) as? T
-        case is Int32.Type: return try integer(Int32.self) as? T
-        case is Int16.Type: return try integer(Int16.self) as? T
-        case is Int8.Type: return try integer(Int8.self) as? T
-        case is UInt.Type: return try integer(UInt.self) as? T
-        case is UInt64.Type: return try integer(UInt64.self) as? T
-        case is UInt32.Type: return try integer(UInt32.self) as? T
-        case is UInt16.Type: return try integer(UInt16.self) as? T
-        case is UInt8.Type: return try integer(UInt8.self) as? T
-        default: return nil
+            return type == Float.self ? (Float(double) as! T) : (double as! T)
         }
+        if type == UInt.self { return (try integer(UInt.self) as! T) }
+        if type == Int32.self { return (try integer(Int32.self) as! T) }
+        if type == UInt32.self { return (try integer(UInt32.self) as! T) }
+        if type == Int16.self { return (try integer(Int16.self) as! T) }
+        if type == UInt16.self { return (try integer(UInt16.self) as! T) }
+        if type == Int8.self { return (try integer(Int8.self) as! T) }
+        if type == UInt8.self { return (try integer(UInt8.self) as! T) }
+        return nil
     }
 
     private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let entries: [String: BinaryValue]
+        let pairs: [(String, BinaryValue)]
         let codingPath: [any CodingKey]
         let userInfo: [CodingUserInfoKey: Any]
 
-        var allKeys: [Key] { entries.keys.compactMap { Key(stringValue: $0) } }
+        var allKeys: [Key] { pairs.compactMap { Key(stringValue: $0.0) } }
 
-        func contains(_ key: Key) -> Bool { entries[key.stringValue] != nil }
+        private func value(_ key: Key) -> BinaryValue? {
+            let name = key.stringValue
+            return pairs.first { $0.0 == name }?.1
+        }
+
+        func contains(_ key: Key) -> Bool { value(key) != nil }
 
         private func child(_ key: Key) throws -> TreeDecoder {
-            guard let value = entries[key.stringValue] else {
+            guard let value = value(key) else {
                 throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
             }
             return TreeDecoder(value: value, codingPath: codingPath + [key], userInfo: userInfo)
         }
 
-        func decodeNil(forKey key: Key) throws -> Bool { entries[key.stringValue] == .null }
+        func decodeNil(forKey key: Key) throws -> Bool { value(key) == .null }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(type) }
 

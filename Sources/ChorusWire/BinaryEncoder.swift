@@ -83,24 +83,25 @@ private final class TreeEncoder: Encoder {
         return encoder.root ?? Node(value: .null)
     }
 
-    static func primitive(_ value: Any) -> BinaryValue? {
-        switch value {
-        case let value as String: .string(value)
-        case let value as Bool: .bool(value)
-        case let value as Int: .int(Int64(value))
-        case let value as Int64: .int(value)
-        case let value as Int32: .int(Int64(value))
-        case let value as Int16: .int(Int64(value))
-        case let value as Int8: .int(Int64(value))
-        case let value as UInt: .uint(UInt64(value))
-        case let value as UInt64: .uint(value)
-        case let value as UInt32: .uint(UInt64(value))
-        case let value as UInt16: .uint(UInt64(value))
-        case let value as UInt8: .uint(UInt64(value))
-        case let value as Double: .double(value)
-        case let value as Float: .double(Double(value))
-        default: nil
-        }
+    /// The value of a primitive type, found by comparing metatypes (cheap) rather than by
+    /// dynamic casts of the value (expensive, and tried for every struct otherwise).
+    static func primitive<T>(_ value: T) -> BinaryValue? {
+        let type = T.self
+        if type == String.self { return .string(value as! String) }
+        if type == UInt64.self { return .uint(value as! UInt64) }
+        if type == Int64.self { return .int(value as! Int64) }
+        if type == Int.self { return .int(Int64(value as! Int)) }
+        if type == Bool.self { return .bool(value as! Bool) }
+        if type == Double.self { return .double(value as! Double) }
+        if type == UInt.self { return .uint(UInt64(value as! UInt)) }
+        if type == Int32.self { return .int(Int64(value as! Int32)) }
+        if type == UInt32.self { return .uint(UInt64(value as! UInt32)) }
+        if type == Int16.self { return .int(Int64(value as! Int16)) }
+        if type == UInt16.self { return .uint(UInt64(value as! UInt16)) }
+        if type == Int8.self { return .int(Int64(value as! Int8)) }
+        if type == UInt8.self { return .uint(UInt64(value as! UInt8)) }
+        if type == Float.self { return .double(Double(value as! Float)) }
+        return nil
     }
 
     private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {

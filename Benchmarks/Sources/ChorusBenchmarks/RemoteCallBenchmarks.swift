@@ -1,4 +1,6 @@
 import ChorusActorSystem
+import ChorusChat
+import ChorusCluster
 import Foundation
 import ChorusModel
 import Distributed
@@ -85,4 +87,59 @@ func remoteCallBenchmarks() async throws {
     await a.shutdownTransport()
     await b.shutdownTransport()
     withExtendedLifetime(local) {}
+}
+
+/// A message send through an edge that does not own the channel, next to one through the owner
+/// (two nodes in one process, in-memory journals, loopback TCP between them).
+func edgeSendBenchmarks() async throws {
+    let names = ["edge", "owner"]
+    let ring = HashRing(nodes: names)
+    var nodes: [ChatNode] = []
+    var ports: [String: PeerAddress] = [:]
+    for (index, name) in names.enumerated() {
+        let system = ClusterActorSystem(nodeName: name)
+        let placement = ChatPlacement(nodeName: name, ring: ring)
+        let node = ChatNode(actorSystem: system, configuration: .init(snowflakeNode: UInt64(index + 1)), cluster: placement)
+        placement.attach(node)
+        node.startClusterServices()
+        let port = try await system.startTransport(ClusterTransportConfiguration(cluster: "bench", secret: Array("s".utf8)), placement: placement)
+        ports[name] = PeerAddress(host: "127.0.0.1", port: port)
+        nodes.append(node)
+    }
+    for node in nodes { node.actorSystem.setPeers(ports) }
+    let (edge, owner) = (nodes[0], nodes[1])
+    // 64 users, each with a room owned by the owner node.
+    var rooms: [(UserID, ChannelID)] = []
+    var index = 0
+    while rooms.count < 64 {
+        let user = UserID("sender\(index)")!
+        index += 1
+        _ = try await edge.ensureUser(user, displayName: user.rawValue)
+        let info = try await edge.createChannel(kind: .room, name: "bench", owner: user)
+        if ring.owner(of: ChannelActor.identity(of: info.id).description) == "owner" { rooms.append((user, info.id)) }
+    }
+    let frozen = rooms
+    let draft = MessageDraft(body: String(repeating: "x", count: 64))
+    var results: [Result] = []
+    for (label, node) in [("through the owner", owner), ("through a non-owner edge", edge)] {
+        results.append(try await measure("send \(label), sequential", operations: 5_000) {
+            let (user, room) = frozen[0]
+            for _ in 0..<5_000 { _ = try await node.withChannel(room) { try await $0.send(draft, from: user, senderName: "bench") } }
+        })
+        results.append(try await measure("send \(label), 64 senders on 64 rooms", operations: 64_000) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (user, room) in frozen {
+                    group.addTask { for _ in 0..<1_000 { _ = try await node.withChannel(room) { try await $0.send(draft, from: user, senderName: "bench") } } }
+                }
+                try await group.waitForAll()
+            }
+        })
+    }
+    print("\n## Message send through the owner vs a non-owner edge (`remote`)\n")
+    print("| benchmark | sends | sends/s (wall) | CPU µs/send (both nodes) |")
+    print("| --- | ---: | ---: | ---: |")
+    for result in results {
+        print("| \(result.name) | \(result.operations) | \(Int(result.perSecond)) | \(String(format: "%.2f", result.cpuMicrosPerOperation)) |")
+    }
+    for node in nodes { await node.actorSystem.shutdownTransport() }
 }

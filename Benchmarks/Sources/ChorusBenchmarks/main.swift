@@ -4,4 +4,7 @@ if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
 if which == "recovery" || which == "all" { try await recoveryBenchmark() }
 if which == "passivation" || which == "all" { try await passivationBenchmark() }
-if which == "remote" || which == "all" { try await remoteCallBenchmarks() }
+if which == "remote" || which == "all" {
+    try await remoteCallBenchmarks()
+    try await edgeSendBenchmarks()
+}
