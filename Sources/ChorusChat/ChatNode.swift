@@ -320,8 +320,7 @@ public final class ChatNode: Sendable {
         try await withUser(user) { try await $0.membershipChanged(channel, isMember: isMember, seq: seq) }
         notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
         for peer in cluster?.peers ?? [] {
-            let nodeActor = try nodeActor(on: peer)
-            Task { try? await nodeActor.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq) }
+            eventSink(edge: peer)?.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
         }
     }
 

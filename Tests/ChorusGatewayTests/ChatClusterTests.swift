@@ -177,4 +177,32 @@ struct ChatClusterTests {
             #expect(cluster.placements[0].ring.nodes == ["chorus-2", "chorus-3"])
         }
     }
+
+    @Test("heartbeats mark peers up and spread a newer ring; a silent peer goes suspect, then down, on the injected clock")
+    func heartbeats() async throws {
+        try await TestCluster.run { cluster in
+            let one = cluster.apis[0]
+            let membership = Membership(
+                node: one.node, placement: cluster.placements[0], interval: .milliseconds(500), suspectAfter: .seconds(2), downAfter: .seconds(5),
+                logger: Logger(label: "test"))
+            cluster.placements[2].update(HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"], virtualNodes: 512, epoch: 7))
+            await membership.beat()
+            #expect(membership.view.map(\.status) == [.up, .up])
+            #expect(cluster.placements[0].epoch == 7)
+            #expect(membership.view.last?.report?.node == "chorus-3")
+            // Node 3 goes silent: suspect after 2 s, down after 5 s of the node's clock.
+            await cluster.systems[2].shutdownTransport()
+            one.clock.advance(by: .seconds(2))
+            await membership.beat()
+            #expect(membership.view.map(\.status) == [.up, .suspect])
+            one.clock.advance(by: .seconds(3))
+            await membership.beat()
+            #expect(membership.view.map(\.status) == [.up, .down])
+            let view = try await one.call(.get, "/v1/admin/cluster", token: one.serverToken)
+            let nodes = view["nodes"] as? [[String: Any]] ?? []
+            #expect(nodes.map { $0["status"] as? String } == ["up", "up", "down"])
+            #expect(nodes.map { $0["self"] as? Bool } == [true, false, false])
+            #expect(view["ring_epoch"] as? Int == 7)
+        }
+    }
 }

@@ -17,7 +17,7 @@ public struct NodeReport: Sendable, Codable, Equatable {
 ///
 /// Every `interval` the service sends a heartbeat (a call to the peer's ``ChatNodeActor``) to each
 /// peer; a reply, or a heartbeat from the peer, counts as hearing from it. Status changes are
-/// logged. Down peers stay on the ring: their channels fail with 503 until they are back, since
+/// logged. A reply that shows a newer ring epoch makes this node fetch and adopt that ring. Down peers stay on the ring: their channels fail with 503 until they are back, since
 /// there are no replicas to take over (docs/cluster.md).
 public final class Membership: Service {
     private let node: ChatNode
@@ -58,8 +58,12 @@ public final class Membership: Service {
                 group.addTask {
                     guard let actor = try? self.node.nodeActor(on: peer) else { return }
                     let timeout = self.interval * 2
-                    if let report = try? await ClusterActorSystem.$callTimeout.withValue(timeout, operation: { try await actor.heartbeat(me) }) {
-                        self.heard(from: peer, report: report)
+                    guard let report = try? await ClusterActorSystem.$callTimeout.withValue(timeout, operation: { try await actor.heartbeat(me) })
+                    else { return }
+                    self.heard(from: peer, report: report)
+                    // A peer with a newer ring: adopt it, so every node converges on the latest.
+                    if report.epoch > self.placement.epoch, let ring = try? await actor.ring(), self.placement.adopt(ring) {
+                        self.logger.info("ring refreshed", metadata: ["cluster.epoch": "\(ring.epoch)", "cluster.from": "\(peer)"])
                     }
                 }
             }
@@ -75,7 +79,7 @@ public final class Membership: Service {
 
     /// Beats until the node stops.
     public func run() async throws {
-        await cancelWhenGracefulShutdownOrReturn {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.beat()
                 try? await Task.sleep(for: self.interval)
@@ -127,9 +131,4 @@ extension ChatNode {
         }
         return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
     }
-}
-
-/// Runs `body` until it returns or the service group starts a graceful shutdown (which cancels it).
-func cancelWhenGracefulShutdownOrReturn(_ body: @escaping @Sendable () async -> Void) async {
-    try? await cancelWhenGracefulShutdown { await body() }
 }
