@@ -45,6 +45,8 @@ final class Connection: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Inbound calls, in arrival order, for the task that starts them off the event loop.
+    private let inbound: AsyncStream<(Wire.Call, String)>.Continuation
     private unowned let transport: ClusterTransport
     let channel: any Channel
     let direction: Direction
@@ -56,6 +58,15 @@ final class Connection: Sendable {
         self.direction = direction
         self.logger = logger
         self.state = Mutex(State(phase: .handshaking(transport.makeHandshake())))
+        let (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
+        self.inbound = inbound
+        // One task per connection starts the calls in the order they came (each runs
+        // synchronously up to its hop onto the actor), never on the event loop itself.
+        Task { [transport] in
+            for await (call, peer) in calls {
+                transport.handle(call, from: peer, on: self)
+            }
+        }
     }
 
     var isOpen: Bool {
@@ -143,7 +154,7 @@ final class Connection: Sendable {
             close(reason: reason, refused: true)
             return false
         case .call(let call, let peer):
-            transport.handle(call, from: peer, on: self)
+            inbound.yield((call, peer))
         case .reply(let pending, let result):
             pending?.continuation.resume(returning: result)
         case .ignore:
@@ -236,6 +247,7 @@ final class Connection: Sendable {
             return (Array(state.pending.values), state.establishedWaiters, state.sweeper)
         }
         sweeper?.cancel()
+        inbound.finish()
         let error = RemoteCallError(refused ? .refused : .unreachable, reason)
         for call in pending {
             call.continuation.resume(throwing: error)

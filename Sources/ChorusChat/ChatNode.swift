@@ -40,19 +40,19 @@ public final class ChatNode: Sendable {
     /// Forwarders of events to the edges of peer nodes, by node name.
     private let remoteEdges = Mutex<[String: RemoteEdgeSink]>([:])
 
-    private let snowflakes: Mutex<SnowflakeGenerator>
-    private let directory = Mutex(Directory())
+    let snowflakes: Mutex<SnowflakeGenerator>
+    let directory = Mutex(Directory())
     /// The edges on this node that receive events, by name.
     private let edges = Mutex<[String: any EdgeEventSink]>([:])
-    private let logger: Logger
+    let logger: Logger
 
-    private struct Directory {
+    struct Directory {
         var channels: [ChannelID: ChannelEntry] = [:]
         var users: [UserID: UserActor] = [:]
     }
 
     /// An active channel actor and what passivation needs to know about it.
-    private struct ChannelEntry {
+    struct ChannelEntry {
         var actor: ChannelActor
         /// Calls running through ``withChannel(_:_:)``; an entry with calls is never evicted.
         var inFlight = 0
@@ -117,25 +117,33 @@ public final class ChatNode: Sendable {
     /// Servers reach channels only through this: while `body` runs, the actor cannot be passivated.
     public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
         let identity = ChannelActor.identity(of: id)
+        var attempt = 0
         while true {
-            guard let owner = cluster?.remoteOwner(of: identity) else { return try await withLocalChannel(id, body) }
+            guard let cluster else { return try await withLocalChannel(id, body) }
+            guard let owner = cluster.remoteOwner(of: identity) else { return try await cluster.track(identity) { try await withLocalChannel(id, body) } }
             guard let proxy = try? ChannelActor.resolve(id: identity, using: actorSystem) else { throw ChatError.channelNotFound(id) }
             do {
                 return try await body(proxy)
             } catch let error as RemoteCallError where error.code == .actorNotFound {
                 throw ChatError.channelNotFound(id)
             } catch let error as RemoteCallError where error.code == .wrongOwner {
-                guard try await refreshRing(after: error, from: owner) else { throw error }
+                guard try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                attempt += 1
             }
         }
     }
 
-    /// After `wrongOwner` from `peer`: adopts the peer's newer ring; `false` if it is not newer
-    /// (then retrying would not help). The call was refused before it ran, so it is safe to retry.
-    private func refreshRing(after error: RemoteCallError, from peer: String) async throws -> Bool {
-        guard let cluster, let theirs = error.epoch, theirs > cluster.epoch,
-            let description = try await nodeActor(on: peer).ring(), cluster.adopt(description)
-        else { return false }
+    /// After `wrongOwner` from `peer`, whether to retry: if the peer's ring is newer, this node
+    /// adopts it; if it is older, the peer is about to adopt ours (a ring change is spreading), so
+    /// wait a moment. Gives up after about two seconds. The call was refused before it ran, so a
+    /// retry is safe.
+    private func refreshRing(after error: RemoteCallError, from peer: String, attempt: Int) async throws -> Bool {
+        guard let cluster, let theirs = error.epoch, attempt < 40 else { return false }
+        if theirs < cluster.epoch {
+            try await Task.sleep(for: .milliseconds(50))
+            return true
+        }
+        guard theirs > cluster.epoch, let description = try await nodeActor(on: peer).ring(), cluster.adopt(description) else { return false }
         logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
         return true
     }
@@ -230,14 +238,19 @@ public final class ChatNode: Sendable {
 
     /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
     public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
+        var attempt = 0
         while true {
             let owner = cluster?.remoteOwner(of: UserActor.identity(of: id))
             do {
+                if let cluster, owner == nil {
+                    return try await cluster.track(UserActor.identity(of: id)) { try await body(try user(id)) }
+                }
                 return try await body(try user(id))
             } catch let error as RemoteCallError where error.code == .actorNotFound {
                 throw ChatError.userNotFound(id)
             } catch let error as RemoteCallError where error.code == .wrongOwner {
-                guard let owner, try await refreshRing(after: error, from: owner) else { throw error }
+                guard let owner, try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                attempt += 1
             }
         }
     }
@@ -484,7 +497,8 @@ public final class ChatNode: Sendable {
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
             return try await nodeActor(on: peer).ensureUser(id, displayName: name)
         }
-        return try await activateUser(id).ensure(displayName: name)
+        guard let cluster else { return try await activateUser(id).ensure(displayName: name) }
+        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
     }
 
     /// Creates user `id` or renames them (admin).
@@ -493,7 +507,8 @@ public final class ChatNode: Sendable {
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
             return try await nodeActor(on: peer).upsertUser(id, displayName: displayName)
         }
-        return try await activateUser(id).upsert(displayName: displayName)
+        guard let cluster else { return try await activateUser(id).upsert(displayName: displayName) }
+        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
     }
 
     /// The profile of user `id`.

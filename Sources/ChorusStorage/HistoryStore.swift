@@ -51,11 +51,15 @@ public final class HistoryStore: Sendable {
 
     /// Writes `batch` in one transaction.
     public func write(_ batch: Batch) async throws {
+        try await writeRows(batch, covered: batch.coveredLSN)
+    }
+
+    /// Writes the rows of `batch`, and the covered LSN if given, in one transaction.
+    private func writeRows(_ batch: Batch, covered: UInt64?) async throws {
         let encoder = JSONEncoder()
         let messages = try batch.messages.map { ($0, try encoder.encode($0)) }
         let channels = batch.channels
         let users = batch.users
-        let covered = batch.coveredLSN
         try await pool.write { db in
             for (message, json) in messages {
                 try db.execute(
@@ -72,7 +76,41 @@ public final class HistoryStore: Sendable {
                     sql: "INSERT OR REPLACE INTO user (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
                     arguments: [id.rawValue, snapshot, Int64(bitPattern: lsn)])
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('covered_lsn', ?)", arguments: [Int64(bitPattern: covered)])
+            if let covered {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('covered_lsn', ?)", arguments: [Int64(bitPattern: covered)])
+            }
+        }
+    }
+
+    // MARK: Handoff
+
+    /// Stores messages of a channel this node is adopting from another node (one transaction).
+    public func importMessages(_ messages: [Message]) async throws {
+        var batch = Batch(coveredLSN: 0)
+        batch.messages = messages
+        try await writeRows(batch, covered: nil)
+    }
+
+    /// Stores the snapshot of an adopted channel (after its messages), as of `appliedLSN` of this
+    /// node's WAL: older records of the channel in this WAL are from an earlier ownership and
+    /// must not be replayed over it.
+    public func importChannel(_ id: ChannelID, snapshot: Data, appliedLSN: UInt64) async throws {
+        var batch = Batch(coveredLSN: 0)
+        batch.channels = [(id, snapshot, appliedLSN)]
+        try await writeRows(batch, covered: nil)
+    }
+
+    /// Stores the snapshot of an adopted user, as of `appliedLSN` of this node's WAL.
+    public func importUser(_ id: UserID, snapshot: Data, appliedLSN: UInt64) async throws {
+        var batch = Batch(coveredLSN: 0)
+        batch.users = [(id, snapshot, appliedLSN)]
+        try await writeRows(batch, covered: nil)
+    }
+
+    /// The ids of every stored channel.
+    public func channelIDs() throws -> [ChannelID] {
+        try pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM channel ORDER BY id").map { ChannelID(rawValue: UInt64(bitPattern: $0)) }
         }
     }
 

@@ -46,7 +46,8 @@ struct ClusterCommand: AsyncParsableCommand {
             for node in nodes {
                 let process = Process()
                 process.executableURL = executable
-                process.arguments = ["node", "--config", config, "--name", node.name, "--log-level", logLevel]
+                // The whole cluster stops together: nobody is left to hand keys to.
+                process.arguments = ["node", "--config", config, "--name", node.name, "--log-level", logLevel, "--on-stop", "stay"]
                 process.environment = environment
                 let output = Pipe()
                 process.standardOutput = output

@@ -24,6 +24,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]")
     var logLevel: String = "info"
 
+    @Option(
+        name: .customLong("on-stop"),
+        help: "On SIGTERM/SIGINT: leave (hand this node's channels and users to the others first) or stay (keep them here until it is back). [default: leave]")
+    var onStop: String = "leave"
+
     func run() async throws {
         var configuration = try ChorusConfiguration.load(path: config)
         let cluster = configuration.cluster
@@ -34,6 +39,7 @@ struct NodeCommand: AsyncParsableCommand {
         guard let secret = ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"], !secret.isEmpty else {
             throw ValidationError("set CHORUS_CLUSTER_SECRET (the same on every node) to run a cluster node")
         }
+        guard onStop == "leave" || onStop == "stay" else { throw ValidationError("--on-stop must be leave or stay") }
         let me = cluster.nodes[index]
         let client = ChorusConfiguration.Cluster.parseAddress(me.clientAddress)!
         configuration.node.name = me.name
@@ -41,7 +47,7 @@ struct NodeCommand: AsyncParsableCommand {
         configuration.node.port = client.port
         configuration.node.dataDir = me.dataDir
         try await NodeRunner(
-            configuration: configuration, logLevel: logLevel, member: .init(name: me.name, index: index, secret: Array(secret.utf8))
+            configuration: configuration, logLevel: logLevel, member: .init(name: me.name, index: index, secret: Array(secret.utf8), leaveOnStop: onStop == "leave")
         ).run()
     }
 }

@@ -16,6 +16,8 @@ struct NodeRunner {
         var name: String
         var index: Int
         var secret: [UInt8]
+        /// Hand this node's keys to the others when it stops (a graceful leave).
+        var leaveOnStop: Bool
     }
 
     var configuration: ChorusConfiguration
@@ -65,6 +67,10 @@ struct NodeRunner {
             for peer in cluster.nodes where peer.name != member.name {
                 peers[peer.name] = ChorusConfiguration.Cluster.parseAddress(peer.clusterAddress)
             }
+            // The newest ring this node saw (it may have left, or others may have joined).
+            if let saved = RingFile.load(from: configuration.node.dataDir) { placement.adopt(saved) }
+            let dataDir = configuration.node.dataDir
+            placement.onRingChange { RingFile.save($0, to: dataDir) }
             _ = try await actorSystem.startTransport(
                 ClusterTransportConfiguration(
                     cluster: cluster.name, secret: member.secret, host: listen.host, port: listen.port, peers: peers,
@@ -74,6 +80,13 @@ struct NodeRunner {
                 Membership(
                     node: node, placement: placement, interval: .milliseconds(cluster.heartbeatIntervalMs),
                     suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
+            if member.leaveOnStop { services.append(LeaveOnStopService(node: node)) }
+            // A node that left (or is new) takes its share over from the current owners.
+            do {
+                try await node.joinClusterIfNeeded()
+            } catch {
+                logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
+            }
         }
         let host = configuration.node.host
         let realtime = RealtimeHub(edgeName: configuration.node.name, node: node, configuration: configuration.realtime, logger: logger)

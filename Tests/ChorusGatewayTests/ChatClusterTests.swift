@@ -3,6 +3,7 @@ import ChorusChat
 import ChorusCluster
 import ChorusGateway
 import ChorusModel
+import ChorusStorage
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -16,17 +17,34 @@ struct TestCluster {
     let placements: [ChatPlacement]
     let systems: [ClusterActorSystem]
 
-    static func run(nodes count: Int = 3, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
+    /// Runs `body` against `count` nodes; with `storage`, each node has a WAL and a store in a
+    /// temporary directory (needed to hand keys over).
+    static func run(nodes count: Int = 3, storage: Bool = false, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         let clock = ManualTimeSource()
         let names = (1...count).map { "chorus-\($0)" }
         let ring = HashRing(nodes: names)
         var nodes: [(ChatNode, ChatPlacement, ClusterActorSystem, Int)] = []
+        var storages: [(NodeStorage, String)] = []
+        defer {
+            for (storage, directory) in storages {
+                storage.close()
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
         for (index, name) in names.enumerated() {
             let system = ClusterActorSystem(nodeName: name)
             let placement = ChatPlacement(nodeName: name, ring: ring)
             var configuration = ChorusConfiguration.testing().chatNodeConfiguration
             configuration.snowflakeNode = UInt64(index + 1)
-            let node = ChatNode(actorSystem: system, configuration: configuration, clock: clock, cluster: placement)
+            var journal: any Journal = MemoryJournal()
+            var store: HistoryStore?
+            if storage {
+                let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+                let (opened, _) = try NodeStorage.open(.init(dataDirectory: directory, fsync: .none), messageWindow: 5)
+                storages.append((opened, directory))
+                (journal, store) = (opened.wal, opened.store)
+            }
+            let node = ChatNode(actorSystem: system, configuration: configuration, journal: journal, store: store, clock: clock, cluster: placement)
             placement.attach(node)
             node.startClusterServices()
             let port = try await system.startTransport(
@@ -203,6 +221,74 @@ struct ChatClusterTests {
             #expect(nodes.map { $0["status"] as? String } == ["up", "up", "down"])
             #expect(nodes.map { $0["self"] as? Bool } == [true, false, false])
             #expect(view["ring_epoch"] as? Int == 7)
+        }
+    }
+
+    @Test("a node that leaves hands its channels and users over; when it joins again it takes its share back; nothing acknowledged is lost")
+    func leaveAndJoin() async throws {
+        try await TestCluster.run(storage: true) { cluster in
+            let (one, two, three) = (cluster.apis[0], cluster.apis[1], cluster.apis[2])
+            // 12 rooms, each with a member and 5 messages; users spread over the nodes.
+            var expected: [String: [String]] = [:]
+            var members: [String: String] = [:]
+            for i in 0..<12 {
+                let member = "member\(i)"
+                try await one.createUsers(member)
+                let room = try await one.createChannel("room", name: "room \(i)", owner: "alice")
+                try await one.addMember(member, to: room, by: "alice")
+                members[room] = member
+                for m in 0..<5 { try await one.send("\(i)-\(m)", to: room, as: "alice") }
+                expected[room] = (0..<5).map { "\(i)-\($0)" }
+            }
+            let onTwo = expected.keys.filter { cluster.owner(ofChannel: $0) == "chorus-2" }
+            try #require(!onTwo.isEmpty)
+            // A socket on node 1 follows a room that lives on node 2.
+            let watched = onTwo[0]
+            let watcher = try await one.connect(members[watched]!)
+
+            func check(_ api: TestAPI) async throws {
+                for (room, bodies) in expected {
+                    let page = try await api.call(.get, "/v1/channels/\(room)/messages?limit=100", as: "alice")
+                    let got = (page["messages"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+                    #expect(got == bodies, "room \(room) via \(api.node.actorSystem.nodeName): \(page.rawBody)")
+                }
+                for (room, member) in members {
+                    let list = try await api.call(.get, "/v1/channels", as: member)
+                    #expect(list.array.compactMap { $0["id"] as? String } == [room], "\(member)'s channels: \(list.rawBody)")
+                }
+            }
+
+            // Node 2 leaves gracefully.
+            let left = try await two.node.leaveCluster()
+            #expect(left.channels == onTwo.count && left.users > 0)
+            for placement in [cluster.placements[0], cluster.placements[2]] {
+                #expect(placement.epoch == 2 && placement.ring.nodes == ["chorus-1", "chorus-3"])
+            }
+            try await check(one)
+            try await check(three)
+            // The moved rooms take new messages, and the socket on node 1 still gets them.
+            for room in onTwo {
+                try await three.send("after leave", to: room, as: "alice")
+                expected[room]!.append("after leave")
+            }
+            var seen: TestSocket.Frame
+            repeat { seen = try await watcher.next() } while seen.type != "message"
+            #expect(seen.channelID == watched && seen.data["body"] as? String == "after leave")
+
+            // Node 2 comes back: it takes over what the ring gives it.
+            #expect(try await two.node.joinClusterIfNeeded())
+            for placement in cluster.placements {
+                #expect(placement.epoch == 3 && placement.ring.nodes == ["chorus-1", "chorus-2", "chorus-3"])
+            }
+            let backOnTwo = expected.keys.filter { cluster.owner(ofChannel: $0) == "chorus-2" }
+            #expect(Set(backOnTwo) == Set(onTwo))
+            try await check(one)
+            try await check(two)
+            for room in backOnTwo {
+                try await one.send("after join", to: room, as: "alice")
+                expected[room]!.append("after join")
+            }
+            try await check(three)
         }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ChorusCluster
+import ChorusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -324,12 +324,15 @@ public distributed actor ChannelActor {
     /// Starts (or keeps) handing this channel's events to edge `edge`. `generation` orders the
     /// edge's subscribe and unsubscribe calls, which may arrive out of order: a call older than the
     /// last one applied for that edge is ignored.
-    public distributed func subscribe(edge: String, generation: UInt64) {
-        guard generation > subscriptionGenerations[edge, default: 0] else { return }
+    /// Returns the seq of the last published event: every later event reaches the edge.
+    @discardableResult
+    public distributed func subscribe(edge: String, generation: UInt64) -> UInt64 {
+        guard generation > subscriptionGenerations[edge, default: 0] else { return eventLog.lastSeq }
         subscriptionGenerations[edge] = generation
-        guard let sink = node.eventSink(edge: edge) else { return }
+        guard let sink = node.eventSink(edge: edge) else { return eventLog.lastSeq }
         subscribers[edge] = sink
         node.noteSubscribed(state.info.id, !subscribers.isEmpty)
+        return eventLog.lastSeq
     }
 
     /// Stops handing events to edge `edge` (see ``subscribe(edge:generation:)``).

@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusCluster
 import ChorusModel
 import Distributed
 
@@ -53,6 +54,31 @@ public distributed actor ChatNodeActor {
     /// This node's ring (a caller told `wrongOwner` refreshes its own from it).
     public distributed func ring() -> RingDescription? {
         node.cluster?.description
+    }
+
+    /// Adopts a newer ring (a node left or joined).
+    public distributed func adoptRing(_ ring: RingDescription) {
+        node.cluster?.adopt(ring)
+    }
+
+    /// Hands the keys that `ring` gives to other nodes over to them (a node is joining).
+    public distributed func handOff(_ ring: RingDescription) async throws {
+        _ = try await node.handOff(to: HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch))
+    }
+
+    /// Stores messages of a channel being handed to this node.
+    public distributed func adoptMessages(_ messages: [Message]) async throws {
+        try await node.adoptMessages(messages)
+    }
+
+    /// Takes over a channel handed to this node (after its messages).
+    public distributed func adoptChannel(_ metadata: ChannelState) async throws {
+        try await node.adoptChannel(metadata)
+    }
+
+    /// Takes over a user handed to this node.
+    public distributed func adoptUser(_ state: UserState) async throws {
+        try await node.adoptUser(state)
     }
 
     /// This node's report (for the admin view).

@@ -17,6 +17,14 @@ public final class ChatPlacement: ActorPlacement {
     private struct WeakNode { weak var node: ChatNode? }
     private let node = Mutex(WeakNode())
 
+    /// While this node hands keys over: the ring they move to, and the calls running per key.
+    private struct Handoff {
+        var target: HashRing?
+        var inFlight: [ActorIdentity: Int] = [:]
+    }
+    private let handoff = Mutex(Handoff())
+    private let onChange = Mutex<[@Sendable (HashRing) -> Void]>([])
+
     public init(nodeName: String, ring: HashRing) {
         self.nodeName = nodeName
         self.state = Mutex(ring)
@@ -33,15 +41,73 @@ public final class ChatPlacement: ActorPlacement {
     /// Replaces the ring (a membership change).
     public func update(_ ring: HashRing) {
         state.withLock { $0 = ring }
+        changed(ring)
     }
 
-    /// Adopts `description` if it is newer than the current ring; returns whether it did.
+    /// Adopts `description` if it is newer than the current ring; returns whether it did. A
+    /// hand-off towards that ring (or an older one) is over: its keys now belong to their new owners.
     @discardableResult
     public func adopt(_ description: RingDescription) -> Bool {
-        state.withLock { ring in
-            guard description.epoch > ring.epoch else { return false }
-            ring = HashRing(nodes: description.nodes, virtualNodes: description.virtualNodes, epoch: description.epoch)
+        let ring = HashRing(nodes: description.nodes, virtualNodes: description.virtualNodes, epoch: description.epoch)
+        let adopted = state.withLock { current in
+            guard description.epoch > current.epoch else { return false }
+            current = ring
             return true
+        }
+        if adopted {
+            handoff.withLock { handoff in
+                if let target = handoff.target, target.epoch <= description.epoch { handoff.target = nil }
+            }
+            changed(ring)
+        }
+        return adopted
+    }
+
+    /// Calls `observer` after every ring change (to persist it, or to move subscriptions).
+    public func onRingChange(_ observer: @escaping @Sendable (HashRing) -> Void) {
+        onChange.withLock { $0.append(observer) }
+    }
+
+    private func changed(_ ring: HashRing) {
+        for observer in onChange.withLock({ $0 }) { observer(ring) }
+    }
+
+    // MARK: Hand-off
+
+    /// Whether calls for `id` are refused because it is moving to another node.
+    public func isMoving(_ id: ActorIdentity) -> Bool {
+        handoff.withLock { moving(id, $0.target) }
+    }
+
+    private func moving(_ id: ActorIdentity, _ target: HashRing?) -> Bool {
+        guard let target, id.kind != ChatNodeActor.kind else { return false }
+        return target.owner(of: id.description) != nodeName
+    }
+
+    /// Runs `body` as a call on `id`: refused with `unreachable` while `id` moves away, and
+    /// counted, so a hand-off can wait until calls that started before it have finished.
+    public func track<Result>(_ id: ActorIdentity, _ body: () async throws -> Result) async throws -> Result {
+        try handoff.withLock { handoff throws(RemoteCallError) in
+            if moving(id, handoff.target) {
+                throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
+            }
+            handoff.inFlight[id, default: 0] += 1
+        }
+        defer {
+            handoff.withLock { handoff in
+                handoff.inFlight[id]! -= 1
+                if handoff.inFlight[id] == 0 { handoff.inFlight[id] = nil }
+            }
+        }
+        return try await body()
+    }
+
+    /// Starts refusing calls for the keys `target` gives to other nodes, and waits until the calls
+    /// on them that are already running have finished.
+    func beginHandoff(to target: HashRing) async {
+        handoff.withLock { $0.target = target }
+        while handoff.withLock({ handoff in handoff.inFlight.keys.contains { moving($0, handoff.target) } }) {
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -77,6 +143,10 @@ public final class ChatPlacement: ActorPlacement {
             throw RemoteCallError(.wrongOwner, "\(id) is owned by \(owner), not \(nodeName)", epoch: epoch)
         }
         guard let node = node.withLock({ $0.node }) else { throw RemoteCallError(.actorNotFound, "node \(nodeName) is not serving") }
+        try await track(id) { try await serveLocal(id, node: node, body) }
+    }
+
+    private func serveLocal(_ id: ActorIdentity, node: ChatNode, _ body: (any DistributedActor) async throws -> Void) async throws {
         switch id.kind {
         case "channel":
             guard let channel = ChannelID(id.key) else { throw RemoteCallError(.actorNotFound, "bad channel id \(id.key)") }

@@ -47,6 +47,14 @@ public distributed actor UserActor {
         NodeState.Snapshot(state: state, appliedLSN: appliedLSN)
     }
 
+    /// Takes over `adopted` (handed over by the user's previous owner), already in this node's
+    /// store as of `lsn`.
+    func adopt(_ adopted: UserState, storedAt lsn: UInt64) {
+        state = adopted
+        appliedLSN = lsn
+        storedLSN = lsn
+    }
+
     /// The state for a checkpoint, or `nil` if the store already has it.
     func prepareFlush() -> NodeState.Snapshot<UserState>? {
         appliedLSN > storedLSN ? NodeState.Snapshot(state: state, appliedLSN: appliedLSN) : nil

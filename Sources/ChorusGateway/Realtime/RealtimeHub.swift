@@ -24,8 +24,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var sessionsByUser: [UserID: Set<String>] = [:]
         /// Sessions following each channel.
         var followers: [ChannelID: [String: RealtimeSession]] = [:]
-        /// This edge's subscription at each followed channel's actor (done or in flight).
-        var subscriptions: [ChannelID: Task<Void, any Error>] = [:]
+        /// This edge's subscription at each followed channel's actor (done or in flight), with the
+        /// seq after which events reach the edge.
+        var subscriptions: [ChannelID: Task<UInt64, any Error>] = [:]
         var generation: UInt64 = 0
         var accepting = true
     }
@@ -46,6 +47,31 @@ public final class RealtimeHub: EdgeEventSink, Service {
         self.configuration = configuration
         self.logger = logger
         node.registerEdge(self)
+        // Channels that move to another node need this edge's subscription there.
+        node.cluster?.onRingChange { [weak self] _ in self?.resubscribeAll() }
+    }
+
+    /// Subscribes again to every followed channel (at its owner under the current ring), then
+    /// replays to each session what it may have missed while the channel moved.
+    func resubscribeAll() {
+        state.withLock { state in
+            for channel in state.followers.keys {
+                state.generation += 1
+                let generation = state.generation
+                let subscription = Task { [node, edgeName] in
+                    try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
+                }
+                state.subscriptions[channel] = subscription
+                Task {
+                    guard (try? await subscription.value) != nil else { return }
+                    // Events published at the new owner before the subscription landed are only in its log.
+                    let sessions = self.state.withLock { $0.followers[channel].map { Array($0.values) } ?? [] }
+                    for session in sessions {
+                        await self.replay(session, channel, after: session.resumePoint(channel), announce: false)
+                    }
+                }
+            }
+        }
     }
 
     // MARK: Events from channel actors
@@ -155,7 +181,8 @@ public final class RealtimeHub: EdgeEventSink, Service {
             return task
         }
         do {
-            try await subscription.value
+            // Events up to here came before the session followed the channel.
+            session.noteFollowing(channel, from: try await subscription.value)
         } catch {
             unfollow(session, channel)
             throw error

@@ -69,6 +69,16 @@ final class RealtimeSession: Sendable {
         shell.withLock { $0.state.unfollow(channel) }
     }
 
+    /// The session follows `channel` from after `seq` (events up to it came before).
+    func noteFollowing(_ channel: ChannelID, from seq: UInt64) {
+        shell.withLock { $0.state.noteFollowing(channel, from: seq) }
+    }
+
+    /// Where to replay `channel` from after it moved to another node.
+    func resumePoint(_ channel: ChannelID) -> UInt64 {
+        shell.withLock { $0.state.resumePoint(channel) }
+    }
+
     /// The channels this session follows.
     var followedChannels: [ChannelID] {
         shell.withLock { Array($0.state.streams.keys) }

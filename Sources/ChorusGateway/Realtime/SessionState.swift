@@ -40,6 +40,8 @@ struct SessionState {
     let grace: Duration
     private(set) var queue = CircularBuffer<ByteBuffer>()
     private(set) var streams: [ChannelID: Stream] = [:]
+    /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
+    private var baselines: [ChannelID: UInt64] = [:]
     /// Bytes in `queue` plus bytes buffered in streams.
     private(set) var bytes = 0
     /// When the session went over `limit`; `nil` while under it.
@@ -60,6 +62,22 @@ struct SessionState {
         streams[channel] = buffering ? .buffering(delivered: 0, pending: []) : .live(delivered: 0)
     }
 
+    /// Notes that the session follows `channel` from after `seq` (events up to it came before).
+    mutating func noteFollowing(_ channel: ChannelID, from seq: UInt64) {
+        baselines[channel] = max(baselines[channel] ?? 0, seq)
+    }
+
+    /// Where to replay `channel` from after it moved to another node: the later of the last seq
+    /// delivered and the seq the session started following at.
+    func resumePoint(_ channel: ChannelID) -> UInt64 {
+        let delivered: UInt64 =
+            switch streams[channel] {
+            case .buffering(let delivered, _)?, .live(let delivered)?: delivered
+            case nil: 0
+            }
+        return max(delivered, baselines[channel] ?? 0)
+    }
+
     /// Whether events of `channel` reach this session.
     func follows(_ channel: ChannelID) -> Bool { streams[channel] != nil }
 
@@ -69,6 +87,7 @@ struct SessionState {
             bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
         }
         streams[channel] = nil
+        baselines[channel] = nil
         updateSlow(now: nil)
     }
 

@@ -3,16 +3,23 @@ import Glibc
 #endif
 import Foundation
 
+/// A failure of ``RawWebSocket``.
+public struct RawWebSocketError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// A bare WebSocket client on a blocking POSIX socket: it can connect with a tiny receive buffer
-/// and then never read, which a full client library would not allow. For slow-consumer tests.
-final class RawWebSocket {
+/// and then never read, which a full client library would not allow (slow-consumer tests), and
+/// that reads every byte the server sends right after the upgrade response.
+public final class RawWebSocket {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`, upgrades `path`, and returns once the server answered 101.
-    init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
+    public init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessFailure(description: "socket() failed: \(errno)") }
+        guard fd >= 0 else { throw RawWebSocketError("socket() failed: \(errno)") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -25,7 +32,7 @@ final class RawWebSocket {
         }
         guard connected == 0 else {
             close(fd)
-            throw ProcessFailure(description: "connect() failed: \(errno)")
+            throw RawWebSocketError("connect() failed: \(errno)")
         }
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -35,7 +42,7 @@ final class RawWebSocket {
             if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
                 let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
                 buffer.removeSubrange(..<end.upperBound)
-                guard head.hasPrefix("HTTP/1.1 101") else { throw ProcessFailure(description: "upgrade refused: \(head)") }
+                guard head.hasPrefix("HTTP/1.1 101") else { throw RawWebSocketError("upgrade refused: \(head)") }
                 return
             }
             try fill()
@@ -48,7 +55,7 @@ final class RawWebSocket {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw ProcessFailure(description: "send() failed: \(errno)") }
+            guard n > 0 else { throw RawWebSocketError("send() failed: \(errno)") }
             sent += n
         }
     }
@@ -56,7 +63,7 @@ final class RawWebSocket {
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw ProcessFailure(description: "connection closed (recv \(n), errno \(errno))") }
+        guard n > 0 else { throw RawWebSocketError("connection closed (recv \(n), errno \(errno))") }
         buffer += chunk[..<n]
     }
 
@@ -67,7 +74,7 @@ final class RawWebSocket {
     }
 
     /// Sends a masked text frame.
-    func sendText(_ text: String) throws {
+    public func sendText(_ text: String) throws {
         let payload = Array(text.utf8)
         precondition(payload.count < 126)
         let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
@@ -75,7 +82,7 @@ final class RawWebSocket {
     }
 
     /// The next text frame; `nil` at a close frame. Pings are not answered.
-    func nextText() throws -> String? {
+    public func nextText() throws -> String? {
         var texts: [String] = []
         while texts.isEmpty {
             let header = try take(2)
@@ -97,7 +104,7 @@ final class RawWebSocket {
 
     /// Reads frames until a close frame; returns its code (`nil` if it has none). Text frames are
     /// collected into `texts`; pings are not answered.
-    func readUntilClose(texts: inout [String]) throws -> UInt16? {
+    public func readUntilClose(texts: inout [String]) throws -> UInt16? {
         while true {
             let header = try take(2)
             var length = Int(header[1] & 0x7F)
