@@ -151,6 +151,57 @@ struct ClusterProcessTests {
         for node in [honest, intruder] { #expect(try await node.stop(signal: SIGTERM) == 0) }
     }
 
+    @Test("3 processes: node 2 leaves on SIGTERM and hands its rooms over; started again, it joins and takes them back; nothing is lost")
+    func leaveAndJoin() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (config, ports) = try writeConfig(in: directory)
+        var nodes = try names.map { try startNode($0, config: config) }
+        for node in nodes { _ = try await node.listeningPort() }
+        let ring = HashRing(nodes: names)
+        // Rooms until three land on node 2, each with a few messages.
+        var rooms: [String: [String]] = [:]
+        var attempts = 0
+        while rooms.keys.filter({ ring.owner(of: "channel/\($0)") == "chorus-2" }).count < 3 && attempts < 100 {
+            attempts += 1
+            let (status, room) = try await request(ports[0], .post, "/v1/channels", token: userToken("alice"), json: #"{"type":"room","name":"r"}"#)
+            #expect(status == .created)
+            let id = room["id"] as? String ?? ""
+            for m in 0..<3 {
+                let (sent, _) = try await request(ports[0], .post, "/v1/channels/\(id)/messages", token: userToken("alice"), json: #"{"body":"\#(id)-\#(m)"}"#)
+                #expect(sent == .created)
+            }
+            rooms[id] = (0..<3).map { "\(id)-\($0)" }
+        }
+        func check(_ port: Int) async throws {
+            for (room, bodies) in rooms {
+                let (status, page) = try await request(port, .get, "/v1/channels/\(room)/messages?limit=100", token: userToken("alice"))
+                let got = (page["messages"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+                #expect(status == .ok && got == bodies, "room \(room) via port \(port): \(status) \(page)")
+            }
+        }
+        // Node 2 leaves: its rooms now live on nodes 1 and 3, with every message.
+        #expect(try await nodes[1].stop(signal: SIGTERM, timeout: .seconds(30)) == 0)
+        #expect(nodes[1].stderr.contains("left the cluster"))
+        try await check(ports[0])
+        try await check(ports[2])
+        for room in rooms.keys {
+            let (sent, _) = try await request(ports[2], .post, "/v1/channels/\(room)/messages", token: userToken("alice"), json: #"{"body":"while 2 was away"}"#)
+            #expect(sent == .created)
+            rooms[room]!.append("while 2 was away")
+        }
+        // Node 2 starts again on its data directory: it joins and takes its share back.
+        nodes[1] = try startNode("chorus-2", config: config)
+        _ = try await nodes[1].listeningPort()
+        #expect(nodes[1].stderr.contains("joined the cluster"))
+        try await check(ports[1])
+        try await check(ports[0])
+        let (status, view) = try await request(ports[1], .get, "/v1/admin/cluster", token: token(#"{"iat":\#(Int(Date().timeIntervalSince1970))}"#))
+        #expect(status == .ok && view["ring_epoch"] as? Int == 3)
+        for node in nodes { _ = try await node.stop(signal: SIGTERM, timeout: .seconds(30)) }
+    }
+
     @Test("cluster up starts every node, prints their URLs, and stops them all on SIGTERM")
     func clusterUp() async throws {
         let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
