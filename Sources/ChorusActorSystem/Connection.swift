@@ -256,20 +256,9 @@ final class Connection: Sendable {
         // Let a final `refused` frame (already queued) go out before the socket closes.
         let channel = self.channel
         channel.eventLoop.execute {
-            self.flushRemaining()
+            self.flush()
             channel.close(promise: nil)
         }
-    }
-
-    private func flushRemaining() {
-        let bytes = state.withLock { state in
-            defer { state.outgoing = [] }
-            return state.outgoing
-        }
-        guard !bytes.isEmpty else { return }
-        var buffer = channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        channel.writeAndFlush(buffer, promise: nil)
     }
 }
 

@@ -81,40 +81,36 @@ public final class RawWebSocket {
         try write([0x81, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
     }
 
+    /// The next frame: its opcode and payload.
+    private func nextFrame() throws -> (opcode: UInt8, payload: [UInt8]) {
+        let header = try take(2)
+        var length = Int(header[1] & 0x7F)
+        if length == 126 {
+            length = try take(2).reduce(0) { $0 << 8 | Int($1) }
+        } else if length == 127 {
+            length = try take(8).reduce(0) { $0 << 8 | Int($1) }
+        }
+        return (header[0] & 0x0F, try take(length))
+    }
+
     /// The next text frame; `nil` at a close frame. Pings are not answered.
     public func nextText() throws -> String? {
-        var texts: [String] = []
-        while texts.isEmpty {
-            let header = try take(2)
-            var length = Int(header[1] & 0x7F)
-            if length == 126 {
-                length = try take(2).reduce(0) { $0 << 8 | Int($1) }
-            } else if length == 127 {
-                length = try take(8).reduce(0) { $0 << 8 | Int($1) }
-            }
-            let payload = try take(length)
-            switch header[0] & 0x0F {
+        while true {
+            let (opcode, payload) = try nextFrame()
+            switch opcode {
             case 0x8: return nil
-            case 0x1: texts.append(String(decoding: payload, as: UTF8.self))
+            case 0x1: return String(decoding: payload, as: UTF8.self)
             default: continue
             }
         }
-        return texts[0]
     }
 
     /// Reads frames until a close frame; returns its code (`nil` if it has none). Text frames are
     /// collected into `texts`; pings are not answered.
     public func readUntilClose(texts: inout [String]) throws -> UInt16? {
         while true {
-            let header = try take(2)
-            var length = Int(header[1] & 0x7F)
-            if length == 126 {
-                length = try take(2).reduce(0) { $0 << 8 | Int($1) }
-            } else if length == 127 {
-                length = try take(8).reduce(0) { $0 << 8 | Int($1) }
-            }
-            let payload = try take(length)
-            switch header[0] & 0x0F {
+            let (opcode, payload) = try nextFrame()
+            switch opcode {
             case 0x8: return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
             case 0x1: texts.append(String(decoding: payload, as: UTF8.self))
             default: continue
