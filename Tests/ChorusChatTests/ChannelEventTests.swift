@@ -253,7 +253,7 @@ struct SubscribedPassivationTests {
         _ = try await node.ensureUser(alice, displayName: "A")
         let watched = try await node.createChannel(kind: .room, name: "watched", owner: alice).id
         _ = try await node.createChannel(kind: .room, name: "quiet", owner: alice).id
-        try await node.withChannel(watched) { try await $0.subscribe(edge: edge.edgeName, generation: 1) }
+        _ = try await node.withChannel(watched) { try await $0.subscribe(edge: edge.edgeName, generation: 1) }
         try await storage.checkpoint(node)
         clock.advance(by: .seconds(600))
         #expect(node.passivateIdleChannels(idleFor: .seconds(300)) == 1)

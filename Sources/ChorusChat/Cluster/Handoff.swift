@@ -168,6 +168,6 @@ public enum RingFile {
     public static func save(_ ring: HashRing, to directory: String) {
         let description = RingDescription(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)
         guard let data = try? JSONEncoder().encode(description) else { return }
-        FileManager.default.createFile(atPath: directory + "/ring.json", contents: data)
+        _ = FileManager.default.createFile(atPath: directory + "/ring.json", contents: data)
     }
 }
