@@ -103,7 +103,7 @@ final class ClusterTransport: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let connection = Connection(channel: channel, transport: self, direction: .inbound, logger: self.logger)
+                    let connection = Connection(channel: channel, transport: self, logger: self.logger)
                     let key = ObjectIdentifier(connection)
                     let accepted = self.state.withLock { state -> Bool in
                         guard !state.closed else { return false }
@@ -211,7 +211,7 @@ final class ClusterTransport: Sendable {
             .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let connection = Connection(channel: channel, transport: self, direction: .outbound(peer), logger: self.logger)
+                    let connection = Connection(channel: channel, transport: self, logger: self.logger)
                     connectionBox.withLock { $0 = connection }
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connection: connection, maxFrameBytes: maxFrame))
                 }

@@ -14,11 +14,6 @@ import Synchronization
 /// call would wake the event loop once more per call). When the connection ends, every waiting
 /// call fails at once.
 final class Connection: Sendable {
-    enum Direction: Sendable {
-        case inbound
-        case outbound(String)
-    }
-
     private enum Phase {
         case handshaking(Handshake)
         case established(peer: String)
@@ -49,13 +44,11 @@ final class Connection: Sendable {
     private let inbound: AsyncStream<(Wire.Call, String)>.Continuation
     private unowned let transport: ClusterTransport
     let channel: any Channel
-    let direction: Direction
     private let logger: Logger
 
-    init(channel: any Channel, transport: ClusterTransport, direction: Direction, logger: Logger) {
+    init(channel: any Channel, transport: ClusterTransport, logger: Logger) {
         self.channel = channel
         self.transport = transport
-        self.direction = direction
         self.logger = logger
         self.state = Mutex(State(phase: .handshaking(transport.makeHandshake())))
         let (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()

@@ -351,11 +351,6 @@ public final class ChatNode: Sendable {
         edges.withLock { $0[sink.edgeName] = sink }
     }
 
-    /// Removes edge `name`; channel actors stop finding it for new subscriptions.
-    public func unregisterEdge(_ name: String) {
-        edges.withLock { $0[name] = nil }
-    }
-
     /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
     func eventSink(edge name: String) -> (any EdgeEventSink)? {
         if let local = edges.withLock({ $0[name] }) { return local }

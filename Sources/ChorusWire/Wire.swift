@@ -3,7 +3,8 @@
 /// A connection starts with a mutual handshake (``Handshake``): each side sends `hello` (cluster
 /// name, protocol version, node name, a random nonce) and answers the other's nonce with a `proof`,
 /// an HMAC keyed by the shared cluster secret, which never crosses the wire. Then either side sends
-/// `call`s and answers them with `reply`s matched by call id, and `heartbeat`s for failure detection.
+/// `call`s and answers them with `reply`s matched by call id. (Heartbeats are calls too: to the
+/// peer's node actor.)
 public enum Wire {
     /// The version of this protocol; peers must speak the same.
     public static let protocolVersion: UInt16 = 1
@@ -18,7 +19,6 @@ public enum Wire {
         case refused(String)
         case call(Call)
         case reply(Reply)
-        case heartbeat(Heartbeat)
     }
 
     public struct Hello: Equatable, Sendable {
@@ -94,18 +94,6 @@ public enum Wire {
         public init(domain: String, payload: [UInt8]) {
             self.domain = domain
             self.payload = payload
-        }
-    }
-
-    public struct Heartbeat: Equatable, Sendable {
-        public var node: String
-        public var epoch: UInt64
-        public var sentAtMilliseconds: Int64
-
-        public init(node: String, epoch: UInt64, sentAtMilliseconds: Int64) {
-            self.node = node
-            self.epoch = epoch
-            self.sentAtMilliseconds = sentAtMilliseconds
         }
     }
 }

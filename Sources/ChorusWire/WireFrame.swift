@@ -2,7 +2,7 @@
 /// and the envelope's fields). ``WireFrameDecoder`` is pure and takes bytes in any split.
 extension Wire.Envelope {
     private enum Kind: UInt8 {
-        case hello = 1, proof, welcome, refused, call, reply, heartbeat
+        case hello = 1, proof, welcome, refused, call, reply
     }
 
     private enum ReplyKind: UInt8 {
@@ -53,11 +53,6 @@ extension Wire.Envelope {
                 Varint.writeString(error.domain, to: &body)
                 Varint.writeBytes(error.payload, to: &body)
             }
-        case .heartbeat(let heartbeat):
-            body.append(Kind.heartbeat.rawValue)
-            Varint.writeString(heartbeat.node, to: &body)
-            Varint.write(heartbeat.epoch, to: &body)
-            Varint.write(UInt64(bitPattern: heartbeat.sentAtMilliseconds), to: &body)
         }
         let length = UInt32(body.count)
         return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body
@@ -103,9 +98,6 @@ extension Wire.Envelope {
             case nil: throw WireError(.malformed, "unknown reply kind")
             }
             envelope = .reply(Wire.Reply(id: id, result: result))
-        case .heartbeat:
-            envelope = .heartbeat(
-                Wire.Heartbeat(node: try reader.readString(), epoch: try reader.readVarint(), sentAtMilliseconds: Int64(bitPattern: try reader.readVarint())))
         }
         guard reader.isAtEnd else { throw WireError(.malformed, "trailing bytes in a frame") }
         return envelope

@@ -146,9 +146,6 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// How many sessions are open.
     public var sessionCount: Int { state.withLock { $0.sessions.count } }
 
-    /// How many channels this edge follows.
-    public var followedChannelCount: Int { state.withLock { $0.followers.count } }
-
     /// The most bytes any one session has queued or buffered right now.
     public var maxBufferedBytes: Int {
         state.withLock { Array($0.sessions.values) }.map(\.bufferedBytes).max() ?? 0

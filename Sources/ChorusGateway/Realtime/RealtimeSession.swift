@@ -184,7 +184,4 @@ final class RealtimeSession: Sendable {
             if let close { continuation.resume(returning: close) }
         }
     }
-
-    /// Why the session is closing, if it is.
-    var closeReason: Close? { shell.withLock { $0.close } }
 }
