@@ -11,7 +11,7 @@ extension Wire.Envelope {
 
     /// The frame of this envelope, length prefix included.
     public func frame() -> [UInt8] {
-        var body: [UInt8] = []
+        var body: [UInt8] = [0, 0, 0, 0]  // the length, filled in at the end
         switch self {
         case .hello(let hello):
             body.append(Kind.hello.rawValue)
@@ -54,8 +54,12 @@ extension Wire.Envelope {
                 Varint.writeBytes(error.payload, to: &body)
             }
         }
-        let length = UInt32(body.count)
-        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body
+        let length = UInt32(body.count - 4)
+        body[0] = UInt8(length >> 24)
+        body[1] = UInt8(length >> 16 & 0xFF)
+        body[2] = UInt8(length >> 8 & 0xFF)
+        body[3] = UInt8(length & 0xFF)
+        return body
     }
 
     /// Decodes a frame body (without the length prefix).

@@ -82,8 +82,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
         let frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
         counters.encodedEvents.add(1, ordering: .relaxed)
         counters.queuedEvents.add(followers.count, ordering: .relaxed)
+        let now = node.clock.now()
         for session in followers {
-            session.receive(event.channelID, frame)
+            session.receive(event.channelID, frame, now: now)
         }
         // Nothing after a user's removal reaches their sessions.
         if case .memberRemove(let user) = event.payload {

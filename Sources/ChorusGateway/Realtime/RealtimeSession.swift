@@ -45,9 +45,8 @@ final class RealtimeSession: Sendable {
 
     // MARK: Queueing (any thread)
 
-    /// A live event of `channel`, already encoded.
-    func receive(_ channel: ChannelID, _ frame: SessionState.Frame) {
-        let now = clock.now()
+    /// A live event of `channel`, already encoded, at `now` (read once per event by the hub).
+    func receive(_ channel: ChannelID, _ frame: SessionState.Frame, now: Timestamp) {
         perform(shell.withLock { $0.state.receive(channel, frame, now: now) })
     }
 
