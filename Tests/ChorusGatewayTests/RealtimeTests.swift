@@ -315,10 +315,12 @@ struct RealtimeTests {
         try await TestAPI.run(.live, configuration: .testing { $0.realtime.maxSocketsPerUser = 2 }) { api in
             let first = try await api.connect("alice")
             let second = try await api.connect("alice")
-            let third = TestSocket(url: api.webSocketURL + "?token=" + api.token("alice"))
-            let refused = try await third.next()
-            #expect(refused.type == "error" && refused.errorCode == "RATE_LIMITED")
-            #expect(try await third.closed() == .policyViolation)
+            // The refusal comes right after the upgrade: read it with the raw client (see connectAndAuth).
+            let third = try RawWebSocket(port: api.client.port!, path: "/v1/ws?token=" + api.token("alice"))
+            let refused = try JSONSerialization.jsonObject(with: Data(try #require(try third.nextText()).utf8)) as? [String: Any]
+            #expect(refused?["type"] as? String == "error" && (refused?["error"] as? [String: Any])?["code"] as? String == "RATE_LIMITED")
+            var rest: [String] = []
+            #expect(try third.readUntilClose(texts: &rest) == 1008 && rest.isEmpty)
             first.close()
             _ = try await first.closed()
             try await eventually("the closed socket is gone") { api.hub.sessionCount == 1 }

@@ -85,8 +85,20 @@ struct SessionStateTests {
         for seq: UInt64 in 1...4 { actions.append(burst.receive(channel, frame(seq, big), now: t0)) }
         #expect(actions == [.write, .armSlowTimer(deadline: t0.advanced(by: .seconds(10))), .write, .closeSlow])  // 180 B, then 240 B > 2 × 100
         // Closing keeps what was queued (for a draining close) and queues nothing more.
-        let remaining = burst.close()
+        let remaining = burst.close(now: t0)
         let afterClose = burst.send(ByteBuffer(string: "late"), now: t0)
         #expect(remaining.count == 4 && afterClose == .none && burst.next() == nil)
+    }
+
+    @Test("a draining close also sends the events still held for a resume")
+    func drainingClose() {
+        var held = SessionState(limit: 1 << 20, grace: .seconds(10))
+        held.follow(channel, buffering: true)
+        _ = held.receive(channel, frame(4), now: t0)
+        #expect(held.close(releasingHeld: true, now: t0).map { String(buffer: $0) } == ["e4"])
+        var dropped = SessionState(limit: 1 << 20, grace: .seconds(10))
+        dropped.follow(channel, buffering: true)
+        _ = dropped.receive(channel, frame(4), now: t0)
+        #expect(dropped.close(now: t0).isEmpty)
     }
 }

@@ -188,14 +188,18 @@ struct RealtimeEndpoint: Sendable {
         var first = true
         do {
             for try await message in inbound.messages(maxSize: configuration.maxInboundFrameBytes) {
-                guard case .text(let text) = message else {
-                    if first { session.releaseAll() }
+                let frame: Result<ClientFrame, ChatError> =
+                    switch message {
+                    case .text(let text): Result { () throws(ChatError) in try ClientFrame.parse(text) }
+                    case .binary: .failure(ChatError(.invalidRequest, "send JSON text frames, not binary"))
+                    }
+                if first {
+                    // The first frame ends the resume window; channels it resumes stay held for their replay.
+                    let kept: Set<ChannelID> = if case .success(.resume(let channels)) = frame { Set(channels.keys) } else { [] }
+                    session.releaseAll(except: kept)
                     first = false
-                    session.send(RealtimeFrames.error(ChatError(.invalidRequest, "send JSON text frames, not binary")))
-                    continue
                 }
-                await handle(text, session: session, first: first, logger: logger)
-                first = false
+                await handle(frame, session: session)
             }
             session.requestClose(.clientGone)
         } catch {
@@ -206,24 +210,20 @@ struct RealtimeEndpoint: Sendable {
         }
     }
 
-    private func handle(_ text: String, session: RealtimeSession, first: Bool, logger: Logger) async {
+    private func handle(_ parsed: Result<ClientFrame, ChatError>, session: RealtimeSession) async {
         let frame: ClientFrame
-        do {
-            frame = try ClientFrame.parse(text)
-        } catch {
-            if first { session.releaseAll() }
+        switch parsed {
+        case .success(let parsed): frame = parsed
+        case .failure(let error):
             session.send(RealtimeFrames.error(error))
             return
         }
         if case .resume(let channels) = frame {
-            // The first frame ends the resume window: channels it resumes stay held for their replay.
-            session.releaseAll(except: first ? Set(channels.keys) : [])
             for (channel, seq) in channels.sorted(by: { $0.key < $1.key }) {
                 await hub.replay(session, channel, after: seq, announce: true)
             }
             return
         }
-        if first { session.releaseAll() }
         if let retryAfter = rateLimiter.acquire(session.user) {
             session.send(RealtimeFrames.error(ChatError(.rateLimited, "too many requests; retry in \(retryAfter) s")))
             return

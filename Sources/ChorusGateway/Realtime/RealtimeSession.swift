@@ -149,10 +149,11 @@ final class RealtimeSession: Sendable {
     /// Starts closing the session (the first reason wins). A draining close keeps what is queued
     /// for ``takeDrain()``.
     func requestClose(_ close: Close) {
+        let now = clock.now()
         let (writer, waiters) = shell.withLock { shell -> (CheckedContinuation<ByteBuffer?, Never>?, [CheckedContinuation<Close, Never>]) in
             guard shell.close == nil else { return (nil, []) }
             shell.close = close
-            let remaining = shell.state.close()
+            let remaining = shell.state.close(releasingHeld: close.drain, now: now)
             if close.drain { shell.drain = remaining }
             defer {
                 shell.writer = nil

@@ -188,8 +188,10 @@ struct SessionState {
         return .closeSlow
     }
 
-    /// Stops queueing; returns what is still queued (to drain at a graceful close).
-    mutating func close() -> [ByteBuffer] {
+    /// Stops queueing; returns what is still queued (to drain at a graceful close). With
+    /// `releasingHeld`, events still held for a resume go out too: the client will not resume here.
+    mutating func close(releasingHeld: Bool = false, now: Timestamp) -> [ByteBuffer] {
+        if releasingHeld { _ = releaseAll(now: now) }
         isClosing = true
         let remaining = Array(queue)
         queue.removeAll()
