@@ -66,6 +66,29 @@ struct TransportTests {
     static let ghostID = ActorIdentity(kind: "echo", key: "ghost")
     static let secret = Array("cluster-secret".utf8)
 
+    /// Node `a` calling node `b`, which hosts `echo/1`: `body` gets both systems, the local actor
+    /// on `b` and `a`'s proxy of it. Both transports are shut down afterwards, even when it throws.
+    func withPair(_ body: (ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void) async throws {
+        let (a, _) = try await node("a")
+        let (b, portB) = try await node("b")
+        try await stopping([a, b]) {
+            a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+            let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+            try await body(a, b, local, try Echo.resolve(id: Self.echoID, using: a))
+        }
+    }
+
+    /// Runs `body`, then shuts `systems`' transports down (also when it throws).
+    func stopping(_ systems: [ClusterActorSystem], _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            for system in systems { await system.shutdownTransport() }
+            throw error
+        }
+        for system in systems { await system.shutdownTransport() }
+    }
+
     /// A node with a transport, placing `echo/1` on node `b`.
     func node(_ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30)) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
@@ -80,53 +103,45 @@ struct TransportTests {
 
     @Test("calls cross the wire: values, void, typed errors, unknown actors; local calls stay local")
     func roundTrip() async throws {
-        let (a, _) = try await node("a")
-        let (b, portB) = try await node("b")
-        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        let remote = try Echo.resolve(id: Self.echoID, using: a)
-        #expect(__isRemoteActor(remote))
-        #expect(try await remote.echo("hi") == "echo: hi")
-        let event = ChannelEvent(
-            channelID: ChannelID(rawValue: 7), seq: 3, createdAt: .seconds(1_800_000_000),
-            payload: .reactionAdd(.init(messageID: MessageID(rawValue: 9), emote: AssetID("wave")!, userID: UserID("bob")!)))
-        #expect(try await remote.event(event) == event)
-        try await remote.append(5)
-        #expect(try await local.appended() == [5])
-        await #expect(throws: ChatError(.notMember, "you are not a member of channel 7")) { try await remote.fail() }
-        do {
-            try await remote.crash()
-            Issue.record("should throw")
-        } catch let error as RemoteCallError {
-            #expect(error.code == .remoteFailure && error.message.contains("CancellationError"))
+        try await withPair { a, b, local, remote in
+            #expect(__isRemoteActor(remote))
+            #expect(try await remote.echo("hi") == "echo: hi")
+            let event = ChannelEvent(
+                channelID: ChannelID(rawValue: 7), seq: 3, createdAt: .seconds(1_800_000_000),
+                payload: .reactionAdd(.init(messageID: MessageID(rawValue: 9), emote: AssetID("wave")!, userID: UserID("bob")!)))
+            #expect(try await remote.event(event) == event)
+            try await remote.append(5)
+            #expect(try await local.appended() == [5])
+            await #expect(throws: ChatError(.notMember, "you are not a member of channel 7")) { try await remote.fail() }
+            do {
+                try await remote.crash()
+                Issue.record("should throw")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .remoteFailure && error.message.contains("CancellationError"))
+            }
+            // An id the owner does not host.
+            do {
+                _ = try await Echo.resolve(id: Self.ghostID, using: a).echo("boo")
+                Issue.record("should fail")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .actorNotFound, "\(error)")
+            }
+            #expect(a.connectedPeers == ["b"])
+            // A local call on the owner never touches the network.
+            #expect(try await Echo.resolve(id: Self.echoID, using: b).echo("local") == "echo: local")
+            #expect(b.connectedPeers == [])
+            withExtendedLifetime(local) {}
         }
-        // An id the owner does not host.
-        do {
-            _ = try await Echo.resolve(id: Self.ghostID, using: a).echo("boo")
-            Issue.record("should fail")
-        } catch let error as RemoteCallError {
-            #expect(error.code == .actorNotFound, "\(error)")
-        }
-        #expect(a.connectedPeers == ["b"])
-        // A local call on the owner never touches the network.
-        #expect(try await Echo.resolve(id: Self.echoID, using: b).echo("local") == "echo: local")
-        #expect(b.connectedPeers == [])
-        withExtendedLifetime(local) {}
     }
 
     @Test("calls one caller sends to one actor in order run in that order")
     func ordering() async throws {
-        let (a, _) = try await node("a")
-        let (b, portB) = try await node("b")
-        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        let remote = try Echo.resolve(id: Self.echoID, using: a)
-        _ = try await remote.echo("warm up")
-        let tasks = (0..<2000).map { i in Task.immediate { try await remote.append(i) } }
-        for task in tasks { try await task.value }
-        #expect(try await local.appended() == Array(0..<2000))
+        try await withPair { a, b, local, remote in
+            _ = try await remote.echo("warm up")
+            let tasks = (0..<2000).map { i in Task.immediate { try await remote.append(i) } }
+            for task in tasks { try await task.value }
+            #expect(try await local.appended() == Array(0..<2000))
+        }
     }
 
     @Test("a peer with the wrong cluster secret or name is refused")
@@ -134,103 +149,97 @@ struct TransportTests {
         let (b, portB) = try await node("b")
         let (intruder, _) = try await node("a", secret: Array("guess".utf8))
         let (stranger, _) = try await node("a", cluster: "other-cluster")
-        defer { Task { await b.shutdownTransport(); await intruder.shutdownTransport(); await stranger.shutdownTransport() } }
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        for caller in [intruder, stranger] {
-            caller.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-            do {
-                _ = try await Echo.resolve(id: Self.echoID, using: caller).echo("let me in")
-                Issue.record("the call should be refused")
-            } catch let error as RemoteCallError {
-                #expect(error.code == .refused, "\(error)")
+        try await stopping([b, intruder, stranger]) {
+            let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+            for caller in [intruder, stranger] {
+                caller.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+                do {
+                    _ = try await Echo.resolve(id: Self.echoID, using: caller).echo("let me in")
+                    Issue.record("the call should be refused")
+                } catch let error as RemoteCallError {
+                    #expect(error.code == .refused, "\(error)")
+                }
             }
+            #expect(try await local.appended() == [])
         }
-        #expect(try await local.appended() == [])
     }
 
     @Test("an unreachable or killed peer fails calls fast instead of hanging; the caller reconnects after a backoff")
     func unreachable() async throws {
         let (a, _) = try await node("a", timeout: .seconds(60))
         let (b, portB) = try await node("b")
-        defer { Task { await a.shutdownTransport() } }
-        // Nobody listens at this address: refused at once, then backing off.
-        let (probe, deadPort) = try await node("dead")
-        await probe.shutdownTransport()
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: deadPort)])
-        let remote = try Echo.resolve(id: Self.echoID, using: a)
-        var errors: [RemoteCallError] = []
-        let started = ContinuousClock.now
-        for _ in 0..<3 {
+        try await stopping([a, b]) {
+            // Nobody listens at this address: refused at once, then backing off.
+            let (probe, deadPort) = try await node("dead")
+            await probe.shutdownTransport()
+            a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: deadPort)])
+            let remote = try Echo.resolve(id: Self.echoID, using: a)
+            var errors: [RemoteCallError] = []
+            let started = ContinuousClock.now
+            for _ in 0..<3 {
+                do {
+                    _ = try await remote.echo("anyone?")
+                    Issue.record("should fail")
+                } catch let error as RemoteCallError {
+                    errors.append(error)
+                }
+            }
+            // Each call fails after at most a backoff (≤ 200 ms here), far from the 60 s deadline.
+            #expect(errors.map(\.code) == [.unreachable, .unreachable, .unreachable])
+            #expect(ContinuousClock.now - started < .seconds(10))
+            // Once the peer is back (at its new address), calls get through again after the backoff.
+            a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
+            let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while (try? await remote.echo("up")) != "echo: up" {
+                guard ContinuousClock.now < deadline else { throw RemoteCallError(.unreachable, "never reconnected") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            // A peer that dies with a call in flight: the call fails with `unreachable` (not after the 60 s deadline).
+            let pending = Task { try await remote.slow() }
+            while try await local.appended() != [-1] { try await Task.sleep(for: .milliseconds(2)) }
+            await b.shutdownTransport()
             do {
-                _ = try await remote.echo("anyone?")
+                _ = try await pending.value
                 Issue.record("should fail")
             } catch let error as RemoteCallError {
-                errors.append(error)
+                #expect(error.code == .unreachable, "\(error)")
             }
+            withExtendedLifetime(local) {}
         }
-        // Each call fails after at most a backoff (≤ 200 ms here), far from the 60 s deadline.
-        #expect(errors.map(\.code) == [.unreachable, .unreachable, .unreachable])
-        #expect(ContinuousClock.now - started < .seconds(10))
-        // Once the peer is back (at its new address), calls get through again after the backoff.
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while (try? await remote.echo("up")) != "echo: up" {
-            guard ContinuousClock.now < deadline else { throw RemoteCallError(.unreachable, "never reconnected") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        // A peer that dies with a call in flight: the call fails with `unreachable` (not after the 60 s deadline).
-        let pending = Task { try await remote.slow() }
-        while try await local.appended() != [-1] { try await Task.sleep(for: .milliseconds(2)) }
-        await b.shutdownTransport()
-        do {
-            _ = try await pending.value
-            Issue.record("should fail")
-        } catch let error as RemoteCallError {
-            #expect(error.code == .unreachable, "\(error)")
-        }
-        withExtendedLifetime(local) {}
     }
 
     @Test("a call past its deadline fails with timeout")
     func deadline() async throws {
-        let (a, _) = try await node("a")
-        let (b, portB) = try await node("b")
-        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        let remote = try Echo.resolve(id: Self.echoID, using: a)
-        do {
-            _ = try await ClusterActorSystem.$callTimeout.withValue(.milliseconds(200)) { try await remote.slow() }
-            Issue.record("should time out")
-        } catch let error as RemoteCallError {
-            #expect(error.code == .timeout, "\(error)")
+        try await withPair { a, b, local, remote in
+            do {
+                _ = try await ClusterActorSystem.$callTimeout.withValue(.milliseconds(200)) { try await remote.slow() }
+                Issue.record("should time out")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .timeout, "\(error)")
+            }
+            // The connection is still good.
+            #expect(try await remote.echo("still here") == "echo: still here")
+            withExtendedLifetime(local) {}
         }
-        // The connection is still good.
-        #expect(try await remote.echo("still here") == "echo: still here")
-        withExtendedLifetime(local) {}
     }
 
     @Test("64 concurrent callers share one connection")
     func concurrentCallers() async throws {
-        let (a, _) = try await node("a")
-        let (b, portB) = try await node("b")
-        defer { Task { await a.shutdownTransport(); await b.shutdownTransport() } }
-        a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
-        let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
-        let remote = try Echo.resolve(id: Self.echoID, using: a)
-        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
-            for caller in 0..<64 {
-                group.addTask {
-                    for i in 0..<50 {
-                        guard try await remote.echo("\(caller)-\(i)") == "echo: \(caller)-\(i)" else { return -1 }
+        try await withPair { a, b, local, remote in
+            let replies = try await withThrowingTaskGroup(of: Int.self) { group in
+                for caller in 0..<64 {
+                    group.addTask {
+                        for i in 0..<50 {
+                            guard try await remote.echo("\(caller)-\(i)") == "echo: \(caller)-\(i)" else { return -1 }
+                        }
+                        return 50
                     }
-                    return 50
                 }
+                return try await group.reduce(0, +)
             }
-            return try await group.reduce(0, +)
+            #expect(replies == 64 * 50)
+            withExtendedLifetime(local) {}
         }
-        #expect(replies == 64 * 50)
-        withExtendedLifetime(local) {}
     }
 }

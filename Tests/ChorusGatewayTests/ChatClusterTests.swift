@@ -55,7 +55,6 @@ struct TestCluster {
         let peers = Dictionary(uniqueKeysWithValues: zip(names, nodes.map { PeerAddress(host: "127.0.0.1", port: $0.3) }))
         for (_, _, system, _) in nodes { system.setPeers(peers) }
         let started = nodes
-        defer { Task { for (_, _, system, _) in started { await system.shutdownTransport() } } }
 
         @Sendable func serve(_ index: Int, _ apis: [TestAPI]) async throws {
             guard index < started.count else {
@@ -75,7 +74,14 @@ struct TestCluster {
                 try await serve(index + 1, apis + [TestAPI(clock: clock, node: node, hub: hub, client: client)])
             }
         }
-        try await serve(0, [])
+        // Every transport is shut down before returning, also when the body throws.
+        do {
+            try await serve(0, [])
+        } catch {
+            for (_, _, system, _) in started { await system.shutdownTransport() }
+            throw error
+        }
+        for (_, _, system, _) in started { await system.shutdownTransport() }
     }
 
     /// The node that owns channel `id`.
