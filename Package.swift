@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ChorusGateway", targets: ["ChorusGateway"]),
         .library(name: "ChorusWire", targets: ["ChorusWire"]),
         .library(name: "ChorusCluster", targets: ["ChorusCluster"]),
+        .library(name: "ChorusBench", targets: ["ChorusBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", exact: "2.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -90,9 +92,22 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "ChorusBench",
+            dependencies: [
+                "ChorusGateway",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "chorus",
             dependencies: [
+                "ChorusBench",
                 "ChorusModel",
                 "ChorusStorage",
                 "ChorusActorSystem",
@@ -111,6 +126,7 @@ let package = Package(
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
+        .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),
         .testTarget(
             name: "ChorusGatewayTests",
@@ -126,6 +142,7 @@ let package = Package(
             name: "ChorusProcessTests",
             dependencies: [
                 "chorus",
+                "ChorusBench",
                 "ChorusCluster",
                 "ChorusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,25 +1,45 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 // Benchmarks live in their own package so the main build and CI never compile them.
 // Run: cd Benchmarks && swift run -c release chorus-benchmarks
+//      cd Benchmarks && swift package --disable-sandbox benchmark --target ChorusMicro
+
+// A path dependency is named after its directory, which is whatever the clone was called.
+let chorus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
+
 let package = Package(
     name: "ChorusBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
             name: "chorus-benchmarks",
             dependencies: [
-                .product(name: "ChorusModel", package: "main"),
-                .product(name: "ChorusStorage", package: "main"),
-                .product(name: "ChorusChat", package: "main"),
-                .product(name: "ChorusGateway", package: "main"),
-                .product(name: "ChorusCluster", package: "main"),
+                .product(name: "ChorusModel", package: chorus),
+                .product(name: "ChorusStorage", package: chorus),
+                .product(name: "ChorusChat", package: chorus),
+                .product(name: "ChorusGateway", package: chorus),
+                .product(name: "ChorusCluster", package: chorus),
             ],
             path: "Sources/ChorusBenchmarks"
+        ),
+        .executableTarget(
+            name: "ChorusMicro",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ChorusModel", package: chorus),
+                .product(name: "ChorusStorage", package: chorus),
+                .product(name: "ChorusGateway", package: chorus),
+                .product(name: "ChorusCluster", package: chorus),
+                .product(name: "ChorusWire", package: chorus),
+            ],
+            path: "Benchmarks/ChorusMicro",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )

@@ -11,5 +11,5 @@ struct ChorusCommand: AsyncParsableCommand {
             with `chorus node`), and mint client tokens with `chorus token`.
             Tokens are HS256 JWTs signed with the secret in the CHORUS_JWT_SECRET environment variable.
             """,
-        subcommands: [ServeCommand.self, NodeCommand.self, ClusterCommand.self, TokenCommand.self, WALCommand.self])
+        subcommands: [ServeCommand.self, NodeCommand.self, ClusterCommand.self, TokenCommand.self, WALCommand.self, BenchCommand.self])
 }

@@ -6,8 +6,8 @@ import NIOFoundationCompat
 /// The JSON text frames of the WebSocket protocol (docs/realtime.md), encoded to bytes.
 ///
 /// An event frame is encoded once per edge and the same bytes are written to every socket that
-/// follows the channel. Keys are sorted so frames are byte-stable.
-enum RealtimeFrames {
+/// follows the channel. Keys are sorted so frames are byte-stable. Public for the micro benchmarks.
+public enum RealtimeFrames {
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -20,7 +20,7 @@ enum RealtimeFrames {
     }
 
     /// `{"type": T, "channel_id", "seq" (logged events only), "created_at", "data"}`.
-    static func event(_ event: ChorusModel.ChannelEvent) -> ByteBuffer {
+    public static func event(_ event: ChorusModel.ChannelEvent) -> ByteBuffer {
         encode(EventEnvelope(event: event))
     }
 

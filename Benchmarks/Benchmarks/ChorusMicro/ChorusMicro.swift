@@ -1,0 +1,71 @@
+import Benchmark
+import ChorusCluster
+import ChorusGateway
+import ChorusModel
+import ChorusStorage
+import ChorusWire
+import Foundation
+
+// The hot paths of a fan-out, one at a time (ordo-one/benchmark):
+//   cd Benchmarks && swift package --disable-sandbox benchmark --target ChorusMicro
+// Results and how to read them: docs/benchmarks.md.
+
+/// The message every benchmark uses: 64 characters to one channel, as a client sends it.
+let sampleMessage = Message(
+    id: MessageID(rawValue: 1_843_000_000_000_042), channelID: ChannelID(rawValue: 1_843_000_000_000_001), seq: 7,
+    senderID: UserID("alice")!, senderName: "Alice", body: String(repeating: "x", count: 64), attachments: [], inlineEmotes: [],
+    createdAt: .seconds(1_800_000_000))
+let sampleEvent = ChannelEvent(channelID: sampleMessage.channelID, seq: 7, createdAt: sampleMessage.createdAt, payload: .message(sampleMessage))
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.cpuTotal, .wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 1_000,
+        maxDuration: .seconds(3),
+        maxIterations: 1_000_000)
+
+    // What an edge does once per event, however many sockets follow the channel.
+    Benchmark("event frame encoding (message, 64 B)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(RealtimeFrames.event(sampleEvent)) }
+    }
+
+    // What a channel actor's commit costs before the fsync: framing, CRC32C, the write to the segment.
+    Benchmark("WAL append (message, 64 B, fsync none)", configuration: .init(maxIterations: 200_000)) { benchmark in
+        let directory = NSTemporaryDirectory() + "chorus-micro-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try WriteAheadLog.open(.init(directory: directory, fsync: .none))
+        defer { log.close() }
+        let entry = JournalEntry.channel(
+            sampleMessage.channelID,
+            .messageSent(NewMessage(
+                id: sampleMessage.id, senderID: sampleMessage.senderID, senderName: "Alice",
+                draft: MessageDraft(body: sampleMessage.body), at: sampleMessage.createdAt)))
+        let frame = try entry.frame()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try log.append(frame)) }
+        benchmark.stopMeasurement()
+    }
+
+    // Placement: which node owns a channel, on a 3-node ring of 1,024 virtual nodes each.
+    Benchmark("ring lookup (3 nodes × 1024 vnodes)") { benchmark in
+        let ring = HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"])
+        let keys = (0..<1024).map { "channel:\(1_843_000_000_000_000 + $0)" }
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { blackHole(ring.owner(of: keys[i & 1023])) }
+    }
+
+    // A remote delivery's wire cost: the event argument encoded, framed, unframed and decoded.
+    Benchmark("remote call encode + decode (event argument)") { benchmark in
+        let encoder = BinaryEncoder()
+        let decoder = BinaryDecoder()
+        for i in benchmark.scaledIterations {
+            let call = Wire.Call(
+                id: UInt64(i), recipientKind: "node", recipientKey: "chorus-2", target: "deliver(_:toEdge:)",
+                arguments: [try encoder.encode([sampleEvent])], timeoutMilliseconds: 5_000, epoch: 1)
+            var frames = WireFrameDecoder()
+            frames.append(Wire.Envelope.call(call).frame())
+            guard case .call(let received)? = try frames.next() else { fatalError("the frame did not decode to a call") }
+            blackHole(try decoder.decode([ChannelEvent].self, from: received.arguments[0]))
+        }
+    }
+}

@@ -1,0 +1,412 @@
+import ChorusGateway
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The server a run talks to.
+public enum BenchTarget: Sendable {
+    /// Chorus nodes (one or several edges of a cluster); tokens are signed with the JWT secret.
+    case chorus(endpoints: [Endpoint], jwtSecret: String)
+    /// An MQTT broker's WebSocket listener (the peer comparison); one topic per channel.
+    case mqtt(endpoint: Endpoint, name: String)
+
+    public var name: String {
+        switch self {
+        case .chorus: "chorus"
+        case .mqtt(_, let name): name
+        }
+    }
+
+    public var endpoints: [Endpoint] {
+        switch self {
+        case .chorus(let endpoints, _): endpoints
+        case .mqtt(let endpoint, _): [endpoint]
+        }
+    }
+}
+
+/// One fan-out run: set up channels and subscribers, send on an open-loop schedule, measure, check.
+public struct FanoutBenchmark: Sendable {
+    public var target: BenchTarget
+    public var workload: FanoutWorkload
+    /// Server processes whose CPU time is measured (empty when the server is not ours to read).
+    public var serverPIDs: [Int32]
+    /// Receives a progress line about once a second, and setup notes.
+    public var progress: @Sendable (String) -> Void
+
+    public init(target: BenchTarget, workload: FanoutWorkload, serverPIDs: [Int32] = [], progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.target = target
+        self.workload = workload
+        self.serverPIDs = serverPIDs
+        self.progress = progress
+    }
+
+    public func run() async throws -> FanoutResult {
+        try workload.validate()
+        if case .mqtt = target, workload.sendersPerChannel != 1 {
+            throw BenchError("--senders must be 1 for an MQTT peer: QoS 1 orders one publisher's messages only")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: workload.eventLoops)
+        do {
+            let result = try await run(on: group)
+            try? await group.shutdownGracefully()
+            return result
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func run(on group: MultiThreadedEventLoopGroup) async throws -> FanoutResult {
+        let loops = Array(group.makeIterator())
+        var stats: [NIOLoopBound<LoopStats>] = []
+        for loop in loops { stats.append(try await loop.submit { NIOLoopBound(LoopStats(), eventLoop: loop) }.get()) }
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+        let connections = ConnectionBag()
+        do {
+            let result = try await measure(runID: runID, loops: loops, stats: stats, connections: connections)
+            await connections.closeAll()
+            return result
+        } catch {
+            await connections.closeAll()
+            throw error
+        }
+    }
+
+    private func measure(runID: String, loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], connections: ConnectionBag) async throws -> FanoutResult {
+        // 1. Channels and memberships (Chorus), then subscribers, then senders.
+        let setupStart = monotonicNanos()
+        let channelIDs = try await prepareChannels(runID: runID, loops: loops, connections: connections)
+        progress("subscribing \(workload.subscribers) WebSocket clients")
+        try await connectSubscribers(runID: runID, channelIDs: channelIDs, loops: loops, stats: stats, connections: connections)
+        let senders = try await connectSenders(runID: runID, channelIDs: channelIDs, loops: loops, stats: stats, connections: connections)
+        progress(String(format: "setup took %.1f s", Double(monotonicNanos() - setupStart) / 1e9))
+
+        // 2. The schedule: warm-up, then the measured window.
+        let start = monotonicNanos() + 100_000_000
+        let windowStart = start + UInt64(workload.warmup * 1e9)
+        let windowEnd = windowStart + UInt64(workload.duration * 1e9)
+        for (loop, box) in zip(loops, stats) {
+            try await loop.submit {
+                box.value.windowStart = windowStart
+                box.value.windowEnd = windowEnd
+            }.get()
+        }
+        let perSender = workload.rate / Double(workload.senders)
+        let tick = TimeAmount.nanoseconds(Int64(min(10_000_000, max(1_000_000, 1e9 / perSender))))
+        var tasks: [RepeatedTask] = []
+        for sender in senders {
+            let loop = sender.loop
+            let schedule = try await loop.submit {
+                NIOLoopBound(
+                    SenderSchedule(transport: sender.transport(), stats: sender.stats.value, rate: perSender, start: start, end: windowEnd, payloadBytes: workload.payloadBytes),
+                    eventLoop: loop)
+            }.get()
+            tasks.append(loop.scheduleRepeatedTask(initialDelay: .zero, delay: tick) { task in
+                if !schedule.value.tick() { task.cancel() }
+            })
+        }
+
+        // 3. Progress until the window closes; CPU is read at its edges.
+        var serverCPUStart: Double?
+        var loadCPUStart = 0.0
+        var serverCPUEnd: Double?
+        var loadCPUEnd = 0.0
+        var sampledStart = false
+        var nextLine = start + 1_000_000_000
+        var previous = LoopSnapshot()
+        var previousAt = start
+        while true {
+            let now = monotonicNanos()
+            let wake = min(nextLine, sampledStart ? windowEnd : windowStart, windowEnd)
+            if wake > now { try await Task.sleep(nanoseconds: wake - now) }
+            let at = monotonicNanos()
+            if !sampledStart && at >= windowStart {
+                serverCPUStart = serverCPU()
+                loadCPUStart = CPUTime.current()
+                sampledStart = true
+            }
+            if at >= windowEnd {
+                serverCPUEnd = serverCPU()
+                loadCPUEnd = CPUTime.current()
+                break
+            }
+            if at >= nextLine {
+                let snapshot = try await gather(loops: loops, stats: stats, resetInterval: true)
+                progress(progressLine(snapshot, previous: previous, seconds: Double(at - previousAt) / 1e9, elapsed: Double(at - start) / 1e9, windowStart: windowStart, windowEnd: windowEnd, now: at))
+                previous = snapshot
+                previousAt = at
+                nextLine += 1_000_000_000
+            }
+        }
+        for task in tasks { task.cancel() }
+
+        // 4. Drain: wait for the last acknowledgements and deliveries.
+        let drainDeadline = monotonicNanos() + UInt64(workload.drainTimeout * 1e9)
+        var caughtUp = false
+        while monotonicNanos() < drainDeadline {
+            let snapshot = try await gather(loops: loops, stats: stats, resetInterval: false)
+            if snapshot.outstanding == 0, try await allDelivered(loops: loops, stats: stats) {
+                caughtUp = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if !caughtUp { progress("drain timed out after \(workload.drainTimeout) s; what is missing is reported as lost") }
+
+        // 5. The result.
+        return try await result(loops: loops, stats: stats, measured: Double(windowEnd - windowStart) / 1e9,
+                                serverCPU: serverCPUStart.flatMap { s in serverCPUEnd.map { $0 - s } },
+                                loadCPU: loadCPUEnd - loadCPUStart)
+    }
+
+    private func serverCPU() -> Double? {
+        guard !serverPIDs.isEmpty else { return nil }
+        var total = 0.0
+        for pid in serverPIDs {
+            guard let seconds = CPUTime.process(pid) else { return nil }
+            total += seconds
+        }
+        return total
+    }
+
+    // MARK: Setup
+
+    /// Everything to close at the end.
+    final class ConnectionBag: Sendable {
+        private let channels = Mutex<[any Channel]>([])
+
+        func add(_ channel: any Channel) { channels.withLock { $0.append(channel) } }
+
+        func closeAll() async {
+            for channel in channels.withLock({ $0 }) { try? await channel.close() }
+        }
+    }
+
+    private struct Sender: Sendable {
+        var loop: any EventLoop
+        var stats: NIOLoopBound<LoopStats>
+        /// Makes the transport on the loop.
+        var transport: @Sendable () -> any MessageTransport
+    }
+
+    private func subscriberID(_ runID: String, _ channel: Int, _ index: Int) -> String { "bench-\(runID)-c\(channel)-s\(index)" }
+    private func senderID(_ runID: String, _ channel: Int, _ index: Int) -> String { "bench-\(runID)-c\(channel)-p\(index)" }
+
+    private func token(_ user: String) -> String {
+        guard case .chorus(_, let secret) = target else { return "" }
+        let now = Date().timeIntervalSince1970.rounded(.down)
+        return JWT.sign(JWT.Claims(userID: user, name: user, exp: now + 86_400, iat: now), secret: Array(secret.utf8))
+    }
+
+    /// Chorus: a fresh room per channel, created by its first sender and joined by everyone else.
+    /// MQTT: topic names only.
+    private func prepareChannels(runID: String, loops: [any EventLoop], connections: ConnectionBag) async throws -> [String] {
+        guard case .chorus(let endpoints, _) = target else {
+            return (0..<workload.channels).map { "bench/\(runID)/\($0)" }
+        }
+        var http: [HTTPConnection] = []
+        for (index, endpoint) in endpoints.enumerated() {
+            for k in 0..<4 {
+                let connection = try await HTTPConnection.connect(to: endpoint, on: loops[(index * 4 + k) % loops.count])
+                connections.add(connection.channel)
+                http.append(connection)
+            }
+        }
+        let connectionsForSetup = http
+        let workload = self.workload
+        progress("creating \(workload.channels) channel(s) with \(workload.subscribersPerChannel + workload.sendersPerChannel) members each")
+        let ids = try await concurrently(workload.channels, limit: 64) { channel -> String in
+            let owner = senderID(runID, channel, 0)
+            let reply = try await connectionsForSetup[channel % connectionsForSetup.count].request(
+                .POST, "/v1/channels", token: token(owner), json: #"{"type":"room","name":"bench \#(runID) \#(channel)"}"#)
+            guard reply.status == 201,
+                  let object = try? JSONSerialization.jsonObject(with: Data(reply.text.utf8)) as? [String: Any],
+                  let id = object["id"] as? String else {
+                throw BenchError("creating a channel failed: HTTP \(reply.status) \(reply.text)")
+            }
+            return id
+        }
+        let joiners = workload.sendersPerChannel - 1 + workload.subscribersPerChannel
+        _ = try await concurrently(workload.channels * joiners, limit: 256) { n -> Void in
+            let channel = n / joiners
+            let k = n % joiners
+            let user = k < workload.sendersPerChannel - 1 ? senderID(runID, channel, k + 1) : subscriberID(runID, channel, k - (workload.sendersPerChannel - 1))
+            let reply = try await connectionsForSetup[n % connectionsForSetup.count].request(
+                .POST, "/v1/channels/\(ids[channel])/members", token: token(user), json: #"{"user_id":"\#(user)"}"#)
+            guard reply.status == 201 else { throw BenchError("joining a channel failed: HTTP \(reply.status) \(reply.text)") }
+        }
+        return ids
+    }
+
+    private func connectSubscribers(runID: String, channelIDs: [String], loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], connections: ConnectionBag) async throws {
+        let endpoints = target.endpoints
+        let workload = self.workload
+        let target = self.target
+        _ = try await concurrently(workload.subscribers, limit: 64) { n -> Void in
+            let channel = n / workload.subscribersPerChannel
+            let loop = loops[n % loops.count]
+            let box = stats[n % loops.count]
+            let endpoint = endpoints[n % endpoints.count]
+            let ready = loop.makePromise(of: Void.self)
+            let timeout = loop.scheduleTask(in: .seconds(15)) { ready.fail(BenchError("subscriber \(n) was not ready within 15 s")) }
+            defer { timeout.cancel() }
+            let socket: any Channel
+            switch target {
+            case .chorus:
+                let path = "/v1/ws?token=" + token(subscriberID(runID, channel, n % workload.subscribersPerChannel))
+                socket = try await WebSocketDialer.connect(to: endpoint, path: path, subprotocol: nil, on: loop) {
+                    ChorusSubscriber(stats: box.value, channel: channel, ready: ready)
+                }
+            case .mqtt:
+                let topic = channelIDs[channel]
+                let clientID = subscriberID(runID, channel, n % workload.subscribersPerChannel)
+                socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
+                    MQTTClientHandler.subscriber(stats: box.value, topic: topic, channel: channel, clientID: clientID, ready: ready)
+                }
+            }
+            connections.add(socket)
+            try await ready.futureResult.get()
+        }
+    }
+
+    private func connectSenders(runID: String, channelIDs: [String], loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], connections: ConnectionBag) async throws -> [Sender] {
+        var senders: [Sender] = []
+        let endpoints = target.endpoints
+        for channel in 0..<workload.channels {
+            for index in 0..<workload.sendersPerChannel {
+                let n = channel * workload.sendersPerChannel + index
+                // Senders sit on the loops after the subscribers' so the two spread evenly.
+                let loop = loops[(workload.subscribers + n) % loops.count]
+                let box = stats[(workload.subscribers + n) % loops.count]
+                let endpoint = endpoints[n % endpoints.count]
+                switch target {
+                case .chorus:
+                    let connection = try await HTTPConnection.connect(to: endpoint, on: loop)
+                    connections.add(connection.channel)
+                    let channelID = channelIDs[channel]
+                    let token = token(senderID(runID, channel, index))
+                    senders.append(Sender(loop: loop, stats: box) {
+                        ChorusHTTPTransport(http: connection.handler.value, stats: box.value, channel: channel, channelID: channelID, token: token)
+                    })
+                case .mqtt:
+                    let ready = loop.makePromise(of: Void.self)
+                    let topic = channelIDs[channel]
+                    let clientID = senderID(runID, channel, index)
+                    let socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
+                        MQTTClientHandler(stats: box.value, role: .publisher(topic: topic, channel: channel), clientID: clientID, ready: ready)
+                    }
+                    connections.add(socket)
+                    try await ready.futureResult.get()
+                    let handler = try await loop.submit {
+                        NIOLoopBound(try socket.pipeline.syncOperations.handler(type: MQTTClientHandler.self), eventLoop: loop)
+                    }.get()
+                    senders.append(Sender(loop: loop, stats: box) { handler.value })
+                }
+            }
+        }
+        return senders
+    }
+
+    // MARK: Gathering
+
+    private func gather(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], resetInterval: Bool) async throws -> LoopSnapshot {
+        var total = LoopSnapshot()
+        for (loop, box) in zip(loops, stats) {
+            total = total + (try await loop.submit { () -> LoopSnapshot in
+                let s = box.value
+                let snapshot = LoopSnapshot(
+                    delivered: s.delivered, deliveredInWindow: s.deliveredInWindow, sent: s.sent, acked: s.acked,
+                    backlogSkipped: s.backlogSkipped, sendErrors: s.sendErrors, disconnects: s.disconnects, interval: s.interval,
+                    outstanding: s.sent - s.acked - s.sendErrors.values.reduce(0, +))
+                if resetInterval { s.interval.reset() }
+                return snapshot
+            }.get())
+        }
+        return total
+    }
+
+    private func acknowledgedRanges(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>]) async throws -> [Int: ClosedRange<UInt64>] {
+        var merged: [Int: ClosedRange<UInt64>] = [:]
+        for (loop, box) in zip(loops, stats) {
+            let ranges = try await loop.submit { box.value.acknowledged }.get()
+            merged.merge(ranges) { min($0.lowerBound, $1.lowerBound)...max($0.upperBound, $1.upperBound) }
+        }
+        return merged
+    }
+
+    private func allDelivered(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>]) async throws -> Bool {
+        let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
+        for (loop, box) in zip(loops, stats) {
+            let done = try await loop.submit {
+                zip(box.value.trackers, box.value.trackerChannels).allSatisfy { tracker, channel in
+                    guard let range = ranges[channel] else { return true }
+                    return tracker.last >= range.upperBound
+                }
+            }.get()
+            if !done { return false }
+        }
+        return true
+    }
+
+    private func result(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, loadCPU: Double) async throws -> FanoutResult {
+        let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
+        let totals = try await gather(loops: loops, stats: stats, resetInterval: false)
+        var endToEnd = LatencyHistogram()
+        var ack = LatencyHistogram()
+        var check = DeliveryCheck()
+        for (loop, box) in zip(loops, stats) {
+            let (e2e, acks, loopCheck) = try await loop.submit { () -> (LatencyHistogram, LatencyHistogram, DeliveryCheck) in
+                let s = box.value
+                let check = zip(s.trackers, s.trackerChannels).reduce(DeliveryCheck()) { sum, pair in
+                    sum + pair.0.check(expected: ranges[pair.1])
+                }
+                return (s.endToEnd, s.ack, check)
+            }.get()
+            endToEnd.add(e2e)
+            ack.add(acks)
+            check = check + loopCheck
+        }
+        return FanoutResult(
+            target: target.name, endpoints: target.endpoints.map(\.description), workload: workload, measuredSeconds: measured,
+            sent: totals.sent, acknowledged: totals.acked, sendErrors: totals.sendErrors, backlogSkipped: totals.backlogSkipped,
+            delivered: totals.deliveredInWindow, endToEnd: endToEnd.summary, sendAck: ack.summary, delivery: check,
+            disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU)
+    }
+
+    private func progressLine(_ s: LoopSnapshot, previous: LoopSnapshot, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {
+        let phase = now < windowStart ? "warm-up  " : "measuring"
+        let perSecond = { (value: Int, before: Int) in Int((Double(value - before) / max(seconds, 0.001)).rounded()) }
+        let latency = s.interval.summary
+        let errors = s.sendErrors.values.reduce(0, +) + s.backlogSkipped
+        return "\(Report.fixed(elapsed, 1, width: 5))s \(phase)  sent \(Report.grouped(perSecond(s.sent, previous.sent)))/s"
+            + "  acked \(Report.grouped(perSecond(s.acked, previous.acked)))/s"
+            + "  delivered \(Report.grouped(perSecond(s.delivered, previous.delivered)))/s"
+            + "  e2e p50 \(Report.fixed(latency.p50, 2)) ms  p99 \(Report.fixed(latency.p99, 2)) ms  max \(Report.fixed(latency.max, 1)) ms"
+            + "  errors \(errors)"
+    }
+}
+
+/// Runs `body` for 0..<count with at most `limit` at a time; results in index order; the first error wins.
+func concurrently<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: (Int, T).self) { group in
+        var results = [T?](repeating: nil, count: count)
+        var next = 0
+        while next < min(limit, count) {
+            let n = next
+            group.addTask { (n, try await body(n)) }
+            next += 1
+        }
+        while let (n, value) = try await group.next() {
+            results[n] = value
+            if next < count {
+                let m = next
+                group.addTask { (m, try await body(m)) }
+                next += 1
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// Everything one fan-out run measured, as printed and as written by `--json`.
+public struct FanoutResult: Sendable, Codable {
+    /// `chorus` or the peer's name.
+    public var target: String
+    public var endpoints: [String]
+    public var workload: FanoutWorkload
+    /// Seconds actually measured (the window after the warm-up).
+    public var measuredSeconds: Double
+
+    public var sent: Int
+    public var acknowledged: Int
+    public var sendErrors: [String: Int]
+    /// Sends skipped because the sender had too many unanswered requests.
+    public var backlogSkipped: Int
+
+    /// Deliveries that arrived inside the measured window, and per second.
+    public var delivered: Int
+    public var deliveredPerSecond: Double
+    public var endToEnd: LatencySummary
+    public var sendAck: LatencySummary
+    public var delivery: DeliveryCheck
+    /// Subscribers the server closed during the run.
+    public var disconnects: Int
+
+    /// CPU seconds in the measured window: the server (summed over nodes; nil if it is not ours to read)
+    /// and the load generator.
+    public var serverCPUSeconds: Double?
+    public var loadGeneratorCPUSeconds: Double
+
+    public init(
+        target: String, endpoints: [String], workload: FanoutWorkload, measuredSeconds: Double, sent: Int,
+        acknowledged: Int, sendErrors: [String: Int], backlogSkipped: Int, delivered: Int, endToEnd: LatencySummary,
+        sendAck: LatencySummary, delivery: DeliveryCheck, disconnects: Int, serverCPUSeconds: Double?,
+        loadGeneratorCPUSeconds: Double
+    ) {
+        self.target = target
+        self.endpoints = endpoints
+        self.workload = workload
+        self.measuredSeconds = measuredSeconds
+        self.sent = sent
+        self.acknowledged = acknowledged
+        self.sendErrors = sendErrors
+        self.backlogSkipped = backlogSkipped
+        self.delivered = delivered
+        self.deliveredPerSecond = measuredSeconds > 0 ? Double(delivered) / measuredSeconds : 0
+        self.endToEnd = endToEnd
+        self.sendAck = sendAck
+        self.delivery = delivery
+        self.disconnects = disconnects
+        self.serverCPUSeconds = serverCPUSeconds
+        self.loadGeneratorCPUSeconds = loadGeneratorCPUSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, endpoints, workload, measuredSeconds = "measured_s", sent, acknowledged, sendErrors = "send_errors"
+        case backlogSkipped = "backlog_skipped", delivered, deliveredPerSecond = "delivered_per_s"
+        case endToEnd = "end_to_end", sendAck = "send_ack", delivery, disconnects
+        case serverCPUSeconds = "server_cpu_s", loadGeneratorCPUSeconds = "load_generator_cpu_s"
+        case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(endpoints, forKey: .endpoints)
+        try c.encode(workload, forKey: .workload)
+        try c.encode(measuredSeconds, forKey: .measuredSeconds)
+        try c.encode(sent, forKey: .sent)
+        try c.encode(acknowledged, forKey: .acknowledged)
+        try c.encode(sendErrors, forKey: .sendErrors)
+        try c.encode(backlogSkipped, forKey: .backlogSkipped)
+        try c.encode(delivered, forKey: .delivered)
+        try c.encode(deliveredPerSecond, forKey: .deliveredPerSecond)
+        try c.encode(endToEnd, forKey: .endToEnd)
+        try c.encode(sendAck, forKey: .sendAck)
+        try c.encode(delivery, forKey: .delivery)
+        try c.encode(disconnects, forKey: .disconnects)
+        try c.encode(serverCPUSeconds, forKey: .serverCPUSeconds)
+        try c.encode(loadGeneratorCPUSeconds, forKey: .loadGeneratorCPUSeconds)
+        try c.encode(serverCPUPerMillion, forKey: .serverCPUPerMillion)
+        try c.encode(keptUp, forKey: .keptUp)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            target: try c.decode(String.self, forKey: .target), endpoints: try c.decode([String].self, forKey: .endpoints),
+            workload: try c.decode(FanoutWorkload.self, forKey: .workload),
+            measuredSeconds: try c.decode(Double.self, forKey: .measuredSeconds), sent: try c.decode(Int.self, forKey: .sent),
+            acknowledged: try c.decode(Int.self, forKey: .acknowledged),
+            sendErrors: try c.decode([String: Int].self, forKey: .sendErrors),
+            backlogSkipped: try c.decode(Int.self, forKey: .backlogSkipped), delivered: try c.decode(Int.self, forKey: .delivered),
+            endToEnd: try c.decode(LatencySummary.self, forKey: .endToEnd), sendAck: try c.decode(LatencySummary.self, forKey: .sendAck),
+            delivery: try c.decode(DeliveryCheck.self, forKey: .delivery), disconnects: try c.decode(Int.self, forKey: .disconnects),
+            serverCPUSeconds: try c.decodeIfPresent(Double.self, forKey: .serverCPUSeconds),
+            loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds))
+    }
+
+    /// Server CPU-seconds per million deliveries in the window.
+    public var serverCPUPerMillion: Double? {
+        guard let serverCPUSeconds, delivered > 0 else { return nil }
+        return serverCPUSeconds / Double(delivered) * 1_000_000
+    }
+
+    /// Deliveries kept pace with the offered load: at least 95% of the expected rate arrived inside the
+    /// window, nothing was lost, and no send was skipped or failed.
+    public var keptUp: Bool {
+        deliveredPerSecond >= 0.95 * workload.expectedDeliveryRate && delivery.passed
+            && backlogSkipped == 0 && sendErrors.isEmpty && disconnects == 0
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Histogram
+
+/// Latency percentiles of one run, in milliseconds.
+public struct LatencySummary: Sendable, Equatable, Codable {
+    public var count: UInt64
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+    public var p999: Double
+    public var max: Double
+    public var mean: Double
+
+    public static let empty = LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0)
+
+    public init(count: UInt64, p50: Double, p90: Double, p99: Double, p999: Double, max: Double, mean: Double) {
+        self.count = count
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.p999 = p999
+        self.max = max
+        self.mean = mean
+    }
+
+    enum CodingKeys: String, CodingKey { case count, p50 = "p50_ms", p90 = "p90_ms", p99 = "p99_ms", p999 = "p99_9_ms", max = "max_ms", mean = "mean_ms" }
+}
+
+/// Latencies in microseconds, from 1 µs to 10 minutes, to three significant digits (HdrHistogram).
+public struct LatencyHistogram: Sendable {
+    public private(set) var histogram = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+
+    public init() {}
+
+    /// Records one latency given in nanoseconds (clamped into the trackable range).
+    public mutating func record(nanoseconds: UInt64) {
+        let micros = Swift.min(Swift.max(nanoseconds / 1000, 1), histogram.highestTrackableValue)
+        _ = histogram.record(micros)
+    }
+
+    public mutating func add(_ other: LatencyHistogram) {
+        histogram.add(other.histogram)
+    }
+
+    public mutating func reset() { histogram.reset() }
+
+    public var count: UInt64 { histogram.totalCount }
+
+    public var summary: LatencySummary {
+        guard histogram.totalCount > 0 else { return .empty }
+        func ms(_ micros: UInt64) -> Double { Double(micros) / 1000 }
+        return LatencySummary(
+            count: histogram.totalCount,
+            p50: ms(histogram.valueAtPercentile(50)), p90: ms(histogram.valueAtPercentile(90)),
+            p99: ms(histogram.valueAtPercentile(99)), p999: ms(histogram.valueAtPercentile(99.9)),
+            max: ms(histogram.max), mean: histogram.mean / 1000)
+    }
+}
+
+/// CPU time of processes, from the kernel's accounting.
+public enum CPUTime {
+    /// User plus system CPU seconds of process `pid` (`/proc/<pid>/stat`), nil if it is gone.
+    public static func process(_ pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let ticks = parseStat(text) else { return nil }
+        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in clock ticks. The command name
+    /// (field 2) is in parentheses and may hold spaces or parentheses, so fields are counted after the last `)`.
+    public static func parseStat(_ line: String) -> UInt64? {
+        guard let close = line.lastIndex(of: ")") else { return nil }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state); utime is field 14, stime field 15.
+        guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// User plus system CPU seconds of this process so far.
+    public static func current() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}
+
+/// The load generator's monotonic clock in nanoseconds; payloads carry it, so sender and subscriber agree.
+@inline(__always)
+public func monotonicNanos() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}

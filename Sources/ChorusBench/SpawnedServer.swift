@@ -1,0 +1,207 @@
+import ChorusGateway
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import Yams
+
+/// Chorus nodes this benchmark started itself (`--spawn`, `--cluster`), in a scratch directory that is
+/// removed when they stop. Their CPU time is read from `/proc`.
+public final class SpawnedServer: Sendable {
+    public let endpoints: [Endpoint]
+    public let jwtSecret: String
+    private let processes: [Process]
+    private let directory: URL
+    private let logs: [NodeLog]
+
+    public var pids: [Int32] { processes.map(\.processIdentifier) }
+
+    private init(endpoints: [Endpoint], jwtSecret: String, processes: [Process], directory: URL, logs: [NodeLog]) {
+        self.endpoints = endpoints
+        self.jwtSecret = jwtSecret
+        self.processes = processes
+        self.directory = directory
+        self.logs = logs
+    }
+
+    /// Settings every spawned node gets on top of its configuration: the benchmark's users send far more
+    /// than the per-user rate limit allows a person.
+    static var benchLimits: [String: Any] { ["user_requests_per_second": 10_000_000, "user_request_burst": 10_000_000] }
+
+    /// `chorus serve` on a free port, with a fresh data directory and the default settings otherwise
+    /// (fsync on every commit included).
+    public static func single(executable: URL) async throws -> SpawnedServer {
+        let directory = try scratchDirectory()
+        let config: [String: Any] = [
+            "node": ["host": "127.0.0.1", "port": 0, "data_dir": directory.appendingPathComponent("data").path],
+            "limits": benchLimits,
+        ]
+        let path = directory.appendingPathComponent("chorus.yaml")
+        try Yams.dump(object: config).write(to: path, atomically: true, encoding: .utf8)
+        return try await start(
+            executable: executable, directory: directory,
+            nodes: [("chorus", ["serve", "--config", path.path, "--log-level", "warning"])])
+    }
+
+    /// Every node of a cluster file as `chorus node`, with the file's addresses, data directories moved
+    /// into the scratch directory, and the benchmark's rate limits. Waits until every node sees every
+    /// other one up.
+    public static func cluster(executable: URL, configPath: String) async throws -> SpawnedServer {
+        let configuration = try ChorusConfiguration.load(path: configPath)
+        guard configuration.cluster.nodes.count > 0 else {
+            throw BenchError("\(configPath): cluster.nodes is empty; use --spawn for a single node")
+        }
+        let directory = try scratchDirectory()
+        guard var config = try Yams.load(yaml: String(contentsOfFile: configPath, encoding: .utf8)) as? [String: Any],
+              var cluster = config["cluster"] as? [String: Any], var nodes = cluster["nodes"] as? [[String: Any]] else {
+            throw BenchError("\(configPath): expected a mapping with cluster.nodes")
+        }
+        for index in nodes.indices {
+            nodes[index]["data_dir"] = directory.appendingPathComponent("node-\(index)").path
+        }
+        cluster["nodes"] = nodes
+        config["cluster"] = cluster
+        var limits = config["limits"] as? [String: Any] ?? [:]
+        limits.merge(benchLimits) { $1 }
+        config["limits"] = limits
+        let path = directory.appendingPathComponent("cluster.yaml")
+        try Yams.dump(object: config).write(to: path, atomically: true, encoding: .utf8)
+        let server = try await start(
+            executable: executable, directory: directory,
+            nodes: configuration.cluster.nodes.map { node in
+                (node.name, ["node", "--config", path.path, "--name", node.name, "--on-stop", "stay", "--log-level", "warning"])
+            })
+        do {
+            try await server.waitUntilClusterIsUp(nodes: configuration.cluster.nodes.count)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        return server
+    }
+
+    private static func scratchDirectory() throws -> URL {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("chorus-bench-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private static func start(executable: URL, directory: URL, nodes: [(name: String, arguments: [String])]) async throws -> SpawnedServer {
+        let jwtSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let clusterSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHORUS_JWT_SECRET"] = jwtSecret
+        environment["CHORUS_CLUSTER_SECRET"] = clusterSecret
+        var processes: [Process] = []
+        var logs: [NodeLog] = []
+        do {
+            for node in nodes {
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = node.arguments
+                process.environment = environment
+                process.standardInput = FileHandle.nullDevice
+                let log = NodeLog(name: node.name)
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = output
+                output.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }
+                try process.run()
+                processes.append(process)
+                logs.append(log)
+            }
+            var endpoints: [Endpoint] = []
+            for (process, log) in zip(processes, logs) {
+                endpoints.append(try await log.listeningEndpoint(process: process, timeout: .seconds(60)))
+            }
+            return SpawnedServer(endpoints: endpoints, jwtSecret: jwtSecret, processes: processes, directory: directory, logs: logs)
+        } catch {
+            await stop(processes)
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    private func waitUntilClusterIsUp(nodes: Int) async throws {
+        let token = JWT.sign(JWT.Claims(), secret: Array(jwtSecret.utf8))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await waitUntilClusterIsUp(nodes: nodes, token: token, loop: group.next())
+            try? await group.shutdownGracefully()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func waitUntilClusterIsUp(nodes: Int, token: String, loop: any EventLoop) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        for endpoint in endpoints {
+            let connection = try await HTTPConnection.connect(to: endpoint, on: loop)
+            defer { connection.channel.close(promise: nil) }
+            while true {
+                let reply = try await connection.request(.GET, "/v1/admin/cluster", token: token)
+                let up = reply.text.components(separatedBy: #""status":"up""#).count - 1
+                if reply.status == 200 && up == nodes { break }
+                guard ContinuousClock.now < deadline else {
+                    throw BenchError("the cluster did not come up within 60 s; \(endpoint) reports: \(reply.text)")
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 20 s; removes the scratch directory.
+    public func stop() async {
+        await Self.stop(processes)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private static func stop(_ processes: [Process]) async {
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while processes.contains(where: \.isRunning), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// The last lines each node logged (for error messages).
+    public var logTail: String {
+        logs.map { "[\($0.name)] " + $0.tail }.joined(separator: "\n")
+    }
+}
+
+/// A node's output: kept (bounded) for error messages, and watched for the line with its address.
+final class NodeLog: Sendable {
+    let name: String
+    private let text = Mutex("")
+
+    init(name: String) { self.name = name }
+
+    func append(_ data: Data) {
+        guard !data.isEmpty else { return }
+        text.withLock { text in
+            text += String(decoding: data, as: UTF8.self)
+            if text.count > 64_000 { text = String(text.suffix(32_000)) }
+        }
+    }
+
+    var tail: String { text.withLock { String($0.suffix(2_000)) } }
+
+    func listeningEndpoint(process: Process, timeout: Duration) async throws -> Endpoint {
+        let deadline = ContinuousClock.now + timeout
+        let marker = "chorus listening on "
+        while ContinuousClock.now < deadline {
+            if let line = text.withLock({ $0.split(separator: "\n").first { $0.hasPrefix(marker) } }) {
+                return try Endpoint(url: String(line.dropFirst(marker.count)))
+            }
+            guard process.isRunning else {
+                throw BenchError("node \(name) exited with status \(process.terminationStatus):\n\(tail)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError("node \(name) did not start within \(timeout):\n\(tail)")
+    }
+}

@@ -1,0 +1,119 @@
+@testable import ChorusBench
+import Foundation
+import Testing
+
+@Suite struct MeasurementTests {
+    @Test func percentilesOfKnownLatencies() {
+        var histogram = LatencyHistogram()
+        for ms in 1...1000 { histogram.record(nanoseconds: UInt64(ms) * 1_000_000) }
+        let summary = histogram.summary
+        #expect(summary.count == 1000)
+        #expect(abs(summary.p50 - 500) <= 1)
+        #expect(abs(summary.p99 - 990) <= 1)
+        #expect(abs(summary.p999 - 999) <= 1)
+        #expect(abs(summary.max - 1000) <= 1)
+        #expect(LatencyHistogram().summary == .empty)
+    }
+
+    @Test func procStatFieldsAfterTheCommandName() {
+        let line = "1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 100 1000 10"
+        #expect(CPUTime.parseStat(line) == 325)
+        #expect(CPUTime.parseStat("garbage") == nil)
+        #expect(CPUTime.parseStat("1 (x) S 1 2") == nil)
+    }
+
+    @Test func readsThisProcessFromProc() throws {
+        let seconds = try #require(CPUTime.process(getpid()))
+        #expect(seconds >= 0)
+        #expect(CPUTime.process(-5) == nil)
+    }
+
+    @Test func reportNumbers() {
+        #expect(Report.grouped(0) == "0")
+        #expect(Report.grouped(999) == "999")
+        #expect(Report.grouped(1_234_567) == "1,234,567")
+        #expect(Report.grouped(-4_000) == "-4,000")
+        #expect(Report.fixed(3.14159, 2) == "3.14")
+        #expect(Report.fixed(.nan, 2, width: 4) == "   -")
+    }
+
+    @Test func workloadValidationNamesTheFlag() {
+        var workload = FanoutWorkload()
+        #expect(throws: Never.self) { try workload.validate() }
+        workload.payloadBytes = 10
+        #expect { try workload.validate() } throws: { ($0 as? BenchError)?.description.contains("--payload") == true }
+        workload = FanoutWorkload()
+        workload.rate = .infinity
+        #expect { try workload.validate() } throws: { ($0 as? BenchError)?.description.contains("--rate") == true }
+        workload = FanoutWorkload()
+        workload.channels = 1000
+        workload.subscribersPerChannel = 1000
+        #expect { try workload.validate() } throws: { ($0 as? BenchError)?.description.contains("at most 200000") == true }
+    }
+
+    @Test func endpoints() throws {
+        #expect(try Endpoint(url: "http://127.0.0.1:8080") == Endpoint(host: "127.0.0.1", port: 8080))
+        #expect(try Endpoint(url: "ws://localhost:9001/mqtt") == Endpoint(host: "localhost", port: 9001, path: "/mqtt"))
+        #expect(try Endpoint(url: "http://example.com") == Endpoint(host: "example.com", port: 80))
+        for bad in ["https://x:1", "127.0.0.1:80", "http://:80", "http://x:0", "http://x:port"] {
+            #expect(throws: BenchError.self) { try Endpoint(url: bad) }
+        }
+    }
+}
+
+@Suite struct SweepTests {
+    func result(rate: Double, delivered: Int, p99: Double, lost: Int = 0) -> FanoutResult {
+        var workload = FanoutWorkload()
+        workload.rate = rate
+        workload.subscribersPerChannel = 10
+        return FanoutResult(
+            target: "chorus", endpoints: [], workload: workload, measuredSeconds: 10, sent: 0, acknowledged: 0, sendErrors: [:],
+            backlogSkipped: 0, delivered: delivered,
+            endToEnd: LatencySummary(count: 1, p50: 1, p90: 1, p99: p99, p999: p99, max: p99, mean: 1), sendAck: .empty,
+            delivery: DeliveryCheck(subscribers: 10, lost: lost), disconnects: 0, serverCPUSeconds: 2, loadGeneratorCPUSeconds: 1)
+    }
+
+    @Test func theKneeIsLatencyDeliveryRateOrLoss() {
+        #expect(Sweep.verdict(result(rate: 100, delivered: 10_000, p99: 5), p99LimitMs: 50) == nil)
+        #expect(Sweep.verdict(result(rate: 100, delivered: 10_000, p99: 80), p99LimitMs: 50)?.contains("p99") == true)
+        #expect(Sweep.verdict(result(rate: 100, delivered: 9_000, p99: 5), p99LimitMs: 50)?.contains("delivered") == true)
+        #expect(Sweep.verdict(result(rate: 100, delivered: 10_000, p99: 5, lost: 3), p99LimitMs: 50)?.contains("3 lost") == true)
+    }
+
+    @Test func costPerMillionDeliveriesAndKeepingUp() {
+        let r = result(rate: 100, delivered: 10_000, p99: 5)
+        #expect(r.deliveredPerSecond == 1_000)
+        #expect(r.serverCPUPerMillion == 200)
+        #expect(r.keptUp)
+        #expect(!result(rate: 100, delivered: 9_000, p99: 5).keptUp)
+    }
+
+    @Test func resultsSurviveJSON() throws {
+        let r = result(rate: 100, delivered: 10_000, p99: 5)
+        let data = try JSONEncoder().encode(BenchReport(runs: [r], kneeRate: 100))
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#""server_cpu_s_per_million_deliveries":200"#))
+        #expect(text.contains(#""p99_9_ms":5"#))
+        let back = try JSONDecoder().decode(BenchReport.self, from: data)
+        #expect(back.runs.first?.delivered == 10_000)
+        #expect(back.kneeRate == 100)
+    }
+
+    @Test func ratesMustBePositiveAndRising() throws {
+        #expect(try Sweep.parseRates("100, 200,400") == [100, 200, 400])
+        for bad in ["", "100,", "a", "0", "200,100", "100,100", "-5"] {
+            #expect(throws: BenchError.self) { try Sweep.parseRates(bad) }
+        }
+    }
+
+    @Test func comparisonPrintsBothRowsAndRatios() {
+        var peer = result(rate: 100, delivered: 10_000, p99: 10)
+        peer.target = "mosquitto"
+        peer.serverCPUSeconds = 1
+        let text = Report.comparison(chorus: result(rate: 100, delivered: 10_000, p99: 5), peer: peer)
+        #expect(text.contains("chorus"))
+        #expect(text.contains("mosquitto"))
+        #expect(text.contains("server CPU per delivery 0.50×"))
+        #expect(text.contains("p99 2.00×"))
+    }
+}
