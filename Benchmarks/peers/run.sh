@@ -18,15 +18,15 @@ PAYLOAD=64
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/Benchmarks/peers/results}
 
+mkdir -p "$OUT"
 if [ "$(id -u)" != 0 ]; then echo "run as root: network namespaces need it" >&2; exit 2; fi
 if ! command -v mosquitto >/dev/null; then
     apt-get install -y mosquitto >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y mosquitto >/dev/null; }
 fi
 command -v ip >/dev/null || apt-get install -y iproute2 >/dev/null
 
-(cd "$ROOT" && swift build -c release --product chorus >/dev/null)
+(cd "$ROOT" && swift build -c release --product chorus >"$OUT/build.log" 2>&1) || { cat "$OUT/build.log"; exit 1; }
 CHORUS=$ROOT/.build/release/chorus
-mkdir -p "$OUT"
 
 NS=chorus-peers-$$
 WORK=$(mktemp -d)
