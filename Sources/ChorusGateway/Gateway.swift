@@ -69,7 +69,7 @@ public enum Gateway {
             router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
-                shouldUpgrade: { head, _, _ in endpoint.shouldUpgrade(head) }),
+                shouldUpgrade: { head, channel, _ in endpoint.shouldUpgrade(head, channel: channel) }),
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

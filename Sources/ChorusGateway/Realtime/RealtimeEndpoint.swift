@@ -34,18 +34,18 @@ struct RealtimeEndpoint: Sendable {
     }
 
     /// Upgrades `GET /v1/ws` (any other upgrade request is left to the router).
-    func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let uri = URI(head.path ?? "")
         guard uri.path == "/v1/ws" else { return .dontUpgrade }
         let token = uri.queryParameters.get("token") ?? AuthMiddleware.bearerToken(head.headerFields[.authorization])
         return .upgrade([:]) { inbound, outbound, context in
-            await serve(token: token, inbound: inbound, outbound: outbound, logger: context.logger)
+            await serve(token: token, channel: channel, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     }
 
     // MARK: One session
 
-    func serve(token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+    func serve(token: String?, channel: any Channel, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
         let session: RealtimeSession
         do {
             session = try await open(token: token)
@@ -67,6 +67,15 @@ struct RealtimeEndpoint: Sendable {
         sessionLogger[metadataKey: "realtime.connection"] = "\(session.id)"
         sessionLogger[metadataKey: "user.id"] = "\(session.user)"
         let logger = sessionLogger
+        let writer = SocketWriter(channel: channel, session: session)
+        do {
+            try await writer.install()
+        } catch {
+            // The socket closed during the upgrade.
+            hub.remove(session)
+            return
+        }
+        session.attach(writer)
         await setUp(session, logger: logger)
         session.send(
             RealtimeFrames.hello(
@@ -75,7 +84,6 @@ struct RealtimeEndpoint: Sendable {
 
         let inbound = InboundTransfer(stream: inbound)
         let close = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await write(session, to: outbound) }
             group.addTask { await heartbeat(session) }
             group.addTask { await holdForResume(session) }
             group.addTask { await read(inbound.stream, into: session, logger: logger) }
@@ -163,17 +171,6 @@ struct RealtimeEndpoint: Sendable {
             }
             session.send(RealtimeFrames.health)
             next = next.advanced(by: interval)
-        }
-    }
-
-    private func write(_ session: RealtimeSession, to outbound: WebSocketOutboundWriter) async {
-        while let frame = await session.nextFrame() {
-            do {
-                try await outbound.write(.custom(Self.textFrame(frame)))
-            } catch {
-                session.requestClose(.clientGone)
-                return
-            }
         }
     }
 

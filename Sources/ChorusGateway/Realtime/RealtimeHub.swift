@@ -83,9 +83,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         counters.encodedEvents.add(1, ordering: .relaxed)
         counters.queuedEvents.add(followers.count, ordering: .relaxed)
         let now = node.clock.now()
-        for session in followers {
-            session.receive(event.channelID, frame, now: now)
-        }
+        SocketWriter.wake(followers.compactMap { $0.receive(event.channelID, frame, now: now) })
         // Nothing after a user's removal reaches their sessions.
         if case .memberRemove(let user) = event.payload {
             for session in sessions(of: user) { unfollow(session, event.channelID) }

@@ -5,8 +5,9 @@ import Synchronization
 
 /// One client WebSocket: the thin, thread-safe shell around ``SessionState``.
 ///
-/// The hub hands it frames from any thread (synchronously: it only queues); one writer task
-/// drains the queue to the socket. Closing wakes everyone waiting on the session.
+/// The hub hands it frames from any thread (synchronously: it only queues); its ``SocketWriter``
+/// drains the queue to the socket on the socket's event loop. Closing wakes everyone waiting on the
+/// session.
 final class RealtimeSession: Sendable {
     /// Why and how a session ends.
     struct Close: Equatable, Sendable {
@@ -23,7 +24,7 @@ final class RealtimeSession: Sendable {
 
     private struct Shell {
         var state: SessionState
-        var writer: CheckedContinuation<ByteBuffer?, Never>?
+        var writer: SocketWriter?
         var close: Close?
         /// Frames still queued when a draining close began.
         var drain: [ByteBuffer] = []
@@ -46,8 +47,13 @@ final class RealtimeSession: Sendable {
     // MARK: Queueing (any thread)
 
     /// A live event of `channel`, already encoded, at `now` (read once per event by the hub).
-    func receive(_ channel: ChannelID, _ frame: SessionState.Frame, now: Timestamp) {
-        perform(shell.withLock { $0.state.receive(channel, frame, now: now) })
+    /// Returns the writer to wake if the frame was queued for writing: the hub wakes the writers of
+    /// one event loop together.
+    func receive(_ channel: ChannelID, _ frame: SessionState.Frame, now: Timestamp) -> SocketWriter? {
+        let (action, writer) = shell.withLock { ($0.state.receive(channel, frame, now: now), $0.writer) }
+        if case .write = action { return writer }
+        perform(action)
+        return nil
     }
 
     /// A control frame.
@@ -125,43 +131,32 @@ final class RealtimeSession: Sendable {
     // MARK: Writer and closing
 
     private func wakeWriter() {
-        let wake = shell.withLock { shell -> (CheckedContinuation<ByteBuffer?, Never>, ByteBuffer)? in
-            guard let writer = shell.writer, let frame = shell.state.next() else { return nil }
-            shell.writer = nil
-            return (writer, frame)
-        }
-        if let (writer, frame) = wake { writer.resume(returning: frame) }
+        shell.withLock { $0.writer }?.wake()
     }
 
-    /// The next frame to write; `nil` once the session is closing. One writer at a time.
-    func nextFrame() async -> ByteBuffer? {
-        await withCheckedContinuation { continuation in
-            let ready = shell.withLock { shell -> ByteBuffer?? in
-                if shell.close != nil { return .some(nil) }
-                if let frame = shell.state.next() { return .some(frame) }
-                shell.writer = continuation
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
+    /// From now on `writer` drains the queue (it is woken for what is queued already).
+    func attach(_ writer: SocketWriter) {
+        shell.withLock { $0.writer = writer }
+        writer.wake()
+    }
+
+    /// The next frame to write; `nil` if none is queued or the session is closing.
+    func takeFrame() -> ByteBuffer? {
+        shell.withLock { shell in shell.close == nil ? shell.state.next() : nil }
     }
 
     /// Starts closing the session (the first reason wins). A draining close keeps what is queued
     /// for ``takeDrain()``.
     func requestClose(_ close: Close) {
         let now = clock.now()
-        let (writer, waiters) = shell.withLock { shell -> (CheckedContinuation<ByteBuffer?, Never>?, [CheckedContinuation<Close, Never>]) in
-            guard shell.close == nil else { return (nil, []) }
+        let waiters = shell.withLock { shell -> [CheckedContinuation<Close, Never>] in
+            guard shell.close == nil else { return [] }
             shell.close = close
             let remaining = shell.state.close(releasingHeld: close.drain, now: now)
             if close.drain { shell.drain = remaining }
-            defer {
-                shell.writer = nil
-                shell.closeWaiters = []
-            }
-            return (shell.writer, shell.closeWaiters)
+            defer { shell.closeWaiters = [] }
+            return shell.closeWaiters
         }
-        writer?.resume(returning: nil)
         for waiter in waiters { waiter.resume(returning: close) }
     }
 
