@@ -4,9 +4,9 @@ import Foundation
 /// run, one line per percentile, one line style per target. Text is drawn with a built-in 5×7 font
 /// (upper case, digits and a little punctuation).
 public enum LatencyPlot {
-    static let width = 960
+    static let width = 1000
     static let height = 600
-    static let left = 90, right = 230, top = 56, bottom = 64
+    static let left = 90, right = 270, top = 56, bottom = 64
 
     // Palette indices.
     static let white: UInt8 = 0, black: UInt8 = 1, grid: UInt8 = 2, axis: UInt8 = 3

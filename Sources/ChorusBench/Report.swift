@@ -33,6 +33,9 @@ public enum Report {
             ("send ack", latencyLine(r.sendAck)),
             ("delivery check", r.delivery.summary + (r.disconnects > 0 ? "; \(r.disconnects) subscribers disconnected" : "")),
         ]
+        if r.sendErrors["HTTP 429"] != nil {
+            rows.append(("hint", "HTTP 429: each sender offered \(fixed(w.rate / Double(w.senders), 0)) msg/s, over the server's per-user limit (limits.user_requests_per_second, default 50); raise it or add --senders"))
+        }
         if let cpu = r.serverCPUSeconds {
             rows.append(("server CPU", "\(fixed(cpu, 2)) s (\(fixed(cpu / r.measuredSeconds * 100, 0))% of one core)" + (r.serverCPUPerMillion.map { ", \(fixed($0, 2)) s per million deliveries" } ?? "")))
         } else {

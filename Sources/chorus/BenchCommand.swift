@@ -6,7 +6,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Load-benchmark message fan-out (see docs/benchmarks.md).",
-        subcommands: [Fanout.self, Compare.self])
+        subcommands: [Fanout.self, Compare.self, Plot.self])
 
     struct Fanout: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -210,6 +210,31 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// `chorus bench plot`: redraws saved results.
+    struct Plot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plot", abstract: "Draw the runs of --json files (one line style per file) into a PNG.")
+
+        @Argument(help: "`chorus bench fanout --json` files.")
+        var files: [String]
+
+        @Option(help: "The PNG file to write.")
+        var output: String
+
+        @Option(help: "The title above the plot.")
+        var title = "END-TO-END LATENCY AGAINST DELIVERED RATE"
+
+        func run() throws {
+            guard !files.isEmpty else { throw ValidationError("give at least one --json file") }
+            let series = try files.map { path in
+                let report = try loadReport(path)
+                return (report.runs[0].target, report.runs)
+            }
+            try Data(LatencyPlot.render(series: series, title: title)).write(to: URL(fileURLWithPath: output))
+            say("wrote \(output)")
+        }
+    }
+
     /// `chorus bench compare`: Chorus's results and a peer's, side by side.
     struct Compare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -225,8 +250,8 @@ struct BenchCommand: AsyncParsableCommand {
         var plot: String?
 
         func run() throws {
-            let a = try load(chorus)
-            let b = try load(peer)
+            let a = try loadReport(chorus)
+            let b = try loadReport(peer)
             for (x, y) in zip(a.runs, b.runs) { say(Report.comparison(chorus: x, peer: y) + "\n") }
             if let plot {
                 try Data(LatencyPlot.render(series: [(a.runs.first?.target ?? "chorus", a.runs), (b.runs.first?.target ?? "peer", b.runs)], title: "CHORUS AND PEER, SAME WORKLOAD")).write(to: URL(fileURLWithPath: plot))
@@ -234,14 +259,20 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
 
-        private func load(_ path: String) throws -> BenchReport {
-            do {
-                let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-                guard !report.runs.isEmpty else { throw ValidationError("\(path) holds no runs") }
-                return report
-            } catch let error as DecodingError {
-                throw ValidationError("\(path) is not a `chorus bench fanout --json` file: \(error)")
-            }
-        }
     }
+}
+
+/// A `chorus bench fanout --json` file, or a clear error.
+private func loadReport(_ path: String) throws -> BenchReport {
+    let data: Data
+    do {
+        data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+    }
+    guard let report = try? JSONDecoder().decode(BenchReport.self, from: data) else {
+        throw ValidationError("\(path) is not a `chorus bench fanout --json` file")
+    }
+    guard !report.runs.isEmpty else { throw ValidationError("\(path) holds no runs") }
+    return report
 }
