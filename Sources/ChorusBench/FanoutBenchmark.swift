@@ -116,7 +116,7 @@ public struct FanoutBenchmark: Sendable {
         var loadCPUEnd = 0.0
         var sampledStart = false
         var nextLine = start + 1_000_000_000
-        var previous = LoopSnapshot()
+        var previous = LoadCounts()
         var previousAt = start
         while true {
             let now = monotonicNanos()
@@ -312,17 +312,13 @@ public struct FanoutBenchmark: Sendable {
 
     // MARK: Gathering
 
-    private func gather(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], resetInterval: Bool) async throws -> LoopSnapshot {
-        var total = LoopSnapshot()
+    private func gather(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], resetInterval: Bool) async throws -> LoadCounts {
+        var total = LoadCounts()
         for (loop, box) in zip(loops, stats) {
-            total = total + (try await loop.submit { () -> LoopSnapshot in
-                let s = box.value
-                let snapshot = LoopSnapshot(
-                    delivered: s.delivered, deliveredInWindow: s.deliveredInWindow, sent: s.sent, acked: s.acked,
-                    backlogSkipped: s.backlogSkipped, sendErrors: s.sendErrors, disconnects: s.disconnects, interval: s.interval,
-                    outstanding: s.sent - s.acked - s.sendErrors.values.reduce(0, +))
-                if resetInterval { s.interval.reset() }
-                return snapshot
+            total = total + (try await loop.submit { () -> LoadCounts in
+                let counts = box.value.counts
+                if resetInterval { box.value.counts.interval.reset() }
+                return counts
             }.get())
         }
         return total
@@ -376,7 +372,7 @@ public struct FanoutBenchmark: Sendable {
             disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU)
     }
 
-    private func progressLine(_ s: LoopSnapshot, previous: LoopSnapshot, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {
+    private func progressLine(_ s: LoadCounts, previous: LoadCounts, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {
         let phase = now < windowStart ? "warm-up  " : "measuring"
         let perSecond = { (value: Int, before: Int) in Int((Double(value - before) / max(seconds, 0.001)).rounded()) }
         let latency = s.interval.summary

@@ -11,16 +11,7 @@ final class LoopStats {
 
     var endToEnd = LatencyHistogram()
     var ack = LatencyHistogram()
-    /// Every delivery since the last progress line.
-    var interval = LatencyHistogram()
-
-    var delivered = 0
-    var deliveredInWindow = 0
-    var sent = 0
-    var acked = 0
-    var backlogSkipped = 0
-    var sendErrors: [String: Int] = [:]
-    var disconnects = 0
+    var counts = LoadCounts()
 
     /// One tracker per subscriber on this loop, and the channel each belongs to.
     var trackers: [DeliveryTracker] = []
@@ -38,14 +29,14 @@ final class LoopStats {
     func recordDelivery(sentAt: UInt64) {
         let now = monotonicNanos()
         let latency = now >= sentAt ? now - sentAt : 0
-        delivered += 1
-        interval.record(nanoseconds: latency)
+        counts.delivered += 1
+        counts.interval.record(nanoseconds: latency)
         if sentAt >= windowStart && sentAt < windowEnd { endToEnd.record(nanoseconds: latency) }
-        if now >= windowStart && now < windowEnd { deliveredInWindow += 1 }
+        if now >= windowStart && now < windowEnd { counts.deliveredInWindow += 1 }
     }
 
     func recordAck(channel: Int, seq: UInt64, sentAt: UInt64) {
-        acked += 1
+        counts.acked += 1
         if sentAt >= windowStart && sentAt < windowEnd {
             let now = monotonicNanos()
             ack.record(nanoseconds: now >= sentAt ? now - sentAt : 0)
@@ -58,12 +49,12 @@ final class LoopStats {
     }
 
     func recordSendError(_ kind: String) {
-        sendErrors[kind, default: 0] += 1
+        counts.sendErrors[kind, default: 0] += 1
     }
 }
 
-/// What a progress line or the final result needs from one loop.
-struct LoopSnapshot: Sendable {
+/// The counters of one loop (or, summed, of all): what a progress line and the result need.
+struct LoadCounts: Sendable {
     var delivered = 0
     var deliveredInWindow = 0
     var sent = 0
@@ -71,10 +62,13 @@ struct LoopSnapshot: Sendable {
     var backlogSkipped = 0
     var sendErrors: [String: Int] = [:]
     var disconnects = 0
+    /// Every delivery's latency since the last progress line.
     var interval = LatencyHistogram()
-    var outstanding = 0
 
-    static func + (a: LoopSnapshot, b: LoopSnapshot) -> LoopSnapshot {
+    /// Sends neither acknowledged nor failed yet.
+    var outstanding: Int { sent - acked - sendErrors.values.reduce(0, +) }
+
+    static func + (a: LoadCounts, b: LoadCounts) -> LoadCounts {
         var sum = a
         sum.delivered += b.delivered
         sum.deliveredInWindow += b.deliveredInWindow
@@ -84,7 +78,6 @@ struct LoopSnapshot: Sendable {
         sum.sendErrors.merge(b.sendErrors, uniquingKeysWith: +)
         sum.disconnects += b.disconnects
         sum.interval.add(b.interval)
-        sum.outstanding += b.outstanding
         return sum
     }
 }
@@ -141,7 +134,7 @@ class WebSocketClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if isReady { stats.disconnects += 1 }
+        if isReady { stats.counts.disconnects += 1 }
         ready.fail(BenchError("the server closed the WebSocket before it was ready"))
         context.fireChannelInactive()
     }
@@ -357,13 +350,13 @@ final class SenderSchedule {
         while scheduled < due {
             scheduled += 1
             guard transport.outstanding < maxOutstanding else {
-                stats.backlogSkipped += 1
+                stats.counts.backlogSkipped += 1
                 continue
             }
             counter += 1
             let sentAt = monotonicNanos()
             if transport.send(counter: counter, sentAt: sentAt, payload: Payload.make(sentAt: sentAt, counter: counter, size: payloadBytes)) {
-                stats.sent += 1
+                stats.counts.sent += 1
                 wrote = true
             } else {
                 stats.recordSendError("not connected")
