@@ -310,6 +310,21 @@ struct RealtimeTests {
         }
     }
 
+    @Test("a session is freed once its socket closes (its writer and it do not keep each other alive)")
+    func closedSessionsAreFreed() async throws {
+        try await TestAPI.run(.live) { api in
+            let alice = try await api.connect("alice")
+            let bob = try await api.connect("bob")
+            #expect(api.hub.sessionObjectsAlive == 2)
+            alice.close()
+            _ = try await alice.closed()
+            try await eventually("alice's session is freed") { api.hub.sessionObjectsAlive == 1 }
+            bob.close()
+            _ = try await bob.closed()
+            try await eventually("every session is freed") { api.hub.sessionObjectsAlive == 0 && api.hub.sessionCount == 0 }
+        }
+    }
+
     @Test("more sockets than a user may open are refused with an error frame and 1008")
     func socketLimit() async throws {
         try await TestAPI.run(.live, configuration: .testing { $0.realtime.maxSocketsPerUser = 2 }) { api in

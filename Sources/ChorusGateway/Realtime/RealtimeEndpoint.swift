@@ -117,7 +117,7 @@ struct RealtimeEndpoint: Sendable {
         _ = try await node.ensureUser(userID, displayName: claims.name)
         let session = RealtimeSession(
             id: Self.connectionID(), user: userID, bufferLimit: configuration.outboundBufferBytes,
-            grace: configuration.slowConsumerGraceSeconds.secondsDuration, clock: node.clock)
+            grace: configuration.slowConsumerGraceSeconds.secondsDuration, clock: node.clock, counters: hub.counters)
         try hub.register(session)
         return session
     }

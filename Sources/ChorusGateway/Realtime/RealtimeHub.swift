@@ -31,12 +31,14 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var accepting = true
     }
     private let state = Mutex(State())
-    private let counters = Counters()
+    let counters = Counters()
 
     /// Frames encoded and queued, for tests and metrics.
     final class Counters: Sendable {
         let encodedEvents = Atomic<Int>(0)
         let queuedEvents = Atomic<Int>(0)
+        /// `RealtimeSession` objects in memory (registered or not): a leak shows here.
+        let sessionObjects = Atomic<Int>(0)
         let slowClosed = Atomic<Int>(0)
     }
 
@@ -157,6 +159,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
 
     /// Sessions closed as slow consumers since start.
     public var slowConsumerCloses: Int { counters.slowClosed.load(ordering: .relaxed) }
+
+    /// Session objects still in memory; 0 once every socket has closed and its session is freed.
+    public var sessionObjectsAlive: Int { counters.sessionObjects.load(ordering: .relaxed) }
 
     func noteSlowClose() { counters.slowClosed.add(1, ordering: .relaxed) }
 

@@ -36,12 +36,19 @@ final class RealtimeSession: Sendable {
     let user: UserID
     private let clock: any TimeSource
     private let shell: Mutex<Shell>
+    private let counters: RealtimeHub.Counters
 
-    init(id: String, user: UserID, bufferLimit: Int, grace: Duration, clock: any TimeSource) {
+    init(id: String, user: UserID, bufferLimit: Int, grace: Duration, clock: any TimeSource, counters: RealtimeHub.Counters) {
         self.id = id
         self.user = user
         self.clock = clock
         self.shell = Mutex(Shell(state: SessionState(limit: bufferLimit, grace: grace)))
+        self.counters = counters
+        counters.sessionObjects.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        counters.sessionObjects.subtract(1, ordering: .relaxed)
     }
 
     // MARK: Queueing (any thread)
@@ -154,7 +161,10 @@ final class RealtimeSession: Sendable {
             shell.close = close
             let remaining = shell.state.close(releasingHeld: close.drain, now: now)
             if close.drain { shell.drain = remaining }
-            defer { shell.closeWaiters = [] }
+            defer {
+                shell.closeWaiters = []
+                shell.writer = nil  // the writer holds the session: break the cycle
+            }
             return shell.closeWaiters
         }
         for waiter in waiters { waiter.resume(returning: close) }
