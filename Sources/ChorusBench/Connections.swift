@@ -146,17 +146,25 @@ final class HTTPConnection: Sendable {
         return HTTPConnection(channel: channel, handler: handler)
     }
 
-    /// One request from any thread.
-    func request(_ method: HTTPMethod, _ path: String, token: String?, json: String? = nil) async throws -> HTTPReply {
+    /// One request from any thread. A server that does not answer within `timeout` has the
+    /// connection closed on it (and every request pending on it fails).
+    func request(_ method: HTTPMethod, _ path: String, token: String?, json: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> HTTPReply {
         let loop = channel.eventLoop
         let handler = self.handler
+        let channel = self.channel
         let body = json.map { ByteBuffer(string: $0) }
         let reply = try await loop.flatSubmit { () -> EventLoopFuture<HTTPReply?> in
             let promise = loop.makePromise(of: HTTPReply?.self)
-            handler.value.send(method: method, path: path, token: token, body: body) { promise.succeed($0) }
+            let deadline = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+            handler.value.send(method: method, path: path, token: token, body: body) { reply in
+                deadline.cancel()
+                promise.succeed(reply)
+            }
             return promise.futureResult
         }.get()
-        guard let reply else { throw BenchError("\(method) \(path): the connection to \(channel.remoteAddress.map { "\($0)" } ?? "the server") closed") }
+        guard let reply else {
+            throw BenchError("\(method) \(path): no answer from \(channel.remoteAddress.map { "\($0)" } ?? "the server") (connection closed, or no reply within \(timeout.nanoseconds / 1_000_000_000) s)")
+        }
         return reply
     }
 
@@ -175,16 +183,16 @@ enum WebSocketDialer {
     ) async throws -> any Channel {
         let upgraded = loop.makePromise(of: Void.self)
         let host = endpoint.description
-        let channel = try await ClientBootstrap(group: loop)
+        let bootstrap = ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 24) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        let request = try channel.pipeline.syncOperations.context(handlerType: UpgradeRequestHandler.self)
-                        channel.pipeline.syncOperations.removeHandler(context: request, promise: nil)
                         try channel.pipeline.syncOperations.addHandler(makeHandler())
                         upgraded.succeed()
+                        let request = try channel.pipeline.syncOperations.context(handlerType: UpgradeRequestHandler.self)
+                        channel.pipeline.syncOperations.removeHandler(context: request, promise: nil)
                     }
                 }
                 let upgrade: NIOHTTPClientUpgradeSendableConfiguration = (upgraders: [upgrader], completionHandler: { _ in })
@@ -194,7 +202,13 @@ enum WebSocketDialer {
                         UpgradeRequestHandler(host: host, path: path, subprotocol: subprotocol, upgraded: upgraded))
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            upgraded.fail(error)  // every promise is completed, whatever happens
+            throw error
+        }
         do {
             try await upgraded.futureResult.get()
         } catch {
@@ -241,6 +255,11 @@ private final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChann
     func channelInactive(context: ChannelHandlerContext) {
         upgraded.fail(BenchError("the server closed the connection during the WebSocket upgrade"))
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // After a successful upgrade this does nothing (a completed promise stays as it is).
+        upgraded.fail(BenchError("the WebSocket upgrade did not complete"))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

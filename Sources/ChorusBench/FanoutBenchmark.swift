@@ -254,18 +254,23 @@ public struct FanoutBenchmark: Sendable {
             let timeout = loop.scheduleTask(in: .seconds(15)) { ready.fail(BenchError("subscriber \(n) was not ready within 15 s")) }
             defer { timeout.cancel() }
             let socket: any Channel
-            switch target {
-            case .chorus:
-                let path = "/v1/ws?token=" + token(subscriberID(runID, channel, n % workload.subscribersPerChannel))
-                socket = try await WebSocketDialer.connect(to: endpoint, path: path, subprotocol: nil, on: loop) {
-                    ChorusSubscriber(stats: box.value, channel: channel, ready: ready)
+            do {
+                switch target {
+                case .chorus:
+                    let path = "/v1/ws?token=" + token(subscriberID(runID, channel, n % workload.subscribersPerChannel))
+                    socket = try await WebSocketDialer.connect(to: endpoint, path: path, subprotocol: nil, on: loop) {
+                        ChorusSubscriber(stats: box.value, channel: channel, ready: ready)
+                    }
+                case .mqtt:
+                    let topic = channelIDs[channel]
+                    let clientID = subscriberID(runID, channel, n % workload.subscribersPerChannel)
+                    socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
+                        MQTTClientHandler.subscriber(stats: box.value, topic: topic, channel: channel, clientID: clientID, ready: ready)
+                    }
                 }
-            case .mqtt:
-                let topic = channelIDs[channel]
-                let clientID = subscriberID(runID, channel, n % workload.subscribersPerChannel)
-                socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
-                    MQTTClientHandler.subscriber(stats: box.value, topic: topic, channel: channel, clientID: clientID, ready: ready)
-                }
+            } catch {
+                ready.fail(error)
+                throw error
             }
             connections.add(socket)
             try await ready.futureResult.get()
@@ -295,10 +300,18 @@ public struct FanoutBenchmark: Sendable {
                     let ready = loop.makePromise(of: Void.self)
                     let topic = channelIDs[channel]
                     let clientID = senderID(runID, channel, index)
-                    let socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
-                        MQTTClientHandler(stats: box.value, role: .publisher(topic: topic, channel: channel), clientID: clientID, ready: ready)
+                    let socket: any Channel
+                    do {
+                        socket = try await WebSocketDialer.connect(to: endpoint, path: endpoint.path, subprotocol: "mqtt", on: loop) {
+                            MQTTClientHandler(stats: box.value, role: .publisher(topic: topic, channel: channel), clientID: clientID, ready: ready)
+                        }
+                    } catch {
+                        ready.fail(error)
+                        throw error
                     }
                     connections.add(socket)
+                    let timeout = loop.scheduleTask(in: .seconds(15)) { ready.fail(BenchError("the broker did not accept publisher \(clientID) within 15 s")) }
+                    defer { timeout.cancel() }
                     try await ready.futureResult.get()
                     let handler = try await loop.submit {
                         NIOLoopBound(try socket.pipeline.syncOperations.handler(type: MQTTClientHandler.self), eventLoop: loop)

@@ -107,10 +107,24 @@ import Testing
             #expect(status == 64, "\(arguments)")
             #expect(err.contains(message), "\(arguments): \(err)")
         }
-        // Nothing listens on the port: a connection error, not a hang or a crash.
+        // Nothing listens on the port: a connection error, not a hang or a crash (HTTP and WebSocket).
         let port = try ClusterProcessTests.freePorts(1)[0]
-        let (status, _, err) = try await bench(["--url", "http://127.0.0.1:\(port)"], environment: ["CHORUS_JWT_SECRET": "s"])
-        #expect(status == 1)
-        #expect(err.contains("Error:"), "\(err)")
+        for arguments in [["--url", "http://127.0.0.1:\(port)"], ["--protocol", "mqtt", "--url", "ws://127.0.0.1:\(port)/"]] {
+            let (status, _, err) = try await bench(arguments, environment: ["CHORUS_JWT_SECRET": "s"])
+            #expect(status == 1, "\(arguments): \(err)")
+            #expect(err.contains("Error:"), "\(arguments): \(err)")
+        }
+    }
+
+    @Test func aServerThatRefusesTheUpgradeIsAnErrorNotAHang() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A Chorus node upgrades only /v1/ws: as an "MQTT broker" at / it refuses every socket.
+        let server = try ChorusProcess(["serve", "--port", "0", "--data-dir", directory], environment: ["CHORUS_JWT_SECRET": "s"])
+        let port = try await server.listeningPort()
+        let (status, _, err) = try await bench(["--protocol", "mqtt", "--url", "ws://127.0.0.1:\(port)/", "--subscribers", "3"])
+        #expect(status == 1, "\(err)")
+        #expect(err.contains("WebSocket upgrade of / refused"), "\(err)")
+        #expect(try await server.stop() == 0)
     }
 }
