@@ -96,7 +96,6 @@ public struct FanoutBenchmark: Sendable {
         }
         let perSender = workload.rate / Double(workload.senders)
         let tick = TimeAmount.nanoseconds(Int64(min(10_000_000, max(1_000_000, 1e9 / perSender))))
-        var tasks: [RepeatedTask] = []
         for sender in senders {
             let loop = sender.loop
             let schedule = try await loop.submit {
@@ -104,9 +103,10 @@ public struct FanoutBenchmark: Sendable {
                     SenderSchedule(transport: sender.transport(), stats: sender.stats.value, rate: perSender, start: start, end: windowEnd, payloadBytes: workload.payloadBytes),
                     eventLoop: loop)
             }.get()
-            tasks.append(loop.scheduleRepeatedTask(initialDelay: .zero, delay: tick) { task in
+            // Each schedule ends itself after its last send (at the window's end).
+            loop.scheduleRepeatedTask(initialDelay: .zero, delay: tick) { task in
                 if !schedule.value.tick() { task.cancel() }
-            })
+            }
         }
 
         // 3. Progress until the window closes; CPU is read at its edges.
@@ -141,14 +141,12 @@ public struct FanoutBenchmark: Sendable {
                 nextLine += 1_000_000_000
             }
         }
-        for task in tasks { task.cancel() }
-
         // 4. Drain: wait for the last acknowledgements and deliveries.
         let drainDeadline = monotonicNanos() + UInt64(workload.drainTimeout * 1e9)
         var caughtUp = false
         while monotonicNanos() < drainDeadline {
             let snapshot = try await gather(loops: loops, stats: stats, resetInterval: false)
-            if snapshot.outstanding == 0, try await allDelivered(loops: loops, stats: stats) {
+            if snapshot.activeSenders == 0, snapshot.outstanding == 0, try await allDelivered(loops: loops, stats: stats) {
                 caughtUp = true
                 break
             }

@@ -62,6 +62,8 @@ struct LoadCounts: Sendable {
     var backlogSkipped = 0
     var sendErrors: [String: Int] = [:]
     var disconnects = 0
+    /// Send schedules that have not ended yet.
+    var activeSenders = 0
     /// Every delivery's latency since the last progress line.
     var interval = LatencyHistogram()
 
@@ -77,6 +79,7 @@ struct LoadCounts: Sendable {
         sum.backlogSkipped += b.backlogSkipped
         sum.sendErrors.merge(b.sendErrors, uniquingKeysWith: +)
         sum.disconnects += b.disconnects
+        sum.activeSenders += b.activeSenders
         sum.interval.add(b.interval)
         return sum
     }
@@ -338,6 +341,7 @@ final class SenderSchedule {
         self.end = end
         self.payloadBytes = payloadBytes
         self.maxOutstanding = maxOutstanding
+        stats.counts.activeSenders += 1
     }
 
     /// Sends what is due; false once the schedule has ended.
@@ -363,6 +367,7 @@ final class SenderSchedule {
             }
         }
         if wrote { transport.flush() }
+        if now >= end { stats.counts.activeSenders -= 1 }
         return now < end
     }
 }

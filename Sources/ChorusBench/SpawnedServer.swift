@@ -152,6 +152,15 @@ public final class SpawnedServer: Sendable {
         }
     }
 
+    /// For a signal handler: SIGTERM, SIGKILL after 5 s, the scratch directory removed, synchronously.
+    public func stopNow() {
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { usleep(20_000) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// SIGTERM, then SIGKILL after 20 s; removes the scratch directory.
     public func stop() async {
         await Self.stop(processes)

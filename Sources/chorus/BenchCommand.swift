@@ -133,6 +133,23 @@ struct BenchCommand: AsyncParsableCommand {
                 say("starting the nodes of \(cluster)")
                 server = try await SpawnedServer.cluster(executable: executable, configPath: cluster)
             }
+            // Ctrl-C or SIGTERM must not leave the spawned nodes running.
+            let spawned = server
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            let signals = [SIGINT, SIGTERM].map { (number: Int32) -> any DispatchSourceSignal in
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    if let spawned {
+                        FileHandle.standardError.write(Data("\nstopping the spawned nodes\n".utf8))
+                        spawned.stopNow()
+                    }
+                    Foundation.exit(130)
+                }
+                source.resume()
+                return source
+            }
+            defer { for source in signals { source.cancel() } }
             do {
                 try await measure(server: server)
                 await server?.stop()

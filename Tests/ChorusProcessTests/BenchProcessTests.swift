@@ -116,6 +116,21 @@ import Testing
         }
     }
 
+    @Test func ctrlCStopsTheSpawnedNode() async throws {
+        let bench = try ChorusProcess(["bench", "fanout", "--spawn", "--subscribers", "5", "--rate", "10", "--duration", "60"])
+        try await bench.waitFor("the run to start") { _, err in err.contains("measuring") || err.contains("warm-up") }
+        // Children are listed per thread (the one that started them).
+        let tasks = "/proc/\(bench.processIdentifier)/task"
+        let children = try FileManager.default.contentsOfDirectory(atPath: tasks).flatMap { thread in
+            ((try? String(contentsOfFile: "\(tasks)/\(thread)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int32($0) }
+        }
+        #expect(children.count == 1, "the spawned node")
+        #expect(try await bench.stop(signal: SIGINT) == 130)
+        for child in children {
+            #expect(kill(child, 0) != 0, "the spawned node \(child) still runs")
+        }
+    }
+
     @Test func aServerThatRefusesTheUpgradeIsAnErrorNotAHang() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
