@@ -96,11 +96,16 @@ public struct FanoutBenchmark: Sendable {
         }
         let perSender = workload.rate / Double(workload.senders)
         let tick = TimeAmount.nanoseconds(Int64(min(10_000_000, max(1_000_000, 1e9 / perSender))))
-        for sender in senders {
+        for (index, sender) in senders.enumerated() {
             let loop = sender.loop
+            // Senders are staggered evenly over one send interval: together they send at an even
+            // pace instead of all at once every 1/rate-per-sender seconds.
+            let phase = UInt64(Double(index) / Double(senders.count) * 1e9 / perSender)
             let schedule = try await loop.submit {
                 NIOLoopBound(
-                    SenderSchedule(transport: sender.transport(), stats: sender.stats.value, rate: perSender, start: start, end: windowEnd, payloadBytes: workload.payloadBytes),
+                    SenderSchedule(
+                        transport: sender.transport(), stats: sender.stats.value, rate: perSender, start: start + phase, end: windowEnd,
+                        payloadBytes: workload.payloadBytes),
                     eventLoop: loop)
             }.get()
             // Each schedule ends itself after its last send (at the window's end).

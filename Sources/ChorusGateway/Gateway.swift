@@ -30,10 +30,15 @@ public enum Gateway {
 
     /// The router with every route and middleware of the v1 API.
     public static func router(configuration: ChorusConfiguration, dependencies: Dependencies) -> Router<ChorusRequestContext> {
-        router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter(configuration: configuration, node: dependencies.node))
+        router(
+            configuration: configuration, dependencies: dependencies,
+            rateLimiter: rateLimiter(configuration: configuration, node: dependencies.node),
+            tokens: TokenVerifier(secret: dependencies.jwtSecret))
     }
 
-    static func router(configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter) -> Router<ChorusRequestContext> {
+    static func router(
+        configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter, tokens: TokenVerifier
+    ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
@@ -44,7 +49,7 @@ public enum Gateway {
 
         let node = dependencies.node
         let maxBody = configuration.limits.maxBodyBytes
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(secret: dependencies.jwtSecret, node: node, rateLimiter: rateLimiter))
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens, node: node, rateLimiter: rateLimiter))
         ChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
         MessageRoutes(
             node: node, maxBodyBytes: maxBody,
@@ -64,9 +69,10 @@ public enum Gateway {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let rateLimiter = rateLimiter(configuration: configuration, node: dependencies.node)
-        let endpoint = RealtimeEndpoint(hub: realtime, jwtSecret: dependencies.jwtSecret, rateLimiter: rateLimiter)
+        let tokens = TokenVerifier(secret: dependencies.jwtSecret)
+        let endpoint = RealtimeEndpoint(hub: realtime, tokens: tokens, rateLimiter: rateLimiter)
         return Application(
-            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter),
+            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
                 shouldUpgrade: { head, channel, _ in endpoint.shouldUpgrade(head, channel: channel) }),

@@ -160,3 +160,35 @@ struct AuthAPITests {
         }
     }
 }
+
+@Suite("Token verifier")
+struct TokenVerifierTests {
+    let secret = Array("top-secret".utf8)
+    let start = Timestamp.seconds(1_700_000_000)
+
+    @Test("a remembered token still expires, and a forged one is never remembered")
+    func cachedTokensKeepTheirTimeChecks() throws {
+        let verifier = TokenVerifier(secret: secret)
+        let token = JWT.sign(JWT.Claims(userID: "alice", exp: 1_700_000_100), secret: secret)
+        #expect(try verifier.verify(token, now: start).userID == "alice")
+        #expect(try verifier.verify(token, now: .seconds(1_700_000_120)).userID == "alice")  // within the leeway
+        #expect(verifier.count == 1)
+        #expect(throws: ChatError(.tokenExpired, "token expired")) { try verifier.verify(token, now: .seconds(1_700_000_200)) }
+
+        let forged = JWT.sign(JWT.Claims(userID: "alice"), secret: Array("other".utf8))
+        for _ in 0..<2 {
+            #expect(throws: ChatError.self) { try verifier.verify(forged, now: start) }
+        }
+        #expect(verifier.count == 1)
+    }
+
+    @Test("memory is bounded: past its capacity the cache starts over")
+    func bounded() throws {
+        let verifier = TokenVerifier(secret: secret, capacity: 3)
+        for user in ["a", "b", "c", "d", "e"] {
+            _ = try verifier.verify(JWT.sign(JWT.Claims(userID: user), secret: secret), now: start)
+            #expect(verifier.count <= 3)
+        }
+        #expect(verifier.count == 2)  // d started over, e joined it
+    }
+}

@@ -7,7 +7,7 @@ import Hummingbird
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ChorusRequestContext
 
-    let secret: [UInt8]
+    let tokens: TokenVerifier
     let node: ChatNode
     let rateLimiter: RateLimiter
 
@@ -17,7 +17,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard let token = Self.token(from: request) else {
             throw ChatError(.missingToken, "send Authorization: Bearer <token>")
         }
-        let claims = try JWT.verify(token, secret: secret, now: node.clock.now())
+        let claims = try tokens.verify(token, now: node.clock.now())
         var context = context
         if let rawUserID = claims.userID, let userID = UserID(rawUserID) {
             if let retryAfter = rateLimiter.acquire(userID) {
@@ -36,12 +36,16 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     /// The token of an `Authorization: Bearer <token>` header value, if it is one.
+    /// (Runs on every request: plain UTF-8 work, no Foundation string calls.)
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let bytes = header.utf8
+        let scheme = bytes.prefix { $0 != UInt8(ascii: " ") }
+        // "bearer" in any case: ASCII letters compare equal with their 0x20 bit set.
+        guard scheme.count == 6, scheme.elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let token = bytes.dropFirst(7).drop(while: isBlank).reversed().drop(while: isBlank).reversed()
+        return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
     }
 }
 

@@ -71,6 +71,13 @@ public enum JWT {
         guard let claims = try? JSONDecoder().decode(Claims.self, from: payloadData) else {
             throw invalid("token claims are not valid (user_id and name must be strings, exp/nbf/iat numbers)")
         }
+        try validate(claims, now: now, leeway: leeway)
+        return claims
+    }
+
+    /// The checks on verified claims: exp, nbf and iat against `now` (with `leeway` seconds) and
+    /// the user id's syntax.
+    static func validate(_ claims: Claims, now: Timestamp, leeway: Double = 30) throws(ChatError) {
         let seconds = Double(now.milliseconds) / 1000
         if let exp = claims.exp, seconds >= exp + leeway {
             throw ChatError(.tokenExpired, "token expired")
@@ -84,7 +91,6 @@ public enum JWT {
         if let userID = claims.userID, UserID(userID) == nil {
             throw invalid("user_id must be 1-64 characters from [A-Za-z0-9_.@-]")
         }
-        return claims
     }
 
     private static func invalid(_ message: String) -> ChatError {

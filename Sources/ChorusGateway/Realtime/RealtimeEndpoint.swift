@@ -19,7 +19,7 @@ import NIOWebSocket
 /// closes it for all.
 struct RealtimeEndpoint: Sendable {
     let hub: RealtimeHub
-    let jwtSecret: [UInt8]
+    let tokens: TokenVerifier
     let rateLimiter: RateLimiter
 
     var node: ChatNode { hub.node }
@@ -107,7 +107,7 @@ struct RealtimeEndpoint: Sendable {
     /// Authenticates the token, creates the user if new, and registers the session.
     private func open(token: String?) async throws -> RealtimeSession {
         guard let token else { throw ChatError(.missingToken, "pass the token as ?token=<JWT> or Authorization: Bearer <JWT>") }
-        let claims = try JWT.verify(token, secret: jwtSecret, now: node.clock.now())
+        let claims = try tokens.verify(token, now: node.clock.now())
         guard let rawUserID = claims.userID, let userID = UserID(rawUserID) else {
             throw ChatError(.invalidToken, "a WebSocket needs a user token (with user_id), not a server token")
         }
