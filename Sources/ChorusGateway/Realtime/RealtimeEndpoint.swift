@@ -91,7 +91,9 @@ struct RealtimeEndpoint: Sendable {
             group.cancelAll()
             return close
         }
-        hub.remove(session)
+        // The hub forgets the session only once its last frames and the close are written: a node
+        // that is stopping waits for that (bounded by the close timeout) before its HTTP server stops.
+        defer { hub.remove(session) }
         if close == .slowConsumer { hub.noteSlowClose() }
         logger.debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
         guard let code = close.code else { return }
