@@ -95,6 +95,7 @@ let package = Package(
         .target(
             name: "ChorusBench",
             dependencies: [
+                "ChorusModel",
                 "ChorusGateway",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -17,7 +17,6 @@ public struct FanoutResult: Sendable, Codable {
 
     /// Deliveries that arrived inside the measured window, and per second.
     public var delivered: Int
-    public var deliveredPerSecond: Double
     public var endToEnd: LatencySummary
     public var sendAck: LatencySummary
     public var delivery: DeliveryCheck
@@ -44,7 +43,6 @@ public struct FanoutResult: Sendable, Codable {
         self.sendErrors = sendErrors
         self.backlogSkipped = backlogSkipped
         self.delivered = delivered
-        self.deliveredPerSecond = measuredSeconds > 0 ? Double(delivered) / measuredSeconds : 0
         self.endToEnd = endToEnd
         self.sendAck = sendAck
         self.delivery = delivery
@@ -96,6 +94,11 @@ public struct FanoutResult: Sendable, Codable {
             delivery: try c.decode(DeliveryCheck.self, forKey: .delivery), disconnects: try c.decode(Int.self, forKey: .disconnects),
             serverCPUSeconds: try c.decodeIfPresent(Double.self, forKey: .serverCPUSeconds),
             loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds))
+    }
+
+    /// Deliveries inside the window per second.
+    public var deliveredPerSecond: Double {
+        measuredSeconds > 0 ? Double(delivered) / measuredSeconds : 0
     }
 
     /// Server CPU-seconds per million deliveries in the window.

@@ -1,4 +1,5 @@
 import ChorusGateway
+import ChorusModel
 import Foundation
 import NIOCore
 import NIOPosix
@@ -88,8 +89,8 @@ public final class SpawnedServer: Sendable {
     }
 
     private static func start(executable: URL, directory: URL, nodes: [(name: String, arguments: [String])]) async throws -> SpawnedServer {
-        let jwtSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        let clusterSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let jwtSecret = randomHex(bytes: 32)
+        let clusterSecret = randomHex(bytes: 32)
         var environment = ProcessInfo.processInfo.environment
         environment["CHORUS_JWT_SECRET"] = jwtSecret
         environment["CHORUS_CLUSTER_SECRET"] = clusterSecret
@@ -142,7 +143,8 @@ public final class SpawnedServer: Sendable {
             defer { connection.channel.close(promise: nil) }
             while true {
                 let reply = try await connection.request(.GET, "/v1/admin/cluster", token: token)
-                let up = reply.text.components(separatedBy: #""status":"up""#).count - 1
+                let view = try? JSONSerialization.jsonObject(with: Data(reply.text.utf8)) as? [String: Any]
+                let up = (view?["nodes"] as? [[String: Any]])?.filter { $0["status"] as? String == "up" }.count
                 if reply.status == 200 && up == nodes { break }
                 guard ContinuousClock.now < deadline else {
                     throw BenchError("the cluster did not come up within 60 s; \(endpoint) reports: \(reply.text)")

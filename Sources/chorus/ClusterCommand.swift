@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusGateway
+import ChorusModel
 import Dispatch
 import Foundation
 import Synchronization
@@ -33,7 +34,7 @@ struct ClusterCommand: AsyncParsableCommand {
             var environment = ProcessInfo.processInfo.environment
             func secret(_ key: String, announce: Bool) -> String {
                 if let value = environment[key], !value.isEmpty { return value }
-                let generated = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+                let generated = randomHex(bytes: 32)
                 if announce { say("\(key) was not set; this run uses:\n  export \(key)=\(generated)") }
                 environment[key] = generated
                 return generated

@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let secret = ProcessInfo.processInfo.environment["CHORUS_JWT_SECRET"], !secret.isEmpty {
             return Array(secret.utf8)
         }
-        let generated = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let generated = randomHex(bytes: 32)
         let warning = """
             warning: CHORUS_JWT_SECRET is not set; this node uses a random secret until it stops.
               To mint tokens for it, run in another shell:

@@ -120,3 +120,16 @@ struct SnowflakeRecoveryTests {
         #expect(after.next(now: .seconds(1_800_000_000)) > recovered)
     }
 }
+
+@Suite("Random hex")
+struct RandomHexTests {
+    @Test("twice as many lowercase hex digits as bytes, different each time")
+    func shape() {
+        let a = randomHex(bytes: 32)
+        #expect(a.count == 64)
+        #expect(a.allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(randomHex(bytes: 16).count == 32)
+        #expect(randomHex(bytes: 0).isEmpty)
+        #expect(a != randomHex(bytes: 32))
+    }
+}

@@ -125,7 +125,7 @@ struct RealtimeEndpoint: Sendable {
     }
 
     private static func connectionID() -> String {
-        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        randomHex(bytes: 16)
     }
 
     /// Follows every channel of the user, buffering until the client's first frame or the resume window.

@@ -53,7 +53,7 @@ final class SocketWriter: Sendable {
         scheduled.store(false, ordering: .releasing)
         var wrote = false
         while channel.isWritable, let frame = session.takeFrame() {
-            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+            channel.write(RealtimeEndpoint.textFrame(frame), promise: nil)
             wrote = true
         }
         if wrote { channel.flush() }
