@@ -53,23 +53,28 @@ public final class NodeStorage: Sendable {
     public let wal: WriteAheadLog
     /// The node's materialized store; give it to the ``ChatNode``.
     public let store: HistoryStore
+    /// This process's hold on the data directory, released by ``close()``.
+    private let lock: DataDirectoryLock
     private let logger: Logger
 
-    private init(configuration: Configuration, wal: WriteAheadLog, store: HistoryStore, logger: Logger) {
+    private init(configuration: Configuration, lock: DataDirectoryLock, wal: WriteAheadLog, store: HistoryStore, logger: Logger) {
         self.configuration = configuration
+        self.lock = lock
         self.wal = wal
         self.store = store
         self.logger = logger
     }
 
-    /// Opens the data directory and recovers: every user, and every channel the WAL tail changes
-    /// (store snapshot plus WAL), with its newest `messageWindow` messages in memory. Other channels
-    /// stay in the store until first use.
+    /// Locks the data directory (a second process on it fails at once with a
+    /// ``DataDirectoryLock/Failure`` naming the holder), then recovers: every user, and every
+    /// channel the WAL tail changes (store snapshot plus WAL), with its newest `messageWindow`
+    /// messages in memory. Other channels stay in the store until first use.
     public static func open(
-        _ configuration: Configuration, messageWindow: Int = 200, logger: Logger = Logger(label: "chorus.storage")
+        _ configuration: Configuration, messageWindow: Int = 200, nodeName: String = "chorus-1",
+        logger: Logger = Logger(label: "chorus.storage")
     ) throws -> (NodeStorage, Recovery) {
         let started = ContinuousClock.now
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let lock = try DataDirectoryLock.acquire(directory: configuration.dataDirectory, nodeName: nodeName)
         let store = try HistoryStore(path: configuration.storePath)
         let covered = try store.coveredLSN()
         // Users stay in memory; channels are loaded from the store only when the WAL tail touches
@@ -97,7 +102,7 @@ public final class NodeStorage: Sendable {
                 "storage.checkpoint_lsn": "\(recovery.checkpointLSN)", "storage.replayed": "\(replayed)",
                 "storage.elapsed": "\(recovery.elapsed)", "storage.fsync": "\(configuration.fsync.description)",
             ])
-        return (NodeStorage(configuration: configuration, wal: wal, store: store, logger: logger), recovery)
+        return (NodeStorage(configuration: configuration, lock: lock, wal: wal, store: store, logger: logger), recovery)
     }
 
     /// Writes a checkpoint of `node` to the store and deletes the WAL segments it covers.
@@ -107,9 +112,10 @@ public final class NodeStorage: Sendable {
         logger.info("checkpoint written", metadata: ["storage.covered_lsn": "\(covered)", "storage.segments_removed": "\(removed.count)"])
     }
 
-    /// Flushes and closes the WAL.
+    /// Flushes and closes the WAL, then lets go of the data directory.
     public func close() {
         wal.close()
+        lock.release()
     }
 }
 
@@ -140,7 +146,13 @@ public struct CheckpointService: Service {
                 logger.debug("passivated idle channels", metadata: ["storage.passivated": "\(evicted)"])
             }
         }
-        await checkpoint()
+        if Task.isCancelled {
+            // The node failed to start or stop in order (another service threw): the WAL keeps
+            // every record, and the next start replays it.
+            logger.notice("stopping without a final checkpoint; the next start replays the WAL")
+        } else {
+            await checkpoint()
+        }
         storage.close()
     }
 

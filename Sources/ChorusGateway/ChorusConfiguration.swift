@@ -22,14 +22,14 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case name, host, port, dataDir = "data_dir" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, host, port, dataDir = "data_dir" }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
-            host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
-            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
-            dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? dataDir
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&name, .name)
+            try c.update(&host, .host)
+            try c.update(&port, .port)
+            try c.update(&dataDir, .dataDir)
         }
     }
 
@@ -48,19 +48,19 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case maxBodyBytes = "max_body_bytes", maxMessageLength = "max_message_length"
             case maxAttachments = "max_attachments", userRequestsPerSecond = "user_requests_per_second"
             case userRequestBurst = "user_request_burst"
         }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
-            maxMessageLength = try c.decodeIfPresent(Int.self, forKey: .maxMessageLength) ?? maxMessageLength
-            maxAttachments = try c.decodeIfPresent(Int.self, forKey: .maxAttachments) ?? maxAttachments
-            userRequestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .userRequestsPerSecond) ?? userRequestsPerSecond
-            userRequestBurst = try c.decodeIfPresent(Double.self, forKey: .userRequestBurst) ?? userRequestBurst
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&maxBodyBytes, .maxBodyBytes)
+            try c.update(&maxMessageLength, .maxMessageLength)
+            try c.update(&maxAttachments, .maxAttachments)
+            try c.update(&userRequestsPerSecond, .userRequestsPerSecond)
+            try c.update(&userRequestBurst, .userRequestBurst)
         }
     }
 
@@ -71,11 +71,11 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case typingTTLSeconds = "typing_ttl_seconds" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case typingTTLSeconds = "typing_ttl_seconds" }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            typingTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .typingTTLSeconds) ?? typingTTLSeconds
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&typingTTLSeconds, .typingTTLSeconds)
         }
     }
 
@@ -88,12 +88,12 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case baseURL = "base_url", urlTTLSeconds = "url_ttl_seconds" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case baseURL = "base_url", urlTTLSeconds = "url_ttl_seconds" }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL) ?? baseURL
-            urlTTLSeconds = try c.decodeIfPresent(Int.self, forKey: .urlTTLSeconds) ?? urlTTLSeconds
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&baseURL, .baseURL)
+            try c.update(&urlTTLSeconds, .urlTTLSeconds)
         }
     }
 
@@ -112,18 +112,18 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case fsync, segmentBytes = "segment_bytes", checkpointIntervalSeconds = "checkpoint_interval_seconds"
             case recentMessagesInMemory = "recent_messages_in_memory", passivateIdleSeconds = "passivate_idle_seconds"
         }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            fsync = try c.decodeIfPresent(String.self, forKey: .fsync) ?? fsync
-            segmentBytes = try c.decodeIfPresent(Int.self, forKey: .segmentBytes) ?? segmentBytes
-            checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
-            recentMessagesInMemory = try c.decodeIfPresent(Int.self, forKey: .recentMessagesInMemory) ?? recentMessagesInMemory
-            passivateIdleSeconds = try c.decodeIfPresent(Double.self, forKey: .passivateIdleSeconds) ?? passivateIdleSeconds
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&fsync, .fsync)
+            try c.update(&segmentBytes, .segmentBytes)
+            try c.update(&checkpointIntervalSeconds, .checkpointIntervalSeconds)
+            try c.update(&recentMessagesInMemory, .recentMessagesInMemory)
+            try c.update(&passivateIdleSeconds, .passivateIdleSeconds)
         }
     }
 
@@ -137,22 +137,24 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case node, limits, chat, cdn, storage, realtime, cluster }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, limits, chat, cdn, storage, realtime, cluster }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        storage = try c.decodeIfPresent(Storage.self, forKey: .storage) ?? storage
-        node = try c.decodeIfPresent(Node.self, forKey: .node) ?? node
-        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
-        chat = try c.decodeIfPresent(Chat.self, forKey: .chat) ?? chat
-        cdn = try c.decodeIfPresent(CDN.self, forKey: .cdn) ?? cdn
-        realtime = try c.decodeIfPresent(Realtime.self, forKey: .realtime) ?? realtime
-        cluster = try c.decodeIfPresent(Cluster.self, forKey: .cluster) ?? cluster
+        let c = try decoder.configurationSection(CodingKeys.self)
+        try c.update(&storage, .storage)
+        try c.update(&node, .node)
+        try c.update(&limits, .limits)
+        try c.update(&chat, .chat)
+        try c.update(&cdn, .cdn)
+        try c.update(&realtime, .realtime)
+        try c.update(&cluster, .cluster)
     }
 
-    /// A configuration error, naming the file and key.
+    /// A configuration error, naming the file, line and key.
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
+        /// The file does not exist (rather than being wrong).
+        public var isMissingFile = false
     }
 
     /// Decodes YAML text; `source` names the file in errors.
@@ -177,6 +179,9 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     /// Reads and decodes the YAML file at `path`.
     public static func load(path: String) throws -> ChorusConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw Error(description: "\(path): no such configuration file", isMissingFile: true)
+        }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -261,8 +266,11 @@ extension ChorusConfiguration {
         for step in path {
             switch (step, node) {
             case (.key(let key), .mapping(let mapping)):
-                guard let child = mapping[key] else { return line }
-                node = child
+                // The key's own line: a nested mapping's value starts on the line after it.
+                guard let pair = mapping.first(where: { $0.key.string == key }) else { return line }
+                node = pair.value
+                line = pair.key.mark?.line ?? line
+                continue
             case (.index(let index), .sequence(let sequence)) where index < sequence.count:
                 node = sequence[index]
             default:

@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import Foundation
 
 extension ChorusConfiguration {
     /// The nodes of a cluster and how they watch each other (`cluster:` in YAML). Empty `nodes`
@@ -21,8 +22,16 @@ extension ChorusConfiguration {
                 self.dataDir = dataDir
             }
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case name, clusterAddress = "cluster_address", clientAddress = "client_address", dataDir = "data_dir"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.configurationSection(CodingKeys.self)
+                name = try c.decode(String.self, forKey: .name)
+                clusterAddress = try c.decode(String.self, forKey: .clusterAddress)
+                clientAddress = try c.decode(String.self, forKey: .clientAddress)
+                dataDir = try c.decode(String.self, forKey: .dataDir)
             }
         }
 
@@ -43,20 +52,20 @@ extension ChorusConfiguration {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case name, nodes, heartbeatIntervalMs = "heartbeat_interval_ms", suspectAfterMs = "suspect_after_ms"
             case downAfterMs = "down_after_ms", callTimeoutMs = "call_timeout_ms", virtualNodes = "virtual_nodes"
         }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
-            nodes = try c.decodeIfPresent([Node].self, forKey: .nodes) ?? nodes
-            heartbeatIntervalMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? heartbeatIntervalMs
-            suspectAfterMs = try c.decodeIfPresent(Int.self, forKey: .suspectAfterMs) ?? suspectAfterMs
-            downAfterMs = try c.decodeIfPresent(Int.self, forKey: .downAfterMs) ?? downAfterMs
-            callTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .callTimeoutMs) ?? callTimeoutMs
-            virtualNodes = try c.decodeIfPresent(Int.self, forKey: .virtualNodes) ?? virtualNodes
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&name, .name)
+            try c.update(&nodes, .nodes)
+            try c.update(&heartbeatIntervalMs, .heartbeatIntervalMs)
+            try c.update(&suspectAfterMs, .suspectAfterMs)
+            try c.update(&downAfterMs, .downAfterMs)
+            try c.update(&callTimeoutMs, .callTimeoutMs)
+            try c.update(&virtualNodes, .virtualNodes)
         }
 
         /// The node called `name`.
@@ -69,13 +78,25 @@ extension ChorusConfiguration {
             try check(downAfterMs >= suspectAfterMs, "cluster.down_after_ms", "must not be shorter than suspect_after_ms")
             try check(callTimeoutMs > 0, "cluster.call_timeout_ms", "must be positive")
             try check(virtualNodes >= 1, "cluster.virtual_nodes", "must be at least 1")
-            var names = Set<String>()
+            // Each node needs its own name, addresses and data directory: two nodes writing one
+            // WAL would corrupt it (a running node also locks its directory; this catches it at load).
+            var names: [String: String] = [:]
+            var addresses: [String: String] = [:]
+            var directories: [String: String] = [:]
+            func unique(_ value: String, in seen: inout [String: String], _ key: String, _ what: String) throws {
+                try check(seen[value] == nil, key, "repeats the \(what) of \(seen[value] ?? ""): every node needs its own")
+                seen[value] = key
+            }
             for (index, node) in nodes.enumerated() {
                 let key = "cluster.nodes[\(index)]"
                 try check(!node.name.isEmpty, "\(key).name", "must not be empty")
-                try check(names.insert(node.name).inserted, "\(key).name", "repeats \(node.name)")
+                try unique(node.name, in: &names, "\(key).name", "name")
                 try check(Self.parseAddress(node.clusterAddress) != nil, "\(key).cluster_address", "must be host:port")
                 try check(Self.parseAddress(node.clientAddress) != nil, "\(key).client_address", "must be host:port")
+                try unique(node.clusterAddress, in: &addresses, "\(key).cluster_address", "address")
+                try unique(node.clientAddress, in: &addresses, "\(key).client_address", "address")
+                try check(!node.dataDir.isEmpty, "\(key).data_dir", "must not be empty")
+                try unique(URL(fileURLWithPath: node.dataDir).standardizedFileURL.path, in: &directories, "\(key).data_dir", "data_dir")
             }
         }
 

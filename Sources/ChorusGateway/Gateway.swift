@@ -28,19 +28,24 @@ public enum Gateway {
         RateLimiter(rate: configuration.limits.userRequestsPerSecond, burst: configuration.limits.userRequestBurst, clock: node.clock)
     }
 
+    /// The level of the one log line per HTTP request (see docs/operations.md, "Logging").
+    public static let requestLogLevel = Logger.Level.info
+
     /// The router with every route and middleware of the v1 API.
-    public static func router(configuration: ChorusConfiguration, dependencies: Dependencies) -> Router<ChorusRequestContext> {
+    public static func router(
+        configuration: ChorusConfiguration, dependencies: Dependencies, logger: Logger = Logger(label: "chorus")
+    ) -> Router<ChorusRequestContext> {
         router(
             configuration: configuration, dependencies: dependencies,
             rateLimiter: rateLimiter(configuration: configuration, node: dependencies.node),
-            tokens: TokenVerifier(secret: dependencies.jwtSecret))
+            tokens: TokenVerifier(secret: dependencies.jwtSecret), logger: logger)
     }
 
     static func router(
-        configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter, tokens: TokenVerifier
+        configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter, tokens: TokenVerifier, logger: Logger
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         // Upgrades of /v1/ws never reach the router; a plain GET gets a clear error.
         router.get("v1/ws") { _, _ -> Response in
@@ -72,7 +77,7 @@ public enum Gateway {
         let tokens = TokenVerifier(secret: dependencies.jwtSecret)
         let endpoint = RealtimeEndpoint(hub: realtime, tokens: tokens, rateLimiter: rateLimiter)
         return Application(
-            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens),
+            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, logger: logger),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
                 shouldUpgrade: { head, channel, _ in endpoint.shouldUpgrade(head, channel: channel) }),

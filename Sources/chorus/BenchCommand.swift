@@ -18,6 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
                 several, comma-separated, to spread clients over a cluster's nodes; tokens are signed with \
                 CHORUS_JWT_SECRET). --protocol mqtt --url ws://HOST:PORT measures an MQTT broker's WebSocket \
                 listener with the same workload instead.
+
                 Examples:
                   chorus bench fanout --spawn
                   chorus bench fanout --spawn --subscribers 1000 --rates 50,100,200,400 --plot sweep.png
@@ -72,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(name: .customLong("drain-timeout"), help: "Seconds to wait for the last deliveries.")
         var drainTimeout = 10.0
 
-        @Option(name: .customLong("event-loops"), help: "Load-generator threads. [default: the number of cores]")
+        @Option(name: .customLong("event-loops"), help: "Load-generator threads. (default: the number of cores)")
         var eventLoops: Int?
 
         @Option(name: .customLong("p99-limit"), help: "Sweep: milliseconds of p99 end-to-end latency that mark the knee.")

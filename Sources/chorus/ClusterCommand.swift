@@ -1,7 +1,6 @@
 import ArgumentParser
 import ChorusGateway
 import ChorusModel
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -16,21 +15,21 @@ struct ClusterCommand: AsyncParsableCommand {
             commandName: "up",
             abstract: "Start every node of the config file's cluster as child processes; stop them all on Ctrl-C or SIGTERM.",
             discussion: """
-                Each node runs `chorus node --config FILE --name NODE`; their logs are shown prefixed with the
-                node name. Secrets come from CHORUS_JWT_SECRET and CHORUS_CLUSTER_SECRET; unset ones are generated
+                Each node runs `chorus node --config FILE --name NODE`; their logs are shown prefixed with the \
+                node name. Secrets come from CHORUS_JWT_SECRET and CHORUS_CLUSTER_SECRET; unset ones are generated \
                 for this run (the JWT secret is printed so you can mint tokens).
                 """)
 
         @Option(help: "YAML configuration file with a cluster: section (see cluster.example.yaml).")
         var config: String
 
-        @Option(help: "Log level of the nodes. [default: info]")
-        var logLevel: String = "info"
+        @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
+            let signals = StopSignals.install()
             let configuration = try ChorusConfiguration.load(path: config)
             let nodes = configuration.cluster.nodes
-            guard !nodes.isEmpty else { throw ValidationError("\(config): cluster.nodes is empty; `chorus serve` runs a single node") }
+            guard !nodes.isEmpty else { throw CLIFailure(.config, "\(config): cluster.nodes is empty; `chorus serve` runs a single node") }
             var environment = ProcessInfo.processInfo.environment
             func secret(_ key: String, announce: Bool) -> String {
                 if let value = environment[key], !value.isEmpty { return value }
@@ -48,7 +47,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 let process = Process()
                 process.executableURL = executable
                 // The whole cluster stops together: nobody is left to hand keys to.
-                process.arguments = ["node", "--config", config, "--name", node.name, "--log-level", logLevel, "--on-stop", "stay"]
+                process.arguments = ["node", "--config", config, "--name", node.name, "--on-stop", "stay"] + logging.arguments
                 process.environment = environment
                 let output = Pipe()
                 process.standardOutput = output
@@ -79,7 +78,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 children.add(process)
             }
             say("cluster \(configuration.cluster.name): \(nodes.count) nodes starting; Ctrl-C stops them all")
-            await children.waitForSignal()
+            await children.waitForSignal(signals)
             say("stopping the cluster")
             await children.stopAll()
         }
@@ -97,26 +96,20 @@ final class Children: Sendable {
         processes.withLock { $0.append(process) }
     }
 
-    /// Returns on SIGINT or SIGTERM, or once every child has exited.
-    func waitForSignal() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { signal in
-            let source = DispatchSource.makeSignalSource(signal: signal)
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-        let watcher = Task {
-            while processes.withLock({ $0.contains { $0.isRunning } }) {
-                try? await Task.sleep(for: .milliseconds(200))
+    /// Returns on the first of `signals`, or once every child has exited.
+    func waitForSignal(_ signals: AsyncStream<Int32>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals { return }
             }
-            continuation.yield()
+            group.addTask {
+                while !Task.isCancelled, self.processes.withLock({ $0.contains { $0.isRunning } }) {
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            await group.next()
+            group.cancelAll()
         }
-        for await _ in stream { break }
-        watcher.cancel()
-        for source in sources { source.cancel() }
     }
 
     /// SIGTERM to every child; SIGKILL to any still running after 30 s.

@@ -21,29 +21,24 @@ struct NodeRunner {
     }
 
     var configuration: ChorusConfiguration
-    var logLevel: String
+    var logging: LoggingOptions
     var member: Member?
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // First of all: from here on a SIGINT or SIGTERM is never lost, even during recovery.
+        let signals = StopSignals.install()
+        logging.bootstrap()
         var logger = Logger(label: "chorus")
         logger[metadataKey: "node"] = "\(configuration.node.name)"
 
-        try FileManager.default.createDirectory(atPath: configuration.node.dataDir, withIntermediateDirectories: true)
         let jwtSecret = ServeCommand.jwtSecret()
         let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
             ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
 
         var chatConfiguration = configuration.chatNodeConfiguration
         let (storage, recovery) = try NodeStorage.open(
-            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, logger: logger)
+            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, nodeName: configuration.node.name,
+            logger: logger)
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
         var placement: ChatPlacement?
         if let member {
@@ -71,11 +66,16 @@ struct NodeRunner {
             if let saved = RingFile.load(from: configuration.node.dataDir) { placement.adopt(saved) }
             let dataDir = configuration.node.dataDir
             placement.onRingChange { RingFile.save($0, to: dataDir) }
-            _ = try await actorSystem.startTransport(
-                ClusterTransportConfiguration(
-                    cluster: cluster.name, secret: member.secret, host: listen.host, port: listen.port, peers: peers,
-                    callTimeout: .milliseconds(cluster.callTimeoutMs)),
-                placement: placement)
+            do {
+                _ = try await actorSystem.startTransport(
+                    ClusterTransportConfiguration(
+                        cluster: cluster.name, secret: member.secret, host: listen.host, port: listen.port, peers: peers,
+                        callTimeout: .milliseconds(cluster.callTimeoutMs)),
+                    placement: placement)
+            } catch {
+                storage.close()
+                throw CLIFailure.listening(on: me.clusterAddress, for: "peers (cluster_address)", error)
+            }
             services.append(
                 Membership(
                     node: node, placement: placement, interval: .milliseconds(cluster.heartbeatIntervalMs),
@@ -100,8 +100,27 @@ struct NodeRunner {
         // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests,
         // heartbeats stop, then the last checkpoint is written.
         services += [app, realtime]
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let stopper = Task {
+            var interrupts = 0
+            for await signal in signals {
+                logger.notice("stopping", metadata: ["signal": "\(StopSignals.name(signal))"])
+                await group.triggerGracefulShutdown()
+                // Ctrl-C twice: stop now. Nothing acknowledged is lost; recovery replays the WAL.
+                if signal == SIGINT { interrupts += 1 }
+                if interrupts == 2 {
+                    logger.warning("second SIGINT: exiting without a final checkpoint")
+                    exit(130)
+                }
+            }
+        }
+        defer { stopper.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            await actorSystem.shutdownTransport()
+            throw CLIFailure.listening(on: "\(host):\(configuration.node.port)", for: "clients", error)
+        }
         await actorSystem.shutdownTransport()
     }
 }

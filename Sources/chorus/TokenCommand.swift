@@ -9,8 +9,9 @@ struct TokenCommand: ParsableCommand {
         commandName: "token",
         abstract: "Print an HS256 token signed with CHORUS_JWT_SECRET.",
         discussion: """
-            A user token carries the user_id claim (and name, if given); a server token has no user_id
-            and may call the admin endpoints. Tokens expire after --ttl (default 24h; 0 for never).
+            A user token carries the user_id claim (and name, if given); a server token has no user_id \
+            and may call the admin endpoints. Tokens expire after --ttl (0 for never).
+
             Examples:
               chorus token --user alice --name Alice --ttl 1h
               chorus token --server
@@ -25,19 +26,21 @@ struct TokenCommand: ParsableCommand {
     @Flag(help: "Mint a server token (admin endpoints) instead of a user token.")
     var server = false
 
-    @Option(help: "Lifetime: a number with s, m, h or d (e.g. 90s, 30m, 1h, 7d); 0 for no expiry.")
+    // Unconditional, so `--ttl -5s` reaches validate() (which explains the rule) instead of
+    // being taken for an unknown flag.
+    @Option(parsing: .unconditional, help: "Lifetime: a number with s, m, h or d (e.g. 90s, 30m, 1h, 7d); 0 for no expiry.")
     var ttl: String = "24h"
 
     func validate() throws {
         if server == (user != nil) { throw ValidationError("give exactly one of --user ID or --server") }
         if let user, UserID(user) == nil { throw ValidationError("--user must be 1-64 characters from [A-Za-z0-9_.@-]") }
         if server && name != nil { throw ValidationError("--name only applies to user tokens") }
-        if Self.seconds(ttl) == nil { throw ValidationError("--ttl must look like 90s, 30m, 1h or 7d (or 0)") }
+        if Self.seconds(ttl) == nil { throw ValidationError("--ttl must be a number of seconds, or a number with s, m, h or d (90s, 30m, 1h, 7d), not negative; 0 for no expiry (got \(ttl))") }
     }
 
     func run() throws {
         guard let secret = ProcessInfo.processInfo.environment["CHORUS_JWT_SECRET"], !secret.isEmpty else {
-            throw ValidationError("CHORUS_JWT_SECRET is not set; export the secret the node uses")
+            throw CLIFailure(.usage, "CHORUS_JWT_SECRET is not set; export the secret the node uses")
         }
         let now = Date().timeIntervalSince1970.rounded(.down)
         let lifetime = Self.seconds(ttl)!

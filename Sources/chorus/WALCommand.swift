@@ -11,18 +11,29 @@ struct WALCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every WAL segment and checkpoint of a data directory; changes nothing.",
             discussion: """
-                Exit status 0: the log is clean, or ends in a torn tail that the next start will truncate.
-                Exit status 1: corruption in the middle of the log (or missing segments); the node will
-                refuse to start. See docs/operations.md for what to do next.
+                Exit status 0: the log is clean, or ends in a torn tail that the next start will truncate. \
+                Exit status 1: corruption in the middle of the log (or missing segments); the node will refuse \
+                to start (see docs/operations.md for what to do next). Exit status 66: there is no data directory there.
                 """)
 
         @Option(name: .customLong("data-dir"), help: "The node's data directory.")
         var dataDir: String = "./chorus-data"
 
         func run() throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDirectory) else {
+                throw CLIFailure(.noInput, "no data directory at \(dataDir); pass the node's --data-dir")
+            }
+            guard isDirectory.boolValue else { throw CLIFailure(.noInput, "\(dataDir) is a file, not a data directory") }
             let walDirectory = dataDir + "/wal"
-            print("data directory: \(dataDir)")
             let storePath = dataDir + "/store.sqlite"
+            guard FileManager.default.fileExists(atPath: walDirectory) || FileManager.default.fileExists(atPath: storePath) else {
+                throw CLIFailure(.noInput, "\(dataDir) holds no Chorus data (no wal/ and no store.sqlite); pass the node's --data-dir")
+            }
+            print("data directory: \(dataDir)")
+            if let holder = DataDirectoryLock.holder(of: dataDir) {
+                print("in use by: \(holder) (its newest records may still be on their way to the disk)")
+            }
             if FileManager.default.fileExists(atPath: storePath) {
                 print("store: \(storePath), last checkpoint covers LSN < \(try HistoryStore(path: storePath).coveredLSN())")
             } else {
@@ -38,7 +49,7 @@ struct WALCommand: ParsableCommand {
                 print(report.tornTail == nil ? "status: clean" : "status: torn tail (recoverable: the next start truncates it)")
             } catch let error as WALError {
                 print("status: CORRUPT: \(error)")
-                print("The node will not start on this directory. See docs/operations.md, \"Repairing a data directory\".")
+                print("The node will not start on this directory. See docs/operations.md, \"Checking and repairing a data directory\".")
                 throw ExitCode(1)
             }
         }

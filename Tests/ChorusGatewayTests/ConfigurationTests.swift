@@ -1,4 +1,4 @@
-import ChorusGateway
+@testable import ChorusGateway
 import Foundation
 import Testing
 
@@ -86,5 +86,54 @@ struct ConfigurationTests {
     @Test("a missing file is reported with its path")
     func missingFile() {
         #expect(throws: ChorusConfiguration.Error.self) { try ChorusConfiguration.load(path: "/nonexistent/chorus.yaml") }
+    }
+}
+
+@Suite("Configuration keys")
+struct ConfigurationKeyTests {
+    func error(_ yaml: String) -> String? {
+        do {
+            _ = try ChorusConfiguration.decode(yaml: yaml, source: "c.yaml")
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("an unknown key is an error naming the file, line and key, with the closest known key")
+    func unknownKey() {
+        let message = error("node:\n  name: a\n  prot: 8085\n")
+        #expect(message?.hasPrefix("c.yaml:3: node.prot: unknown key; did you mean port?") == true, "\(message ?? "decoded")")
+        #expect(error("storag:\n  fsync: always\n")?.hasPrefix("c.yaml:1: storag: unknown key; did you mean storage?") == true)
+        #expect(error("limits:\n  max_body_bytes: 2048\n  wibble: 1\n")?.contains("limits.wibble: unknown key (known: ") == true)
+        let nested = error(
+            "cluster:\n  nodes:\n    - name: a\n      cluster_address: x:1\n      client_address: x:2\n      data_dir: d\n      datadir: e\n")
+        #expect(nested?.hasPrefix("c.yaml:7: cluster.nodes[0].datadir: unknown key; did you mean data_dir?") == true, "\(nested ?? "decoded")")
+        #expect(error("realtime:\n  resume_window_milliseconds: 5\n")?.contains("realtime.resume_window_milliseconds: unknown key") == true)
+    }
+
+    @Test("nodes may not share a data directory, a name or an address")
+    func sharedResources() {
+        func cluster(_ second: String) -> String {
+            "cluster:\n  nodes:\n    - name: a\n      cluster_address: h:1\n      client_address: h:2\n      data_dir: ./data/a\n" + second
+        }
+        let sharedDirectory = error(cluster("    - name: b\n      cluster_address: h:3\n      client_address: h:4\n      data_dir: data/a/\n"))
+        #expect(sharedDirectory?.hasPrefix("c.yaml:10: cluster.nodes[1].data_dir repeats the data_dir of cluster.nodes[0].data_dir") == true,
+            "\(sharedDirectory ?? "decoded")")
+        #expect(error(cluster("    - name: b\n      cluster_address: h:2\n      client_address: h:4\n      data_dir: b\n"))?
+            .contains("cluster.nodes[1].cluster_address repeats the address of cluster.nodes[0].client_address") == true)
+        #expect(error(cluster("    - name: a\n      cluster_address: h:3\n      client_address: h:4\n      data_dir: b\n"))?
+            .contains("cluster.nodes[1].name repeats") == true)
+        #expect(error(cluster("    - name: b\n      cluster_address: h:3\n      client_address: h:4\n      data_dir: b\n")) == nil)
+    }
+
+    @Test("suggestions only for keys close enough to be typos")
+    func suggestions() {
+        #expect(closestKey(to: "prot", among: ["name", "host", "port"]) == "port")
+        #expect(closestKey(to: "fsnyc", among: ["fsync", "segment_bytes"]) == "fsync")
+        #expect(closestKey(to: "heartbeat_interval", among: ["heartbeat_interval_ms", "virtual_nodes"]) == "heartbeat_interval_ms")
+        #expect(closestKey(to: "colour", among: ["name", "host", "port"]) == nil)
+        #expect(editDistance("", "abc") == 3)
+        #expect(editDistance("kitten", "sitting") == 3)
     }
 }

@@ -160,6 +160,32 @@ struct RealtimeProcessTests {
     }
 }
 
+extension RealtimeProcessTests {
+    @Test("chorus-chat.py: clear errors and exit statuses, typing sent while the user types (scripts/tests/check-chorus-chat.py)")
+    func chatScriptChecks() async throws {
+        let (server, port, directory) = try await serve()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let check = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/tests/check-chorus-chat.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", check.path, "--url", "http://127.0.0.1:\(port)", "--secret", Self.secret]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("checks passed"), "\(text)")
+        #expect(try await server.stop(signal: SIGTERM) == 0)
+    }
+}
+
 /// `python3 scripts/chorus-chat.py …` with its stdin as a keyboard and its stdout collected.
 final class ScriptProcess: Sendable {
     private let process: Process

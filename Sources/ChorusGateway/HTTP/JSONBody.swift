@@ -23,7 +23,7 @@ enum JSONBody {
     }
 
     /// Sorted keys make responses byte-stable; slashes stay unescaped so URLs read as URLs.
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder

@@ -24,7 +24,7 @@ extension ChorusConfiguration {
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case heartbeatIntervalSeconds = "heartbeat_interval_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
             case maxInboundFrameBytes = "max_inbound_frame_bytes", maxSocketsPerUser = "max_sockets_per_user"
             case outboundBufferBytes = "outbound_buffer_bytes", slowConsumerGraceSeconds = "slow_consumer_grace_seconds"
@@ -33,16 +33,16 @@ extension ChorusConfiguration {
         }
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            heartbeatIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .heartbeatIntervalSeconds) ?? heartbeatIntervalSeconds
-            idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
-            maxInboundFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxInboundFrameBytes) ?? maxInboundFrameBytes
-            maxSocketsPerUser = try c.decodeIfPresent(Int.self, forKey: .maxSocketsPerUser) ?? maxSocketsPerUser
-            outboundBufferBytes = try c.decodeIfPresent(Int.self, forKey: .outboundBufferBytes) ?? outboundBufferBytes
-            slowConsumerGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .slowConsumerGraceSeconds) ?? slowConsumerGraceSeconds
-            resumeWindowMilliseconds = try c.decodeIfPresent(Int.self, forKey: .resumeWindowMilliseconds) ?? resumeWindowMilliseconds
-            replayEvents = try c.decodeIfPresent(Int.self, forKey: .replayEvents) ?? replayEvents
-            closeTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .closeTimeoutSeconds) ?? closeTimeoutSeconds
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&heartbeatIntervalSeconds, .heartbeatIntervalSeconds)
+            try c.update(&idleTimeoutSeconds, .idleTimeoutSeconds)
+            try c.update(&maxInboundFrameBytes, .maxInboundFrameBytes)
+            try c.update(&maxSocketsPerUser, .maxSocketsPerUser)
+            try c.update(&outboundBufferBytes, .outboundBufferBytes)
+            try c.update(&slowConsumerGraceSeconds, .slowConsumerGraceSeconds)
+            try c.update(&resumeWindowMilliseconds, .resumeWindowMilliseconds)
+            try c.update(&replayEvents, .replayEvents)
+            try c.update(&closeTimeoutSeconds, .closeTimeoutSeconds)
         }
 
         /// Checks value ranges; `source` names the file in errors.
