@@ -3,9 +3,54 @@ import Foundation
 import Synchronization
 
 /// One logged change: a record of one channel or one user.
+///
+/// A frame's payload is the record format's version byte (``RecordFormat/version``), then the
+/// key (channel or user id) and the record in the binary record format (``RecordCodable``).
+/// Logs written before that format hold JSON payloads (they start with `{`); they are still
+/// read, and the next checkpoint retires them (docs/operations.md, "The record format").
 public enum JournalEntry: Hashable, Sendable {
     case channel(ChannelID, ChannelRecord)
     case user(UserID, UserRecord)
+
+    /// The entry as a WAL frame (the frame type says which kind).
+    public func frame() -> WALFrame {
+        var writer = ByteWriter(capacity: 128)
+        writer.write(RecordFormat.version)
+        switch self {
+        case .channel(let id, let record):
+            writer.write(id)
+            writer.write(record)
+            return WALFrame(kind: .channel, payload: writer.bytes)
+        case .user(let id, let record):
+            writer.write(id)
+            writer.write(record)
+            return WALFrame(kind: .user, payload: writer.bytes)
+        }
+    }
+
+    /// Decodes an entry from a frame written by ``frame()`` (or by an older, JSON-writing node).
+    public init(frame: WALFrame) throws {
+        switch frame.payload.first {
+        case RecordFormat.version:
+            var reader = ByteReader(frame.payload, offset: 1)
+            do {
+                switch frame.kind {
+                case .channel: self = .channel(try reader.read(), try reader.read())
+                case .user: self = .user(try reader.read(), try reader.read())
+                }
+            } catch let error as RecordDecodingError {
+                throw WALError(.corrupt, "undecodable \(frame.kind) record: \(error)")
+            }
+            guard reader.remaining == 0 else { throw WALError(.corrupt, "\(reader.remaining) stray bytes after a \(frame.kind) record") }
+        case UInt8(ascii: "{"):
+            self = try Self.decodeJSON(frame)
+        case let version:
+            throw WALError(
+                .corrupt,
+                "record format version \(version.map(String.init) ?? "none") is unknown to this build (it reads 1 and JSON); "
+                    + "was the log written by a newer Chorus?")
+        }
+    }
 
     private struct ChannelPayload: Codable {
         var channel: ChannelID
@@ -17,8 +62,9 @@ public enum JournalEntry: Hashable, Sendable {
         var record: UserRecord
     }
 
-    /// The entry as a WAL frame (JSON payload; the frame type says which kind).
-    public func frame() throws -> WALFrame {
+    /// The entry as the JSON frame that nodes wrote before the binary format (for tests of
+    /// reading old logs, and for benchmarks that compare the two).
+    public func legacyJSONFrame() throws -> WALFrame {
         let encoder = JSONEncoder()
         switch self {
         case .channel(let id, let record):
@@ -28,16 +74,15 @@ public enum JournalEntry: Hashable, Sendable {
         }
     }
 
-    /// Decodes an entry from a frame written by ``frame()``.
-    public init(frame: WALFrame) throws {
+    private static func decodeJSON(_ frame: WALFrame) throws -> JournalEntry {
         let decoder = JSONDecoder()
         switch frame.kind {
         case .channel:
             let payload = try decoder.decode(ChannelPayload.self, from: Data(frame.payload))
-            self = .channel(payload.channel, payload.record)
+            return .channel(payload.channel, payload.record)
         case .user:
             let payload = try decoder.decode(UserPayload.self, from: Data(frame.payload))
-            self = .user(payload.user, payload.record)
+            return .user(payload.user, payload.record)
         }
     }
 }
@@ -57,7 +102,7 @@ public protocol Journal: Sendable {
 
 extension WriteAheadLog: Journal {
     public func append(_ entry: JournalEntry) throws -> UInt64 {
-        try append(try entry.frame())
+        try append(entry.frame())
     }
 }
 

@@ -104,8 +104,9 @@ struct DurabilityTests {
     func checkpointThenMore() async throws {
         try await withDataDirectory { directory in
             let (storage, node, _) = try open(directory, segmentBytes: 4096)
-            let group = try await exercise(node, messages: 40)
+            let group = try await exercise(node, messages: 150)
             let segmentsBefore = storage.wal.segmentFirstLSNs.count
+            #expect(segmentsBefore > 2, "the records should fill several 4 KiB segments")
             try await storage.checkpoint(node)
             #expect(storage.wal.segmentFirstLSNs.count < segmentsBefore)
             for i in 0..<30 { _ = try await node.channel(group).send(MessageDraft(body: "after \(i)"), from: alice, senderName: "A") }

@@ -48,7 +48,8 @@ struct LoggingTests {
     @Test("every request is logged once with method, path (no query), status, duration and request id")
     func requestLog() async throws {
         let lines = Lines()
-        let logger = Logger(label: "chorus") { label in JSONLogHandler(label: label, write: lines.append) }
+        var logger = Logger(label: "chorus") { label in JSONLogHandler(label: label, write: lines.append) }
+        logger.logLevel = Gateway.requestLogLevel
         let node = ChatNode(actorSystem: ClusterActorSystem(), configuration: ChorusConfiguration.testing().chatNodeConfiguration, clock: ManualTimeSource())
         let router = Gateway.router(
             configuration: .testing(), dependencies: .init(node: node, jwtSecret: Array("s".utf8), cdnKey: Array("k".utf8)), logger: logger)

@@ -145,10 +145,10 @@ struct CLIProcessTests {
         #expect(helpOut.contains("--log-format <log-format>"))
     }
 
-    @Test("--log-format json: every line on standard error is a JSON object; requests are logged")
+    @Test("--log-format json: every line on standard error is a JSON object; requests are logged at debug")
     func jsonLogs() async throws {
         try await withDataDir { directory in
-            let node = try serve(directory, ["--log-format", "json"])
+            let node = try serve(directory, ["--log-format", "json", "--log-level", "debug"])
             let port = try await node.listeningPort()
             try await TestClient.withClient(host: "127.0.0.1", port: port) { (client: TestClient) async throws in
                 #expect(try await client.get("/healthz", headers: [HTTPField.Name("X-Request-Id")!: "req-42"]).status == .ok)
@@ -161,7 +161,7 @@ struct CLIProcessTests {
             let request = try #require(objects.first { $0["http.path"] == "/healthz" })
             #expect(request["http.status"] == "200")
             #expect(request["request.id"] == "req-42")
-            #expect(request["level"] == "info")
+            #expect(request["level"] == "debug")
         }
     }
 }
