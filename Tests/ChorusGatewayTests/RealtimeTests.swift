@@ -183,6 +183,34 @@ struct RealtimeTests {
         }
     }
 
+    @Test("membership changes that arrive late or reversed never override newer ones")
+    func reorderedMembership() async throws {
+        try await TestAPI.run(.live) { api in
+            try await api.createUsers("carol")
+            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
+            let other = try await api.createChannel(owner: "alice")
+            try await api.addMember("carol", to: other, by: "alice")
+            let carol = try await api.connect("carol")
+            try await api.addMember("carol", to: room, by: "alice")
+            let joined = try await carol.next()
+            #expect(joined.type == "member_add" && joined.channelID == room)
+            try await api.call(.delete, "/v1/channels/\(room)/members/carol", as: "carol")
+            let left = try await carol.next()
+            #expect(left.type == "member_remove" && left.channelID == room)
+            let carolID = UserID("carol")!
+            let roomID = try #require(ChannelID(room))
+            // The join, delivered again after the leave (as a slow peer connection would): ignored.
+            api.hub.membershipChanged(of: carolID, in: roomID, isMember: true, seq: UInt64(try #require(joined.seq)))
+            // A join and a leave back to back: the leave wins even though the join's follow is still running.
+            api.hub.membershipChanged(of: carolID, in: roomID, isMember: true, seq: 1000)
+            api.hub.membershipChanged(of: carolID, in: roomID, isMember: false, seq: 1001)
+            try await api.send("not for carol", to: room, as: "alice")
+            try await api.send("sentinel", to: other, as: "alice")
+            let next = try await carol.next()
+            #expect(next.channelID == other && next.data["body"] as? String == "sentinel", "\(next)")
+        }
+    }
+
     @Test("resume replays exactly the events after last_seq, then continues live with no gap and no duplicate")
     func resume() async throws {
         try await TestAPI.run(.live) { api in

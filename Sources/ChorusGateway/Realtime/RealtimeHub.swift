@@ -29,6 +29,15 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var subscriptions: [ChannelID: Task<UInt64, any Error>] = [:]
         var generation: UInt64 = 0
         var accepting = true
+        /// The newest membership change seen for each user with sessions here, so a change that
+        /// arrives late (behind a newer one) never overrides it. Dropped with the user's last session.
+        var membership: [UserID: [ChannelID: MembershipChange]] = [:]
+    }
+
+    struct MembershipChange {
+        /// The channel log position of the change (its member_add or member_remove).
+        var seq: UInt64
+        var isMember: Bool
     }
     private let state = Mutex(State())
     let counters = Counters()
@@ -92,8 +101,17 @@ public final class RealtimeHub: EdgeEventSink, Service {
         }
     }
 
+    /// A user joined or left `channel` at log position `seq`. Changes may arrive in any order
+    /// (from several nodes, over several connections): one older than the newest seen for the
+    /// user and channel is ignored, and a join whose follow completes after a newer leave undoes it.
     public func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
-        for session in sessions(of: user) {
+        let sessions = state.withLock { state -> [RealtimeSession] in
+            guard let ids = state.sessionsByUser[user], !ids.isEmpty else { return [] }
+            if let newest = state.membership[user]?[channel], newest.seq >= seq { return [] }
+            state.membership[user, default: [:]][channel] = MembershipChange(seq: seq, isMember: isMember)
+            return ids.compactMap { state.sessions[$0] }
+        }
+        for session in sessions {
             if isMember {
                 // Start with the user's own member_add (at `seq`), then everything after it.
                 Task { await self.join(session, channel, after: seq - 1) }
@@ -109,6 +127,11 @@ public final class RealtimeHub: EdgeEventSink, Service {
             try await follow(session, channel, buffering: true)
         } catch {
             logger.debug("follow failed", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
+            return
+        }
+        if state.withLock({ $0.membership[session.user]?[channel]?.isMember == false }) {
+            // The user left while this join was on its way.
+            unfollow(session, channel)
             return
         }
         await replay(session, channel, after: seq, announce: false)
@@ -136,7 +159,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
         state.withLock { state in
             state.sessions[session.id] = nil
             state.sessionsByUser[session.user]?.remove(session.id)
-            if state.sessionsByUser[session.user]?.isEmpty == true { state.sessionsByUser[session.user] = nil }
+            if state.sessionsByUser[session.user]?.isEmpty == true {
+                state.sessionsByUser[session.user] = nil
+                state.membership[session.user] = nil
+            }
         }
     }
 
