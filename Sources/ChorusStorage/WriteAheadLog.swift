@@ -11,7 +11,9 @@ import Glibc
 /// **Group commit.** ``append(_:)`` frames a record and queues it under a lock, assigning its LSN;
 /// it never blocks on I/O. One writer thread takes everything queued, writes it with one `write`,
 /// syncs it according to the ``FsyncPolicy``, and then acknowledges every record of the batch.
-/// Under load, many records share one `fdatasync`.
+/// Under load, many records share one `fdatasync`. The decisions (what to write, when to sync,
+/// when to roll a segment, what is acknowledged) are the pure ``GroupCommit``; this class is
+/// its shell: the lock, the files, the thread and the waiting callers.
 ///
 /// **Order.** LSNs are assigned in the order `append` is called; a caller that appends inside an
 /// actor turn gets its records logged in the actor's order, then awaits ``waitDurable(_:)``.
@@ -36,17 +38,10 @@ public final class WriteAheadLog: Sendable {
     }
 
     private struct State {
-        var pending: [UInt8] = []
-        var pendingFirstLSN: UInt64 = 0
-        var pendingLastLSN: UInt64 = 0
-        var nextLSN: UInt64
-        var acknowledgedLSN: UInt64
+        var commit: GroupCommit
         var waiters: [(lsn: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
-        var failure: WALError?
-        var closing = false
         /// First LSNs of the segment files, oldest first; the last one is being written.
         var segments: [UInt64]
-        var syncs = 0
     }
 
     public let configuration: Configuration
@@ -88,7 +83,9 @@ public final class WriteAheadLog: Sendable {
             segment = try SegmentFile(create: configuration.directory, firstLSN: nextLSN)
             segments.append(nextLSN)
         }
-        let log = WriteAheadLog(configuration: configuration, nextLSN: nextLSN, segments: segments, logger: logger)
+        let commit = GroupCommit(
+            policy: configuration.fsync, segmentBytes: configuration.segmentBytes, nextLSN: nextLSN, segmentSize: segment.size, now: .now)
+        let log = WriteAheadLog(configuration: configuration, commit: commit, segments: segments, logger: logger)
         let initial = segment
         Thread.detachNewThread { [log] in
             var segment = initial
@@ -97,9 +94,9 @@ public final class WriteAheadLog: Sendable {
         return log
     }
 
-    private init(configuration: Configuration, nextLSN: UInt64, segments: [UInt64], logger: Logger) {
+    private init(configuration: Configuration, commit: GroupCommit, segments: [UInt64], logger: Logger) {
         self.configuration = configuration
-        self.state = Mutex(State(nextLSN: nextLSN, acknowledgedLSN: nextLSN - 1, segments: segments))
+        self.state = Mutex(State(commit: commit, segments: segments))
         self.logger = logger
     }
 
@@ -109,16 +106,7 @@ public final class WriteAheadLog: Sendable {
     public func append(_ frame: WALFrame) throws(WALError) -> UInt64 {
         var bytes: [UInt8] = []
         frame.encode(into: &bytes)
-        let lsn = try state.withLock { state throws(WALError) -> UInt64 in
-            if let failure = state.failure { throw failure }
-            if state.closing { throw WALError(.closed, "the log is closed") }
-            let lsn = state.nextLSN
-            state.nextLSN += 1
-            if state.pending.isEmpty { state.pendingFirstLSN = lsn }
-            state.pending.append(contentsOf: bytes)
-            state.pendingLastLSN = lsn
-            return lsn
-        }
+        let lsn = try state.withLock { state throws(WALError) -> UInt64 in try state.commit.append(bytes) }
         wake.signal()
         return lsn
     }
@@ -127,8 +115,8 @@ public final class WriteAheadLog: Sendable {
     public func waitDurable(_ lsn: UInt64) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome: Result<Bool, WALError> = state.withLock { state in
-                if state.acknowledgedLSN >= lsn { return .success(true) }
-                if let failure = state.failure { return .failure(failure) }
+                if state.commit.acknowledgedLSN >= lsn { return .success(true) }
+                if let failure = state.commit.failure { return .failure(failure) }
                 state.waiters.append((lsn, continuation))
                 return .success(false)
             }
@@ -141,10 +129,10 @@ public final class WriteAheadLog: Sendable {
     }
 
     /// The LSN the next record gets.
-    public var nextLSN: UInt64 { state.withLock { $0.nextLSN } }
+    public var nextLSN: UInt64 { state.withLock { $0.commit.nextLSN } }
 
     /// How many syncs the writer has issued (for benchmarks and tests).
-    public var syncCount: Int { state.withLock { $0.syncs } }
+    public var syncCount: Int { state.withLock { $0.commit.syncs } }
 
     // MARK: Segments
 
@@ -170,8 +158,8 @@ public final class WriteAheadLog: Sendable {
     /// Writes and syncs everything queued, stops the writer, and fails later appends with `.closed`.
     public func close() {
         let alreadyClosing = state.withLock { state in
-            defer { state.closing = true }
-            return state.closing
+            defer { state.commit.close() }
+            return state.commit.closing
         }
         guard !alreadyClosing else { return }
         wake.signal()
@@ -181,47 +169,27 @@ public final class WriteAheadLog: Sendable {
     // MARK: Writer thread
 
     private func runWriter(_ segment: inout SegmentFile) {
-        var lastSync = ContinuousClock.now
-        var unsynced = false
-        let intervalMilliseconds: Int? = if case .interval(let ms) = configuration.fsync { ms } else { nil }
         while true {
-            // With an interval policy, wake up to sync data that is still unsynced when idle.
-            if let ms = intervalMilliseconds, unsynced {
-                _ = wake.wait(timeout: .now() + .milliseconds(ms))
-            } else {
-                wake.wait()
-            }
-            let (batch, firstLSN, lastLSN, closing) = state.withLock { state in
-                defer {
-                    state.pending = []
-                    state.pending.reserveCapacity(64 << 10)
+            let (sleep, closing) = state.withLock { ($0.commit.sleep(now: .now), $0.commit.closing) }
+            if !closing {
+                if let sleep {
+                    // Under `interval`: wake for the sync that unsynced bytes are due.
+                    let (seconds, attoseconds) = sleep.components
+                    _ = wake.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+                } else {
+                    wake.wait()
                 }
-                return (state.pending, state.pendingFirstLSN, state.pendingLastLSN, state.closing)
             }
+            let plan = state.withLock { $0.commit.plan(now: .now) }
             do {
-                if !batch.isEmpty {
-                    if segment.size >= configuration.segmentBytes {
-                        try segment.sync()
-                        segment.close()
-                        segment = try SegmentFile(create: configuration.directory, firstLSN: firstLSN)
-                        state.withLock { $0.segments.append(firstLSN) }
-                    }
-                    try segment.write(batch)
-                    unsynced = true
-                }
-                let mustSync: Bool =
-                    switch configuration.fsync {
-                    case .always: unsynced
-                    case .interval(let ms): unsynced && (closing || ContinuousClock.now - lastSync >= .milliseconds(ms))
-                    case .none: unsynced && closing
-                    }
-                if mustSync {
+                if let firstLSN = plan.newSegment {
                     try segment.sync()
-                    unsynced = false
-                    lastSync = .now
-                    state.withLock { $0.syncs += 1 }
+                    segment.close()
+                    segment = try SegmentFile(create: configuration.directory, firstLSN: firstLSN)
+                    state.withLock { $0.segments.append(firstLSN) }
                 }
-                if !batch.isEmpty { acknowledge(upTo: lastLSN) }
+                if !plan.bytes.isEmpty { try segment.write(plan.bytes) }
+                if plan.sync { try segment.sync() }
             } catch {
                 let failure = (error as? WALError) ?? WALError(.io, "\(error)", file: segment.path)
                 logger.critical("WAL write failed; refusing further writes", metadata: ["error": "\(failure)"])
@@ -230,7 +198,8 @@ public final class WriteAheadLog: Sendable {
                 finished.signal()
                 return
             }
-            if closing && batch.isEmpty {
+            acknowledge(plan)
+            if plan.finish {
                 segment.close()
                 fail(WALError(.closed, "the log is closed"))
                 finished.signal()
@@ -239,9 +208,9 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    private func acknowledge(upTo lsn: UInt64) {
-        let ready = state.withLock { state in
-            state.acknowledgedLSN = lsn
+    private func acknowledge(_ plan: GroupCommit.Plan) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            guard let lsn = state.commit.done(plan) else { return [] }
             var ready: [CheckedContinuation<Void, any Error>] = []
             state.waiters.removeAll { waiter in
                 guard waiter.lsn <= lsn else { return false }
@@ -255,7 +224,7 @@ public final class WriteAheadLog: Sendable {
 
     private func fail(_ failure: WALError) {
         let waiters = state.withLock { state in
-            if state.failure == nil { state.failure = failure }
+            state.commit.fail(failure)
             defer { state.waiters = [] }
             return state.waiters
         }
