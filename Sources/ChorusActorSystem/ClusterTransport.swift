@@ -70,9 +70,9 @@ final class ClusterTransport: Sendable {
 
     private struct Outbound {
         var connection: Connection?
-        var dialing: Task<Connection, any Error>?
-        var backoff: Duration = .zero
-        var retryAfter: ContinuousClock.Instant?
+        /// The dial under way, shared by every caller that waits for it.
+        var dial: Task<Connection, any Error>?
+        var backoff: DialBackoff
     }
 
     private struct State {
@@ -132,17 +132,13 @@ final class ClusterTransport: Sendable {
         return try await connection.call(makeCall, timeout: timeout)
     }
 
-    /// The established connection to `peer`, dialling (once, shared by concurrent callers) if needed.
-    ///
-    /// After a failed dial the peer is backed off (doubling from `initialBackoff` up to
-    /// `maxBackoff`). A call that arrives meanwhile waits for the next attempt if that comes within
-    /// half of its own `budget`, and fails with `unreachable` at once otherwise: a dead peer costs
-    /// callers at most a backoff, never their whole deadline, and a peer that was merely starting
-    /// is reached on the next attempt.
+    /// The established connection to `peer`, dialling (once, shared by concurrent callers) if
+    /// needed; ``DialBackoff`` decides when to dial and how long a caller waits for a backed-off peer.
     private func connection(to peer: String, budget: Duration) async throws -> Connection {
         // The common case returns without suspending, so calls leave in the order they are made.
         if let open = state.withLock({ $0.outbound[peer]?.connection }), open.isOpen { return open }
         enum Next {
+            case use(Connection)
             case dial(Task<Connection, any Error>, PeerAddress)
             case wait(ContinuousClock.Instant)
         }
@@ -154,24 +150,28 @@ final class ClusterTransport: Sendable {
                     throw RemoteCallError(.unreachable, "no address for node \(peer) in the cluster configuration")
                 }
                 if state.closed { throw RemoteCallError(.unreachable, "the transport is shut down") }
-                var slot = state.outbound[peer] ?? Outbound()
-                if let connection = slot.connection, connection.isOpen {
-                    return .dial(Task { connection }, address)
+                var slot = state.outbound[peer] ?? Outbound(backoff: DialBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff))
+                defer { state.outbound[peer] = slot }
+                if let connection = slot.connection, connection.isOpen { return .use(connection) }
+                switch slot.backoff.connectionNeeded(now: now, started: started, budget: budget) {
+                case .wait(let until):
+                    return .wait(until)
+                case .fail:
+                    throw RemoteCallError(.unreachable, "node \(peer) is unreachable (retrying after a backoff)")
+                case .join:
+                    // `dial` is set whenever the backoff says a dial is under way.
+                    if let dial = slot.dial { return .dial(dial, address) }
+                    fallthrough
+                case .dial:
+                    let task = Task { try await self.dial(peer, at: address) }
+                    slot.dial = task
+                    slot.connection = nil
+                    return .dial(task, address)
                 }
-                if let dialing = slot.dialing { return .dial(dialing, address) }
-                if let retryAfter = slot.retryAfter, now < retryAfter {
-                    guard retryAfter - started < budget / 2 else {
-                        throw RemoteCallError(.unreachable, "node \(peer) is unreachable (retrying after a backoff)")
-                    }
-                    return .wait(retryAfter)
-                }
-                let task = Task { try await self.dial(peer, at: address) }
-                slot.dialing = task
-                slot.connection = nil
-                state.outbound[peer] = slot
-                return .dial(task, address)
             }
             switch next {
+            case .use(let connection):
+                return connection
             case .wait(let instant):
                 try await Task.sleep(until: instant)
             case .dial(let dial, let address):
@@ -184,19 +184,18 @@ final class ClusterTransport: Sendable {
         do {
             let connection = try await dial.value
             state.withLock { state in
-                state.outbound[peer]?.dialing = nil
+                // Only the first of the callers that shared this dial records its outcome.
+                guard state.outbound[peer]?.dial == dial else { return }
+                state.outbound[peer]?.dial = nil
                 state.outbound[peer]?.connection = connection
-                state.outbound[peer]?.backoff = .zero
-                state.outbound[peer]?.retryAfter = nil
+                state.outbound[peer]?.backoff.dialSucceeded()
             }
             return connection
         } catch {
             state.withLock { state in
-                guard var slot = state.outbound[peer], slot.dialing != nil else { return }
-                slot.dialing = nil
-                slot.backoff = slot.backoff == .zero ? configuration.initialBackoff : min(slot.backoff * 2, configuration.maxBackoff)
-                slot.retryAfter = ContinuousClock.now + slot.backoff
-                state.outbound[peer] = slot
+                guard state.outbound[peer]?.dial == dial else { return }
+                state.outbound[peer]?.dial = nil
+                state.outbound[peer]?.backoff.dialFailed(now: .now)
             }
             if let error = error as? RemoteCallError { throw error }
             throw RemoteCallError(.unreachable, "cannot connect to node \(peer) at \(address.host):\(address.port): \(error)")

@@ -8,12 +8,12 @@ struct ChorusCommand: AsyncParsableCommand {
         commandName: "chorus",
         abstract: "Chorus: a distributed, actor-sharded chat message broker.",
         discussion: """
-            Run a single node with `chorus serve`, a cluster with `chorus cluster up` (or one node of it \\
-            with `chorus node`), and mint client tokens with `chorus token`. Tokens are HS256 JWTs signed \\
+            Run a single node with `chorus serve`, a cluster with `chorus cluster up` (or one node of it \
+            with `chorus node`), and mint client tokens with `chorus token`. Tokens are HS256 JWTs signed \
             with the secret in the CHORUS_JWT_SECRET environment variable.
 
-            Exit status: 0 success, 1 failure, 64 bad arguments, 66 a named file or directory does not exist, \\
-            69 an address to listen on is taken, 73 the data directory is in use by another process, \\
+            Exit status: 0 success, 1 failure, 64 bad arguments, 66 a named file or directory does not exist, \
+            69 an address to listen on is taken, 73 the data directory is in use by another process, \
             78 a configuration error, 130 stopped by a second Ctrl-C.
             """,
         subcommands: [ServeCommand.self, NodeCommand.self, ClusterCommand.self, TokenCommand.self, WALCommand.self, BenchCommand.self])

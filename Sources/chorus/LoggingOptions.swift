@@ -11,10 +11,10 @@ struct LoggingOptions: ParsableArguments {
         case json
     }
 
-    @Option(help: "Least severe level logged: trace, debug, info, notice, warning, error or critical.")
+    @Option(help: "Least severe level logged (debug adds a line per HTTP request).")
     var logLevel: Logger.Level = .info
 
-    @Option(help: "Log lines as text or json (one object per line).")
+    @Option(help: "Log lines as text, or as JSON objects (one per line).")
     var logFormat: Format = .text
 
     /// The arguments that give a child `chorus` process the same logging.

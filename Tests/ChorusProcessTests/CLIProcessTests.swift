@@ -143,6 +143,11 @@ struct CLIProcessTests {
         #expect(help == 0)
         #expect(!helpOut.contains("[default:"))
         #expect(helpOut.contains("--log-format <log-format>"))
+        // Help paragraphs are wrapped once, by the parser: no hard breaks or stray backslashes.
+        for command in [[], ["serve"], ["node"], ["token"], ["cluster", "up"], ["wal", "verify"], ["bench", "fanout"]] {
+            let (_, text, _) = try await ChorusProcess.run(command + ["--help"])
+            #expect(!text.contains("\\\n"), "chorus \(command) --help")
+        }
     }
 
     @Test("--log-format json: every line on standard error is a JSON object; requests are logged at debug")
