@@ -13,17 +13,20 @@ public struct NodeReport: Sendable, Codable, Equatable {
     public var userActors: Int
 }
 
-/// The node's view of its peers: heartbeats out, a ``FailureDetector`` over what comes back.
+/// The node's view of its peers: the shell of the pure ``MembershipState``.
 ///
-/// Every `interval` the service sends a heartbeat (a call to the peer's ``ChatNodeActor``) to each
-/// peer; a reply, or a heartbeat from the peer, counts as hearing from it. Status changes are
-/// logged. A reply that shows a newer ring epoch makes this node fetch and adopt that ring. Down peers stay on the ring: their channels fail with 503 until they are back, since
-/// there are no replicas to take over (docs/cluster.md).
+/// Every `interval` the machine's heartbeats go out as calls to the peers' ``ChatNodeActor``; a
+/// reply, or a heartbeat from the peer, is fed back in as hearing from it. When the machine asks
+/// a peer for its newer ring, the shell fetches it, and a ring the machine adopts is adopted by the
+/// placement (the node's own hand-offs reach the machine the other way). Status changes are
+/// logged. Down peers stay on the ring: their channels fail with 503 until they are back, since
+/// there are no replicas to take over (docs/cluster.md). The protocol itself is tested in the
+/// deterministic simulator (docs/testing.md).
 public final class Membership: Service {
     private let node: ChatNode
     private let placement: ChatPlacement
     private let interval: Duration
-    private let detector: Mutex<FailureDetector>
+    private let state: Mutex<MembershipState>
     private let reports = Mutex<[String: NodeReport]>([:])
     private let logger: Logger
 
@@ -31,50 +34,83 @@ public final class Membership: Service {
         self.node = node
         self.placement = placement
         self.interval = interval
-        self.detector = Mutex(FailureDetector(peers: placement.peers, suspectAfter: suspectAfter, downAfter: downAfter))
+        self.state = Mutex(
+            MembershipState(
+                me: placement.nodeName, peers: placement.peers, ring: placement.ring, suspectAfter: suspectAfter, downAfter: downAfter))
         self.logger = logger
         node.attachMembership(self)
+        // This node's own ring changes (hand-offs, refreshes after `wrongOwner`) reach the machine.
+        placement.onRingChange { [weak self] ring in _ = self?.state.withLock { $0.adopt(ring) } }
     }
 
-    /// A peer was heard from (a heartbeat or its reply).
-    func heard(from peer: String, report: NodeReport?) {
+    /// A peer's heartbeat arrived, with its report.
+    func heard(from peer: String, report: NodeReport) {
+        reports.withLock { $0[peer] = report }
         let now = node.clock.now()
-        if let change = detector.withLock({ $0.heard(from: peer, at: now) }) { log(change) }
-        if let report { reports.withLock { $0[peer] = report } }
+        let actions = state.withLock { $0.receive(.heartbeat(epoch: report.epoch), from: peer, now: now) }
+        logAndAdopt(actions)
+        if actions.contains(where: \.isRingRequest) { Task { await self.fetchRings(actions) } }
     }
 
     /// Each peer's status and last report.
     public var view: [(peer: String, status: FailureDetector.Status, report: NodeReport?)] {
-        let statuses = detector.withLock { $0.all }
+        let statuses = state.withLock { $0.detector.all }
         let reports = self.reports.withLock { $0 }
         return statuses.keys.sorted().map { ($0, statuses[$0]!, reports[$0]) }
     }
 
-    /// One round: a heartbeat to every peer, then a check of who has gone quiet.
+    /// One round: a heartbeat to every other node of the ring, then a check of who has gone quiet.
     public func beat() async {
-        let me = node.report()
+        let now = node.clock.now()
+        let actions = state.withLock { $0.tick(now: now) }
         await withTaskGroup(of: Void.self) { group in
-            for peer in placement.peers {
-                group.addTask {
-                    guard let actor = try? self.node.nodeActor(on: peer) else { return }
-                    let timeout = self.interval * 2
-                    guard let report = try? await ClusterActorSystem.$callTimeout.withValue(timeout, operation: { try await actor.heartbeat(me) })
-                    else { return }
-                    self.heard(from: peer, report: report)
-                    // A peer with a newer ring: adopt it, so every node converges on the latest.
-                    if report.epoch > self.placement.epoch, let ring = try? await actor.ring(), self.placement.adopt(ring) {
-                        self.logger.info("ring refreshed", metadata: ["cluster.epoch": "\(ring.epoch)", "cluster.from": "\(peer)"])
-                    }
-                }
+            for action in actions {
+                guard case .send(.heartbeat, let peer) = action else { continue }
+                group.addTask { await self.heartbeat(peer) }
             }
         }
-        let now = node.clock.now()
-        for change in detector.withLock({ $0.tick(now: now) }) { log(change) }
+        logAndAdopt(actions)
     }
 
-    private func log(_ change: FailureDetector.Change) {
-        let level: Logger.Level = change.to == .up ? .info : .warning
-        logger.log(level: level, "cluster peer \(change.to.rawValue)", metadata: ["cluster.peer": "\(change.peer)", "cluster.was": "\(change.from.rawValue)"])
+    private func heartbeat(_ peer: String) async {
+        guard let actor = try? node.nodeActor(on: peer),
+            let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(node.report()) })
+        else { return }
+        reports.withLock { $0[peer] = report }
+        let now = node.clock.now()
+        let actions = state.withLock { $0.receive(.heartbeatReply(epoch: report.epoch), from: peer, now: now) }
+        logAndAdopt(actions)
+        await fetchRings(actions)
+    }
+
+    /// The ring requests among `actions`: a peer with a newer ring is asked for it, so every node
+    /// converges on the latest. (The machine's other messages are the return values of calls:
+    /// a heartbeat's reply, a ring request's ring.)
+    private func fetchRings(_ actions: [MembershipState.Action]) async {
+        for case .send(.ringRequest, let peer) in actions {
+            guard let actor = try? node.nodeActor(on: peer), let ring = try? await actor.ring() else { continue }
+            let now = node.clock.now()
+            let hashRing = HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)
+            logAndAdopt(state.withLock { $0.receive(.ring(hashRing), from: peer, now: now) }, from: peer)
+        }
+    }
+
+    /// Logs status changes, and makes the placement adopt a ring the machine adopted.
+    private func logAndAdopt(_ actions: [MembershipState.Action], from peer: String? = nil) {
+        for action in actions {
+            switch action {
+            case .status(let change):
+                let level: Logger.Level = change.to == .up ? .info : .warning
+                logger.log(
+                    level: level, "cluster peer \(change.to.rawValue)", metadata: ["cluster.peer": "\(change.peer)", "cluster.was": "\(change.from.rawValue)"])
+            case .adopted(let ring):
+                if placement.adopt(RingDescription(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)) {
+                    logger.info("ring refreshed", metadata: ["cluster.epoch": "\(ring.epoch)", "cluster.from": "\(peer ?? "?")"])
+                }
+            case .send:
+                break
+            }
+        }
     }
 
     /// Beats until the node stops.
@@ -131,4 +167,8 @@ extension ChatNode {
         }
         return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
     }
+}
+
+extension MembershipState.Action {
+    var isRingRequest: Bool { if case .send(.ringRequest, _) = self { true } else { false } }
 }

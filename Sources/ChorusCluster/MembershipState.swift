@@ -1,0 +1,84 @@
+import ChorusModel
+
+/// One node's membership protocol as a pure state machine: heartbeats, failure detection and
+/// ring gossip. It does no I/O and reads no clock; every input carries `now`, and every output
+/// is an ``Action`` for the shell (the `Membership` service over the cluster transport, or the
+/// ``ClusterSimulator``) to carry out.
+///
+/// - Every ``tick(now:)`` heartbeats each other node of the current ring, carrying this node's
+///   ring epoch, and re-evaluates the ``FailureDetector``.
+/// - Any message from a peer counts as hearing from it. A heartbeat is answered with this node's
+///   epoch. A peer that shows a newer epoch is asked for its ring, and a newer ring is adopted.
+/// - Rings only move forward: a ring is adopted only if its epoch is higher than the current one.
+///   A node's own ring changes (a hand-off on leave or join) come in through ``adopt(_:)``.
+public struct MembershipState: Sendable {
+    /// What nodes say to each other.
+    public enum Message: Equatable, Sendable {
+        case heartbeat(epoch: UInt64)
+        case heartbeatReply(epoch: UInt64)
+        case ringRequest
+        case ring(HashRing)
+    }
+
+    /// What the shell does.
+    public enum Action: Equatable, Sendable {
+        case send(Message, to: String)
+        /// A newer ring was adopted: persist it and move subscriptions.
+        case adopted(HashRing)
+        /// A peer's status changed: log it.
+        case status(FailureDetector.Change)
+    }
+
+    public let me: String
+    public private(set) var ring: HashRing
+    public private(set) var detector: FailureDetector
+    /// Peers asked for their ring in this heartbeat round (one request a round per peer).
+    private var asked: Set<String> = []
+
+    /// `peers` are every other configured node; all are `down` until first heard from.
+    public init(me: String, peers: some Sequence<String>, ring: HashRing, suspectAfter: Duration, downAfter: Duration) {
+        self.me = me
+        self.ring = ring
+        self.detector = FailureDetector(peers: peers.filter { $0 != me }, suspectAfter: suspectAfter, downAfter: downAfter)
+    }
+
+    /// One heartbeat round at `now`. (Ring requests still unanswered are forgotten: a lost one
+    /// is asked again at the next heartbeat that shows the newer epoch.)
+    public mutating func tick(now: Timestamp) -> [Action] {
+        asked = []
+        var actions: [Action] = ring.nodes.filter { $0 != me }.map { .send(.heartbeat(epoch: ring.epoch), to: $0) }
+        actions += detector.tick(now: now).map(Action.status)
+        return actions
+    }
+
+    /// `message` arrived from `peer` at `now`.
+    public mutating func receive(_ message: Message, from peer: String, now: Timestamp) -> [Action] {
+        var actions: [Action] = detector.heard(from: peer, at: now).map { [.status($0)] } ?? []
+        switch message {
+        case .heartbeat(let epoch):
+            actions.append(.send(.heartbeatReply(epoch: ring.epoch), to: peer))
+            actions += askIfNewer(epoch, peer)
+        case .heartbeatReply(let epoch):
+            actions += askIfNewer(epoch, peer)
+        case .ringRequest:
+            actions.append(.send(.ring(ring), to: peer))
+        case .ring(let newer):
+            asked.remove(peer)
+            actions += adopt(newer)
+        }
+        return actions
+    }
+
+    /// Adopts `newer` if its epoch is higher than the current ring's (a ring heard from a peer, or
+    /// this node's own hand-off); an older or equal epoch changes nothing.
+    public mutating func adopt(_ newer: HashRing) -> [Action] {
+        guard newer.epoch > ring.epoch else { return [] }
+        ring = newer
+        return [.adopted(newer)]
+    }
+
+    private mutating func askIfNewer(_ epoch: UInt64, _ peer: String) -> [Action] {
+        guard epoch > ring.epoch, asked.insert(peer).inserted else { return [] }
+        return [.send(.ringRequest, to: peer)]
+    }
+}

@@ -1,0 +1,46 @@
+import ChorusCluster
+import ChorusModel
+import Testing
+
+@Suite("Membership state machine")
+struct MembershipStateTests {
+    let ring = HashRing(nodes: ["a", "b", "c"], virtualNodes: 8, epoch: 3)
+
+    func node(_ me: String = "a") -> MembershipState {
+        MembershipState(me: me, peers: ["a", "b", "c"], ring: ring, suspectAfter: .seconds(2), downAfter: .seconds(5))
+    }
+
+    @Test("a tick heartbeats every other node of the ring with this node's epoch")
+    func heartbeats() {
+        var a = node()
+        #expect(a.tick(now: .seconds(0)) == [.send(.heartbeat(epoch: 3), to: "b"), .send(.heartbeat(epoch: 3), to: "c")])
+        var lonely = MembershipState(me: "a", peers: ["a", "b"], ring: HashRing(nodes: ["b"], virtualNodes: 8, epoch: 9), suspectAfter: .seconds(2), downAfter: .seconds(5))
+        #expect(lonely.tick(now: .seconds(0)) == [.send(.heartbeat(epoch: 9), to: "b")], "a node that left still heartbeats the ring")
+    }
+
+    @Test("hearing marks a peer up; silence makes it suspect, then down")
+    func detection() {
+        var a = node()
+        #expect(a.receive(.heartbeat(epoch: 3), from: "b", now: .seconds(1)) == [
+            .status(.init(peer: "b", from: .down, to: .up)), .send(.heartbeatReply(epoch: 3), to: "b"),
+        ])
+        #expect(a.tick(now: .seconds(3)).contains(.status(.init(peer: "b", from: .up, to: .suspect))))
+        #expect(a.tick(now: .seconds(6)).contains(.status(.init(peer: "b", from: .suspect, to: .down))))
+    }
+
+    @Test("a newer epoch is asked for once a round, and the newer ring adopted; older rings never")
+    func ringGossip() {
+        var a = node()
+        let newer = ring.removing("c")
+        _ = a.receive(.heartbeat(epoch: 3), from: "b", now: .seconds(0))
+        #expect(a.receive(.heartbeatReply(epoch: newer.epoch), from: "b", now: .seconds(0)) == [.send(.ringRequest, to: "b")])
+        #expect(a.receive(.heartbeat(epoch: newer.epoch), from: "b", now: .seconds(0)) == [.send(.heartbeatReply(epoch: 3), to: "b")])
+        #expect(a.receive(.ring(newer), from: "b", now: .seconds(0)) == [.adopted(newer)])
+        #expect(a.ring == newer)
+        #expect(a.receive(.ring(ring), from: "c", now: .seconds(0)).contains(.adopted(ring)) == false)
+        #expect(a.adopt(ring) == [])
+        #expect(a.ring.epoch == newer.epoch)
+        // A ring request is answered with the current ring.
+        #expect(a.receive(.ringRequest, from: "c", now: .seconds(0)).last == .send(.ring(newer), to: "c"))
+    }
+}
