@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Chorus builds and runs on Linux only: it uses Glibc directly (fdatasync, flock, sigaction,
+// pipe-based signal handling), so no Apple platform is declared.
 let package = Package(
     name: "Chorus",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusModel", targets: ["ChorusModel"]),
@@ -13,6 +14,7 @@ let package = Package(
         .library(name: "ChorusWire", targets: ["ChorusWire"]),
         .library(name: "ChorusCluster", targets: ["ChorusCluster"]),
         .library(name: "ChorusBench", targets: ["ChorusBench"]),
+        .library(name: "ChorusAuth", targets: ["ChorusAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -42,6 +44,12 @@ let package = Package(
         .target(
             name: "ChorusWire",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "ChorusAuth",
+            dependencies: [
                 "ChorusModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -50,7 +58,6 @@ let package = Package(
             name: "ChorusCluster",
             dependencies: [
                 "ChorusModel",
-                "ChorusWire",
             ]
         ),
         .target(
@@ -77,6 +84,7 @@ let package = Package(
         .target(
             name: "ChorusGateway",
             dependencies: [
+                "ChorusAuth",
                 "ChorusModel",
                 "ChorusStorage",
                 "ChorusActorSystem",
@@ -95,8 +103,8 @@ let package = Package(
         .target(
             name: "ChorusBench",
             dependencies: [
+                "ChorusAuth",
                 "ChorusModel",
-                "ChorusGateway",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,6 +116,7 @@ let package = Package(
         .executableTarget(
             name: "chorus",
             dependencies: [
+                "ChorusAuth",
                 "ChorusBench",
                 "ChorusModel",
                 "ChorusStorage",
@@ -118,6 +127,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -133,6 +143,7 @@ let package = Package(
             name: "ChorusGatewayTests",
             dependencies: [
                 "ChorusGateway",
+                "ChorusAuth",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),

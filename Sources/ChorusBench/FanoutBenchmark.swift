@@ -1,4 +1,4 @@
-import ChorusGateway
+import ChorusAuth
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,4 +1,4 @@
-import ChorusGateway
+import ChorusAuth
 import ChorusModel
 import Foundation
 import NIOCore
@@ -47,16 +47,19 @@ public final class SpawnedServer: Sendable {
     /// Every node of a cluster file as `chorus node`, with the file's addresses, data directories moved
     /// into the scratch directory, and the benchmark's rate limits. Waits until every node sees every
     /// other one up.
+    ///
+    /// The file is only read for its node names here; each node validates all of it when it
+    /// starts, and a node that refuses it ends the run with its error.
     public static func cluster(executable: URL, configPath: String) async throws -> SpawnedServer {
-        let configuration = try ChorusConfiguration.load(path: configPath)
-        guard configuration.cluster.nodes.count > 0 else {
-            throw BenchError("\(configPath): cluster.nodes is empty; use --spawn for a single node")
-        }
-        let directory = try scratchDirectory()
         guard var config = try Yams.load(yaml: String(contentsOfFile: configPath, encoding: .utf8)) as? [String: Any],
               var cluster = config["cluster"] as? [String: Any], var nodes = cluster["nodes"] as? [[String: Any]] else {
             throw BenchError("\(configPath): expected a mapping with cluster.nodes")
         }
+        let names = nodes.compactMap { $0["name"] as? String }
+        guard !names.isEmpty, names.count == nodes.count else {
+            throw BenchError("\(configPath): cluster.nodes is empty or has a node without a name; use --spawn for a single node")
+        }
+        let directory = try scratchDirectory()
         for index in nodes.indices {
             nodes[index]["data_dir"] = directory.appendingPathComponent("node-\(index)").path
         }
@@ -69,11 +72,11 @@ public final class SpawnedServer: Sendable {
         try Yams.dump(object: config).write(to: path, atomically: true, encoding: .utf8)
         let server = try await start(
             executable: executable, directory: directory,
-            nodes: configuration.cluster.nodes.map { node in
-                (node.name, ["node", "--config", path.path, "--name", node.name, "--on-stop", "stay", "--log-level", "warning"])
+            nodes: names.map { name in
+                (name, ["node", "--config", path.path, "--name", name, "--on-stop", "stay", "--log-level", "warning"])
             })
         do {
-            try await server.waitUntilClusterIsUp(nodes: configuration.cluster.nodes.count)
+            try await server.waitUntilClusterIsUp(nodes: names.count)
         } catch {
             await server.stop()
             throw error

@@ -1,3 +1,4 @@
+import ChorusAuth
 import ChorusActorSystem
 import ChorusChat
 import ChorusModel

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusAuth
 import ChorusGateway
 import ChorusModel
 import Foundation

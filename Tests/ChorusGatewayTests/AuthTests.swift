@@ -1,3 +1,4 @@
+import ChorusAuth
 import ChorusGateway
 import ChorusModel
 import Crypto

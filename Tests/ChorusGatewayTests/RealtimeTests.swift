@@ -1,3 +1,4 @@
+import ChorusAuth
 import ChorusGateway
 import ChorusTestSupport
 import ChorusModel

@@ -1,3 +1,4 @@
+import ChorusAuth
 import ChorusChat
 import ChorusModel
 import Foundation
