@@ -6,8 +6,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The chat service of one node: activates channel and user actors and runs the operations that
-/// span several of them (creating channels, opening DMs, listing a user's channels).
+/// The chat service of one node: activates channel and user actors, routes calls to their
+/// owners, and runs the operations that span several of them (`ChatNode+Operations.swift`),
+/// recovery and checkpoints (`ChatNode+Checkpoint.swift`).
 ///
 /// This is the placement layer of a single node: every key is owned here. Channel actors exist from
 /// their `created` record on; user actors from the user's first authenticated request or upsert.
@@ -37,13 +38,11 @@ public final class ChatNode: Sendable {
     private let ownNodeActor = Mutex<ChatNodeActor?>(nil)
     private struct WeakMembership { weak var membership: Membership? }
     private let membershipRef = Mutex(WeakMembership())
-    /// Forwarders of events to the edges of peer nodes, by node name.
-    private let remoteEdges = Mutex<[String: RemoteEdgeSink]>([:])
 
     let snowflakes: Mutex<SnowflakeGenerator>
     let directory = Mutex(Directory())
-    /// The edges on this node that receive events, by name.
-    private let edges = Mutex<[String: any EdgeEventSink]>([:])
+    /// The edges that receive channel events: this node's, and forwarders to peers' edges.
+    let edges = EdgeRegistry()
     let logger: Logger
 
     struct Directory {
@@ -270,7 +269,7 @@ public final class ChatNode: Sendable {
         directory.withLock { ($0.channels.count, $0.users.count) }
     }
 
-    private func activateUser(_ id: UserID) -> UserActor {
+    func activateUser(_ id: UserID) -> UserActor {
         directory.withLock { directory in
             if let actor = directory.users[id] { return actor }
             let actor = actorSystem.withIdentity(UserActor.identity(of: id)) {
@@ -281,85 +280,25 @@ public final class ChatNode: Sendable {
         }
     }
 
-    /// Creates a channel with its first members on the node that owns its new id (here or a
-    /// peer), waits until its `created` record is durable there, and returns its description.
-    func createChannelRecord(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) async throws -> ChannelInfo {
-        let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
-        let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
-        if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
-            try await nodeActor(on: peer).createChannel(info, members: members)
-        } else {
-            try await createLocalChannel(info, members: members)
-        }
-        return info
+    // MARK: Edges
+
+    /// Registers an edge (the WebSocket gateway of this node) under its ``EdgeEventSink/edgeName``.
+    public func registerEdge(_ sink: any EdgeEventSink) {
+        edges.register(sink)
     }
 
-    /// Logs a new channel's `created` record and activates its actor, in one step under the
-    /// directory lock (so a checkpoint sees either both or neither); returns once it is durable.
-    func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
-        let lsn = try directory.withLock { directory in
-            guard directory.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
-            let lsn = try journal.append(.channel(info.id, .created(info: info, members: members)))
-            let actor = actorSystem.withIdentity(ChannelActor.identity(of: info.id)) {
-                ChannelActor(
-                    actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0,
-                    node: self)
-            }
-            directory.channels[info.id] = ChannelEntry(actor: actor, lastUsed: info.createdAt, committedLSN: lsn, storedLSN: 0)
-            return lsn
-        }
-        snowflakes.withLock { $0.advance(past: info.id.rawValue) }
-        logger.debug("channel created", metadata: ["channel.id": "\(info.id)", "channel.kind": "\(info.kind.rawValue)"])
-        try await journal.waitDurable(lsn)
-    }
-
-    /// Creates the DM between `first` and `second` (both members).
-    func createDirectChannel(between first: UserID, and second: UserID) async throws -> (ChannelInfo, [Member]) {
-        let now = clock.now()
-        let members = [Member(userID: first, role: .member, joinedAt: now), Member(userID: second, role: .member, joinedAt: now)]
-        return (try await createChannelRecord(kind: .dm, name: "", owner: nil, members: members, at: now), members)
-    }
-
-    /// Adds a new channel to its first members' channel indexes (as of seq 1, the `created` record).
-    func announceMembers(of channel: ChannelID, _ members: [Member]) async throws {
-        for member in members {
-            try await membershipChanged(of: member.userID, in: channel, isMember: true, seq: 1)
-        }
-    }
-
-    /// Tells user `user`'s actor, and the edges where the user may have sessions, that they joined
-    /// or left `channel`. Peers' edges hear of it without the caller waiting for them.
-    func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) async throws {
-        try await withUser(user) { try await $0.membershipChanged(channel, isMember: isMember, seq: seq) }
-        notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
-        for peer in cluster?.peers ?? [] {
-            eventSink(edge: peer)?.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
+    /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
+    func eventSink(edge name: String) -> (any EdgeEventSink)? {
+        edges.sink(named: name) {
+            guard let cluster, cluster.peers.contains(name), let nodeActor = try? nodeActor(on: name) else { return nil }
+            return RemoteEdgeSink(edgeName: name, nodeActor: nodeActor, logger: logger)
         }
     }
 
     /// Tells this node's edges that `user` joined or left `channel`.
     func notifyLocalEdges(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
-        for edge in edges.withLock({ Array($0.values) }) {
+        for edge in edges.local {
             edge.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
-        }
-    }
-
-    // MARK: Edges
-
-    /// Registers an edge (the WebSocket gateway of this node) under its ``EdgeEventSink/edgeName``.
-    public func registerEdge(_ sink: any EdgeEventSink) {
-        edges.withLock { $0[sink.edgeName] = sink }
-    }
-
-    /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
-    func eventSink(edge name: String) -> (any EdgeEventSink)? {
-        if let local = edges.withLock({ $0[name] }) { return local }
-        guard let cluster, cluster.peers.contains(name), let nodeActor = try? nodeActor(on: name) else { return nil }
-        return remoteEdges.withLock { sinks in
-            if let sink = sinks[name] { return sink }
-            let sink = RemoteEdgeSink(edgeName: name, nodeActor: nodeActor, logger: logger)
-            sinks[name] = sink
-            return sink
         }
     }
 
@@ -412,176 +351,5 @@ public final class ChatNode: Sendable {
         let next = snowflakes.withLock { $0.next(now: now) }
         guard let last, last.rawValue >= next else { return MessageID(rawValue: next) }
         return MessageID(rawValue: last.rawValue + 1)
-    }
-
-    // MARK: Recovery and checkpoints
-
-    /// Activates an actor for every channel and user in `recovered` (at start-up, before serving);
-    /// new ids will stay above `maxStoredChannelID` and every recovered id.
-    public func restore(_ recovered: NodeState, maxStoredChannelID: ChannelID? = nil) {
-        directory.withLock { directory in
-            let now = clock.now()
-            for (id, snapshot) in recovered.channels {
-                let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
-                    ChannelActor(
-                        actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
-                }
-                directory.channels[id] = ChannelEntry(
-                    actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
-            }
-            for (id, snapshot) in recovered.users {
-                directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
-                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
-                }
-            }
-        }
-        // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
-        let newest = (recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }
-            + [maxStoredChannelID?.rawValue ?? 0]).max()
-        if let newest {
-            snowflakes.withLock { $0.advance(past: newest) }
-        }
-    }
-
-    /// Writes every change since the last checkpoint to `store` in one transaction and trims the
-    /// channels' memory windows; returns the LSN below which every record is now in the store.
-    ///
-    /// The covered LSN is read under the directory lock, where new channels are logged and
-    /// activated, so every record below it belongs to an actor listed here and is already applied
-    /// to it (records are logged and applied in one actor turn); actors that are not dirty have
-    /// theirs in the store already. The batch is written only once every record in it is durable
-    /// in the WAL, so the store never holds a change the WAL could lose.
-    public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
-        let (covered, channels, users) = directory.withLock { directory in
-            (journal.nextLSN, directory.channels.values.filter { !$0.isClean }.map(\.actor), Array(directory.users.values))
-        }
-        var batch = HistoryStore.Batch(coveredLSN: covered)
-        var newest: UInt64 = 0
-        let encoder = JSONEncoder()
-        var flushedChannels: [(ChannelActor, ChannelFlush)] = []
-        for actor in channels {
-            guard let flush = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
-            batch.channels.append((flush.metadata.info.id, try encoder.encode(flush.metadata), flush.appliedLSN))
-            batch.messages += flush.messages
-            newest = max(newest, flush.appliedLSN)
-            flushedChannels.append((actor, flush))
-        }
-        var flushedUsers: [(UserActor, UInt64)] = []
-        for actor in users {
-            guard let snapshot = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
-            batch.users.append((snapshot.state.id, try encoder.encode(snapshot.state), snapshot.appliedLSN))
-            newest = max(newest, snapshot.appliedLSN)
-            flushedUsers.append((actor, snapshot.appliedLSN))
-        }
-        if newest > 0 { try await journal.waitDurable(newest) }
-        try await store.write(batch)
-        for (actor, flush) in flushedChannels { await actor.whenLocal { $0.completeFlush(flush) } }
-        for (actor, lsn) in flushedUsers { await actor.whenLocal { $0.completeFlush(upTo: lsn) } }
-        logger.debug("checkpoint", metadata: ["storage.channels": "\(flushedChannels.count)", "storage.messages": "\(batch.messages.count)"])
-        return covered
-    }
-
-    // MARK: Users
-
-    /// Creates user `id` on their first authenticated request (display name `displayName`); returns the profile.
-    public func ensureUser(_ id: UserID, displayName: String?) async throws -> UserProfile {
-        var name = id.rawValue
-        if let displayName, (try? limits.validateDisplayName(displayName)) != nil {
-            name = displayName
-        }
-        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await nodeActor(on: peer).ensureUser(id, displayName: name)
-        }
-        guard let cluster else { return try await activateUser(id).ensure(displayName: name) }
-        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
-    }
-
-    /// Creates user `id` or renames them (admin).
-    public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
-        try limits.validateDisplayName(displayName)
-        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await nodeActor(on: peer).upsertUser(id, displayName: displayName)
-        }
-        guard let cluster else { return try await activateUser(id).upsert(displayName: displayName) }
-        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
-    }
-
-    /// The profile of user `id`.
-    public func profile(of id: UserID) async throws -> UserProfile {
-        try await withUser(id) { try await $0.profile() }
-    }
-
-    /// `user` blocks `other` (who must exist).
-    public func block(_ other: UserID, by user: UserID) async throws {
-        guard try await userExists(other) else { throw ChatError.userNotFound(other) }
-        try await withUser(user) { try await $0.block(other) }
-    }
-
-    // MARK: Channels
-
-    /// Creates a group or room owned by `owner`.
-    public func createChannel(kind: ChannelKind, name: String, owner: UserID) async throws -> ChannelInfo {
-        precondition(kind != .dm, "DMs are opened with openDirectChannel")
-        try limits.validateChannelName(name)
-        let now = clock.now()
-        let members = [Member(userID: owner, role: .owner, joinedAt: now)]
-        let info = try await createChannelRecord(kind: kind, name: name, owner: owner, members: members, at: now)
-        try await announceMembers(of: info.id, members)
-        return info
-    }
-
-    /// Opens the DM between `initiator` and `other`, or returns the existing one (`created == false`).
-    public func openDirectChannel(from initiator: UserID, to other: UserID) async throws -> DirectChannelResult {
-        if initiator == other { throw ChatError(.cannotDMSelf, "you cannot open a DM with yourself") }
-        guard try await userExists(other) else { throw ChatError.userNotFound(other) }
-        return try await withUser(min(initiator, other)) { try await $0.openDirectChannel(with: max(initiator, other)) }
-    }
-
-    /// One entry of a user's channel list.
-    public struct ChannelListEntry: Sendable, Equatable {
-        public var summary: ChannelSummary
-        /// For DMs: the other user's display name.
-        public var otherUserName: String?
-    }
-
-    /// `user`'s channels, most recently active first (ties: larger channel id first); hidden ones only with `includeHidden`.
-    public func listChannels(for user: UserID, includeHidden: Bool) async throws -> [ChannelListEntry] {
-        let ids = try await withUser(user) { try await $0.channelIDs() }
-        let summaries = try await withThrowingTaskGroup(of: ChannelSummary?.self) { group in
-            for id in ids {
-                group.addTask {
-                    // A channel can disappear from under a stale index entry; skip it.
-                    do {
-                        return try await self.withChannel(id) { try await $0.summary(for: user) }
-                    } catch let error as ChatError where error.code == .channelNotFound {
-                        return nil
-                    }
-                }
-            }
-            var summaries: [ChannelSummary] = []
-            for try await summary in group {
-                if let summary, includeHidden || !summary.hidden { summaries.append(summary) }
-            }
-            return summaries
-        }
-        let sorted = summaries.sorted { lhs, rhs in
-            lhs.lastActivityAt != rhs.lastActivityAt ? lhs.lastActivityAt > rhs.lastActivityAt : lhs.info.id > rhs.info.id
-        }
-        let names = try await displayNames(of: Set(sorted.compactMap(\.otherUserID)))
-        return sorted.map { ChannelListEntry(summary: $0, otherUserName: $0.otherUserID.flatMap { names[$0] }) }
-    }
-
-    /// The display names of `users` (users that do not exist are left out).
-    public func displayNames(of users: Set<UserID>) async throws -> [UserID: String] {
-        try await withThrowingTaskGroup(of: (UserID, String?).self) { group in
-            for id in users {
-                group.addTask { (id, try? await self.profile(of: id).displayName) }
-            }
-            var names: [UserID: String] = [:]
-            for try await (id, name) in group {
-                names[id] = name
-            }
-            return names
-        }
     }
 }

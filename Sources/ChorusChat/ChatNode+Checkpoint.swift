@@ -1,0 +1,76 @@
+import ChorusActorSystem
+import ChorusModel
+import ChorusStorage
+import Distributed
+import Foundation
+import Logging
+import Synchronization
+
+extension ChatNode {
+    // MARK: Recovery and checkpoints
+
+    /// Activates an actor for every channel and user in `recovered` (at start-up, before serving);
+    /// new ids will stay above `maxStoredChannelID` and every recovered id.
+    public func restore(_ recovered: NodeState, maxStoredChannelID: ChannelID? = nil) {
+        directory.withLock { directory in
+            let now = clock.now()
+            for (id, snapshot) in recovered.channels {
+                let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
+                    ChannelActor(
+                        actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
+                }
+                directory.channels[id] = ChannelEntry(
+                    actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
+            }
+            for (id, snapshot) in recovered.users {
+                directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
+                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
+                }
+            }
+        }
+        // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
+        let newest = (recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }
+            + [maxStoredChannelID?.rawValue ?? 0]).max()
+        if let newest {
+            snowflakes.withLock { $0.advance(past: newest) }
+        }
+    }
+
+    /// Writes every change since the last checkpoint to `store` in one transaction and trims the
+    /// channels' memory windows; returns the LSN below which every record is now in the store.
+    ///
+    /// The covered LSN is read under the directory lock, where new channels are logged and
+    /// activated, so every record below it belongs to an actor listed here and is already applied
+    /// to it (records are logged and applied in one actor turn); actors that are not dirty have
+    /// theirs in the store already. The batch is written only once every record in it is durable
+    /// in the WAL, so the store never holds a change the WAL could lose.
+    public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
+        let (covered, channels, users) = directory.withLock { directory in
+            (journal.nextLSN, directory.channels.values.filter { !$0.isClean }.map(\.actor), Array(directory.users.values))
+        }
+        var batch = HistoryStore.Batch(coveredLSN: covered)
+        var newest: UInt64 = 0
+        let encoder = JSONEncoder()
+        var flushedChannels: [(ChannelActor, ChannelFlush)] = []
+        for actor in channels {
+            guard let flush = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
+            batch.channels.append((flush.metadata.info.id, try encoder.encode(flush.metadata), flush.appliedLSN))
+            batch.messages += flush.messages
+            newest = max(newest, flush.appliedLSN)
+            flushedChannels.append((actor, flush))
+        }
+        var flushedUsers: [(UserActor, UInt64)] = []
+        for actor in users {
+            guard let snapshot = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
+            batch.users.append((snapshot.state.id, try encoder.encode(snapshot.state), snapshot.appliedLSN))
+            newest = max(newest, snapshot.appliedLSN)
+            flushedUsers.append((actor, snapshot.appliedLSN))
+        }
+        if newest > 0 { try await journal.waitDurable(newest) }
+        try await store.write(batch)
+        for (actor, flush) in flushedChannels { await actor.whenLocal { $0.completeFlush(flush) } }
+        for (actor, lsn) in flushedUsers { await actor.whenLocal { $0.completeFlush(upTo: lsn) } }
+        logger.debug("checkpoint", metadata: ["storage.channels": "\(flushedChannels.count)", "storage.messages": "\(batch.messages.count)"])
+        return covered
+    }
+}
