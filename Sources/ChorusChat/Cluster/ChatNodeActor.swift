@@ -66,6 +66,11 @@ public distributed actor ChatNodeActor {
         _ = try await node.handOff(to: HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch))
     }
 
+    /// A join that asked this node to hand keys over failed later: serve them here again.
+    public distributed func abortHandoff() {
+        node.cluster?.abortHandoff()
+    }
+
     /// Stores messages of a channel being handed to this node.
     public distributed func adoptMessages(_ messages: [Message]) async throws {
         try await node.adoptMessages(messages)

@@ -17,17 +17,19 @@ public final class ChatPlacement: ActorPlacement {
     private struct WeakNode { weak var node: ChatNode? }
     private let node = Mutex(WeakNode())
 
-    /// While this node hands keys over: the ring they move to, and the calls running per key.
+    /// The hand-off gate (a pure ``HandoffGate``: calls per key, the keys refused while they
+    /// move) and the hand-off waiting for running calls to finish, if one is.
     private struct Handoff {
-        var target: HashRing?
-        var inFlight: [ActorIdentity: Int] = [:]
+        var gate: HandoffGate
+        var waiter: CheckedContinuation<Void, any Error>?
     }
-    private let handoff = Mutex(Handoff())
+    private let handoff: Mutex<Handoff>
     private let onChange = Mutex<[@Sendable (HashRing) -> Void]>([])
 
     public init(nodeName: String, ring: HashRing) {
         self.nodeName = nodeName
         self.state = Mutex(ring)
+        self.handoff = Mutex(Handoff(gate: HandoffGate(me: nodeName)))
     }
 
     /// Connects the placement to the node whose actors it serves.
@@ -55,9 +57,7 @@ public final class ChatPlacement: ActorPlacement {
             return true
         }
         if adopted {
-            handoff.withLock { handoff in
-                if let target = handoff.target, target.epoch <= description.epoch { handoff.target = nil }
-            }
+            handoff.withLock { $0.gate.adopted(epoch: description.epoch) }
             changed(ring)
         }
         return adopted
@@ -76,39 +76,64 @@ public final class ChatPlacement: ActorPlacement {
 
     /// Whether calls for `id` are refused because it is moving to another node.
     public func isMoving(_ id: ActorIdentity) -> Bool {
-        handoff.withLock { moving(id, $0.target) }
-    }
-
-    private func moving(_ id: ActorIdentity, _ target: HashRing?) -> Bool {
-        guard let target, id.kind != ChatNodeActor.kind else { return false }
-        return target.owner(of: id.description) != nodeName
+        id.kind != ChatNodeActor.kind && handoff.withLock { $0.gate.isClosed(id.description) }
     }
 
     /// Runs `body` as a call on `id`: refused with `unreachable` while `id` moves away, and
     /// counted, so a hand-off can wait until calls that started before it have finished.
     public func track<Result>(_ id: ActorIdentity, _ body: () async throws -> Result) async throws -> Result {
-        try handoff.withLock { handoff throws(RemoteCallError) in
-            if moving(id, handoff.target) {
-                throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
-            }
-            handoff.inFlight[id, default: 0] += 1
+        // Node-level calls never move (and the hand-off itself runs through them).
+        guard id.kind != ChatNodeActor.kind else { return try await body() }
+        let key = id.description
+        guard handoff.withLock({ $0.gate.start(key) }) else {
+            throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
         }
         defer {
-            handoff.withLock { handoff in
-                handoff.inFlight[id]! -= 1
-                if handoff.inFlight[id] == 0 { handoff.inFlight[id] = nil }
+            let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
+                guard handoff.gate.finished(key) == .proceed else { return nil }
+                defer { handoff.waiter = nil }
+                return handoff.waiter
             }
+            waiter?.resume()
         }
         return try await body()
     }
 
-    /// Starts refusing calls for the keys `target` gives to other nodes, and waits until the calls
-    /// on them that are already running have finished.
-    func beginHandoff(to target: HashRing) async {
-        handoff.withLock { $0.target = target }
-        while handoff.withLock({ handoff in handoff.inFlight.keys.contains { moving($0, handoff.target) } }) {
-            try? await Task.sleep(for: .milliseconds(5))
+    /// Starts refusing calls for the keys `target` gives to other nodes, and returns once the
+    /// calls on them that are already running have finished. If they do not finish within
+    /// `deadline`, the hand-off is aborted (every key is served again) and this throws.
+    func beginHandoff(to target: HashRing, deadline: Duration) async throws {
+        let timer = Task {
+            try await Task.sleep(for: deadline)
+            // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
+            let waiter = self.handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
+                guard let waiter = handoff.waiter else { return nil }
+                handoff.waiter = nil
+                handoff.gate.abort()
+                return waiter
+            }
+            waiter?.resume(throwing: RemoteCallError(.unreachable, "calls on the moving keys did not finish within \(deadline); hand-off aborted"))
         }
+        defer { timer.cancel() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let proceed = handoff.withLock { handoff -> Bool in
+                if handoff.gate.begin(target: target) == .proceed { return true }
+                handoff.waiter = continuation
+                return false
+            }
+            if proceed { continuation.resume() }
+        }
+    }
+
+    /// Ends a hand-off that failed: the gate opens and this node serves its keys again; a
+    /// hand-off still waiting for running calls fails with `error`.
+    func abortHandoff(_ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
+        let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
+            handoff.gate.abort()
+            defer { handoff.waiter = nil }
+            return handoff.waiter
+        }
+        waiter?.resume(throwing: error)
     }
 
     /// The current ring, as it crosses the wire.

@@ -30,7 +30,21 @@ extension ChatNode {
             guard cluster.owner(of: id) == me, let owner = target.owner(of: id.description), owner != me else { return nil }
             return owner
         }
-        await cluster.beginHandoff(to: target)
+        try await cluster.beginHandoff(to: target, deadline: Self.handoffDrainDeadline)
+        do {
+            return try await sendKeys(moving: moves, to: target, store: store)
+        } catch {
+            // Nothing was adopted: serve the keys again rather than refuse them until a newer ring.
+            cluster.abortHandoff()
+            logger.error("hand-off failed; serving the keys here again", metadata: ["cluster.epoch": "\(target.epoch)", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// How long a hand-off waits for running calls on the moving keys before it gives up.
+    static let handoffDrainDeadline = Duration.seconds(30)
+
+    private func sendKeys(moving moves: (ActorIdentity) -> String?, to target: HashRing, store: HistoryStore) async throws -> (channels: Int, users: Int) {
         _ = try await checkpoint(into: store)
         var channels = 0
         for id in try store.channelIDs() {
@@ -126,8 +140,16 @@ extension ChatNode {
         guard !newest.nodes.contains(cluster.nodeName) else { return false }
         let target = HashRing(nodes: newest.nodes, virtualNodes: newest.virtualNodes, epoch: newest.epoch).adding(cluster.nodeName)
         let description = RingDescription(nodes: target.nodes, virtualNodes: target.virtualNodes, epoch: target.epoch)
-        for peer in newest.nodes {
-            try await nodeActor(on: peer).handOff(description)
+        var handedOff: [String] = []
+        do {
+            for peer in newest.nodes {
+                try await nodeActor(on: peer).handOff(description)
+                handedOff.append(peer)
+            }
+        } catch {
+            // The peers that handed their keys over refuse them until told otherwise: tell them.
+            for peer in handedOff { try? await nodeActor(on: peer).abortHandoff() }
+            throw error
         }
         for peer in newest.nodes {
             try await nodeActor(on: peer).adoptRing(description)
