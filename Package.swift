@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
-        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem"]),
+        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster"]),
         .testTarget(
             name: "ChorusGatewayTests",
             dependencies: [
@@ -156,6 +156,7 @@ let package = Package(
                 "chorus",
                 "ChorusBench",
                 "ChorusCluster",
+                "ChorusStorage",
                 "ChorusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

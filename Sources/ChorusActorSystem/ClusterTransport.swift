@@ -183,12 +183,19 @@ final class ClusterTransport: Sendable {
     private func finishDial(_ dial: Task<Connection, any Error>, to peer: String, at address: PeerAddress) async throws -> Connection {
         do {
             let connection = try await dial.value
-            state.withLock { state in
+            let closed = state.withLock { state -> Bool in
+                if state.closed { return true }
                 // Only the first of the callers that shared this dial records its outcome.
-                guard state.outbound[peer]?.dial == dial else { return }
+                guard state.outbound[peer]?.dial == dial else { return false }
                 state.outbound[peer]?.dial = nil
                 state.outbound[peer]?.connection = connection
                 state.outbound[peer]?.backoff.dialSucceeded()
+                return false
+            }
+            if closed {
+                // The transport shut down while this dial ran: nobody would close it later.
+                connection.close()
+                throw RemoteCallError(.unreachable, "the transport is shut down")
             }
             return connection
         } catch {

@@ -46,7 +46,13 @@ public final class DataDirectoryLock: Sendable {
         guard descriptor >= 0 else {
             throw Failure(code: .io, description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // A few quick retries: `chorus wal verify` probes the lock for a moment to name its holder.
+        var locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<5 where !locked && errno == EWOULDBLOCK {
+            usleep(20_000)
+            locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             let code = errno
             close(descriptor)
             guard code == EWOULDBLOCK else {

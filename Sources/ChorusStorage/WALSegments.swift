@@ -75,8 +75,19 @@ public enum WALSegments {
             var problem: String?
             while true {
                 do {
+                    let start = decoder.consumed
                     guard let frame = try decoder.next() else { break }
-                    try visit(report.nextLSN, frame)
+                    do {
+                        try visit(report.nextLSN, frame)
+                    } catch var error as WALError where error.file == nil {
+                        // A record the visitor cannot use (an unknown version, say): say where it is.
+                        error.message += " (record LSN \(report.nextLSN))"
+                        error.file = segment.path
+                        error.offset = start
+                        throw error
+                    } catch let error as DecodingError {
+                        throw WALError(.corrupt, "undecodable record LSN \(report.nextLSN): \(error)", file: segment.path, offset: start)
+                    }
                     report.nextLSN += 1
                     records += 1
                 } catch let failure as WALFrameDecoder.Failure {

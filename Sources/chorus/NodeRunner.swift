@@ -8,6 +8,7 @@ import Crypto
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Starts one node (single, or a member of a cluster) and runs it until SIGTERM/SIGINT.
 struct NodeRunner {
@@ -30,6 +31,19 @@ struct NodeRunner {
         logging.bootstrap()
         var logger = Logger(label: "chorus")
         logger[metadataKey: "node"] = "\(configuration.node.name)"
+        // Acted on at once: before the services run, a stop skips what is left of start-up.
+        let stop = StopRequest()
+        let stopper = Task { [logger] in
+            for await signal in signals {
+                logger.notice("stopping", metadata: ["signal": "\(StopSignals.name(signal))"])
+                if await stop.signalled(signal) == .exitNow {
+                    // Ctrl-C twice: stop now. Nothing acknowledged is lost; recovery replays the WAL.
+                    logger.warning("second SIGINT: exiting without a final checkpoint")
+                    exit(130)
+                }
+            }
+        }
+        defer { stopper.cancel() }
 
         let jwtSecret = ServeCommand.jwtSecret()
         let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
@@ -66,6 +80,10 @@ struct NodeRunner {
             if let saved = RingFile.load(from: configuration.node.dataDir) { placement.adopt(saved) }
             let dataDir = configuration.node.dataDir
             placement.onRingChange { RingFile.save($0, to: dataDir) }
+            if stop.requested {
+                storage.close()
+                return
+            }
             do {
                 _ = try await actorSystem.startTransport(
                     ClusterTransportConfiguration(
@@ -82,10 +100,12 @@ struct NodeRunner {
                     suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
             if member.leaveOnStop { services.append(LeaveOnStopService(node: node)) }
             // A node that left (or is new) takes its share over from the current owners.
-            do {
-                try await node.joinClusterIfNeeded()
-            } catch {
-                logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
+            if !stop.requested {
+                do {
+                    try await node.joinClusterIfNeeded()
+                } catch {
+                    logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
+                }
             }
         }
         let host = configuration.node.host
@@ -101,20 +121,7 @@ struct NodeRunner {
         // heartbeats stop, then the last checkpoint is written.
         services += [app, realtime]
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let stopper = Task {
-            var interrupts = 0
-            for await signal in signals {
-                logger.notice("stopping", metadata: ["signal": "\(StopSignals.name(signal))"])
-                await group.triggerGracefulShutdown()
-                // Ctrl-C twice: stop now. Nothing acknowledged is lost; recovery replays the WAL.
-                if signal == SIGINT { interrupts += 1 }
-                if interrupts == 2 {
-                    logger.warning("second SIGINT: exiting without a final checkpoint")
-                    exit(130)
-                }
-            }
-        }
-        defer { stopper.cancel() }
+        await stop.attach(group)
         do {
             try await group.run()
         } catch {
@@ -122,5 +129,41 @@ struct NodeRunner {
             throw CLIFailure.listening(on: "\(host):\(configuration.node.port)", for: "clients", error)
         }
         await actorSystem.shutdownTransport()
+    }
+}
+
+/// A stop asked for by a signal, whenever it came: before the node's services run (start-up
+/// then skips what is left) or after (the service group shuts down gracefully).
+final class StopRequest: Sendable {
+    enum Outcome { case stopping, exitNow }
+
+    private struct State {
+        var requested = false
+        var interrupts = 0
+        var group: ServiceGroup?
+    }
+    private let state = Mutex(State())
+
+    var requested: Bool { state.withLock { $0.requested } }
+
+    /// A signal arrived; a second SIGINT means exit now.
+    func signalled(_ signal: Int32) async -> Outcome {
+        let (group, interrupts) = state.withLock { state in
+            state.requested = true
+            if signal == SIGINT { state.interrupts += 1 }
+            return (state.group, state.interrupts)
+        }
+        if interrupts >= 2 { return .exitNow }
+        await group?.triggerGracefulShutdown()
+        return .stopping
+    }
+
+    /// The node's services are about to run: a stop already asked for stops them at once.
+    func attach(_ group: ServiceGroup) async {
+        let requested = state.withLock { state in
+            state.group = group
+            return state.requested
+        }
+        if requested { await group.triggerGracefulShutdown() }
     }
 }

@@ -34,7 +34,16 @@ enum StopSignals {
             sigaddset(&set, SIGTERM)
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
             var byte: UInt8 = 0
-            while read(readEnd, &byte, 1) == 1 { continuation.yield(Int32(byte)) }
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count == 1 {
+                    continuation.yield(Int32(byte))
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
             continuation.finish()
         }
         reader.name = "chorus-signals"
@@ -42,8 +51,10 @@ enum StopSignals {
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
+                let saved = errno  // the interrupted code may be about to read it
                 var byte = UInt8(truncatingIfNeeded: number)
                 _ = write(StopSignals.writeEnd, &byte, 1)
+                errno = saved
             }
             action.sa_flags = SA_RESTART
             sigemptyset(&action.sa_mask)

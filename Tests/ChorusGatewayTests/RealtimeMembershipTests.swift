@@ -59,9 +59,12 @@ struct RealtimeMembershipTests {
             let roomID = try #require(ChannelID(room))
             // The join, delivered again after the leave (as a slow peer connection would): ignored.
             api.hub.membershipChanged(of: carolID, in: roomID, isMember: true, seq: UInt64(try #require(joined.seq)))
-            // A join and a leave back to back: the leave wins even though the join's follow is still running.
-            api.hub.membershipChanged(of: carolID, in: roomID, isMember: true, seq: 1000)
-            api.hub.membershipChanged(of: carolID, in: roomID, isMember: false, seq: 1001)
+            // A join and a leave back to back, as if at the next two positions of the log: the leave
+            // wins although the join's follow is still running. (Followed, carol would get the
+            // message sent next: the join replays everything after its own seq - 1.)
+            let head = UInt64(try #require(left.seq))
+            api.hub.membershipChanged(of: carolID, in: roomID, isMember: true, seq: head + 1)
+            api.hub.membershipChanged(of: carolID, in: roomID, isMember: false, seq: head + 2)
             try await api.send("not for carol", to: room, as: "alice")
             try await api.send("sentinel", to: other, as: "alice")
             let next = try await carol.next()

@@ -1,3 +1,4 @@
+import ChorusStorage
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -108,6 +109,16 @@ struct CLIProcessTests {
             #expect(empty == 66)
             #expect(emptyErr.contains("holds no Chorus data"))
 
+            // A record with a good checksum that this build cannot read: corrupt, with where it is.
+            let future = directory + "/future"
+            let log = try WriteAheadLog.open(.init(directory: future + "/wal", fsync: .none))
+            _ = try log.append(WALFrame(kind: .channel, payload: [2, 1, 2, 3]))
+            log.close()
+            let (refused, refusedOut, _) = try await ChorusProcess.run(["wal", "verify", "--data-dir", future])
+            #expect(refused == 1)
+            #expect(refusedOut.contains("status: CORRUPT: WAL corrupt: record format version 2 is unknown"), "\(refusedOut)")
+            #expect(refusedOut.contains("(record LSN 1) (file \(future)/wal/wal-00000000000000000001.log, offset 0)"), "\(refusedOut)")
+
             let node = try serve(directory)
             _ = try await node.listeningPort()
             let (live, liveOut, _) = try await ChorusProcess.run(["wal", "verify", "--data-dir", directory])
@@ -136,9 +147,19 @@ struct CLIProcessTests {
         #expect(status == 64)
         #expect(err.contains("--ttl must be a number of seconds"), "\(err)")
         #expect(err.contains("Usage: chorus token"))
-        let (noSecret, _, noSecretErr) = try await ChorusProcess.run(["node", "--config", "x.yaml", "--name", "a"])
-        #expect(noSecret == 66)
-        #expect(!noSecretErr.contains("Usage: chorus <subcommand>"))
+        let (missing, _, missingErr) = try await ChorusProcess.run(["node", "--config", "x.yaml", "--name", "a"])
+        #expect(missing == 66)
+        #expect(!missingErr.contains("Usage: chorus <subcommand>"))
+        try await withDataDir { directory in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let config = directory + "/cluster.yaml"
+            try "cluster:\n  nodes:\n    - {name: a, cluster_address: \"127.0.0.1:1\", client_address: \"127.0.0.1:2\", data_dir: \(directory)/a}\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let (noSecret, _, noSecretErr) = try await ChorusProcess.run(["node", "--config", config, "--name", "a"])
+            #expect(noSecret == 64)
+            #expect(noSecretErr.contains("CHORUS_CLUSTER_SECRET"))
+            #expect(!noSecretErr.contains("Usage: chorus <subcommand>"))
+        }
         let (help, helpOut, _) = try await ChorusProcess.run(["serve", "--help"])
         #expect(help == 0)
         #expect(!helpOut.contains("[default:"))

@@ -66,9 +66,9 @@ public distributed actor ChatNodeActor {
         _ = try await node.handOff(to: HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch))
     }
 
-    /// A join that asked this node to hand keys over failed later: serve them here again.
-    public distributed func abortHandoff() {
-        node.cluster?.abortHandoff()
+    /// A join that asked this node to hand keys over towards ring `epoch` failed: serve them here again.
+    public distributed func abortHandoff(epoch: UInt64) {
+        node.cluster?.abortHandoff(epoch: epoch)
     }
 
     /// Stores messages of a channel being handed to this node.

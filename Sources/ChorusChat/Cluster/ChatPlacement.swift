@@ -57,7 +57,15 @@ public final class ChatPlacement: ActorPlacement {
             return true
         }
         if adopted {
-            handoff.withLock { $0.gate.adopted(epoch: description.epoch) }
+            // A hand-off towards this ring (or an older one) is over; one still waiting for
+            // running calls stops waiting (its keys belong to their new owners now).
+            let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
+                handoff.gate.adopted(epoch: description.epoch)
+                guard handoff.gate.target == nil else { return nil }
+                defer { handoff.waiter = nil }
+                return handoff.waiter
+            }
+            waiter?.resume(throwing: RemoteCallError(.unreachable, "ring \(description.epoch) was adopted while the hand-off waited"))
             changed(ring)
         }
         return adopted
@@ -116,19 +124,29 @@ public final class ChatPlacement: ActorPlacement {
         }
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let proceed = handoff.withLock { handoff -> Bool in
-                if handoff.gate.begin(target: target) == .proceed { return true }
+            let outcome = handoff.withLock { handoff -> Result<Bool, RemoteCallError> in
+                // One hand-off at a time: a second one would take the first one's place.
+                if let running = handoff.gate.target {
+                    return .failure(RemoteCallError(.unreachable, "a hand-off towards ring \(running.epoch) is already running"))
+                }
+                if handoff.gate.begin(target: target) == .proceed { return .success(true) }
                 handoff.waiter = continuation
-                return false
+                return .success(false)
             }
-            if proceed { continuation.resume() }
+            switch outcome {
+            case .success(true): continuation.resume()
+            case .success(false): break
+            case .failure(let error): continuation.resume(throwing: error)
+            }
         }
     }
 
-    /// Ends a hand-off that failed: the gate opens and this node serves its keys again; a
-    /// hand-off still waiting for running calls fails with `error`.
-    func abortHandoff(_ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
+    /// Ends a hand-off that failed (only one towards ring `epoch`, if given, so a late abort
+    /// cannot end a newer one): the gate opens and this node serves its keys again; a hand-off
+    /// still waiting for running calls fails with `error`.
+    func abortHandoff(epoch: UInt64? = nil, _ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
         let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
+            guard let target = handoff.gate.target, epoch == nil || target.epoch == epoch else { return nil }
             handoff.gate.abort()
             defer { handoff.waiter = nil }
             return handoff.waiter

@@ -35,7 +35,7 @@ extension ChatNode {
             return try await sendKeys(moving: moves, to: target, store: store)
         } catch {
             // Nothing was adopted: serve the keys again rather than refuse them until a newer ring.
-            cluster.abortHandoff()
+            cluster.abortHandoff(epoch: target.epoch)
             logger.error("hand-off failed; serving the keys here again", metadata: ["cluster.epoch": "\(target.epoch)", "error": "\(error)"])
             throw error
         }
@@ -43,6 +43,8 @@ extension ChatNode {
 
     /// How long a hand-off waits for running calls on the moving keys before it gives up.
     static let handoffDrainDeadline = Duration.seconds(30)
+    /// How long a joining node waits for one peer's whole hand-off (the drain, then every page).
+    static let handoffCallTimeout = Duration.seconds(600)
 
     private func sendKeys(moving moves: (ActorIdentity) -> String?, to target: HashRing, store: HistoryStore) async throws -> (channels: Int, users: Int) {
         _ = try await checkpoint(into: store)
@@ -121,6 +123,8 @@ extension ChatNode {
     /// without this node. Returns how many channels and users moved.
     public func leaveCluster() async throws -> (channels: Int, users: Int) {
         guard let cluster else { return (0, 0) }
+        // Leave from the newest ring a peer has, not a local one that may have missed a change.
+        if let newest = await newestRing() { cluster.adopt(newest) }
         let target = cluster.ring.removing(cluster.nodeName)
         let moved = try await handOff(to: target)
         let description = RingDescription(nodes: target.nodes, virtualNodes: target.virtualNodes, epoch: target.epoch)
@@ -140,15 +144,18 @@ extension ChatNode {
         guard !newest.nodes.contains(cluster.nodeName) else { return false }
         let target = HashRing(nodes: newest.nodes, virtualNodes: newest.virtualNodes, epoch: newest.epoch).adding(cluster.nodeName)
         let description = RingDescription(nodes: target.nodes, virtualNodes: target.virtualNodes, epoch: target.epoch)
-        var handedOff: [String] = []
+        var asked: [String] = []
         do {
             for peer in newest.nodes {
-                try await nodeActor(on: peer).handOff(description)
-                handedOff.append(peer)
+                // Counted before the call: a peer whose call failed may still be handing over.
+                asked.append(peer)
+                try await ClusterActorSystem.$callTimeout.withValue(Self.handoffCallTimeout) {
+                    try await nodeActor(on: peer).handOff(description)
+                }
             }
         } catch {
-            // The peers that handed their keys over refuse them until told otherwise: tell them.
-            for peer in handedOff { try? await nodeActor(on: peer).abortHandoff() }
+            // The peers asked refuse the moving keys until told otherwise: tell them.
+            for peer in asked { try? await nodeActor(on: peer).abortHandoff(epoch: description.epoch) }
             throw error
         }
         for peer in newest.nodes {

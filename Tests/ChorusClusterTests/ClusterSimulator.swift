@@ -1,3 +1,4 @@
+import ChorusCluster
 import ChorusModel
 
 /// A deterministic simulation of a cluster's membership protocol: several ``MembershipState``
