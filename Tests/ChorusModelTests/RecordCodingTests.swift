@@ -93,6 +93,13 @@ struct RecordCodingTests {
                 #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &reader) }
             }
         }
+        for record in Self.userRecords {
+            let bytes = try roundTrip(record)
+            for length in 0..<bytes.count {
+                var reader = ByteReader(Array(bytes[..<length]))
+                #expect(throws: RecordDecodingError.self) { _ = try UserRecord(from: &reader) }
+            }
+        }
     }
 
     @Test("random bytes decode to an error or a value, never a trap (seeded)")

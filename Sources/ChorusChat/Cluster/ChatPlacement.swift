@@ -59,13 +59,10 @@ public final class ChatPlacement: ActorPlacement {
         if adopted {
             // A hand-off towards this ring (or an older one) is over; one still waiting for
             // running calls stops waiting (its keys belong to their new owners now).
-            let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
-                handoff.gate.adopted(epoch: description.epoch)
-                guard handoff.gate.target == nil else { return nil }
-                defer { handoff.waiter = nil }
-                return handoff.waiter
-            }
-            waiter?.resume(throwing: RemoteCallError(.unreachable, "ring \(description.epoch) was adopted while the hand-off waited"))
+            takeWaiter { gate in
+                gate.adopted(epoch: description.epoch)
+                return gate.target == nil
+            }?.resume(throwing: RemoteCallError(.unreachable, "ring \(description.epoch) was adopted while the hand-off waited"))
             changed(ring)
         }
         return adopted
@@ -96,14 +93,7 @@ public final class ChatPlacement: ActorPlacement {
         guard handoff.withLock({ $0.gate.start(key) }) else {
             throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
         }
-        defer {
-            let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
-                guard handoff.gate.finished(key) == .proceed else { return nil }
-                defer { handoff.waiter = nil }
-                return handoff.waiter
-            }
-            waiter?.resume()
-        }
+        defer { takeWaiter { $0.finished(key) == .proceed }?.resume() }
         return try await body()
     }
 
@@ -114,13 +104,11 @@ public final class ChatPlacement: ActorPlacement {
         let timer = Task {
             try await Task.sleep(for: deadline)
             // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
-            let waiter = self.handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
-                guard let waiter = handoff.waiter else { return nil }
-                handoff.waiter = nil
-                handoff.gate.abort()
-                return waiter
-            }
-            waiter?.resume(throwing: RemoteCallError(.unreachable, "calls on the moving keys did not finish within \(deadline); hand-off aborted"))
+            self.takeWaiter { gate in
+                guard gate.draining else { return false }
+                gate.abort()
+                return true
+            }?.resume(throwing: RemoteCallError(.unreachable, "calls on the moving keys did not finish within \(deadline); hand-off aborted"))
         }
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -145,13 +133,21 @@ public final class ChatPlacement: ActorPlacement {
     /// cannot end a newer one): the gate opens and this node serves its keys again; a hand-off
     /// still waiting for running calls fails with `error`.
     func abortHandoff(epoch: UInt64? = nil, _ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
-        let waiter = handoff.withLock { handoff -> CheckedContinuation<Void, any Error>? in
-            guard let target = handoff.gate.target, epoch == nil || target.epoch == epoch else { return nil }
-            handoff.gate.abort()
+        takeWaiter { gate in
+            guard let target = gate.target, epoch == nil || target.epoch == epoch else { return false }
+            gate.abort()
+            return true
+        }?.resume(throwing: error)
+    }
+
+    /// Applies `change` to the gate under the lock; if it returns true, hands back the waiting
+    /// hand-off (if any), to be resumed outside the lock.
+    private func takeWaiter(_ change: (inout HandoffGate) -> Bool) -> CheckedContinuation<Void, any Error>? {
+        handoff.withLock { handoff in
+            guard change(&handoff.gate) else { return nil }
             defer { handoff.waiter = nil }
             return handoff.waiter
         }
-        waiter?.resume(throwing: error)
     }
 
     /// The current ring, as it crosses the wire.

@@ -18,9 +18,10 @@ public struct ByteReader {
     private let bytes: [UInt8]
     public private(set) var offset: Int
 
+    /// Reads `bytes` from `offset` (clamped to the bytes there are).
     public init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
-        self.offset = offset
+        self.offset = min(max(0, offset), bytes.count)
     }
 
     /// Bytes not yet read.
