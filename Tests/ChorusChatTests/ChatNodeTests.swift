@@ -63,52 +63,58 @@ struct ChatNodeTests {
 }
 
 /// The hand-off gate's shell: one hand-off at a time, and a hand-off waiting for running calls
-/// ends when the ring it aims at (or a newer one) is adopted meanwhile.
+/// ends when the ring it aims at (or a newer one) is adopted meanwhile, or at its deadline.
 @Suite("Hand-off in the placement")
 struct PlacementHandoffTests {
+    /// Node `a` of a two-node ring, the ring without it, a key `a` owns, and a call on that key
+    /// that runs until `release` is finished.
+    struct Setup {
+        let placement = ChatPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1))
+        let target: HashRing
+        let id: ActorIdentity
+        let call: Task<Void, any Error>
+        let release: AsyncStream<Void>.Continuation
+
+        init() async throws {
+            target = placement.ring.removing("a")
+            let placement = self.placement
+            id = try #require((1...500).lazy.map { ChannelActor.identity(of: ChannelID(rawValue: $0)) }.first { placement.owner(of: $0) == "a" })
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+            call = Task { [id] in
+                try await placement.track(id) {
+                    startedContinuation.yield()
+                    for await _ in released {}
+                }
+            }
+            self.release = release
+            for await _ in started { break }
+        }
+    }
+
     @Test("a second hand-off is refused while one waits; adopting the target ends the wait with an error")
     func waitingHandoff() async throws {
-        let placement = ChatPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1))
-        let target = placement.ring.removing("a")
-        let id = try #require((1...500).lazy.map { ChannelActor.identity(of: ChannelID(rawValue: $0)) }.first { placement.owner(of: $0) == "a" })
-        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
-        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
-        let call = Task {
-            try await placement.track(id) {
-                startedContinuation.yield()
-                for await _ in release {}
-            }
-        }
-        for await _ in started { break }
+        let setup = try await Setup()
+        let (placement, target, id) = (setup.placement, setup.target, setup.id)
         let first = Task { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
         while !placement.isMoving(id) { await Task.yield() }
         await #expect(throws: RemoteCallError.self) { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
         placement.adopt(RingDescription(nodes: target.nodes, virtualNodes: target.virtualNodes, epoch: target.epoch))
         await #expect(throws: RemoteCallError.self) { try await first.value }
-        releaseContinuation.finish()
-        try await call.value
+        setup.release.finish()
+        try await setup.call.value
         // The ring moved on: the key is another node's now, no longer "moving" here.
         #expect(!placement.isMoving(id))
     }
 
     @Test("a hand-off whose calls do not finish in time is aborted, and the keys are served again")
     func deadline() async throws {
-        let placement = ChatPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1))
-        let target = placement.ring.removing("a")
-        let id = try #require((1...500).lazy.map { ChannelActor.identity(of: ChannelID(rawValue: $0)) }.first { placement.owner(of: $0) == "a" })
-        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
-        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
-        let call = Task {
-            try await placement.track(id) {
-                startedContinuation.yield()
-                for await _ in release {}
-            }
-        }
-        for await _ in started { break }
+        let setup = try await Setup()
+        let (placement, target, id) = (setup.placement, setup.target, setup.id)
         await #expect(throws: RemoteCallError.self) { try await placement.beginHandoff(to: target, deadline: .milliseconds(50)) }
         #expect(!placement.isMoving(id))
-        releaseContinuation.finish()
-        try await call.value
+        setup.release.finish()
+        try await setup.call.value
         // With nothing running, the next hand-off proceeds at once.
         try await placement.beginHandoff(to: target, deadline: .seconds(60))
         #expect(placement.isMoving(id))

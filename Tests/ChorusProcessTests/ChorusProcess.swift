@@ -126,3 +126,33 @@ final class ChorusProcess: Sendable {
         return (status, child.stdout, child.stderr)
     }
 }
+
+/// Runs a tool other than `chorus` (`/usr/bin/env ARGUMENTS…`: bash, python3) to completion,
+/// for at most `timeout` (then it is terminated); returns its status and its standard output and
+/// error together, read as they come (so a chatty tool never blocks on a full pipe).
+func runTool(
+    _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, timeout: Duration
+) async throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = directory }
+    let pipe = Pipe()
+    let collected = Mutex("")
+    pipe.fileHandleForReading.readabilityHandler = { handle in
+        let text = String(decoding: handle.availableData, as: UTF8.self)
+        collected.withLock { $0 += text }
+    }
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    try await Task.sleep(for: .milliseconds(50))  // let the pipe drain
+    pipe.fileHandleForReading.readabilityHandler = nil
+    return (process.terminationStatus, collected.withLock { $0 })
+}

@@ -114,24 +114,12 @@ struct DocsCommandTests {
         let script = "set -eo pipefail\n" + session.replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:\(port)")
         let binaries = try #require(ChorusBinary.url).deletingLastPathComponent().path
 
-        let bash = Process()
-        bash.executableURL = URL(fileURLWithPath: "/bin/bash")
-        bash.arguments = ["-c", script]
-        bash.currentDirectoryURL = Self.root
-        bash.environment = [
+        let environment = [
             "PATH": binaries + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "CHORUS_JWT_SECRET": "change-me",
             "HOME": NSTemporaryDirectory(),
         ]
-        let output = Pipe()
-        bash.standardOutput = output
-        bash.standardError = output
-        try bash.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while bash.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if bash.isRunning { bash.terminate() }
-        bash.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(bash.terminationStatus == 0, "\(text)")
+        let (status, text) = try await runTool(["bash", "-c", script], environment: environment, directory: Self.root, timeout: .seconds(60))
+        #expect(status == 0, "\(text)")
         #expect(text.contains(#""body":"Hello everyone!""#), "\(text)")
         #expect(text.contains(#""emote_asset_id":"999888777""#), "\(text)")
         #expect(try await node.stop() == 0)

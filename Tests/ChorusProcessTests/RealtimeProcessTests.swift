@@ -167,20 +167,9 @@ extension RealtimeProcessTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let check = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/tests/check-chorus-chat.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", check.path, "--url", "http://127.0.0.1:\(port)", "--secret", Self.secret]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(120)
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try await runTool(
+            ["python3", "-u", check.path, "--url", "http://127.0.0.1:\(port)", "--secret", Self.secret], timeout: .seconds(120))
+        #expect(status == 0, "\(text)")
         #expect(text.contains("checks passed"), "\(text)")
         #expect(try await server.stop(signal: SIGTERM) == 0)
     }
