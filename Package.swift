@@ -156,6 +156,7 @@ let package = Package(
                 "chorus",
                 "ChorusBench",
                 "ChorusCluster",
+                "ChorusModel",
                 "ChorusStorage",
                 "ChorusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

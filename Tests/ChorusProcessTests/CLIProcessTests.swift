@@ -1,3 +1,4 @@
+import ChorusModel
 import ChorusStorage
 import Foundation
 import HTTPTypes
@@ -138,6 +139,42 @@ struct CLIProcessTests {
             // Either the default action ended it before the handler was installed, or it stopped
             // gracefully; never does it run on.
             _ = try await node.waitForExit(timeout: .seconds(15))
+        }
+    }
+
+    @Test("a SIGINT during a long recovery stops the node once recovered (exit 0); a second one exits at once (130)")
+    func signalDuringRecovery() async throws {
+        try await withDataDir { directory in
+            // Enough WAL that recovery takes a while in a debug build.
+            let log = try WriteAheadLog.open(.init(directory: directory + "/wal", fsync: .none))
+            let owner = UserID("owner")!
+            let info = ChannelInfo(id: ChannelID(rawValue: 1), kind: .room, name: "big", ownerID: owner, createdAt: .seconds(1_800_000_000))
+            var last = try log.append(JournalEntry.channel(info.id, .created(info: info, members: [Member(userID: owner, role: .owner, joinedAt: info.createdAt)])))
+            for i in 0..<150_000 {
+                let message = NewMessage(
+                    id: MessageID(rawValue: UInt64(i) + 10), senderID: owner, senderName: "Owner", draft: MessageDraft(body: "message \(i)"),
+                    at: info.createdAt)
+                last = try log.append(JournalEntry.channel(info.id, .messageSent(message)))
+            }
+            try await log.waitDurable(last)
+            log.close()
+
+            // First the impatient one: it writes no checkpoint, so the next start recovers as long.
+            let impatient = try serve(directory, ["--log-level", "notice"])
+            try await Task.sleep(for: .milliseconds(300))
+            // (On a machine fast enough to have recovered already, the signals still come at start-up.)
+            let recovering = !impatient.stdout.contains("listening")
+            kill(impatient.processIdentifier, SIGINT)
+            try await Task.sleep(for: .milliseconds(100))
+            kill(impatient.processIdentifier, SIGINT)
+            #expect(try await impatient.waitForExit(timeout: .seconds(10)) == 130)
+            if recovering { #expect(!impatient.stdout.contains("listening"), "it served after two SIGINTs") }
+
+            let graceful = try serve(directory, ["--log-level", "notice"])
+            try await Task.sleep(for: .milliseconds(300))
+            kill(graceful.processIdentifier, SIGINT)
+            #expect(try await graceful.waitForExit(timeout: .seconds(60)) == 0)
+            #expect(graceful.stderr.contains("stopping"))
         }
     }
 
