@@ -132,13 +132,13 @@ let package = Package(
             ]
         ),
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
-        .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel"]),
+        .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
-        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel"]),
+        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
-        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster"]),
+        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusGatewayTests",
             dependencies: [

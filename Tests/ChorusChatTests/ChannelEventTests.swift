@@ -1,3 +1,4 @@
+import ChorusTestSupport
 import ChorusActorSystem
 @testable import ChorusChat
 import ChorusModel

@@ -111,7 +111,12 @@ struct PlacementHandoffTests {
     func deadline() async throws {
         let setup = try await Setup()
         let (placement, target, id) = (setup.placement, setup.target, setup.id)
-        await #expect(throws: RemoteCallError.self) { try await placement.beginHandoff(to: target, deadline: .milliseconds(50)) }
+        // The deadline fires when the test says so: no real time passes.
+        let (fire, fireContinuation) = AsyncStream<Void>.makeStream()
+        let handoff = Task { try await placement.beginHandoff(to: target, deadline: .seconds(30), timer: { _ in for await _ in fire {} }) }
+        while !placement.isMoving(id) { await Task.yield() }
+        fireContinuation.finish()
+        await #expect(throws: RemoteCallError.self) { try await handoff.value }
         #expect(!placement.isMoving(id))
         setup.release.finish()
         try await setup.call.value

@@ -5,14 +5,19 @@ import Testing
 /// Sessions follow their user's channel membership live, and in order.
 @Suite("WebSocket sessions: membership", .serialized)
 struct RealtimeMembershipTests {
+    /// Carol, connected, a member of `other` but not (yet) of the room `room`, both alice's.
+    func connectedCarol(_ api: TestAPI) async throws -> (carol: TestSocket, room: String, other: String) {
+        try await api.createUsers("carol")
+        let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
+        let other = try await api.createChannel(owner: "alice")
+        try await api.addMember("carol", to: other, by: "alice")
+        return (try await api.connect("carol"), room, other)
+    }
+
     @Test("membership is followed live: joining starts the stream with the user's own member_add, leaving ends it")
     func followsMembership() async throws {
         try await TestAPI.run(.live) { api in
-            try await api.createUsers("carol")
-            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
-            let other = try await api.createChannel(owner: "alice")
-            try await api.addMember("carol", to: other, by: "alice")
-            let carol = try await api.connect("carol")
+            let (carol, room, other) = try await connectedCarol(api)
             try await api.send("before carol", to: room, as: "alice")
             try await api.addMember("carol", to: room, by: "alice")
             try await api.send("welcome", to: room, as: "alice")
@@ -44,11 +49,7 @@ struct RealtimeMembershipTests {
     @Test("membership changes that arrive late or reversed never override newer ones")
     func reorderedMembership() async throws {
         try await TestAPI.run(.live) { api in
-            try await api.createUsers("carol")
-            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
-            let other = try await api.createChannel(owner: "alice")
-            try await api.addMember("carol", to: other, by: "alice")
-            let carol = try await api.connect("carol")
+            let (carol, room, other) = try await connectedCarol(api)
             try await api.addMember("carol", to: room, by: "alice")
             let joined = try await carol.next()
             #expect(joined.type == "member_add" && joined.channelID == room)

@@ -162,14 +162,3 @@ final class TestSocket: Sendable {
     }
 }
 
-/// Waits until `condition` holds, polling every few milliseconds; fails after `timeout` instead of
-/// hanging. (Waiting for concurrent work to get somewhere, not measuring time.)
-func eventually(
-    _ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-}

@@ -1,4 +1,5 @@
 import ChorusModel
+import ChorusTestSupport
 import Testing
 
 /// Every record type survives the binary record format, and no input, however damaged, traps.
@@ -104,7 +105,7 @@ struct RecordCodingTests {
 
     @Test("random bytes decode to an error or a value, never a trap (seeded)")
     func garbage() {
-        var generator = SplitMix64(seed: 0xC0FFEE)
+        var generator = SeededRandom(seed: 0xC0FFEE)
         var decoded = 0
         for _ in 0..<20_000 {
             let count = Int(generator.next() % 48)
@@ -137,18 +138,5 @@ struct RecordCodingTests {
         // A count larger than the bytes left is refused before anything is allocated.
         var hugeCount = ByteReader([1, 7, 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &hugeCount) }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing run replays exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

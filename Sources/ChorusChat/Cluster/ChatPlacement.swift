@@ -99,10 +99,13 @@ public final class ChatPlacement: ActorPlacement {
 
     /// Starts refusing calls for the keys `target` gives to other nodes, and returns once the
     /// calls on them that are already running have finished. If they do not finish within
-    /// `deadline`, the hand-off is aborted (every key is served again) and this throws.
-    func beginHandoff(to target: HashRing, deadline: Duration) async throws {
+    /// `deadline`, the hand-off is aborted (every key is served again) and this throws. `timer`
+    /// waits out the deadline (tests fire it by hand).
+    func beginHandoff(
+        to target: HashRing, deadline: Duration, timer wait: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) async throws {
         let timer = Task {
-            try await Task.sleep(for: deadline)
+            try await wait(deadline)
             // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
             self.takeWaiter { gate in
                 guard gate.draining else { return false }

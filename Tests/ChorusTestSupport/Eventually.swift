@@ -1,6 +1,6 @@
 /// Waits until `condition` holds, polling every few milliseconds; fails after `timeout` instead of
-/// hanging. (Waiting for concurrent work to get somewhere, not measuring time.)
-func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+/// hanging. (Waiting for concurrent work or network input to get somewhere, not measuring time.)
+public func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw EventuallyTimeout(description: "timed out waiting until \(what)") }
@@ -8,6 +8,7 @@ func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: (
     }
 }
 
-struct EventuallyTimeout: Error, CustomStringConvertible {
-    var description: String
+/// ``eventually(_:timeout:_:)`` ran out of time.
+public struct EventuallyTimeout: Error, CustomStringConvertible {
+    public var description: String
 }
