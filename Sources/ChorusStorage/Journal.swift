@@ -47,7 +47,7 @@ public enum JournalEntry: Hashable, Sendable {
         case let version:
             throw WALError(
                 .corrupt,
-                "record format version \(version.map(String.init) ?? "none") is unknown to this build (it reads 1 and JSON); "
+                "record format version \(version.map(String.init) ?? "none") is unknown to this build (it reads \(RecordFormat.version) and JSON); "
                     + "was the log written by a newer Chorus?")
         }
     }
