@@ -63,7 +63,6 @@ let package = Package(
         .target(
             name: "ChorusActorSystem",
             dependencies: [
-                "ChorusModel",
                 "ChorusWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

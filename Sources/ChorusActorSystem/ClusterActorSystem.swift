@@ -52,6 +52,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     private let state = Mutex(State())
+    private let errors = Mutex(WireErrors())
     private let cluster = Mutex<(transport: ClusterTransport, placement: any ActorPlacement)?>(nil)
     /// Overrides the call timeout for remote calls made in this task.
     @TaskLocal public static var callTimeout: Duration?
@@ -70,6 +71,11 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public func withIdentity<Act: DistributedActor>(_ id: ActorIdentity, _ make: () throws -> Act) rethrows -> Act
     where Act.ID == ActorIdentity {
         try Self.$pendingIdentity.withValue(id) { try make() }
+    }
+
+    /// Makes errors of `errorType` reach remote callers as themselves (register on every node).
+    public func register(errorType: any WireTransmittableError.Type) {
+        errors.withLock { $0.register(errorType) }
     }
 
     /// How many actors are live on this node.
@@ -142,7 +148,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         case .void:
             throw RemoteCallError(.serialization, "\(target) returned nothing; expected \(Res.self)")
         case .error(let error):
-            throw WireErrors.decode(error)
+            throw errors.withLock { $0.decode(error) }
         }
     }
 
@@ -151,7 +157,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     ) async throws where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error {
         switch try await send(invocation, to: actor.id, target: target) {
         case .value, .void: return
-        case .error(let error): throw WireErrors.decode(error)
+        case .error(let error): throw errors.withLock { $0.decode(error) }
         }
     }
 

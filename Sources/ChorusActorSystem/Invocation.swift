@@ -1,4 +1,3 @@
-import ChorusModel
 import ChorusWire
 import Distributed
 
@@ -108,32 +107,47 @@ public struct ChorusResultHandler: DistributedTargetInvocationResultHandler {
     }
 }
 
-/// How errors cross the wire: Chorus's own error types keep their type; anything else becomes a
-/// ``RemoteCallError/Code/remoteFailure`` that names it.
-public enum WireErrors {
-    static let chat = "chat"
-    static let remote = "remote"
+/// An error type whose values cross the wire with their type: a callee's `throw` of one
+/// reaches the caller as the same value. Register the type with
+/// ``ClusterActorSystem/register(errorType:)`` on every node; any other error reaches the caller
+/// as a ``RemoteCallError/Code/remoteFailure`` that names it.
+public protocol WireTransmittableError: Error, Codable, Sendable {
+    /// Names the type on the wire; unique among the registered types.
+    static var wireDomain: String { get }
+}
 
-    public static func encode(_ error: any Error) -> Wire.RemoteError {
+extension WireTransmittableError {
+    fileprivate static func decodeWire(_ payload: [UInt8]) throws -> any Error {
+        try BinaryDecoder().decode(Self.self, from: payload)
+    }
+}
+
+/// How errors cross the wire: the registered ``WireTransmittableError`` types (and
+/// ``RemoteCallError``) keep their type.
+struct WireErrors: Sendable {
+    private static let remote = "remote"
+    private var types: [String: any WireTransmittableError.Type] = [:]
+
+    mutating func register(_ type: any WireTransmittableError.Type) {
+        precondition(type.wireDomain != Self.remote, "the wire domain \(Self.remote) is the actor system's own")
+        types[type.wireDomain] = type
+    }
+
+    static func encode(_ error: any Error) -> Wire.RemoteError {
         let encoder = BinaryEncoder()
-        if let error = error as? ChatError, let payload = try? encoder.encode(error) {
-            return Wire.RemoteError(domain: chat, payload: payload)
+        if let error = error as? any WireTransmittableError, let payload = try? encoder.encode(error) {
+            return Wire.RemoteError(domain: type(of: error).wireDomain, payload: payload)
         }
         let remoteError = error as? RemoteCallError
             ?? RemoteCallError(.remoteFailure, "\(String(reflecting: type(of: error))): \(String(describing: error))")
         return Wire.RemoteError(domain: remote, payload: (try? encoder.encode(remoteError)) ?? [])
     }
 
-    public static func decode(_ error: Wire.RemoteError) -> any Error {
-        let decoder = BinaryDecoder()
-        switch error.domain {
-        case chat:
-            if let chatError = try? decoder.decode(ChatError.self, from: error.payload) { return chatError }
-        case remote:
-            if let remoteError = try? decoder.decode(RemoteCallError.self, from: error.payload) { return remoteError }
-        default:
-            break
+    func decode(_ error: Wire.RemoteError) -> any Error {
+        if error.domain == Self.remote, let remoteError = try? BinaryDecoder().decode(RemoteCallError.self, from: error.payload) {
+            return remoteError
         }
+        if let type = types[error.domain], let decoded = try? type.decodeWire(error.payload) { return decoded }
         return RemoteCallError(.serialization, "an error of unknown domain \(error.domain)")
     }
 }

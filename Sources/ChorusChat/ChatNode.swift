@@ -106,6 +106,7 @@ public final class ChatNode: Sendable {
         self.typingTTL = configuration.typingTTL
         self.snowflakes = Mutex(SnowflakeGenerator(node: configuration.snowflakeNode))
         self.logger = logger
+        actorSystem.register(errorType: ChatError.self)
     }
 
     // MARK: Activation

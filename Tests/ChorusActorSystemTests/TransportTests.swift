@@ -4,6 +4,12 @@ import Distributed
 import Synchronization
 import Testing
 
+/// An error type registered with the actor systems: it crosses the wire as itself.
+struct EchoError: WireTransmittableError, Equatable {
+    static let wireDomain = "echo"
+    var reason: String
+}
+
 /// A test actor with calls of every shape.
 distributed actor Echo {
     typealias ActorSystem = ClusterActorSystem
@@ -17,7 +23,7 @@ distributed actor Echo {
 
     distributed func appended() -> [Int] { log }
 
-    distributed func fail() throws -> Int { throw ChatError(.notMember, "you are not a member of channel 7") }
+    distributed func fail() throws -> Int { throw EchoError(reason: "not a member of channel 7") }
 
     distributed func crash() throws { throw CancellationError() }
 
@@ -92,6 +98,7 @@ struct TransportTests {
     /// A node with a transport, placing `echo/1` on node `b`.
     func node(_ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30)) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
+        system.register(errorType: EchoError.self)
         let placement = StaticPlacement(node: name, owners: [Self.echoID: "b", Self.ghostID: "b"])
         placement.system = system
         let port = try await system.startTransport(
@@ -112,7 +119,7 @@ struct TransportTests {
             #expect(try await remote.event(event) == event)
             try await remote.append(5)
             #expect(try await local.appended() == [5])
-            await #expect(throws: ChatError(.notMember, "you are not a member of channel 7")) { try await remote.fail() }
+            await #expect(throws: EchoError(reason: "not a member of channel 7")) { try await remote.fail() }
             do {
                 try await remote.crash()
                 Issue.record("should throw")
