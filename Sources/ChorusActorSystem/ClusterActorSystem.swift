@@ -29,7 +29,7 @@ public protocol ActorPlacement: Sendable {
 ///
 /// Without a transport every actor is local. With one (``startTransport(_:placement:)``), an
 /// ``ActorPlacement`` says which node runs each id: `resolve` returns a proxy for remote ids, and
-/// calls on a proxy go over TCP (``ClusterTransport``) with a deadline. Local calls never touch
+/// calls on a proxy go through a ``ClusterTransport`` (TCP, or in-process in tests) with a deadline. Local calls never touch
 /// the network. Inbound calls are dispatched in arrival order (each starts synchronously up to its
 /// first suspension, the hop onto the actor), so calls one caller sends to one actor in order run
 /// in that order.
@@ -53,7 +53,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     private let state = Mutex(State())
     private let errors = Mutex(WireErrors())
-    private let cluster = Mutex<(transport: ClusterTransport, placement: any ActorPlacement)?>(nil)
+    private let cluster = Mutex<(transport: any ClusterTransport, placement: any ActorPlacement)?>(nil)
     /// Overrides the call timeout for remote calls made in this task.
     @TaskLocal public static var callTimeout: Duration?
     /// The node this system runs on, for logs.
@@ -163,16 +163,22 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     // MARK: Cluster
 
-    /// Starts listening for peers and routes calls on remote ids through `placement`; returns the port.
+    /// Starts listening for peers over TCP and routes calls on remote ids through `placement`;
+    /// returns the port.
     public func startTransport(_ configuration: ClusterTransportConfiguration, placement: any ActorPlacement) async throws -> Int {
-        let transport = ClusterTransport(node: nodeName, configuration: configuration, logger: logger) { [weak self] call, peer, reply in
+        let transport = TCPTransport(node: nodeName, configuration: configuration, logger: logger)
+        try await startTransport(transport, placement: placement)
+        return transport.port
+    }
+
+    /// Serves peers' calls through `transport` and routes calls on remote ids through `placement`.
+    public func startTransport(_ transport: any ClusterTransport, placement: any ActorPlacement) async throws {
+        try await transport.start { [weak self] call, peer, reply in
             guard let self else { return }
             // Starts synchronously up to the hop onto the actor, so calls run in arrival order.
             Task.immediate { await self.serve(call, from: peer, reply: reply) }
         }
-        let port = try await transport.start()
         cluster.withLock { $0 = (transport, placement) }
-        return port
     }
 
     /// Closes every cluster connection; calls on remote ids fail with `unreachable` from now on.
@@ -181,9 +187,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         await transport?.shutdown()
     }
 
-    /// Replaces the addresses of the peers.
+    /// Replaces the addresses of the peers (TCP).
     public func setPeers(_ peers: [String: PeerAddress]) {
-        cluster.withLock { $0?.transport }?.setPeers(peers)
+        (cluster.withLock { $0?.transport } as? TCPTransport)?.setPeers(peers)
     }
 
     /// The peers this node has an open connection to.
@@ -198,16 +204,14 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         guard let owner = placement.remoteOwner(of: id) else {
             throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
         }
-        let timeout = Self.callTimeout ?? transport.configuration.callTimeout
+        let timeout = Self.callTimeout ?? transport.defaultCallTimeout
         let milliseconds = UInt64(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-        return try await transport.call(
-            owner,
-            { callID in
-                Wire.Call(
-                    id: callID, recipientKind: id.kind, recipientKey: id.key, target: target.identifier,
-                    genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,
-                    timeoutMilliseconds: milliseconds, epoch: placement.epoch)
-            }, timeout: timeout)
+        return try await transport.call(owner, target: target.identifier, timeout: timeout) { callID in
+            Wire.Call(
+                id: callID, recipientKind: id.kind, recipientKey: id.key, target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,
+                timeoutMilliseconds: milliseconds, epoch: placement.epoch)
+        }
     }
 
     /// Runs an inbound call on the local actor and replies.

@@ -10,12 +10,14 @@ import HummingbirdTesting
 import Logging
 import Testing
 
-/// Several Chorus nodes in one process, each with its own actor system, TCP transport, gateway and
-/// WebSocket edge, sharing one manual clock.
+/// Several Chorus nodes in one process, each with its own actor system, gateway and WebSocket
+/// edge, connected by an ``InProcessNetwork`` (no ports; links can be cut) and sharing one manual
+/// clock. The TCP transport is covered by its own tests and by the multi-process tests.
 struct TestCluster {
     let apis: [TestAPI]
     let placements: [ChatPlacement]
     let systems: [ClusterActorSystem]
+    let network: InProcessNetwork
 
     /// Runs `body` against `count` nodes; with `storage`, each node has a WAL and a store in a
     /// temporary directory (needed to hand keys over).
@@ -23,7 +25,8 @@ struct TestCluster {
         let clock = ManualTimeSource()
         let names = (1...count).map { "chorus-\($0)" }
         let ring = HashRing(nodes: names)
-        var nodes: [(ChatNode, ChatPlacement, ClusterActorSystem, Int)] = []
+        let network = InProcessNetwork()
+        var nodes: [(ChatNode, ChatPlacement, ClusterActorSystem)] = []
         var storages: [(NodeStorage, String)] = []
         defer {
             for (storage, directory) in storages {
@@ -47,21 +50,17 @@ struct TestCluster {
             let node = ChatNode(actorSystem: system, configuration: configuration, journal: journal, store: store, clock: clock, cluster: placement)
             placement.attach(node)
             node.startClusterServices()
-            let port = try await system.startTransport(
-                ClusterTransportConfiguration(cluster: "test-cluster", secret: Array("cluster-secret".utf8), callTimeout: .seconds(10)),
-                placement: placement)
-            nodes.append((node, placement, system, port))
+            try await system.startTransport(network.transport(for: name, callTimeout: .seconds(10)), placement: placement)
+            nodes.append((node, placement, system))
         }
-        let peers = Dictionary(uniqueKeysWithValues: zip(names, nodes.map { PeerAddress(host: "127.0.0.1", port: $0.3) }))
-        for (_, _, system, _) in nodes { system.setPeers(peers) }
         let started = nodes
 
         @Sendable func serve(_ index: Int, _ apis: [TestAPI]) async throws {
             guard index < started.count else {
-                try await body(TestCluster(apis: apis, placements: started.map(\.1), systems: started.map(\.2)))
+                try await body(TestCluster(apis: apis, placements: started.map(\.1), systems: started.map(\.2), network: network))
                 return
             }
-            let (node, _, _, _) = started[index]
+            let (node, _, _) = started[index]
             let configuration = ChorusConfiguration.testing {
                 $0.limits.userRequestBurst = 100_000  // tests create many channels to land one on a given node
             }
@@ -78,10 +77,10 @@ struct TestCluster {
         do {
             try await serve(0, [])
         } catch {
-            for (_, _, system, _) in started { await system.shutdownTransport() }
+            for (_, _, system) in started { await system.shutdownTransport() }
             throw error
         }
-        for (_, _, system, _) in started { await system.shutdownTransport() }
+        for (_, _, system) in started { await system.shutdownTransport() }
     }
 
     /// The node that owns channel `id`.
@@ -175,6 +174,26 @@ struct ChatClusterTests {
             let reply = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
             #expect(reply.status == .serviceUnavailable && reply.errorCode == "CLUSTER_UNAVAILABLE")
             #expect(ContinuousClock.now - started < .seconds(5), "it should fail fast, not wait for the call timeout")
+        }
+    }
+
+    @Test("a cut link: the channel's owner is unavailable (503) from the cut-off node only, until the link heals")
+    func partition() async throws {
+        try await TestCluster.run { cluster in
+            let (one, two) = (cluster.apis[0], cluster.apis[1])
+            var created = try await one.createChannel(owner: "alice")
+            while cluster.owner(ofChannel: created) != "chorus-3" {
+                created = try await one.createChannel(owner: "alice")
+            }
+            let channel = created
+            cluster.network.cut("chorus-1", "chorus-3")
+            let cutOff = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
+            #expect(cutOff.status == .serviceUnavailable && cutOff.errorCode == "CLUSTER_UNAVAILABLE")
+            let around = try await two.call(.get, "/v1/channels/\(channel)/messages", as: "alice")
+            #expect(around.status == .ok, "\(around.rawBody)")
+            cluster.network.heal("chorus-1", "chorus-3")
+            let healed = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "back"])
+            #expect(healed.status == .created, "\(healed.rawBody)")
         }
     }
 

@@ -1,0 +1,84 @@
+import ChorusActorSystem
+import Distributed
+import Testing
+
+/// Actor systems over an ``InProcessNetwork``: the same calls as over TCP, no sockets, and faults
+/// (cut links, a node that goes away) injected by the test.
+@Suite("In-process transport")
+struct InProcessTransportTests {
+    /// Nodes `a` and `b` on one network, `echo/1` on `b`: `body` gets the network, both systems,
+    /// the actor on `b` and `a`'s proxy of it.
+    func withPair(
+        callTimeout: Duration = .seconds(30), _ body: (InProcessNetwork, ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void
+    ) async throws {
+        let network = InProcessNetwork()
+        var systems: [ClusterActorSystem] = []
+        for name in ["a", "b"] {
+            let system = ClusterActorSystem(nodeName: name)
+            system.register(errorType: EchoError.self)
+            let placement = StaticPlacement(node: name, owners: [TransportTests.echoID: "b", TransportTests.ghostID: "b"])
+            placement.system = system
+            try await system.startTransport(network.transport(for: name, callTimeout: callTimeout), placement: placement)
+            systems.append(system)
+        }
+        let (a, b) = (systems[0], systems[1])
+        let local = b.withIdentity(TransportTests.echoID) { Echo(actorSystem: b) }
+        defer { withExtendedLifetime(local) {} }
+        try await body(network, a, b, local, try Echo.resolve(id: TransportTests.echoID, using: a))
+        for system in systems { await system.shutdownTransport() }
+    }
+
+    @Test("values, typed errors and unknown actors cross as over TCP; one caller's calls run in order")
+    func roundTrip() async throws {
+        try await withPair { network, a, b, local, remote in
+            #expect(__isRemoteActor(remote))
+            #expect(try await remote.echo("hi") == "echo: hi")
+            await #expect(throws: EchoError(reason: "not a member of channel 7")) { try await remote.fail() }
+            await #expect(throws: RemoteCallError.self) { try await Echo.resolve(id: TransportTests.ghostID, using: a).echo("boo") }
+            let tasks = (0..<500).map { i in Task.immediate { try await remote.append(i) } }
+            for task in tasks { try await task.value }
+            #expect(try await local.appended() == Array(0..<500))
+            #expect(a.connectedPeers == ["b"] && b.connectedPeers == ["a"])
+        }
+    }
+
+    @Test("a cut link fails the call in flight and new calls with unreachable; healed, calls go through")
+    func cutAndHeal() async throws {
+        try await withPair { network, a, b, local, remote in
+            let pending = Task { try await remote.slow() }
+            while try await local.appended() != [-1] { await Task.yield() }
+            network.cut("a", "b")
+            await #expect(throws: RemoteCallError(.unreachable, "the link to b was cut")) { try await pending.value }
+            do {
+                _ = try await remote.echo("anyone?")
+                Issue.record("should fail")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .unreachable)
+            }
+            #expect(a.connectedPeers == [])
+            network.heal("a", "b")
+            #expect(try await remote.echo("back") == "echo: back")
+        }
+    }
+
+    @Test("a node that shuts down fails the calls to it; a call past its deadline times out")
+    func goneAndTimeout() async throws {
+        try await withPair { network, a, b, local, remote in
+            do {
+                _ = try await ClusterActorSystem.$callTimeout.withValue(.milliseconds(50)) { try await remote.slow() }
+                Issue.record("should time out")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .timeout, "\(error)")
+            }
+            let pending = Task { try await remote.slow() }
+            while try await local.appended() != [-1, -1] { await Task.yield() }
+            await b.shutdownTransport()
+            do {
+                _ = try await pending.value
+                Issue.record("should fail")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .unreachable, "\(error)")
+            }
+        }
+    }
+}
