@@ -58,6 +58,9 @@ let package = Package(
             name: "ChorusCluster",
             dependencies: [
                 "ChorusModel",
+                "ChorusActorSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -87,6 +90,7 @@ let package = Package(
                 "ChorusModel",
                 "ChorusStorage",
                 "ChorusActorSystem",
+                "ChorusCluster",
                 "ChorusChat",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -135,7 +139,7 @@ let package = Package(
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
-        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusModel", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
         .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster", "ChorusTestSupport"]),
         .testTarget(

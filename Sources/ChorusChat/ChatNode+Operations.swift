@@ -15,7 +15,7 @@ extension ChatNode {
         let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
         let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
         if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
-            try await nodeActor(on: peer).createChannel(info, members: members)
+            try await chatNodeActor(on: peer).createChannel(info, members: members)
         } else {
             try await createLocalChannel(info, members: members)
         }
@@ -74,7 +74,7 @@ extension ChatNode {
             name = displayName
         }
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await nodeActor(on: peer).ensureUser(id, displayName: name)
+            return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
         }
         guard let cluster else { return try await activateUser(id).ensure(displayName: name) }
         return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
@@ -84,7 +84,7 @@ extension ChatNode {
     public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
         try limits.validateDisplayName(displayName)
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await nodeActor(on: peer).upsertUser(id, displayName: displayName)
+            return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
         }
         guard let cluster else { return try await activateUser(id).upsert(displayName: displayName) }
         return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }

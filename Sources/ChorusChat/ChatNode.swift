@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusCluster
 import ChorusModel
 import ChorusStorage
 import Distributed
@@ -33,11 +34,10 @@ public final class ChatNode: Sendable {
     public let eventLogCapacity: Int
 
     /// Where actors live in a cluster; `nil` on a single node (everything is local).
-    public let cluster: ChatPlacement?
-    /// This node's own ``ChatNodeActor`` (the target of peers' node-level calls), once started.
-    private let ownNodeActor = Mutex<ChatNodeActor?>(nil)
-    private struct WeakMembership { weak var membership: Membership? }
-    private let membershipRef = Mutex(WeakMembership())
+    public let cluster: ClusterPlacement?
+    /// This node's own ``ChatNodeActor`` (the target of peers' node-level calls), and its cluster
+    /// membership, once ``startClusterServices(member:)`` ran.
+    private let clusterParts = Mutex<(nodeActor: ChatNodeActor, member: ClusterMember)?>(nil)
 
     let snowflakes: Mutex<SnowflakeGenerator>
     let directory = Mutex(Directory())
@@ -92,7 +92,7 @@ public final class ChatNode: Sendable {
 
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
-        store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ChatPlacement? = nil,
+        store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ClusterPlacement? = nil,
         logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.actorSystem = actorSystem
@@ -143,7 +143,9 @@ public final class ChatNode: Sendable {
             try await Task.sleep(for: .milliseconds(50))
             return true
         }
-        guard theirs > cluster.epoch, let description = try await nodeActor(on: peer).ring(), cluster.adopt(description) else { return false }
+        guard theirs > cluster.epoch else { return false }
+        let description = try await ClusterNodeActor.on(peer, using: actorSystem).ring()
+        guard cluster.adopt(description) else { return false }
         logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
         return true
     }
@@ -291,7 +293,7 @@ public final class ChatNode: Sendable {
     /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
     func eventSink(edge name: String) -> (any EdgeEventSink)? {
         edges.sink(named: name) {
-            guard let cluster, cluster.peers.contains(name), let nodeActor = try? nodeActor(on: name) else { return nil }
+            guard let cluster, cluster.peers.contains(name), let nodeActor = try? chatNodeActor(on: name) else { return nil }
             return RemoteEdgeSink(edgeName: name, nodeActor: nodeActor, logger: logger)
         }
     }
@@ -305,35 +307,40 @@ public final class ChatNode: Sendable {
 
     // MARK: Cluster
 
-    /// Starts serving peers' node-level calls (creates this node's ``ChatNodeActor``).
-    public func startClusterServices() {
-        ownNodeActor.withLock { actor in
-            guard actor == nil else { return }
-            actor = actorSystem.withIdentity(ChatNodeActor.identity(of: actorSystem.nodeName)) {
+    /// Starts serving peers' calls as part of `member`'s cluster: creates this node's
+    /// ``ChatNodeActor``, serves channels, users and it through the placement, and moves keys
+    /// and reports actor counts for the member.
+    public func startClusterServices(member: ClusterMember) {
+        let started = clusterParts.withLock { parts -> Bool in
+            guard parts == nil else { return false }
+            let actor = actorSystem.withIdentity(ChatNodeActor.identity(of: actorSystem.nodeName)) {
                 ChatNodeActor(actorSystem: actorSystem, node: self)
             }
+            parts = (actor, member)
+            return true
         }
-    }
-
-    /// The membership service watching this node's peers, if any.
-    var membership: Membership? { membershipRef.withLock { $0.membership } }
-
-    func attachMembership(_ membership: Membership) {
-        membershipRef.withLock { $0.membership = membership }
+        guard started else { return }
+        member.placement.register(self, kinds: [ChannelActor.kind, UserActor.kind])
+        member.placement.register(self, kinds: [ChatNodeActor.kind], pinned: true)
+        member.attach(self)
     }
 
     /// What this node reports about itself to peers and the admin view.
     public func report() -> NodeReport {
         let counts = activeActorCounts
         return NodeReport(
-            node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, channelActors: counts.channels, userActors: counts.users)
+            node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, actors: [ChannelActor.kind: counts.channels, UserActor.kind: counts.users])
     }
 
-    /// This node's own node actor, once ``startClusterServices()`` ran.
-    var localNodeActor: ChatNodeActor? { ownNodeActor.withLock { $0 } }
+    /// Every node with its status and actor counts (just this one when not clustered).
+    public func clusterView() async -> ClusterView {
+        if let member = clusterParts.withLock({ $0?.member }) { return await member.view() }
+        let me = report()
+        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)])
+    }
 
-    /// The node actor of `peer` (a proxy).
-    func nodeActor(on peer: String) throws -> ChatNodeActor {
+    /// The chat node actor of `peer` (a proxy).
+    func chatNodeActor(on peer: String) throws -> ChatNodeActor {
         try ChatNodeActor.resolve(id: ChatNodeActor.identity(of: peer), using: actorSystem)
     }
 
@@ -352,5 +359,32 @@ public final class ChatNode: Sendable {
         let next = snowflakes.withLock { $0.next(now: now) }
         guard let last, last.rawValue >= next else { return MessageID(rawValue: next) }
         return MessageID(rawValue: last.rawValue + 1)
+    }
+}
+
+extension ChatNode: ActorActivator {
+    /// Serves an inbound call: a channel is activated (and pinned) like any local use, a user must
+    /// already exist here, and the node actor exists once the node serves peers.
+    public func withLocalActor(_ id: ActorIdentity, _ body: (any DistributedActor) async throws -> Void) async throws {
+        let me = actorSystem.nodeName
+        switch id.kind {
+        case ChannelActor.kind:
+            guard let channel = ChannelID(id.key) else { throw RemoteCallError(.actorNotFound, "bad channel id \(id.key)") }
+            do {
+                try await withLocalChannel(channel) { try await body($0) }
+            } catch let error as ChatError where error.code == .channelNotFound {
+                throw RemoteCallError(.actorNotFound, "no channel \(channel) on \(me)")
+            }
+        case UserActor.kind:
+            guard let user = UserID(id.key), let actor = localUser(user) else { throw RemoteCallError(.actorNotFound, "no user \(id.key) on \(me)") }
+            try await body(actor)
+        case ChatNodeActor.kind:
+            guard id.key == me, let actor = clusterParts.withLock({ $0?.nodeActor }) else {
+                throw RemoteCallError(.actorNotFound, "node \(me) is not serving peers")
+            }
+            try await body(actor)
+        default:
+            throw RemoteCallError(.actorNotFound, "no actor \(id) on \(me)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ChorusChat
+import ChorusCluster
 import ChorusModel
 import ChorusStorage
 import Foundation
@@ -133,7 +134,9 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var cdn = CDN()
     public var storage = Storage()
     public var realtime = Realtime()
-    public var cluster = Cluster()
+    public var cluster = ClusterConfiguration()
+    /// The cluster section (``ClusterConfiguration``, owned by ChorusCluster).
+    public typealias Cluster = ClusterConfiguration
 
     public init() {}
 

@@ -54,22 +54,24 @@ struct NodeRunner {
             configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, nodeName: configuration.node.name,
             logger: logger)
         let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
-        var placement: ChatPlacement?
+        var clusterMember: ClusterMember?
         if let member {
             let cluster = configuration.cluster
-            placement = ChatPlacement(nodeName: member.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes))
+            let placement = ClusterPlacement(nodeName: member.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes))
+            clusterMember = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
             chatConfiguration.snowflakeNode = UInt64(member.index + 1)
         }
         let node = ChatNode(
-            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store, cluster: placement,
-            logger: logger)
+            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store,
+            cluster: clusterMember?.placement, logger: logger)
         node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
 
         var services: [any Service] = [CheckpointService(storage: storage, node: node, logger: logger)]
-        if let member, let placement {
+        if let member, let clusterMember {
             let cluster = configuration.cluster
-            placement.attach(node)
-            node.startClusterServices()
+            let placement = clusterMember.placement
+            clusterMember.start()
+            node.startClusterServices(member: clusterMember)
             let me = cluster.node(named: member.name)!
             let listen = ChorusConfiguration.Cluster.parseAddress(me.clusterAddress)!
             var peers: [String: PeerAddress] = [:]
@@ -96,13 +98,13 @@ struct NodeRunner {
             }
             services.append(
                 Membership(
-                    node: node, placement: placement, interval: .milliseconds(cluster.heartbeatIntervalMs),
+                    member: clusterMember, clock: node.clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
                     suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
-            if member.leaveOnStop { services.append(LeaveOnStopService(node: node)) }
+            if member.leaveOnStop { services.append(LeaveOnStopService(member: clusterMember)) }
             // A node that left (or is new) takes its share over from the current owners.
             if !stop.requested {
                 do {
-                    try await node.joinClusterIfNeeded()
+                    try await clusterMember.joinIfNeeded()
                 } catch {
                     logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
                 }

@@ -15,7 +15,7 @@ import Testing
 /// clock. The TCP transport is covered by its own tests and by the multi-process tests.
 struct TestCluster {
     let apis: [TestAPI]
-    let placements: [ChatPlacement]
+    let members: [ClusterMember]
     let systems: [ClusterActorSystem]
     let network: InProcessNetwork
 
@@ -26,7 +26,7 @@ struct TestCluster {
         let names = (1...count).map { "chorus-\($0)" }
         let ring = HashRing(nodes: names)
         let network = InProcessNetwork()
-        var nodes: [(ChatNode, ChatPlacement, ClusterActorSystem)] = []
+        var nodes: [(ChatNode, ClusterMember, ClusterActorSystem)] = []
         var storages: [(NodeStorage, String)] = []
         defer {
             for (storage, directory) in storages {
@@ -36,7 +36,7 @@ struct TestCluster {
         }
         for (index, name) in names.enumerated() {
             let system = ClusterActorSystem(nodeName: name)
-            let placement = ChatPlacement(nodeName: name, ring: ring)
+            let member = ClusterMember(placement: ClusterPlacement(nodeName: name, ring: ring), actorSystem: system, logger: Logger(label: "test"))
             var configuration = ChorusConfiguration.testing().chatNodeConfiguration
             configuration.snowflakeNode = UInt64(index + 1)
             var journal: any Journal = MemoryJournal()
@@ -47,17 +47,18 @@ struct TestCluster {
                 storages.append((opened, directory))
                 (journal, store) = (opened.wal, opened.store)
             }
-            let node = ChatNode(actorSystem: system, configuration: configuration, journal: journal, store: store, clock: clock, cluster: placement)
-            placement.attach(node)
-            node.startClusterServices()
-            try await system.startTransport(network.transport(for: name, callTimeout: .seconds(10)), placement: placement)
-            nodes.append((node, placement, system))
+            let node = ChatNode(
+                actorSystem: system, configuration: configuration, journal: journal, store: store, clock: clock, cluster: member.placement)
+            member.start()
+            node.startClusterServices(member: member)
+            try await system.startTransport(network.transport(for: name, callTimeout: .seconds(10)), placement: member.placement)
+            nodes.append((node, member, system))
         }
         let started = nodes
 
         @Sendable func serve(_ index: Int, _ apis: [TestAPI]) async throws {
             guard index < started.count else {
-                try await body(TestCluster(apis: apis, placements: started.map(\.1), systems: started.map(\.2), network: network))
+                try await body(TestCluster(apis: apis, members: started.map(\.1), systems: started.map(\.2), network: network))
                 return
             }
             let (node, _, _) = started[index]
@@ -82,6 +83,8 @@ struct TestCluster {
         }
         for (_, _, system) in started { await system.shutdownTransport() }
     }
+
+    var placements: [ClusterPlacement] { members.map(\.placement) }
 
     /// The node that owns channel `id`.
     func owner(ofChannel id: String) -> String {
@@ -226,7 +229,7 @@ struct ChatClusterTests {
         try await TestCluster.run { cluster in
             let one = cluster.apis[0]
             let membership = Membership(
-                node: one.node, placement: cluster.placements[0], interval: .milliseconds(500), suspectAfter: .seconds(2), downAfter: .seconds(5),
+                member: cluster.members[0], clock: one.clock, interval: .milliseconds(500), suspectAfter: .seconds(2), downAfter: .seconds(5),
                 logger: Logger(label: "test"))
             cluster.placements[2].update(HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"], virtualNodes: 512, epoch: 7))
             await membership.beat()
@@ -284,8 +287,8 @@ struct ChatClusterTests {
             }
 
             // Node 2 leaves gracefully.
-            let left = try await two.node.leaveCluster()
-            #expect(left.channels == onTwo.count && left.users > 0)
+            let left = try await cluster.members[1].leave()
+            #expect(left[ChannelActor.kind] == onTwo.count && left[UserActor.kind, default: 0] > 0)
             for placement in [cluster.placements[0], cluster.placements[2]] {
                 #expect(placement.epoch == 2 && placement.ring.nodes == ["chorus-1", "chorus-3"])
             }
@@ -301,7 +304,7 @@ struct ChatClusterTests {
             #expect(seen.channelID == watched && seen.data["body"] as? String == "after leave")
 
             // Node 2 comes back: it takes over what the ring gives it.
-            #expect(try await two.node.joinClusterIfNeeded())
+            #expect(try await cluster.members[1].joinIfNeeded())
             for placement in cluster.placements {
                 #expect(placement.epoch == 3 && placement.ring.nodes == ["chorus-1", "chorus-2", "chorus-3"])
             }

@@ -1,4 +1,5 @@
 @testable import ChorusGateway
+@testable import ChorusModel
 import Foundation
 import Testing
 

@@ -49,9 +49,12 @@ public distributed actor ChannelActor {
         self.eventLog = ChannelEventLog(capacity: node.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
     }
 
+    /// The actor kind of channels; the key is the channel id.
+    public static let kind = "channel"
+
     /// The identity of channel `id`'s actor.
     public static func identity(of id: ChannelID) -> ActorIdentity {
-        ActorIdentity(kind: "channel", key: id.description)
+        ActorIdentity(kind: kind, key: id.description)
     }
 
     /// Logs and applies `record` in this turn, reads the result from the new state (before any

@@ -3,10 +3,11 @@ import ChorusCluster
 import ChorusModel
 import Distributed
 
-/// One per node: what peers ask of a node as a whole rather than of one channel or user.
+/// One per node: what peers ask of a node's chat layer as a whole rather than of one channel or
+/// user (the cluster layer's own calls go to its ``ClusterNodeActor``).
 ///
 /// Creating a user or a channel must happen on the node that owns its key; membership changes and
-/// events reach this node's edge through it.
+/// events reach this node's edge through it; a hand-off stores moving keys through it.
 public distributed actor ChatNodeActor {
     public typealias ActorSystem = ClusterActorSystem
 
@@ -45,32 +46,6 @@ public distributed actor ChatNodeActor {
         node.notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)
     }
 
-    /// A peer's heartbeat; answers with this node's report.
-    public distributed func heartbeat(_ report: NodeReport) -> NodeReport {
-        node.membership?.heard(from: report.node, report: report)
-        return node.report()
-    }
-
-    /// This node's ring (a caller told `wrongOwner` refreshes its own from it).
-    public distributed func ring() -> RingDescription? {
-        node.cluster?.description
-    }
-
-    /// Adopts a newer ring (a node left or joined).
-    public distributed func adoptRing(_ ring: RingDescription) {
-        node.cluster?.adopt(ring)
-    }
-
-    /// Hands the keys that `ring` gives to other nodes over to them (a node is joining).
-    public distributed func handOff(_ ring: RingDescription) async throws {
-        _ = try await node.handOff(to: HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch))
-    }
-
-    /// A join that asked this node to hand keys over towards ring `epoch` failed: serve them here again.
-    public distributed func abortHandoff(epoch: UInt64) {
-        node.cluster?.abortHandoff(epoch: epoch)
-    }
-
     /// Stores messages of a channel being handed to this node.
     public distributed func adoptMessages(_ messages: [Message]) async throws {
         try await node.adoptMessages(messages)
@@ -84,11 +59,6 @@ public distributed actor ChatNodeActor {
     /// Takes over a user handed to this node.
     public distributed func adoptUser(_ state: UserState) async throws {
         try await node.adoptUser(state)
-    }
-
-    /// This node's report (for the admin view).
-    public distributed func status() -> NodeReport {
-        node.report()
     }
 
     /// Events of channels on other nodes for edge `edge` here, in order.

@@ -29,9 +29,12 @@ public distributed actor UserActor {
         self.node = node
     }
 
+    /// The actor kind of users; the key is the user id.
+    public static let kind = "user"
+
     /// The identity of user `id`'s actor.
     public static func identity(of id: UserID) -> ActorIdentity {
-        ActorIdentity(kind: "user", key: id.rawValue)
+        ActorIdentity(kind: kind, key: id.rawValue)
     }
 
     /// Logs and applies `record` in this turn, then waits until it is durable.

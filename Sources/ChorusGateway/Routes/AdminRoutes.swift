@@ -1,4 +1,5 @@
 import ChorusChat
+import ChorusCluster
 import ChorusModel
 import Hummingbird
 
@@ -34,8 +35,8 @@ struct ClusterBody: Encodable {
             try n.encode(node.name, forKey: .name)
             try n.encode(node.status, forKey: .status)
             try n.encode(node.isSelf, forKey: .isSelf)
-            try n.encode(node.channelActors, forKey: .channelActors)
-            try n.encode(node.userActors, forKey: .userActors)
+            try n.encode(node.actors.map { $0[ChannelActor.kind] ?? 0 }, forKey: .channelActors)
+            try n.encode(node.actors.map { $0[UserActor.kind] ?? 0 }, forKey: .userActors)
         }
     }
 }

@@ -1,10 +1,10 @@
-/// Decoding of configuration sections: every key optional (a missing key keeps its default), no
+/// Decoding of configuration sections (each module decodes its own with these): every key optional (a missing key keeps its default), no
 /// key unknown (a typo is an error that names the key and suggests the closest known one).
 extension Decoder {
     /// The keyed container of a configuration section whose keys are exactly `Keys`; throws a
     /// `DecodingError` at the first unknown key (its coding path ends with that key, so the
     /// error names its line).
-    func configurationSection<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
+    public func configurationSection<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
         let known = Keys.allCases.map(\.stringValue)
         let present = try container(keyedBy: AnyConfigurationKey.self).allKeys
         if let unknown = present.filter({ !known.contains($0.stringValue) }).min(by: { $0.stringValue < $1.stringValue }) {
@@ -18,7 +18,7 @@ extension Decoder {
 
 extension KeyedDecodingContainer {
     /// Replaces `value` with the one at `key`, if the key is there.
-    func update<Value: Decodable>(_ value: inout Value, _ key: Key) throws {
+    public func update<Value: Decodable>(_ value: inout Value, _ key: Key) throws {
         if let decoded = try decodeIfPresent(Value.self, forKey: key) { value = decoded }
     }
 }

@@ -1,21 +1,34 @@
 import ChorusActorSystem
-import ChorusCluster
-import ChorusModel
 import Distributed
 import Synchronization
 
-/// Where each actor of a Chorus cluster lives: channels and users by the consistent-hash ring
-/// (key `channel/<id>` or `user/<id>`), each node's ``ChatNodeActor`` on that node.
+/// What serves a placement's local actors: activates (or finds) the actor of an id this node owns.
+public protocol ActorActivator: AnyObject, Sendable {
+    /// Runs `body` with the local actor `id`, activating it if needed and keeping it from being
+    /// passivated meanwhile; throws `RemoteCallError(.actorNotFound)` when there is no such actor.
+    /// Do not suspend before `body` when the actor is already active (calls arrive in order).
+    func withLocalActor(_ id: ActorIdentity, _ body: (any DistributedActor) async throws -> Void) async throws
+}
+
+/// Where each actor of a cluster lives: keyed actors (channels, users) by the consistent-hash ring
+/// (key `kind/id`), node-level actors (kinds registered as `pinned`, keyed by node name) on their
+/// node.
 ///
-/// Inbound calls reach local actors through ``withLocalActor(for:callerEpoch:_:)``: a channel is
-/// activated (and pinned) like any local use, a user must already exist here. A call for a key this
-/// node does not own fails with `wrongOwner` and the node's ring epoch.
-public final class ChatPlacement: ActorPlacement {
+/// Inbound calls reach local actors through the ``ActorActivator`` registered for their kind. A
+/// call for a key this node does not own fails with `wrongOwner` and the node's ring epoch; a
+/// call for a key that is moving away (``beginHandoff(to:deadline:timer:)``) is refused with
+/// `unreachable` and never runs.
+public final class ClusterPlacement: ActorPlacement {
     /// This node's name.
     public let nodeName: String
     private let state: Mutex<HashRing>
-    private struct WeakNode { weak var node: ChatNode? }
-    private let node = Mutex(WeakNode())
+
+    private struct Activator {
+        weak var activator: (any ActorActivator)?
+        /// Node-level: keyed by node name, never on the ring, never moving.
+        var pinned: Bool
+    }
+    private let activators = Mutex<[String: Activator]>([:])
 
     /// The hand-off gate (a pure ``HandoffGate``: calls per key, the keys refused while they
     /// move) and the hand-off waiting for running calls to finish, if one is.
@@ -32,9 +45,16 @@ public final class ChatPlacement: ActorPlacement {
         self.handoff = Mutex(Handoff(gate: HandoffGate(me: nodeName)))
     }
 
-    /// Connects the placement to the node whose actors it serves.
-    public func attach(_ node: ChatNode) {
-        self.node.withLock { $0.node = node }
+    /// Serves the actors of `kinds` here through `activator` (held weakly). `pinned` kinds are
+    /// node-level: the key is a node name, and such calls are never refused by a hand-off.
+    public func register(_ activator: any ActorActivator, kinds: [String], pinned: Bool = false) {
+        activators.withLock { activators in
+            for kind in kinds { activators[kind] = Activator(activator: activator, pinned: pinned) }
+        }
+    }
+
+    private func isPinned(_ kind: String) -> Bool {
+        activators.withLock { $0[kind]?.pinned ?? false }
     }
 
     /// The current ring.
@@ -50,7 +70,7 @@ public final class ChatPlacement: ActorPlacement {
     /// hand-off towards that ring (or an older one) is over: its keys now belong to their new owners.
     @discardableResult
     public func adopt(_ description: RingDescription) -> Bool {
-        let ring = HashRing(nodes: description.nodes, virtualNodes: description.virtualNodes, epoch: description.epoch)
+        let ring = description.ring
         let adopted = state.withLock { current in
             guard description.epoch > current.epoch else { return false }
             current = ring
@@ -81,14 +101,14 @@ public final class ChatPlacement: ActorPlacement {
 
     /// Whether calls for `id` are refused because it is moving to another node.
     public func isMoving(_ id: ActorIdentity) -> Bool {
-        id.kind != ChatNodeActor.kind && handoff.withLock { $0.gate.isClosed(id.description) }
+        !isPinned(id.kind) && handoff.withLock { $0.gate.isClosed(id.description) }
     }
 
     /// Runs `body` as a call on `id`: refused with `unreachable` while `id` moves away, and
     /// counted, so a hand-off can wait until calls that started before it have finished.
     public func track<Result>(_ id: ActorIdentity, _ body: () async throws -> Result) async throws -> Result {
         // Node-level calls never move (and the hand-off itself runs through them).
-        guard id.kind != ChatNodeActor.kind else { return try await body() }
+        guard !isPinned(id.kind) else { return try await body() }
         let key = id.description
         guard handoff.withLock({ $0.gate.start(key) }) else {
             throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
@@ -101,7 +121,7 @@ public final class ChatPlacement: ActorPlacement {
     /// calls on them that are already running have finished. If they do not finish within
     /// `deadline`, the hand-off is aborted (every key is served again) and this throws. `timer`
     /// waits out the deadline (tests fire it by hand).
-    func beginHandoff(
+    public func beginHandoff(
         to target: HashRing, deadline: Duration, timer wait: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) async throws {
         let timer = Task {
@@ -135,7 +155,7 @@ public final class ChatPlacement: ActorPlacement {
     /// Ends a hand-off that failed (only one towards ring `epoch`, if given, so a late abort
     /// cannot end a newer one): the gate opens and this node serves its keys again; a hand-off
     /// still waiting for running calls fails with `error`.
-    func abortHandoff(epoch: UInt64? = nil, _ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
+    public func abortHandoff(epoch: UInt64? = nil, _ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
         takeWaiter { gate in
             guard let target = gate.target, epoch == nil || target.epoch == epoch else { return false }
             gate.abort()
@@ -154,20 +174,14 @@ public final class ChatPlacement: ActorPlacement {
     }
 
     /// The current ring, as it crosses the wire.
-    public var description: RingDescription {
-        let ring = self.ring
-        return RingDescription(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)
-    }
+    public var description: RingDescription { RingDescription(ring) }
 
     /// The other nodes on the ring.
     public var peers: [String] { ring.nodes.filter { $0 != nodeName } }
 
     /// The node that owns `id`.
     public func owner(of id: ActorIdentity) -> String {
-        switch id.kind {
-        case ChatNodeActor.kind: id.key
-        default: state.withLock { $0.owner(of: id.description) } ?? nodeName
-        }
+        isPinned(id.kind) ? id.key : state.withLock { $0.owner(of: id.description) } ?? nodeName
     }
 
     public func remoteOwner(of id: ActorIdentity) -> String? {
@@ -184,30 +198,10 @@ public final class ChatPlacement: ActorPlacement {
         guard owner == nodeName else {
             throw RemoteCallError(.wrongOwner, "\(id) is owned by \(owner), not \(nodeName)", epoch: epoch)
         }
-        guard let node = node.withLock({ $0.node }) else { throw RemoteCallError(.actorNotFound, "node \(nodeName) is not serving") }
-        try await track(id) { try await serveLocal(id, node: node, body) }
-    }
-
-    private func serveLocal(_ id: ActorIdentity, node: ChatNode, _ body: (any DistributedActor) async throws -> Void) async throws {
-        switch id.kind {
-        case "channel":
-            guard let channel = ChannelID(id.key) else { throw RemoteCallError(.actorNotFound, "bad channel id \(id.key)") }
-            do {
-                try await node.withLocalChannel(channel) { try await body($0) }
-            } catch let error as ChatError where error.code == .channelNotFound {
-                throw RemoteCallError(.actorNotFound, "no channel \(channel) on \(nodeName)")
-            }
-        case "user":
-            guard let user = UserID(id.key), let actor = node.localUser(user) else {
-                throw RemoteCallError(.actorNotFound, "no user \(id.key) on \(nodeName)")
-            }
-            try await body(actor)
-        case ChatNodeActor.kind:
-            guard let actor = node.localNodeActor else { throw RemoteCallError(.actorNotFound, "node \(nodeName) is not serving peers") }
-            try await body(actor)
-        default:
+        guard let activator = activators.withLock({ $0[id.kind]?.activator }) else {
             throw RemoteCallError(.actorNotFound, "no actor \(id) on \(nodeName)")
         }
+        try await track(id) { try await activator.withLocalActor(id, body) }
     }
 }
 
@@ -216,4 +210,12 @@ public struct RingDescription: Sendable, Codable, Equatable {
     public var nodes: [String]
     public var virtualNodes: Int
     public var epoch: UInt64
+
+    public init(_ ring: HashRing) {
+        self.nodes = ring.nodes
+        self.virtualNodes = ring.virtualNodes
+        self.epoch = ring.epoch
+    }
+
+    public var ring: HashRing { HashRing(nodes: nodes, virtualNodes: virtualNodes, epoch: epoch) }
 }

@@ -1,21 +1,12 @@
 import ChorusActorSystem
-import ChorusCluster
 import ChorusModel
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// What one node reports about itself in a heartbeat reply.
-public struct NodeReport: Sendable, Codable, Equatable {
-    public var node: String
-    public var epoch: UInt64
-    public var channelActors: Int
-    public var userActors: Int
-}
-
 /// The node's view of its peers: the shell of the pure ``MembershipState``.
 ///
-/// Every `interval` the machine's heartbeats go out as calls to the peers' ``ChatNodeActor``; a
+/// Every `interval` the machine's heartbeats go out as calls to the peers' ``ClusterNodeActor``; a
 /// reply, or a heartbeat from the peer, is fed back in as hearing from it. When the machine asks
 /// a peer for its newer ring, the shell fetches it, and a ring the machine adopts is adopted by the
 /// placement (the node's own hand-offs reach the machine the other way). Status changes are
@@ -23,22 +14,24 @@ public struct NodeReport: Sendable, Codable, Equatable {
 /// there are no replicas to take over (docs/cluster.md). The protocol itself is tested in the
 /// deterministic simulator (docs/testing.md).
 public final class Membership: Service {
-    private let node: ChatNode
-    private let placement: ChatPlacement
+    private let member: ClusterMember
+    private let placement: ClusterPlacement
+    private let clock: any TimeSource
     private let interval: Duration
     private let state: Mutex<MembershipState>
     private let reports = Mutex<[String: NodeReport]>([:])
     private let logger: Logger
 
-    public init(node: ChatNode, placement: ChatPlacement, interval: Duration, suspectAfter: Duration, downAfter: Duration, logger: Logger) {
-        self.node = node
-        self.placement = placement
+    public init(member: ClusterMember, clock: any TimeSource, interval: Duration, suspectAfter: Duration, downAfter: Duration, logger: Logger) {
+        self.member = member
+        self.placement = member.placement
+        self.clock = clock
         self.interval = interval
         self.state = Mutex(
             MembershipState(
-                me: placement.nodeName, peers: placement.peers, ring: placement.ring, suspectAfter: suspectAfter, downAfter: downAfter))
+                me: member.placement.nodeName, peers: member.placement.peers, ring: member.placement.ring, suspectAfter: suspectAfter, downAfter: downAfter))
         self.logger = logger
-        node.attachMembership(self)
+        member.attach(self)
         // This node's own ring changes (hand-offs, refreshes after `wrongOwner`) reach the machine.
         placement.onRingChange { [weak self] ring in _ = self?.state.withLock { $0.adopt(ring) } }
     }
@@ -46,7 +39,7 @@ public final class Membership: Service {
     /// A peer's heartbeat arrived, with its report.
     func heard(from peer: String, report: NodeReport) {
         reports.withLock { $0[peer] = report }
-        let now = node.clock.now()
+        let now = clock.now()
         let actions = state.withLock { $0.receive(.heartbeat(epoch: report.epoch), from: peer, now: now) }
         logAndAdopt(actions)
         if actions.contains(where: \.isRingRequest) { Task { await self.fetchRings(actions) } }
@@ -61,7 +54,7 @@ public final class Membership: Service {
 
     /// One round: a heartbeat to every other node of the ring, then a check of who has gone quiet.
     public func beat() async {
-        let now = node.clock.now()
+        let now = clock.now()
         let actions = state.withLock { $0.tick(now: now) }
         await withTaskGroup(of: Void.self) { group in
             for action in actions {
@@ -73,11 +66,11 @@ public final class Membership: Service {
     }
 
     private func heartbeat(_ peer: String) async {
-        guard let actor = try? node.nodeActor(on: peer),
-            let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(node.report()) })
+        guard let actor = try? member.nodeActor(on: peer),
+            let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(member.report()) })
         else { return }
         reports.withLock { $0[peer] = report }
-        let now = node.clock.now()
+        let now = clock.now()
         let actions = state.withLock { $0.receive(.heartbeatReply(epoch: report.epoch), from: peer, now: now) }
         logAndAdopt(actions)
         await fetchRings(actions)
@@ -88,10 +81,9 @@ public final class Membership: Service {
     /// a heartbeat's reply, a ring request's ring.)
     private func fetchRings(_ actions: [MembershipState.Action]) async {
         for case .send(.ringRequest, let peer) in actions {
-            guard let actor = try? node.nodeActor(on: peer), let ring = try? await actor.ring() else { continue }
-            let now = node.clock.now()
-            let hashRing = HashRing(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)
-            logAndAdopt(state.withLock { $0.receive(.ring(hashRing), from: peer, now: now) }, from: peer)
+            guard let actor = try? member.nodeActor(on: peer), let ring = try? await actor.ring() else { continue }
+            let now = clock.now()
+            logAndAdopt(state.withLock { $0.receive(.ring(ring.ring), from: peer, now: now) }, from: peer)
         }
     }
 
@@ -104,7 +96,7 @@ public final class Membership: Service {
                 logger.log(
                     level: level, "cluster peer \(change.to.rawValue)", metadata: ["cluster.peer": "\(change.peer)", "cluster.was": "\(change.from.rawValue)"])
             case .adopted(let ring):
-                if placement.adopt(RingDescription(nodes: ring.nodes, virtualNodes: ring.virtualNodes, epoch: ring.epoch)) {
+                if placement.adopt(RingDescription(ring)) {
                     logger.info("ring refreshed", metadata: ["cluster.epoch": "\(ring.epoch)", "cluster.from": "\(peer ?? "?")"])
                 }
             case .send:
@@ -121,51 +113,6 @@ public final class Membership: Service {
                 try? await Task.sleep(for: self.interval)
             }
         }
-    }
-}
-
-/// The cluster as one node sees it (for `GET /v1/admin/cluster`).
-public struct ClusterView: Sendable, Equatable {
-    public struct Node: Sendable, Equatable {
-        public var name: String
-        /// `up`, `suspect` or `down` (this node is always `up`).
-        public var status: String
-        public var isSelf: Bool
-        /// Active actors on that node; `nil` when it could not be asked.
-        public var channelActors: Int?
-        public var userActors: Int?
-    }
-
-    public var node: String
-    public var ringEpoch: UInt64
-    public var nodes: [Node]
-}
-
-extension ChatNode {
-    /// Every node with its status and actor counts (peers are asked now, briefly).
-    public func clusterView() async -> ClusterView {
-        let me = report()
-        var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, channelActors: me.channelActors, userActors: me.userActors)]
-        let statuses = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
-        let peers = cluster?.peers ?? []
-        let reports = await withTaskGroup(of: (String, NodeReport?).self) { group in
-            for peer in peers {
-                group.addTask {
-                    guard let actor = try? self.nodeActor(on: peer) else { return (peer, nil) }
-                    let report = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await actor.status() }
-                    return (peer, report)
-                }
-            }
-            var reports: [String: NodeReport] = [:]
-            for await (peer, report) in group { reports[peer] = report }
-            return reports
-        }
-        for peer in peers {
-            let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
-            nodes.append(
-                ClusterView.Node(name: peer, status: status, isSelf: false, channelActors: reports[peer]?.channelActors, userActors: reports[peer]?.userActors))
-        }
-        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
     }
 }
 

@@ -1,0 +1,263 @@
+import ChorusActorSystem
+import Distributed
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What one node reports about itself in a heartbeat reply and the admin view.
+public struct NodeReport: Sendable, Codable, Equatable {
+    public var node: String
+    public var epoch: UInt64
+    /// Active actors by kind (`channel`, `user`).
+    public var actors: [String: Int]
+
+    public init(node: String, epoch: UInt64, actors: [String: Int]) {
+        self.node = node
+        self.epoch = epoch
+        self.actors = actors
+    }
+}
+
+/// What moves keys for a hand-off: the layer that owns the actors' state (the chat node).
+public protocol KeyTransfer: AnyObject, Sendable {
+    /// Sends the state of every key this node holds for which `newOwner` names another node to
+    /// that node, each stored durably there before this returns; returns how many keys moved, by
+    /// actor kind. Called once running calls on the moving keys have finished.
+    func transferKeys(towards target: HashRing, newOwner: (ActorIdentity) -> String?) async throws -> [String: Int]
+    /// What this node reports about itself.
+    func report() -> NodeReport
+}
+
+/// One node's part in the cluster: its placement, its ``ClusterNodeActor`` (what peers call),
+/// and the graceful ring changes (leave, join) with their hand-offs.
+///
+/// A hand-off (``handOff(to:)``) first refuses calls on the keys that move and waits for the ones
+/// already running (``ClusterPlacement/beginHandoff(to:deadline:timer:)``), then has the
+/// ``KeyTransfer`` send each moving key to its new owner, which stores it durably before
+/// answering. Only then is the new ring adopted everywhere; until then the moving keys stay
+/// refused (503, never acknowledged). A hand-off that fails is aborted: the keys are served here again.
+public final class ClusterMember: Sendable {
+    public let placement: ClusterPlacement
+    public let actorSystem: ClusterActorSystem
+    let logger: Logger
+    private struct Links {
+        weak var transfer: (any KeyTransfer)?
+        weak var membership: Membership?
+        var nodeActor: ClusterNodeActor?
+    }
+    private let links = Mutex(Links())
+
+    /// How long a hand-off waits for running calls on the moving keys before it gives up.
+    public static let handoffDrainDeadline = Duration.seconds(30)
+    /// How long a joining node waits for one peer's whole hand-off (the drain, then every page).
+    public static let handoffCallTimeout = Duration.seconds(600)
+
+    public init(placement: ClusterPlacement, actorSystem: ClusterActorSystem, logger: Logger) {
+        self.placement = placement
+        self.actorSystem = actorSystem
+        self.logger = logger
+    }
+
+    /// Connects the layer that moves keys and reports actor counts (held weakly).
+    public func attach(_ transfer: any KeyTransfer) {
+        links.withLock { $0.transfer = transfer }
+    }
+
+    func attach(_ membership: Membership) {
+        links.withLock { $0.membership = membership }
+    }
+
+    /// The membership service watching this node's peers, if any.
+    public var membership: Membership? { links.withLock { $0.membership } }
+
+    /// Starts serving peers' cluster calls (creates this node's ``ClusterNodeActor``).
+    public func start() {
+        links.withLock { links in
+            guard links.nodeActor == nil else { return }
+            links.nodeActor = actorSystem.withIdentity(ClusterNodeActor.identity(of: placement.nodeName)) {
+                ClusterNodeActor(actorSystem: actorSystem, member: self)
+            }
+        }
+        placement.register(self, kinds: [ClusterNodeActor.kind], pinned: true)
+    }
+
+    /// This node's report.
+    public func report() -> NodeReport {
+        links.withLock { $0.transfer }?.report() ?? NodeReport(node: placement.nodeName, epoch: placement.epoch, actors: [:])
+    }
+
+    /// The cluster node actor of `peer`.
+    func nodeActor(on peer: String) throws -> ClusterNodeActor {
+        try ClusterNodeActor.on(peer, using: actorSystem)
+    }
+
+    // MARK: Hand-off
+
+    /// Gives every key this node owns now but not under `target` to its owner under `target`;
+    /// returns how many keys moved, by kind. The moving keys stay refused until `target` (or a
+    /// newer ring) is adopted.
+    public func handOff(to target: HashRing) async throws -> [String: Int] {
+        guard let transfer = links.withLock({ $0.transfer }) else {
+            throw RemoteCallError(.unreachable, "node \(placement.nodeName) has nothing to hand keys over with")
+        }
+        let me = placement.nodeName
+        let placement = self.placement
+        try await placement.beginHandoff(to: target, deadline: Self.handoffDrainDeadline)
+        do {
+            let moved = try await transfer.transferKeys(towards: target) { id in
+                guard placement.owner(of: id) == me, let owner = target.owner(of: id.description), owner != me else { return nil }
+                return owner
+            }
+            logger.info("handed keys over", metadata: ["cluster.epoch": "\(target.epoch)", "cluster.moved": "\(moved.sorted { $0.key < $1.key })"])
+            return moved
+        } catch {
+            // Nothing was adopted: serve the keys again rather than refuse them until a newer ring.
+            placement.abortHandoff(epoch: target.epoch)
+            logger.error("hand-off failed; serving the keys here again", metadata: ["cluster.epoch": "\(target.epoch)", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// The newest ring any reachable peer has (or this node's own).
+    public func newestRing() async -> RingDescription {
+        var newest = placement.description
+        await withTaskGroup(of: RingDescription?.self) { group in
+            for peer in placement.peers {
+                group.addTask {
+                    guard let actor = try? self.nodeActor(on: peer) else { return nil }
+                    return try? await ClusterActorSystem.$callTimeout.withValue(.seconds(2)) { try await actor.ring() }
+                }
+            }
+            for await ring in group { if let ring, ring.epoch > newest.epoch { newest = ring } }
+        }
+        return newest
+    }
+
+    /// Leaves the cluster gracefully: hands everything over, then makes every peer adopt the ring
+    /// without this node. Returns how many keys moved, by kind.
+    public func leave() async throws -> [String: Int] {
+        // Leave from the newest ring a peer has, not a local one that may have missed a change.
+        placement.adopt(await newestRing())
+        let target = placement.ring.removing(placement.nodeName)
+        let moved = try await handOff(to: target)
+        for peer in target.nodes {
+            try await nodeActor(on: peer).adoptRing(RingDescription(target))
+        }
+        placement.adopt(RingDescription(target))
+        return moved
+    }
+
+    /// Joins the cluster if the newest ring does not have this node: every node hands over the
+    /// keys that move here, then every node adopts the ring with this node. Returns whether it joined.
+    @discardableResult
+    public func joinIfNeeded() async throws -> Bool {
+        let newest = await newestRing()
+        placement.adopt(newest)
+        guard !newest.nodes.contains(placement.nodeName) else { return false }
+        let target = RingDescription(newest.ring.adding(placement.nodeName))
+        var asked: [String] = []
+        do {
+            for peer in newest.nodes {
+                // Counted before the call: a peer whose call failed may still be handing over.
+                asked.append(peer)
+                try await ClusterActorSystem.$callTimeout.withValue(Self.handoffCallTimeout) {
+                    try await nodeActor(on: peer).handOff(target)
+                }
+            }
+        } catch {
+            // The peers asked refuse the moving keys until told otherwise: tell them.
+            for peer in asked { try? await nodeActor(on: peer).abortHandoff(epoch: target.epoch) }
+            throw error
+        }
+        for peer in newest.nodes {
+            try await nodeActor(on: peer).adoptRing(target)
+        }
+        placement.adopt(target)
+        logger.info("joined the cluster", metadata: ["cluster.epoch": "\(target.epoch)"])
+        return true
+    }
+
+    // MARK: Admin view
+
+    /// Every node with its status and report (peers are asked now, briefly).
+    public func view() async -> ClusterView {
+        let me = report()
+        var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)]
+        let statuses = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
+        let peers = placement.peers
+        let reports = await withTaskGroup(of: (String, NodeReport?).self) { group in
+            for peer in peers {
+                group.addTask {
+                    guard let actor = try? self.nodeActor(on: peer) else { return (peer, nil) }
+                    return (peer, try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await actor.status() })
+                }
+            }
+            var reports: [String: NodeReport] = [:]
+            for await (peer, report) in group { reports[peer] = report }
+            return reports
+        }
+        for peer in peers {
+            let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
+            nodes.append(ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors))
+        }
+        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
+    }
+}
+
+extension ClusterMember: ActorActivator {
+    public func withLocalActor(_ id: ActorIdentity, _ body: (any DistributedActor) async throws -> Void) async throws {
+        guard id.key == placement.nodeName, let actor = links.withLock({ $0.nodeActor }) else {
+            throw RemoteCallError(.actorNotFound, "node \(placement.nodeName) is not serving peers")
+        }
+        try await body(actor)
+    }
+}
+
+/// The cluster as one node sees it (for `GET /v1/admin/cluster`).
+public struct ClusterView: Sendable, Equatable {
+    public struct Node: Sendable, Equatable {
+        public var name: String
+        /// `up`, `suspect` or `down` (this node is always `up`).
+        public var status: String
+        public var isSelf: Bool
+        /// Active actors on that node by kind; `nil` when it could not be asked.
+        public var actors: [String: Int]?
+
+        public init(name: String, status: String, isSelf: Bool, actors: [String: Int]?) {
+            self.name = name
+            self.status = status
+            self.isSelf = isSelf
+            self.actors = actors
+        }
+    }
+
+    public var node: String
+    public var ringEpoch: UInt64
+    public var nodes: [Node]
+
+    public init(node: String, ringEpoch: UInt64, nodes: [Node]) {
+        self.node = node
+        self.ringEpoch = ringEpoch
+        self.nodes = nodes
+    }
+}
+
+/// Leaves the cluster gracefully when the node stops: runs after the gateway has finished its
+/// requests (it comes before it in the service group) and before the last checkpoint.
+public struct LeaveOnStopService: Service {
+    let member: ClusterMember
+
+    public init(member: ClusterMember) {
+        self.member = member
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        do {
+            let moved = try await member.leave()
+            member.logger.info("left the cluster", metadata: ["cluster.moved": "\(moved.sorted { $0.key < $1.key })"])
+        } catch {
+            member.logger.error("leaving the cluster failed; this node's keys stay here until it is back", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ChorusActorSystem
+import Distributed
+
+/// One per node: what peers ask of a node's cluster layer (heartbeats, rings, hand-offs).
+public distributed actor ClusterNodeActor {
+    public typealias ActorSystem = ClusterActorSystem
+
+    /// The actor kind of cluster node actors; the key is the node name.
+    public static let kind = "clusternode"
+
+    private let member: ClusterMember
+
+    init(actorSystem: ClusterActorSystem, member: ClusterMember) {
+        self.actorSystem = actorSystem
+        self.member = member
+    }
+
+    /// The identity of node `name`'s actor.
+    public static func identity(of name: String) -> ActorIdentity {
+        ActorIdentity(kind: kind, key: name)
+    }
+
+    /// The cluster node actor of `node` (a proxy when it is another node).
+    public static func on(_ node: String, using system: ClusterActorSystem) throws -> ClusterNodeActor {
+        try resolve(id: identity(of: node), using: system)
+    }
+
+    /// A peer's heartbeat; answers with this node's report.
+    public distributed func heartbeat(_ report: NodeReport) -> NodeReport {
+        member.membership?.heard(from: report.node, report: report)
+        return member.report()
+    }
+
+    /// This node's ring (a caller told `wrongOwner` refreshes its own from it).
+    public distributed func ring() -> RingDescription {
+        member.placement.description
+    }
+
+    /// Adopts a newer ring (a node left or joined).
+    public distributed func adoptRing(_ ring: RingDescription) {
+        member.placement.adopt(ring)
+    }
+
+    /// Hands the keys that `ring` gives to other nodes over to them (a node is joining).
+    public distributed func handOff(_ ring: RingDescription) async throws {
+        _ = try await member.handOff(to: ring.ring)
+    }
+
+    /// A join that asked this node to hand keys over towards ring `epoch` failed: serve them here again.
+    public distributed func abortHandoff(epoch: UInt64) {
+        member.placement.abortHandoff(epoch: epoch)
+    }
+
+    /// This node's report (for the admin view).
+    public distributed func status() -> NodeReport {
+        member.report()
+    }
+}

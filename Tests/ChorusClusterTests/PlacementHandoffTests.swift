@@ -1,0 +1,67 @@
+import ChorusActorSystem
+import ChorusCluster
+import Testing
+
+/// The hand-off gate's shell: one hand-off at a time, and a hand-off waiting for running calls
+/// ends when the ring it aims at (or a newer one) is adopted meanwhile, or at its deadline.
+@Suite("Hand-off in the placement")
+struct PlacementHandoffTests {
+    /// Node `a` of a two-node ring, the ring without it, a key `a` owns, and a call on that key
+    /// that runs until `release` is finished.
+    struct Setup {
+        let placement = ClusterPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1))
+        let target: HashRing
+        let id: ActorIdentity
+        let call: Task<Void, any Error>
+        let release: AsyncStream<Void>.Continuation
+
+        init() async throws {
+            target = placement.ring.removing("a")
+            let placement = self.placement
+            id = try #require((1...500).lazy.map { ActorIdentity(kind: "channel", key: "\($0)") }.first { placement.owner(of: $0) == "a" })
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+            call = Task { [id] in
+                try await placement.track(id) {
+                    startedContinuation.yield()
+                    for await _ in released {}
+                }
+            }
+            self.release = release
+            for await _ in started { break }
+        }
+    }
+
+    @Test("a second hand-off is refused while one waits; adopting the target ends the wait with an error")
+    func waitingHandoff() async throws {
+        let setup = try await Setup()
+        let (placement, target, id) = (setup.placement, setup.target, setup.id)
+        let first = Task { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
+        while !placement.isMoving(id) { await Task.yield() }
+        await #expect(throws: RemoteCallError.self) { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
+        placement.adopt(RingDescription(target))
+        await #expect(throws: RemoteCallError.self) { try await first.value }
+        setup.release.finish()
+        try await setup.call.value
+        // The ring moved on: the key is another node's now, no longer "moving" here.
+        #expect(!placement.isMoving(id))
+    }
+
+    @Test("a hand-off whose calls do not finish in time is aborted, and the keys are served again")
+    func deadline() async throws {
+        let setup = try await Setup()
+        let (placement, target, id) = (setup.placement, setup.target, setup.id)
+        // The deadline fires when the test says so: no real time passes.
+        let (fire, fireContinuation) = AsyncStream<Void>.makeStream()
+        let handoff = Task { try await placement.beginHandoff(to: target, deadline: .seconds(30), timer: { _ in for await _ in fire {} }) }
+        while !placement.isMoving(id) { await Task.yield() }
+        fireContinuation.finish()
+        await #expect(throws: RemoteCallError.self) { try await handoff.value }
+        #expect(!placement.isMoving(id))
+        setup.release.finish()
+        try await setup.call.value
+        // With nothing running, the next hand-off proceeds at once.
+        try await placement.beginHandoff(to: target, deadline: .seconds(60))
+        #expect(placement.isMoving(id))
+    }
+}
