@@ -12,27 +12,22 @@ extension ChatNode {
     /// Activates an actor for every channel and user in `recovered` (at start-up, before serving);
     /// new ids will stay above `maxStoredChannelID` and every recovered id.
     public func restore(_ recovered: NodeState, maxStoredChannelID: ChannelID? = nil) {
-        directory.withLock { directory in
+        directory.withEntries { entries in
             let now = clock.now()
             for (id, snapshot) in recovered.channels {
-                let actor = actorSystem.withIdentity(ChannelActor.identity(of: id)) {
-                    ChannelActor(
-                        actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
-                }
-                directory.channels[id] = ChannelEntry(
+                let actor = makeChannelActor(snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
+                entries.channels[id] = ActorDirectory.ChannelEntry(
                     actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
             }
             for (id, snapshot) in recovered.users {
-                directory.users[id] = actorSystem.withIdentity(UserActor.identity(of: id)) {
-                    UserActor(actorSystem: actorSystem, state: snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN, node: self)
-                }
+                entries.users[id] = makeUserActor(snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.storedLSN)
             }
         }
         // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
         let newest = (recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }
             + [maxStoredChannelID?.rawValue ?? 0]).max()
         if let newest {
-            snowflakes.withLock { $0.advance(past: newest) }
+            ids.advance(past: newest)
         }
     }
 
@@ -45,8 +40,8 @@ extension ChatNode {
     /// theirs in the store already. The batch is written only once every record in it is durable
     /// in the WAL, so the store never holds a change the WAL could lose.
     public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
-        let (covered, channels, users) = directory.withLock { directory in
-            (journal.nextLSN, directory.channels.values.filter { !$0.isClean }.map(\.actor), Array(directory.users.values))
+        let (covered, channels, users) = directory.withEntries { entries in
+            (journal.nextLSN, entries.channels.values.filter { !$0.isClean }.map(\.actor), Array(entries.users.values))
         }
         var batch = HistoryStore.Batch(coveredLSN: covered)
         var newest: UInt64 = 0

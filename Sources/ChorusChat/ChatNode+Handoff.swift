@@ -51,8 +51,8 @@ extension ChatNode: KeyTransfer {
         guard let store else { throw RemoteCallError(.unreachable, "this node has no store to adopt into") }
         let lsn = journal.nextLSN - 1
         try await store.importChannel(metadata.info.id, snapshot: try JSONEncoder().encode(metadata.metadata), appliedLSN: lsn)
-        directory.withLock { _ = $0.channels.removeValue(forKey: metadata.info.id) }
-        snowflakes.withLock { $0.advance(past: metadata.info.id.rawValue) }
+        directory.withEntries { _ = $0.channels.removeValue(forKey: metadata.info.id) }
+        ids.advance(past: metadata.info.id.rawValue)
     }
 
     /// Takes over a user handed to this node.
@@ -60,11 +60,9 @@ extension ChatNode: KeyTransfer {
         guard let store else { throw RemoteCallError(.unreachable, "this node has no store to adopt into") }
         let lsn = journal.nextLSN - 1
         try await store.importUser(state.id, snapshot: try JSONEncoder().encode(state), appliedLSN: lsn)
-        let existing = directory.withLock { directory -> UserActor? in
-            if let actor = directory.users[state.id] { return actor }
-            directory.users[state.id] = actorSystem.withIdentity(UserActor.identity(of: state.id)) {
-                UserActor(actorSystem: actorSystem, state: state, appliedLSN: lsn, storedLSN: lsn, node: self)
-            }
+        let existing = directory.withEntries { entries -> UserActor? in
+            if let actor = entries.users[state.id] { return actor }
+            entries.users[state.id] = makeUserActor(state, appliedLSN: lsn, storedLSN: lsn)
             return nil
         }
         await existing?.whenLocal { $0.adopt(state, storedAt: lsn) }

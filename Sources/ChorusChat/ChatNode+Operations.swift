@@ -12,7 +12,7 @@ extension ChatNode {
     /// Creates a channel with its first members on the node that owns its new id (here or a
     /// peer), waits until its `created` record is durable there, and returns its description.
     func createChannelRecord(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) async throws -> ChannelInfo {
-        let id = ChannelID(rawValue: snowflakes.withLock { $0.next(now: now) })
+        let id = ChannelID(rawValue: ids.nextRaw(now: now))
         let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
         if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
             try await chatNodeActor(on: peer).createChannel(info, members: members)
@@ -25,18 +25,14 @@ extension ChatNode {
     /// Logs a new channel's `created` record and activates its actor, in one step under the
     /// directory lock (so a checkpoint sees either both or neither); returns once it is durable.
     func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
-        let lsn = try directory.withLock { directory in
-            guard directory.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
+        let lsn = try directory.withEntries { entries in
+            guard entries.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
             let lsn = try journal.append(.channel(info.id, .created(info: info, members: members)))
-            let actor = actorSystem.withIdentity(ChannelActor.identity(of: info.id)) {
-                ChannelActor(
-                    actorSystem: actorSystem, state: ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0,
-                    node: self)
-            }
-            directory.channels[info.id] = ChannelEntry(actor: actor, lastUsed: info.createdAt, committedLSN: lsn, storedLSN: 0)
+            let actor = makeChannelActor(ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0)
+            entries.channels[info.id] = ActorDirectory.ChannelEntry(actor: actor, lastUsed: info.createdAt, committedLSN: lsn, storedLSN: 0)
             return lsn
         }
-        snowflakes.withLock { $0.advance(past: info.id.rawValue) }
+        ids.advance(past: info.id.rawValue)
         logger.debug("channel created", metadata: ["channel.id": "\(info.id)", "channel.kind": "\(info.kind.rawValue)"])
         try await journal.waitDurable(lsn)
     }
@@ -76,8 +72,7 @@ extension ChatNode {
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
             return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
         }
-        guard let cluster else { return try await activateUser(id).ensure(displayName: name) }
-        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
+        return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
     }
 
     /// Creates user `id` or renames them (admin).
@@ -86,8 +81,7 @@ extension ChatNode {
         if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
             return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
         }
-        guard let cluster else { return try await activateUser(id).upsert(displayName: displayName) }
-        return try await cluster.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
+        return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
     }
 
     /// The profile of user `id`.
@@ -168,4 +162,15 @@ extension ChatNode {
             return names
         }
     }
+
+    /// Whether user `id` exists.
+    func userExists(_ id: UserID) async throws -> Bool {
+        do {
+            return try await withUser(id) { try await $0.exists() }
+        } catch let error as ChatError where error.code == .userNotFound {
+            return false
+        }
+    }
 }
+
+extension ChatNode: ChatOperations {}

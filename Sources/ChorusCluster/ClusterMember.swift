@@ -32,7 +32,7 @@ public protocol KeyTransfer: AnyObject, Sendable {
 /// and the graceful ring changes (leave, join) with their hand-offs.
 ///
 /// A hand-off (``handOff(to:)``) first refuses calls on the keys that move and waits for the ones
-/// already running (``ClusterPlacement/beginHandoff(to:deadline:timer:)``), then has the
+/// already running (``CallGate/beginHandoff(to:deadline:timer:)``), then has the
 /// ``KeyTransfer`` send each moving key to its new owner, which stores it durably before
 /// answering. Only then is the new ring adopted everywhere; until then the moving keys stay
 /// refused (503, never acknowledged). A hand-off that fails is aborted: the keys are served here again.
@@ -102,7 +102,7 @@ public final class ClusterMember: Sendable {
         }
         let me = placement.nodeName
         let placement = self.placement
-        try await placement.beginHandoff(to: target, deadline: Self.handoffDrainDeadline)
+        try await placement.gate.beginHandoff(to: target, deadline: Self.handoffDrainDeadline)
         do {
             let moved = try await transfer.transferKeys(towards: target) { id in
                 guard placement.owner(of: id) == me, let owner = target.owner(of: id.description), owner != me else { return nil }
@@ -112,7 +112,7 @@ public final class ClusterMember: Sendable {
             return moved
         } catch {
             // Nothing was adopted: serve the keys again rather than refuse them until a newer ring.
-            placement.abortHandoff(epoch: target.epoch)
+            placement.gate.abortHandoff(epoch: target.epoch)
             logger.error("hand-off failed; serving the keys here again", metadata: ["cluster.epoch": "\(target.epoch)", "error": "\(error)"])
             throw error
         }

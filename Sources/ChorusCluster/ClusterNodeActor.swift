@@ -48,7 +48,7 @@ public distributed actor ClusterNodeActor {
 
     /// A join that asked this node to hand keys over towards ring `epoch` failed: serve them here again.
     public distributed func abortHandoff(epoch: UInt64) {
-        member.placement.abortHandoff(epoch: epoch)
+        member.placement.gate.abortHandoff(epoch: epoch)
     }
 
     /// This node's report (for the admin view).

@@ -34,6 +34,11 @@ public struct HandoffGate: Sendable {
         return target.owner(of: key) != me
     }
 
+    /// Whether a call on `key` is running.
+    public func isBusy(_ key: String) -> Bool {
+        inFlight[key] != nil
+    }
+
     /// A call on `key` wants to start: admitted (and counted) unless the key is moving.
     public mutating func start(_ key: String) -> Bool {
         guard !isClosed(key) else { return false }

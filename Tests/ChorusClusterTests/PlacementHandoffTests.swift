@@ -4,7 +4,7 @@ import Testing
 
 /// The hand-off gate's shell: one hand-off at a time, and a hand-off waiting for running calls
 /// ends when the ring it aims at (or a newer one) is adopted meanwhile, or at its deadline.
-@Suite("Hand-off in the placement")
+@Suite("Hand-off gate in the placement")
 struct PlacementHandoffTests {
     /// Node `a` of a two-node ring, the ring without it, a key `a` owns, and a call on that key
     /// that runs until `release` is finished.
@@ -22,7 +22,7 @@ struct PlacementHandoffTests {
             let (released, release) = AsyncStream<Void>.makeStream()
             let (started, startedContinuation) = AsyncStream<Void>.makeStream()
             call = Task { [id] in
-                try await placement.track(id) {
+                try await placement.gate.track(id) {
                     startedContinuation.yield()
                     for await _ in released {}
                 }
@@ -36,15 +36,15 @@ struct PlacementHandoffTests {
     func waitingHandoff() async throws {
         let setup = try await Setup()
         let (placement, target, id) = (setup.placement, setup.target, setup.id)
-        let first = Task { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
-        while !placement.isMoving(id) { await Task.yield() }
-        await #expect(throws: RemoteCallError.self) { try await placement.beginHandoff(to: target, deadline: .seconds(60)) }
+        let first = Task { try await placement.gate.beginHandoff(to: target, deadline: .seconds(60)) }
+        while !placement.gate.isMoving(id) { await Task.yield() }
+        await #expect(throws: RemoteCallError.self) { try await placement.gate.beginHandoff(to: target, deadline: .seconds(60)) }
         placement.adopt(RingDescription(target))
         await #expect(throws: RemoteCallError.self) { try await first.value }
         setup.release.finish()
         try await setup.call.value
         // The ring moved on: the key is another node's now, no longer "moving" here.
-        #expect(!placement.isMoving(id))
+        #expect(!placement.gate.isMoving(id))
     }
 
     @Test("a hand-off whose calls do not finish in time is aborted, and the keys are served again")
@@ -53,15 +53,15 @@ struct PlacementHandoffTests {
         let (placement, target, id) = (setup.placement, setup.target, setup.id)
         // The deadline fires when the test says so: no real time passes.
         let (fire, fireContinuation) = AsyncStream<Void>.makeStream()
-        let handoff = Task { try await placement.beginHandoff(to: target, deadline: .seconds(30), timer: { _ in for await _ in fire {} }) }
-        while !placement.isMoving(id) { await Task.yield() }
+        let handoff = Task { try await placement.gate.beginHandoff(to: target, deadline: .seconds(30), timer: { _ in for await _ in fire {} }) }
+        while !placement.gate.isMoving(id) { await Task.yield() }
         fireContinuation.finish()
         await #expect(throws: RemoteCallError.self) { try await handoff.value }
-        #expect(!placement.isMoving(id))
+        #expect(!placement.gate.isMoving(id))
         setup.release.finish()
         try await setup.call.value
         // With nothing running, the next hand-off proceeds at once.
-        try await placement.beginHandoff(to: target, deadline: .seconds(60))
-        #expect(placement.isMoving(id))
+        try await placement.gate.beginHandoff(to: target, deadline: .seconds(60))
+        #expect(placement.gate.isMoving(id))
     }
 }

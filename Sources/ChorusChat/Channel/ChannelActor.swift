@@ -23,7 +23,7 @@ public distributed actor ChannelActor {
     private var typing = TypingTracker()
     /// Wakes at the next typing expiry while anyone is typing.
     private var typingTimer: Task<Void, Never>?
-    private let node: ChatNode
+    private let env: ActorEnvironment
 
     /// Events of applied records that are not durable yet, in LSN (= seq) order.
     private var unpublished: [(lsn: UInt64, event: ChannelEvent)] = []
@@ -39,14 +39,14 @@ public distributed actor ChannelActor {
     /// `eventsAvailableAfter` (default: the state's last seq) cannot be replayed.
     init(
         actorSystem: ClusterActorSystem, state: ChannelState, appliedLSN: UInt64, storedLSN: UInt64 = 0,
-        eventsAvailableAfter: UInt64? = nil, node: ChatNode
+        eventsAvailableAfter: UInt64? = nil, environment: ActorEnvironment
     ) {
         self.actorSystem = actorSystem
         self.state = state
         self.appliedLSN = appliedLSN
         self.storedLSN = storedLSN
-        self.node = node
-        self.eventLog = ChannelEventLog(capacity: node.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
+        self.env = environment
+        self.eventLog = ChannelEventLog(capacity: environment.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
     }
 
     /// The actor kind of channels; the key is the channel id.
@@ -60,15 +60,15 @@ public distributed actor ChannelActor {
     /// Logs and applies `record` in this turn, reads the result from the new state (before any
     /// other call can change it), then waits until the record is durable.
     private func commit<Result>(_ record: ChannelRecord, reading result: (ChannelState, _ seq: UInt64) -> Result) async throws -> Result {
-        let lsn = try node.journal.append(.channel(state.info.id, record))
+        let lsn = try env.journal.append(.channel(state.info.id, record))
         let seq = state.apply(record)
         appliedLSN = lsn
-        node.noteCommitted(state.info.id, lsn: lsn)
+        env.directory.noteCommitted(state.info.id, lsn: lsn)
         if let event = state.event(reporting: record, seq: seq) {
             unpublished.append((lsn, event))
         }
         let value = result(state, seq)
-        try await node.journal.waitDurable(lsn)
+        try await env.journal.waitDurable(lsn)
         publishDurable(upTo: lsn)
         return value
     }
@@ -108,7 +108,7 @@ public distributed actor ChannelActor {
 
     /// Loads message `id` from the store into memory if it is only there, so rules can see it.
     private func ensureLoaded(_ id: MessageID) throws {
-        guard state.mayBeInStore(id), let store = node.store else { return }
+        guard state.mayBeInStore(id), let store = env.store else { return }
         if let message = try store.message(id, in: state.info.id) {
             state.load(message)
         }
@@ -126,8 +126,8 @@ public distributed actor ChannelActor {
     /// The checkpoint wrote `flush`: forget its changes and trim the memory window.
     func completeFlush(_ flush: ChannelFlush) {
         storedLSN = flush.appliedLSN
-        state.completeFlush(upTo: flush.seq, keeping: node.messageWindow)
-        node.noteStored(state.info.id, lsn: flush.appliedLSN)
+        state.completeFlush(upTo: flush.seq, keeping: env.messageWindow)
+        env.directory.noteStored(state.info.id, lsn: flush.appliedLSN)
     }
 
     // MARK: Channel
@@ -147,7 +147,7 @@ public distributed actor ChannelActor {
     /// Unread messages of `user`: from memory, plus the store when the cursor is older than the window.
     private func unreadCount(for user: UserID) throws -> Int {
         if let count = state.memoryUnreadCount(for: user) { return count }
-        guard let store = node.store, let firstRecent = state.recent.first else { return 0 }
+        guard let store = env.store, let firstRecent = state.recent.first else { return 0 }
         let cursor = state.members[user]?.readCursor?.lastReadMessageID
         let overlay = state.memoryMessages(after: cursor, before: firstRecent.id)
         let stored = try store.unreadCount(in: state.info.id, after: cursor, before: firstRecent.id, for: user, excluding: overlay.map(\.id))
@@ -157,12 +157,12 @@ public distributed actor ChannelActor {
 
     /// Renames the channel.
     public distributed func update(name: String, by user: UserID) async throws -> ChannelInfo {
-        try await commit(try state.decideUpdate(name: name, by: user, at: node.clock.now(), limits: node.limits)) { state, _ in state.info }
+        try await commit(try state.decideUpdate(name: name, by: user, at: env.clock.now(), limits: env.limits)) { state, _ in state.info }
     }
 
     /// Hides (`true`) or shows the channel in `user`'s list.
     public distributed func setHidden(_ hidden: Bool, by user: UserID) async throws {
-        if let record = try state.decideHidden(hidden, by: user, at: node.clock.now()) {
+        if let record = try state.decideHidden(hidden, by: user, at: env.clock.now()) {
             try await commit(record)
         }
     }
@@ -178,20 +178,20 @@ public distributed actor ChannelActor {
     /// Adds `target` with `role` (or lets `target` join a room when `by == target`).
     public distributed func addMember(_ target: UserID, role: MemberRole, by user: UserID) async throws -> Member {
         try state.authorizeAddMember(target, role: role, by: user)
-        guard try await node.userExists(target) else { throw ChatError.userNotFound(target) }
+        guard try await env.operations.userExists(target) else { throw ChatError.userNotFound(target) }
         // The state may have changed while we asked; decide again.
-        let member = Member(userID: target, role: role, joinedAt: node.clock.now())
+        let member = Member(userID: target, role: role, joinedAt: env.clock.now())
         let seq = try await commit(try state.decideAddMember(member, by: user))
-        try await node.membershipChanged(of: target, in: state.info.id, isMember: true, seq: seq)
+        try await env.operations.membershipChanged(of: target, in: state.info.id, isMember: true, seq: seq)
         return member
     }
 
     /// Removes `target` (or lets them leave when `by == target`).
     public distributed func removeMember(_ target: UserID, by user: UserID) async throws {
-        let now = node.clock.now()
+        let now = env.clock.now()
         let seq = try await commit(try state.decideRemoveMember(target, by: user, at: now))
         stopTyping(target, at: now)
-        try await node.membershipChanged(of: target, in: state.info.id, isMember: false, seq: seq)
+        try await env.operations.membershipChanged(of: target, in: state.info.id, isMember: false, seq: seq)
     }
 
     // MARK: Messages
@@ -200,7 +200,7 @@ public distributed actor ChannelActor {
     public distributed func messages(_ request: MessagePageRequest, for user: UserID) throws -> MessagePage {
         _ = try state.requireMember(user)
         if let page = state.memoryPage(request) { return page }
-        guard let store = node.store else { return MessagePage(messages: [], hasMore: false) }
+        guard let store = env.store else { return MessagePage(messages: [], hasMore: false) }
         let (after, before, limit, fromNewest): (MessageID?, MessageID?, Int, Bool) =
             switch request {
             case .latest(let limit): (nil, nil, limit, true)
@@ -223,10 +223,10 @@ public distributed actor ChannelActor {
 
     /// Posts a message; ends the sender's typing.
     public distributed func send(_ draft: MessageDraft, from sender: UserID, senderName: String) async throws -> Message {
-        let now = node.clock.now()
+        let now = env.clock.now()
         _ = try state.requireMember(sender)
-        let id = node.nextMessageID(after: state.recent.last?.id, now: now)
-        let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: node.limits)
+        let id = env.ids.next(after: state.recent.last?.id, now: now)
+        let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: env.limits)
         stopTyping(sender, at: now)
         return try await commit(record) { state, _ in state.recent[state.recent.count - 1] }
     }
@@ -234,14 +234,14 @@ public distributed actor ChannelActor {
     /// Edits the caller's own message.
     public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
         try ensureLoaded(id)
-        let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: node.clock.now(), limits: node.limits)
+        let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: env.clock.now(), limits: env.limits)
         return try await commit(record) { state, _ in state.message(id)! }
     }
 
     /// Deletes a message; succeeds again if it is already deleted.
     public distributed func delete(_ id: MessageID, by user: UserID) async throws {
         try ensureLoaded(id)
-        if let record = try state.decideDelete(id, by: user, at: node.clock.now()) {
+        if let record = try state.decideDelete(id, by: user, at: env.clock.now()) {
             try await commit(record)
         }
     }
@@ -249,13 +249,13 @@ public distributed actor ChannelActor {
     /// Adds the caller's reaction.
     public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) async throws {
         try ensureLoaded(id)
-        try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: node.clock.now()))
+        try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: env.clock.now()))
     }
 
     /// Removes the caller's reaction.
     public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID) async throws {
         try ensureLoaded(id)
-        try await commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: node.clock.now()))
+        try await commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: env.clock.now()))
     }
 
     /// The attachment `asset` of message `id`, for a member.
@@ -267,7 +267,7 @@ public distributed actor ChannelActor {
     /// Sets the caller's read cursor.
     public distributed func markRead(_ id: MessageID, by user: UserID) async throws -> ReadCursor {
         try ensureLoaded(id)
-        return try await commit(try state.decideMarkRead(id, by: user, at: node.clock.now())) { state, _ in state.members[user]!.readCursor! }
+        return try await commit(try state.decideMarkRead(id, by: user, at: env.clock.now())) { state, _ in state.members[user]!.readCursor! }
     }
 
     // MARK: Typing
@@ -276,9 +276,9 @@ public distributed actor ChannelActor {
     /// than 3 s ago (a refresh).
     public distributed func startTyping(by user: UserID) throws {
         _ = try state.requireMember(user)
-        let now = node.clock.now()
+        let now = env.clock.now()
         expireTyping(at: now)
-        if typing.start(user, now: now, ttl: node.typingTTL) {
+        if typing.start(user, now: now, ttl: env.typingTTL) {
             publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: now, payload: .typing(user)))
         }
         armTypingTimer()
@@ -287,7 +287,7 @@ public distributed actor ChannelActor {
     /// The users typing now, in the order they started, for a member.
     public distributed func typingUsers(for user: UserID) throws -> [UserID] {
         _ = try state.requireMember(user)
-        let now = node.clock.now()
+        let now = env.clock.now()
         expireTyping(at: now)
         return typing.typing(at: now)
     }
@@ -309,7 +309,7 @@ public distributed actor ChannelActor {
     /// Sleeps on the node's clock until the next expiry, then expires and re-arms.
     private func armTypingTimer() {
         guard typingTimer == nil, let deadline = typing.nextExpiry else { return }
-        let clock = node.clock
+        let clock = env.clock
         typingTimer = Task {
             do {
                 try await clock.sleep(until: deadline)
@@ -332,9 +332,9 @@ public distributed actor ChannelActor {
     public distributed func subscribe(edge: String, generation: UInt64) -> UInt64 {
         guard generation > subscriptionGenerations[edge, default: 0] else { return eventLog.lastSeq }
         subscriptionGenerations[edge] = generation
-        guard let sink = node.eventSink(edge: edge) else { return eventLog.lastSeq }
+        guard let sink = env.operations.eventSink(edge: edge) else { return eventLog.lastSeq }
         subscribers[edge] = sink
-        node.noteSubscribed(state.info.id, !subscribers.isEmpty)
+        env.directory.noteSubscribed(state.info.id, !subscribers.isEmpty)
         return eventLog.lastSeq
     }
 
@@ -343,7 +343,7 @@ public distributed actor ChannelActor {
         guard generation > subscriptionGenerations[edge, default: 0] else { return }
         subscriptionGenerations[edge] = generation
         subscribers[edge] = nil
-        node.noteSubscribed(state.info.id, !subscribers.isEmpty)
+        env.directory.noteSubscribed(state.info.id, !subscribers.isEmpty)
     }
 
     /// The published events after `seq`, for a member resuming; say when some are no longer kept.

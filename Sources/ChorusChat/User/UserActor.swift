@@ -15,18 +15,18 @@ public distributed actor UserActor {
     private var appliedLSN: UInt64
     /// The LSN of the last record the store has (written by a checkpoint).
     private var storedLSN: UInt64
-    private let node: ChatNode
+    private let env: ActorEnvironment
     /// DMs being opened (with the other user), so concurrent opens share one channel.
     private var openingDirect: [UserID: Task<DirectChannelResult, any Error>] = [:]
 
     /// Creates the actor of a user from its state (empty or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
-    init(actorSystem: ClusterActorSystem, state: UserState, appliedLSN: UInt64, storedLSN: UInt64 = 0, node: ChatNode) {
+    init(actorSystem: ClusterActorSystem, state: UserState, appliedLSN: UInt64, storedLSN: UInt64 = 0, environment: ActorEnvironment) {
         self.actorSystem = actorSystem
         self.state = state
         self.appliedLSN = appliedLSN
         self.storedLSN = storedLSN
-        self.node = node
+        self.env = environment
     }
 
     /// The actor kind of users; the key is the user id.
@@ -39,10 +39,10 @@ public distributed actor UserActor {
 
     /// Logs and applies `record` in this turn, then waits until it is durable.
     private func commit(_ record: UserRecord) async throws {
-        let lsn = try node.journal.append(.user(state.id, record))
+        let lsn = try env.journal.append(.user(state.id, record))
         state.apply(record)
         appliedLSN = lsn
-        try await node.journal.waitDurable(lsn)
+        try await env.journal.waitDurable(lsn)
     }
 
     /// The state and the LSN it includes.
@@ -88,14 +88,14 @@ public distributed actor UserActor {
     /// Creates the user with `displayName` if they do not exist yet; returns the profile either way.
     public distributed func ensure(displayName: String) async throws -> UserProfile {
         if let profile = state.profile { return profile }
-        try await commit(.upserted(displayName: displayName, at: node.clock.now()))
+        try await commit(.upserted(displayName: displayName, at: env.clock.now()))
         return try requireProfile()
     }
 
     /// Creates the user or sets their display name.
     public distributed func upsert(displayName: String) async throws -> UserProfile {
         if state.profile?.displayName != displayName {
-            try await commit(.upserted(displayName: displayName, at: node.clock.now()))
+            try await commit(.upserted(displayName: displayName, at: env.clock.now()))
         }
         return try requireProfile()
     }
@@ -118,7 +118,7 @@ public distributed actor UserActor {
         _ = try requireProfile()
         guard other != state.id else { throw ChatError(.invalidRequest, "you cannot block yourself") }
         if !state.blocked.contains(other) {
-            try await commit(.blockAdded(other, at: node.clock.now()))
+            try await commit(.blockAdded(other, at: env.clock.now()))
         }
     }
 
@@ -126,7 +126,7 @@ public distributed actor UserActor {
     public distributed func unblock(_ other: UserID) async throws {
         _ = try requireProfile()
         if state.blocked.contains(other) {
-            try await commit(.blockRemoved(other, at: node.clock.now()))
+            try await commit(.blockRemoved(other, at: env.clock.now()))
         }
     }
 
@@ -148,7 +148,7 @@ public distributed actor UserActor {
         precondition(state.id < other, "the DM registry is the actor of the smaller user id")
         let me = try requireProfile()
         let myID = state.id
-        let otherBlockedMe = try await node.withUser(other) { try await $0.hasBlocked(myID) }
+        let otherBlockedMe = try await env.operations.withUser(other) { try await $0.hasBlocked(myID) }
         if otherBlockedMe || state.blocked.contains(other) {
             throw ChatError(.dmBlockedUser, "a block between you and this user prevents a DM")
         }
@@ -161,9 +161,9 @@ public distributed actor UserActor {
             return DirectChannelResult(channel: try await opening.value.channel, created: false)
         }
         let opening = Task { () async throws -> DirectChannelResult in
-            let (info, members) = try await node.createDirectChannel(between: me.id, and: other)
+            let (info, members) = try await env.operations.createDirectChannel(between: me.id, and: other)
             try await commit(.directChannelOpened(info, with: other))
-            try await node.announceMembers(of: info.id, members)
+            try await env.operations.announceMembers(of: info.id, members)
             return DirectChannelResult(channel: info, created: true)
         }
         openingDirect[other] = opening

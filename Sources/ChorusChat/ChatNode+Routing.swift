@@ -1,0 +1,131 @@
+import ChorusActorSystem
+import ChorusCluster
+import ChorusModel
+import Distributed
+
+/// The router: every call on a channel or user goes to the actor on the node that owns its key.
+/// Here, the actor is activated if needed (a channel from the store) and the call is counted in
+/// the ``CallGate`` while it runs, so neither passivation nor a hand-off can take the actor away
+/// under it; on a peer, the call goes to a proxy. A peer that answers `wrongOwner` has a
+/// different ring: the newer one wins and the call is retried (it was refused before it ran).
+extension ChatNode {
+    /// Runs `body` with the actor of channel `id`, here or on its owner;
+    /// `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
+    public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
+        let identity = ChannelActor.identity(of: id)
+        var attempt = 0
+        while true {
+            guard let cluster, let owner = cluster.remoteOwner(of: identity) else { return try await withLocalChannel(id, body) }
+            guard let proxy = try? ChannelActor.resolve(id: identity, using: actorSystem) else { throw ChatError.channelNotFound(id) }
+            do {
+                return try await body(proxy)
+            } catch let error as RemoteCallError where error.code == .actorNotFound {
+                throw ChatError.channelNotFound(id)
+            } catch let error as RemoteCallError where error.code == .wrongOwner {
+                guard try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
+    public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
+        let identity = UserActor.identity(of: id)
+        var attempt = 0
+        while true {
+            guard let cluster, let owner = cluster.remoteOwner(of: identity) else {
+                return try await directory.gate.track(identity) { try await body(try user(id)) }
+            }
+            do {
+                return try await body(try user(id))
+            } catch let error as RemoteCallError where error.code == .actorNotFound {
+                throw ChatError.userNotFound(id)
+            } catch let error as RemoteCallError where error.code == .wrongOwner {
+                guard try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// After `wrongOwner` from `peer`, whether to retry: if the peer's ring is newer, this node
+    /// adopts it; if it is older, the peer is about to adopt ours (a ring change is spreading), so
+    /// wait a moment. Gives up after about two seconds.
+    private func refreshRing(after error: RemoteCallError, from peer: String, attempt: Int) async throws -> Bool {
+        guard let cluster, let theirs = error.epoch, attempt < 40 else { return false }
+        if theirs < cluster.epoch {
+            try await Task.sleep(for: .milliseconds(50))
+            return true
+        }
+        guard theirs > cluster.epoch else { return false }
+        let description = try await ClusterNodeActor.on(peer, using: actorSystem).ring()
+        guard cluster.adopt(description) else { return false }
+        logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
+        return true
+    }
+
+    /// ``withChannel(_:_:)`` for a channel this node owns: counted while `body` runs.
+    func withLocalChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
+        try await directory.gate.track(ChannelActor.identity(of: id)) { try await body(try activateChannel(id)) }
+    }
+
+    /// The active actor of channel `id`, activating it from the store if it was passivated.
+    private func activateChannel(_ id: ChannelID) throws -> ChannelActor {
+        let now = clock.now()
+        if let actor = directory.useChannel(id, at: now) { return actor }
+        // Not active: load it from the store (outside the lock), then activate it unless another
+        // call did meanwhile.
+        guard let store, let snapshot = try store.channelSnapshot(id, window: configuration.messageWindow) else { throw ChatError.channelNotFound(id) }
+        return directory.withEntries { entries in
+            if entries.channels[id] == nil {
+                let actor = makeChannelActor(snapshot.state, appliedLSN: snapshot.appliedLSN, storedLSN: snapshot.appliedLSN)
+                entries.channels[id] = ActorDirectory.ChannelEntry(
+                    actor: actor, lastUsed: now, committedLSN: snapshot.appliedLSN, storedLSN: snapshot.appliedLSN)
+            }
+            entries.channels[id]!.lastUsed = now
+            return entries.channels[id]!.actor
+        }
+    }
+
+    /// The active actor of channel `id` (not activating it); for tests and tools that do not race
+    /// with passivation. Servers use ``withChannel(_:_:)``.
+    public func channel(_ id: ChannelID) throws(ChatError) -> ChannelActor {
+        guard let actor = directory.channel(id) else { throw ChatError.channelNotFound(id) }
+        return actor
+    }
+
+    /// The actor of user `id` (a proxy when a peer owns it); `CHAT_USER_NOT_FOUND` if the user was
+    /// never created here. Calls on a proxy of a user that does not exist fail the same way through
+    /// ``withUser(_:_:)``.
+    public func user(_ id: UserID) throws(ChatError) -> UserActor {
+        if cluster?.remoteOwner(of: UserActor.identity(of: id)) != nil {
+            guard let proxy = try? UserActor.resolve(id: UserActor.identity(of: id), using: actorSystem) else { throw ChatError.userNotFound(id) }
+            return proxy
+        }
+        guard let actor = directory.user(id) else { throw ChatError.userNotFound(id) }
+        return actor
+    }
+
+    /// The actor of user `id` here, created (with an empty state) if new.
+    func activateUser(_ id: UserID) -> UserActor {
+        directory.withEntries { entries in
+            if let actor = entries.users[id] { return actor }
+            let actor = makeUserActor(UserState(id: id), appliedLSN: 0)
+            entries.users[id] = actor
+            return actor
+        }
+    }
+
+    /// Evicts channel actors that are idle for `idle`, have no call running, no subscribed edge
+    /// and nothing the store lacks; they are activated again from the store on next use. Returns how many.
+    @discardableResult
+    public func passivateIdleChannels(idleFor idle: Duration) -> Int {
+        guard store != nil else { return 0 }
+        return directory.passivateChannels(idleSince: clock.now().advanced(by: .zero - idle))
+    }
+
+    /// The ids of the active channel and user actors.
+    public var activeActorIDs: (channels: [ChannelID], users: [UserID]) { directory.activeIDs }
+
+    /// How many channel and user actors are active.
+    public var activeActorCounts: (channels: Int, users: Int) { directory.counts }
+}

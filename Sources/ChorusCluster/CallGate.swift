@@ -1,0 +1,106 @@
+import ChorusActorSystem
+import Synchronization
+
+/// The calls running on a node's keyed actors, and the keys refused while a hand-off moves them:
+/// the shell of a pure ``HandoffGate`` (with the hand-off waiting for running calls, and its
+/// deadline). One per node; the chat layer runs every call on a channel or user through
+/// ``track(_:_:)``, so this is the one in-flight count that both passivation (``isBusy(_:)``) and
+/// hand-offs use. Node-level calls do not go through it (the hand-off itself runs through them).
+public final class CallGate: Sendable {
+    private struct State {
+        var gate: HandoffGate
+        /// The hand-off waiting for running calls to finish, if one is.
+        var waiter: CheckedContinuation<Void, any Error>?
+    }
+    private let state: Mutex<State>
+
+    public init(me: String) {
+        state = Mutex(State(gate: HandoffGate(me: me)))
+    }
+
+    /// Whether calls for `id` are refused because it is moving to another node.
+    public func isMoving(_ id: ActorIdentity) -> Bool {
+        state.withLock { $0.gate.isClosed(id.description) }
+    }
+
+    /// Whether a call on `id` is running (an actor with one must not be passivated).
+    public func isBusy(_ id: ActorIdentity) -> Bool {
+        state.withLock { $0.gate.isBusy(id.description) }
+    }
+
+    /// Runs `body` as a call on `id`: refused with `unreachable` while `id` moves away, and
+    /// counted, so a hand-off can wait until calls that started before it have finished.
+    public func track<Result>(_ id: ActorIdentity, _ body: () async throws -> Result) async throws -> Result {
+        let key = id.description
+        guard state.withLock({ $0.gate.start(key) }) else {
+            throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
+        }
+        defer { takeWaiter { $0.finished(key) == .proceed }?.resume() }
+        return try await body()
+    }
+
+    /// Starts refusing calls for the keys `target` gives to other nodes, and returns once the
+    /// calls on them that are already running have finished. If they do not finish within
+    /// `deadline`, the hand-off is aborted (every key is served again) and this throws. `timer`
+    /// waits out the deadline (tests fire it by hand).
+    public func beginHandoff(
+        to target: HashRing, deadline: Duration, timer wait: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) async throws {
+        let timer = Task {
+            try await wait(deadline)
+            // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
+            self.takeWaiter { gate in
+                guard gate.draining else { return false }
+                gate.abort()
+                return true
+            }?.resume(throwing: RemoteCallError(.unreachable, "calls on the moving keys did not finish within \(deadline); hand-off aborted"))
+        }
+        defer { timer.cancel() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome = state.withLock { state -> Result<Bool, RemoteCallError> in
+                // One hand-off at a time: a second one would take the first one's place.
+                if let running = state.gate.target {
+                    return .failure(RemoteCallError(.unreachable, "a hand-off towards ring \(running.epoch) is already running"))
+                }
+                if state.gate.begin(target: target) == .proceed { return .success(true) }
+                state.waiter = continuation
+                return .success(false)
+            }
+            switch outcome {
+            case .success(true): continuation.resume()
+            case .success(false): break
+            case .failure(let error): continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Ends a hand-off that failed (only one towards ring `epoch`, if given, so a late abort
+    /// cannot end a newer one): the gate opens and this node serves its keys again; a hand-off
+    /// still waiting for running calls fails with `error`.
+    public func abortHandoff(epoch: UInt64? = nil, _ error: any Error = RemoteCallError(.unreachable, "hand-off aborted")) {
+        takeWaiter { gate in
+            guard let target = gate.target, epoch == nil || target.epoch == epoch else { return false }
+            gate.abort()
+            return true
+        }?.resume(throwing: error)
+    }
+
+    /// Applies `change` to the gate under the lock; if it returns true, hands back the waiting
+    /// hand-off (if any), to be resumed outside the lock.
+    private func takeWaiter(_ change: (inout HandoffGate) -> Bool) -> CheckedContinuation<Void, any Error>? {
+        state.withLock { state in
+            guard change(&state.gate) else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+    }
+
+    /// A ring of `epoch` was adopted: a hand-off towards it (or an older one) is over, and one
+    /// still waiting for running calls stops waiting (its keys belong to their new owners now).
+    public func adopted(epoch: UInt64) {
+        takeWaiter { gate in
+            gate.adopted(epoch: epoch)
+            return gate.target == nil
+        }?.resume(throwing: RemoteCallError(.unreachable, "ring \(epoch) was adopted while the hand-off waited"))
+    }
+}
