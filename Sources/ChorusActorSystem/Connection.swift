@@ -25,8 +25,11 @@ final class Connection: Sendable {
     let channel: any Channel
     private let logger: Logger
 
-    init(channel: any Channel, handshake: Handshake, logger: Logger, onCall: @escaping @Sendable (Wire.Call, String, Connection) -> Void) {
+    private let clock: TransportClock
+
+    init(channel: any Channel, handshake: Handshake, clock: TransportClock, logger: Logger, onCall: @escaping @Sendable (Wire.Call, String, Connection) -> Void) {
         self.channel = channel
+        self.clock = clock
         self.logger = logger
         self.state = Mutex(State(handshake: handshake))
         let (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
@@ -47,7 +50,7 @@ final class Connection: Sendable {
         guard let hello = state.withLock({ $0.start() }) else { return }
         send(hello)
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
-            for (caller, error) in self.state.withLock({ $0.expire(now: .now) }) { caller.resume(throwing: error) }
+            for (caller, error) in self.state.withLock({ $0.expire(now: self.clock.now()) }) { caller.resume(throwing: error) }
         }
         self.sweeper.withLock { $0 = sweeper }
     }
@@ -110,7 +113,7 @@ final class Connection: Sendable {
 
     /// Sends a call built with a fresh id and waits for its reply or its deadline.
     func call(_ makeCall: (UInt64) -> Wire.Call, target: String, timeout: Duration) async throws -> Wire.Reply.Result {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.now() + timeout
         return try await withCheckedThrowingContinuation { continuation in
             switch state.withLock({ $0.beginCall(continuation, target: target, deadline: deadline) }) {
             case .success(let id): send(.call(makeCall(id)))

@@ -2,7 +2,8 @@ import ChorusWire
 
 /// One cluster connection as a pure state machine: its phase (the ``Handshake``, then
 /// established, then closed), the table of calls waiting for replies with their deadlines, and
-/// the batching of outgoing frames. It does no I/O and reads no clock; ``Connection`` is its shell
+/// the batching of outgoing frames. It does no I/O and reads no clock (times are a
+/// ``TransportClock``'s); ``Connection`` is its shell
 /// over a NIO channel, and tests drive it directly.
 ///
 /// Generic over what waits: `Caller` for a call's reply, `Opener` for the handshake to complete
@@ -24,7 +25,7 @@ struct ConnectionState<Caller, Opener> {
     /// A call waiting for its reply.
     struct Pending {
         var caller: Caller
-        var deadline: ContinuousClock.Instant
+        var deadline: Duration
         var target: String
     }
 
@@ -131,7 +132,7 @@ struct ConnectionState<Caller, Opener> {
 
     /// Registers a call to `target` that waits until `deadline`; returns its id, or the error to
     /// fail it with when the connection is closed.
-    mutating func beginCall(_ caller: Caller, target: String, deadline: ContinuousClock.Instant) -> Result<UInt64, RemoteCallError> {
+    mutating func beginCall(_ caller: Caller, target: String, deadline: Duration) -> Result<UInt64, RemoteCallError> {
         guard isOpen else { return .failure(RemoteCallError(.unreachable, "the connection closed")) }
         nextCallID += 1
         pending[nextCallID] = Pending(caller: caller, deadline: deadline, target: target)
@@ -139,7 +140,7 @@ struct ConnectionState<Caller, Opener> {
     }
 
     /// Removes the calls whose deadline is at or before `now`; each fails with `timeout`.
-    mutating func expire(now: ContinuousClock.Instant) -> [(Caller, RemoteCallError)] {
+    mutating func expire(now: Duration) -> [(Caller, RemoteCallError)] {
         let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
         for (id, _) in expired { pending[id] = nil }
         return expired.map { ($0.value.caller, RemoteCallError(.timeout, "no reply to \($0.value.target) before its deadline")) }

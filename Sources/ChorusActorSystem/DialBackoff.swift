@@ -1,5 +1,6 @@
 /// When to dial a peer, and what a call that finds no open connection does meanwhile: a pure
-/// state machine (no sockets, no tasks, no clock), one per peer. ``ClusterTransport`` is its shell.
+/// state machine (no sockets, no tasks, no clock: times are a ``TransportClock``'s), one per peer.
+/// ``TCPTransport`` is its shell.
 ///
 /// One dial at a time, shared by every caller. After a failed dial the peer is backed off,
 /// doubling from `initial` up to `maximum`; a call that arrives meanwhile waits for the next
@@ -14,7 +15,7 @@ public struct DialBackoff: Sendable, Equatable {
         /// A dial is under way: wait for it.
         case join
         /// Backed off: wait until then, and ask again.
-        case wait(until: ContinuousClock.Instant)
+        case wait(until: Duration)
         /// Backed off past the caller's patience: fail now as unreachable.
         case fail
     }
@@ -25,7 +26,7 @@ public struct DialBackoff: Sendable, Equatable {
     /// The wait after the last failed dial (zero after a success).
     public private(set) var backoff: Duration = .zero
     /// No dial before this instant.
-    public private(set) var retryAfter: ContinuousClock.Instant?
+    public private(set) var retryAfter: Duration?
 
     public init(initial: Duration, maximum: Duration) {
         self.initial = initial
@@ -33,7 +34,7 @@ public struct DialBackoff: Sendable, Equatable {
     }
 
     /// A call that started at `started` with `budget` to spend found no open connection at `now`.
-    public mutating func connectionNeeded(now: ContinuousClock.Instant, started: ContinuousClock.Instant, budget: Duration) -> Decision {
+    public mutating func connectionNeeded(now: Duration, started: Duration, budget: Duration) -> Decision {
         if dialing { return .join }
         if let retryAfter, now < retryAfter {
             return retryAfter - started < budget / 2 ? .wait(until: retryAfter) : .fail
@@ -50,7 +51,7 @@ public struct DialBackoff: Sendable, Equatable {
     }
 
     /// The dial failed at `now`: back off.
-    public mutating func dialFailed(now: ContinuousClock.Instant) {
+    public mutating func dialFailed(now: Duration) {
         dialing = false
         backoff = backoff == .zero ? initial : min(backoff * 2, maximum)
         retryAfter = now + backoff

@@ -28,8 +28,8 @@ public final class InProcessNetwork: Sendable {
     public init() {}
 
     /// The transport of node `node` (one per node name).
-    public func transport(for node: String, callTimeout: Duration = .seconds(5)) -> InProcessTransport {
-        let transport = InProcessTransport(node: node, network: self, callTimeout: callTimeout)
+    public func transport(for node: String, callTimeout: Duration = .seconds(5), clock: TransportClock = .continuous) -> InProcessTransport {
+        let transport = InProcessTransport(node: node, network: self, callTimeout: callTimeout, clock: clock)
         state.withLock { $0.transports[node] = WeakTransport(transport: transport) }
         return transport
     }
@@ -84,11 +84,13 @@ public final class InProcessTransport: ClusterTransport {
     public let node: String
     public let defaultCallTimeout: Duration
     private let network: InProcessNetwork
+    private let clock: TransportClock
     private let links = Mutex<[String: Link]>([:])
 
-    init(node: String, network: InProcessNetwork, callTimeout: Duration) {
+    init(node: String, network: InProcessNetwork, callTimeout: Duration, clock: TransportClock) {
         self.node = node
         self.network = network
+        self.clock = clock
         self.defaultCallTimeout = callTimeout
     }
 
@@ -100,9 +102,9 @@ public final class InProcessTransport: ClusterTransport {
         guard let handler = network.handler(from: node, to: peer) else {
             throw RemoteCallError(.unreachable, "node \(peer) is unreachable from \(node)")
         }
-        let deadline = ContinuousClock.now + timeout
-        let timer = Task { [weak self] in
-            try await Task.sleep(until: deadline)
+        let deadline = clock.now() + timeout
+        let timer = Task { [weak self, clock] in
+            try await clock.sleepUntil(deadline)
             self?.expire(peer)
         }
         defer { timer.cancel() }
@@ -128,7 +130,7 @@ public final class InProcessTransport: ClusterTransport {
     }
 
     private func expire(_ peer: String) {
-        for (caller, error) in links.withLock({ $0[peer]?.expire(now: .now) ?? [] }) { caller.resume(throwing: error) }
+        for (caller, error) in links.withLock({ $0[peer]?.expire(now: clock.now()) ?? [] }) { caller.resume(throwing: error) }
     }
 
     /// The link to `peer` is gone: its calls fail with `unreachable`.

@@ -34,11 +34,13 @@ public struct ClusterTransportConfiguration: Sendable {
     public var initialBackoff: Duration
     public var maxBackoff: Duration
     public var maxFrameBytes: Int
+    /// The clock of call deadlines and dial backoff.
+    public var clock: TransportClock
 
     public init(
         cluster: String, secret: [UInt8], host: String = "127.0.0.1", port: Int = 0, peers: [String: PeerAddress] = [:],
         callTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), initialBackoff: Duration = .milliseconds(100),
-        maxBackoff: Duration = .seconds(1), maxFrameBytes: Int = Wire.defaultMaxFrameBytes
+        maxBackoff: Duration = .seconds(1), maxFrameBytes: Int = Wire.defaultMaxFrameBytes, clock: TransportClock = .continuous
     ) {
         self.cluster = cluster
         self.secret = secret
@@ -50,6 +52,7 @@ public struct ClusterTransportConfiguration: Sendable {
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
         self.maxFrameBytes = maxFrameBytes
+        self.clock = clock
     }
 }
 
@@ -91,6 +94,7 @@ final class TCPTransport: ClusterTransport {
     }
 
     var defaultCallTimeout: Duration { configuration.callTimeout }
+    private var clock: TransportClock { configuration.clock }
 
     // MARK: Listening
 
@@ -126,7 +130,7 @@ final class TCPTransport: ClusterTransport {
     }
 
     private func makeConnection(_ channel: any Channel) -> Connection {
-        Connection(channel: channel, handshake: makeHandshake(), logger: logger) { [weak self] call, peer, connection in
+        Connection(channel: channel, handshake: makeHandshake(), clock: clock, logger: logger) { [weak self] call, peer, connection in
             guard let onCall = self?.state.withLock({ $0.onCall }) else { return }
             onCall(call, peer) { [weak connection] reply in connection?.send(.reply(reply)) }
         }
@@ -148,11 +152,11 @@ final class TCPTransport: ClusterTransport {
         enum Next {
             case use(Connection)
             case dial(Task<Connection, any Error>, PeerAddress)
-            case wait(ContinuousClock.Instant)
+            case wait(Duration)
         }
-        let started = ContinuousClock.now
+        let started = clock.now()
         while true {
-            let now = ContinuousClock.now
+            let now = clock.now()
             let next = try state.withLock { state -> Next in
                 guard let address = state.peers[peer] else {
                     throw RemoteCallError(.unreachable, "no address for node \(peer) in the cluster configuration")
@@ -181,7 +185,7 @@ final class TCPTransport: ClusterTransport {
             case .use(let connection):
                 return connection
             case .wait(let instant):
-                try await Task.sleep(until: instant)
+                try await clock.sleepUntil(instant)
             case .dial(let dial, let address):
                 return try await finishDial(dial, to: peer, at: address)
             }
@@ -210,7 +214,7 @@ final class TCPTransport: ClusterTransport {
             state.withLock { state in
                 guard state.outbound[peer]?.dial == dial else { return }
                 state.outbound[peer]?.dial = nil
-                state.outbound[peer]?.backoff.dialFailed(now: .now)
+                state.outbound[peer]?.backoff.dialFailed(now: clock.now())
             }
             if let error = error as? RemoteCallError { throw error }
             throw RemoteCallError(.unreachable, "cannot connect to node \(peer) at \(address.host):\(address.port): \(error)")

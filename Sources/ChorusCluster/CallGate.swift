@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusModel
 import Synchronization
 
 /// The calls running on a node's keyed actors, and the keys refused while a hand-off moves them:
@@ -13,9 +14,12 @@ public final class CallGate: Sendable {
         var waiter: CheckedContinuation<Void, any Error>?
     }
     private let state: Mutex<State>
+    /// The clock of hand-off deadlines.
+    private let clock: any TimeSource
 
-    public init(me: String) {
+    public init(me: String, clock: any TimeSource = SystemTimeSource()) {
         state = Mutex(State(gate: HandoffGate(me: me)))
+        self.clock = clock
     }
 
     /// Whether calls for `id` are refused because it is moving to another node.
@@ -41,13 +45,11 @@ public final class CallGate: Sendable {
 
     /// Starts refusing calls for the keys `target` gives to other nodes, and returns once the
     /// calls on them that are already running have finished. If they do not finish within
-    /// `deadline`, the hand-off is aborted (every key is served again) and this throws. `timer`
-    /// waits out the deadline (tests fire it by hand).
-    public func beginHandoff(
-        to target: HashRing, deadline: Duration, timer wait: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) async throws {
-        let timer = Task {
-            try await wait(deadline)
+    /// `deadline` (on the gate's clock), the hand-off is aborted (every key is served again) and this throws.
+    public func beginHandoff(to target: HashRing, deadline: Duration) async throws {
+        let expiry = clock.now().advanced(by: deadline)
+        let timer = Task { [clock] in
+            try await clock.sleep(until: expiry)
             // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
             self.takeWaiter { gate in
                 guard gate.draining else { return false }

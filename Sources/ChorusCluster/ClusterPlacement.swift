@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusModel
 import Distributed
 import Synchronization
 
@@ -35,10 +36,11 @@ public final class ClusterPlacement: ActorPlacement {
     public let gate: CallGate
     private let onChange = Mutex<[@Sendable (HashRing) -> Void]>([])
 
-    public init(nodeName: String, ring: HashRing) {
+    /// `clock` runs the hand-off deadlines.
+    public init(nodeName: String, ring: HashRing, clock: any TimeSource = SystemTimeSource()) {
         self.nodeName = nodeName
         self.state = Mutex(ring)
-        self.gate = CallGate(me: nodeName)
+        self.gate = CallGate(me: nodeName, clock: clock)
     }
 
     /// Serves the actors of `kinds` here through `activator` (held weakly). `pinned` kinds are

@@ -1,5 +1,6 @@
 import ChorusActorSystem
 import ChorusCluster
+import ChorusModel
 import Testing
 
 /// The hand-off gate's shell: one hand-off at a time, and a hand-off waiting for running calls
@@ -9,13 +10,15 @@ struct PlacementHandoffTests {
     /// Node `a` of a two-node ring, the ring without it, a key `a` owns, and a call on that key
     /// that runs until `release` is finished.
     struct Setup {
-        let placement = ClusterPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1))
+        let clock = ManualTimeSource()
+        let placement: ClusterPlacement
         let target: HashRing
         let id: ActorIdentity
         let call: Task<Void, any Error>
         let release: AsyncStream<Void>.Continuation
 
         init() async throws {
+            placement = ClusterPlacement(nodeName: "a", ring: HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1), clock: clock)
             target = placement.ring.removing("a")
             let placement = self.placement
             id = try #require((1...500).lazy.map { ActorIdentity(kind: "channel", key: "\($0)") }.first { placement.owner(of: $0) == "a" })
@@ -51,11 +54,12 @@ struct PlacementHandoffTests {
     func deadline() async throws {
         let setup = try await Setup()
         let (placement, target, id) = (setup.placement, setup.target, setup.id)
-        // The deadline fires when the test says so: no real time passes.
-        let (fire, fireContinuation) = AsyncStream<Void>.makeStream()
-        let handoff = Task { try await placement.gate.beginHandoff(to: target, deadline: .seconds(30), timer: { _ in for await _ in fire {} }) }
-        while !placement.gate.isMoving(id) { await Task.yield() }
-        fireContinuation.finish()
+        // The deadline runs on the placement's clock: no real time passes.
+        let handoff = Task { try await placement.gate.beginHandoff(to: target, deadline: .seconds(30)) }
+        while !placement.gate.isMoving(id) || setup.clock.sleeperCount == 0 { await Task.yield() }
+        setup.clock.advance(by: .seconds(29))
+        #expect(placement.gate.isMoving(id), "not before the deadline")
+        setup.clock.advance(by: .seconds(1))
         await #expect(throws: RemoteCallError.self) { try await handoff.value }
         #expect(!placement.gate.isMoving(id))
         setup.release.finish()
