@@ -62,9 +62,9 @@ public struct ClusterTransportConfiguration: Sendable {
 /// Each node dials each peer once and sends its calls on that connection; it serves the calls of
 /// a peer on the connection the peer dialled. Inbound calls are handed to `onCall` in the order
 /// they arrive, and replies go back on the same connection.
-final class TCPTransport: ClusterTransport {
-    let node: String
-    let configuration: ClusterTransportConfiguration
+public final class TCPTransport: ClusterTransport {
+    public let node: String
+    public let configuration: ClusterTransportConfiguration
     private let logger: Logger
     private let group: any EventLoopGroup
 
@@ -85,7 +85,7 @@ final class TCPTransport: ClusterTransport {
     }
     private let state: Mutex<State>
 
-    init(node: String, configuration: ClusterTransportConfiguration, logger: Logger) {
+    public init(node: String, configuration: ClusterTransportConfiguration, logger: Logger) {
         self.node = node
         self.configuration = configuration
         self.state = Mutex(State(peers: configuration.peers))
@@ -93,16 +93,16 @@ final class TCPTransport: ClusterTransport {
         self.group = MultiThreadedEventLoopGroup.singleton
     }
 
-    var defaultCallTimeout: Duration { configuration.callTimeout }
+    public var defaultCallTimeout: Duration { configuration.callTimeout }
     private var clock: TransportClock { configuration.clock }
 
     // MARK: Listening
 
     /// The port the listener is bound to (0 before ``start(onCall:)``).
-    var port: Int { state.withLock { $0.server?.localAddress?.port ?? 0 } }
+    public var port: Int { state.withLock { $0.server?.localAddress?.port ?? 0 } }
 
     /// Binds the listener; inbound calls go to `onCall`.
-    func start(onCall: @escaping ClusterCallHandler) async throws {
+    public func start(onCall: @escaping ClusterCallHandler) async throws {
         state.withLock { $0.onCall = onCall }
         let maxFrame = configuration.maxFrameBytes
         let server = try await ServerBootstrap(group: group)
@@ -139,7 +139,7 @@ final class TCPTransport: ClusterTransport {
     // MARK: Calling
 
     /// Sends `call` to `peer` and waits for the reply (or the deadline).
-    func call(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws -> Wire.Reply.Result {
+    public func call(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws -> Wire.Reply.Result {
         let connection = try await self.connection(to: peer, budget: timeout)
         return try await connection.call(makeCall, target: target, timeout: timeout)
     }
@@ -246,7 +246,7 @@ final class TCPTransport: ClusterTransport {
     // MARK: Closing
 
     /// Closes the listener and every connection; pending calls fail with `unreachable`.
-    func shutdown() async {
+    public func shutdown() async {
         let (server, connections) = state.withLock { state -> ((any Channel)?, [Connection]) in
             state.closed = true
             let connections = state.outbound.values.compactMap(\.connection) + Array(state.inbound.values)
@@ -257,12 +257,12 @@ final class TCPTransport: ClusterTransport {
     }
 
     /// Replaces the peer addresses (a peer that moved is dialled at its new address next time).
-    func setPeers(_ peers: [String: PeerAddress]) {
+    public func setPeers(_ peers: [String: PeerAddress]) {
         state.withLock { $0.peers = peers }
     }
 
     /// The peers this node has an open outbound connection to.
-    var connectedPeers: [String] {
+    public var connectedPeers: [String] {
         state.withLock { state in state.outbound.filter { $0.value.connection?.isOpen == true }.map(\.key).sorted() }
     }
 

@@ -52,7 +52,7 @@ public final class ClusterMember: Sendable {
     /// How long a joining node waits for one peer's whole hand-off (the drain, then every page).
     public static let handoffCallTimeout = Duration.seconds(600)
 
-    public init(placement: ClusterPlacement, actorSystem: ClusterActorSystem, logger: Logger) {
+    public init(placement: ClusterPlacement, actorSystem: ClusterActorSystem, logger: Logger = Logger(label: "chorus.cluster")) {
         self.placement = placement
         self.actorSystem = actorSystem
         self.logger = logger

@@ -49,88 +49,27 @@ struct NodeRunner {
         let cdnKey = ProcessInfo.processInfo.environment["CHORUS_CDN_SECRET"].map { Array($0.utf8) }
             ?? Array(HMAC<SHA256>.authenticationCode(for: Data("chorus-cdn-url-signing".utf8), using: SymmetricKey(data: jwtSecret)))
 
-        var chatConfiguration = configuration.chatNodeConfiguration
-        let (storage, recovery) = try NodeStorage.open(
-            configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, nodeName: configuration.node.name,
-            logger: logger)
-        let actorSystem = ClusterActorSystem(nodeName: configuration.node.name, logger: logger)
-        var clusterMember: ClusterMember?
-        if let member {
-            let cluster = configuration.cluster
-            let placement = ClusterPlacement(nodeName: member.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes))
-            clusterMember = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
-            chatConfiguration.snowflakeNode = UInt64(member.index + 1)
+        let role = member.map {
+            ChorusNode.ClusterRole(name: $0.name, index: $0.index, transport: .tcp(secret: $0.secret), leaveOnStop: $0.leaveOnStop)
         }
-        let node = ChatNode(
-            actorSystem: actorSystem, configuration: chatConfiguration, journal: storage.wal, store: storage.store,
-            cluster: clusterMember?.placement, logger: logger)
-        node.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID)
-
-        var services: [any Service] = [CheckpointService(storage: storage, node: node, logger: logger)]
-        if let member, let clusterMember {
-            let cluster = configuration.cluster
-            let placement = clusterMember.placement
-            clusterMember.start()
-            node.startClusterServices(member: clusterMember)
-            let me = cluster.node(named: member.name)!
-            let listen = ChorusConfiguration.Cluster.parseAddress(me.clusterAddress)!
-            var peers: [String: PeerAddress] = [:]
-            for peer in cluster.nodes where peer.name != member.name {
-                peers[peer.name] = ChorusConfiguration.Cluster.parseAddress(peer.clusterAddress)
-            }
-            // The newest ring this node saw (it may have left, or others may have joined).
-            if let saved = RingFile.load(from: configuration.node.dataDir) { placement.adopt(saved) }
-            let dataDir = configuration.node.dataDir
-            placement.onRingChange { RingFile.save($0, to: dataDir) }
-            if stop.requested {
-                storage.close()
-                return
-            }
-            do {
-                _ = try await actorSystem.startTransport(
-                    ClusterTransportConfiguration(
-                        cluster: cluster.name, secret: member.secret, host: listen.host, port: listen.port, peers: peers,
-                        callTimeout: .milliseconds(cluster.callTimeoutMs)),
-                    placement: placement)
-            } catch {
-                storage.close()
-                throw CLIFailure.listening(on: me.clusterAddress, for: "peers (cluster_address)", error)
-            }
-            services.append(
-                Membership(
-                    member: clusterMember, clock: node.clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
-                    suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
-            if member.leaveOnStop { services.append(LeaveOnStopService(member: clusterMember)) }
-            // A node that left (or is new) takes its share over from the current owners.
-            if !stop.requested {
-                do {
-                    try await clusterMember.joinIfNeeded()
-                } catch {
-                    logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
-                }
-            }
-        }
+        let node = try ChorusNode(configuration: configuration, cluster: role, jwtSecret: jwtSecret, cdnKey: cdnKey, logger: logger)
         let host = configuration.node.host
-        let realtime = RealtimeHub(edgeName: configuration.node.name, node: node, configuration: configuration.realtime, logger: logger)
-        let app = Gateway.application(
-            configuration: configuration, dependencies: .init(node: node, jwtSecret: jwtSecret, cdnKey: cdnKey), realtime: realtime,
-            logger: logger,
-            onServerRunning: { port in
-                // Written in one call, unbuffered: scripts and tests wait for this line.
-                FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
-            })
-        // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests,
-        // heartbeats stop, then the last checkpoint is written.
-        services += [app, realtime]
-        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let app = node.application { port in
+            // Written in one call, unbuffered: scripts and tests wait for this line.
+            FileHandle.standardOutput.write(Data("chorus listening on http://\(host):\(port)\n".utf8))
+        }
+        // Stopped in reverse: WebSockets close with 1001, the gateway finishes its requests, the
+        // node leaves the cluster (if asked to), heartbeats and the transport stop, then the last
+        // checkpoint is written and the WAL closed.
+        let group = ServiceGroup(configuration: .init(services: node.services(application: app), logger: logger))
         await stop.attach(group)
         do {
             try await group.run()
+        } catch let error as ChorusNode.ClusterStartError {
+            throw CLIFailure.listening(on: error.address, for: "peers (cluster_address)", error.underlying)
         } catch {
-            await actorSystem.shutdownTransport()
             throw CLIFailure.listening(on: "\(host):\(configuration.node.port)", for: "clients", error)
         }
-        await actorSystem.shutdownTransport()
     }
 }
 

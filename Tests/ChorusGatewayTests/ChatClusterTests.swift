@@ -10,9 +10,8 @@ import HummingbirdTesting
 import Logging
 import Testing
 
-/// Several Chorus nodes in one process, each with its own actor system, gateway and WebSocket
-/// edge, connected by an ``InProcessNetwork`` (no ports; links can be cut) and sharing one manual
-/// clock. The TCP transport is covered by its own tests and by the multi-process tests.
+/// Several Chorus nodes in one process, built like any node (``ChorusNode``), connected by an
+/// ``InProcessNetwork`` (no ports; links can be cut) and sharing one manual clock. The TCP transport is covered by its own tests and by the multi-process tests.
 struct TestCluster {
     let apis: [TestAPI]
     let members: [ClusterMember]
@@ -24,64 +23,51 @@ struct TestCluster {
     static func run(nodes count: Int = 3, storage: Bool = false, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         let clock = ManualTimeSource()
         let names = (1...count).map { "chorus-\($0)" }
-        let ring = HashRing(nodes: names)
         let network = InProcessNetwork()
-        var nodes: [(ChatNode, ClusterMember, ClusterActorSystem)] = []
-        var storages: [(NodeStorage, String)] = []
+        var nodes: [ChorusNode] = []
+        var directories: [String] = []
         defer {
-            for (storage, directory) in storages {
-                storage.close()
-                try? FileManager.default.removeItem(atPath: directory)
-            }
+            for node in nodes { node.storage?.close() }
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
         }
         for (index, name) in names.enumerated() {
-            let system = ClusterActorSystem(nodeName: name)
-            let member = ClusterMember(placement: ClusterPlacement(nodeName: name, ring: ring), actorSystem: system, logger: Logger(label: "test"))
-            var configuration = ChorusConfiguration.testing().chatNodeConfiguration
-            configuration.snowflakeNode = UInt64(index + 1)
-            var journal: any Journal = MemoryJournal()
-            var store: HistoryStore?
-            if storage {
-                let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-                let (opened, _) = try NodeStorage.open(.init(dataDirectory: directory, fsync: .none), messageWindow: 5)
-                storages.append((opened, directory))
-                (journal, store) = (opened.wal, opened.store)
+            let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+            let configuration = ChorusConfiguration.testing {
+                $0.limits.userRequestBurst = 100_000  // tests create many channels to land one on a given node
+                $0.cluster.nodes = names.map { ClusterConfiguration.Node(name: $0, clusterAddress: "", clientAddress: "", dataDir: "") }
+                $0.cluster.callTimeoutMs = 10_000
+                $0.node.dataDir = directory
+                $0.storage.fsync = "none"
+                $0.storage.recentMessagesInMemory = 5
             }
-            let node = ChatNode(
-                actorSystem: system, configuration: configuration, journal: journal, store: store, clock: clock, cluster: member.placement)
-            member.start()
-            node.startClusterServices(member: member)
-            try await system.startTransport(network.transport(for: name, callTimeout: .seconds(10)), placement: member.placement)
-            nodes.append((node, member, system))
+            if storage { directories.append(directory) }
+            let node = try ChorusNode(
+                configuration: configuration, cluster: .init(name: name, index: index, transport: .inProcess(network)),
+                storage: storage ? .dataDirectory : .memory, clock: clock, jwtSecret: Array(TestAPI.secret.utf8), cdnKey: Array("cdn-key".utf8),
+                logger: Logger(label: "test"))
+            try await node.startCluster()
+            nodes.append(node)
         }
         let started = nodes
 
         @Sendable func serve(_ index: Int, _ apis: [TestAPI]) async throws {
             guard index < started.count else {
-                try await body(TestCluster(apis: apis, members: started.map(\.1), systems: started.map(\.2), network: network))
+                try await body(TestCluster(apis: apis, members: started.map { $0.member! }, systems: started.map(\.actorSystem), network: network))
                 return
             }
-            let (node, _, _) = started[index]
-            let configuration = ChorusConfiguration.testing {
-                $0.limits.userRequestBurst = 100_000  // tests create many channels to land one on a given node
-            }
-            let hub = RealtimeHub(edgeName: names[index], node: node, configuration: configuration.realtime, logger: Logger(label: "test"))
-            let app = Gateway.application(
-                configuration: configuration,
-                dependencies: .init(node: node, jwtSecret: Array(TestAPI.secret.utf8), cdnKey: Array("cdn-key".utf8)),
-                realtime: hub, logger: Logger(label: "test"))
-            try await app.test(.live) { client in
-                try await serve(index + 1, apis + [TestAPI(clock: clock, node: node, hub: hub, client: client)])
+            let node = started[index]
+            try await node.application().test(.live) { client in
+                try await serve(index + 1, apis + [TestAPI(clock: clock, node: node.chat, hub: node.realtime, client: client)])
             }
         }
         // Every transport is shut down before returning, also when the body throws.
         do {
             try await serve(0, [])
         } catch {
-            for (_, _, system) in started { await system.shutdownTransport() }
+            for node in started { await node.stopCluster() }
             throw error
         }
-        for (_, _, system) in started { await system.shutdownTransport() }
+        for node in started { await node.stopCluster() }
     }
 
     var placements: [ClusterPlacement] { members.map(\.placement) }

@@ -42,17 +42,11 @@ struct TestAPI {
         _ body: @Sendable (TestAPI) async throws -> Void
     ) async throws {
         let clock = ManualTimeSource()
-        let node = ChatNode(
-            actorSystem: ClusterActorSystem(),
-            configuration: configuration.chatNodeConfiguration,
-            clock: clock)
-        let hub = RealtimeHub(edgeName: "test-edge", node: node, configuration: configuration.realtime, logger: Logger(label: "test"))
-        let app = Gateway.application(
-            configuration: configuration,
-            dependencies: .init(node: node, jwtSecret: Array(secret.utf8), cdnKey: Array("cdn-key".utf8)),
-            realtime: hub, logger: Logger(label: "test"))
-        try await app.test(setup) { client in
-            try await body(TestAPI(clock: clock, node: node, hub: hub, client: client))
+        let node = try ChorusNode(
+            configuration: configuration, storage: .memory, clock: clock, jwtSecret: Array(secret.utf8), cdnKey: Array("cdn-key".utf8),
+            logger: Logger(label: "test"))
+        try await node.application().test(setup) { client in
+            try await body(TestAPI(clock: clock, node: node.chat, hub: node.realtime, client: client))
         }
     }
 

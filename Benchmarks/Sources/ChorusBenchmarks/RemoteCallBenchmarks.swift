@@ -98,11 +98,11 @@ func edgeSendBenchmarks() async throws {
     var ports: [String: PeerAddress] = [:]
     for (index, name) in names.enumerated() {
         let system = ClusterActorSystem(nodeName: name)
-        let placement = ChatPlacement(nodeName: name, ring: ring)
-        let node = ChatNode(actorSystem: system, configuration: .init(snowflakeNode: UInt64(index + 1)), cluster: placement)
-        placement.attach(node)
-        node.startClusterServices()
-        let port = try await system.startTransport(ClusterTransportConfiguration(cluster: "bench", secret: Array("s".utf8)), placement: placement)
+        let member = ClusterMember(placement: ClusterPlacement(nodeName: name, ring: ring), actorSystem: system)
+        let node = ChatNode(actorSystem: system, configuration: .init(snowflakeNode: UInt64(index + 1)), cluster: member.placement)
+        member.start()
+        node.startClusterServices(member: member)
+        let port = try await system.startTransport(ClusterTransportConfiguration(cluster: "bench", secret: Array("s".utf8)), placement: member.placement)
         ports[name] = PeerAddress(host: "127.0.0.1", port: port)
         nodes.append(node)
     }

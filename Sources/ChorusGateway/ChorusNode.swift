@@ -1,0 +1,276 @@
+import ChorusActorSystem
+import ChorusChat
+import ChorusCluster
+import ChorusModel
+import ChorusStorage
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// One Chorus node, wired from its configuration: the one place that puts storage, the actor
+/// system, the cluster membership, the chat node, the WebSocket edge and the gateway together.
+/// `chorus serve`, `chorus node` and the tests build their nodes with it.
+///
+/// Building recovers the data directory (the only I/O) and starts no task. The node then runs as
+/// the services of ``services(application:)`` in one `ServiceGroup`, in dependency order:
+/// storage (checkpoints; the WAL is closed after the last one), the cluster (the transport, and
+/// joining the ring), membership (heartbeats), the graceful leave, the gateway (which starts
+/// serving clients only once the cluster is up), and the WebSocket edge. The group stops them in
+/// reverse. One clock (`clock`) drives every timer of the node.
+public final class ChorusNode: Sendable {
+    /// This node's part in a cluster.
+    public struct ClusterRole: Sendable {
+        /// How the node reaches its peers.
+        public enum Transport: Sendable {
+            /// TCP at the configured `cluster_address`es, proving `secret` in the handshake.
+            case tcp(secret: [UInt8])
+            /// An in-process network (several nodes in one test process).
+            case inProcess(InProcessNetwork)
+        }
+
+        /// The node's name in `cluster.nodes`.
+        public var name: String
+        /// Its index there (its snowflake node id is `index + 1`).
+        public var index: Int
+        public var transport: Transport
+        /// Hand this node's keys to the others when it stops (a graceful leave).
+        public var leaveOnStop: Bool
+
+        public init(name: String, index: Int, transport: Transport, leaveOnStop: Bool = false) {
+            self.name = name
+            self.index = index
+            self.transport = transport
+            self.leaveOnStop = leaveOnStop
+        }
+    }
+
+    /// Where the node keeps its state.
+    public enum Storage: Sendable {
+        /// The configuration's data directory: a WAL, checkpoints and the store.
+        case dataDirectory
+        /// Memory only: nothing survives the process (tests).
+        case memory
+    }
+
+    /// Starting the cluster transport failed (for example, its address is in use).
+    public struct ClusterStartError: Error, CustomStringConvertible {
+        public var address: String
+        public var underlying: any Error
+        public var description: String { "cannot listen for peers on \(address): \(underlying)" }
+    }
+
+    public let configuration: ChorusConfiguration
+    public let clock: any TimeSource
+    public let actorSystem: ClusterActorSystem
+    public let chat: ChatNode
+    /// The node's storage; `nil` in memory.
+    public let storage: NodeStorage?
+    /// What recovery found; `nil` in memory.
+    public let recovery: NodeStorage.Recovery?
+    /// The node's cluster membership; `nil` for a single node.
+    public let member: ClusterMember?
+    /// The node's WebSocket edge.
+    public let realtime: RealtimeHub
+    private let role: ClusterRole?
+    private let transport: (any ClusterTransport)?
+    private let dependencies: Gateway.Dependencies
+    private let logger: Logger
+    /// Opened once the node serves its keys: the cluster transport is up and the node has joined
+    /// (at once for a single node).
+    private let clusterReady = Readiness()
+
+    public init(
+        configuration: ChorusConfiguration, cluster role: ClusterRole? = nil, storage: Storage = .dataDirectory,
+        clock: any TimeSource = SystemTimeSource(), jwtSecret: [UInt8], cdnKey: [UInt8], logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.clock = clock
+        self.role = role
+        self.logger = logger
+        var chatConfiguration = configuration.chatNodeConfiguration
+        switch storage {
+        case .dataDirectory:
+            let (opened, recovery) = try NodeStorage.open(
+                configuration.storageConfiguration, messageWindow: chatConfiguration.messageWindow, nodeName: configuration.node.name, logger: logger)
+            (self.storage, self.recovery) = (opened, recovery)
+        case .memory:
+            (self.storage, self.recovery) = (nil, nil)
+        }
+        let name = role?.name ?? configuration.node.name
+        actorSystem = ClusterActorSystem(nodeName: name, logger: logger)
+        if let role {
+            let cluster = configuration.cluster
+            let placement = ClusterPlacement(
+                nodeName: role.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes), clock: clock)
+            member = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
+            chatConfiguration.snowflakeNode = UInt64(role.index + 1)
+            transport = Self.makeTransport(role, cluster: cluster, clock: clock, logger: logger)
+        } else {
+            (member, transport) = (nil, nil)
+            clusterReady.open()
+        }
+        chat = ChatNode(
+            actorSystem: actorSystem, configuration: chatConfiguration, journal: self.storage?.wal ?? MemoryJournal(), store: self.storage?.store,
+            clock: clock, cluster: member?.placement, logger: logger)
+        if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
+        realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
+        dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey)
+        if let member {
+            member.start()
+            chat.startClusterServices(member: member)
+            if case .dataDirectory = storage {
+                // The newest ring this node saw (it may have left, or others may have joined).
+                let directory = configuration.node.dataDir
+                if let saved = RingFile.load(from: directory) { member.placement.adopt(saved) }
+                member.placement.onRingChange { RingFile.save($0, to: directory) }
+            }
+        }
+    }
+
+    private static func makeTransport(
+        _ role: ClusterRole, cluster: ClusterConfiguration, clock: any TimeSource, logger: Logger
+    ) -> any ClusterTransport {
+        let callTimeout = Duration.milliseconds(cluster.callTimeoutMs)
+        switch role.transport {
+        case .inProcess(let network):
+            return network.transport(for: role.name, callTimeout: callTimeout, clock: TransportClock(clock))
+        case .tcp(let secret):
+            let listen = cluster.node(named: role.name).flatMap { ClusterConfiguration.parseAddress($0.clusterAddress) }
+            var peers: [String: PeerAddress] = [:]
+            for peer in cluster.nodes where peer.name != role.name {
+                peers[peer.name] = ClusterConfiguration.parseAddress(peer.clusterAddress)
+            }
+            return TCPTransport(
+                node: role.name,
+                configuration: ClusterTransportConfiguration(
+                    cluster: cluster.name, secret: secret, host: listen?.host ?? "127.0.0.1", port: listen?.port ?? 0, peers: peers,
+                    callTimeout: callTimeout, clock: TransportClock(clock)),
+                logger: logger)
+        }
+    }
+
+    /// The node's HTTP and WebSocket application; `onServerRunning` gets the bound port.
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Gateway.application(
+            configuration: configuration, dependencies: dependencies, realtime: realtime, logger: logger, onServerRunning: onServerRunning)
+    }
+
+    // MARK: The cluster
+
+    /// Starts serving peers: the transport listens (TCP) or joins its network (in-process).
+    public func startCluster() async throws {
+        guard let member, let transport else { return }
+        do {
+            try await actorSystem.startTransport(transport, placement: member.placement)
+        } catch {
+            let address = role.flatMap { configuration.cluster.node(named: $0.name)?.clusterAddress } ?? "?"
+            throw ClusterStartError(address: address, underlying: error)
+        }
+    }
+
+    /// Closes every cluster connection.
+    public func stopCluster() async {
+        await actorSystem.shutdownTransport()
+    }
+
+    // MARK: Services
+
+    /// Every service of the node, in dependency order, with `application` (from
+    /// ``application(onServerRunning:)``) as the gateway.
+    public func services(application: some Service) -> [any Service] {
+        var services: [any Service] = []
+        if let storage { services.append(CheckpointService(storage: storage, node: chat, logger: logger)) }
+        if let member, let role {
+            let cluster = configuration.cluster
+            services.append(ClusterService(node: self))
+            services.append(
+                Membership(
+                    member: member, clock: clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
+                    suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
+            if role.leaveOnStop { services.append(LeaveOnStopService(member: member)) }
+        }
+        services.append(StartWhenReady(clusterReady, application))
+        services.append(realtime)
+        return services
+    }
+
+    /// The cluster as a service: starts the transport, joins the ring if this node is new to it
+    /// (or left), and closes the transport when the node stops.
+    private struct ClusterService: Service {
+        let node: ChorusNode
+
+        func run() async throws {
+            try await node.startCluster()
+            if let member = node.member, !Task.isShuttingDownGracefully {
+                do {
+                    try await member.joinIfNeeded()
+                } catch {
+                    node.logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
+                }
+            }
+            // Clients are served from here on: the node has its share of the keys.
+            node.clusterReady.open()
+            try? await gracefulShutdown()
+            await node.stopCluster()
+        }
+    }
+}
+
+/// A one-shot latch: services that depend on another wait for it to open.
+final class Readiness: Sendable {
+    private struct State {
+        var open = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    }
+    private let state = Mutex(State())
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once open; throws `CancellationError` if the task is cancelled first.
+    func wait() async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let now: Result<Void, any Error>? = state.withLock { state in
+                    if state.open { return .success(()) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// Runs `service` once `readiness` opens (the gateway waits for the cluster); if the node stops
+/// first, it never starts.
+struct StartWhenReady<Wrapped: Service>: Service {
+    let readiness: Readiness
+    let service: Wrapped
+
+    init(_ readiness: Readiness, _ service: Wrapped) {
+        self.readiness = readiness
+        self.service = service
+    }
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await self.readiness.wait() }
+        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+        try await service.run()
+    }
+}
