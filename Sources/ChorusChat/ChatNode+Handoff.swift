@@ -5,38 +5,68 @@ import ChorusStorage
 import Foundation
 
 /// The chat side of a hand-off (``ClusterMember/handOff(to:)`` runs it once calls on the moving
-/// keys have finished): checkpoint, so the store holds every acknowledged change, then send each
-/// moving channel's messages in pages and then its metadata, and each moving user's state, to the
-/// key's owner under the new ring, which stores them durably before answering. A channel's event
+/// keys have finished): checkpoint, so the store holds every acknowledged change, then, in the
+/// order the pure ``HandoffTransfer`` gives, send each moving channel's messages in pages and then
+/// its metadata, and each moving user's state, to the key's owner under the new ring, which
+/// stores them durably before answering. A channel's event
 /// log does not move: resumes from before the move get `resume_failed`.
 extension ChatNode: KeyTransfer {
     /// Messages per adoption call.
     static let handoffPage = 500
 
-    public func transferKeys(towards target: HashRing, newOwner moves: (ActorIdentity) -> String?) async throws -> [String: Int] {
+    public func transferKeys(towards target: HashRing, newOwner: (ActorIdentity) -> String?) async throws -> [String: Int] {
         guard let store else { throw RemoteCallError(.unreachable, "only a node with a store can hand keys over") }
         _ = try await checkpoint(into: store)
-        var channels = 0
+        // What moves, in order: channels (their messages in pages, then their metadata), then users.
+        var moves: [HandoffTransfer<MessageID>.Move] = []
+        var channels: [String: ChannelID] = [:]
+        var users: [String: Data] = [:]
         for id in try store.channelIDs() {
-            guard let owner = moves(ChannelActor.identity(of: id)), let (data, _) = try store.channelSnapshot(id) else { continue }
-            let receiver = try chatNodeActor(on: owner)
-            var after: MessageID?
-            while true {
-                let page = try store.messages(in: id, after: after, limit: Self.handoffPage, fromNewest: false)
-                guard let last = page.last else { break }
-                try await receiver.adoptMessages(page)
-                after = last.id
-            }
-            try await receiver.adoptChannel(try JSONDecoder().decode(ChannelState.self, from: data))
-            channels += 1
+            let identity = ChannelActor.identity(of: id)
+            guard let owner = newOwner(identity) else { continue }
+            moves.append(.init(key: identity.description, owner: owner))
+            channels[identity.description] = id
         }
-        var users = 0
         for (id, data, _) in try store.userSnapshots() {
-            guard let owner = moves(UserActor.identity(of: id)) else { continue }
-            try await chatNodeActor(on: owner).adoptUser(try JSONDecoder().decode(UserState.self, from: data))
-            users += 1
+            let identity = UserActor.identity(of: id)
+            guard let owner = newOwner(identity) else { continue }
+            moves.append(.init(key: identity.description, owner: owner))
+            users[identity.description] = data
         }
-        return [ChannelActor.kind: channels, UserActor.kind: users]
+        var transfer = HandoffTransfer<MessageID>(moves: moves)
+        var next = transfer.start()
+        while let action = next {
+            do {
+                switch action {
+                case .sendPage(let key, let after, let owner):
+                    // Users have no pages: their state is their final step.
+                    guard let channel = channels[key] else {
+                        next = transfer.pageStored(key: key, after: after, last: nil)
+                        continue
+                    }
+                    let page = try store.messages(in: channel, after: after, limit: Self.handoffPage, fromNewest: false)
+                    if !page.isEmpty { try await chatNodeActor(on: owner).adoptMessages(page) }
+                    next = transfer.pageStored(key: key, after: after, last: page.last?.id)
+                case .sendFinal(let key, let owner):
+                    if let channel = channels[key] {
+                        guard let (data, _) = try store.channelSnapshot(channel) else { throw ChatError.channelNotFound(channel) }
+                        try await chatNodeActor(on: owner).adoptChannel(try JSONDecoder().decode(ChannelState.self, from: data))
+                    } else if let data = users[key] {
+                        try await chatNodeActor(on: owner).adoptUser(try JSONDecoder().decode(UserState.self, from: data))
+                    }
+                    next = transfer.finalStored(key: key)
+                case .finished:
+                    return [ChannelActor.kind: channels.count, UserActor.kind: users.count]
+                case .abort(let reason):
+                    throw RemoteCallError(.unreachable, reason)
+                }
+            } catch {
+                // The caller aborts the hand-off (the gate opens again); nothing was adopted.
+                _ = transfer.failed("\(error)")
+                throw error
+            }
+        }
+        throw RemoteCallError(.unreachable, "the hand-off stopped before it finished")
     }
 
     /// Stores messages of a channel handed to this node.
