@@ -14,6 +14,8 @@ public final class CallGate: Sendable {
         var waiter: CheckedContinuation<Void, any Error>?
     }
     private let state: Mutex<State>
+    /// Keeps the hand-off target durable (set when a hand-off begins, `nil` when it ends).
+    private let persist = Mutex<(@Sendable (HashRing?) -> Void)?>(nil)
     /// The clock of hand-off deadlines.
     private let clock: any TimeSource
 
@@ -21,6 +23,23 @@ public final class CallGate: Sendable {
         state = Mutex(State(gate: HandoffGate(me: me)))
         self.clock = clock
     }
+
+    /// Keeps the hand-off target durable through `save`: called with the target when a hand-off
+    /// begins (before anything moves) and with `nil` when it ends (adopted or aborted). A node
+    /// that restarts with a saved target gives it to ``restore(target:)``, so keys that may already
+    /// live on their new owner are never served here again.
+    public func persistTarget(with save: @escaping @Sendable (HashRing?) -> Void) {
+        persist.withLock { $0 = save }
+    }
+
+    /// A hand-off towards `target` was under way when the node stopped: refuse the keys it moves
+    /// until it is adopted or aborted (``HandoffGate/restore(target:)``).
+    public func restore(target: HashRing) {
+        state.withLock { $0.gate.restore(target: target) }
+    }
+
+    /// The ring a hand-off moves keys towards, while one runs (or waits for adoption).
+    public var target: HashRing? { state.withLock { $0.gate.target } }
 
     /// Whether calls for `id` are refused because it is moving to another node.
     public func isMoving(_ id: ActorIdentity) -> Bool {
@@ -60,14 +79,16 @@ public final class CallGate: Sendable {
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome = state.withLock { state -> Result<Bool, RemoteCallError> in
-                // One hand-off at a time: a second one would take the first one's place.
-                if let running = state.gate.target {
+                // One hand-off at a time: a second one would take the first one's place. The same
+                // target again (a retry, or after a restart) drains again.
+                if let running = state.gate.target, running != target || state.gate.draining {
                     return .failure(RemoteCallError(.unreachable, "a hand-off towards ring \(running.epoch) is already running"))
                 }
                 if state.gate.begin(target: target) == .proceed { return .success(true) }
                 state.waiter = continuation
                 return .success(false)
             }
+            if case .success = outcome { persist.withLock { $0 }?(target) }
             switch outcome {
             case .success(true): continuation.resume()
             case .success(false): break
@@ -89,12 +110,16 @@ public final class CallGate: Sendable {
 
     /// Applies `change` to the gate under the lock; if it returns true, hands back the waiting
     /// hand-off (if any), to be resumed outside the lock.
+    /// A hand-off that ends (its target cleared) is forgotten by the persisted target too.
     private func takeWaiter(_ change: (inout HandoffGate) -> Bool) -> CheckedContinuation<Void, any Error>? {
-        state.withLock { state in
-            guard change(&state.gate) else { return nil }
+        let (waiter, ended) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, Bool) in
+            let before = state.gate.target
+            guard change(&state.gate) else { return (nil, false) }
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, before != nil && state.gate.target == nil)
         }
+        if ended { persist.withLock { $0 }?(nil) }
+        return waiter
     }
 
     /// A ring of `epoch` was adopted: a hand-off towards it (or an older one) is over, and one

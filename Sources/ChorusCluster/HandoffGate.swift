@@ -60,6 +60,14 @@ public struct HandoffGate: Sendable {
         return decide()
     }
 
+    /// A restarted node had begun a hand-off towards `target` (its target is durable): the keys
+    /// `target` gives away stay refused, as before the restart, until `target` (or a newer ring)
+    /// is adopted or the hand-off is aborted. ``begin(target:)`` with the same target drains again.
+    public mutating func restore(target: HashRing) {
+        self.target = target
+        draining = false
+    }
+
     /// The hand-off failed or ran out of time: serve every key again.
     public mutating func abort() {
         target = nil

@@ -12,3 +12,31 @@ public enum RingFile {
         _ = FileManager.default.createFile(atPath: directory + "/ring.json", contents: data)
     }
 }
+
+/// Keeps the target of a hand-off under way in `<data dir>/handoff.json` (synced before anything
+/// moves), so a node that restarts in the middle of one keeps refusing the keys it was giving away
+/// (they may already be served by their new owner) until the new ring is adopted or the hand-off
+/// is aborted. Removed when the hand-off ends.
+public enum HandoffFile {
+    public static func load(from directory: String) -> HashRing? {
+        guard let data = FileManager.default.contents(atPath: path(directory)) else { return nil }
+        return (try? JSONDecoder().decode(RingDescription.self, from: data))?.ring
+    }
+
+    /// Saves `target`, or removes the file for `nil`.
+    public static func save(_ target: HashRing?, to directory: String) {
+        guard let target else {
+            try? FileManager.default.removeItem(atPath: path(directory))
+            return
+        }
+        guard let data = try? JSONEncoder().encode(RingDescription(target)) else { return }
+        try? data.write(to: URL(fileURLWithPath: path(directory)), options: .atomic)
+        let descriptor = open(path(directory), O_RDONLY)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
+        }
+    }
+
+    private static func path(_ directory: String) -> String { directory + "/handoff.json" }
+}

@@ -124,6 +124,16 @@ public final class ChorusNode: Sendable {
                 let directory = configuration.node.dataDir
                 if let saved = RingFile.load(from: directory) { member.placement.adopt(saved) }
                 member.placement.onRingChange { RingFile.save($0, to: directory) }
+                // A hand-off this node had begun before it stopped: keep its keys refused.
+                if let target = HandoffFile.load(from: directory) {
+                    if target.epoch > member.placement.epoch {
+                        member.placement.gate.restore(target: target)
+                        logger.notice("a hand-off was under way at the last stop: its keys stay refused until it completes", metadata: ["cluster.epoch": "\(target.epoch)"])
+                    } else {
+                        HandoffFile.save(nil, to: directory)
+                    }
+                }
+                member.placement.gate.persistTarget { HandoffFile.save($0, to: directory) }
             }
         }
     }

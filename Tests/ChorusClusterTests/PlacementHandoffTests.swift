@@ -1,6 +1,7 @@
 import ChorusActorSystem
 import ChorusCluster
 import ChorusModel
+import Synchronization
 import Testing
 
 /// The hand-off gate's shell: one hand-off at a time, and a hand-off waiting for running calls
@@ -67,5 +68,45 @@ struct PlacementHandoffTests {
         // With nothing running, the next hand-off proceeds at once.
         try await placement.gate.beginHandoff(to: target, deadline: .seconds(60))
         #expect(placement.gate.isMoving(id))
+    }
+}
+
+/// The hand-off target is durable: persisted when a hand-off begins, forgotten when it ends, and
+/// restored (keys refused) after a restart.
+@Suite("Durable hand-off target")
+struct DurableHandoffTargetTests {
+    final class Saved: Sendable {
+        let values = Mutex<[HashRing?]>([])
+    }
+
+    @Test("begin persists the target before anything moves; adoption and abort clear it")
+    func persisted() async throws {
+        let ring = HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1)
+        let gate = CallGate(me: "a", clock: ManualTimeSource())
+        let saved = Saved()
+        gate.persistTarget { target in saved.values.withLock { $0.append(target) } }
+        let target = ring.removing("a")
+        try await gate.beginHandoff(to: target, deadline: .seconds(30))
+        #expect(saved.values.withLock { $0 } == [target])
+        gate.adopted(epoch: target.epoch)
+        #expect(saved.values.withLock { $0 } == [target, nil])
+        try await gate.beginHandoff(to: target, deadline: .seconds(30))
+        gate.abortHandoff(epoch: target.epoch)
+        #expect(saved.values.withLock { $0 } == [target, nil, target, nil])
+    }
+
+    @Test("a restored target refuses the keys it moves; the same target may begin again, another may not")
+    func restored() async throws {
+        let ring = HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1)
+        let target = ring.removing("a")
+        let gate = CallGate(me: "a", clock: ManualTimeSource())
+        gate.restore(target: target)
+        let key = ActorIdentity(kind: "channel", key: "1")
+        #expect(gate.isMoving(key))
+        await #expect(throws: RemoteCallError.self) { try await gate.track(key) {} }
+        await #expect(throws: RemoteCallError.self) { try await gate.beginHandoff(to: HashRing(nodes: ["b"], virtualNodes: 16, epoch: 9), deadline: .seconds(1)) }
+        try await gate.beginHandoff(to: target, deadline: .seconds(30))
+        gate.adopted(epoch: target.epoch)
+        #expect(!gate.isMoving(key) && gate.target == nil)
     }
 }
