@@ -136,7 +136,7 @@ let package = Package(
         ),
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusTestSupport"]),
-        .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage"]),
+        .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),

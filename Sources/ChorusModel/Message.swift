@@ -114,3 +114,24 @@ public enum MessagePageRequest: Hashable, Sendable, Codable {
     /// The oldest `limit` messages newer than the given message.
     case after(MessageID, limit: Int)
 }
+
+/// The unread rule, defined once: a message is unread for `user` when it comes after their read
+/// cursor (`after`; every message when they have none), is not deleted, and was not sent by them.
+///
+/// Counting in memory applies ``counts(_:)``; the store counts its rows by the same three
+/// conditions in SQL (`HistoryStore.unreadCount`), and a test checks over random histories that
+/// both agree.
+public struct UnreadRule: Sendable, Equatable {
+    public var user: UserID
+    /// The user's read cursor.
+    public var after: MessageID?
+
+    public init(user: UserID, after: MessageID?) {
+        self.user = user
+        self.after = after
+    }
+
+    public func counts(_ message: Message) -> Bool {
+        !message.deleted && message.senderID != user && after.map { message.id > $0 } ?? true
+    }
+}

@@ -184,11 +184,11 @@ public final class HistoryStore: Sendable {
         return try row.map { try JSONDecoder().decode(Message.self, from: $0) }
     }
 
-    /// Stored messages of `channel` with ids strictly between `after` and `before` that are not
-    /// deleted, not sent by `user`, and not in `excluded` (messages whose newer version is in memory).
-    public func unreadCount(
-        in channel: ChannelID, after: MessageID?, before: MessageID, for user: UserID, excluding excluded: [MessageID]
-    ) throws -> Int {
+    /// Stored messages of `channel` below `before` that `rule` counts as unread, except those in
+    /// `excluded` (messages whose newer version is in memory). The SQL conditions are
+    /// ``UnreadRule/counts(_:)``'s: after the cursor, not deleted, not the user's own.
+    public func unreadCount(in channel: ChannelID, by rule: UnreadRule, before: MessageID, excluding excluded: [MessageID]) throws -> Int {
+        let (after, user) = (rule.after, rule.user)
         let placeholders = excluded.isEmpty ? "" : " AND id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
         var arguments: StatementArguments = [
             Int64(bitPattern: channel.rawValue), after.map { Int64(bitPattern: $0.rawValue) } ?? -1, Int64(bitPattern: before.rawValue), user.rawValue,

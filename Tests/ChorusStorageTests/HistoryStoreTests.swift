@@ -1,4 +1,5 @@
 import ChorusModel
+import ChorusTestSupport
 import ChorusStorage
 import Foundation
 import Testing
@@ -69,9 +70,36 @@ struct HistoryStoreTests {
             batch.messages = [message(1, sender: "bob"), message(2, sender: "alice"), message(3, sender: "bob", deleted: true), message(4, sender: "bob"), message(5, sender: "carol")]
             try await store.write(batch)
             let alice = UserID("alice")!
-            #expect(try store.unreadCount(in: channel, after: nil, before: MessageID(rawValue: 1000), for: alice, excluding: []) == 3)
-            #expect(try store.unreadCount(in: channel, after: MessageID(rawValue: 10), before: MessageID(rawValue: 1000), for: alice, excluding: []) == 2)
-            #expect(try store.unreadCount(in: channel, after: nil, before: MessageID(rawValue: 50), for: alice, excluding: [MessageID(rawValue: 40)]) == 1)
+            func count(after: UInt64?, before: UInt64, excluding: [UInt64] = []) throws -> Int {
+                try store.unreadCount(
+                    in: channel, by: UnreadRule(user: alice, after: after.map(MessageID.init(rawValue:))), before: MessageID(rawValue: before),
+                    excluding: excluding.map(MessageID.init(rawValue:)))
+            }
+            #expect(try count(after: nil, before: 1000) == 3)
+            #expect(try count(after: 10, before: 1000) == 2)
+            #expect(try count(after: nil, before: 50, excluding: [40]) == 1)
+        }
+    }
+
+    @Test("the store counts unread messages exactly as UnreadRule does, over random histories")
+    func unreadAgreesWithTheRule() async throws {
+        var random = SeededRandom(seed: 7)
+        let users = ["alice", "bob", "carol"].map { UserID($0)! }
+        for round in 0..<20 {
+            try await withStore { store in
+                var batch = HistoryStore.Batch(coveredLSN: 2)
+                batch.messages = (1...60).map { i in
+                    message(UInt64(i), sender: users.randomElement(using: &random)!.rawValue, deleted: Int.random(in: 0..<4, using: &random) == 0)
+                }
+                try await store.write(batch)
+                for user in users {
+                    let cursor = round.isMultiple(of: 3) ? nil : MessageID(rawValue: UInt64(Int.random(in: 1...610, using: &random)))
+                    let rule = UnreadRule(user: user, after: cursor)
+                    let before = MessageID(rawValue: UInt64(Int.random(in: 1...610, using: &random)))
+                    let expected = batch.messages.filter { $0.id < before && rule.counts($0) }.count
+                    #expect(try store.unreadCount(in: channel, by: rule, before: before, excluding: []) == expected, "round \(round), \(user)")
+                }
+            }
         }
     }
 }

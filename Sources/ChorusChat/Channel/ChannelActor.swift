@@ -146,13 +146,10 @@ public distributed actor ChannelActor {
 
     /// Unread messages of `user`: from memory, plus the store when the cursor is older than the window.
     private func unreadCount(for user: UserID) throws -> Int {
-        if let count = state.memoryUnreadCount(for: user) { return count }
-        guard let store = env.store, let firstRecent = state.recent.first else { return 0 }
-        let cursor = state.members[user]?.readCursor?.lastReadMessageID
-        let overlay = state.memoryMessages(after: cursor, before: firstRecent.id)
-        let stored = try store.unreadCount(in: state.info.id, after: cursor, before: firstRecent.id, for: user, excluding: overlay.map(\.id))
-        let inMemory = (overlay + state.recent).count { ChannelState.isUnread($0, for: user, after: cursor) }
-        return stored + inMemory
+        let channel = state.info.id
+        return try state.unreadCount(for: user) { rule, before, excluded in
+            try env.store?.unreadCount(in: channel, by: rule, before: before, excluding: excluded) ?? 0
+        }
     }
 
     /// Renames the channel.

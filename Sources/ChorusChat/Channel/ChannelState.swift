@@ -220,17 +220,28 @@ public struct ChannelState: Sendable, Codable, Equatable {
         members[user]?.member.role
     }
 
-    /// Whether a message counts as unread for `user` (after the cursor, not deleted, not theirs).
-    static func isUnread(_ message: Message, for user: UserID, after cursor: MessageID?) -> Bool {
-        !message.deleted && message.senderID != user && cursor.map { message.id > $0 } ?? true
+    /// The unread rule for `user` at their read cursor.
+    func unreadRule(for user: UserID) -> UnreadRule {
+        UnreadRule(user: user, after: members[user]?.readCursor?.lastReadMessageID)
     }
 
     /// `user`'s unread count from memory alone, or `nil` when older unread messages may be in the store.
     public func memoryUnreadCount(for user: UserID) -> Int? {
-        let cursor = members[user]?.readCursor?.lastReadMessageID
-        if hasOlderInStore, let first = recent.first, cursor.map({ $0 < first.id }) ?? true { return nil }
-        let start = cursor.map { firstIndex(after: $0, inclusive: false) } ?? 0
-        return recent[start...].count { Self.isUnread($0, for: user, after: cursor) }
+        let rule = unreadRule(for: user)
+        if hasOlderInStore, let first = recent.first, rule.after.map({ $0 < first.id }) ?? true { return nil }
+        let start = rule.after.map { firstIndex(after: $0, inclusive: false) } ?? 0
+        return recent[start...].count(where: rule.counts)
+    }
+
+    /// `user`'s unread count: from memory, plus what `stored` counts in the store when their cursor
+    /// is older than the memory window (`stored` gets the rule, the first message in memory, and
+    /// the older messages whose newer version is in memory, which it must skip).
+    public func unreadCount(for user: UserID, stored: (UnreadRule, _ before: MessageID, _ excluding: [MessageID]) throws -> Int) rethrows -> Int {
+        if let count = memoryUnreadCount(for: user) { return count }
+        guard let firstRecent = recent.first else { return 0 }
+        let rule = unreadRule(for: user)
+        let overlay = memoryMessages(after: rule.after, before: firstRecent.id)
+        return try stored(rule, firstRecent.id, overlay.map(\.id)) + (overlay + recent).count(where: rule.counts)
     }
 
     /// One page of history from memory, oldest first; `nil` when the page reaches into the store.
