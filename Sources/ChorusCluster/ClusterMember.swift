@@ -153,7 +153,10 @@ public final class ClusterMember: Sendable {
     public func joinIfNeeded() async throws -> Bool {
         let newest = await newestRing()
         placement.adopt(newest)
-        guard !newest.nodes.contains(placement.nodeName) else { return false }
+        guard !newest.nodes.contains(placement.nodeName) else {
+            await abandonUnfinishedLeave()
+            return false
+        }
         let target = RingDescription(newest.ring.adding(placement.nodeName))
         var asked: [String] = []
         do {
@@ -175,6 +178,23 @@ public final class ClusterMember: Sendable {
         placement.adopt(target)
         logger.info("joined the cluster", metadata: ["cluster.epoch": "\(target.epoch)"])
         return true
+    }
+
+    /// A leave of this node's own that stopped before any node adopted its ring (the node died
+    /// between the transfers and the adoption, and restarted with the hand-off target it had
+    /// saved) is over: this node is still a member, so it serves its keys again. Only when every
+    /// node of that ring answers with an older one; if any cannot be asked, or has it, the keys
+    /// stay refused (serving them could make two owners).
+    func abandonUnfinishedLeave() async {
+        let me = placement.nodeName
+        guard let target = placement.gate.target, !target.nodes.contains(me), target.epoch > placement.epoch else { return }
+        for peer in target.nodes {
+            guard let ring = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(2), operation: { try await nodeActor(on: peer).ring() }),
+                ring.epoch < target.epoch
+            else { return }
+        }
+        placement.gate.abortHandoff(epoch: target.epoch)
+        logger.notice("an unfinished leave was abandoned: no node adopted its ring; serving this node's keys again", metadata: ["cluster.epoch": "\(target.epoch)"])
     }
 
     // MARK: Admin view

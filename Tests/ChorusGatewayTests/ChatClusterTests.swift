@@ -238,6 +238,33 @@ struct ChatClusterTests {
         }
     }
 
+    @Test("a node that restarts after an unfinished leave serves its keys again once every peer shows the old ring, not before")
+    func unfinishedLeave() async throws {
+        try await TestCluster.run { cluster in
+            let (one, two) = (cluster.apis[0], cluster.apis[1])
+            var created = try await one.createChannel(owner: "alice")
+            while cluster.owner(ofChannel: created) != "chorus-2" {
+                created = try await one.createChannel(owner: "alice")
+            }
+            let channel = created
+            let member = cluster.members[1]
+            // What a restart mid-leave restores: the gate closed towards the ring without chorus-2.
+            member.placement.gate.restore(target: member.placement.ring.removing("chorus-2"))
+            let refused = try await two.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "refused"])
+            #expect(refused.status == .serviceUnavailable, "\(refused.rawBody)")
+            // A peer cannot be asked: the leave may have been adopted there, so the keys stay refused.
+            cluster.network.cut("chorus-2", "chorus-3")
+            #expect(try await !member.joinIfNeeded())
+            #expect(member.placement.gate.target != nil)
+            cluster.network.heal("chorus-2", "chorus-3")
+            // Every peer shows the old ring: nobody adopted the leave, so chorus-2 serves again.
+            #expect(try await !member.joinIfNeeded())
+            #expect(member.placement.gate.target == nil)
+            let served = try await two.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "served"])
+            #expect(served.status == .created, "\(served.rawBody)")
+        }
+    }
+
     @Test("a node that leaves hands its channels and users over; when it joins again it takes its share back; nothing acknowledged is lost")
     func leaveAndJoin() async throws {
         try await TestCluster.run(storage: true) { cluster in
