@@ -22,6 +22,8 @@ final class Connection: Sendable {
     private let sweeper = Mutex<RepeatedTask?>(nil)
     /// Inbound calls, in arrival order, for the task that starts them off the event loop.
     private let inbound: AsyncStream<(Wire.Call, String)>.Continuation
+    private let calls: AsyncStream<(Wire.Call, String)>
+    private let onCall: @Sendable (Wire.Call, String, Connection) -> Void
     let channel: any Channel
     private let logger: Logger
 
@@ -32,22 +34,23 @@ final class Connection: Sendable {
         self.clock = clock
         self.logger = logger
         self.state = Mutex(State(handshake: handshake))
-        let (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
-        self.inbound = inbound
-        // One task per connection starts the calls in the order they came (each runs
-        // synchronously up to its hop onto the actor), never on the event loop itself.
-        Task {
-            for await (call, peer) in calls {
-                onCall(call, peer, self)
-            }
-        }
+        (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
+        self.onCall = onCall
     }
 
     var isOpen: Bool { state.withLock(\.isOpen) }
 
-    /// Sends `hello` and starts the sweeper; called once the channel is active.
+    /// Sends `hello`, and starts the sweeper and the task that dispatches inbound calls; called
+    /// once the channel is active.
     func start() {
         guard let hello = state.withLock({ $0.start() }) else { return }
+        // One task per connection starts the calls in the order they came (each runs
+        // synchronously up to its hop onto the actor), never on the event loop itself.
+        Task { [calls, onCall] in
+            for await (call, peer) in calls {
+                onCall(call, peer, self)
+            }
+        }
         send(hello)
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
             for (caller, error) in self.state.withLock({ $0.expire(now: self.clock.now()) }) { caller.resume(throwing: error) }
