@@ -20,6 +20,7 @@ let package = Package(
         .executableTarget(
             name: "chorus-benchmarks",
             dependencies: [
+                .product(name: "ChorusAuth", package: chorus),
                 .product(name: "ChorusModel", package: chorus),
                 .product(name: "ChorusStorage", package: chorus),
                 .product(name: "ChorusChat", package: chorus),

@@ -3,11 +3,14 @@ import ChorusTestSupport
 
 /// A deterministic simulation of hand-off and storage: nodes that own keys by a ``HashRing``,
 /// admit writes through a ``HandoffGate``, make them durable by group commit, and hand keys to
-/// their new owners with a ``HandoffTransfer`` when the operator changes the ring, as
-/// `Handoff.swift` does. One seed decides every write, message delay, loss, group commit, crash
-/// and ring change; time is virtual (milliseconds). A crashed node loses its memory and keeps its
-/// store and ring. The invariants (docs/testing.md) are checked at every step that could break
-/// them. The same seed gives the same run: ``Result/traceHash`` digests every event.
+/// their new owners with a ``HandoffTransfer`` when the operator changes the ring, as the shell
+/// does (`ClusterMember.leave`, `joinIfNeeded`, `handOff(to:)`): a coordinator (the leaving or
+/// joining node) has every giver hand its keys over, then sends the new ring to each node; a node
+/// that misses it learns it by gossip. One seed decides every write, message delay, loss, group
+/// commit, crash and ring change; time is virtual (ms). A crashed node loses its memory and keeps
+/// its store, ring and hand-off target. The invariants (docs/testing.md, checked at every step
+/// that could break them), gossip and the trace are in `HandoffSimulator+Checks.swift`. The same
+/// seed gives the same run: ``Result/traceHash`` digests every event.
 public struct HandoffSimulator {
     /// What the simulation injects, and how long it runs.
     public struct Configuration: Sendable {
@@ -17,6 +20,8 @@ public struct HandoffSimulator {
         public var duration = 20_000, settle = 10_000
         /// Rounds come every `roundInterval` ms; `write` is the chance per round of a client write.
         public var roundInterval = 25, write = 0.5
+        /// Every `gossipInterval` ms each running node sends its ring to a random peer (a heartbeat).
+        public var gossipInterval = 500
         /// Delivery delay, uniform in 1...maxDelay ms; loss and duplication per message.
         public var maxDelay = 30, loss = 0.002, duplication = 0.01
         /// A group commit makes pending records durable 1...commitDelay ms after the first of them;
@@ -30,48 +35,34 @@ public struct HandoffSimulator {
         public init() {}
     }
 
-    /// Bugs the simulation can inject.
-    public enum Bug: Sendable {
-        /// Acknowledge a write as it is appended, before its group commit: a crash loses it, and
-        /// a hand-off's drain no longer waits for it to be durable.
-        case ackBeforeDurable
-        /// Hand keys over at once, without waiting for the writes on them that are running.
-        case skipDrain
-    }
-
-    /// An invariant that broke, at the virtual time it broke.
-    public typealias Violation = ClusterSimulator.Violation
-
-    /// What a run did.
-    public struct Result: Sendable {
-        public var seed: UInt64
-        public var traceHash: UInt64
-        /// Writes acknowledged; crashes; ring changes adopted and aborted; records in hand-off pages.
-        public var acknowledged = 0, crashes = 0, ringChanges = 0, aborted = 0, recordsSent = 0
-        public var violations: [Violation] = []
-    }
-
-    private enum Message {
+    enum Message {
         case write(key: String, record: Int)
         case page(change: Int, key: String, after: Int?, records: [Int])
         case finalStep(change: Int, key: String)
         case pageStored(change: Int, key: String, after: Int?, last: Int?)
         case finalStored(change: Int, key: String)
+        /// The coordinator's `adoptRing`.
+        case adopt(HashRing)
+        /// A heartbeat, modelled as the sender's ring; `reply` answers one from an older ring.
+        case ring(HashRing, reply: Bool)
     }
 
-    private enum Event {
+    enum Event {
         case round
+        case gossip
         case deliver(from: Int, to: Int, Message)
         case commit(Int)
         /// A giver's wait for the answer to step `step` ran out.
         case timeout(Int, step: Int)
     }
 
-    /// A node: its ring and store (each key's record ids) are durable; a crash loses the rest.
-    private struct Node {
+    /// A node: its ring, store (each key's record ids) and hand-off target are durable.
+    struct Node {
         var up = true
         var ring: HashRing
         var store: [String: Set<Int>] = [:]
+        /// The target of the hand-off it began (`handoff.json`), until that ends (adopted or aborted).
+        var savedTarget: HashRing?
         var gate: HandoffGate
         /// Records appended but not yet durable; the first schedules the next group commit.
         var pending: [(key: String, record: Int)] = []
@@ -80,30 +71,39 @@ public struct HandoffSimulator {
         var awaitedStep: Int?
     }
 
-    /// The ring change that is running.
-    private struct Change {
+    /// The ring change that is running (until it is decided, aborted or abandoned).
+    struct Change {
         var target: HashRing
         var moves: [(key: String, from: Int, to: Int)]
         var givers: [Int]
+        /// The node that runs the change: the leaving or joining node.
+        var coordinator: Int
+        /// Givers whose part is done: a crash of one of them no longer fails the change.
+        var done: Set<Int> = []
     }
 
-    private let configuration: Configuration
-    private var random: SeededRandom
-    private let names: [String]
-    private let keys: [String]
-    private var nodes: [Node] = []
-    /// The newest ring, which every node adopted.
-    private var ring: HashRing
-    private var change: Change?
-    private var events: [(at: Int, order: Int, event: Event)] = []
-    /// The virtual time; events scheduled, ring changes started (the running one's id), transfer
-    /// steps sent and records written so far.
-    private var now = 0, scheduled = 0, changes = 0, steps = 0, written = 0
+    let configuration: Configuration
+    var random: SeededRandom
+    let names: [String]
+    let keys: [String]
+    var nodes: [Node] = []
+    /// The newest ring decided (every node holds it once gossip has spread it).
+    var ring: HashRing
+    /// Every ring adopted anywhere, by epoch.
+    var rings: [UInt64: HashRing] = [:]
+    var change: Change?
+    var events: [(at: Int, order: Int, event: Event)] = []
+    /// The virtual time; ring changes started (the running one's id).
+    var now = 0, changes = 0
+    /// Events scheduled so far.
+    var scheduled = 0
+    /// Transfer steps sent and records written so far.
+    private var steps = 0, written = 0
     /// Every acknowledged write, in order.
-    private var acknowledged: [(key: String, record: Int)] = []
+    var acknowledged: [(key: String, record: Int)] = []
     /// The node that served each key under each epoch.
-    private var owners: [UInt64: [String: Int]] = [:]
-    private var result: Result
+    var owners: [UInt64: [String: Int]] = [:]
+    var result: Result
 
     private init(seed: UInt64, configuration: Configuration) {
         let names = (1...configuration.nodes).map { "node-\($0)" }
@@ -113,6 +113,7 @@ public struct HandoffSimulator {
         self.names = names
         self.keys = (1...configuration.keys).map { "channel/\($0)" }
         self.ring = ring
+        self.rings = [ring.epoch: ring]
         self.result = Result(seed: seed, traceHash: 0xcbf2_9ce4_8422_2325)
         self.nodes = names.map { Node(ring: ring, gate: HandoffGate(me: $0)) }
     }
@@ -125,6 +126,7 @@ public struct HandoffSimulator {
 
     private mutating func run() -> Result {
         schedule(.round, after: 0)
+        schedule(.gossip, after: configuration.gossipInterval)
         while result.violations.isEmpty,
               let next = events.indices.min(by: { (events[$0].at, events[$0].order) < (events[$1].at, events[$1].order) }),
               events[next].at <= configuration.duration + configuration.settle {
@@ -132,18 +134,16 @@ public struct HandoffSimulator {
             now = event.at
             handle(event.event)
         }
-        if result.violations.isEmpty, let change { fail("ring change \(changes) to epoch \(change.target.epoch) is still running after settling") }
-        if result.violations.isEmpty { checkReadable("after settling") }
+        if result.violations.isEmpty { checkSettled() }
         return result
     }
 
     private mutating func round() {
         schedule(.round, after: configuration.roundInterval)
-        // Settling: every node up, no new writes or faults.
+        // Settling: every node up, no new writes, faults or ring changes.
         let settling = now >= configuration.duration
         for index in nodes.indices where !nodes[index].up && (settling || random.chance(configuration.restart)) {
-            nodes[index].up = true
-            trace(.restart, [index])
+            restart(index)
         }
         guard !settling else { return }
         if random.chance(configuration.write) { write() }
@@ -165,16 +165,40 @@ public struct HandoffSimulator {
         send(.write(key: key, record: written), from: via, to: owner)
     }
 
+    /// A crash loses memory (records not yet durable, the gate, the transfer). A giver whose part
+    /// is not done fails the change; one whose part is done goes unnoticed; a coordinator abandons it.
     private mutating func crash(_ index: Int) {
-        nodes[index] = Node(up: false, ring: nodes[index].ring, store: nodes[index].store, gate: HandoffGate(me: names[index]))
+        let node = nodes[index]
+        nodes[index] = Node(up: false, ring: node.ring, store: node.store, savedTarget: node.savedTarget, gate: HandoffGate(me: names[index]))
         result.crashes += 1
         trace(.crash, [index])
-        // The operator's hand-off call to a crashed giver fails, even if its part was done: once
-        // restarted with an open gate, it would serve its moving keys again.
-        if change?.givers.contains(index) == true { abortChange() }
+        guard let change else { return }
+        if index == change.coordinator {
+            abandonChange()
+        } else if change.givers.contains(index), !change.done.contains(index) {
+            abortChange()
+        }
     }
 
-    /// The operator makes a random node leave the newest ring (keeping two), or join it if it left.
+    /// A node restarts with what it made durable: a saved hand-off target newer than its ring
+    /// closes its gate for that target again (`HandoffGate.restore`), as the shell does at start.
+    private mutating func restart(_ index: Int) {
+        nodes[index].up = true
+        trace(.restart, [index])
+        guard let target = nodes[index].savedTarget else { return }
+        if configuration.bug != .volatileHandoffTarget, target.epoch > nodes[index].ring.epoch {
+            nodes[index].gate.restore(target: target)
+            result.restoredGates += 1
+            trace(.restore, [index, Int(target.epoch)])
+        } else {
+            nodes[index].savedTarget = nil
+        }
+    }
+
+    /// The operator makes a random node leave the newest ring (keeping two), or join it if it left;
+    /// that node coordinates. It asks each giver in turn to begin: one that is down fails, and so
+    /// does one whose gate holds another target or is still draining (as `CallGate` refuses; a
+    /// join then aborts the givers it asked, a leave, its own giver, just fails).
     private mutating func startChange() {
         let chosen = pick(nodes.count)
         let leaving = ring.nodes.contains(names[chosen])
@@ -187,20 +211,27 @@ public struct HandoffSimulator {
         }
         let givers = Array(Set(moves.map { $0.from })).sorted()
         changes += 1
-        change = Change(target: target, moves: moves, givers: givers)
+        change = Change(target: target, moves: moves, givers: givers, coordinator: chosen)
         trace(.change, [changes, chosen, Int(target.epoch), moves.count])
-        // The operator's hand-off call to a giver that is down fails at once.
-        if givers.contains(where: { !nodes[$0].up }) { abortChange() } else if givers.isEmpty { complete() }
-        for giver in givers where change != nil {
+        for (position, giver) in givers.enumerated() {
+            let gate = nodes[giver].gate
+            guard nodes[giver].up, gate.target == nil || (gate.target == target && !gate.draining) else {
+                return abortChange(asked: leaving ? [] : Array(givers.prefix(position + 1)))
+            }
             let decision = nodes[giver].gate.begin(target: target)
+            // Durable before anything moves.
+            nodes[giver].savedTarget = target
             if decision == .proceed || configuration.bug == .skipDrain { startTransfer(giver) }
         }
+        if givers.isEmpty { complete() }
     }
 
     private mutating func handle(_ event: Event) {
         switch event {
         case .round:
             round()
+        case .gossip:
+            gossip()
         case .deliver(let from, let to, let message) where nodes[to].up:
             trace(.deliver, [from, to])
             receive(message, from: from, at: to)
@@ -231,6 +262,14 @@ public struct HandoffSimulator {
             perform(nodes[index].transfer?.finalStored(key: key), giver: index)
         case .pageStored, .finalStored:
             break  // an answer for a change that is over
+        case .adopt(let target):
+            adopt(target, at: index)
+        case .ring(let other, let reply):
+            if adopt(other, at: index) {
+                result.gossipAdoptions += 1
+            } else if !reply, other.epoch < nodes[index].ring.epoch {
+                send(.ring(nodes[index].ring, reply: true), from: index, to: from)
+            }
         }
     }
 
@@ -256,6 +295,7 @@ public struct HandoffSimulator {
 
     /// The client gets its acknowledgement; the write is finished for the gate.
     private mutating func acknowledge(key: String, record: Int, at index: Int) {
+        checkAcknowledged(key, record: record, by: index)
         acknowledged.append((key, record))
         result.acknowledged += 1
         if nodes[index].gate.finished(key) == .proceed { startTransfer(index) }
@@ -265,7 +305,7 @@ public struct HandoffSimulator {
 
     /// A giver whose gate has drained sends its moving keys (once: the transfer stays to the end).
     private mutating func startTransfer(_ giver: Int) {
-        guard let change, change.givers.contains(giver), nodes[giver].transfer == nil else { return }
+        guard let change, change.givers.contains(giver), !change.done.contains(giver), nodes[giver].transfer == nil else { return }
         let moves = change.moves.filter { $0.from == giver }.map { HandoffTransfer<Int>.Move(key: $0.key, owner: names[$0.to]) }
         nodes[giver].transfer = HandoffTransfer(moves: moves)
         perform(nodes[giver].transfer?.start(), giver: giver)
@@ -288,7 +328,10 @@ public struct HandoffSimulator {
         case .sendFinal(let key, let owner):
             sendStep(.finalStep(change: changes, key: key), from: giver, to: owner)
         case .finished:
-            if change.givers.allSatisfy({ nodes[$0].transfer?.isOver == true }) { complete() }
+            // The giver's call returns to the coordinator; its gate stays closed until it adopts.
+            nodes[giver].awaitedStep = nil
+            self.change?.done.insert(giver)
+            if self.change?.done.count == change.givers.count { complete() }
         case .abort:
             abortChange()
         }
@@ -303,97 +346,44 @@ public struct HandoffSimulator {
         schedule(.timeout(giver, step: steps), after: configuration.stepTimeout)
     }
 
-    /// Every giver finished: every node adopts the new ring at once (one that is down has it as it
-    /// restarts; how rings spread is ``ClusterSimulator``'s subject).
+    /// Every giver finished: the change is decided. The coordinator adopts the new ring and sends
+    /// it to each other node (`adoptRing`); one that misses it (down, or lost) learns it by gossip.
     private mutating func complete() {
         guard let change else { return }
         self.change = nil
         ring = change.target
-        for index in nodes.indices {
-            // (a) Ring epochs only move forward (the ring is durable, so this is its only change).
-            if change.target.epoch <= nodes[index].ring.epoch { fail("\(names[index]) would go back to epoch \(change.target.epoch)") }
-            nodes[index].ring = change.target
-            nodes[index].gate.adopted(epoch: change.target.epoch)
-            nodes[index].transfer = nil
-        }
+        for giver in change.givers { nodes[giver].transfer = nil }
         result.ringChanges += 1
-        trace(.adopt, [changes])
-        checkReadable("after the hand-off to epoch \(change.target.epoch)", moved: change.moves.map { $0.key })
+        trace(.complete, [changes])
+        checkReadable("as the hand-off to epoch \(change.target.epoch) is decided", moved: change.moves.map { $0.key })
+        adopt(change.target, at: change.coordinator)
+        for index in nodes.indices where index != change.coordinator {
+            send(.adopt(change.target), from: change.coordinator, to: index)
+        }
     }
 
-    /// The change failed before any node adopted it: the givers serve their keys again.
-    private mutating func abortChange() {
+    /// The change failed before it was decided: the givers asked that are up abort a hand-off
+    /// towards its epoch (`abortHandoff(epoch:)`); one that is down keeps its saved target.
+    private mutating func abortChange(asked: [Int]? = nil) {
         guard let change else { return }
         self.change = nil
-        for giver in change.givers where nodes[giver].up {
-            nodes[giver].gate.abort()
+        for giver in asked ?? change.givers {
             nodes[giver].transfer = nil
+            guard nodes[giver].up, nodes[giver].gate.target?.epoch == change.target.epoch else { continue }
+            nodes[giver].gate.abort()
+            nodes[giver].savedTarget = nil
         }
         result.aborted += 1
         trace(.abort, [changes])
     }
 
-    // MARK: Invariants
-
-    /// (b) A key has one serving owner: as a node admits a write, no other node holds writes on
-    /// that key that are not durable yet, and no other node served it under the same epoch.
-    private mutating func checkServing(_ key: String, by index: Int) {
-        if let other = nodes.indices.first(where: { node in node != index && nodes[node].pending.contains(where: { $0.key == key }) }) {
-            fail("\(key) is served by \(names[other]) and \(names[index]) at once")
-        }
-        let epoch = nodes[index].ring.epoch
-        if let other = owners[epoch]?[key], other != index {
-            fail("\(key) has two serving owners in epoch \(epoch): \(names[other]) and \(names[index])")
-        }
-        owners[epoch, default: [:]][key] = index
-    }
-
-    /// (c) A hand-off loses no record (of the keys in `moved`), and (d) every acknowledged write
-    /// can be read back: each acknowledged record is durable at its owner under the newest ring.
-    private mutating func checkReadable(_ when: String, moved: [String] = []) {
-        for (key, record) in acknowledged {
-            guard let owner = nodeIndex(ring.owner(of: key)), nodes[owner].store[key]?.contains(record) != true else { continue }
-            let loss = moved.contains(key) ? "the hand-off lost it" : "it cannot be read back"
-            return fail("\(when): acknowledged record \(record) of \(key) is not at its owner \(names[owner]); \(loss)")
-        }
-    }
-
-    private mutating func fail(_ message: String) {
-        result.violations.append(Violation(time: now, message: message))
-    }
-
-    private func nodeIndex(_ name: String?) -> Int? {
-        name.flatMap { names.firstIndex(of: $0) }
-    }
-
-    /// A uniform number in 0..<count.
-    private mutating func pick(_ count: Int) -> Int {
-        Int(random.next() % UInt64(count))
-    }
-
-    private mutating func schedule(_ event: Event, after delay: Int) {
-        scheduled += 1
-        events.append((now + delay, scheduled, event))
-    }
-
-    private mutating func send(_ message: Message, from: Int, to: Int) {
-        guard !random.chance(configuration.loss) else { return }
-        for _ in 0..<(random.chance(configuration.duplication) ? 2 : 1) {
-            schedule(.deliver(from: from, to: to, message), after: 1 + pick(configuration.maxDelay))
-        }
-    }
-
-    /// Kinds of traced events.
-    private enum Traced: Int {
-        case deliver = 10, write, commit, timeout, crash, restart, change, adopt, abort
-    }
-
-    /// Folds an event into the trace hash (FNV-1a over its numbers).
-    private mutating func trace(_ event: Traced, _ numbers: [Int]) {
-        var hash = result.traceHash
-        for number in [now, event.rawValue] + numbers {
-            hash = (hash ^ UInt64(bitPattern: Int64(number))) &* 0x0000_0100_0000_01B3
-        }
-        result.traceHash = hash
+    /// The coordinator crashed before deciding: nobody adopts or aborts the change. Its givers stop
+    /// but keep refusing the keys they were giving away until a newer ring, or an abort of that epoch.
+    private mutating func abandonChange() {
+        guard let change else { return }
+        self.change = nil
+        for giver in change.givers { nodes[giver].transfer = nil }
+        result.abandoned += 1
+        trace(.abandon, [changes])
     }
 }

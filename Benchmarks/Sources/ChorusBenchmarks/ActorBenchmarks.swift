@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusAuth
 import ChorusChat
 import ChorusGateway
 import ChorusModel
