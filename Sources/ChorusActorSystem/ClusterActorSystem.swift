@@ -148,7 +148,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         case .void:
             throw RemoteCallError(.serialization, "\(target) returned nothing; expected \(Res.self)")
         case .error(let error):
-            throw errors.withLock { $0.decode(error) }
+            throw errors.withLock { $0 }.decode(error)
         }
     }
 
@@ -157,7 +157,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     ) async throws where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error {
         switch try await send(invocation, to: actor.id, target: target) {
         case .value, .void: return
-        case .error(let error): throw errors.withLock { $0.decode(error) }
+        case .error(let error): throw errors.withLock { $0 }.decode(error)
         }
     }
 
@@ -175,8 +175,10 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public func startTransport(_ transport: any ClusterTransport, placement: any ActorPlacement) async throws {
         try await transport.start { [weak self] call, peer, reply in
             guard let self else { return }
-            // Starts synchronously up to the hop onto the actor, so calls run in arrival order.
-            Task.immediate { await self.serve(call, from: peer, reply: reply) }
+            // Starts synchronously up to the hop onto the actor, so calls run in arrival order. The
+            // callee does not inherit the caller's call timeout (an in-process transport runs it
+            // from the caller's task).
+            Task.immediate { await ClusterActorSystem.$callTimeout.withValue(nil) { await self.serve(call, from: peer, reply: reply) } }
         }
         cluster.withLock { $0 = (transport, placement) }
     }

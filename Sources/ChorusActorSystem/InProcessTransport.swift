@@ -62,10 +62,10 @@ public final class InProcessNetwork: Sendable {
         for other in others { other.lost(node, reason: "node \(node) shut down") }
     }
 
-    /// The handler of `to` as `from` reaches it, or `nil` when `to` is not serving or the link is cut.
+    /// The handler of `to` as `from` reaches it, or `nil` when either is not serving or the link is cut.
     func handler(from: String, to: String) -> ClusterCallHandler? {
         state.withLock { state in
-            state.cut.contains(Link(from, to)) ? nil : state.handlers[to]
+            state.handlers[from] == nil || state.cut.contains(Link(from, to)) ? nil : state.handlers[to]
         }
     }
 
@@ -85,7 +85,9 @@ public final class InProcessTransport: ClusterTransport {
     public let defaultCallTimeout: Duration
     private let network: InProcessNetwork
     private let clock: TransportClock
-    private let links = Mutex<[String: Link]>([:])
+    /// The link to each peer, with its generation: a link lost (cut, or the peer gone) is
+    /// replaced by a new one, and replies meant for the old one are ignored.
+    private let links = Mutex<(current: [String: (generation: Int, state: Link)], generations: Int)>(([:], 0))
 
     init(node: String, network: InProcessNetwork, callTimeout: Duration, clock: TransportClock) {
         self.node = node
@@ -109,39 +111,47 @@ public final class InProcessTransport: ClusterTransport {
         }
         defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
-            let begun = links.withLock { links in
-                var link = links[peer] ?? Link(establishedWith: peer)
-                defer { links[peer] = link }
-                return link.beginCall(continuation, target: target, deadline: deadline)
+            let begun = links.withLock { links -> (Result<UInt64, RemoteCallError>, Int) in
+                if links.current[peer] == nil {
+                    links.generations += 1
+                    links.current[peer] = (links.generations, Link(establishedWith: peer))
+                }
+                let generation = links.current[peer]!.generation
+                return (links.current[peer]!.state.beginCall(continuation, target: target, deadline: deadline), generation)
             }
-            switch begun {
+            switch begun.0 {
             case .success(let id):
                 // Straight to the callee, in the caller's order; the reply comes back the same way.
-                handler(makeCall(id), node) { [weak self] reply in self?.receive(reply, from: peer) }
+                let generation = begun.1
+                handler(makeCall(id), node) { [weak self] reply in self?.receive(reply, from: peer, generation: generation) }
             case .failure(let error):
                 continuation.resume(throwing: error)
             }
         }
     }
 
-    private func receive(_ reply: Wire.Reply, from peer: String) {
-        let received = links.withLock { $0[peer]?.receive(.reply(reply)) }
+    private func receive(_ reply: Wire.Reply, from peer: String, generation: Int) {
+        let received = links.withLock { links -> ConnectionState<CheckedContinuation<Wire.Reply.Result, any Error>, Never>.Received? in
+            guard links.current[peer]?.generation == generation else { return nil }
+            return links.current[peer]!.state.receive(.reply(reply))
+        }
         if case .reply(let caller, let result) = received { caller.resume(returning: result) }
     }
 
     private func expire(_ peer: String) {
-        for (caller, error) in links.withLock({ $0[peer]?.expire(now: clock.now()) ?? [] }) { caller.resume(throwing: error) }
+        let now = clock.now()
+        for (caller, error) in links.withLock({ $0.current[peer]?.state.expire(now: now) ?? [] }) { caller.resume(throwing: error) }
     }
 
     /// The link to `peer` is gone: its calls fail with `unreachable`.
     func lost(_ peer: String, reason: String) {
-        guard let closed = links.withLock({ $0.removeValue(forKey: peer) })?.closing(reason: reason) else { return }
+        guard let closed = links.withLock({ $0.current.removeValue(forKey: peer) })?.state.closing(reason: reason) else { return }
         for caller in closed.callers { caller.resume(throwing: closed.error) }
     }
 
     public func shutdown() async {
         network.unregister(node)
-        let peers = links.withLock { Array($0.keys) }
+        let peers = links.withLock { Array($0.current.keys) }
         for peer in peers { lost(peer, reason: "node \(node) shut down") }
     }
 

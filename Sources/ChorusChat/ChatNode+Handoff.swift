@@ -33,37 +33,32 @@ extension ChatNode: KeyTransfer {
             moves.append(.init(key: identity.description, owner: owner))
             users[identity.description] = data
         }
+        // A step that throws fails the hand-off; the caller (ClusterMember.handOff) aborts it.
         var transfer = HandoffTransfer<MessageID>(moves: moves)
         var next = transfer.start()
         while let action = next {
-            do {
-                switch action {
-                case .sendPage(let key, let after, let owner):
-                    // Users have no pages: their state is their final step.
-                    guard let channel = channels[key] else {
-                        next = transfer.pageStored(key: key, after: after, last: nil)
-                        continue
-                    }
-                    let page = try store.messages(in: channel, after: after, limit: Self.handoffPage, fromNewest: false)
-                    if !page.isEmpty { try await chatNodeActor(on: owner).adoptMessages(page) }
-                    next = transfer.pageStored(key: key, after: after, last: page.last?.id)
-                case .sendFinal(let key, let owner):
-                    if let channel = channels[key] {
-                        guard let (data, _) = try store.channelSnapshot(channel) else { throw ChatError.channelNotFound(channel) }
-                        try await chatNodeActor(on: owner).adoptChannel(try JSONDecoder().decode(ChannelState.self, from: data))
-                    } else if let data = users[key] {
-                        try await chatNodeActor(on: owner).adoptUser(try JSONDecoder().decode(UserState.self, from: data))
-                    }
-                    next = transfer.finalStored(key: key)
-                case .finished:
-                    return [ChannelActor.kind: channels.count, UserActor.kind: users.count]
-                case .abort(let reason):
-                    throw RemoteCallError(.unreachable, reason)
+            switch action {
+            case .sendPage(let key, let after, let owner):
+                // Users have no pages: their state is their final step.
+                guard let channel = channels[key] else {
+                    next = transfer.pageStored(key: key, after: after, last: nil)
+                    continue
                 }
-            } catch {
-                // The caller aborts the hand-off (the gate opens again); nothing was adopted.
-                _ = transfer.failed("\(error)")
-                throw error
+                let page = try store.messages(in: channel, after: after, limit: Self.handoffPage, fromNewest: false)
+                if !page.isEmpty { try await chatNodeActor(on: owner).adoptMessages(page) }
+                next = transfer.pageStored(key: key, after: after, last: page.last?.id)
+            case .sendFinal(let key, let owner):
+                if let channel = channels[key] {
+                    guard let (data, _) = try store.channelSnapshot(channel) else { throw ChatError.channelNotFound(channel) }
+                    try await chatNodeActor(on: owner).adoptChannel(try JSONDecoder().decode(ChannelState.self, from: data))
+                } else if let data = users[key] {
+                    try await chatNodeActor(on: owner).adoptUser(try JSONDecoder().decode(UserState.self, from: data))
+                }
+                next = transfer.finalStored(key: key)
+            case .finished:
+                return [ChannelActor.kind: channels.count, UserActor.kind: users.count]
+            case .abort(let reason):
+                throw RemoteCallError(.unreachable, reason)
             }
         }
         throw RemoteCallError(.unreachable, "the hand-off stopped before it finished")

@@ -53,7 +53,7 @@ extension ChatNode {
     private func refreshRing(after error: RemoteCallError, from peer: String, attempt: Int) async throws -> Bool {
         guard let cluster, let theirs = error.epoch, attempt < 40 else { return false }
         if theirs < cluster.epoch {
-            try await clock.sleep(until: clock.now().advanced(by: .milliseconds(50)))
+            try await clock.sleep(for: .milliseconds(50))
             return true
         }
         guard theirs > cluster.epoch else { return false }

@@ -136,7 +136,7 @@ public struct CheckpointService: Service {
         var lastCheckpointLSN = storage.wal.nextLSN
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let interval = storage.configuration.checkpointInterval
-            try? await cancelWhenGracefulShutdown { try await node.clock.sleep(until: node.clock.now().advanced(by: interval)) }
+            try? await cancelWhenGracefulShutdown { try await node.clock.sleep(for: interval) }
             if storage.wal.nextLSN != lastCheckpointLSN && !Task.isShuttingDownGracefully {
                 await checkpoint()
                 lastCheckpointLSN = storage.wal.nextLSN

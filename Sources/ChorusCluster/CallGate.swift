@@ -15,7 +15,7 @@ public final class CallGate: Sendable {
     }
     private let state: Mutex<State>
     /// Keeps the hand-off target durable (set when a hand-off begins, `nil` when it ends).
-    private let persist = Mutex<(@Sendable (HashRing?) -> Void)?>(nil)
+    private let persist = Mutex<(@Sendable (HashRing?) throws -> Void)?>(nil)
     /// The clock of hand-off deadlines.
     private let clock: any TimeSource
 
@@ -28,7 +28,10 @@ public final class CallGate: Sendable {
     /// begins (before anything moves) and with `nil` when it ends (adopted or aborted). A node
     /// that restarts with a saved target gives it to ``restore(target:)``, so keys that may already
     /// live on their new owner are never served here again.
-    public func persistTarget(with save: @escaping @Sendable (HashRing?) -> Void) {
+    ///
+    /// Saves happen under the gate's lock, in the order the target changes. A hand-off whose
+    /// target cannot be saved does not begin; a failure to forget one is logged by `save` itself.
+    public func persistTarget(with save: @escaping @Sendable (HashRing?) throws -> Void) {
         persist.withLock { $0 = save }
     }
 
@@ -66,9 +69,8 @@ public final class CallGate: Sendable {
     /// calls on them that are already running have finished. If they do not finish within
     /// `deadline` (on the gate's clock), the hand-off is aborted (every key is served again) and this throws.
     public func beginHandoff(to target: HashRing, deadline: Duration) async throws {
-        let expiry = clock.now().advanced(by: deadline)
         let timer = Task { [clock] in
-            try await clock.sleep(until: expiry)
+            try await clock.sleep(for: deadline)
             // Only a hand-off still waiting gives up; one that has gone on is not disturbed.
             self.takeWaiter { gate in
                 guard gate.draining else { return false }
@@ -80,15 +82,20 @@ public final class CallGate: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome = state.withLock { state -> Result<Bool, RemoteCallError> in
                 // One hand-off at a time: a second one would take the first one's place. The same
-                // target again (a retry, or after a restart) drains again.
-                if let running = state.gate.target, running != target || state.gate.draining {
+                // target restored after a restart (nothing of it runs here) begins again.
+                if let running = state.gate.target, running != target || !state.gate.restored {
                     return .failure(RemoteCallError(.unreachable, "a hand-off towards ring \(running.epoch) is already running"))
+                }
+                let save = persist.withLock { $0 }
+                do {
+                    try save?(target)
+                } catch {
+                    return .failure(RemoteCallError(.unreachable, "cannot save the hand-off target: \(error)"))
                 }
                 if state.gate.begin(target: target) == .proceed { return .success(true) }
                 state.waiter = continuation
                 return .success(false)
             }
-            if case .success = outcome { persist.withLock { $0 }?(target) }
             switch outcome {
             case .success(true): continuation.resume()
             case .success(false): break
@@ -112,14 +119,14 @@ public final class CallGate: Sendable {
     /// hand-off (if any), to be resumed outside the lock.
     /// A hand-off that ends (its target cleared) is forgotten by the persisted target too.
     private func takeWaiter(_ change: (inout HandoffGate) -> Bool) -> CheckedContinuation<Void, any Error>? {
-        let (waiter, ended) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, Bool) in
+        let save = persist.withLock { $0 }
+        return state.withLock { state in
             let before = state.gate.target
-            guard change(&state.gate) else { return (nil, false) }
+            guard change(&state.gate) else { return nil }
+            if before != nil && state.gate.target == nil { try? save?(nil) }
             defer { state.waiter = nil }
-            return (state.waiter, before != nil && state.gate.target == nil)
+            return state.waiter
         }
-        if ended { persist.withLock { $0 }?(nil) }
-        return waiter
     }
 
     /// A ring of `epoch` was adopted: a hand-off towards it (or an older one) is over, and one

@@ -18,7 +18,7 @@ public protocol ActorActivator: AnyObject, Sendable {
 /// Inbound calls reach local actors through the ``ActorActivator`` registered for their kind. A
 /// call for a key this node does not own fails with `wrongOwner` and the node's ring epoch. The
 /// activator runs calls on keyed actors through ``gate``, which refuses a key that is moving away
-/// (``CallGate/beginHandoff(to:deadline:timer:)``).
+/// (``CallGate/beginHandoff(to:deadline:)``).
 public final class ClusterPlacement: ActorPlacement {
     /// This node's name.
     public let nodeName: String

@@ -22,6 +22,8 @@ public struct HandoffGate: Sendable {
     public private(set) var target: HashRing?
     /// Whether the hand-off is waiting for running calls (``Decision/proceed`` not yet given).
     public private(set) var draining = false
+    /// Whether the target was restored after a restart (nothing of it is running here now).
+    public private(set) var restored = false
     private var inFlight: [String: Int] = [:]
 
     public init(me: String) {
@@ -57,6 +59,7 @@ public struct HandoffGate: Sendable {
     public mutating func begin(target: HashRing) -> Decision {
         self.target = target
         draining = true
+        restored = false
         return decide()
     }
 
@@ -66,12 +69,14 @@ public struct HandoffGate: Sendable {
     public mutating func restore(target: HashRing) {
         self.target = target
         draining = false
+        restored = true
     }
 
     /// The hand-off failed or ran out of time: serve every key again.
     public mutating func abort() {
         target = nil
         draining = false
+        restored = false
     }
 
     /// A ring of `epoch` was adopted: a hand-off towards it (or an older ring) is over.

@@ -110,7 +110,7 @@ public final class Membership: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.beat()
-                try? await self.clock.sleep(until: self.clock.now().advanced(by: self.interval))
+                try? await self.clock.sleep(for: self.interval)
             }
         }
     }

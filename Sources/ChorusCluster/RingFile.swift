@@ -23,19 +23,24 @@ public enum HandoffFile {
         return (try? JSONDecoder().decode(RingDescription.self, from: data))?.ring
     }
 
-    /// Saves `target`, or removes the file for `nil`.
-    public static func save(_ target: HashRing?, to directory: String) {
+    /// Saves `target` (written, synced, renamed into place, the directory synced), or removes
+    /// the file for `nil`.
+    public static func save(_ target: HashRing?, to directory: String) throws {
         guard let target else {
-            try? FileManager.default.removeItem(atPath: path(directory))
+            if FileManager.default.fileExists(atPath: path(directory)) { try FileManager.default.removeItem(atPath: path(directory)) }
+            try sync(directory)
             return
         }
-        guard let data = try? JSONEncoder().encode(RingDescription(target)) else { return }
-        try? data.write(to: URL(fileURLWithPath: path(directory)), options: .atomic)
-        let descriptor = open(path(directory), O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
+        try JSONEncoder().encode(RingDescription(target)).write(to: URL(fileURLWithPath: path(directory)), options: .atomic)
+        try sync(path(directory))
+        try sync(directory)
+    }
+
+    private static func sync(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 
     private static func path(_ directory: String) -> String { directory + "/handoff.json" }

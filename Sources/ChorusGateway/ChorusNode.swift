@@ -13,11 +13,12 @@ import Synchronization
 /// `chorus serve`, `chorus node` and the tests build their nodes with it.
 ///
 /// Building recovers the data directory (the only I/O) and starts no task. The node then runs as
-/// the services of ``services(application:)`` in one `ServiceGroup`, in dependency order:
-/// storage (checkpoints; the WAL is closed after the last one), the cluster (the transport, and
-/// joining the ring), membership (heartbeats), the graceful leave, the gateway (which starts
-/// serving clients only once the cluster is up), and the WebSocket edge. The group stops them in
-/// reverse. One clock (`clock`) drives every timer of the node.
+/// the services of ``services(application:)`` in one `ServiceGroup`: storage (checkpoints; the
+/// WAL is closed after the last one), the cluster (the transport, and joining the ring),
+/// membership (heartbeats), the graceful leave, the gateway, and the WebSocket edge. A
+/// `ServiceGroup` starts them all at once, so the ones that need the cluster (membership, the
+/// leave, the gateway) wait until the node serves its keys; a stop before that skips them. The
+/// group stops them one by one in reverse. One clock (`clock`) drives every timer of the node.
 public final class ChorusNode: Sendable {
     /// This node's part in a cluster.
     public struct ClusterRole: Sendable {
@@ -130,10 +131,17 @@ public final class ChorusNode: Sendable {
                         member.placement.gate.restore(target: target)
                         logger.notice("a hand-off was under way at the last stop: its keys stay refused until it completes", metadata: ["cluster.epoch": "\(target.epoch)"])
                     } else {
-                        HandoffFile.save(nil, to: directory)
+                        try HandoffFile.save(nil, to: directory)
                     }
                 }
-                member.placement.gate.persistTarget { HandoffFile.save($0, to: directory) }
+                member.placement.gate.persistTarget { [logger] target in
+                    do {
+                        try HandoffFile.save(target, to: directory)
+                    } catch {
+                        logger.error("cannot save the hand-off target", metadata: ["error": "\(error)", "cluster.dir": "\(directory)"])
+                        throw error
+                    }
+                }
             }
         }
     }
@@ -194,11 +202,11 @@ public final class ChorusNode: Sendable {
         if let member, let role {
             let cluster = configuration.cluster
             services.append(ClusterService(node: self))
-            services.append(
-                Membership(
-                    member: member, clock: clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
-                    suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger))
-            if role.leaveOnStop { services.append(LeaveOnStopService(member: member)) }
+            let membership = Membership(
+                member: member, clock: clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
+                suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger)
+            services.append(StartWhenReady(clusterReady, membership))
+            if role.leaveOnStop { services.append(StartWhenReady(clusterReady, LeaveOnStopService(member: member))) }
         }
         services.append(StartWhenReady(clusterReady, application))
         services.append(realtime)
@@ -214,7 +222,8 @@ public final class ChorusNode: Sendable {
             try await node.startCluster()
             if let member = node.member, !Task.isShuttingDownGracefully {
                 do {
-                    try await member.joinIfNeeded()
+                    // A stop during the join cancels it (the peers asked are told to abort).
+                    _ = try await cancelWhenGracefulShutdown { try await member.joinIfNeeded() }
                 } catch {
                     node.logger.error("joining the cluster failed; serving with the current ring", metadata: ["error": "\(error)"])
                 }

@@ -39,6 +39,16 @@ public protocol TimeSource: Sendable {
 
     /// Suspends until `now() >= deadline`; throws `CancellationError` if the task is cancelled first.
     func sleep(until deadline: Timestamp) async throws
+
+    /// Suspends for `duration` (intervals and timeouts: on the system clock this is monotonic, so
+    /// a wall-clock step does not stretch or cut it); throws `CancellationError` if cancelled first.
+    func sleep(for duration: Duration) async throws
+}
+
+extension TimeSource {
+    public func sleep(for duration: Duration) async throws {
+        try await sleep(until: now().advanced(by: duration))
+    }
 }
 
 /// The system's real-time clock.
@@ -49,6 +59,10 @@ public struct SystemTimeSource: TimeSource {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Timestamp(milliseconds: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    }
+
+    public func sleep(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
     }
 
     public func sleep(until deadline: Timestamp) async throws {

@@ -31,7 +31,8 @@ struct NodeRunner {
         logging.bootstrap()
         var logger = Logger(label: "chorus")
         logger[metadataKey: "node"] = "\(configuration.node.name)"
-        // Acted on at once: before the services run, a stop skips what is left of start-up.
+        // Acted on at once: a stop during recovery stops the services as soon as they start (the
+        // gateway then never serves).
         let stop = StopRequest()
         let stopper = Task { [logger] in
             for await signal in signals {

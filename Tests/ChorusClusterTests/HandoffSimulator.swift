@@ -197,8 +197,8 @@ public struct HandoffSimulator {
 
     /// The operator makes a random node leave the newest ring (keeping two), or join it if it left;
     /// that node coordinates. It asks each giver in turn to begin: one that is down fails, and so
-    /// does one whose gate holds another target or is still draining (as `CallGate` refuses; a
-    /// join then aborts the givers it asked, a leave, its own giver, just fails).
+    /// does one whose gate holds a hand-off that is not a restored one of the same target (as
+    /// `CallGate` refuses; a join then aborts the givers it asked, a leave, its own giver, just fails).
     private mutating func startChange() {
         let chosen = pick(nodes.count)
         let leaving = ring.nodes.contains(names[chosen])
@@ -215,7 +215,7 @@ public struct HandoffSimulator {
         trace(.change, [changes, chosen, Int(target.epoch), moves.count])
         for (position, giver) in givers.enumerated() {
             let gate = nodes[giver].gate
-            guard nodes[giver].up, gate.target == nil || (gate.target == target && !gate.draining) else {
+            guard nodes[giver].up, gate.target == nil || (gate.target == target && gate.restored) else {
                 return abortChange(asked: leaving ? [] : Array(givers.prefix(position + 1)))
             }
             let decision = nodes[giver].gate.begin(target: target)

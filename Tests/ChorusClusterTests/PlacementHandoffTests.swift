@@ -109,4 +109,14 @@ struct DurableHandoffTargetTests {
         gate.adopted(epoch: target.epoch)
         #expect(!gate.isMoving(key) && gate.target == nil)
     }
+
+    @Test("a hand-off whose target cannot be saved does not begin: nothing is refused")
+    func unsaved() async throws {
+        struct DiskFull: Error {}
+        let gate = CallGate(me: "a", clock: ManualTimeSource())
+        gate.persistTarget { target in if target != nil { throw DiskFull() } }
+        let target = HashRing(nodes: ["a", "b"], virtualNodes: 16, epoch: 1).removing("a")
+        await #expect(throws: RemoteCallError.self) { try await gate.beginHandoff(to: target, deadline: .seconds(30)) }
+        #expect(gate.target == nil && !gate.isMoving(ActorIdentity(kind: "channel", key: "1")))
+    }
 }

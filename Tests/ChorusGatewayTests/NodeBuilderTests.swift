@@ -33,7 +33,7 @@ struct NodeBuilderTests {
             defer { node.storage?.close() }
             #expect(!node.member!.placement.gate.isMoving(moving))
         }
-        HandoffFile.save(target, to: directory)
+        try HandoffFile.save(target, to: directory)
         do {
             let node = try build(in: directory)
             defer { node.storage?.close() }
@@ -43,7 +43,7 @@ struct NodeBuilderTests {
             #expect(!node.member!.placement.gate.isMoving(moving))
             #expect(HandoffFile.load(from: directory) == nil)
         }
-        HandoffFile.save(target, to: directory)
+        try HandoffFile.save(target, to: directory)
         let node = try build(in: directory)
         defer { node.storage?.close() }
         // Its saved ring is already the target's: nothing to keep refused.

@@ -155,7 +155,7 @@ struct RealtimeEndpoint: Sendable {
     private func holdForResume(_ session: RealtimeSession) async {
         let clock = node.clock
         do {
-            try await clock.sleep(until: clock.now().advanced(by: .milliseconds(configuration.resumeWindowMilliseconds)))
+            try await clock.sleep(for: .milliseconds(configuration.resumeWindowMilliseconds))
         } catch {
             return
         }
