@@ -7,7 +7,8 @@ import Distributed
 /// Here, the actor is activated if needed (a channel from the store) and the call is counted in
 /// the ``CallGate`` while it runs, so neither passivation nor a hand-off can take the actor away
 /// under it; on a peer, the call goes to a proxy. A peer that answers `wrongOwner` has a
-/// different ring: the newer one wins and the call is retried (it was refused before it ran).
+/// different ring: the newer one wins on both nodes and the call is retried (it was refused
+/// before it ran).
 extension ChatNode {
     /// Runs `body` with the actor of channel `id`, here or on its owner;
     /// `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
@@ -47,17 +48,19 @@ extension ChatNode {
         }
     }
 
-    /// After `wrongOwner` from `peer`, whether to retry: if the peer's ring is newer, this node
-    /// adopts it; if it is older, the peer is about to adopt ours (a ring change is spreading), so
-    /// wait a moment. Gives up after about two seconds.
+    /// After `wrongOwner` from `peer`, whether to retry: the two rings differ, and the newer one
+    /// wins. If the peer's is newer, this node adopts it; if it is older (a ring change is still
+    /// spreading), this node gives the peer its own, as gossip would a moment later. Either way the
+    /// retry needs no waiting. Gives up after a few attempts.
     private func refreshRing(after error: RemoteCallError, from peer: String, attempt: Int) async throws -> Bool {
-        guard let cluster, let theirs = error.epoch, attempt < 40 else { return false }
+        guard let cluster, let theirs = error.epoch, attempt < 5 else { return false }
+        let peerNode = try ClusterNodeActor.on(peer, using: actorSystem)
         if theirs < cluster.epoch {
-            try await clock.sleep(for: .milliseconds(50))
+            try await peerNode.adoptRing(cluster.description)
             return true
         }
         guard theirs > cluster.epoch else { return false }
-        let description = try await ClusterNodeActor.on(peer, using: actorSystem).ring()
+        let description = try await peerNode.ring()
         guard cluster.adopt(description) else { return false }
         logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
         return true
