@@ -6,8 +6,10 @@
 /// `call`s and answers them with `reply`s matched by call id. (Heartbeats are calls too: to the
 /// peer's node actor.)
 public enum Wire {
-    /// The version of this protocol; peers must speak the same.
-    public static let protocolVersion: UInt16 = 1
+    /// The version of this protocol; peers must speak the same (a peer of another version is
+    /// refused at the handshake). 2: the cluster layer's calls go to `clusternode/<name>` actors,
+    /// and node reports count actors by kind.
+    public static let protocolVersion: UInt16 = 2
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

@@ -121,8 +121,8 @@ struct WireFrameTests {
         var early = Handshake(cluster: "c", node: "n1", secret: secret, nonce: Handshake.randomNonce())
         #expect(early.receive(.reply(Wire.Reply(id: 1, result: .void))).state == .failed("a message before the handshake completed"))
         var old = Handshake(cluster: "c", node: "n1", secret: secret, nonce: Handshake.randomNonce())
-        #expect(old.receive(.hello(Wire.Hello(cluster: "c", version: 0, node: "n0", nonce: Handshake.randomNonce()))).state
-            == .failed("protocol version 0, this node speaks 1"))
+        #expect(old.receive(.hello(Wire.Hello(cluster: "c", version: 1, node: "n0", nonce: Handshake.randomNonce()))).state
+            == .failed("protocol version 1, this node speaks \(Wire.protocolVersion)"))
     }
 
     @Test("a replayed proof does not open a connection with a new nonce")
