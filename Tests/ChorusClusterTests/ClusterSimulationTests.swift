@@ -1,4 +1,5 @@
 import ChorusCluster
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -22,9 +23,7 @@ struct ClusterSimulationTests {
         for seed in Self.seeds {
             var configuration = ClusterSimulator.Configuration()
             configuration.nodes = 3 + Int(seed % 3)  // 3, 4 or 5 nodes
-            let result = ClusterSimulator.run(seed: seed, configuration: configuration)
-            // Each run is synchronous CPU work: let the other tests' tasks have this thread between runs.
-            await Task.yield()
+            let result = await offThePool { [configuration] in ClusterSimulator.run(seed: seed, configuration: configuration) }
             ringChanges += result.ringChanges
             crashes += result.crashes
             if let violation = result.violations.first {

@@ -1,4 +1,5 @@
 import ChorusCluster
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -24,9 +25,7 @@ struct HandoffSimulationTests {
         for seed in seeds {
             var configuration = HandoffSimulator.Configuration()
             configuration.nodes = 3 + Int(seed % 3)  // 3, 4 or 5 nodes
-            let result = HandoffSimulator.run(seed: seed, configuration: configuration)
-            // Each run is synchronous CPU work: let the other tests' tasks have this thread between runs.
-            await Task.yield()
+            let result = await offThePool { [configuration] in HandoffSimulator.run(seed: seed, configuration: configuration) }
             acknowledged += result.acknowledged
             ringChanges += result.ringChanges
             aborted += result.aborted
@@ -99,8 +98,7 @@ struct HandoffSimulationTests {
         let configuration = Self.busy(for: .volatileHandoffTarget)
         var restoredGates = 0
         for seed in UInt64(1)...200 {
-            let result = HandoffSimulator.run(seed: seed, configuration: configuration)
-            await Task.yield()
+            let result = await offThePool { [configuration] in HandoffSimulator.run(seed: seed, configuration: configuration) }
             restoredGates += result.restoredGates
             if let violation = result.violations.first {
                 Issue.record("seed \(seed) of HandoffSimulationTests.busy(for: .volatileHandoffTarget): \(violation)")

@@ -1,4 +1,5 @@
 import ChorusCluster
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -23,9 +24,7 @@ struct RaftSimulationTests {
         for seed in seeds {
             var configuration = RaftSimulator.Configuration()
             configuration.nodes = 3 + 2 * Int(seed % 2)  // 3 or 5 members
-            let result = RaftSimulator.run(seed: seed, configuration: configuration)
-            // Each run is synchronous CPU work: let the other tests' tasks have this thread between runs.
-            await Task.yield()
+            let result = await offThePool { [configuration] in RaftSimulator.run(seed: seed, configuration: configuration) }
             elections += result.elections
             crashes += result.crashes
             partitions += result.partitions
@@ -94,8 +93,7 @@ struct RaftSimulationTests {
     func durableBeforeSendHolds() async {
         var crashes = 0
         for seed in UInt64(1)...200 {
-            let result = RaftSimulator.run(seed: seed, configuration: Self.crashy)
-            await Task.yield()
+            let result = await offThePool { RaftSimulator.run(seed: seed, configuration: Self.crashy) }
             crashes += result.crashes
             if let violation = result.violations.first {
                 Issue.record("seed \(seed) of RaftSimulationTests.crashy: \(violation)")

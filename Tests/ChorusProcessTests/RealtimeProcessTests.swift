@@ -87,6 +87,7 @@ struct RealtimeProcessTests {
                   outbound_buffer_bytes: 65536
                   slow_consumer_grace_seconds: 1
                   close_timeout_seconds: 1
+                  idle_timeout_seconds: 3600
                 """)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pid = server.processIdentifier
@@ -100,6 +101,8 @@ struct RealtimeProcessTests {
                 sockets.append(socket)
             }
             // The kernel completes connections before the server accepts them: wait for every one.
+            // (These clients answer no pings: the idle timeout is an hour, so none is closed as idle
+            // while a loaded machine takes a minute to connect them all.)
             try await eventually("the server holds every client's socket", timeout: .seconds(30)) { openSockets(of: pid) >= clients }
             let connected = openSockets(of: pid)
             let baseline = memory(of: pid)
