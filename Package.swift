@@ -137,7 +137,7 @@ let package = Package(
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"]),
-        .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel"]),
+        .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),

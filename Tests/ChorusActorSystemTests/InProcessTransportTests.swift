@@ -1,4 +1,5 @@
 import ChorusActorSystem
+import ChorusTestSupport
 import Distributed
 import Testing
 
@@ -79,6 +80,23 @@ struct InProcessTransportTests {
             } catch let error as RemoteCallError {
                 #expect(error.code == .unreachable, "\(error)")
             }
+        }
+    }
+
+    @Test("after a cut, the reply of a call cut off in flight never reaches a newer call with the same id")
+    func staleReplyAfterHeal() async throws {
+        try await withPair { network, a, b, local, remote in
+            let cutOff = Task { try await remote.held(1) }
+            try await eventually("the first call waits on b") { heldCalls.count == 1 }
+            network.cut("a", "b")
+            await #expect(throws: RemoteCallError.self) { try await cutOff.value }
+            network.heal("a", "b")
+            // The first call on the new link: over a fresh call table it gets the first id again.
+            let fresh = Task { try await remote.held(2) }
+            try await eventually("the second call waits on b") { heldCalls.count == 2 }
+            heldCalls.releaseOldest()  // b answers the cut-off call now: a must not take it for the new one
+            heldCalls.releaseOldest()
+            #expect(try await fresh.value == 2)
         }
     }
 }

@@ -10,6 +10,24 @@ struct EchoError: WireTransmittableError, Equatable {
     var reason: String
 }
 
+/// Calls to ``Echo/held(_:)`` waiting for the test to release them, oldest first.
+final class HeldCalls: Sendable {
+    private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    func add(_ continuation: CheckedContinuation<Void, Never>) {
+        waiting.withLock { $0.append(continuation) }
+    }
+
+    var count: Int { waiting.withLock { $0.count } }
+
+    /// Lets the oldest waiting call return.
+    func releaseOldest() {
+        waiting.withLock { $0.isEmpty ? nil : $0.removeFirst() }?.resume()
+    }
+}
+
+let heldCalls = HeldCalls()
+
 /// A test actor with calls of every shape.
 distributed actor Echo {
     typealias ActorSystem = ClusterActorSystem
@@ -26,6 +44,12 @@ distributed actor Echo {
     distributed func fail() throws -> Int { throw EchoError(reason: "not a member of channel 7") }
 
     distributed func crash() throws { throw CancellationError() }
+
+    /// Returns `value` once the test releases it (``heldCalls``).
+    distributed func held(_ value: Int) async -> Int {
+        await withCheckedContinuation { heldCalls.add($0) }
+        return value
+    }
 
     /// Records -1, then takes 30 s.
     distributed func slow() async throws -> Int {
