@@ -72,6 +72,16 @@ struct TestCluster {
 
     var placements: [ClusterPlacement] { members.map(\.placement) }
 
+    /// A channel that `owner` creates through `api` and that the ring places on `node` (channels
+    /// are placed by their id: create until one lands there).
+    func createChannel(on node: String, through api: TestAPI, _ type: String = "group", name: String = "Team", owner: String) async throws -> String {
+        var created = try await api.createChannel(type, name: name, owner: owner)
+        while self.owner(ofChannel: created) != node {
+            created = try await api.createChannel(type, name: name, owner: owner)
+        }
+        return created
+    }
+
     /// The node that owns channel `id`.
     func owner(ofChannel id: String) -> String {
         placements[0].owner(of: ChannelActor.identity(of: ChannelID(id)!))
@@ -85,12 +95,7 @@ struct ChatClusterTests {
         try await TestCluster.run { cluster in
             let (one, three) = (cluster.apis[0], cluster.apis[2])
             try await three.createUsers("bob")
-            // Rooms are placed by their id: create until one lands on node 2.
-            var created = try await one.createChannel("room", name: "Lobby", owner: "alice")
-            while cluster.owner(ofChannel: created) != "chorus-2" {
-                created = try await one.createChannel("room", name: "Lobby", owner: "alice")
-            }
-            let channel = created
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Lobby", owner: "alice")
             try await one.addMember("bob", to: channel, by: "alice")
             let alice = try await one.connect("alice")
             let bob = try await three.connect("bob")
@@ -153,11 +158,7 @@ struct ChatClusterTests {
     func deadOwner() async throws {
         try await TestCluster.run { cluster in
             let one = cluster.apis[0]
-            var created = try await one.createChannel(owner: "alice")
-            while cluster.owner(ofChannel: created) != "chorus-3" {
-                created = try await one.createChannel(owner: "alice")
-            }
-            let channel = created
+            let channel = try await cluster.createChannel(on: "chorus-3", through: one, owner: "alice")
             await cluster.systems[2].shutdownTransport()
             let started = ContinuousClock.now
             let reply = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
@@ -170,11 +171,7 @@ struct ChatClusterTests {
     func partition() async throws {
         try await TestCluster.run { cluster in
             let (one, two) = (cluster.apis[0], cluster.apis[1])
-            var created = try await one.createChannel(owner: "alice")
-            while cluster.owner(ofChannel: created) != "chorus-3" {
-                created = try await one.createChannel(owner: "alice")
-            }
-            let channel = created
+            let channel = try await cluster.createChannel(on: "chorus-3", through: one, owner: "alice")
             cluster.network.cut("chorus-1", "chorus-3")
             let cutOff = try await one.call(.post, "/v1/channels/\(channel)/messages", as: "alice", json: ["body": "anyone?"])
             #expect(cutOff.status == .serviceUnavailable && cutOff.errorCode == "CLUSTER_UNAVAILABLE")
@@ -242,11 +239,7 @@ struct ChatClusterTests {
     func unfinishedLeave() async throws {
         try await TestCluster.run { cluster in
             let (one, two) = (cluster.apis[0], cluster.apis[1])
-            var created = try await one.createChannel(owner: "alice")
-            while cluster.owner(ofChannel: created) != "chorus-2" {
-                created = try await one.createChannel(owner: "alice")
-            }
-            let channel = created
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: "alice")
             let member = cluster.members[1]
             // What a restart mid-leave restores: the gate closed towards the ring without chorus-2.
             member.placement.gate.restore(target: member.placement.ring.removing("chorus-2"))
