@@ -66,6 +66,20 @@ public struct ChatLimits: Hashable, Sendable, Codable {
         }
     }
 
+    /// The longest client message id (`client_message_id` / `Idempotency-Key`).
+    public static let maxClientMessageIDLength = 64
+
+    /// Checks a client message id: 1–64 characters of `A-Z a-z 0-9 - _ . :`.
+    public func validateClientMessageID(_ id: String) throws(ChatError) {
+        let allowed = id.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "-_.:".utf8.contains(byte)
+        }
+        guard allowed, (1...Self.maxClientMessageIDLength).contains(id.utf8.count) else {
+            throw ChatError.invalid("client_message_id must be 1-\(Self.maxClientMessageIDLength) characters of A-Z a-z 0-9 - _ . :")
+        }
+    }
+
     /// Checks a display name: 1–``maxDisplayNameLength`` characters, not only white space.
     public func validateDisplayName(_ name: String) throws(ChatError) {
         guard !name.allSatisfy(\.isWhitespace), name.count <= maxDisplayNameLength else {

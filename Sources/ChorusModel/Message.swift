@@ -135,3 +135,15 @@ public struct UnreadRule: Sendable, Equatable {
         !message.deleted && message.senderID != user && after.map { message.id > $0 } ?? true
     }
 }
+
+/// The answer to a send: the message, and whether it was posted by an earlier send with the same
+/// client message id (so this one posted nothing).
+public struct SentMessage: Hashable, Sendable, Codable {
+    public var message: Message
+    public var replayed: Bool
+
+    public init(message: Message, replayed: Bool) {
+        self.message = message
+        self.replayed = replayed
+    }
+}

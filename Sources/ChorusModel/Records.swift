@@ -27,13 +27,17 @@ public struct NewMessage: Hashable, Sendable, Codable {
     public var senderName: String
     public var draft: MessageDraft
     public var at: Timestamp
+    /// The sender's own id for this send (`client_message_id` / `Idempotency-Key`), if they gave
+    /// one: a repeated send with it returns this message instead of posting another.
+    public var clientMessageID: String?
 
-    public init(id: MessageID, senderID: UserID, senderName: String, draft: MessageDraft, at: Timestamp) {
+    public init(id: MessageID, senderID: UserID, senderName: String, draft: MessageDraft, at: Timestamp, clientMessageID: String? = nil) {
         self.id = id
         self.senderID = senderID
         self.senderName = senderName
         self.draft = draft
         self.at = at
+        self.clientMessageID = clientMessageID
     }
 }
 

@@ -1,5 +1,6 @@
 @testable import ChorusChat
 import ChorusModel
+import Foundation
 import Testing
 
 let alice = UserID("alice")!
@@ -43,6 +44,44 @@ struct ChannelStateTests {
         try send(&state, 11, "b")
         #expect(state.recent.map(\.seq) == [2, 4])
         #expect(state.lastSeq == 4)
+    }
+
+    @Test("a send's client message id is remembered per sender, for the newest 1,000 such sends, and in stored metadata")
+    func clientMessageIDs() throws {
+        var state = makeChannel()
+        func send(_ n: UInt64, from sender: UserID, clientID: String?) throws {
+            state.apply(
+                try state.decideSend(
+                    MessageDraft(body: "m\(n)"), id: MessageID(rawValue: n), from: sender, senderName: "x", at: t0, limits: limits,
+                    clientMessageID: clientID))
+        }
+        try send(1, from: alice, clientID: "a")
+        try send(2, from: bob, clientID: "a")
+        try send(3, from: alice, clientID: nil)
+        #expect(state.message(sentBy: alice, clientID: "a") == MessageID(rawValue: 1))
+        #expect(state.message(sentBy: bob, clientID: "a") == MessageID(rawValue: 2))
+        #expect(state.message(sentBy: carol, clientID: "a") == nil)
+        #expect(code { try state.decideSend(MessageDraft(body: "x"), id: MessageID(rawValue: 9), from: alice, senderName: "x", at: t0, limits: limits, clientMessageID: "has space") } == .invalidRequest)
+        #expect(code { try state.decideSend(MessageDraft(body: "x"), id: MessageID(rawValue: 9), from: alice, senderName: "x", at: t0, limits: limits, clientMessageID: "") } == .invalidRequest)
+        #expect(code { try state.decideSend(MessageDraft(body: "x"), id: MessageID(rawValue: 9), from: alice, senderName: "x", at: t0, limits: limits, clientMessageID: String(repeating: "k", count: 65)) } == .invalidRequest)
+
+        // The stored metadata keeps them (a checkpointed channel still recognises a retry).
+        let decoded = try JSONDecoder().decode(ChannelState.self, from: try JSONEncoder().encode(state.metadata))
+        #expect(decoded.message(sentBy: bob, clientID: "a") == MessageID(rawValue: 2))
+
+        for n in UInt64(10)..<UInt64(10 + RecentSends.capacity) { try send(n, from: alice, clientID: "k\(n)") }
+        #expect(state.message(sentBy: alice, clientID: "a") == nil, "the oldest ids are forgotten past capacity")
+        #expect(state.message(sentBy: bob, clientID: "a") == nil)
+        #expect(state.message(sentBy: alice, clientID: "k10") == MessageID(rawValue: 10))
+    }
+
+    @Test("a snapshot stored before client message ids existed still decodes")
+    func oldSnapshotDecodes() throws {
+        var json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(makeChannel().metadata)) as! [String: Any]
+        json["clientSends"] = nil
+        let state = try JSONDecoder().decode(ChannelState.self, from: try JSONSerialization.data(withJSONObject: json))
+        #expect(state.message(sentBy: alice, clientID: "a") == nil)
+        #expect(state.memberOrder == [alice, bob])
     }
 
     @Test("replaying the same records reproduces the same state")

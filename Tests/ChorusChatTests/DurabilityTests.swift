@@ -125,6 +125,39 @@ struct DurabilityTests {
         }
     }
 
+    @Test("a repeated client message id returns the original message after a restart and after a checkpoint")
+    func idempotentSendsSurviveRestarts() async throws {
+        try await withDataDirectory { directory in
+            let (storage, node, _) = try open(directory, window: 2)
+            let group = try await exercise(node, messages: 5)
+            let first = try await node.channel(group).send(MessageDraft(body: "once"), from: alice, senderName: "A", clientMessageID: "c-1")
+            #expect(!first.replayed)
+            let again = try await node.channel(group).send(MessageDraft(body: "twice?"), from: alice, senderName: "A", clientMessageID: "c-1")
+            #expect(again == SentMessage(message: first.message, replayed: true))
+            storage.close()
+
+            // Recovered from the WAL alone.
+            let (reopened, node2, _) = try open(directory, window: 2)
+            var replay = try await node2.withChannel(group) {
+                try await $0.send(MessageDraft(body: "after restart"), from: alice, senderName: "A", clientMessageID: "c-1")
+            }
+            #expect(replay == SentMessage(message: first.message, replayed: true))
+            // Checkpointed, pushed out of the memory window, and recovered from the store.
+            for i in 0..<4 { _ = try await node2.channel(group).send(MessageDraft(body: "more \(i)"), from: bob, senderName: "B") }
+            try await reopened.checkpoint(node2)
+            reopened.close()
+            let (third, node3, _) = try open(directory, window: 2)
+            replay = try await node3.withChannel(group) {
+                try await $0.send(MessageDraft(body: "after checkpoint"), from: alice, senderName: "A", clientMessageID: "c-1")
+            }
+            #expect(replay == SentMessage(message: first.message, replayed: true))
+            let page = try await node3.withChannel(group) { try await $0.messages(.latest(limit: 50), for: alice) }
+            #expect(page.messages.filter { $0.body == "once" }.count == 1)
+            #expect(!page.messages.contains { $0.body.hasPrefix("after") || $0.body == "twice?" })
+            third.close()
+        }
+    }
+
     @Test("a torn last record loses only that record")
     func tornTail() async throws {
         try await withDataDirectory { directory in

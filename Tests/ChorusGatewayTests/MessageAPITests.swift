@@ -68,6 +68,47 @@ struct MessageAPITests {
         }
     }
 
+    @Test("a send repeated with its client_message_id or Idempotency-Key returns the original message and posts nothing")
+    func idempotentSends() async throws {
+        try await TestAPI.run { api in
+            let id = try await api.channelWithBob()
+            let path = "/v1/channels/\(id)/messages"
+            let first = try await api.call(.post, path, as: "bob", json: ["body": "hello", "client_message_id": "m-1"])
+            #expect(first.status == .created)
+            #expect(first.headers[.init("Idempotent-Replayed")!] == nil)
+            // The same id in the body, then in the header: the original comes back, marked replayed.
+            let retried = try await api.call(.post, path, as: "bob", json: ["body": "hello again", "client_message_id": "m-1"])
+            let byHeader = try await api.call(.post, path, as: "bob", json: ["body": "hello"], headers: [.init("Idempotency-Key")!: "m-1"])
+            for reply in [retried, byHeader] {
+                #expect(reply.status == .created)
+                #expect(reply.headers[.init("Idempotent-Replayed")!] == "true")
+                #expect(reply.object["id"] as? String == first.object["id"] as? String)
+                #expect(reply.object["seq"] as? Int == first.object["seq"] as? Int)
+                #expect(reply.object["body"] as? String == "hello")
+            }
+            // Another sender's id space is their own; a new id posts a new message.
+            let alices = try await api.call(.post, path, as: "alice", json: ["body": "mine", "client_message_id": "m-1"])
+            let second = try await api.call(.post, path, as: "bob", json: ["body": "second"], headers: [.init("Idempotency-Key")!: "m-2"])
+            #expect(alices.status == .created && alices.headers[.init("Idempotent-Replayed")!] == nil)
+            #expect(second.status == .created && second.object["id"] as? String != first.object["id"] as? String)
+            let bodies = try await page(api, id, as: "bob").ids
+            #expect(bodies == ["hello", "mine", "second"])
+
+            // Bad ids, and a header and field that disagree, are refused.
+            let refused = [
+                try await api.call(.post, path, as: "bob", json: ["body": "x", "client_message_id": "with space"]),
+                try await api.call(.post, path, as: "bob", json: ["body": "x", "client_message_id": String(repeating: "k", count: 65)]),
+                try await api.call(.post, path, as: "bob", json: ["body": "x", "client_message_id": 5]),
+                try await api.call(.post, path, as: "bob", json: ["body": "x", "client_message_id": "a"], headers: [.init("Idempotency-Key")!: "b"]),
+            ]
+            for reply in refused {
+                #expect(reply.status == .badRequest)
+                #expect(reply.errorCode == "INVALID_REQUEST")
+            }
+            #expect(try await page(api, id, as: "bob").ids.count == 3)
+        }
+    }
+
     @Test("ids and seqs strictly increase, also under concurrent senders")
     func ordering() async throws {
         try await TestAPI.run { api in

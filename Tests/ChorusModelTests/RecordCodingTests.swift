@@ -25,6 +25,7 @@ struct RecordCodingTests {
         .memberRemoved(bob, by: bob, at: at),
         .messageSent(NewMessage(id: message, senderID: bob, senderName: "Bob \u{0}\n\"", draft: draft, at: at)),
         .messageSent(NewMessage(id: MessageID(rawValue: 0), senderID: alice, senderName: "", draft: MessageDraft(body: ""), at: at)),
+        .messageSent(NewMessage(id: message, senderID: bob, senderName: "Bob", draft: draft, at: at, clientMessageID: "retry-1:a.b_C")),
         .messageEdited(message, body: "edited", inlineEmotes: [], at: at),
         .messageDeleted(message, by: alice, at: at),
         .reactionAdded(message, emote: emote, user: bob, at: at),
@@ -56,7 +57,7 @@ struct RecordCodingTests {
     func everyCase() throws {
         var tags = Set<UInt8>()
         for record in Self.channelRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...12))
+        #expect(tags == Set(1...13))
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
         #expect(tags == Set(1...5))

@@ -220,12 +220,30 @@ public distributed actor ChannelActor {
 
     /// Posts a message; ends the sender's typing.
     public distributed func send(_ draft: MessageDraft, from sender: UserID, senderName: String) async throws -> Message {
+        try await send(draft, from: sender, senderName: senderName, clientMessageID: nil).message
+    }
+
+    /// Posts a message, or, when `sender` already posted one with `clientMessageID` (a retry),
+    /// returns that one once it is durable and posts nothing.
+    public distributed func send(
+        _ draft: MessageDraft, from sender: UserID, senderName: String, clientMessageID: String?
+    ) async throws -> SentMessage {
         let now = env.clock.now()
         _ = try state.requireMember(sender)
+        if let clientMessageID, let original = state.message(sentBy: sender, clientID: clientMessageID) {
+            try ensureLoaded(original)
+            // The original may still be on its way to disk: answer no earlier than its own send would.
+            let applied = appliedLSN
+            guard let message = state.message(original) else { throw ChatError.messageNotFound(original) }
+            try await env.journal.waitDurable(applied)
+            publishDurable(upTo: applied)
+            return SentMessage(message: message, replayed: true)
+        }
         let id = env.ids.next(after: state.recent.last?.id, now: now)
-        let record = try state.decideSend(draft, id: id, from: sender, senderName: senderName, at: now, limits: env.limits)
+        let record = try state.decideSend(
+            draft, id: id, from: sender, senderName: senderName, at: now, limits: env.limits, clientMessageID: clientMessageID)
         stopTyping(sender, at: now)
-        return try await commit(record) { state, _ in state.recent[state.recent.count - 1] }
+        return try await commit(record) { state, _ in SentMessage(message: state.recent[state.recent.count - 1], replayed: false) }
     }
 
     /// Edits the caller's own message.

@@ -66,12 +66,14 @@ extension ChannelState {
 
     /// Post a message; `id` is made by the caller and must be larger than every id in the channel.
     public func decideSend(
-        _ draft: MessageDraft, id: MessageID, from sender: UserID, senderName: String, at: Timestamp, limits: ChatLimits
+        _ draft: MessageDraft, id: MessageID, from sender: UserID, senderName: String, at: Timestamp, limits: ChatLimits,
+        clientMessageID: String? = nil
     ) throws(ChatError) -> ChannelRecord {
         _ = try requireMember(sender)
         try limits.validate(draft)
+        if let clientMessageID { try limits.validateClientMessageID(clientMessageID) }
         precondition(recent.last.map { $0.id < id } ?? true, "message ids must increase within a channel")
-        return .messageSent(NewMessage(id: id, senderID: sender, senderName: senderName, draft: draft, at: at))
+        return .messageSent(NewMessage(id: id, senderID: sender, senderName: senderName, draft: draft, at: at, clientMessageID: clientMessageID))
     }
 
     /// Replace the body (and inline emotes) of the caller's own message. Attachments are kept.

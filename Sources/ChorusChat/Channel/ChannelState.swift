@@ -36,6 +36,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var lastSeq: UInt64
     /// The time of the last message, if any.
     public private(set) var lastMessageAt: Timestamp?
+    /// Recent sends with a client message id (optional only so snapshots stored before it decode).
+    private var clientSends: RecentSends?
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member]) {
@@ -72,6 +74,10 @@ public struct ChannelState: Sendable, Codable, Equatable {
                     body: new.draft.body, attachments: new.draft.attachments, inlineEmotes: new.draft.inlineEmotes,
                     createdAt: new.at))
             lastMessageAt = new.at
+            if let clientID = new.clientMessageID {
+                clientSends = clientSends ?? RecentSends()
+                clientSends!.remember(new.id, sentBy: new.senderID, clientID: clientID)
+            }
             for userID in memberOrder where members[userID]?.hidden == true {
                 members[userID]?.hidden = false
             }
@@ -138,6 +144,11 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// Adds a message loaded from the store (older than `recent`) so it can be changed.
     public mutating func load(_ message: Message) {
         if self.message(message.id) == nil { overlay[message.id] = message }
+    }
+
+    /// The message `sender` posted with client message id `clientID`, if the channel remembers it.
+    public func message(sentBy sender: UserID, clientID: String) -> MessageID? {
+        clientSends?.message(sentBy: sender, clientID: clientID)
     }
 
     /// Whether message `id` may be in the store but not in memory.

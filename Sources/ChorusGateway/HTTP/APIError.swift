@@ -140,4 +140,8 @@ struct APIErrorMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
+    /// A send's client message id, as a header (docs/api.md, "Idempotent sends").
+    static let idempotencyKey = Self("Idempotency-Key")!
+    /// Set to `true` on the answer to a send that repeated an earlier one's client message id.
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
 }

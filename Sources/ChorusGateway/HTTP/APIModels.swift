@@ -205,8 +205,14 @@ struct SendMessageRequest: Decodable {
     var body: String?
     var attachments: [AttachmentBody]?
     var inlineEmotes: [InlineEmoteBody]?
+    /// The client's own id for this send; a retry with the same id returns the original message.
+    var clientMessageID: String?
 
-    enum CodingKeys: String, CodingKey { case body, attachments, inlineEmotes = "inline_emotes" }
+    enum CodingKeys: String, CodingKey {
+        case body, attachments
+        case inlineEmotes = "inline_emotes"
+        case clientMessageID = "client_message_id"
+    }
 }
 
 struct EditMessageRequest: Decodable {

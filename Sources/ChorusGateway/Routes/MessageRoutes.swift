@@ -53,14 +53,27 @@ struct MessageRoutes {
 
     @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let message = try await node.withChannel(try context.channelID()) { channel in
+        let headerKey = request.headers[.idempotencyKey]
+        let sent = try await node.withChannel(try context.channelID()) { channel in
             let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
             let draft = MessageDraft(
                 body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
                 inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
-            return try await channel.send(draft, from: user.id, senderName: user.displayName)
+            let clientID = try Self.clientMessageID(body: body.clientMessageID, header: headerKey)
+            return try await channel.send(draft, from: user.id, senderName: user.displayName, clientMessageID: clientID)
         }
-        return try JSONBody.response(MessageBody(message: message), status: .created)
+        var response = try JSONBody.response(MessageBody(message: sent.message), status: .created)
+        if sent.replayed { response.headers[.idempotentReplayed] = "true" }
+        return response
+    }
+
+    /// The send's client message id: the `client_message_id` field or the `Idempotency-Key`
+    /// header (both may be given if they agree).
+    static func clientMessageID(body: String?, header: String?) throws(ChatError) -> String? {
+        if let body, let header, body != header {
+            throw ChatError(.invalidRequest, "client_message_id and the Idempotency-Key header differ; give one, or the same in both")
+        }
+        return body ?? header
     }
 
     @Sendable func editMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {

@@ -196,8 +196,11 @@ extension ChannelRecord: RecordCodable {
             writer.write(by)
             writer.write(at)
         case .messageSent(let message):
-            writer.write(5 as UInt8)
+            // Tag 13 is tag 5's layout followed by the client message id; tag 5 stays as it was,
+            // so logs of earlier releases read unchanged.
+            writer.write(message.clientMessageID == nil ? 5 as UInt8 : 13)
             writer.write(message)
+            if let clientID = message.clientMessageID { writer.write(clientID) }
         case .messageEdited(let id, let body, let inlineEmotes, let at):
             writer.write(6 as UInt8)
             writer.write(id)
@@ -252,6 +255,10 @@ extension ChannelRecord: RecordCodable {
         case 10: self = .readCursorSet(user: try reader.read(), message: try reader.read(), at: try reader.read())
         case 11: self = .hidden(user: try reader.read(), at: try reader.read())
         case 12: self = .shown(user: try reader.read(), at: try reader.read())
+        case 13:
+            var message: NewMessage = try reader.read()
+            message.clientMessageID = try reader.readString()
+            self = .messageSent(message)
         default: throw reader.failure("unknown channel record type")
         }
     }
