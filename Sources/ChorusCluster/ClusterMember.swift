@@ -43,6 +43,7 @@ public final class ClusterMember: Sendable {
     private struct Links {
         weak var transfer: (any KeyTransfer)?
         weak var membership: Membership?
+        weak var metadataLog: MetadataLog?
         var nodeActor: ClusterNodeActor?
     }
     private let links = Mutex(Links())
@@ -67,8 +68,15 @@ public final class ClusterMember: Sendable {
         links.withLock { $0.membership = membership }
     }
 
+    func attach(_ metadataLog: MetadataLog) {
+        links.withLock { $0.metadataLog = metadataLog }
+    }
+
     /// The membership service watching this node's peers, if any.
     public var membership: Membership? { links.withLock { $0.membership } }
+
+    /// The metadata log this node takes part in, if any.
+    public var metadataLog: MetadataLog? { links.withLock { $0.metadataLog } }
 
     /// Starts serving peers' cluster calls (creates this node's ``ClusterNodeActor``).
     public func start() {

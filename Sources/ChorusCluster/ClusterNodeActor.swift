@@ -31,6 +31,11 @@ public distributed actor ClusterNodeActor {
         return member.report()
     }
 
+    /// A message of the metadata log from `peer` (one-way: answers come as calls the other way).
+    public distributed func raft(_ message: MetadataLog.Raft.Message, from peer: String) {
+        member.metadataLog?.receive(message, from: peer)
+    }
+
     /// This node's ring (a caller told `wrongOwner` refreshes its own from it).
     public distributed func ring() -> RingDescription {
         member.placement.description

@@ -262,3 +262,7 @@ extension RaftNode.Message {
         }
     }
 }
+
+extension RaftNode.Entry: Codable where Command: Codable {}
+extension RaftNode.Persistent: Codable where Command: Codable {}
+extension RaftNode.Message: Codable where Command: Codable {}

@@ -31,12 +31,10 @@ public enum HandoffFile {
             try sync(directory)
             return
         }
-        try JSONEncoder().encode(RingDescription(target)).write(to: URL(fileURLWithPath: path(directory)), options: .atomic)
-        try sync(path(directory))
-        try sync(directory)
+        try DurableFile.write(JSONEncoder().encode(RingDescription(target)), to: path(directory), in: directory)
     }
 
-    private static func sync(_ path: String) throws {
+    static func sync(_ path: String) throws {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
         defer { close(descriptor) }
@@ -44,4 +42,34 @@ public enum HandoffFile {
     }
 
     private static func path(_ directory: String) -> String { directory + "/handoff.json" }
+}
+
+/// Keeps a Raft member's ``RaftNode/Persistent`` (term, vote, log) in `<data dir>/raft.json`,
+/// rewritten durably (``DurableFile``) on every change before anything the change produced is
+/// sent. The metadata log holds a few entries per membership change, so rewriting it whole stays
+/// cheap; a snapshot would replace old entries if it ever grew large.
+public enum RaftFile {
+    public static func load<Command: Codable>(_: Command.Type, from directory: String) throws -> RaftNode<Command>.Persistent? {
+        guard let data = FileManager.default.contents(atPath: path(directory)) else { return nil }
+        return try JSONDecoder().decode(RaftNode<Command>.Persistent.self, from: data)
+    }
+
+    public static func save<Command: Codable>(_ persistent: RaftNode<Command>.Persistent, to directory: String) throws {
+        try DurableFile.write(JSONEncoder().encode(persistent), to: path(directory), in: directory)
+    }
+
+    static func path(_ directory: String) -> String { directory + "/raft.json" }
+}
+
+/// Small files that must survive a crash once written: the new content is written beside the
+/// old, synced, renamed into place, and the directory synced, so a crash leaves the old or the
+/// new file, never a torn one.
+enum DurableFile {
+    static func write(_ data: Data, to path: String, in directory: String) throws {
+        let temporary = path + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        try HandoffFile.sync(temporary)
+        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        try HandoffFile.sync(directory)
+    }
 }

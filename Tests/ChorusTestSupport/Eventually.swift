@@ -11,4 +11,8 @@ public func eventually(_ what: String, timeout: Duration = .seconds(30), _ condi
 /// ``eventually(_:timeout:_:)`` ran out of time.
 public struct EventuallyTimeout: Error, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }

@@ -1,0 +1,154 @@
+import ChorusActorSystem
+import ChorusModel
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The cluster's metadata log on one node: the shell of a ``RaftNode`` over the configured nodes,
+/// whose committed ``ClusterCommand``s every node applies, in order, to its ``ClusterMetadata``
+/// (docs/replication.md).
+///
+/// The shell holds no protocol logic. Under one lock it feeds the machine an input (a peer's
+/// message, a tick of the injected clock, a proposal), makes what must survive a crash durable
+/// (`raft.json` in the data directory, before anything is sent), and applies newly committed
+/// entries; then, outside the lock, it sends the machine's messages as one-way calls to the
+/// peers' ``ClusterNodeActor`` and reports a changed ring to `onChange`. A lost or failed call is
+/// simply a lost message: Raft resends.
+public final class MetadataLog: Service {
+    public typealias Raft = RaftNode<ClusterCommand>
+
+    private struct Shell {
+        var raft: Raft
+        var metadata: ClusterMetadata
+        /// The last log index applied to `metadata`.
+        var applied: UInt64 = 0
+    }
+
+    private let shell: Mutex<Shell>
+    /// Where `raft.json` lives; `nil` keeps it in memory (tests, in-memory nodes).
+    private let directory: String?
+    private let clock: any TimeSource
+    private let tickInterval: Duration
+    private let member: ClusterMember
+    private let onChange: @Sendable (ClusterMetadata) -> Void
+    private let logger: Logger
+
+    /// `members` are the configured nodes (the Raft group); `directory` holds what this node made
+    /// durable before (it restarts from it). Timeouts are in milliseconds of `clock`.
+    public init(
+        member: ClusterMember, members: [String], virtualNodes: Int, directory: String?, clock: any TimeSource,
+        electionTimeout: Duration = .milliseconds(1_000), heartbeatInterval: Duration = .milliseconds(200), seed: UInt64? = nil,
+        logger: Logger = Logger(label: "chorus.metadata"), onChange: @escaping @Sendable (ClusterMetadata) -> Void
+    ) throws {
+        let me = member.placement.nodeName
+        let persistent = try directory.flatMap { try RaftFile.load(ClusterCommand.self, from: $0) } ?? Raft.Persistent()
+        let raft = Raft(
+            me: me, members: members, persistent: persistent, electionTimeout: electionTimeout.milliseconds,
+            heartbeatInterval: heartbeatInterval.milliseconds, seed: seed ?? UInt64(truncatingIfNeeded: me.hashValue), now: clock.now().milliseconds)
+        self.shell = Mutex(Shell(raft: raft, metadata: ClusterMetadata(nodes: members, virtualNodes: virtualNodes)))
+        self.directory = directory
+        self.clock = clock
+        self.tickInterval = heartbeatInterval / 4
+        self.member = member
+        self.onChange = onChange
+        self.logger = logger
+        member.attach(self)
+    }
+
+    /// The metadata as of the last applied entry.
+    public var metadata: ClusterMetadata { shell.withLock { $0.metadata } }
+
+    /// This node's view of the group: its term, role, the leader it knows, and the commit index.
+    public var status: (term: UInt64, role: Raft.Role, leader: String?, commitIndex: UInt64) {
+        shell.withLock { ($0.raft.persistent.term, $0.raft.role, $0.raft.leader, $0.raft.commitIndex) }
+    }
+
+    /// A peer's message.
+    func receive(_ message: Raft.Message, from peer: String) {
+        let now = clock.now().milliseconds
+        step { $0.receive(message, from: peer, now: now) }
+    }
+
+    /// Time passed: elections and heartbeats that are due.
+    public func tick() {
+        let now = clock.now().milliseconds
+        step { $0.tick(now: now) }
+    }
+
+    /// Proposes `command` if this node leads; returns whether it did (it is committed once a
+    /// majority stores it, and applied on every node then).
+    @discardableResult
+    public func propose(_ command: ClusterCommand) -> Bool {
+        var proposed = false
+        step { raft in
+            guard let (_, actions) = raft.propose(command) else { return [] }
+            proposed = true
+            return actions
+        }
+        if proposed { logger.info("proposed", metadata: ["cluster.command": "\(command)"]) }
+        return proposed
+    }
+
+    /// Runs one input through the machine: persist, apply, then send and report.
+    private func step(_ input: (inout Raft) -> [Raft.Action]) {
+        let (actions, changed): ([Raft.Action], ClusterMetadata?) = shell.withLock { shell in
+            let before = shell.raft.persistent
+            let actions = input(&shell.raft)
+            if shell.raft.persistent != before, let directory {
+                do {
+                    try RaftFile.save(shell.raft.persistent, to: directory)
+                } catch {
+                    // Sending without the state durable could elect two leaders; send nothing.
+                    logger.error("cannot save the metadata log; not sending", metadata: ["error": "\(error)"])
+                    return ([], nil)
+                }
+            }
+            var changed: ClusterMetadata?
+            while shell.applied < shell.raft.commitIndex {
+                shell.applied += 1
+                if let command = shell.raft.persistent.log[Int(shell.applied - 1)].command, shell.metadata.apply(command) {
+                    changed = shell.metadata
+                }
+            }
+            return (actions, changed)
+        }
+        for action in actions {
+            switch action {
+            case .send(let message, let peer):
+                Task { await self.send(message, to: peer) }
+            case .becameLeader(let term):
+                logger.info("leading the metadata log", metadata: ["cluster.term": "\(term)"])
+            case .committed:
+                break
+            }
+        }
+        if let changed {
+            logger.info("ring decided", metadata: ["cluster.epoch": "\(changed.epoch)", "cluster.nodes": "\(changed.ring.nodes)"])
+            onChange(changed)
+        }
+    }
+
+    private func send(_ message: Raft.Message, to peer: String) async {
+        let me = member.placement.nodeName
+        guard let actor = try? member.nodeActor(on: peer) else { return }
+        _ = try? await ClusterActorSystem.$callTimeout.withValue(tickInterval * 8) { try await actor.raft(message, from: me) }
+    }
+
+    /// Ticks until the node stops.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                self.tick()
+                try? await self.clock.sleep(for: self.tickInterval)
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}

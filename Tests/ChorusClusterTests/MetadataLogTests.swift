@@ -1,0 +1,143 @@
+import ChorusActorSystem
+import ChorusCluster
+import ChorusModel
+import ChorusTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// The metadata log's shell over real actor systems on an in-process network: elections, a
+/// proposed ring applied on every node in order, a cut-off minority that cannot decide, and a
+/// restart from `raft.json`. Time is a manual clock the test moves; messages flow as real calls.
+@Suite("Metadata log")
+struct MetadataLogTests {
+    final class Cluster: Sendable {
+        let clock = ManualTimeSource()
+        let network = InProcessNetwork()
+        let names = ["a", "b", "c"]
+        let directory = NSTemporaryDirectory() + "chorus-metadata-\(UUID().uuidString)"
+        let systems: [String: ClusterActorSystem]
+        let members: [String: ClusterMember]
+        let logs: Mutex<[String: MetadataLog]>
+        /// Every ring each node's log decided, in order.
+        let decided = Mutex<[String: [UInt64]]>([:])
+
+        init() async throws {
+            var systems: [String: ClusterActorSystem] = [:]
+            var members: [String: ClusterMember] = [:]
+            for name in names {
+                let system = ClusterActorSystem(nodeName: name)
+                let placement = ClusterPlacement(nodeName: name, ring: HashRing(nodes: names, virtualNodes: 8), clock: clock)
+                let member = ClusterMember(placement: placement, actorSystem: system)
+                member.start()
+                try await system.startTransport(network.transport(for: name, callTimeout: .seconds(5)), placement: placement)
+                systems[name] = system
+                members[name] = member
+            }
+            self.systems = systems
+            self.members = members
+            self.logs = Mutex([:])
+            for name in names { try startLog(name) }
+        }
+
+        /// (Re)starts node `name`'s log from its directory.
+        func startLog(_ name: String) throws {
+            let path = directory + "/" + name
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let log = try MetadataLog(
+                member: members[name]!, members: names, virtualNodes: 8, directory: path, clock: clock, electionTimeout: .milliseconds(300),
+                heartbeatInterval: .milliseconds(100), seed: UInt64(name.unicodeScalars.first!.value)
+            ) { [weak self] metadata in self?.decided.withLock { $0[name, default: []].append(metadata.epoch) } }
+            logs.withLock { $0[name] = log }
+        }
+
+        func log(_ name: String) -> MetadataLog { logs.withLock { $0[name]! } }
+
+        /// Moves the clock in 20 ms steps, ticking every log and letting messages flow, until `condition`.
+        func drive(_ what: String, ticking: [String]? = nil, until condition: () -> Bool) async throws {
+            for _ in 0..<2_000 {
+                if condition() { return }
+                clock.advance(by: .milliseconds(20))
+                for name in ticking ?? names { log(name).tick() }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            throw EventuallyTimeout(description: "timed out driving the logs until \(what)")
+        }
+
+        /// The leader that `among` agree on, if any.
+        func leader(among: [String]? = nil) -> String? {
+            let nodes = among ?? names
+            let leaders = nodes.filter { log($0).status.role == .leader }
+            guard leaders.count == 1, let leader = leaders.first else { return nil }
+            return nodes.allSatisfy { log($0).status.leader == leader } ? leader : nil
+        }
+
+        func ring(_ epoch: UInt64, _ nodes: [String]) -> ClusterCommand {
+            .ring(RingDescription(HashRing(nodes: nodes, virtualNodes: 8, epoch: epoch)), reason: "test")
+        }
+
+        func stop() async {
+            for system in systems.values { await system.shutdownTransport() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    @Test("a leader is elected; a proposed ring is applied on every node, and a stale one changes nothing")
+    func electAndDecide() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let follower = try #require(cluster.names.first { $0 != leader })
+        #expect(!cluster.log(follower).propose(cluster.ring(9, ["a", "b"])), "only the leader proposes")
+        #expect(cluster.log(leader).propose(cluster.ring(5, ["a", "b"])))
+        #expect(cluster.log(leader).propose(cluster.ring(4, ["a"])))  // older than 5: ignored when applied
+        #expect(cluster.log(leader).propose(cluster.ring(6, ["a", "b", "c"])))
+        try await cluster.drive("every node applied ring 6") { cluster.names.allSatisfy { cluster.decided.withLock { $0 }[$0]?.last == 6 } }
+        for name in cluster.names {
+            // Entries committed together are reported once, with the newest ring; never the stale one.
+            let decided = cluster.decided.withLock { $0[name] ?? [] }
+            #expect(decided == [5, 6] || decided == [6], "\(name): \(decided)")
+            #expect(cluster.log(name).metadata.ring.nodes == ["a", "b", "c"])
+        }
+        await cluster.stop()
+    }
+
+    @Test("a node cut off from both others decides nothing; the majority does; healed, it catches up")
+    func minorityCannotDecide() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let isolated = try #require(cluster.leader())
+        let majority = cluster.names.filter { $0 != isolated }
+        for peer in majority { cluster.network.cut(isolated, peer) }
+        // The old leader still believes it leads for a while and may propose; nothing commits.
+        cluster.log(isolated).propose(cluster.ring(7, [isolated]))
+        try await cluster.drive("the majority elects a new leader") { cluster.leader(among: majority) != nil }
+        let leader = try #require(cluster.leader(among: majority))
+        #expect(cluster.log(leader).propose(cluster.ring(3, majority)))
+        try await cluster.drive("the majority applied ring 3") { majority.allSatisfy { cluster.decided.withLock { $0 }[$0] == [3] } }
+        #expect(cluster.log(isolated).metadata.epoch == 0, "the minority decided nothing")
+        for peer in majority { cluster.network.heal(isolated, peer) }
+        // (The ring is reported just after the metadata changes: wait for the report.)
+        try await cluster.drive("the healed node caught up") { cluster.decided.withLock { $0[isolated] } != nil }
+        // Its own uncommitted proposal was replaced, never applied anywhere.
+        for name in cluster.names { #expect(cluster.decided.withLock { $0[name] } == [3]) }
+        await cluster.stop()
+    }
+
+    @Test("a restarted node keeps its term, vote and log from raft.json, and applies the log again once it learns the commit index")
+    func restart() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        #expect(cluster.log(leader).propose(cluster.ring(2, ["a", "b"])))
+        try await cluster.drive("every node applied ring 2") { cluster.names.allSatisfy { cluster.decided.withLock { $0 }[$0] == [2] } }
+        let restarted = try #require(cluster.names.first { $0 != leader })
+        let term = cluster.log(restarted).status.term
+        try cluster.startLog(restarted)
+        #expect(cluster.log(restarted).status.term == term)
+        #expect(cluster.log(restarted).metadata.epoch == 0, "applied state is rebuilt from the log, not stored")
+        try await cluster.drive("the restarted node applied ring 2 again") { cluster.decided.withLock { $0[restarted]?.count } == 2 }
+        #expect(cluster.decided.withLock { $0[restarted] } == [2, 2])
+        await cluster.stop()
+    }
+}
