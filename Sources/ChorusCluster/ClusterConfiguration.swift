@@ -49,12 +49,16 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     public var callTimeoutMs = 5000
     /// Virtual nodes per node on the hash ring (default 1,024).
     public var virtualNodes = 1024
+    /// A metadata-log member that hears from no leader this long starts an election (default
+    /// 1,000 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
+    public var electionTimeoutMs = 1000
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, nodes, heartbeatIntervalMs = "heartbeat_interval_ms", suspectAfterMs = "suspect_after_ms"
         case downAfterMs = "down_after_ms", callTimeoutMs = "call_timeout_ms", virtualNodes = "virtual_nodes"
+        case electionTimeoutMs = "election_timeout_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +70,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try c.update(&downAfterMs, .downAfterMs)
         try c.update(&callTimeoutMs, .callTimeoutMs)
         try c.update(&virtualNodes, .virtualNodes)
+        try c.update(&electionTimeoutMs, .electionTimeoutMs)
     }
 
     /// The node called `name`.
@@ -79,6 +84,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try check(downAfterMs >= suspectAfterMs, "cluster.down_after_ms", "must not be shorter than suspect_after_ms")
         try check(callTimeoutMs > 0, "cluster.call_timeout_ms", "must be positive")
         try check(virtualNodes >= 1, "cluster.virtual_nodes", "must be at least 1")
+        try check(electionTimeoutMs >= 50, "cluster.election_timeout_ms", "must be at least 50")
         // Each node needs its own name, addresses and data directory: two nodes writing one
         // WAL would corrupt it (a running node also locks its directory; this catches it at load).
         var names: [String: String] = [:]

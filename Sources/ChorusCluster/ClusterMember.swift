@@ -233,7 +233,11 @@ public final class ClusterMember: Sendable {
             let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
             nodes.append(ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors))
         }
-        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
+        var view = ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
+        if let status = metadataLog?.status {
+            view.metadata = ClusterView.Metadata(term: status.term, leader: status.leader, role: "\(status.role)", commitIndex: status.commitIndex)
+        }
+        return view
     }
 }
 
@@ -264,9 +268,21 @@ public struct ClusterView: Sendable, Equatable {
         }
     }
 
+    /// The metadata log as the answering node sees it.
+    public struct Metadata: Sendable, Equatable {
+        public var term: UInt64
+        /// The leader the answering node knows of, if any.
+        public var leader: String?
+        /// The answering node's role: `leader`, `follower` or `candidate`.
+        public var role: String
+        public var commitIndex: UInt64
+    }
+
     public var node: String
     public var ringEpoch: UInt64
     public var nodes: [Node]
+    /// `nil` for a single node.
+    public var metadata: Metadata?
 
     public init(node: String, ringEpoch: UInt64, nodes: [Node]) {
         self.node = node

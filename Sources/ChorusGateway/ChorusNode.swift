@@ -71,6 +71,8 @@ public final class ChorusNode: Sendable {
     public let recovery: NodeStorage.Recovery?
     /// The node's cluster membership; `nil` for a single node.
     public let member: ClusterMember?
+    /// The cluster's metadata log as this node takes part in it (clustered nodes only).
+    public let metadataLog: MetadataLog?
     /// The node's WebSocket edge.
     public let realtime: RealtimeHub
     private let role: ClusterRole?
@@ -104,11 +106,20 @@ public final class ChorusNode: Sendable {
             let cluster = configuration.cluster
             let placement = ClusterPlacement(
                 nodeName: role.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes), clock: clock)
-            member = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
+            let member = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
+            self.member = member
+            let directory: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
+            metadataLog = try MetadataLog(
+                member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
+                electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 5)),
+                logger: logger
+            ) { [logger] metadata in
+                if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
+            }
             chatConfiguration.snowflakeNode = UInt64(role.index + 1)
             transport = Self.makeTransport(role, cluster: cluster, clock: clock, logger: logger)
         } else {
-            (member, transport) = (nil, nil)
+            (member, metadataLog, transport) = (nil, nil, nil)
             clusterReady.open()
         }
         chat = ChatNode(
@@ -206,6 +217,7 @@ public final class ChorusNode: Sendable {
                 member: member, clock: clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
                 suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger)
             services.append(StartWhenReady(clusterReady, membership))
+            if let metadataLog { services.append(StartWhenReady(clusterReady, metadataLog)) }
             if role.leaveOnStop { services.append(StartWhenReady(clusterReady, LeaveOnStopService(member: member))) }
         }
         services.append(StartWhenReady(clusterReady, application))

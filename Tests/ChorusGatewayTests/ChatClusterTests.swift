@@ -4,6 +4,7 @@ import ChorusCluster
 import ChorusGateway
 import ChorusModel
 import ChorusStorage
+import ChorusTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -232,6 +233,28 @@ struct ChatClusterTests {
             #expect(nodes.map { $0["status"] as? String } == ["up", "up", "down"])
             #expect(nodes.map { $0["self"] as? Bool } == [true, false, false])
             #expect(view["ring_epoch"] as? Int == 7)
+        }
+    }
+
+    @Test("the nodes elect a leader of the metadata log on the injected clock; the admin view shows the term and the leader")
+    func metadataLeader() async throws {
+        try await TestCluster.run { cluster in
+            let logs = cluster.members.map { $0.metadataLog! }
+            let clock = cluster.apis[0].clock
+            try await eventually("every node knows one leader") {
+                clock.advance(by: .milliseconds(50))
+                for log in logs { log.tick() }
+                let leaders = Set(logs.map(\.status.leader))
+                return leaders.count == 1 && leaders.first! != nil
+            }
+            let leader = try #require(logs[0].status.leader)
+            for api in cluster.apis {
+                let view = try await api.call(.get, "/v1/admin/cluster", token: api.serverToken)
+                let metadata = try #require(view["metadata"] as? [String: Any])
+                #expect(metadata["leader"] as? String == leader)
+                #expect((metadata["term"] as? Int ?? 0) >= 1)
+                #expect(metadata["role"] as? String == (view["node"] as? String == leader ? "leader" : "follower"))
+            }
         }
     }
 

@@ -22,13 +22,21 @@ struct AdminRoutes {
 struct ClusterBody: Encodable {
     var view: ClusterView
 
-    enum CodingKeys: String, CodingKey { case node, ringEpoch = "ring_epoch", nodes }
+    enum CodingKeys: String, CodingKey { case node, ringEpoch = "ring_epoch", nodes, metadata }
+    enum MetadataKeys: String, CodingKey { case term, leader, role, commitIndex = "commit_index" }
     enum NodeKeys: String, CodingKey { case name, status, isSelf = "self", channelActors = "channel_actors", userActors = "user_actors" }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(view.node, forKey: .node)
         try c.encode(view.ringEpoch, forKey: .ringEpoch)
+        if let metadata = view.metadata {
+            var m = c.nestedContainer(keyedBy: MetadataKeys.self, forKey: .metadata)
+            try m.encode(metadata.term, forKey: .term)
+            try m.encode(metadata.leader, forKey: .leader)
+            try m.encode(metadata.role, forKey: .role)
+            try m.encode(metadata.commitIndex, forKey: .commitIndex)
+        }
         var nodes = c.nestedUnkeyedContainer(forKey: .nodes)
         for node in view.nodes {
             var n = nodes.nestedContainer(keyedBy: NodeKeys.self)
