@@ -49,6 +49,10 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     public var callTimeoutMs = 5000
     /// Virtual nodes per node on the hash ring (default 1,024).
     public var virtualNodes = 1024
+    /// How many nodes hold each channel and user (default 3; fewer when the cluster has fewer
+    /// nodes). A change is acknowledged once a majority of them has it durable; 1 turns
+    /// replication off (a crashed node's keys wait for it).
+    public var replicationFactor = 3
     /// A metadata-log member that hears from no leader this long starts an election (default
     /// 1,000 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
     public var electionTimeoutMs = 1000
@@ -58,7 +62,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, nodes, heartbeatIntervalMs = "heartbeat_interval_ms", suspectAfterMs = "suspect_after_ms"
         case downAfterMs = "down_after_ms", callTimeoutMs = "call_timeout_ms", virtualNodes = "virtual_nodes"
-        case electionTimeoutMs = "election_timeout_ms"
+        case electionTimeoutMs = "election_timeout_ms", replicationFactor = "replication_factor"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,7 +75,11 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try c.update(&callTimeoutMs, .callTimeoutMs)
         try c.update(&virtualNodes, .virtualNodes)
         try c.update(&electionTimeoutMs, .electionTimeoutMs)
+        try c.update(&replicationFactor, .replicationFactor)
     }
+
+    /// The replication factor in effect: the configured one, at most the number of nodes.
+    public var effectiveReplicationFactor: Int { max(1, min(replicationFactor, nodes.count)) }
 
     /// The node called `name`.
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
@@ -85,6 +93,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try check(callTimeoutMs > 0, "cluster.call_timeout_ms", "must be positive")
         try check(virtualNodes >= 1, "cluster.virtual_nodes", "must be at least 1")
         try check(electionTimeoutMs >= 50, "cluster.election_timeout_ms", "must be at least 50")
+        try check((1...9).contains(replicationFactor), "cluster.replication_factor", "must be 1-9")
         // Each node needs its own name, addresses and data directory: two nodes writing one
         // WAL would corrupt it (a running node also locks its directory; this catches it at load).
         var names: [String: String] = [:]
