@@ -16,6 +16,9 @@ public struct RemoteCallError: Error, Hashable, Sendable, Codable, CustomStringC
         case wrongOwner
         /// The callee threw an error of a type that does not cross the wire; `message` describes it.
         case remoteFailure
+        /// The actor's key is moving to another node (a hand-off): the call was refused before it
+        /// ran, so the caller may retry it, on the key's owner once the move is over.
+        case moving
     }
 
     public var code: Code

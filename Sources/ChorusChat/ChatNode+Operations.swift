@@ -14,10 +14,12 @@ extension ChatNode {
     func createChannelRecord(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) async throws -> ChannelInfo {
         let id = ChannelID(rawValue: ids.nextRaw(now: now))
         let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
-        if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
-            try await chatNodeActor(on: peer).createChannel(info, members: members)
-        } else {
-            try await createLocalChannel(info, members: members)
+        try await retryingWhileMoving {
+            if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
+                try await chatNodeActor(on: peer).createChannel(info, members: members)
+            } else {
+                try await createLocalChannel(info, members: members)
+            }
         }
         return info
     }
@@ -25,6 +27,12 @@ extension ChatNode {
     /// Logs a new channel's `created` record and activates its actor, in one step under the
     /// directory lock (so a checkpoint sees either both or neither); returns once it is durable.
     func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
+        // Counted like any call on the key: refused (`moving`) while a hand-off moves it away, so
+        // a channel is never created behind a hand-off that already sent its keys.
+        try await directory.gate.track(ChannelActor.identity(of: info.id)) { try await logCreation(info, members: members) }
+    }
+
+    private func logCreation(_ info: ChannelInfo, members: [Member]) async throws {
         let lsn = try directory.withEntries { entries in
             guard entries.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
             let lsn = try journal.append(.channel(info.id, .created(info: info, members: members)))
@@ -69,19 +77,23 @@ extension ChatNode {
         if let displayName, (try? limits.validateDisplayName(displayName)) != nil {
             name = displayName
         }
-        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
+        return try await retryingWhileMoving {
+            if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
+                return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
+            }
+            return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
         }
-        return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
     }
 
     /// Creates user `id` or renames them (admin).
     public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
         try limits.validateDisplayName(displayName)
-        if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
-            return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
+        return try await retryingWhileMoving {
+            if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
+                return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
+            }
+            return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
         }
-        return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
     }
 
     /// The profile of user `id`.

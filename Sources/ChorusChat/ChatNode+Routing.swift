@@ -8,11 +8,41 @@ import Distributed
 /// the ``CallGate`` while it runs, so neither passivation nor a hand-off can take the actor away
 /// under it; on a peer, the call goes to a proxy. A peer that answers `wrongOwner` has a
 /// different ring: the newer one wins on both nodes and the call is retried (it was refused
-/// before it ran).
+/// before it ran). A call refused because its key is moving (a hand-off) is retried, after short
+/// pauses, until the move is over and the key's new owner answers, for up to
+/// ``ChatNode/Configuration/movingRetryDeadline``: clients see a pause, not an error.
 extension ChatNode {
     /// Runs `body` with the actor of channel `id`, here or on its owner;
-    /// `CHAT_CHANNEL_NOT_FOUND` if no such channel exists.
+    /// `CHAT_CHANNEL_NOT_FOUND` if no such channel exists. `body` may run again when its call is
+    /// refused because the key is moving: do everything that can happen only once (reading the
+    /// request body) before.
     public func withChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
+        try await retryingWhileMoving { try await routeChannel(id, body) }
+    }
+
+    /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
+    public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
+        try await retryingWhileMoving { try await routeUser(id, body) }
+    }
+
+    /// Runs `call` again while it is refused with `moving`, pausing 5 ms, then twice as long each
+    /// time up to 100 ms, until the deadline. The refusal comes before the call ran, so a retry
+    /// cannot apply a change twice.
+    func retryingWhileMoving<Result>(_ call: () async throws -> Result) async throws -> Result {
+        let deadline = ContinuousClock.now + configuration.movingRetryDeadline
+        var pause = Duration.milliseconds(5)
+        while true {
+            do {
+                return try await call()
+            } catch let error as RemoteCallError where error.code == .moving {
+                guard ContinuousClock.now + pause < deadline else { throw error }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(100))
+            }
+        }
+    }
+
+    private func routeChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
         let identity = ChannelActor.identity(of: id)
         var attempt = 0
         while true {
@@ -29,8 +59,7 @@ extension ChatNode {
         }
     }
 
-    /// Runs `body` on user `id`'s actor, here or on its owner; `CHAT_USER_NOT_FOUND` if there is none.
-    public func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
+    private func routeUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result {
         let identity = UserActor.identity(of: id)
         var attempt = 0
         while true {

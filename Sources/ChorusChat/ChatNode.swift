@@ -53,6 +53,9 @@ public final class ChatNode: Sendable {
         public var messageWindow: Int
         /// How many recent events a channel keeps for resuming clients (default 1,000).
         public var eventLogCapacity: Int
+        /// How long a call whose key is moving to another node is retried before it fails with
+        /// 503 (default 5 s, the cluster's call timeout).
+        public var movingRetryDeadline: Duration = .seconds(5)
 
         public init(
             limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,

@@ -54,12 +54,12 @@ public final class CallGate: Sendable {
         state.withLock { $0.gate.isBusy(id.description) }
     }
 
-    /// Runs `body` as a call on `id`: refused with `unreachable` while `id` moves away, and
+    /// Runs `body` as a call on `id`: refused with `moving` while `id` moves away, and
     /// counted, so a hand-off can wait until calls that started before it have finished.
     public func track<Result>(_ id: ActorIdentity, _ body: () async throws -> Result) async throws -> Result {
         let key = id.description
         guard state.withLock({ $0.gate.start(key) }) else {
-            throw RemoteCallError(.unreachable, "\(id) is moving to another node; retry in a moment")
+            throw RemoteCallError(.moving, "\(id) is moving to another node; retry in a moment")
         }
         defer { takeWaiter { $0.finished(key) == .proceed }?.resume() }
         return try await body()

@@ -234,11 +234,13 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     /// The chat layer's settings.
     public var chatNodeConfiguration: ChatNode.Configuration {
-        ChatNode.Configuration(
+        var configuration = ChatNode.Configuration(
             limits: ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments),
             typingTTL: chat.typingTTLSeconds.secondsDuration,
             messageWindow: storage.recentMessagesInMemory,
             eventLogCapacity: realtime.replayEvents)
+        configuration.movingRetryDeadline = .milliseconds(cluster.callTimeoutMs)
+        return configuration
     }
 }
 

@@ -281,6 +281,40 @@ struct ChatClusterTests {
         }
     }
 
+    @Test("sends to a channel whose owner is leaving pause while it moves and then succeed on its new owner: no 503, nothing lost or doubled")
+    func sendsDuringHandoff() async throws {
+        try await TestCluster.run(storage: true) { cluster in
+            let (one, three) = (cluster.apis[0], cluster.apis[2])
+            try await one.createUsers("bob")
+            let room = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "busy", owner: "alice")
+            try await one.addMember("bob", to: room, by: "alice")
+            // Two senders on the other nodes post without pause while node 2 leaves.
+            let leaving = Task { try await cluster.members[1].leave() }
+            let senders = [(one, "alice"), (three, "bob")].map { api, user in
+                Task { () -> [Int] in
+                    var statuses: [Int] = []
+                    for i in 0..<40 {
+                        let reply = try await api.call(.post, "/v1/channels/\(room)/messages", as: user, json: ["body": "\(user) \(i)"])
+                        statuses.append(Int(reply.status.code))
+                    }
+                    return statuses
+                }
+            }
+            _ = try await leaving.value
+            for sender in senders {
+                let statuses = try await sender.value
+                #expect(statuses.allSatisfy { $0 == 201 }, "\(statuses.filter { $0 != 201 })")
+            }
+            #expect(cluster.owner(ofChannel: room) != "chorus-2")
+            let page = try await three.call(.get, "/v1/channels/\(room)/messages?limit=100", as: "alice")
+            let bodies = (page["messages"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+            #expect(bodies.count == 80 && Set(bodies).count == 80)
+            for user in ["alice", "bob"] {
+                #expect(bodies.filter { $0.hasPrefix(user + " ") } == (0..<40).map { "\(user) \($0)" }, "each sender's messages in order")
+            }
+        }
+    }
+
     @Test("a node that leaves hands its channels and users over; when it joins again it takes its share back; nothing acknowledged is lost")
     func leaveAndJoin() async throws {
         try await TestCluster.run(storage: true) { cluster in

@@ -59,8 +59,8 @@ struct ChannelRoutes {
 
     @Sendable func updateChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        let body = try await JSONBody.decode(UpdateChannelRequest.self, from: request, limit: maxBodyBytes)
         let info = try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(UpdateChannelRequest.self, from: request, limit: maxBodyBytes)
             return try await channel.update(name: body.name, by: user.id)
         }
         return try JSONBody.response(ChannelBody(info: info))
@@ -81,8 +81,8 @@ struct ChannelRoutes {
 
     @Sendable func addMember(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        let body = try await JSONBody.decode(AddMemberRequest.self, from: request, limit: maxBodyBytes)
         let member = try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(AddMemberRequest.self, from: request, limit: maxBodyBytes)
             guard let role = MemberRole(rawValue: body.role ?? "member") else {
                 throw ChatError(.invalidRequest, "role: must be member or admin")
             }
@@ -101,8 +101,8 @@ struct ChannelRoutes {
 
     @Sendable func markRead(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        let body = try await JSONBody.decode(MarkReadRequest.self, from: request, limit: maxBodyBytes)
         let cursor = try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(MarkReadRequest.self, from: request, limit: maxBodyBytes)
             return try await channel.markRead(body.lastReadMessageID, by: user.id)
         }
         return try JSONBody.response(ReadCursorBody(cursor: cursor))

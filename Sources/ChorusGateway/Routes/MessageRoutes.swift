@@ -54,8 +54,8 @@ struct MessageRoutes {
     @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let headerKey = request.headers[.idempotencyKey]
+        let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
         let sent = try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
             let draft = MessageDraft(
                 body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
                 inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
@@ -79,8 +79,8 @@ struct MessageRoutes {
     @Sendable func editMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let messageID = try context.messageID()
+        let body = try await JSONBody.decode(EditMessageRequest.self, from: request, limit: maxBodyBytes)
         let message = try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(EditMessageRequest.self, from: request, limit: maxBodyBytes)
             return try await channel.edit(messageID, body: body.body, inlineEmotes: (body.inlineEmotes ?? []).map(\.model), by: user.id)
         }
         return try JSONBody.response(MessageBody(message: message))
@@ -96,8 +96,8 @@ struct MessageRoutes {
     @Sendable func addReaction(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let messageID = try context.messageID()
+        let body = try await JSONBody.decode(AddReactionRequest.self, from: request, limit: maxBodyBytes)
         try await node.withChannel(try context.channelID()) { channel in
-            let body = try await JSONBody.decode(AddReactionRequest.self, from: request, limit: maxBodyBytes)
             try await channel.addReaction(body.emoteAssetID, to: messageID, by: user.id)
         }
         return try JSONBody.response(["message": "Reaction added"], status: .created)
