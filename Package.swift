@@ -107,6 +107,7 @@ let package = Package(
             name: "ChorusBench",
             dependencies: [
                 "ChorusAuth",
+                "ChorusCluster",
                 "ChorusModel",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -10,6 +10,9 @@ public struct NodeReport: Sendable, Codable, Equatable {
     public var epoch: UInt64
     /// Active actors by kind (`channel`, `user`).
     public var actors: [String: Int]
+    /// Random per start of the node's process: a new value means the node restarted (and lost
+    /// what lived only in its memory, such as its channels' subscribers).
+    public var incarnation: UInt64 = 0
 
     public init(node: String, epoch: UInt64, actors: [String: Int]) {
         self.node = node
@@ -39,6 +42,8 @@ public protocol KeyTransfer: AnyObject, Sendable {
 public final class ClusterMember: Sendable {
     public let placement: ClusterPlacement
     public let actorSystem: ClusterActorSystem
+    /// This start of the node (``NodeReport/incarnation``).
+    public let incarnation = UInt64.random(in: 1...UInt64.max)
     let logger: Logger
     private struct Links {
         weak var transfer: (any KeyTransfer)?
@@ -91,7 +96,9 @@ public final class ClusterMember: Sendable {
 
     /// This node's report.
     public func report() -> NodeReport {
-        links.withLock { $0.transfer }?.report() ?? NodeReport(node: placement.nodeName, epoch: placement.epoch, actors: [:])
+        var report = links.withLock { $0.transfer }?.report() ?? NodeReport(node: placement.nodeName, epoch: placement.epoch, actors: [:])
+        report.incarnation = incarnation
+        return report
     }
 
     /// The cluster node actor of `peer`.

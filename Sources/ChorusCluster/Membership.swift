@@ -20,6 +20,7 @@ public final class Membership: Service {
     private let interval: Duration
     private let state: Mutex<MembershipState>
     private let reports = Mutex<[String: NodeReport]>([:])
+    private let restartObservers = Mutex<[@Sendable (String) -> Void]>([])
     private let logger: Logger
 
     public init(member: ClusterMember, clock: any TimeSource, interval: Duration, suspectAfter: Duration, downAfter: Duration, logger: Logger) {
@@ -36,9 +37,26 @@ public final class Membership: Service {
         placement.onRingChange { [weak self] ring in _ = self?.state.withLock { $0.adopt(ring) } }
     }
 
+    /// Calls `observer` with a peer's name when the peer is seen to have restarted (a new
+    /// incarnation in its heartbeats), however briefly it was gone.
+    public func onPeerRestart(_ observer: @escaping @Sendable (String) -> Void) {
+        restartObservers.withLock { $0.append(observer) }
+    }
+
+    /// Keeps `report` as `peer`'s latest, telling the observers if the peer restarted since the last.
+    private func record(_ report: NodeReport, from peer: String) {
+        let previous = reports.withLock { reports in
+            defer { reports[peer] = report }
+            return reports[peer]?.incarnation
+        }
+        guard let previous, previous != report.incarnation else { return }
+        logger.info("cluster peer restarted", metadata: ["cluster.peer": "\(peer)"])
+        for observer in restartObservers.withLock({ $0 }) { observer(peer) }
+    }
+
     /// A peer's heartbeat arrived, with its report.
     func heard(from peer: String, report: NodeReport) {
-        reports.withLock { $0[peer] = report }
+        record(report, from: peer)
         let now = clock.now()
         let actions = state.withLock { $0.receive(.heartbeat(epoch: report.epoch), from: peer, now: now) }
         logAndAdopt(actions)
@@ -69,7 +87,7 @@ public final class Membership: Service {
         guard let actor = try? member.nodeActor(on: peer),
             let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(member.report()) })
         else { return }
-        reports.withLock { $0[peer] = report }
+        record(report, from: peer)
         let now = clock.now()
         let actions = state.withLock { $0.receive(.heartbeatReply(epoch: report.epoch), from: peer, now: now) }
         logAndAdopt(actions)

@@ -216,6 +216,8 @@ public final class ChorusNode: Sendable {
             let membership = Membership(
                 member: member, clock: clock, interval: .milliseconds(cluster.heartbeatIntervalMs),
                 suspectAfter: .milliseconds(cluster.suspectAfterMs), downAfter: .milliseconds(cluster.downAfterMs), logger: logger)
+            // A restarted peer's channels lost this edge's subscriptions: subscribe again.
+            membership.onPeerRestart { [realtime] peer in realtime.resubscribe(ownedBy: peer) }
             services.append(StartWhenReady(clusterReady, membership))
             if let metadataLog { services.append(StartWhenReady(clusterReady, metadataLog)) }
             if role.leaveOnStop { services.append(StartWhenReady(clusterReady, LeaveOnStopService(member: member))) }

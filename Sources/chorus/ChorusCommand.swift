@@ -16,7 +16,7 @@ struct ChorusCommand: AsyncParsableCommand {
             69 an address to listen on is taken, 73 the data directory is in use by another process, \
             78 a configuration error, 130 stopped by a second Ctrl-C.
             """,
-        subcommands: [ServeCommand.self, NodeCommand.self, ClusterCommand.self, TokenCommand.self, WALCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, NodeCommand.self, ClusterCommand.self, TokenCommand.self, WALCommand.self, BenchCommand.self, DrillCommand.self])
 
     /// Parses and runs the command; a known failure is one line on standard error and its own
     /// exit status (ArgumentParser would print the top-level usage under an error thrown by `run`).

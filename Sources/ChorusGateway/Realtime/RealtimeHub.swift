@@ -62,23 +62,52 @@ public final class RealtimeHub: EdgeEventSink, Service {
         node.cluster?.onRingChange { [weak self] _ in self?.resubscribeAll() }
     }
 
-    /// Subscribes again to every followed channel (at its owner under the current ring), then
-    /// replays to each session what it may have missed while the channel moved.
-    func resubscribeAll() {
+    /// Subscribes again to the followed channels that `node` owns: it restarted, and its
+    /// channel actors came back without this edge's subscription.
+    public func resubscribe(ownedBy owner: String) {
+        guard let cluster = node.cluster else { return }
+        resubscribeAll { cluster.owner(of: ChannelActor.identity(of: $0)) == owner }
+    }
+
+    /// Subscribes again to every followed channel (or those `filter` picks) at its owner under the
+    /// current ring, then replays to each session what it may have missed meanwhile.
+    ///
+    /// Each session's stream of the channel is held (buffered) and its resume point taken before
+    /// the new subscription is made: a live event that arrives through it before the replay must
+    /// not move the resume point past the events the session missed.
+    func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
-            for channel in state.followers.keys {
+            for channel in state.followers.keys where filter(channel) {
+                let held = (state.followers[channel] ?? [:]).values.compactMap { session -> (RealtimeSession, UInt64)? in
+                    session.beginReplay(channel) ? (session, session.resumePoint(channel)) : nil
+                }
                 state.generation += 1
                 let generation = state.generation
                 let subscription = Task { [node, edgeName] in
-                    try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
+                    // The owner may still be hard to reach (it just restarted, or the ring just
+                    // changed): keep trying for a while rather than leave the sessions without events.
+                    var pause = Duration.milliseconds(50)
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while true {
+                        do {
+                            return try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
+                        } catch let error as ChatError where error.code != .clusterUnavailable {
+                            throw error
+                        } catch {
+                            guard ContinuousClock.now + pause < deadline, !Task.isCancelled else { throw error }
+                            try await Task.sleep(for: pause)
+                            pause = min(pause * 2, .seconds(1))
+                        }
+                    }
                 }
                 state.subscriptions[channel] = subscription
                 Task {
-                    guard (try? await subscription.value) != nil else { return }
-                    // Events published at the new owner before the subscription landed are only in its log.
-                    let sessions = self.state.withLock { $0.followers[channel].map { Array($0.values) } ?? [] }
-                    for session in sessions {
-                        await self.replay(session, channel, after: session.resumePoint(channel), announce: false)
+                    // Events published at the owner before the subscription landed are only in its
+                    // log. If the subscription failed, the replay fails too and tells the sessions
+                    // (`resume_failed`), so their clients resume elsewhere.
+                    _ = try? await subscription.value
+                    for (session, point) in held {
+                        await self.replay(session, channel, after: point, announce: false)
                     }
                 }
             }

@@ -1,0 +1,235 @@
+import ChorusModel
+import Foundation
+import Synchronization
+import Yams
+
+extension Drill {
+    /// Cluster nodes the drill started as child processes (`chorus node`), each on its own data directory
+    /// in a scratch directory that is removed at the end. A killed node is started again with the same
+    /// arguments, so it recovers from its own write-ahead log and listens on the same addresses.
+    ///
+    /// Like ``SpawnedServer`` (whose node log it shares), but it can kill, pause and restart one node.
+    public final class SpawnedNodes: Nodes {
+        public let names: [String]
+        public let endpoints: [Endpoint]
+        public let jwtSecret: String
+        public let virtualNodes: Int
+        private let executable: URL
+        private let directory: URL
+        private let arguments: [[String]]
+        private let environment: [String: String]
+        /// The current process and log of each node (replaced when it restarts).
+        private let processes: Mutex<[Process]>
+        private let logs: Mutex<[NodeLog]>
+
+        private init(
+            names: [String], endpoints: [Endpoint], jwtSecret: String, virtualNodes: Int, executable: URL, directory: URL,
+            arguments: [[String]], environment: [String: String], processes: [Process], logs: [NodeLog]
+        ) {
+            self.names = names
+            self.endpoints = endpoints
+            self.jwtSecret = jwtSecret
+            self.virtualNodes = virtualNodes
+            self.executable = executable
+            self.directory = directory
+            self.arguments = arguments
+            self.environment = environment
+            self.processes = Mutex(processes)
+            self.logs = Mutex(logs)
+        }
+
+        /// `count` nodes on 127.0.0.1 (`drill-1` …), from a generated cluster config with free ports and the
+        /// default settings, except the per-user rate limit (the drill's users send far more than a person).
+        public static func spawn(executable: URL, count: Int) async throws -> SpawnedNodes {
+            let directory = try scratchDirectory()
+            let ports: [Int]
+            do {
+                ports = try freePorts(2 * count)
+            } catch {
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
+            let names = (1...count).map { "drill-\($0)" }
+            let nodes: [[String: Any]] = names.enumerated().map { index, name in
+                [
+                    "name": name, "cluster_address": "127.0.0.1:\(ports[index])", "client_address": "127.0.0.1:\(ports[count + index])",
+                    "data_dir": directory.appendingPathComponent(name).path,
+                ]
+            }
+            let cluster: [String: Any] = ["name": "drill", "nodes": nodes]
+            let config: [String: Any] = ["cluster": cluster, "limits": SpawnedServer.benchLimits]
+            return try await start(executable: executable, directory: directory, config: config, names: names, virtualNodes: 1024)
+        }
+
+        /// Every node of a cluster file, with its addresses and settings, the data directories moved into
+        /// the scratch directory, and the benchmark's rate limits.
+        public static func cluster(executable: URL, configPath: String) async throws -> SpawnedNodes {
+            guard var config = try Yams.load(yaml: String(contentsOfFile: configPath, encoding: .utf8)) as? [String: Any],
+                var cluster = config["cluster"] as? [String: Any], var nodes = cluster["nodes"] as? [[String: Any]]
+            else {
+                throw BenchError("\(configPath): expected a mapping with cluster.nodes")
+            }
+            let names = nodes.compactMap { $0["name"] as? String }
+            guard names.count >= 2, names.count == nodes.count else {
+                throw BenchError("\(configPath): a drill needs at least two nodes in cluster.nodes, each with a name")
+            }
+            let directory = try scratchDirectory()
+            for index in nodes.indices {
+                nodes[index]["data_dir"] = directory.appendingPathComponent("node-\(index)").path
+            }
+            cluster["nodes"] = nodes
+            config["cluster"] = cluster
+            var limits = config["limits"] as? [String: Any] ?? [:]
+            limits.merge(SpawnedServer.benchLimits) { $1 }
+            config["limits"] = limits
+            let virtualNodes = cluster["virtual_nodes"] as? Int ?? 1024
+            return try await start(executable: executable, directory: directory, config: config, names: names, virtualNodes: virtualNodes)
+        }
+
+        private static func scratchDirectory() throws -> URL {
+            let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("chorus-drill-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return directory
+        }
+
+        private static func start(executable: URL, directory: URL, config: [String: Any], names: [String], virtualNodes: Int) async throws -> SpawnedNodes {
+            var processes: [Process] = []
+            do {
+                let path = directory.appendingPathComponent("cluster.yaml")
+                try Yams.dump(object: config).write(to: path, atomically: true, encoding: .utf8)
+                let jwtSecret = randomHex(bytes: 32)
+                var environment = ProcessInfo.processInfo.environment
+                environment["CHORUS_JWT_SECRET"] = jwtSecret
+                environment["CHORUS_CLUSTER_SECRET"] = randomHex(bytes: 32)
+                // `stay`: the drill stops all nodes together at the end, nobody is left to hand keys to.
+                let arguments = names.map { ["node", "--config", path.path, "--name", $0, "--on-stop", "stay", "--log-level", "warning"] }
+                var logs: [NodeLog] = []
+                for (name, nodeArguments) in zip(names, arguments) {
+                    let (process, log) = try launch(executable: executable, arguments: nodeArguments, environment: environment, name: name)
+                    processes.append(process)
+                    logs.append(log)
+                }
+                var endpoints: [Endpoint] = []
+                for (process, log) in zip(processes, logs) {
+                    endpoints.append(try await log.listeningEndpoint(process: process, timeout: .seconds(60)))
+                }
+                return SpawnedNodes(
+                    names: names, endpoints: endpoints, jwtSecret: jwtSecret, virtualNodes: virtualNodes, executable: executable,
+                    directory: directory, arguments: arguments, environment: environment, processes: processes, logs: logs)
+            } catch {
+                for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
+        }
+
+        /// Starts one node with its output going to a fresh log.
+        private static func launch(executable: URL, arguments: [String], environment: [String: String], name: String) throws -> (Process, NodeLog) {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            process.environment = environment
+            process.standardInput = FileHandle.nullDevice
+            let log = NodeLog(name: name)
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            output.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                // At end of file (the node died) the handler would be called again and again.
+                if data.isEmpty { handle.readabilityHandler = nil } else { log.append(data) }
+            }
+            try process.run()
+            return (process, log)
+        }
+
+        /// Free TCP ports on 127.0.0.1 (bound, read, released; a race with other programs is unlikely).
+        static func freePorts(_ count: Int) throws -> [Int] {
+            var sockets: [Int32] = []
+            defer { for fd in sockets { close(fd) } }
+            var ports: [Int] = []
+            for _ in 0..<count {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard fd >= 0 else { throw BenchError("cannot open a socket to find a free port") }
+                sockets.append(fd)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let bound = withUnsafeMutablePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+                }
+                guard bound else { throw BenchError("cannot find a free port on 127.0.0.1") }
+                ports.append(Int(UInt16(bigEndian: address.sin_port)))
+            }
+            return ports
+        }
+
+        // MARK: Faults
+
+        public func refusal(of fault: Fault) -> String? {
+            fault == .partition ? Drill.partitionRefusal(isRoot: geteuid() == 0) : nil
+        }
+
+        public func killNode(_ node: Int) async throws {
+            let process = processes.withLock { $0[node] }
+            kill(process.processIdentifier, SIGKILL)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            guard !process.isRunning else { throw BenchError("\(names[node]) did not die within 10 s of SIGKILL") }
+        }
+
+        public func pauseNode(_ node: Int) async throws {
+            kill(processes.withLock { $0[node] }.processIdentifier, SIGSTOP)
+        }
+
+        public func resumeNode(_ node: Int) async throws {
+            kill(processes.withLock { $0[node] }.processIdentifier, SIGCONT)
+        }
+
+        public func restartNode(_ node: Int) async throws {
+            guard !processes.withLock({ $0[node] }).isRunning else { throw BenchError("\(names[node]) still runs; it cannot be restarted") }
+            let (process, log) = try Self.launch(executable: executable, arguments: arguments[node], environment: environment, name: names[node])
+            processes.withLock { $0[node] = process }
+            logs.withLock { $0[node] = log }
+            let endpoint = try await log.listeningEndpoint(process: process, timeout: .seconds(60))
+            guard endpoint == endpoints[node] else {
+                throw BenchError("\(names[node]) came back on \(endpoint), not \(endpoints[node])")
+            }
+        }
+
+        // MARK: Stopping
+
+        public func stop() async {
+            let running = signalAll()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while running.contains(where: \.isRunning), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        public func stopNow() {
+            let running = signalAll()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while running.contains(where: \.isRunning), ContinuousClock.now < deadline { usleep(20_000) }
+            for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        /// SIGCONT (a paused node would not see SIGTERM) and SIGTERM to every node that runs.
+        private func signalAll() -> [Process] {
+            let running = processes.withLock { $0 }.filter(\.isRunning)
+            for process in running {
+                kill(process.processIdentifier, SIGCONT)
+                kill(process.processIdentifier, SIGTERM)
+            }
+            return running
+        }
+
+        public var logTail: String {
+            logs.withLock { $0 }.map { "[\($0.name)] " + $0.tail }.joined(separator: "\n")
+        }
+    }
+}
