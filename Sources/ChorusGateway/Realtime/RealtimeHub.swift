@@ -74,12 +74,15 @@ public final class RealtimeHub: EdgeEventSink, Service {
     ///
     /// Each session's stream of the channel is held (buffered) and its resume point taken before
     /// the new subscription is made: a live event that arrives through it before the replay must
-    /// not move the resume point past the events the session missed.
+    /// not move the resume point past the events the session missed. A session still setting up
+    /// (no resume point yet: its follow is in flight, and its client's `resume` or the resume
+    /// window decides what it gets) is left alone.
     func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
             for channel in state.followers.keys where filter(channel) {
                 let held = (state.followers[channel] ?? [:]).values.compactMap { session -> (RealtimeSession, UInt64)? in
-                    session.beginReplay(channel) ? (session, session.resumePoint(channel)) : nil
+                    let point = session.resumePoint(channel)
+                    return point > 0 && session.beginReplay(channel) ? (session, point) : nil
                 }
                 state.generation += 1
                 let generation = state.generation
