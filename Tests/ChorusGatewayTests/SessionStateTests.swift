@@ -60,6 +60,34 @@ struct SessionStateTests {
         #expect(drain(&state) == [])
     }
 
+    @Test("the resume window ends once, and never releases a channel a replay holds (it would drop what the replay brings)")
+    func windowAndReplays() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        let other = ChannelID(rawValue: 8)
+        state.follow(channel, buffering: true)
+        state.follow(other, buffering: true)
+        // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
+        let resuming = state.beginReplay(other)
+        #expect(resuming)
+        _ = state.endResumeWindow(except: [other], now: t0)
+        _ = state.receive(other, frame(9), now: t0)
+        _ = state.endResumeWindow(now: t0)
+        #expect(drain(&state) == [])
+        _ = state.finishReplay(other, events: [frame(7), frame(8)], through: 8, after: 6, trailer: nil, now: t0)
+        #expect(drain(&state) == ["e7", "e8", "e9"])
+        // The edge subscribes again and replays `channel` (live since the window ended): a release
+        // while that replay is in flight keeps it held, and the replay's events all arrive.
+        _ = state.receive(channel, frame(18), now: t0)
+        #expect(drain(&state) == ["e18"])
+        let held = state.beginReplay(channel)
+        #expect(held)
+        _ = state.receive(channel, frame(34), now: t0)
+        _ = state.releaseAll(now: t0)
+        #expect(drain(&state) == [])
+        _ = state.finishReplay(channel, events: (19...33).map { frame($0) }, through: 33, after: 18, trailer: nil, now: t0)
+        #expect(drain(&state) == (19...34).map { "e\($0)" })
+    }
+
     @Test("over the limit starts a slow episode; reading ends it; past the grace or at twice the limit it closes")
     func backpressure() {
         var state = SessionState(limit: 100, grace: .seconds(10))

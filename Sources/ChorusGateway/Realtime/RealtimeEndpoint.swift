@@ -159,7 +159,7 @@ struct RealtimeEndpoint: Sendable {
         } catch {
             return
         }
-        session.releaseAll()
+        session.endResumeWindow()
     }
 
     private func heartbeat(_ session: RealtimeSession) async {
@@ -196,7 +196,7 @@ struct RealtimeEndpoint: Sendable {
                 if first {
                     // The first frame ends the resume window; channels it resumes stay held for their replay.
                     let kept: Set<ChannelID> = if case .success(.resume(let channels)) = frame { Set(channels.keys) } else { [] }
-                    session.releaseAll(except: kept)
+                    session.endResumeWindow(except: kept)
                     first = false
                 }
                 await handle(frame, session: session)

@@ -106,10 +106,10 @@ final class RealtimeSession: Sendable {
         perform(shell.withLock { $0.state.finishReplay(channel, events: events, through: through, after: requested, trailer: trailer, now: now) })
     }
 
-    /// Ends buffering of every followed channel but `kept`.
-    func releaseAll(except kept: Set<ChannelID> = []) {
+    /// Ends the resume window, once (see ``SessionState/endResumeWindow(except:now:)``).
+    func endResumeWindow(except kept: Set<ChannelID> = []) {
         let now = clock.now()
-        perform(shell.withLock { $0.state.releaseAll(except: kept, now: now) })
+        perform(shell.withLock { $0.state.endResumeWindow(except: kept, now: now) })
     }
 
     /// Bytes queued and buffered now.

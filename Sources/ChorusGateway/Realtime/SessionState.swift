@@ -42,6 +42,11 @@ struct SessionState {
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
+    /// Channels held for a replay that has not finished: only its ``finishReplay`` lets them go.
+    private var replaying: Set<ChannelID> = []
+    /// Whether the resume window after `hello` is still open (the first client frame or the
+    /// window's timer closes it, whichever comes first).
+    private var resumeWindowOpen = true
     /// Bytes in `queue` plus bytes buffered in streams.
     private(set) var bytes = 0
     /// When the session went over `limit`; `nil` while under it.
@@ -88,6 +93,7 @@ struct SessionState {
         }
         streams[channel] = nil
         baselines[channel] = nil
+        replaying.remove(channel)
         updateSlow(now: nil)
     }
 
@@ -95,11 +101,11 @@ struct SessionState {
     mutating func beginReplay(_ channel: ChannelID) -> Bool {
         switch streams[channel] {
         case nil: return false
-        case .buffering: return true
-        case .live(let delivered):
-            streams[channel] = .buffering(delivered: delivered, pending: [])
-            return true
+        case .buffering: break
+        case .live(let delivered): streams[channel] = .buffering(delivered: delivered, pending: [])
         }
+        replaying.insert(channel)
+        return true
     }
 
     // MARK: Events in
@@ -128,6 +134,7 @@ struct SessionState {
         _ channel: ChannelID, events: [Frame], through: UInt64, after requested: UInt64, trailer: ByteBuffer?, now: Timestamp
     ) -> Action {
         guard !isClosing, case .buffering(let delivered, let pending)? = streams[channel] else { return .none }
+        replaying.remove(channel)
         bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
         var last = max(delivered, requested)
         var frames: [ByteBuffer] = []
@@ -155,11 +162,19 @@ struct SessionState {
         return finishReplay(channel, events: [], through: delivered, after: delivered, trailer: nil, now: now)
     }
 
-    /// Ends buffering of every channel but `kept` (the resume window passed, or the client's
-    /// first frame came; a resume keeps the channels it replays).
+    /// Ends the resume window (the client's first frame came, keeping the channels it resumes, or
+    /// the window's time passed), once: buffered channels go live, except those a replay holds.
+    mutating func endResumeWindow(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
+        guard resumeWindowOpen else { return .none }
+        resumeWindowOpen = false
+        return releaseAll(except: kept, now: now)
+    }
+
+    /// Ends buffering of every channel but `kept` and those a replay holds (their replay's
+    /// ``finishReplay`` will; releasing them early would drop what the replay brings).
     mutating func releaseAll(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
         var action = Action.none
-        for channel in streams.keys where !kept.contains(channel) {
+        for channel in streams.keys where !kept.contains(channel) && !replaying.contains(channel) {
             let result = release(channel, now: now)
             if result != .none { action = result }
         }
