@@ -126,10 +126,10 @@ struct RecordCodingTests {
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUser) }
         var badUTF8 = ByteReader([2, 2, 0xC3, 0x28])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUTF8) }
-        var badTag = ByteReader([13])
+        var badTag = ByteReader([14])
         do {
             _ = try ChannelRecord(from: &badTag)
-            Issue.record("tag 13 decoded")
+            Issue.record("tag 14 decoded")
         } catch let error as RecordDecodingError {
             #expect(error.offset == 1)
             #expect(error.message == "unknown channel record type")
