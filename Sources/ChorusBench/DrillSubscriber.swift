@@ -19,8 +19,12 @@ extension Drill {
             var received: Set<UInt64> = []
             /// The highest seq of any logged event seen: where a resume starts.
             var lastSeq: UInt64 = 0
-            /// The newest message id seen: where a REST reload starts.
+            /// The newest message id seen.
             var lastMessageID: UInt64 = 0
+            /// Where the pending REST reload starts: the newest message id seen when the resume
+            /// failed. Live events that arrive before the reload runs must not move it, or the
+            /// reload would skip what the failed resume missed.
+            var reloadAfter: UInt64 = 0
             /// After a `resume_failed` the channel goes live from the server's buffer, and the protocol
             /// has the client drop events it already has up to what it (re)loaded: repeats at or below
             /// this are the client's to drop, not the server's duplicates.
@@ -55,7 +59,10 @@ extension Drill {
 
         /// The server could not replay: from here on, repeats of what the client has are its to drop.
         func noteResumeFailed() {
-            state.withLock { $0.tolerateUpTo = max($0.tolerateUpTo, $0.lastSeq) }
+            state.withLock { s in
+                s.tolerateUpTo = max(s.tolerateUpTo, s.lastSeq)
+                s.reloadAfter = s.lastMessageID
+            }
         }
 
         /// Messages read over REST after a failed resume.
@@ -85,7 +92,8 @@ extension Drill {
 
         var snapshot: State { state.withLock { $0 } }
 
-        var lastMessageID: UInt64 { state.withLock { $0.lastMessageID } }
+        /// Where a reload after a failed resume starts (see ``State/reloadAfter``).
+        var reloadAfter: UInt64 { state.withLock { $0.reloadAfter } }
 
         /// Connections that got to `hello`.
         var connectionCount: Int { state.withLock { $0.connections } }

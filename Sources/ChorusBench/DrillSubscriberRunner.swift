@@ -83,7 +83,7 @@ extension Drill {
                 do {
                     let entries = try await Drill.readMessages(
                         connections: connections, node: (node + attempt) % endpoints.count, channelID: channelID, token: token,
-                        after: log.lastMessageID)
+                        after: log.reloadAfter)
                     log.noteReloaded(entries)
                     return
                 } catch {

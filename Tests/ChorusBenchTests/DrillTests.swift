@@ -160,6 +160,8 @@ private func history(_ acks: [Drill.Ack]) -> [Drill.HistoryEntry] {
         resumed.noteResumeFailed()
         resumed.observe(seq: 5, messageID: 100)
         resumed.observe(seq: 8, messageID: 103)
+        // A live event before the reload runs does not move where the reload starts.
+        #expect(resumed.reloadAfter == 100)
         resumed.noteReloaded([Drill.HistoryEntry(messageID: 101, seq: 7, clientID: "t.r1.c0.1")])
         let state = resumed.snapshot
         #expect(state.delivered == [5, 8])
