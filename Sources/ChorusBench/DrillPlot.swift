@@ -101,14 +101,23 @@ extension Drill {
                 }
             }
 
-            // Fault lines and labels over the data.
+            // Fault lines and labels over the data. Labels that would run into the one before go
+            // one row down (up to four rows), else they shrink to the round number.
+            var rowEnds = [Int](repeating: Int.min, count: 4)
             for fault in faults {
                 let x = px(fault.startS)
                 for panelTop in [upperTop, lowerTop] {
                     LatencyPlot.line(&image, x, panelTop, x, panelTop + panelHeight, color: faultColor)
                     LatencyPlot.line(&image, x + 1, panelTop, x + 1, panelTop + panelHeight, color: faultColor)
                 }
-                LatencyPlot.text(&image, "\(fault.fault.rawValue) \(fault.target)", x: x + 6, y: upperTop + 6, color: faultColor)
+                var label = "\(fault.fault.rawValue) \(fault.target)"
+                var row = rowEnds.firstIndex { $0 < x + 6 }
+                if row == nil {
+                    label = "\(fault.round)"
+                    row = 0
+                }
+                LatencyPlot.text(&image, label, x: x + 6, y: upperTop + 6 + 14 * row!, color: faultColor)
+                rowEnds[row!] = max(rowEnds[row!], x + 6 + LatencyPlot.textWidth(label) + 6)
             }
 
             // Titles.
