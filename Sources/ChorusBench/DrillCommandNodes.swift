@@ -97,15 +97,7 @@ extension Drill {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", text]
-            process.standardInput = FileHandle.nullDevice
-            let log = NodeLog(name: node)
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty { handle.readabilityHandler = nil } else { log.append(data) }
-            }
+            let log = NodeLog.capturing(process, name: node)
             try process.run()
             let deadline = ContinuousClock.now + .seconds(60)
             while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }

@@ -129,16 +129,7 @@ extension Drill {
             process.executableURL = executable
             process.arguments = arguments
             process.environment = environment
-            process.standardInput = FileHandle.nullDevice
-            let log = NodeLog(name: name)
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                // At end of file (the node died) the handler would be called again and again.
-                if data.isEmpty { handle.readabilityHandler = nil } else { log.append(data) }
-            }
+            let log = NodeLog.capturing(process, name: name)
             try process.run()
             return (process, log)
         }

@@ -105,12 +105,7 @@ public final class SpawnedServer: Sendable {
                 process.executableURL = executable
                 process.arguments = node.arguments
                 process.environment = environment
-                process.standardInput = FileHandle.nullDevice
-                let log = NodeLog(name: node.name)
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = output
-                output.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }
+                let log = NodeLog.capturing(process, name: node.name)
                 try process.run()
                 processes.append(process)
                 logs.append(log)
@@ -193,6 +188,22 @@ final class NodeLog: Sendable {
     private let text = Mutex("")
 
     init(name: String) { self.name = name }
+
+    /// A log of `process`'s standard output and error, with standard input empty; call before the
+    /// process runs.
+    static func capturing(_ process: Process, name: String) -> NodeLog {
+        let log = NodeLog(name: name)
+        let output = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            // At end of file (the process died) the handler would be called again and again.
+            if data.isEmpty { handle.readabilityHandler = nil } else { log.append(data) }
+        }
+        return log
+    }
 
     func append(_ data: Data) {
         guard !data.isEmpty else { return }
