@@ -28,17 +28,10 @@ public enum HandoffFile {
     public static func save(_ target: HashRing?, to directory: String) throws {
         guard let target else {
             if FileManager.default.fileExists(atPath: path(directory)) { try FileManager.default.removeItem(atPath: path(directory)) }
-            try sync(directory)
+            try DurableFile.sync(directory)
             return
         }
         try DurableFile.write(JSONEncoder().encode(RingDescription(target)), to: path(directory), in: directory)
-    }
-
-    static func sync(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 
     private static func path(_ directory: String) -> String { directory + "/handoff.json" }
@@ -68,8 +61,15 @@ enum DurableFile {
     static func write(_ data: Data, to path: String, in directory: String) throws {
         let temporary = path + ".tmp"
         try data.write(to: URL(fileURLWithPath: temporary))
-        try HandoffFile.sync(temporary)
+        try sync(temporary)
         guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
-        try HandoffFile.sync(directory)
+        try sync(directory)
+    }
+
+    static func sync(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 }
