@@ -41,14 +41,20 @@ extension Drill {
         /// `count` nodes on 127.0.0.1 (`drill-1` …), from a generated cluster config with free ports and the
         /// default settings, except the per-user rate limit (the drill's users send far more than a person).
         public static func spawn(executable: URL, count: Int) async throws -> SpawnedNodes {
-            let directory = try scratchDirectory()
-            let ports: [Int]
-            do {
-                ports = try freePorts(2 * count)
-            } catch {
-                try? FileManager.default.removeItem(at: directory)
-                throw error
+            // Another program may take a port between the check and the node's bind: then again, on new ports.
+            var attempt = 1
+            while true {
+                do {
+                    return try await spawnOnce(executable: executable, count: count)
+                } catch let error as NodeExited where error.addressTaken && attempt < 3 {
+                    attempt += 1
+                }
             }
+        }
+
+        private static func spawnOnce(executable: URL, count: Int) async throws -> SpawnedNodes {
+            let ports = try LocalPorts.free(2 * count)
+            let directory = try scratchDirectory()
             let names = (1...count).map { "drill-\($0)" }
             let nodes: [[String: Any]] = names.enumerated().map { index, name in
                 [
@@ -132,28 +138,6 @@ extension Drill {
             let log = NodeLog.capturing(process, name: name)
             try process.run()
             return (process, log)
-        }
-
-        /// Free TCP ports on 127.0.0.1 (bound, read, released; a race with other programs is unlikely).
-        static func freePorts(_ count: Int) throws -> [Int] {
-            var sockets: [Int32] = []
-            defer { for fd in sockets { close(fd) } }
-            var ports: [Int] = []
-            for _ in 0..<count {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                guard fd >= 0 else { throw BenchError("cannot open a socket to find a free port") }
-                sockets.append(fd)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                let bound = withUnsafeMutablePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-                }
-                guard bound else { throw BenchError("cannot find a free port on 127.0.0.1") }
-                ports.append(Int(UInt16(bigEndian: address.sin_port)))
-            }
-            return ports
         }
 
         // MARK: Faults

@@ -222,11 +222,21 @@ final class NodeLog: Sendable {
             if let line = text.withLock({ $0.split(separator: "\n").first { $0.hasPrefix(marker) } }) {
                 return try Endpoint(url: String(line.dropFirst(marker.count)))
             }
-            guard process.isRunning else {
-                throw BenchError("node \(name) exited with status \(process.terminationStatus):\n\(tail)")
-            }
+            guard process.isRunning else { throw NodeExited(name: name, status: process.terminationStatus, tail: tail) }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw BenchError("node \(name) did not start within \(timeout):\n\(tail)")
     }
+}
+
+/// A node that exited before it listened.
+struct NodeExited: Error, CustomStringConvertible {
+    let name: String
+    let status: Int32
+    let tail: String
+
+    /// `chorus` exits with 69 when an address it should listen on is taken.
+    var addressTaken: Bool { status == 69 }
+
+    var description: String { "node \(name) exited with status \(status):\n\(tail)" }
 }

@@ -58,7 +58,7 @@ import Testing
     @Test func spawnedClusterSpreadsClientsOverEveryNode() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ports = try ClusterProcessTests.freePorts(6)
+        let ports = try LocalPorts.free(6)
         var yaml = "cluster:\n  name: bench-test\n  heartbeat_interval_ms: 200\n  nodes:\n"
         for index in 0..<3 {
             yaml += "    - name: n\(index)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/unused-\(index)\n"
@@ -108,7 +108,7 @@ import Testing
             #expect(err.contains(message), "\(arguments): \(err)")
         }
         // Nothing listens on the port: a connection error, not a hang or a crash (HTTP and WebSocket).
-        let port = try ClusterProcessTests.freePorts(1)[0]
+        let port = try LocalPorts.free(1)[0]
         for arguments in [["--url", "http://127.0.0.1:\(port)"], ["--protocol", "mqtt", "--url", "ws://127.0.0.1:\(port)/"]] {
             let (status, _, err) = try await bench(arguments, environment: ["CHORUS_JWT_SECRET": "s"])
             #expect(status == 1, "\(arguments): \(err)")

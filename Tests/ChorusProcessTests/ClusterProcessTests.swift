@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChorusBench
 import ChorusCluster
 import ChorusTestSupport
 import Foundation
@@ -19,28 +20,9 @@ struct ClusterProcessTests {
     func token(_ payload: String) -> String { signedToken(payload: payload, secret: Self.jwtSecret) }
     func userToken(_ user: String) -> String { token(#"{"user_id":"\#(user)","exp":\#(Int(Date().timeIntervalSince1970) + 3600)}"#) }
 
-    /// Ports nobody listens on right now (the kernel picked them).
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { for fd in sockets { close(fd) } }
-        return try (0..<count).map { _ in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw ProcessFailure(description: "cannot find a free port") }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-    }
-
     /// A config file for a 3-node cluster in `directory`; returns its path and the client ports.
     func writeConfig(in directory: String) throws -> (String, [Int]) {
-        let ports = try Self.freePorts(6)
+        let ports = try LocalPorts.free(6)
         var yaml = "cluster:\n  name: process-test\n  heartbeat_interval_ms: 200\n  suspect_after_ms: 1000\n  down_after_ms: 2000\n  call_timeout_ms: 3000\n  nodes:\n"
         for (index, name) in names.enumerated() {
             yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/\(name)\n"
