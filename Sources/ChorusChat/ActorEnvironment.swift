@@ -21,6 +21,8 @@ struct ActorEnvironment: Sendable {
     let ids: MessageIDSource
     let directory: ActorDirectory
     let operations: any ChatOperations
+    /// How channels replicate their logs; nil when they do not (one node, or factor 1).
+    let replication: ReplicationContext?
 }
 
 /// The operations of a node that an actor starts on other actors (each may cross nodes).

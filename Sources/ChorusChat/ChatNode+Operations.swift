@@ -29,7 +29,11 @@ extension ChatNode {
     func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
         // Counted like any call on the key: refused (`moving`) while a hand-off moves it away, so
         // a channel is never created behind a hand-off that already sent its keys.
-        try await directory.gate.track(ChannelActor.identity(of: info.id)) { try await logCreation(info, members: members) }
+        try await directory.gate.track(ChannelActor.identity(of: info.id)) {
+            guard replication != nil else { return try await logCreation(info, members: members) }
+            ids.advance(past: info.id.rawValue)
+            try await replicaActor(info.id).whenLocal { try await $0.create(info, members: members) }
+        }
     }
 
     private func logCreation(_ info: ChannelInfo, members: [Member]) async throws {

@@ -95,9 +95,43 @@ extension ChatNode {
         return true
     }
 
-    /// ``withChannel(_:_:)`` for a channel this node owns: counted while `body` runs.
+    /// ``withChannel(_:_:)`` for a channel this node owns: counted while `body` runs. A
+    /// replicated channel is served once its replica here has recovered as primary.
     func withLocalChannel<Result>(_ id: ChannelID, _ body: (ChannelActor) async throws -> Result) async throws -> Result {
-        try await directory.gate.track(ChannelActor.identity(of: id)) { try await body(try activateChannel(id)) }
+        try await directory.gate.track(ChannelActor.identity(of: id)) {
+            guard replication != nil else { return try await body(try activateChannel(id)) }
+            let actor = try replicaActor(id)
+            try await actor.whenLocal { try await $0.ensureServing() }
+            return try await body(actor)
+        }
+    }
+
+    /// The actor of channel `id` as a replica: active, activated from the store, or a placeholder
+    /// for a channel this node holds nothing of yet.
+    func replicaActor(_ id: ChannelID) throws -> ChannelActor {
+        do {
+            return try activateChannel(id)
+        } catch let error as ChatError where error.code == .channelNotFound {
+            return directory.withEntries { entries in
+                if let entry = entries.channels[id] { return entry.actor }
+                let actor = makeChannelActor(ChannelState(placeholder: id), appliedLSN: 0)
+                entries.channels[id] = ActorDirectory.ChannelEntry(actor: actor, lastUsed: clock.now(), committedLSN: 0, storedLSN: 0)
+                return actor
+            }
+        }
+    }
+
+    /// Hands replication messages from `peer` to the replicas here, in order.
+    func receiveReplicas(_ envelopes: [ReplicaEnvelope], from peer: String) async {
+        guard replication != nil else { return }
+        for envelope in envelopes {
+            do {
+                let actor = try replicaActor(envelope.channel)
+                await actor.whenLocal { $0.enqueueReplica(envelope, from: peer) }
+            } catch {
+                logger.warning("a replication message was dropped", metadata: ["channel.id": "\(envelope.channel)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The active actor of channel `id`, activating it from the store if it was passivated.

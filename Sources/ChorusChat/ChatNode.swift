@@ -37,6 +37,8 @@ public final class ChatNode: Sendable {
 
     let ids: MessageIDSource
     let directory: ActorDirectory
+    /// How channels replicate; nil when they do not (one node, or a replication factor of 1).
+    let replication: ReplicationContext?
     /// The edges that receive channel events: this node's, and forwarders to peers' edges.
     let edges = EdgeRegistry()
     let logger: Logger
@@ -56,6 +58,11 @@ public final class ChatNode: Sendable {
         /// How long a call whose key is moving to another node is retried before it fails with
         /// 503 (default 5 s, the cluster's call timeout).
         public var movingRetryDeadline: Duration = .seconds(5)
+        /// How many nodes hold each channel in a cluster (default 1: only its owner;
+        /// docs/replication.md). Capped at the number of nodes.
+        public var replicationFactor = 1
+        /// How often a channel's primary resends what its replicas have not acknowledged (default 100 ms).
+        public var replicationRetryInterval: Duration = .milliseconds(100)
 
         public init(
             limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,
@@ -87,6 +94,14 @@ public final class ChatNode: Sendable {
         self.ids = MessageIDSource(node: configuration.snowflakeNode)
         self.directory = ActorDirectory(gate: cluster?.gate ?? CallGate(me: actorSystem.nodeName))
         self.logger = logger
+        if let cluster, configuration.replicationFactor > 1 {
+            replication = ReplicationContext(
+                me: actorSystem.nodeName, factor: configuration.replicationFactor, placement: cluster,
+                retryInterval: configuration.replicationRetryInterval, recoveryDeadline: configuration.movingRetryDeadline,
+                sender: ReplicaSender(actorSystem: actorSystem, logger: logger), logger: logger)
+        } else {
+            replication = nil
+        }
         actorSystem.register(errorType: ChatError.self)
     }
 
@@ -94,7 +109,8 @@ public final class ChatNode: Sendable {
     var environment: ActorEnvironment {
         ActorEnvironment(
             journal: journal, clock: clock, limits: limits, typingTTL: configuration.typingTTL, messageWindow: configuration.messageWindow,
-            eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self)
+            eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self,
+            replication: replication)
     }
 
     /// A new channel actor with `state` (call inside the directory's lock when registering it).

@@ -48,12 +48,40 @@ public struct NodeState: Sendable, Codable, Equatable {
             // Mutate in place: copying the snapshot out would copy its whole message history.
             channels[id]!.state.apply(record)
             channels[id]!.appliedLSN = lsn
+        case .replica(let id, let batch):
+            try replay(lsn: lsn, channel: id, batch: batch, store: store, window: window)
         case .user(let id, let record):
             if users[id] == nil { users[id] = Snapshot(state: UserState(id: id), appliedLSN: 0) }
             guard lsn > users[id]!.appliedLSN else { return }
             users[id]!.state.apply(record)
             users[id]!.appliedLSN = lsn
         }
+    }
+}
+
+extension NodeState {
+    /// A replica's batch: its records extend the channel (the first batch of a replica that had
+    /// nothing starts with the `created` record), and its terms become the channel's.
+    private mutating func replay(lsn: UInt64, channel id: ChannelID, batch: ReplicaBatch, store: HistoryStore?, window: Int) throws {
+        if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
+            channels[id] = stored
+        }
+        if let applied = channels[id]?.appliedLSN, lsn <= applied { return }
+        if channels[id] == nil {
+            // A replica that had nothing of the channel: its first batch starts it (records from seq 1, or a promise).
+            channels[id] = Snapshot(state: ChannelState(placeholder: id), appliedLSN: 0)
+        }
+        if batch.from != channels[id]!.state.lastSeq + 1, !batch.records.isEmpty {
+            throw WALError(.corrupt, "LSN \(lsn) extends channel \(id) at seq \(batch.from), but its log ends at \(channels[id]!.state.lastSeq)")
+        }
+        for record in batch.records {
+            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try store?.message(target, in: id) {
+                channels[id]!.state.load(message)
+            }
+            channels[id]!.state.apply(record)
+        }
+        channels[id]!.state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
+        channels[id]!.appliedLSN = lsn
     }
 }
 

@@ -42,27 +42,23 @@ public enum ClusterCommand: Sendable, Equatable, Codable, CustomStringConvertibl
 /// What the metadata log's leader proposes when its failure detector changes its mind: the pure
 /// rule, so it is tested apart from the shell.
 public enum RingPolicy {
-    /// The ring change to propose, if any, given the last decided `ring`, the leader's view of
+    /// The ring change to propose, if any, given the newest `ring`, the leader's view of
     /// each peer (`statuses`; the leader itself is up) and the replication factor.
     ///
     /// - A node on the ring that is `down` is taken off (its keys go to their next replicas,
     ///   which hold copies), one node per proposal, and never the last one.
-    /// - A configured node off the ring that is `up` again is put back (it recovers each key it
-    ///   takes back from the key's other replicas before serving it).
+    /// - A node that comes back is not put back here: it rejoins by itself, with a planned
+    ///   hand-off (``ClusterMember/joinIfNeeded()``), so it holds its keys before it owns them.
     /// - With replication factor 1 nothing is proposed: no other node holds a down node's keys,
     ///   so moving them would serve empty channels; they wait for the node instead.
     public static func proposal(
-        ring: RingDescription, configured: [String], statuses: [String: FailureDetector.Status], replicationFactor: Int
+        ring: RingDescription, statuses: [String: FailureDetector.Status], replicationFactor: Int
     ) -> ClusterCommand? {
         guard replicationFactor > 1 else { return nil }
         let next = ring.epoch + 1
         if let down = ring.nodes.sorted().first(where: { statuses[$0] == .down }), ring.nodes.count > 1 {
             let nodes = ring.nodes.filter { $0 != down }
             return .ring(RingDescription(HashRing(nodes: nodes, virtualNodes: ring.virtualNodes, epoch: next)), reason: "down(\(down))")
-        }
-        if let back = configured.sorted().first(where: { !ring.nodes.contains($0) && statuses[$0] == .up }) {
-            let nodes = ring.nodes + [back]
-            return .ring(RingDescription(HashRing(nodes: nodes, virtualNodes: ring.virtualNodes, epoch: next)), reason: "up(\(back))")
         }
         return nil
     }

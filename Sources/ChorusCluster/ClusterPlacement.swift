@@ -23,6 +23,9 @@ public final class ClusterPlacement: ActorPlacement {
     /// This node's name.
     public let nodeName: String
     private let state: Mutex<HashRing>
+    /// The ring before the current one (a key's replicas are those of both while records may
+    /// have been acknowledged under either).
+    private let previous = Mutex<HashRing?>(nil)
 
     private struct Activator {
         weak var activator: (any ActorActivator)?
@@ -61,7 +64,11 @@ public final class ClusterPlacement: ActorPlacement {
 
     /// Replaces the ring (a membership change).
     public func update(_ ring: HashRing) {
-        state.withLock { $0 = ring }
+        let old = state.withLock { current in
+            defer { current = ring }
+            return current
+        }
+        previous.withLock { $0 = old }
         changed(ring)
     }
 
@@ -70,12 +77,14 @@ public final class ClusterPlacement: ActorPlacement {
     @discardableResult
     public func adopt(_ description: RingDescription) -> Bool {
         let ring = description.ring
-        let adopted = state.withLock { current in
-            guard description.epoch > current.epoch else { return false }
-            current = ring
-            return true
+        let old = state.withLock { current -> HashRing? in
+            guard description.epoch > current.epoch else { return nil }
+            defer { current = ring }
+            return current
         }
-        if adopted {
+        let adopted = old != nil
+        if let old {
+            previous.withLock { $0 = old }
             gate.adopted(epoch: description.epoch)
             changed(ring)
         }
@@ -100,6 +109,16 @@ public final class ClusterPlacement: ActorPlacement {
     /// The node that owns `id`.
     public func owner(of id: ActorIdentity) -> String {
         isPinned(id.kind) ? id.key : state.withLock { $0.owner(of: id.description) } ?? nodeName
+    }
+
+    /// The replicas of `id` (its owner first): the first `count` distinct nodes on the ring, and
+    /// those it had on the previous ring, so that a new owner recovers from a majority of the
+    /// replicas that acknowledged its records (docs/replication.md, "Ring changes").
+    public func replicas(of id: ActorIdentity, count: Int) -> [String] {
+        let key = id.description
+        let current = ring.preferenceList(for: key, count: count)
+        let before = previous.withLock { $0 }?.preferenceList(for: key, count: count) ?? []
+        return current + before.filter { !current.contains($0) }
     }
 
     public func remoteOwner(of id: ActorIdentity) -> String? {

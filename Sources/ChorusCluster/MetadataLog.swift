@@ -32,13 +32,17 @@ public final class MetadataLog: Service {
     private let member: ClusterMember
     private let onChange: @Sendable (ClusterMetadata) -> Void
     private let logger: Logger
+    /// How many nodes hold each key; above 1, the leader takes down nodes off the ring.
+    private let replicationFactor: Int
+    /// The epoch of the last ring change this node proposed (it proposes each change once).
+    private let proposedEpoch = Mutex<UInt64>(0)
 
     /// `members` are the configured nodes (the Raft group); `directory` holds what this node made
     /// durable before (it restarts from it). Timeouts are in milliseconds of `clock`.
     public init(
         member: ClusterMember, members: [String], virtualNodes: Int, directory: String?, clock: any TimeSource,
         electionTimeout: Duration = .milliseconds(1_000), heartbeatInterval: Duration = .milliseconds(200), seed: UInt64? = nil,
-        logger: Logger = Logger(label: "chorus.metadata"), onChange: @escaping @Sendable (ClusterMetadata) -> Void
+        replicationFactor: Int = 1, logger: Logger = Logger(label: "chorus.metadata"), onChange: @escaping @Sendable (ClusterMetadata) -> Void
     ) throws {
         let me = member.placement.nodeName
         let persistent = try directory.flatMap { try RaftFile.load(ClusterCommand.self, from: $0) } ?? Raft.Persistent()
@@ -52,6 +56,7 @@ public final class MetadataLog: Service {
         self.member = member
         self.onChange = onChange
         self.logger = logger
+        self.replicationFactor = replicationFactor
         member.attach(self)
     }
 
@@ -69,10 +74,24 @@ public final class MetadataLog: Service {
         step { $0.receive(message, from: peer, now: now) }
     }
 
-    /// Time passed: elections and heartbeats that are due.
+    /// Time passed: elections and heartbeats that are due; a leader proposes the ring change its
+    /// failure detector calls for (``RingPolicy``).
     public func tick() {
         let now = clock.now().milliseconds
         step { $0.tick(now: now) }
+        proposeRingChange()
+    }
+
+    /// As leader, takes a node the failure detector declared down off the newest ring this node
+    /// knows, once per epoch.
+    private func proposeRingChange() {
+        guard replicationFactor > 1, status.role == .leader, let membership = member.membership else { return }
+        let ring = member.placement.description
+        let statuses = Dictionary(uniqueKeysWithValues: membership.view.map { ($0.peer, $0.status) })
+        guard let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor),
+            case .ring(let proposed, _) = command, proposedEpoch.withLock({ $0 < proposed.epoch })
+        else { return }
+        if propose(command) { proposedEpoch.withLock { $0 = proposed.epoch } }
     }
 
     /// Proposes `command` if this node leads; returns whether it did (it is committed once a

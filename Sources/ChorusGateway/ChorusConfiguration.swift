@@ -240,6 +240,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             messageWindow: storage.recentMessagesInMemory,
             eventLogCapacity: realtime.replayEvents)
         configuration.movingRetryDeadline = .milliseconds(cluster.callTimeoutMs)
+        configuration.replicationFactor = cluster.effectiveReplicationFactor
         return configuration
     }
 }

@@ -112,7 +112,7 @@ public final class ChorusNode: Sendable {
             metadataLog = try MetadataLog(
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
                 electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 5)),
-                logger: logger
+                replicationFactor: cluster.effectiveReplicationFactor, logger: logger
             ) { [logger] metadata in
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
             }

@@ -54,13 +54,17 @@ public final class HistoryStore: Sendable {
         try await writeRows(batch, covered: batch.coveredLSN)
     }
 
-    /// Writes the rows of `batch`, and the covered LSN if given, in one transaction.
-    private func writeRows(_ batch: Batch, covered: UInt64?) async throws {
+    /// Writes the rows of `batch`, and the covered LSN if given, in one transaction (after
+    /// deleting the messages of `replaced`, if given).
+    private func writeRows(_ batch: Batch, covered: UInt64?, replacingMessagesOf replaced: ChannelID? = nil) async throws {
         let encoder = JSONEncoder()
         let messages = try batch.messages.map { ($0, try encoder.encode($0)) }
         let channels = batch.channels
         let users = batch.users
         try await pool.write { db in
+            if let replaced {
+                try db.execute(sql: "DELETE FROM message WHERE channel = ?", arguments: [Int64(bitPattern: replaced.rawValue)])
+            }
             for (message, json) in messages {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO message (channel, id, sender, deleted, json) VALUES (?, ?, ?, ?, ?)",
@@ -98,6 +102,16 @@ public final class HistoryStore: Sendable {
         var batch = Batch(coveredLSN: 0)
         batch.channels = [(id, snapshot, appliedLSN)]
         try await writeRows(batch, covered: nil)
+    }
+
+    /// Replaces everything stored of channel `id` with `snapshot` and `messages`, in one
+    /// transaction, as of `appliedLSN` of this node's WAL (a replica installing the whole log of
+    /// the channel's primary: messages it had that the primary's log does not are gone).
+    public func replaceChannel(_ id: ChannelID, snapshot: Data, messages: [Message], appliedLSN: UInt64) async throws {
+        var batch = Batch(coveredLSN: 0)
+        batch.messages = messages
+        batch.channels = [(id, snapshot, appliedLSN)]
+        try await writeRows(batch, covered: nil, replacingMessagesOf: id)
     }
 
     /// Stores the snapshot of an adopted user, as of `appliedLSN` of this node's WAL.

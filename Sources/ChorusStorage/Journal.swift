@@ -2,7 +2,8 @@ import ChorusModel
 import Foundation
 import Synchronization
 
-/// One logged change: a record of one channel or one user.
+/// One logged change: a record of one channel or one user, or a batch of a channel's replicated
+/// log that a replica accepted.
 ///
 /// A frame's payload is the record format's version byte (``RecordFormat/version``), then the
 /// key (channel or user id) and the record in the binary record format (``RecordCodable``).
@@ -11,6 +12,7 @@ import Synchronization
 public enum JournalEntry: Hashable, Sendable {
     case channel(ChannelID, ChannelRecord)
     case user(UserID, UserRecord)
+    case replica(ChannelID, ReplicaBatch)
 
     /// The entry as a WAL frame (the frame type says which kind).
     public func frame() -> WALFrame {
@@ -25,6 +27,10 @@ public enum JournalEntry: Hashable, Sendable {
             writer.write(id)
             writer.write(record)
             return WALFrame(kind: .user, payload: writer.bytes)
+        case .replica(let id, let batch):
+            writer.write(id)
+            batch.write(to: &writer)
+            return WALFrame(kind: .replica, payload: writer.bytes)
         }
     }
 
@@ -37,6 +43,7 @@ public enum JournalEntry: Hashable, Sendable {
                 switch frame.kind {
                 case .channel: self = .channel(try reader.read(), try reader.read())
                 case .user: self = .user(try reader.read(), try reader.read())
+                case .replica: self = .replica(try reader.read(), try ReplicaBatch(from: &reader))
                 }
             } catch let error as RecordDecodingError {
                 throw WALError(.corrupt, "undecodable \(frame.kind) record: \(error)")
@@ -71,6 +78,8 @@ public enum JournalEntry: Hashable, Sendable {
             return WALFrame(kind: .channel, payload: Array(try encoder.encode(ChannelPayload(channel: id, record: record))))
         case .user(let id, let record):
             return WALFrame(kind: .user, payload: Array(try encoder.encode(UserPayload(user: id, record: record))))
+        case .replica:
+            throw WALError(.corrupt, "replica batches were never written as JSON")
         }
     }
 
@@ -83,6 +92,8 @@ public enum JournalEntry: Hashable, Sendable {
         case .user:
             let payload = try decoder.decode(UserPayload.self, from: Data(frame.payload))
             return .user(payload.user, payload.record)
+        case .replica:
+            throw WALError(.corrupt, "a replica batch in JSON (they are only written in the binary format)")
         }
     }
 }
@@ -119,4 +130,39 @@ public final class MemoryJournal: Journal {
     public func waitDurable(_ lsn: UInt64) async throws {}
 
     public var nextLSN: UInt64 { lastLSN.withLock { $0 + 1 } }
+}
+
+/// What a replica of a channel logs when it accepts records from the channel's primary (or a
+/// promise, or its log's switch to a newer term): one frame, so a torn tail loses whole batches,
+/// never terms without their records (docs/replication.md).
+///
+/// `records` are the channel's records at `from...`; `logTerm` is the log's term once they are in
+/// (the term of the primary whose log this one is a prefix of), `promisedTerm` the newest term the
+/// replica promised. A batch without records changes only the terms.
+public struct ReplicaBatch: Hashable, Sendable {
+    public var promisedTerm: UInt64
+    public var logTerm: UInt64
+    public var from: UInt64
+    public var records: [ChannelRecord]
+
+    public init(promisedTerm: UInt64, logTerm: UInt64, from: UInt64, records: [ChannelRecord]) {
+        self.promisedTerm = promisedTerm
+        self.logTerm = logTerm
+        self.from = from
+        self.records = records
+    }
+
+    func write(to writer: inout ByteWriter) {
+        writer.writeVarint(promisedTerm)
+        writer.writeVarint(logTerm)
+        writer.writeVarint(from)
+        writer.write(records) { $0.write($1) }
+    }
+
+    init(from reader: inout ByteReader) throws {
+        promisedTerm = try reader.readVarint()
+        logTerm = try reader.readVarint()
+        from = try reader.readVarint()
+        records = try reader.readArray { try $0.read() }
+    }
 }

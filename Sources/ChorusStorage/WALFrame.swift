@@ -15,6 +15,8 @@ public struct WALFrame: Hashable, Sendable {
         case channel = 1
         /// A `UserRecord` of one user.
         case user = 2
+        /// A batch of one channel's replicated log, with the replica's terms (``ReplicaBatch``).
+        case replica = 3
     }
 
     /// Header size in bytes.

@@ -21,7 +21,7 @@ struct TestCluster {
 
     /// Runs `body` against `count` nodes; with `storage`, each node has a WAL and a store in a
     /// temporary directory (needed to hand keys over).
-    static func run(nodes count: Int = 3, storage: Bool = false, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
+    static func run(nodes count: Int = 3, storage: Bool = false, replicationFactor: Int = 1, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         let clock = ManualTimeSource()
         let names = (1...count).map { "chorus-\($0)" }
         let network = InProcessNetwork()
@@ -37,6 +37,7 @@ struct TestCluster {
                 $0.limits.userRequestBurst = 100_000  // tests create many channels to land one on a given node
                 $0.cluster.nodes = names.map { ClusterConfiguration.Node(name: $0, clusterAddress: "", clientAddress: "", dataDir: "") }
                 $0.cluster.callTimeoutMs = 10_000
+                $0.cluster.replicationFactor = replicationFactor
                 $0.node.dataDir = directory
                 $0.storage.fsync = "none"
                 $0.storage.recentMessagesInMemory = 5

@@ -15,24 +15,30 @@ import Distributed
 public distributed actor ChannelActor {
     public typealias ActorSystem = ClusterActorSystem
 
-    private var state: ChannelState
+    var state: ChannelState
     /// The LSN of the last record applied to `state`.
-    private var appliedLSN: UInt64
+    var appliedLSN: UInt64
     /// The LSN of the last record the store has (written by a checkpoint).
-    private var storedLSN: UInt64
+    var storedLSN: UInt64
     private var typing = TypingTracker()
     /// Wakes at the next typing expiry while anyone is typing.
     private var typingTimer: Task<Void, Never>?
-    private let env: ActorEnvironment
+    let env: ActorEnvironment
 
-    /// Events of applied records that are not durable yet, in LSN (= seq) order.
-    private var unpublished: [(lsn: UInt64, event: ChannelEvent)] = []
+    /// Events of applied records that are not acknowledged yet (durable here, or committed by a
+    /// majority of replicas), in LSN and seq order.
+    var unpublished: [(lsn: UInt64, seq: UInt64, event: ChannelEvent)] = []
     /// Published logged events, for resumes.
-    private var eventLog: ChannelEventLog
+    var eventLog: ChannelEventLog
     /// The edges that receive this channel's events, by edge name.
     private var subscribers: [String: any EdgeEventSink] = [:]
     /// The generation of the last subscribe or unsubscribe applied per edge; older ones are stale.
     private var subscriptionGenerations: [String: UInt64] = [:]
+
+    /// This replica of the channel's log (nil when the channel is not replicated), and what its
+    /// shell (`ChannelActor+Replication.swift`) keeps around it.
+    var replica: ChannelReplicaMachine?
+    var replicaShell = ReplicaShell()
 
     /// Creates the actor of a channel from its state (new or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does). Events up to
@@ -47,6 +53,10 @@ public distributed actor ChannelActor {
         self.storedLSN = storedLSN
         self.env = environment
         self.eventLog = ChannelEventLog(capacity: environment.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
+        if let replication = environment.replication {
+            self.replica = Self.machine(for: state, replication: replication)
+            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
+        }
     }
 
     /// The actor kind of channels; the key is the channel id.
@@ -59,17 +69,25 @@ public distributed actor ChannelActor {
 
     /// Logs and applies `record` in this turn, reads the result from the new state (before any
     /// other call can change it), then waits until the record is durable.
-    private func commit<Result>(_ record: ChannelRecord, reading result: (ChannelState, _ seq: UInt64) -> Result) async throws -> Result {
+    ///
+    /// A replicated channel proposes the record to its replicas in the same turn and acknowledges
+    /// it once a majority of them has it durable (``awaitReplicated(_:lsn:seq:)``).
+    func commit<Result>(_ record: ChannelRecord, reading result: (ChannelState, _ seq: UInt64) -> Result) async throws -> Result {
+        let proposal = try propose(record)
         let lsn = try env.journal.append(.channel(state.info.id, record))
         let seq = state.apply(record)
         appliedLSN = lsn
         env.directory.noteCommitted(state.info.id, lsn: lsn)
         if let event = state.event(reporting: record, seq: seq) {
-            unpublished.append((lsn, event))
+            unpublished.append((lsn, seq, event))
         }
         let value = result(state, seq)
-        try await env.journal.waitDurable(lsn)
-        publishDurable(upTo: lsn)
+        if let proposal {
+            try await awaitReplicated(proposal, lsn: lsn, seq: seq)
+        } else {
+            try await env.journal.waitDurable(lsn)
+            publishDurable(upTo: lsn)
+        }
         return value
     }
 
@@ -77,19 +95,27 @@ public distributed actor ChannelActor {
     ///
     /// Durability is monotonic, so whichever commit resumes first publishes for the others too,
     /// and events always leave in seq order.
-    private func publishDurable(upTo lsn: UInt64) {
-        let count = unpublished.prefix { $0.lsn <= lsn }.count
+    func publishDurable(upTo lsn: UInt64) {
+        publishHeld(count: unpublished.prefix { $0.lsn <= lsn }.count)
+    }
+
+    /// Publishes the held events of every record up to `seq` (committed by a majority of replicas).
+    func publishCommitted(upTo seq: UInt64) {
+        publishHeld(count: unpublished.prefix { $0.seq <= seq }.count)
+    }
+
+    private func publishHeld(count: Int) {
         guard count > 0 else { return }
         let due = unpublished.prefix(count)
         unpublished.removeFirst(count)
-        for (_, event) in due {
+        for (_, _, event) in due {
             eventLog.append(event)
             publish(event)
         }
     }
 
     /// Hands `event` to every subscribed edge.
-    private func publish(_ event: ChannelEvent) {
+    func publish(_ event: ChannelEvent) {
         for sink in subscribers.values {
             sink.deliver(event)
         }
@@ -107,7 +133,7 @@ public distributed actor ChannelActor {
     }
 
     /// Loads message `id` from the store into memory if it is only there, so rules can see it.
-    private func ensureLoaded(_ id: MessageID) throws {
+    func ensureLoaded(_ id: MessageID) throws {
         guard state.mayBeInStore(id), let store = env.store else { return }
         if let message = try store.message(id, in: state.info.id) {
             state.load(message)
@@ -233,10 +259,9 @@ public distributed actor ChannelActor {
         if let clientMessageID, let original = state.message(sentBy: sender, clientID: clientMessageID) {
             try ensureLoaded(original)
             // The original may still be on its way to disk: answer no earlier than its own send would.
-            let applied = appliedLSN
+            let (applied, seq) = (appliedLSN, state.lastSeq)
             guard let message = state.message(original) else { throw ChatError.messageNotFound(original) }
-            try await env.journal.waitDurable(applied)
-            publishDurable(upTo: applied)
+            try await awaitAcknowledgeable(lsn: applied, seq: seq)
             return SentMessage(message: message, replayed: true)
         }
         let id = env.ids.next(after: state.recent.last?.id, now: now)

@@ -38,6 +38,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var lastMessageAt: Timestamp?
     /// Recent sends with a client message id (optional only so snapshots stored before it decode).
     private var clientSends: RecentSends?
+    /// The terms of this replica of the channel's log (nil: never replicated; docs/replication.md).
+    public private(set) var replicaTerms: ReplicaTerms?
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member]) {
@@ -52,13 +54,34 @@ public struct ChannelState: Sendable, Codable, Equatable {
         }
     }
 
+    /// Records the replica's terms (they change with the log, and are stored with it).
+    public mutating func setReplicaTerms(_ terms: ReplicaTerms) {
+        replicaTerms = terms
+    }
+
+    /// A replica that holds nothing of channel `id` yet (seq 0): it keeps the replica's terms until
+    /// the channel's `created` record arrives. Never served to clients.
+    public init(placeholder id: ChannelID) {
+        self.info = ChannelInfo(id: id, kind: .room, name: "", ownerID: nil, createdAt: Timestamp(milliseconds: 0))
+        self.members = [:]
+        self.memberOrder = []
+        self.recent = []
+        self.lastSeq = 0
+        self.lastMessageAt = nil
+    }
+
+    /// Whether this is a replica's placeholder of a channel it holds nothing of (``init(placeholder:)``).
+    public var isPlaceholder: Bool { lastSeq == 0 }
+
     /// Applies one record and advances `lastSeq`; returns the seq the record got.
     @discardableResult
     public mutating func apply(_ record: ChannelRecord) -> UInt64 {
         lastSeq += 1
         switch record {
-        case .created:
-            preconditionFailure("a created record starts a channel; use init(info:members:)")
+        case .created(let info, let members):
+            precondition(lastSeq == 1, "a created record starts a channel; use init(info:members:)")
+            self.info = info
+            for member in members { addMember(member) }
         case .updated(let name, _, _):
             info.name = name
         case .memberAdded(let member, _):
@@ -289,5 +312,19 @@ public struct ChannelState: Sendable, Codable, Equatable {
         return ChannelSummary(
             info: info, unreadCount: unreadCount, lastActivityAt: lastMessageAt ?? info.createdAt,
             hidden: state.hidden, otherUserID: other)
+    }
+}
+
+/// What a replica of a channel's log has promised and whose log it holds, kept with the channel's
+/// state so that checkpoints and restarts keep it.
+public struct ReplicaTerms: Sendable, Codable, Equatable {
+    /// The newest term this replica promised.
+    public var promisedTerm: UInt64
+    /// The term of the primary whose log this replica's log is a prefix of.
+    public var logTerm: UInt64
+
+    public init(promisedTerm: UInt64, logTerm: UInt64) {
+        self.promisedTerm = promisedTerm
+        self.logTerm = logTerm
     }
 }

@@ -61,6 +61,12 @@ public distributed actor ChatNodeActor {
         try await node.adoptUser(state)
     }
 
+    /// Replication messages of channels this node holds replicas of (or is primary of), in the
+    /// order `peer` sent them.
+    public distributed func replicate(_ envelopes: [ReplicaEnvelope], from peer: String) async {
+        await node.receiveReplicas(envelopes, from: peer)
+    }
+
     /// Events of channels on other nodes for edge `edge` here, in order.
     public distributed func deliver(_ events: [ChannelEvent], toEdge edge: String) {
         guard let sink = node.eventSink(edge: edge) else { return }

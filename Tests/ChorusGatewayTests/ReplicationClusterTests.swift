@@ -1,0 +1,77 @@
+@testable import ChorusChat
+import ChorusCluster
+import ChorusModel
+import Foundation
+import Testing
+
+/// Channels replicated on three in-process nodes (`cluster.replication_factor: 3`).
+@Suite("Replicated channels (3 nodes in one process)", .serialized)
+struct ReplicationClusterTests {
+    /// A user whose actor lives on none of `avoiding` (users are not replicated yet).
+    func user(in cluster: TestCluster, avoiding: Set<String>) -> String {
+        (1...).lazy.map { "user\($0)" }.first { !avoiding.contains(cluster.placements[0].owner(of: UserActor.identity(of: UserID($0)!))) }!
+    }
+
+    /// How far each node's copy of `channel` goes (its last seq), for the nodes that have one.
+    func copies(of channel: ChannelID, in cluster: TestCluster) async throws -> [String: UInt64] {
+        var seqs: [String: UInt64] = [:]
+        for (api, placement) in zip(cluster.apis, cluster.placements) {
+            guard let actor = try? api.node.channel(channel) else { continue }
+            seqs[placement.nodeName] = try await actor.snapshot().state.lastSeq
+        }
+        return seqs
+    }
+
+    @Test("every acknowledged message is on a majority of the replicas; the owner killed and taken off the ring, the next replica recovers and serves them all")
+    func failover() async throws {
+        try await TestCluster.run(replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let alice = user(in: cluster, avoiding: ["chorus-2"])
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: alice)
+            let id = ChannelID(channel)!
+            for index in 1...20 { try await one.send("m\(index)", to: channel, as: alice) }
+            // created (seq 1) and 20 messages, acknowledged: at least two of the three copies have all of them.
+            let before = try await copies(of: id, in: cluster)
+            #expect(before.values.filter { $0 >= 21 }.count >= 2, "\(before)")
+
+            await cluster.systems[1].shutdownTransport()
+            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
+            cluster.placements[0].adopt(ring)
+            cluster.placements[2].adopt(ring)
+            let newOwner = cluster.owner(ofChannel: channel)
+            #expect(newOwner != "chorus-2")
+
+            let page = try await one.call(.get, "/v1/channels/\(channel)/messages?limit=100", as: alice)
+            #expect(page.status == .ok, "\(page.rawBody)")
+            let bodies = (page["messages"] as? [[String: Any]])?.compactMap { $0["body"] as? String }
+            #expect(bodies == (1...20).map { "m\($0)" })
+            let after = try await one.call(.post, "/v1/channels/\(channel)/messages", as: alice, json: ["body": "after"])
+            #expect(after.status == .created, "\(after.rawBody)")
+            let survivors = try await copies(of: id, in: cluster).filter { $0.key != "chorus-2" }
+            #expect(survivors.count == 2 && survivors.values.allSatisfy { $0 >= 22 }, "\(survivors)")
+        }
+    }
+
+    @Test("a replica cut off while messages were sent catches up once the link heals")
+    func lateReplica() async throws {
+        try await TestCluster.run(replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let alice = user(in: cluster, avoiding: ["chorus-3"])
+            let channel = try await cluster.createChannel(on: "chorus-1", through: one, owner: alice)
+            let id = ChannelID(channel)!
+            cluster.network.cut("chorus-1", "chorus-3")
+            for index in 1...5 { try await one.send("m\(index)", to: channel, as: alice) }
+            cluster.network.heal("chorus-1", "chorus-3")
+            try await one.send("m6", to: channel, as: alice)
+            // The primary resends on its tick (the injected clock): chorus-3 catches up.
+            var caughtUp = false
+            for _ in 0..<200 where !caughtUp {
+                one.clock.advance(by: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(5))
+                caughtUp = try await copies(of: id, in: cluster)["chorus-3"] == 7
+            }
+            let copies = try await copies(of: id, in: cluster)
+            #expect(caughtUp, "\(copies)")
+        }
+    }
+}
