@@ -290,11 +290,9 @@ extension ChannelActor {
     /// compact what no lagging backup should still need.
     private func committed(upTo seq: UInt64) {
         if case .primary = replica?.role { publishCommitted(upTo: seq) }
-        let (due, waiting) = replicaShell.commitWaiters.reduce(into: ([CheckedContinuation<Void, any Error>](), [(seq: UInt64, continuation: CheckedContinuation<Void, any Error>)]())) {
-            if $1.seq <= seq { $0.0.append($1.continuation) } else { $0.1.append($1) }
-        }
-        replicaShell.commitWaiters = waiting
-        for continuation in due { continuation.resume() }
+        let due = replicaShell.commitWaiters.filter { $0.seq <= seq }
+        replicaShell.commitWaiters.removeAll { $0.seq <= seq }
+        for waiter in due { waiter.continuation.resume() }
         if let base = replica?.durable.baseSeq, seq > base + 2 * Self.retainedRecords {
             let upTo = seq - Self.retainedRecords
             replica!.compacted(upTo: upTo, into: ReplicaBase(seq: upTo))
