@@ -22,10 +22,9 @@ public protocol ActorActivator: AnyObject, Sendable {
 public final class ClusterPlacement: ActorPlacement {
     /// This node's name.
     public let nodeName: String
-    private let state: Mutex<HashRing>
-    /// The ring before the current one (a key's replicas are those of both while records may
-    /// have been acknowledged under either).
-    private let previous = Mutex<HashRing?>(nil)
+    /// The current ring, and the one before it (a key's replicas are those of both, as records
+    /// may have been acknowledged under either).
+    private let state: Mutex<(current: HashRing, previous: HashRing?)>
 
     private struct Activator {
         weak var activator: (any ActorActivator)?
@@ -42,7 +41,7 @@ public final class ClusterPlacement: ActorPlacement {
     /// `clock` runs the hand-off deadlines.
     public init(nodeName: String, ring: HashRing, clock: any TimeSource = SystemTimeSource()) {
         self.nodeName = nodeName
-        self.state = Mutex(ring)
+        self.state = Mutex((ring, nil))
         self.gate = CallGate(me: nodeName, clock: clock)
     }
 
@@ -60,15 +59,11 @@ public final class ClusterPlacement: ActorPlacement {
     }
 
     /// The current ring.
-    public var ring: HashRing { state.withLock { $0 } }
+    public var ring: HashRing { state.withLock { $0.current } }
 
     /// Replaces the ring (a membership change).
     public func update(_ ring: HashRing) {
-        let old = state.withLock { current in
-            defer { current = ring }
-            return current
-        }
-        previous.withLock { $0 = old }
+        state.withLock { $0 = (ring, $0.current) }
         changed(ring)
     }
 
@@ -77,14 +72,12 @@ public final class ClusterPlacement: ActorPlacement {
     @discardableResult
     public func adopt(_ description: RingDescription) -> Bool {
         let ring = description.ring
-        let old = state.withLock { current -> HashRing? in
-            guard description.epoch > current.epoch else { return nil }
-            defer { current = ring }
-            return current
+        let adopted = state.withLock { state in
+            guard description.epoch > state.current.epoch else { return false }
+            state = (ring, state.current)
+            return true
         }
-        let adopted = old != nil
-        if let old {
-            previous.withLock { $0 = old }
+        if adopted {
             gate.adopted(epoch: description.epoch)
             changed(ring)
         }
@@ -108,7 +101,7 @@ public final class ClusterPlacement: ActorPlacement {
 
     /// The node that owns `id`.
     public func owner(of id: ActorIdentity) -> String {
-        isPinned(id.kind) ? id.key : state.withLock { $0.owner(of: id.description) } ?? nodeName
+        isPinned(id.kind) ? id.key : state.withLock { $0.current.owner(of: id.description) } ?? nodeName
     }
 
     /// The replicas of `id` (its owner first): the first `count` distinct nodes on the ring, and
@@ -116,8 +109,9 @@ public final class ClusterPlacement: ActorPlacement {
     /// replicas that acknowledged its records (docs/replication.md, "Ring changes").
     public func replicas(of id: ActorIdentity, count: Int) -> [String] {
         let key = id.description
+        let (ring, previous) = state.withLock { $0 }
         let current = ring.preferenceList(for: key, count: count)
-        let before = previous.withLock { $0 }?.preferenceList(for: key, count: count) ?? []
+        let before = previous?.preferenceList(for: key, count: count) ?? []
         return current + before.filter { !current.contains($0) }
     }
 
@@ -126,7 +120,7 @@ public final class ClusterPlacement: ActorPlacement {
         return owner == nodeName ? nil : owner
     }
 
-    public var epoch: UInt64 { state.withLock { $0.epoch } }
+    public var epoch: UInt64 { state.withLock { $0.current.epoch } }
 
     public func withLocalActor(
         for id: ActorIdentity, callerEpoch: UInt64, _ body: (any DistributedActor) async throws -> Void

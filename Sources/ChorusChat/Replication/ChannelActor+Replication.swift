@@ -7,9 +7,11 @@ import Foundation
 
 /// What a channel actor keeps around its ``ChannelReplicaMachine``.
 struct ReplicaShell: Sendable {
-    /// The newest promise logged, and the LSN of its frame (sends wait until it is durable).
+    /// The newest promise logged, the LSN of its frame (sends wait until it is durable), and the
+    /// newest promise frame known durable.
     var persistedPromise: UInt64 = 0
     var promiseLSN: UInt64 = 0
+    var durablePromiseLSN: UInt64 = 0
     /// The log term of the last batch logged.
     var persistedLogTerm: UInt64 = 0
     /// Commits waiting for their seq to be committed by a majority.
@@ -201,7 +203,11 @@ extension ChannelActor {
         if replica!.durable.promisedTerm > replicaShell.persistedPromise {
             replicaShell.promiseLSN = try appendReplicaBatch(from: state.lastSeq + 1, records: [], logTerm: replicaShell.persistedLogTerm)
         }
-        try await env.journal.waitDurable(replicaShell.promiseLSN)
+        let promiseLSN = replicaShell.promiseLSN
+        if promiseLSN > replicaShell.durablePromiseLSN {
+            try await env.journal.waitDurable(promiseLSN)
+            replicaShell.durablePromiseLSN = max(replicaShell.durablePromiseLSN, promiseLSN)
+        }
         for action in actions {
             switch action {
             case .send(let message, let peer):
