@@ -1,5 +1,6 @@
 import ChorusModel
 import ChorusStorage
+import ChorusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -142,6 +143,19 @@ struct CLIProcessTests {
         }
     }
 
+    /// Waits until process `pid` has its SIGINT handler (`SigCgt` in `/proc/PID/status`): a signal
+    /// sent before would end it with the default action, however long the test waited (a loaded
+    /// machine can take a while to start a debug binary).
+    static func waitUntilCatchingSIGINT(_ pid: Int32) async throws {
+        try await eventually("process \(pid) catches SIGINT", timeout: .seconds(30)) {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            else { return false }
+            return mask & (1 << (UInt64(SIGINT) - 1)) != 0
+        }
+    }
+
     @Test("a SIGINT during a long recovery stops the node once recovered (exit 0); a second one exits at once (130)")
     func signalDuringRecovery() async throws {
         try await withDataDir { directory in
@@ -161,7 +175,7 @@ struct CLIProcessTests {
 
             // First the impatient one: it writes no checkpoint, so the next start recovers as long.
             let impatient = try serve(directory, ["--log-level", "notice"])
-            try await Task.sleep(for: .milliseconds(300))
+            try await Self.waitUntilCatchingSIGINT(impatient.processIdentifier)
             // (On a machine fast enough to have recovered already, the signals still come at start-up.)
             let recovering = !impatient.stdout.contains("listening")
             kill(impatient.processIdentifier, SIGINT)
@@ -171,7 +185,7 @@ struct CLIProcessTests {
             if recovering { #expect(!impatient.stdout.contains("listening"), "it served after two SIGINTs") }
 
             let graceful = try serve(directory, ["--log-level", "notice"])
-            try await Task.sleep(for: .milliseconds(300))
+            try await Self.waitUntilCatchingSIGINT(graceful.processIdentifier)
             kill(graceful.processIdentifier, SIGINT)
             #expect(try await graceful.waitForExit(timeout: .seconds(60)) == 0)
             #expect(graceful.stderr.contains("stopping"))
