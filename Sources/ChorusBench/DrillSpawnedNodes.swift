@@ -39,20 +39,21 @@ extension Drill {
         }
 
         /// `count` nodes on 127.0.0.1 (`drill-1` …), from a generated cluster config with free ports and the
-        /// default settings, except the per-user rate limit (the drill's users send far more than a person).
-        public static func spawn(executable: URL, count: Int) async throws -> SpawnedNodes {
+        /// default settings, except the per-user rate limit (the drill's users send far more than a person)
+        /// and, if given, the replication factor.
+        public static func spawn(executable: URL, count: Int, replicationFactor: Int? = nil) async throws -> SpawnedNodes {
             // Another program may take a port between the check and the node's bind: then again, on new ports.
             var attempt = 1
             while true {
                 do {
-                    return try await spawnOnce(executable: executable, count: count)
+                    return try await spawnOnce(executable: executable, count: count, replicationFactor: replicationFactor)
                 } catch let error as NodeExited where error.addressTaken && attempt < 3 {
                     attempt += 1
                 }
             }
         }
 
-        private static func spawnOnce(executable: URL, count: Int) async throws -> SpawnedNodes {
+        private static func spawnOnce(executable: URL, count: Int, replicationFactor: Int?) async throws -> SpawnedNodes {
             let ports = try LocalPorts.free(2 * count)
             let directory = try scratchDirectory()
             let names = (1...count).map { "drill-\($0)" }
@@ -62,7 +63,8 @@ extension Drill {
                     "data_dir": directory.appendingPathComponent(name).path,
                 ]
             }
-            let cluster: [String: Any] = ["name": "drill", "nodes": nodes]
+            var cluster: [String: Any] = ["name": "drill", "nodes": nodes]
+            if let replicationFactor { cluster["replication_factor"] = replicationFactor }
             let config: [String: Any] = ["cluster": cluster, "limits": SpawnedServer.benchLimits]
             return try await start(executable: executable, directory: directory, config: config, names: names, virtualNodes: 1024)
         }

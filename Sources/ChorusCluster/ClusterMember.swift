@@ -219,12 +219,14 @@ public final class ClusterMember: Sendable {
 
     // MARK: Admin view
 
-    /// Every node with its status and report (peers are asked now, briefly).
+    /// Every node with its status and report (peers are asked now, briefly): those on the ring,
+    /// and configured ones the metadata log took off it (a down node stays listed, `down`).
     public func view() async -> ClusterView {
         let me = report()
-        var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)]
+        let ring = placement.ring
+        var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors, onRing: ring.nodes.contains(me.node))]
         let statuses = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
-        let peers = placement.peers
+        let peers = Set(placement.peers).union(metadataLog?.members ?? []).subtracting([me.node]).sorted()
         let reports = await withTaskGroup(of: (String, NodeReport?).self) { group in
             for peer in peers {
                 group.addTask {
@@ -238,7 +240,7 @@ public final class ClusterMember: Sendable {
         }
         for peer in peers {
             let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
-            nodes.append(ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors))
+            nodes.append(ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors, onRing: ring.nodes.contains(peer)))
         }
         var view = ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
         if let status = metadataLog?.status {
@@ -266,12 +268,16 @@ public struct ClusterView: Sendable, Equatable {
         public var isSelf: Bool
         /// Active actors on that node by kind; `nil` when it could not be asked.
         public var actors: [String: Int]?
+        /// Whether the node is on the answering node's ring (a down node the metadata log took
+        /// off it is not, until it rejoins).
+        public var onRing: Bool
 
-        public init(name: String, status: String, isSelf: Bool, actors: [String: Int]?) {
+        public init(name: String, status: String, isSelf: Bool, actors: [String: Int]?, onRing: Bool = true) {
             self.name = name
             self.status = status
             self.isSelf = isSelf
             self.actors = actors
+            self.onRing = onRing
         }
     }
 

@@ -34,6 +34,8 @@ public final class MetadataLog: Service {
     private let logger: Logger
     /// How many nodes hold each key; above 1, the leader takes down nodes off the ring.
     private let replicationFactor: Int
+    /// The configured nodes (the Raft group), on the ring or not.
+    public let members: [String]
     /// The epoch of the last ring change this node proposed (it proposes each change once).
     private let proposedEpoch = Mutex<UInt64>(0)
 
@@ -57,6 +59,7 @@ public final class MetadataLog: Service {
         self.onChange = onChange
         self.logger = logger
         self.replicationFactor = replicationFactor
+        self.members = members.sorted()
         member.attach(self)
     }
 

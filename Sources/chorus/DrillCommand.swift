@@ -38,6 +38,9 @@ struct DrillCommand: AsyncParsableCommand {
     @Option(help: "Start this many nodes on 127.0.0.1 (2 to 16) for the drill.")
     var spawn: Int?
 
+    @Option(name: .customLong("replication-factor"), help: "With --spawn: cluster.replication_factor of the nodes (1 to 9). (default: the config default)")
+    var replicationFactor: Int?
+
     @Option(help: "Start every node of this cluster config for the drill (data directories in a scratch directory).")
     var cluster: String?
 
@@ -105,6 +108,10 @@ struct DrillCommand: AsyncParsableCommand {
         let sources = (spawn != nil ? 1 : 0) + (cluster != nil ? 1 : 0) + (url.isEmpty ? 0 : 1)
         guard sources == 1 else { throw ValidationError("give exactly one of --spawn N, --cluster FILE or --url URL") }
         if let spawn, !(2...16).contains(spawn) { throw ValidationError("--spawn must be from 2 to 16 nodes") }
+        if let replicationFactor {
+            guard spawn != nil else { throw ValidationError("--replication-factor goes with --spawn (a cluster file has its own)") }
+            guard (1...9).contains(replicationFactor) else { throw ValidationError("--replication-factor must be from 1 to 9") }
+        }
         if url.isEmpty && (killCommand != nil || restartCommand != nil) {
             throw ValidationError("--kill-cmd and --restart-cmd are for --url; the drill kills and restarts the nodes it starts itself")
         }
@@ -207,7 +214,7 @@ struct DrillCommand: AsyncParsableCommand {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         if let spawn {
             say("starting \(spawn) nodes on 127.0.0.1")
-            return try await Drill.SpawnedNodes.spawn(executable: executable, count: spawn)
+            return try await Drill.SpawnedNodes.spawn(executable: executable, count: spawn, replicationFactor: replicationFactor)
         }
         if let cluster {
             say("starting the nodes of \(cluster)")

@@ -25,11 +25,15 @@ public distributed actor ChannelActor {
     private var typingTimer: Task<Void, Never>?
     let env: ActorEnvironment
 
-    /// Events of applied records that are not acknowledged yet (durable here, or committed by a
-    /// majority of replicas), in LSN and seq order.
-    var unpublished: [(lsn: UInt64, seq: UInt64, event: ChannelEvent)] = []
-    /// Published logged events, for resumes.
+    /// Events of applied records that are not durable yet, in LSN (= seq) order (an unreplicated
+    /// channel's; a replicated one keeps every event in `eventLog` at once, see `publishedSeq`).
+    private var unpublished: [(lsn: UInt64, event: ChannelEvent)] = []
+    /// Logged events, for resumes: published ones, and in a replicated channel also those not
+    /// committed yet (after `publishedSeq`).
     var eventLog: ChannelEventLog
+    /// A replicated channel's last event handed to the edges: its record is committed by a
+    /// majority. Events after it are in `eventLog` and go out as their records commit.
+    var publishedSeq: UInt64
     /// The edges that receive this channel's events, by edge name.
     private var subscribers: [String: any EdgeEventSink] = [:]
     /// The generation of the last subscribe or unsubscribe applied per edge; older ones are stale.
@@ -53,6 +57,7 @@ public distributed actor ChannelActor {
         self.storedLSN = storedLSN
         self.env = environment
         self.eventLog = ChannelEventLog(capacity: environment.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
+        self.publishedSeq = state.lastSeq
         if let replication = environment.replication {
             self.replica = Self.machine(for: state, replication: replication)
             self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
@@ -79,7 +84,7 @@ public distributed actor ChannelActor {
         appliedLSN = lsn
         env.directory.noteCommitted(state.info.id, lsn: lsn)
         if let event = state.event(reporting: record, seq: seq) {
-            unpublished.append((lsn, seq, event))
+            if proposal == nil { unpublished.append((lsn, event)) } else { eventLog.append(event) }
         }
         let value = result(state, seq)
         if let proposal {
@@ -96,23 +101,28 @@ public distributed actor ChannelActor {
     /// Durability is monotonic, so whichever commit resumes first publishes for the others too,
     /// and events always leave in seq order.
     func publishDurable(upTo lsn: UInt64) {
-        publishHeld(count: unpublished.prefix { $0.lsn <= lsn }.count)
-    }
-
-    /// Publishes the held events of every record up to `seq` (committed by a majority of replicas).
-    func publishCommitted(upTo seq: UInt64) {
-        publishHeld(count: unpublished.prefix { $0.seq <= seq }.count)
-    }
-
-    private func publishHeld(count: Int) {
+        let count = unpublished.prefix { $0.lsn <= lsn }.count
         guard count > 0 else { return }
         let due = unpublished.prefix(count)
         unpublished.removeFirst(count)
-        for (_, _, event) in due {
+        for (_, event) in due {
             eventLog.append(event)
             publish(event)
         }
     }
+
+    /// A replicated channel's records up to `seq` are committed: hands their events to the
+    /// edges (a primary's), oldest first. The seq the edges have is ``acknowledgedSeq``.
+    func publishCommitted(upTo seq: UInt64, toEdges: Bool) {
+        guard seq > publishedSeq else { return }
+        if toEdges, case .events(let events) = eventLog.events(after: publishedSeq, channelSeq: state.lastSeq) {
+            for event in events where event.seq! <= seq { publish(event) }
+        }
+        publishedSeq = seq
+    }
+
+    /// The seq of the last event every subscribed edge got (or will get from a replay).
+    private var acknowledgedSeq: UInt64 { replica == nil ? eventLog.lastSeq : min(publishedSeq, eventLog.lastSeq) }
 
     /// Hands `event` to every subscribed edge.
     func publish(_ event: ChannelEvent) {
@@ -370,12 +380,12 @@ public distributed actor ChannelActor {
     /// Returns the seq of the last published event: every later event reaches the edge.
     @discardableResult
     public distributed func subscribe(edge: String, generation: UInt64) -> UInt64 {
-        guard generation > subscriptionGenerations[edge, default: 0] else { return eventLog.lastSeq }
+        guard generation > subscriptionGenerations[edge, default: 0] else { return acknowledgedSeq }
         subscriptionGenerations[edge] = generation
-        guard let sink = env.operations.eventSink(edge: edge) else { return eventLog.lastSeq }
+        guard let sink = env.operations.eventSink(edge: edge) else { return acknowledgedSeq }
         subscribers[edge] = sink
         env.directory.noteSubscribed(state.info.id, !subscribers.isEmpty)
-        return eventLog.lastSeq
+        return acknowledgedSeq
     }
 
     /// Stops handing events to edge `edge` (see ``subscribe(edge:generation:)``).
@@ -389,11 +399,12 @@ public distributed actor ChannelActor {
     /// The published events after `seq`, for a member resuming; say when some are no longer kept.
     public distributed func replay(after seq: UInt64, for user: UserID) throws -> ChannelReplay {
         _ = try state.requireMember(user)
+        let through = acknowledgedSeq
         switch eventLog.events(after: seq, channelSeq: state.lastSeq) {
         case .events(let events):
-            return ChannelReplay(events: events, through: eventLog.lastSeq, available: true)
+            return ChannelReplay(events: events.filter { $0.seq! <= through }, through: through, available: true)
         case .unavailable:
-            return ChannelReplay(events: [], through: eventLog.lastSeq, available: false)
+            return ChannelReplay(events: [], through: through, available: false)
         }
     }
 }

@@ -21,6 +21,8 @@ struct ReplicaShell: Sendable {
     var processingInbox = false
     /// Runs the machine's ticks while this replica is primary or recovering.
     var ticking: Task<Void, Never>?
+    /// The replicas this replica recovers from or serves with, since it became primary.
+    var servingReplicas: Set<String> = []
 
     init(persistedTerms: ReplicaTerms? = nil) {
         persistedPromise = persistedTerms?.promisedTerm ?? 0
@@ -66,26 +68,29 @@ extension ChannelActor {
     // MARK: Serving
 
     /// Makes sure this replica serves the channel: a backup whose node now owns the key (or a
-    /// primary of an older ring) becomes primary of a new term, recovers from a majority of the
-    /// key's replicas, and serves; calls wait meanwhile, and fail with 503 `CLUSTER_UNAVAILABLE`
-    /// if that takes longer than the recovery deadline. `creating`: the channel may not exist yet.
+    /// primary whose key gained replicas with a ring change) becomes primary of a new term,
+    /// recovers from a majority of the key's replicas, and serves; calls wait meanwhile, and fail
+    /// with 503 `CLUSTER_UNAVAILABLE` if that takes longer than the recovery deadline. A primary
+    /// whose replicas only shrank keeps its term (and its calls in flight): a majority of its
+    /// replicas is still what commits. `creating`: the channel may not exist yet.
     func ensureServing(creating: Bool = false) async throws {
         guard let replication = env.replication, replica != nil else {
             if state.isPlaceholder && !creating { throw ChatError.channelNotFound(state.info.id) }
             return
         }
-        let epoch = replication.placement.epoch
-        let current: UInt64? =
+        let replicas = replication.placement.replicas(of: Self.identity(of: state.info.id), count: replication.factor)
+        let needsTerm =
             switch replica!.role {
-            case .primary(let term), .recovering(let term): term
-            case .backup: nil
+            case .primary, .recovering: !Set(replicas).isSubset(of: replicaShell.servingReplicas)
+            case .backup: true
             }
-        if current.map({ $0 >> 32 < epoch }) ?? true {
+        if needsTerm {
+            let epoch = replication.placement.epoch
             let promised = replica!.durable.promisedTerm
             // A newer ring's owner has taken the key: this node's ring is behind.
             guard promised >> 32 <= epoch else { throw movingError }
             let term = promised >> 32 == epoch ? promised + 1 : epoch << 32 | 1
-            let replicas = replication.placement.replicas(of: Self.identity(of: state.info.id), count: replication.factor)
+            replicaShell.servingReplicas = Set(replicas)
             try await perform(replica!.becomePrimary(term: term, replicas: replicas, now: nowMillis))
             startTicking()
         }
@@ -289,13 +294,16 @@ extension ChannelActor {
         state = installed
         replicaShell.persistedLogTerm = logTerm
         eventLog = ChannelEventLog(capacity: env.eventLogCapacity, floor: state.lastSeq)
-        unpublished = []
+        publishedSeq = state.lastSeq
     }
 
-    /// Records up to `seq` are committed: acknowledge their commits, publish their events, and
+    /// Records up to `seq` are committed: acknowledge their commits, publish their events (a
+    /// backup only notes them: it has no edges to serve, and its event log has them), and
     /// compact what no lagging backup should still need.
     private func committed(upTo seq: UInt64) {
-        if case .primary = replica?.role { publishCommitted(upTo: seq) }
+        var isPrimary = false
+        if case .primary = replica?.role { isPrimary = true }
+        publishCommitted(upTo: seq, toEdges: isPrimary)
         let due = replicaShell.commitWaiters.filter { $0.seq <= seq }
         replicaShell.commitWaiters.removeAll { $0.seq <= seq }
         for waiter in due { waiter.continuation.resume() }
@@ -312,7 +320,6 @@ extension ChannelActor {
         let waiters = replicaShell.commitWaiters
         replicaShell.commitWaiters = []
         for waiter in waiters { waiter.continuation.resume(throwing: movingError) }
-        unpublished = []
     }
 
     // MARK: Snapshots

@@ -24,7 +24,7 @@ struct ClusterBody: Encodable {
 
     enum CodingKeys: String, CodingKey { case node, ringEpoch = "ring_epoch", nodes, metadata }
     enum MetadataKeys: String, CodingKey { case term, leader, role, commitIndex = "commit_index" }
-    enum NodeKeys: String, CodingKey { case name, status, isSelf = "self", channelActors = "channel_actors", userActors = "user_actors" }
+    enum NodeKeys: String, CodingKey { case name, status, isSelf = "self", onRing = "on_ring", channelActors = "channel_actors", userActors = "user_actors" }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -43,6 +43,7 @@ struct ClusterBody: Encodable {
             try n.encode(node.name, forKey: .name)
             try n.encode(node.status, forKey: .status)
             try n.encode(node.isSelf, forKey: .isSelf)
+            try n.encode(node.onRing, forKey: .onRing)
             try n.encode(node.actors.map { $0[ChannelActor.kind] ?? 0 }, forKey: .channelActors)
             try n.encode(node.actors.map { $0[UserActor.kind] ?? 0 }, forKey: .userActors)
         }
