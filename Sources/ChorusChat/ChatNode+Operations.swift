@@ -85,7 +85,7 @@ extension ChatNode {
             if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
                 return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
             }
-            return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).ensure(displayName: name) }
+            return try await withLocalUser(id, creating: true) { try await $0.ensure(displayName: name) }
         }
     }
 
@@ -96,7 +96,7 @@ extension ChatNode {
             if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
                 return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
             }
-            return try await directory.gate.track(UserActor.identity(of: id)) { try await activateUser(id).upsert(displayName: displayName) }
+            return try await withLocalUser(id, creating: true) { try await $0.upsert(displayName: displayName) }
         }
     }
 

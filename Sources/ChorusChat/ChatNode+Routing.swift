@@ -63,9 +63,7 @@ extension ChatNode {
         let identity = UserActor.identity(of: id)
         var attempt = 0
         while true {
-            guard let cluster, let owner = cluster.remoteOwner(of: identity) else {
-                return try await directory.gate.track(identity) { try await body(try user(id)) }
-            }
+            guard let cluster, let owner = cluster.remoteOwner(of: identity) else { return try await withLocalUser(id, body) }
             do {
                 return try await body(try user(id))
             } catch let error as RemoteCallError where error.code == .actorNotFound {
@@ -106,6 +104,18 @@ extension ChatNode {
         }
     }
 
+    /// ``withUser(_:_:)`` for a user this node owns, counted while `body` runs; `creating`: the
+    /// user may be new (created here by `body`). A replicated user is served once the replica
+    /// here has recovered as primary; a replica that holds nothing of them starts empty.
+    func withLocalUser<Result>(_ id: UserID, creating: Bool = false, _ body: (UserActor) async throws -> Result) async throws -> Result {
+        try await directory.gate.track(UserActor.identity(of: id)) {
+            guard replication != nil else { return try await body(creating ? activateUser(id) : try user(id)) }
+            let actor = activateUser(id)
+            try await actor.whenLocal { try await $0.ensureServing(creating: creating) }
+            return try await body(actor)
+        }
+    }
+
     /// The actor of channel `id` as a replica: active, activated from the store, or a placeholder
     /// for a channel this node holds nothing of yet.
     func replicaActor(_ id: ChannelID) throws -> ChannelActor {
@@ -125,11 +135,15 @@ extension ChatNode {
     func receiveReplicas(_ envelopes: [ReplicaEnvelope], from peer: String) async {
         guard replication != nil else { return }
         for envelope in envelopes {
-            do {
-                let actor = try replicaActor(envelope.channel)
-                await actor.whenLocal { $0.enqueueReplica(envelope, from: peer) }
-            } catch {
-                logger.warning("a replication message was dropped", metadata: ["channel.id": "\(envelope.channel)", "error": "\(error)"])
+            switch envelope {
+            case .channel(let id, let message, let copy):
+                do {
+                    try await replicaActor(id).whenLocal { $0.enqueueReplica(message, copy: copy, from: peer) }
+                } catch {
+                    logger.warning("a replication message was dropped", metadata: ["channel.id": "\(id)", "error": "\(error)"])
+                }
+            case .user(let id, let message, let copy):
+                await activateUser(id).whenLocal { $0.enqueueReplica(message, copy: copy, from: peer) }
             }
         }
     }

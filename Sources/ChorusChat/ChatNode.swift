@@ -205,8 +205,12 @@ extension ChatNode: ActorActivator {
                 throw RemoteCallError(.actorNotFound, "no channel \(channel) on \(me)")
             }
         case UserActor.kind:
-            guard let user = UserID(id.key), let actor = directory.user(user) else { throw RemoteCallError(.actorNotFound, "no user \(id.key) on \(me)") }
-            try await directory.gate.track(id) { try await body(actor) }
+            guard let user = UserID(id.key) else { throw RemoteCallError(.actorNotFound, "bad user id \(id.key)") }
+            do {
+                try await withLocalUser(user) { try await body($0) }
+            } catch let error as ChatError where error.code == .userNotFound {
+                throw RemoteCallError(.actorNotFound, "no user \(user) on \(me)")
+            }
         case ChatNodeActor.kind:
             guard id.key == me, let actor = clusterParts.withLock({ $0?.nodeActor }) else {
                 throw RemoteCallError(.actorNotFound, "node \(me) is not serving peers")

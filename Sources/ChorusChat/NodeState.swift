@@ -55,6 +55,15 @@ public struct NodeState: Sendable, Codable, Equatable {
             guard lsn > users[id]!.appliedLSN else { return }
             users[id]!.state.apply(record)
             users[id]!.appliedLSN = lsn
+        case .userReplica(let id, let batch):
+            if users[id] == nil { users[id] = Snapshot(state: UserState(id: id), appliedLSN: 0) }
+            guard lsn > users[id]!.appliedLSN else { return }
+            if batch.from != users[id]!.state.lastSeq + 1, !batch.records.isEmpty {
+                throw WALError(.corrupt, "LSN \(lsn) extends user \(id) at seq \(batch.from), but their log ends at \(users[id]!.state.lastSeq)")
+            }
+            for record in batch.records { users[id]!.state.apply(record) }
+            users[id]!.state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
+            users[id]!.appliedLSN = lsn
         }
     }
 }
@@ -62,7 +71,7 @@ public struct NodeState: Sendable, Codable, Equatable {
 extension NodeState {
     /// A replica's batch: its records extend the channel (the first batch of a replica that had
     /// nothing starts with the `created` record), and its terms become the channel's.
-    private mutating func replay(lsn: UInt64, channel id: ChannelID, batch: ReplicaBatch, store: HistoryStore?, window: Int) throws {
+    private mutating func replay(lsn: UInt64, channel id: ChannelID, batch: ReplicaBatch<ChannelRecord>, store: HistoryStore?, window: Int) throws {
         if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
             channels[id] = stored
         }

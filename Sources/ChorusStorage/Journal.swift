@@ -12,7 +12,8 @@ import Synchronization
 public enum JournalEntry: Hashable, Sendable {
     case channel(ChannelID, ChannelRecord)
     case user(UserID, UserRecord)
-    case replica(ChannelID, ReplicaBatch)
+    case replica(ChannelID, ReplicaBatch<ChannelRecord>)
+    case userReplica(UserID, ReplicaBatch<UserRecord>)
 
     /// The entry as a WAL frame (the frame type says which kind).
     public func frame() -> WALFrame {
@@ -31,6 +32,10 @@ public enum JournalEntry: Hashable, Sendable {
             writer.write(id)
             batch.write(to: &writer)
             return WALFrame(kind: .replica, payload: writer.bytes)
+        case .userReplica(let id, let batch):
+            writer.write(id)
+            batch.write(to: &writer)
+            return WALFrame(kind: .userReplica, payload: writer.bytes)
         }
     }
 
@@ -44,6 +49,7 @@ public enum JournalEntry: Hashable, Sendable {
                 case .channel: self = .channel(try reader.read(), try reader.read())
                 case .user: self = .user(try reader.read(), try reader.read())
                 case .replica: self = .replica(try reader.read(), try ReplicaBatch(from: &reader))
+                case .userReplica: self = .userReplica(try reader.read(), try ReplicaBatch(from: &reader))
                 }
             } catch let error as RecordDecodingError {
                 throw WALError(.corrupt, "undecodable \(frame.kind) record: \(error)")
@@ -78,7 +84,7 @@ public enum JournalEntry: Hashable, Sendable {
             return WALFrame(kind: .channel, payload: Array(try encoder.encode(ChannelPayload(channel: id, record: record))))
         case .user(let id, let record):
             return WALFrame(kind: .user, payload: Array(try encoder.encode(UserPayload(user: id, record: record))))
-        case .replica:
+        case .replica, .userReplica:
             throw WALError(.corrupt, "replica batches were never written as JSON")
         }
     }
@@ -92,7 +98,7 @@ public enum JournalEntry: Hashable, Sendable {
         case .user:
             let payload = try decoder.decode(UserPayload.self, from: Data(frame.payload))
             return .user(payload.user, payload.record)
-        case .replica:
+        case .replica, .userReplica:
             throw WALError(.corrupt, "a replica batch in JSON (they are only written in the binary format)")
         }
     }
@@ -132,20 +138,20 @@ public final class MemoryJournal: Journal {
     public var nextLSN: UInt64 { lastLSN.withLock { $0 + 1 } }
 }
 
-/// What a replica of a channel logs when it accepts records from the channel's primary (or a
+/// What a replica of a channel or user logs when it accepts records from the key's primary (or a
 /// promise, or its log's switch to a newer term): one frame, so a torn tail loses whole batches,
 /// never terms without their records (docs/replication.md).
 ///
-/// `records` are the channel's records at `from...`; `logTerm` is the log's term once they are in
+/// `records` are the key's records at `from...`; `logTerm` is the log's term once they are in
 /// (the term of the primary whose log this one is a prefix of), `promisedTerm` the newest term the
 /// replica promised. A batch without records changes only the terms.
-public struct ReplicaBatch: Hashable, Sendable {
+public struct ReplicaBatch<Record: RecordCodable & Hashable & Sendable>: Hashable, Sendable {
     public var promisedTerm: UInt64
     public var logTerm: UInt64
     public var from: UInt64
-    public var records: [ChannelRecord]
+    public var records: [Record]
 
-    public init(promisedTerm: UInt64, logTerm: UInt64, from: UInt64, records: [ChannelRecord]) {
+    public init(promisedTerm: UInt64, logTerm: UInt64, from: UInt64, records: [Record]) {
         self.promisedTerm = promisedTerm
         self.logTerm = logTerm
         self.from = from

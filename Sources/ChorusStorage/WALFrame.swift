@@ -17,6 +17,8 @@ public struct WALFrame: Hashable, Sendable {
         case user = 2
         /// A batch of one channel's replicated log, with the replica's terms (``ReplicaBatch``).
         case replica = 3
+        /// A batch of one user's replicated log.
+        case userReplica = 4
     }
 
     /// Header size in bytes.

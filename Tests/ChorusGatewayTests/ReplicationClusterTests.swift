@@ -52,6 +52,33 @@ struct ReplicationClusterTests {
         }
     }
 
+    @Test("a user whose node is killed and taken off the ring keeps their profile, blocks and channel list on the next replica")
+    func userFailover() async throws {
+        try await TestCluster.run(replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let dave = user(in: cluster, avoiding: ["chorus-1", "chorus-3"])  // owned by chorus-2
+            let erin = user(in: cluster, avoiding: ["chorus-2"])
+            try await one.createUsers(erin)
+            let renamed = try await one.call(.put, "/v1/users/\(dave)", token: one.serverToken, json: ["display_name": "Dave"])
+            #expect(renamed.status == .ok || renamed.status == .created, "\(renamed.rawBody)")
+            let blocked = try await one.call(.post, "/v1/blocks", as: dave, json: ["user_id": erin])
+            #expect(blocked.status == .created || blocked.status == .noContent || blocked.status == .ok, "\(blocked.rawBody)")
+            let channel = try await cluster.createChannel(on: "chorus-3", through: one, owner: dave)
+
+            await cluster.systems[1].shutdownTransport()
+            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
+            cluster.placements[0].adopt(ring)
+            cluster.placements[2].adopt(ring)
+
+            let profile = try await one.call(.get, "/v1/users/\(dave)", as: erin)
+            #expect(profile.status == .ok && profile.string("display_name") == "Dave", "\(profile.rawBody)")
+            let blocks = try await one.call(.get, "/v1/blocks", as: dave)
+            #expect(blocks.rawBody.contains(erin), "\(blocks.rawBody)")
+            let list = try await one.call(.get, "/v1/channels", as: dave)
+            #expect(list.status == .ok && list.rawBody.contains(channel), "\(list.rawBody)")
+        }
+    }
+
     @Test("a replica cut off while messages were sent catches up once the link heals")
     func lateReplica() async throws {
         try await TestCluster.run(replicationFactor: 3) { cluster in

@@ -42,7 +42,7 @@ public distributed actor ChannelActor {
     /// This replica of the channel's log (nil when the channel is not replicated), and what its
     /// shell (`ChannelActor+Replication.swift`) keeps around it.
     var replica: ChannelReplicaMachine?
-    var replicaShell = ReplicaShell()
+    var replicaShell = ReplicaShell<ChannelRecord, ChannelCopy>()
 
     /// Creates the actor of a channel from its state (new or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does). Events up to
@@ -59,7 +59,7 @@ public distributed actor ChannelActor {
         self.eventLog = ChannelEventLog(capacity: environment.eventLogCapacity, floor: eventsAvailableAfter ?? state.lastSeq)
         self.publishedSeq = state.lastSeq
         if let replication = environment.replication {
-            self.replica = Self.machine(for: state, replication: replication)
+            self.replica = ChannelReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
             self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
         }
     }

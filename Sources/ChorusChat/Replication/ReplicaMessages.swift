@@ -22,20 +22,23 @@ public struct ChannelCopy: Sendable, Codable, Equatable {
     public var messages: [Message]
 }
 
-/// One replication message of one channel, as it crosses the cluster transport. A message that
-/// carries a base (a snapshot, or a fetched whole log) carries the channel's copy with it.
-public struct ReplicaEnvelope: Sendable, Codable {
-    public var channel: ChannelID
-    public var message: ChannelReplicaMessage
-    public var copy: ChannelCopy?
+/// One replication message of one replicated actor, as it crosses the cluster transport. A
+/// message that carries a base (a snapshot, or a fetched whole log) carries the actor with it.
+public enum ReplicaEnvelope: Sendable, Codable {
+    case channel(ChannelID, ChannelReplicaMessage, copy: ChannelCopy?)
+    case user(UserID, UserReplicaMessage, copy: UserState?)
 }
 
-/// What a channel actor needs of its node to replicate its log (nil in an actor's environment
-/// when the channel is not replicated: a single node, or a replication factor of 1).
+/// One user's replication machine.
+public typealias UserReplicaMachine = KeyReplica<UserRecord, ReplicaBase>
+public typealias UserReplicaMessage = UserReplicaMachine.Message
+
+/// What a replicated actor needs of its node (nil in an actor's environment when nothing is
+/// replicated: a single node, or a replication factor of 1).
 struct ReplicationContext: Sendable {
     /// This node's name.
     let me: String
-    /// How many nodes hold each channel.
+    /// How many nodes hold each channel and user.
     let factor: Int
     let placement: ClusterPlacement
     /// How often a primary resends what is not acknowledged.

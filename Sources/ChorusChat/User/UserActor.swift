@@ -10,14 +10,18 @@ import Distributed
 public distributed actor UserActor {
     public typealias ActorSystem = ClusterActorSystem
 
-    private var state: UserState
+    var state: UserState
     /// The LSN of the last record applied to `state`.
-    private var appliedLSN: UInt64
+    var appliedLSN: UInt64
     /// The LSN of the last record the store has (written by a checkpoint).
-    private var storedLSN: UInt64
-    private let env: ActorEnvironment
+    var storedLSN: UInt64
+    let env: ActorEnvironment
     /// DMs being opened (with the other user), so concurrent opens share one channel.
     private var openingDirect: [UserID: Task<DirectChannelResult, any Error>] = [:]
+    /// This replica of the user's log (nil when users are not replicated), and what its shell
+    /// (`UserActor+Replication.swift`) keeps around it.
+    var replica: UserReplicaMachine?
+    var replicaShell = ReplicaShell<UserRecord, UserState>()
 
     /// Creates the actor of a user from its state (empty or recovered). Call inside
     /// ``ClusterActorSystem/withIdentity(_:_:)`` (``ChatNode`` does).
@@ -27,6 +31,10 @@ public distributed actor UserActor {
         self.appliedLSN = appliedLSN
         self.storedLSN = storedLSN
         self.env = environment
+        if let replication = environment.replication {
+            self.replica = UserReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
+            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
+        }
     }
 
     /// The actor kind of users; the key is the user id.
@@ -37,12 +45,18 @@ public distributed actor UserActor {
         ActorIdentity(kind: kind, key: id.rawValue)
     }
 
-    /// Logs and applies `record` in this turn, then waits until it is durable.
+    /// Logs and applies `record` in this turn, then waits until it is durable (replicated: until
+    /// a majority of the user's replicas has it).
     private func commit(_ record: UserRecord) async throws {
+        let proposal = try propose(record)
         let lsn = try env.journal.append(.user(state.id, record))
         state.apply(record)
         appliedLSN = lsn
-        try await env.journal.waitDurable(lsn)
+        if let proposal {
+            try await awaitReplicated(proposal, lsn: lsn, seq: state.lastSeq)
+        } else {
+            try await env.journal.waitDurable(lsn)
+        }
     }
 
     /// The state and the LSN it includes.
@@ -56,6 +70,11 @@ public distributed actor UserActor {
         state = adopted
         appliedLSN = lsn
         storedLSN = lsn
+        if let replication = env.replication {
+            // Its log is now the adopted state's; the next call recovers it as primary of a new term.
+            replica = UserReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
+            replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
+        }
     }
 
     /// The state for a checkpoint, or `nil` if the store already has it.

@@ -11,6 +11,19 @@ public struct UserState: Sendable, Codable, Equatable {
     public private(set) var memberships: [ChannelID: Membership] = [:]
     /// DMs this user's actor is the registry for, by the other user.
     public private(set) var directChannels: [UserID: ChannelInfo] = [:]
+    /// How many records were applied (optional only so snapshots stored before it decode).
+    private var seq: UInt64?
+    /// The terms of this replica of the user's log (nil: never replicated; docs/replication.md).
+    public private(set) var replicaTerms: ReplicaTerms?
+
+    /// Where the user's log ends: the number of records applied. A replica that holds nothing of
+    /// the user is at 0.
+    public var lastSeq: UInt64 { seq ?? 0 }
+
+    /// Records the replica's terms (they change with the log, and are stored with it).
+    public mutating func setReplicaTerms(_ terms: ReplicaTerms) {
+        replicaTerms = terms
+    }
 
     /// Membership of one channel as of one channel log position.
     public struct Membership: Sendable, Codable, Equatable {
@@ -24,6 +37,7 @@ public struct UserState: Sendable, Codable, Equatable {
 
     /// Applies one record.
     public mutating func apply(_ record: UserRecord) {
+        seq = lastSeq + 1
         switch record {
         case .upserted(let displayName, let at):
             if profile == nil {

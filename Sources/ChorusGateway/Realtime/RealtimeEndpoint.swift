@@ -133,7 +133,7 @@ struct RealtimeEndpoint: Sendable {
     private func setUp(_ session: RealtimeSession, logger: Logger) async {
         let channels: [ChannelID]
         do throws(any Error) {
-            channels = try await node.user(session.user).channelIDs()
+            channels = try await node.withUser(session.user) { try await $0.channelIDs() }
         } catch {
             logger.warning("cannot list the user's channels", metadata: ["error": "\(error)"])
             return

@@ -28,19 +28,20 @@ struct UserRoutes {
 
     @Sendable func listBlocks(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        return try JSONBody.response(["blocked_user_ids": try await node.user(user.id).blockedUsers()])
+        return try JSONBody.response(["blocked_user_ids": try await node.withUser(user.id) { try await $0.blockedUsers() }])
     }
 
     @Sendable func addBlock(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let body = try await JSONBody.decode(BlockRequest.self, from: request, limit: maxBodyBytes)
         try await node.block(body.userID, by: user.id)
-        return try JSONBody.response(["blocked_user_ids": try await node.user(user.id).blockedUsers()], status: .created)
+        return try JSONBody.response(["blocked_user_ids": try await node.withUser(user.id) { try await $0.blockedUsers() }], status: .created)
     }
 
     @Sendable func removeBlock(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        try await node.user(user.id).unblock(try context.userID())
+        let other = try context.userID()
+        try await node.withUser(user.id) { try await $0.unblock(other) }
         return JSONBody.noContent
     }
 }

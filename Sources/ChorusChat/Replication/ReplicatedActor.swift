@@ -1,0 +1,318 @@
+import ChorusActorSystem
+import ChorusCluster
+import ChorusModel
+import ChorusStorage
+import Distributed
+import Foundation
+
+/// What a replicated actor keeps around its ``KeyReplica``.
+struct ReplicaShell<Record: Sendable & Equatable, Copy: Sendable>: Sendable {
+    /// The newest promise logged, the LSN of its frame (sends wait until it is durable), and the
+    /// newest promise frame known durable.
+    var persistedPromise: UInt64 = 0
+    var promiseLSN: UInt64 = 0
+    var durablePromiseLSN: UInt64 = 0
+    /// The log term of the last batch logged.
+    var persistedLogTerm: UInt64 = 0
+    /// Commits waiting for their seq to be committed by a majority.
+    var commitWaiters: [(seq: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// Replication messages from peers, handled one at a time in arrival order.
+    var inbox: [(message: KeyReplica<Record, ReplicaBase>.Message, copy: Copy?, peer: String)] = []
+    var processingInbox = false
+    /// Runs the machine's ticks while this replica is primary or recovering.
+    var ticking: Task<Void, Never>?
+    /// The replicas this replica recovers from or serves with, since it became primary.
+    var servingReplicas: Set<String> = []
+
+    init(persistedTerms: ReplicaTerms? = nil) {
+        persistedPromise = persistedTerms?.promisedTerm ?? 0
+        persistedLogTerm = persistedTerms?.logTerm ?? 0
+    }
+}
+
+/// A proposal in flight: its term, and the machine's actions other than logging it.
+struct ReplicaProposal<Record: Sendable & Equatable>: Sendable {
+    var term: UInt64
+    var actions: [KeyReplica<Record, ReplicaBase>.Action]
+}
+
+/// An actor whose log is replicated (channels and users; docs/replication.md, "Wiring"): the
+/// shell of its ``KeyReplica``, which this protocol's extension runs and whose actions it carries
+/// out, in order. A primary proposes each record as it logs it and acknowledges it once a
+/// majority has it durable; a backup logs what it accepts as one ``ReplicaBatch`` frame and
+/// applies it; a replica that must take a whole log installs it at once. The actor is served only
+/// by a primary that has recovered. The conforming actor supplies what depends on its state.
+protocol ReplicatedActor: DistributedActor where ActorSystem == ClusterActorSystem {
+    associatedtype Record: Codable & Sendable & Hashable & RecordCodable
+    /// The whole actor, as a snapshot or a fetched whole log carries it.
+    associatedtype Copy: Codable & Sendable
+
+    var replica: KeyReplica<Record, ReplicaBase>? { get set }
+    var replicaShell: ReplicaShell<Record, Copy> { get set }
+    var env: ActorEnvironment { get }
+    /// The key, as placement and logs name it.
+    var replicaIdentity: ActorIdentity { get }
+    /// Where the actor's log ends (its state's last seq).
+    var logSeq: UInt64 { get }
+    /// Whether the replica holds nothing of the key yet (it was never created).
+    var holdsNothing: Bool { get }
+    /// The error of a call for a key that does not exist.
+    var notFound: ChatError { get }
+
+    /// Logs `batch` as one frame and records its terms in the state; returns its LSN.
+    func logReplicaBatch(_ batch: ReplicaBatch<Record>) throws -> UInt64
+    /// Applies records the machine accepted, right after they were logged.
+    func applyReplicated(_ records: [Record]) throws
+    /// Replaces the state with a whole log (`copy`, or `records` from seq 1) of term `logTerm`,
+    /// durably, before anything else happens.
+    func installLog(copy: Copy?, records: [Record], logTerm: UInt64) async throws
+    /// The whole actor, now.
+    func materialize() throws -> Copy
+    /// Records up to `seq` are committed (`isPrimary`: this replica serves them).
+    func didCommit(upTo seq: UInt64, isPrimary: Bool)
+    /// `message` (and the copy it carries) as it crosses the wire.
+    func envelope(_ message: KeyReplica<Record, ReplicaBase>.Message, copy: Copy?) -> ReplicaEnvelope
+}
+
+/// How many committed records a replica keeps to bring a lagging backup in line by appends;
+/// older ones are compacted, and a backup that needs them gets the whole actor.
+let replicaRetainedRecords: UInt64 = 1024
+
+extension KeyReplica where Snapshot == ReplicaBase {
+    /// The machine of a replica that (re)started with a state at `seq` and `terms`: its log is
+    /// compacted into the state.
+    init(restarting seq: UInt64, terms: ReplicaTerms?, replication: ReplicationContext) {
+        let terms = terms ?? ReplicaTerms(promisedTerm: 0, logTerm: 0)
+        let durable = Durable(promisedTerm: terms.promisedTerm, logTerm: terms.logTerm, base: seq > 0 ? ReplicaBase(seq: seq) : nil, baseSeq: seq)
+        self.init(me: replication.me, durable: durable, retryInterval: max(1, Int64(replication.retryInterval / .milliseconds(1))))
+    }
+}
+
+extension ReplicatedActor {
+    typealias ReplicaAction = KeyReplica<Record, ReplicaBase>.Action
+    typealias ReplicaPosition = KeyReplica<Record, ReplicaBase>.Position
+
+    private var nowMillis: Int64 { env.clock.now().milliseconds }
+
+    var movingError: RemoteCallError {
+        RemoteCallError(.moving, "\(replicaIdentity) is changing its primary")
+    }
+
+    // MARK: Serving
+
+    /// Makes sure this replica serves the key: a backup whose node now owns the key (or a
+    /// primary whose key gained replicas with a ring change) becomes primary of a new term,
+    /// recovers from a majority of the key's replicas, and serves; calls wait meanwhile, and fail
+    /// with 503 `CLUSTER_UNAVAILABLE` if that takes longer than the recovery deadline. A primary
+    /// whose replicas only shrank keeps its term (and its calls in flight): a majority of its
+    /// replicas is still what commits. `creating`: the key may not exist yet.
+    func ensureServing(creating: Bool = false) async throws {
+        guard let replication = env.replication, replica != nil else {
+            if holdsNothing && !creating { throw notFound }
+            return
+        }
+        let replicas = replication.placement.replicas(of: replicaIdentity, count: replication.factor)
+        let needsTerm =
+            switch replica!.role {
+            case .primary, .recovering: !Set(replicas).isSubset(of: replicaShell.servingReplicas)
+            case .backup: true
+            }
+        if needsTerm {
+            let epoch = replication.placement.epoch
+            let promised = replica!.durable.promisedTerm
+            // A newer ring's owner has taken the key: this node's ring is behind.
+            guard promised >> 32 <= epoch else { throw movingError }
+            let term = promised >> 32 == epoch ? promised + 1 : epoch << 32 | 1
+            replicaShell.servingReplicas = Set(replicas)
+            try await perform(replica!.becomePrimary(term: term, replicas: replicas, now: nowMillis))
+            startTicking()
+        }
+        let deadline = ContinuousClock.now + replication.recoveryDeadline
+        while true {
+            if case .primary = replica!.role { break }
+            guard ContinuousClock.now < deadline else {
+                throw ChatError(.clusterUnavailable, "\(replicaIdentity) cannot reach a majority of its replicas")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        if holdsNothing && !creating { throw notFound }
+    }
+
+    // MARK: Proposals
+
+    /// Proposes `record` to the replicas, or nil when the key is not replicated; throws `moving`
+    /// when this replica is not serving (its caller retries on the new primary).
+    func propose(_ record: Record) throws -> ReplicaProposal<Record>? {
+        guard replica != nil else { return nil }
+        guard case .primary(let term) = replica!.role, let (seq, actions) = replica!.propose(record) else { throw movingError }
+        precondition(seq == logSeq + 1, "the replica's log and the actor's state disagree")
+        return ReplicaProposal(term: term, actions: actions.filter { if case .persist = $0 { false } else { true } })
+    }
+
+    /// Sends a logged proposal, reports it durable here once it is, and returns once a majority
+    /// of the replicas has it.
+    func awaitReplicated(_ proposal: ReplicaProposal<Record>, lsn: UInt64, seq: UInt64) async throws {
+        try await perform(proposal.actions)
+        try await env.journal.waitDurable(lsn)
+        try await perform(replica?.durable(upTo: ReplicaPosition(logTerm: proposal.term, seq: seq)) ?? [])
+        try await waitCommitted(seq)
+    }
+
+    /// Returns once `seq` is committed by a majority (this replica serving).
+    func waitCommitted(_ seq: UInt64) async throws {
+        guard case .primary = replica?.role else { throw movingError }
+        guard replica!.commitSeq < seq else { return }
+        try await withCheckedThrowingContinuation { replicaShell.commitWaiters.append((seq, $0)) }
+    }
+
+    // MARK: Messages from peers
+
+    /// Queues a replication message from `peer`; they are handled one at a time, in order (an
+    /// install must be stored before the next message is looked at).
+    func enqueueReplica(_ message: KeyReplica<Record, ReplicaBase>.Message, copy: Copy?, from peer: String) {
+        replicaShell.inbox.append((message, copy, peer))
+        guard !replicaShell.processingInbox else { return }
+        replicaShell.processingInbox = true
+        Task { await self.whenLocal { await $0.processInbox() } }
+    }
+
+    private func processInbox() async {
+        while !replicaShell.inbox.isEmpty {
+            let (message, copy, peer) = replicaShell.inbox.removeFirst()
+            guard replica != nil else { continue }
+            do {
+                try await perform(replica!.receive(message, from: peer, now: nowMillis), copy: copy)
+            } catch {
+                env.replication?.logger.warning(
+                    "a replication step failed", metadata: ["replica.key": "\(replicaIdentity)", "cluster.peer": "\(peer)", "error": "\(error)"])
+            }
+        }
+        replicaShell.processingInbox = false
+    }
+
+    /// Resends and probes every retry interval while this replica is primary or recovering.
+    private func startTicking() {
+        guard replicaShell.ticking == nil, let replication = env.replication else { return }
+        let clock = env.clock
+        // Weak between ticks: a task that held the actor would keep a passivated or replaced
+        // actor alive, and its identity taken.
+        replicaShell.ticking = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await clock.sleep(for: replication.retryInterval)
+                guard let self, await self.whenLocal({ await $0.tick() }) == true else { return }
+            }
+        }
+    }
+
+    /// One tick of the machine; false (and no more ticks) once this replica is a backup.
+    private func tick() async -> Bool {
+        guard replica != nil, replica!.role != .backup else {
+            replicaShell.ticking = nil
+            return false
+        }
+        try? await perform(replica!.tick(now: nowMillis))
+        return true
+    }
+
+    // MARK: Actions
+
+    /// Carries out a step's actions in order, after its promise (if it made one) is durable.
+    /// `copy` is the actor an incoming snapshot or fetched log carried.
+    func perform(_ actions: [ReplicaAction], copy: Copy? = nil) async throws {
+        guard let replication = env.replication, replica != nil else { return }
+        if replica!.durable.promisedTerm > replicaShell.persistedPromise {
+            replicaShell.promiseLSN = try appendReplicaBatch(from: logSeq + 1, records: [], logTerm: replicaShell.persistedLogTerm)
+        }
+        let promiseLSN = replicaShell.promiseLSN
+        if promiseLSN > replicaShell.durablePromiseLSN {
+            try await env.journal.waitDurable(promiseLSN)
+            replicaShell.durablePromiseLSN = max(replicaShell.durablePromiseLSN, promiseLSN)
+        }
+        for action in actions {
+            switch action {
+            case .send(let message, let peer):
+                replication.sender.send(try wireEnvelope(message), to: peer)
+            case .persist(let from, let records, let logTerm):
+                try persistBatch(from: from, records: records, logTerm: logTerm)
+            case .install(_, _, let records, let logTerm):
+                try await installLog(copy: copy, records: records, logTerm: logTerm)
+                replicaShell.persistedLogTerm = logTerm
+                replication.logger.info(
+                    "installed the primary's log", metadata: ["replica.key": "\(replicaIdentity)", "replica.seq": "\(logSeq)", "replica.log_term": "\(logTerm)"])
+            case .serving(let term):
+                replication.logger.debug("serving as primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)"])
+            case .committed(let seq):
+                committed(upTo: seq)
+            case .deposed(let term):
+                deposed(by: term)
+            }
+        }
+    }
+
+    /// Logs a batch of the replica's log (or only its terms) as one frame; returns its LSN.
+    private func appendReplicaBatch(from: UInt64, records: [Record], logTerm: UInt64) throws -> UInt64 {
+        let promised = replica!.durable.promisedTerm
+        let lsn = try logReplicaBatch(ReplicaBatch(promisedTerm: promised, logTerm: logTerm, from: from, records: records))
+        replicaShell.persistedPromise = max(replicaShell.persistedPromise, promised)
+        replicaShell.persistedLogTerm = logTerm
+        return lsn
+    }
+
+    /// Logs and applies records the machine accepted (a backup's, or a recovering primary's
+    /// adopted ones), and reports them durable once they are.
+    private func persistBatch(from: UInt64, records: [Record], logTerm: UInt64) throws {
+        precondition(records.isEmpty || from == logSeq + 1, "a batch must extend the actor's log")
+        let lsn = try appendReplicaBatch(from: from, records: records, logTerm: logTerm)
+        try applyReplicated(records)
+        let position = ReplicaPosition(logTerm: logTerm, seq: logSeq)
+        let journal = env.journal
+        Task {
+            do {
+                try await journal.waitDurable(lsn)
+                try await self.whenLocal { try await $0.perform($0.replica?.durable(upTo: position) ?? []) }
+            } catch {
+                self.env.replication?.logger.warning("a replicated batch did not become durable", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Records up to `seq` are committed: acknowledge their commits, tell the actor, and compact
+    /// what no lagging backup should still need.
+    private func committed(upTo seq: UInt64) {
+        var isPrimary = false
+        if case .primary = replica?.role { isPrimary = true }
+        didCommit(upTo: seq, isPrimary: isPrimary)
+        let due = replicaShell.commitWaiters.filter { $0.seq <= seq }
+        replicaShell.commitWaiters.removeAll { $0.seq <= seq }
+        for waiter in due { waiter.continuation.resume() }
+        if let base = replica?.durable.baseSeq, seq > base + 2 * replicaRetainedRecords {
+            let upTo = seq - replicaRetainedRecords
+            replica!.compacted(upTo: upTo, into: ReplicaBase(seq: upTo))
+        }
+    }
+
+    /// Another replica serves a newer term: calls waiting here fail with `moving` (their clients
+    /// retry, idempotently, on the new primary, which may still commit them).
+    private func deposed(by term: UInt64) {
+        env.replication?.logger.info("no longer primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)"])
+        let waiters = replicaShell.commitWaiters
+        replicaShell.commitWaiters = []
+        for waiter in waiters { waiter.continuation.resume(throwing: movingError) }
+    }
+
+    // MARK: Snapshots
+
+    /// `message` as it crosses the wire: a snapshot or fetched whole log carries the actor
+    /// itself (its base is a marker), as of now; the message then claims exactly that.
+    private func wireEnvelope(_ message: KeyReplica<Record, ReplicaBase>.Message) throws -> ReplicaEnvelope {
+        let now = ReplicaBase(seq: logSeq)
+        switch message {
+        case .snapshot(let term, let base, let baseSeq, _, let commit) where base != nil || baseSeq > 0:
+            return envelope(.snapshot(term: term, base: now, baseSeq: now.seq, records: [], commit: commit), copy: try materialize())
+        case .fetched(let term, let log, let base, _, _) where base != nil:
+            return envelope(.fetched(term: term, log: log, base: now, baseSeq: now.seq, records: []), copy: try materialize())
+        default:
+            return envelope(message, copy: nil)
+        }
+    }
+}
