@@ -34,7 +34,11 @@ public final class Membership: Service {
         self.logger = logger
         member.attach(self)
         // This node's own ring changes (hand-offs, refreshes after `wrongOwner`) reach the machine.
-        placement.onRingChange { [weak self] ring in _ = self?.state.withLock { $0.adopt(ring) } }
+        placement.onRingChange { [weak self] ring in
+            guard let self else { return }
+            let now = self.clock.now()
+            self.logAndAdopt(self.state.withLock { $0.adopt(ring, now: now) })
+        }
     }
 
     /// Calls `observer` with a peer's name when the peer is seen to have restarted (a new

@@ -64,17 +64,22 @@ public struct MembershipState: Sendable {
             actions.append(.send(.ring(ring), to: peer))
         case .ring(let newer):
             asked.remove(peer)
-            actions += adopt(newer)
+            actions += adopt(newer, now: now)
         }
         return actions
     }
 
     /// Adopts `newer` if its epoch is higher than the current ring's (a ring heard from a peer, or
     /// this node's own hand-off); an older or equal epoch changes nothing.
-    public mutating func adopt(_ newer: HashRing) -> [Action] {
+    ///
+    /// A node the newer ring adds has just joined, which it does by talking to every node of the
+    /// ring: it counts as heard from at `now` (else a detector that still holds it down from
+    /// before its restart could have it taken off the ring again at once).
+    public mutating func adopt(_ newer: HashRing, now: Timestamp) -> [Action] {
         guard newer.epoch > ring.epoch else { return [] }
+        let joined = newer.nodes.filter { $0 != me && !ring.nodes.contains($0) }
         ring = newer
-        return [.adopted(newer)]
+        return [.adopted(newer)] + joined.compactMap { detector.heard(from: $0, at: now).map(Action.status) }
     }
 
     private mutating func askIfNewer(_ epoch: UInt64, _ peer: String) -> [Action] {

@@ -200,7 +200,7 @@ public struct ClusterSimulator {
         }
         result.ringChanges += 1
         trace(.propose, [proposer, Int(target.epoch)])
-        let actions = nodes[proposer].state!.adopt(target)
+        let actions = nodes[proposer].state!.adopt(target, now: Timestamp(milliseconds: Int64(now)))
         perform(actions, at: proposer)
     }
 

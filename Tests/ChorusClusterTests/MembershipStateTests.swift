@@ -28,6 +28,20 @@ struct MembershipStateTests {
         #expect(a.tick(now: .seconds(6)).contains(.status(.init(peer: "b", from: .suspect, to: .down))))
     }
 
+    @Test("a node that a newer ring adds counts as heard from (it just joined): it is up, not still down from before")
+    func joinerIsUp() {
+        var a = node()
+        _ = a.receive(.heartbeat(epoch: 3), from: "b", now: .seconds(0))
+        _ = a.tick(now: .seconds(6))
+        #expect(a.detector.status(of: "b") == .down)
+        let without = ring.removing("b")
+        #expect(a.adopt(without, now: .seconds(7)) == [.adopted(without)])
+        #expect(a.detector.status(of: "b") == .down, "taken off the ring, still down")
+        let back = without.adding("b")
+        #expect(a.adopt(back, now: .seconds(8)) == [.adopted(back), .status(.init(peer: "b", from: .down, to: .up))])
+        #expect(a.detector.status(of: "b") == .up)
+    }
+
     @Test("a newer epoch is asked for once a round, and the newer ring adopted; older rings never")
     func ringGossip() {
         var a = node()
@@ -38,7 +52,7 @@ struct MembershipStateTests {
         #expect(a.receive(.ring(newer), from: "b", now: .seconds(0)) == [.adopted(newer)])
         #expect(a.ring == newer)
         #expect(a.receive(.ring(ring), from: "c", now: .seconds(0)).contains(.adopted(ring)) == false)
-        #expect(a.adopt(ring) == [])
+        #expect(a.adopt(ring, now: .seconds(0)) == [])
         #expect(a.ring.epoch == newer.epoch)
         // A ring request is answered with the current ring.
         #expect(a.receive(.ringRequest, from: "c", now: .seconds(0)).last == .send(.ring(newer), to: "c"))

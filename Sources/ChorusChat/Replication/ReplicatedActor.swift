@@ -23,6 +23,9 @@ struct ReplicaShell<Record: Sendable & Equatable, Copy: Sendable>: Sendable {
     var ticking: Task<Void, Never>?
     /// The replicas this replica recovers from or serves with, since it became primary.
     var servingReplicas: Set<String> = []
+    /// Whether a whole log is being stored: the machine has it already, the actor's state not
+    /// yet, so no call may be served meanwhile.
+    var installing = false
 
     init(persistedTerms: ReplicaTerms? = nil) {
         persistedPromise = persistedTerms?.promisedTerm ?? 0
@@ -129,7 +132,7 @@ extension ReplicatedActor {
         }
         let deadline = ContinuousClock.now + replication.recoveryDeadline
         while true {
-            if case .primary = replica!.role { break }
+            if case .primary = replica!.role, !replicaShell.installing { break }
             guard ContinuousClock.now < deadline else {
                 throw ChatError(.clusterUnavailable, "\(replicaIdentity) cannot reach a majority of its replicas")
             }
@@ -144,7 +147,9 @@ extension ReplicatedActor {
     /// when this replica is not serving (its caller retries on the new primary).
     func propose(_ record: Record) throws -> ReplicaProposal<Record>? {
         guard replica != nil else { return nil }
-        guard case .primary(let term) = replica!.role, let (seq, actions) = replica!.propose(record) else { throw movingError }
+        guard case .primary(let term) = replica!.role, !replicaShell.installing, let (seq, actions) = replica!.propose(record) else {
+            throw movingError
+        }
         precondition(seq == logSeq + 1, "the replica's log and the actor's state disagree")
         return ReplicaProposal(term: term, actions: actions.filter { if case .persist = $0 { false } else { true } })
     }
@@ -210,6 +215,8 @@ extension ReplicatedActor {
             replicaShell.ticking = nil
             return false
         }
+        // Mid-install the state is not the machine's log yet: a snapshot sent now would be wrong.
+        guard !replicaShell.installing else { return true }
         try? await perform(replica!.tick(now: nowMillis))
         return true
     }
@@ -235,6 +242,8 @@ extension ReplicatedActor {
             case .persist(let from, let records, let logTerm):
                 try persistBatch(from: from, records: records, logTerm: logTerm)
             case .install(_, _, let records, let logTerm):
+                replicaShell.installing = true
+                defer { replicaShell.installing = false }
                 try await installLog(copy: copy, records: records, logTerm: logTerm)
                 replicaShell.persistedLogTerm = logTerm
                 replication.logger.info(
