@@ -75,9 +75,16 @@ extension ChatNode: KeyTransfer {
     func adoptChannel(_ metadata: ChannelState) async throws {
         guard let store else { throw RemoteCallError(.unreachable, "this node has no store to adopt into") }
         let lsn = journal.nextLSN - 1
-        try await store.importChannel(metadata.info.id, snapshot: try JSONEncoder().encode(metadata.metadata), appliedLSN: lsn)
-        directory.withEntries { _ = $0.channels.removeValue(forKey: metadata.info.id) }
-        ids.advance(past: metadata.info.id.rawValue)
+        let id = metadata.info.id
+        try await store.importChannel(id, snapshot: try JSONEncoder().encode(metadata.metadata), appliedLSN: lsn)
+        directory.withEntries { _ = $0.channels.removeValue(forKey: id) }
+        // An actor of the channel may still be alive (a replica here, busy): it takes the adopted
+        // state over, and the next activation registers it again rather than making a second one.
+        if let live = actorSystem.localActor(ChannelActor.identity(of: id)) as? ChannelActor,
+            let snapshot = try store.channelSnapshot(id, window: configuration.messageWindow) {
+            await live.whenLocal { $0.takeOver(snapshot) }
+        }
+        ids.advance(past: id.rawValue)
     }
 
     /// Takes over a user handed to this node.

@@ -198,8 +198,11 @@ extension ChatNode {
     /// Evicts channel actors that are idle for `idle`, have no call running, no subscribed edge
     /// and nothing the store lacks; they are activated again from the store on next use. Returns how many.
     @discardableResult
+    ///
+    /// Replicated channels are not passivated yet: a replica applies its primary's batches outside
+    /// any call, so an evicted actor could still be changing (docs/replication.md, "Not yet").
     public func passivateIdleChannels(idleFor idle: Duration) -> Int {
-        guard store != nil else { return 0 }
+        guard store != nil, replication == nil else { return 0 }
         return directory.passivateChannels(idleSince: clock.now().advanced(by: .zero - idle))
     }
 

@@ -113,9 +113,13 @@ public final class ChatNode: Sendable {
             replication: replication)
     }
 
-    /// A new channel actor with `state` (call inside the directory's lock when registering it).
+    /// A new channel actor with `state` (call inside the directory's lock when registering it);
+    /// or the actor of that channel that is still alive, though no longer in the directory (it was
+    /// passivated, or a hand-off replaced it, while a task of it ran): one channel never has two
+    /// actors on a node, and that one's state is as current as the store's.
     func makeChannelActor(_ state: ChannelState, appliedLSN: UInt64, storedLSN: UInt64 = 0, eventsAvailableAfter: UInt64? = nil) -> ChannelActor {
-        actorSystem.withIdentity(ChannelActor.identity(of: state.info.id)) {
+        if let live = actorSystem.localActor(ChannelActor.identity(of: state.info.id)) as? ChannelActor { return live }
+        return actorSystem.withIdentity(ChannelActor.identity(of: state.info.id)) {
             ChannelActor(
                 actorSystem: actorSystem, state: state, appliedLSN: appliedLSN, storedLSN: storedLSN, eventsAvailableAfter: eventsAvailableAfter,
                 environment: environment)

@@ -52,6 +52,10 @@ public final class ClusterMember: Sendable {
         var nodeActor: ClusterNodeActor?
     }
     private let links = Mutex(Links())
+    private let leaving = Mutex(false)
+
+    /// Whether this node began leaving the cluster (``leave()``): it must not join again.
+    public var isLeaving: Bool { leaving.withLock { $0 } }
 
     /// How long a hand-off waits for running calls on the moving keys before it gives up.
     public static let handoffDrainDeadline = Duration.seconds(30)
@@ -151,6 +155,7 @@ public final class ClusterMember: Sendable {
     /// Leaves the cluster gracefully: hands everything over, then makes every peer adopt the ring
     /// without this node. Returns how many keys moved, by kind.
     public func leave() async throws -> [String: Int] {
+        leaving.withLock { $0 = true }
         // Leave from the newest ring a peer has, not a local one that may have missed a change.
         placement.adopt(await newestRing())
         let target = placement.ring.removing(placement.nodeName)

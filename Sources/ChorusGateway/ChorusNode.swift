@@ -244,8 +244,34 @@ public final class ChorusNode: Sendable {
             }
             // Clients are served from here on: the node has its share of the keys.
             node.clusterReady.open()
+            if let member = node.member {
+                await cancelWhenGracefulShutdown { await Self.rejoinWhenRemoved(member, logger: node.logger) }
+            }
             try? await gracefulShutdown()
             await node.stopCluster()
+        }
+
+        /// Joins again whenever the ring goes on without this node while it runs: the metadata
+        /// leader took it off as down (it was paused, or cut off, for longer than `down_after_ms`),
+        /// and nobody else puts it back. Returns when cancelled.
+        static func rejoinWhenRemoved(_ member: ClusterMember, logger: Logger) async {
+            let me = member.placement.nodeName
+            let (removals, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            member.placement.onRingChange { ring in
+                if !ring.nodes.contains(me) { continuation.yield() }
+            }
+            // A node that leaves on stop takes itself off the ring, before this loop is cancelled.
+            for await _ in removals where !member.placement.ring.nodes.contains(me) && !member.isLeaving {
+                do {
+                    if try await member.joinIfNeeded() {
+                        logger.notice("this node was taken off the ring while running; it joined again")
+                    }
+                } catch {
+                    logger.error("joining the cluster again failed; trying again in a second", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continuation.yield()
+                }
+            }
         }
     }
 }

@@ -150,6 +150,19 @@ public distributed actor ChannelActor {
         }
     }
 
+    /// Takes over the channel as a hand-off stored it here (`snapshot`, read back from the store):
+    /// an actor of it that was still alive (passivated, or replaced in the directory, while a task
+    /// held it) must not serve its older state.
+    func takeOver(_ snapshot: NodeState.Snapshot<ChannelState>) {
+        state = snapshot.state
+        appliedLSN = snapshot.appliedLSN
+        storedLSN = snapshot.storedLSN
+        unpublished = []
+        eventLog = ChannelEventLog(capacity: env.eventLogCapacity, floor: state.lastSeq)
+        publishedSeq = state.lastSeq
+        restartReplica(at: state.lastSeq, terms: state.replicaTerms)
+    }
+
     // MARK: Checkpoints
 
     /// What a checkpoint writes for this channel: its metadata and dirty messages; `nil` if the

@@ -141,6 +141,18 @@ extension ReplicatedActor {
         if holdsNothing && !creating { throw notFound }
     }
 
+    /// The actor's state was replaced from outside replication (a hand-off stored a newer copy of
+    /// the key here): its log restarts from the state's seq and terms; calls waiting on the old
+    /// log fail with `moving` (their clients retry), and the next call recovers as primary.
+    func restartReplica(at seq: UInt64, terms: ReplicaTerms?) {
+        guard let replication = env.replication else { return }
+        let waiters = replicaShell.commitWaiters
+        replicaShell.ticking?.cancel()
+        replicaShell = ReplicaShell(persistedTerms: terms)
+        replica = KeyReplica(restarting: seq, terms: terms, replication: replication)
+        for waiter in waiters { waiter.continuation.resume(throwing: movingError) }
+    }
+
     // MARK: Proposals
 
     /// Proposes `record` to the replicas, or nil when the key is not replicated; throws `moving`

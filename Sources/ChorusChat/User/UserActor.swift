@@ -70,11 +70,7 @@ public distributed actor UserActor {
         state = adopted
         appliedLSN = lsn
         storedLSN = lsn
-        if let replication = env.replication {
-            // Its log is now the adopted state's; the next call recovers it as primary of a new term.
-            replica = UserReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
-            replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
-        }
+        restartReplica(at: state.lastSeq, terms: state.replicaTerms)
     }
 
     /// The state for a checkpoint, or `nil` if the store already has it.
