@@ -59,7 +59,9 @@ extension Drill {
             do {
                 try await Drill.withDeadline(.seconds(5), "waiting for hello from \(endpoint)") { try await ready.futureResult.get() }
             } catch {
-                socket.close(promise: nil)
+                // Closed before the next connection opens: a hello that comes late must not leave this
+                // one streaming next to it (the same events would arrive twice).
+                try? await socket.close().get()
                 return false
             }
             log.noteConnected(socket)

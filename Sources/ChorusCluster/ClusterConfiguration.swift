@@ -49,11 +49,10 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     public var callTimeoutMs = 5000
     /// Virtual nodes per node on the hash ring (default 1,024).
     public var virtualNodes = 1024
-    /// How many nodes hold each channel (fewer when the cluster has fewer nodes). A change is
-    /// acknowledged once a majority of them has it durable; 1 turns replication off (a crashed
-    /// node's keys wait for it). Default 1 while replicated failover is being proven
-    /// (docs/replication.md, "Status"); it becomes 3 then.
-    public var replicationFactor = 1
+    /// How many nodes hold each channel and user (default 3; fewer when the cluster has fewer
+    /// nodes). A change is acknowledged once a majority of them has it durable; 1 turns
+    /// replication off (a crashed node's keys wait for it).
+    public var replicationFactor = 3
     /// A metadata-log member that hears from no leader this long starts an election (default
     /// 1,000 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
     public var electionTimeoutMs = 1000

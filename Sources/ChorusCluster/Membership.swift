@@ -67,6 +67,12 @@ public final class Membership: Service {
         if actions.contains(where: \.isRingRequest) { Task { await self.fetchRings(actions) } }
     }
 
+    /// The ring the failure detector's statuses are about, and the statuses, read together (a
+    /// node the ring just added counts as heard in the same step).
+    public var statusesWithRing: (ring: HashRing, statuses: [String: FailureDetector.Status]) {
+        state.withLock { ($0.ring, $0.detector.all) }
+    }
+
     /// Each peer's status and last report.
     public var view: [(peer: String, status: FailureDetector.Status, report: NodeReport?)] {
         let statuses = state.withLock { $0.detector.all }

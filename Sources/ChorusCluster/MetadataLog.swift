@@ -89,9 +89,12 @@ public final class MetadataLog: Service {
     /// knows, once per epoch.
     private func proposeRingChange() {
         guard replicationFactor > 1, status.role == .leader, let membership = member.membership else { return }
+        // Statuses about the ring they were judged on, and only when that is this node's newest
+        // (a node a newer ring brought back is not down, whatever the detector said before).
+        let (watched, statuses) = membership.statusesWithRing
         let ring = member.placement.description
-        let statuses = Dictionary(uniqueKeysWithValues: membership.view.map { ($0.peer, $0.status) })
-        guard let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor),
+        guard watched.epoch == ring.epoch,
+            let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor),
             case .ring(let proposed, _) = command, proposedEpoch.withLock({ $0 < proposed.epoch })
         else { return }
         if propose(command) { proposedEpoch.withLock { $0 = proposed.epoch } }
