@@ -29,16 +29,16 @@ struct SessionStateTests {
         _ = state.receive(channel, frame(7), now: t0)
         #expect(drain(&state) == [])
         _ = state.finishReplay(
-            channel, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, after: 2, trailer: ByteBuffer(string: "resumed"), now: t0)
+            channel, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, trailer: ByteBuffer(string: "resumed"), now: t0)
         #expect(drain(&state) == ["e3", "e4", "e5", "e6", "resumed", "typing", "e7"])
         // Live now: an old seq is a duplicate and dropped; new ones pass.
         _ = state.receive(channel, frame(7), now: t0)
         _ = state.receive(channel, frame(8), now: t0)
         #expect(drain(&state) == ["e8"])
         // A second resume from further back never re-sends what was delivered.
-        let began = state.beginReplay(channel)
+        let began = state.beginReplay(channel, after: 6)
         #expect(began)
-        _ = state.finishReplay(channel, events: [frame(7), frame(8), frame(9)], through: 9, after: 6, trailer: nil, now: t0)
+        _ = state.finishReplay(channel, events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
         #expect(drain(&state) == ["e9"])
     }
 
@@ -55,7 +55,7 @@ struct SessionStateTests {
         state.unfollow(other)
         #expect(state.bytes == 0)
         _ = state.receive(other, frame(5), now: t0)
-        let followsOther = state.beginReplay(other)
+        let followsOther = state.beginReplay(other, after: 0)
         #expect(!followsOther)
         #expect(drain(&state) == [])
     }
@@ -67,25 +67,52 @@ struct SessionStateTests {
         state.follow(channel, buffering: true)
         state.follow(other, buffering: true)
         // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
-        let resuming = state.beginReplay(other)
+        let resuming = state.beginReplay(other, after: 6)
         #expect(resuming)
         _ = state.endResumeWindow(except: [other], now: t0)
         _ = state.receive(other, frame(9), now: t0)
         _ = state.endResumeWindow(now: t0)
         #expect(drain(&state) == [])
-        _ = state.finishReplay(other, events: [frame(7), frame(8)], through: 8, after: 6, trailer: nil, now: t0)
+        _ = state.finishReplay(other, events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
         #expect(drain(&state) == ["e7", "e8", "e9"])
         // The edge subscribes again and replays `channel` (live since the window ended): a release
         // while that replay is in flight keeps it held, and the replay's events all arrive.
         _ = state.receive(channel, frame(18), now: t0)
         #expect(drain(&state) == ["e18"])
-        let held = state.beginReplay(channel)
+        let held = state.beginReplay(channel, after: 18)
         #expect(held)
         _ = state.receive(channel, frame(34), now: t0)
         _ = state.releaseAll(now: t0)
         #expect(drain(&state) == [])
-        _ = state.finishReplay(channel, events: (19...33).map { frame($0) }, through: 33, after: 18, trailer: nil, now: t0)
+        _ = state.finishReplay(channel, events: (19...33).map { frame($0) }, through: 33, trailer: nil, now: t0)
         #expect(drain(&state) == (19...34).map { "e\($0)" })
+    }
+
+    @Test("a client's resume and an edge's re-subscription replay race: nothing the client resumed from comes again, in either order")
+    func overlappingReplays() {
+        for resumeFirst in [true, false] {
+            var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+            state.follow(channel, buffering: true)
+            state.noteFollowing(channel, from: 5)
+            // The ring changed while the new session set up: the edge replays after its resume point (5).
+            let held = state.beginReplay(channel, after: state.resumePoint(channel))
+            // The client resumes from 18: it has everything up to there.
+            let resumed = state.beginReplay(channel, after: 18)
+            #expect(held && resumed)
+            #expect(state.resumePoint(channel) == 18)
+            _ = state.receive(channel, frame(21), now: t0)
+            let edgeReplay = (6...20).map { frame($0) }
+            let clientReplay = (19...20).map { frame($0) }
+            if resumeFirst {
+                _ = state.finishReplay(channel, events: clientReplay, through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
+                _ = state.finishReplay(channel, events: edgeReplay, through: 20, trailer: nil, now: t0)
+            } else {
+                _ = state.finishReplay(channel, events: edgeReplay, through: 20, trailer: nil, now: t0)
+                _ = state.finishReplay(channel, events: clientReplay, through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
+            }
+            let expected = resumeFirst ? ["e19", "e20", "resumed", "e21"] : ["e19", "e20", "e21", "resumed"]
+            #expect(drain(&state) == expected)
+        }
     }
 
     @Test("over the limit starts a slow episode; reading ends it; past the grace or at twice the limit it closes")

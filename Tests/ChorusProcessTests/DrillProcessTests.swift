@@ -44,12 +44,8 @@ import Testing
         let rejoined = try #require(round.recoveredAtS, "the node rejoined: \(context)")
         let longest = try #require(round.windows.maxMs, "\(context)")
         #expect(longest < (rejoined - round.faultAtS) * 1_000, "every channel was writable before the killed node was back: \(context)")
-        // Known, open (docs/replication.md, "Not yet"): on a loaded machine a subscriber sometimes
-        // gets a run of a dozen events twice at RF 3; nothing is lost or out of order.
-        withKnownIssue("duplicate deliveries at RF 3 under load", isIntermittent: true) {
-            #expect(findings.totals.stream.duplicates == 0, "\(context)")
-            #expect(status == 0, "\(context)")
-        }
+        #expect(findings.totals.stream.duplicates == 0, "\(context)")
+        #expect(status == 0, "\(context)")
     }
 
     /// The CI drill without replication (factor 1): one SIGKILL during ~8 s of load. A killed node's

@@ -82,7 +82,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
             for channel in state.followers.keys where filter(channel) {
                 let held = (state.followers[channel] ?? [:]).values.compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel) ? (session, point) : nil
+                    return point > 0 && session.beginReplay(channel, after: point) ? (session, point) : nil
                 }
                 state.generation += 1
                 let generation = state.generation
@@ -267,7 +267,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// Replays `channel`'s logged events after `seq` to `session`, then lets its live events
     /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
     func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, announce: Bool) async {
-        guard session.beginReplay(channel) else {
+        guard session.beginReplay(channel, after: seq) else {
             session.send(RealtimeFrames.resumeFailed(channel, error: ChatError(.notMember, "you do not follow channel \(channel)"), through: nil))
             return
         }
@@ -276,18 +276,18 @@ public final class RealtimeHub: EdgeEventSink, Service {
             if replay.available {
                 let frames = replay.events.map { SessionState.Frame(seq: $0.seq, bytes: RealtimeFrames.event($0)) }
                 let trailer = announce ? RealtimeFrames.resumed(channel, through: max(replay.through, seq), replayed: frames.count) : nil
-                session.finishReplay(channel, events: frames, through: replay.through, after: seq, trailer: trailer)
+                session.finishReplay(channel, events: frames, through: replay.through, trailer: trailer)
             } else {
                 let error = ChatError(
                     .historyUnavailable, "events after seq \(seq) are no longer kept; reload the channel's messages over REST")
                 session.finishReplay(
-                    channel, events: [], through: 0, after: 0,
+                    channel, events: [], through: 0,
                     trailer: RealtimeFrames.resumeFailed(channel, error: error, through: replay.through))
             }
         } catch {
             let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the channel could not be reached")
             session.finishReplay(
-                channel, events: [], through: 0, after: 0, trailer: RealtimeFrames.resumeFailed(channel, error: chatError, through: nil))
+                channel, events: [], through: 0, trailer: RealtimeFrames.resumeFailed(channel, error: chatError, through: nil))
         }
     }
 

@@ -97,13 +97,13 @@ final class RealtimeSession: Sendable {
     }
 
     /// Holds `channel`'s live events for a replay; `false` if it is not followed.
-    func beginReplay(_ channel: ChannelID) -> Bool {
-        shell.withLock { $0.state.beginReplay(channel) }
+    func beginReplay(_ channel: ChannelID, after seq: UInt64) -> Bool {
+        shell.withLock { $0.state.beginReplay(channel, after: seq) }
     }
 
-    func finishReplay(_ channel: ChannelID, events: [SessionState.Frame], through: UInt64, after requested: UInt64, trailer: ByteBuffer?) {
+    func finishReplay(_ channel: ChannelID, events: [SessionState.Frame], through: UInt64, trailer: ByteBuffer?) {
         let now = clock.now()
-        perform(shell.withLock { $0.state.finishReplay(channel, events: events, through: through, after: requested, trailer: trailer, now: now) })
+        perform(shell.withLock { $0.state.finishReplay(channel, events: events, through: through, trailer: trailer, now: now) })
     }
 
     /// Ends the resume window, once (see ``SessionState/endResumeWindow(except:now:)``).

@@ -7,7 +7,7 @@ import NIOCore
 /// **Stitching.** Each followed channel is either `buffering` (events wait: during the resume
 /// window after `hello`, and while a replay is fetched) or `live` (events go to the queue). A live
 /// channel remembers the last seq it queued and drops any logged event at or below it, so a
-/// replayed event is never sent twice. A replay ends with ``finishReplay(_:events:through:after:)``:
+/// replayed event is never sent twice. A replay ends with ``finishReplay(_:events:through:trailer:now:)``:
 /// the replayed events go out first, then the buffered ones after the replay's last seq.
 ///
 /// **Backpressure.** Queued and buffered bytes count against `limit`. Over the limit, the session
@@ -42,7 +42,7 @@ struct SessionState {
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
-    /// Channels held for a replay that has not finished: only its ``finishReplay`` lets them go.
+    /// Channels held for a replay that has not finished: only a ``finishReplay`` lets them go.
     private var replaying: Set<ChannelID> = []
     /// Whether the resume window after `hello` is still open (the first client frame or the
     /// window's timer closes it, whichever comes first).
@@ -97,12 +97,18 @@ struct SessionState {
         updateSlow(now: nil)
     }
 
-    /// Holds `channel`'s live events while a replay is fetched (`false` if it is not followed).
-    mutating func beginReplay(_ channel: ChannelID) -> Bool {
+    /// Holds `channel`'s live events while a replay of what came after `seq` is fetched (`false` if
+    /// it is not followed).
+    ///
+    /// Whoever asks for a replay after `seq` needs nothing at or below it: the client resumed from
+    /// it, or it came before the session followed the channel. So from here on nothing at or below
+    /// `seq` is queued, whichever of several overlapping replays finishes first (an edge's
+    /// re-subscription after a ring change can race the client's own `resume`).
+    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64) -> Bool {
         switch streams[channel] {
         case nil: return false
-        case .buffering: break
-        case .live(let delivered): streams[channel] = .buffering(delivered: delivered, pending: [])
+        case .buffering(let delivered, let pending): streams[channel] = .buffering(delivered: max(delivered, seq), pending: pending)
+        case .live(let delivered): streams[channel] = .buffering(delivered: max(delivered, seq), pending: [])
         }
         replaying.insert(channel)
         return true
@@ -127,16 +133,20 @@ struct SessionState {
         }
     }
 
-    /// A replay of `channel` arrived: queue the replayed events after `requested` (and after what
-    /// was already delivered), then `trailer` (e.g. the `resumed` frame), then the buffered events
-    /// after `through`; the channel goes live.
-    mutating func finishReplay(
-        _ channel: ChannelID, events: [Frame], through: UInt64, after requested: UInt64, trailer: ByteBuffer?, now: Timestamp
-    ) -> Action {
-        guard !isClosing, case .buffering(let delivered, let pending)? = streams[channel] else { return .none }
+    /// A replay of `channel` arrived: queue the replayed events after what was delivered (or
+    /// needed by no one, see ``beginReplay(_:after:)``), then `trailer` (e.g. the `resumed` frame),
+    /// then the buffered events after `through`; the channel goes live. A replay that finishes after
+    /// another already let the channel go live adds only what is newer than what went out.
+    mutating func finishReplay(_ channel: ChannelID, events: [Frame], through: UInt64, trailer: ByteBuffer?, now: Timestamp) -> Action {
+        guard !isClosing, let stream = streams[channel] else { return .none }
         replaying.remove(channel)
+        let (delivered, pending): (UInt64, [Frame]) =
+            switch stream {
+            case .buffering(let delivered, let pending): (delivered, pending)
+            case .live(let delivered): (delivered, [])
+            }
         bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
-        var last = max(delivered, requested)
+        var last = delivered
         var frames: [ByteBuffer] = []
         for event in events {
             guard let seq = event.seq, seq > last else { continue }
@@ -159,7 +169,7 @@ struct SessionState {
     /// Ends buffering of `channel` without a replay: its buffered events go out as they are.
     mutating func release(_ channel: ChannelID, now: Timestamp) -> Action {
         guard case .buffering(let delivered, _)? = streams[channel] else { return .none }
-        return finishReplay(channel, events: [], through: delivered, after: delivered, trailer: nil, now: now)
+        return finishReplay(channel, events: [], through: delivered, trailer: nil, now: now)
     }
 
     /// Ends the resume window (the client's first frame came, keeping the channels it resumes, or
