@@ -30,6 +30,9 @@ extension Drill {
         case random
         /// The owner of the channel with the most acknowledged sends so far.
         case busiest
+        /// The metadata log's leader (as the first node that answers sees it): the worst case, since
+        /// the survivors elect a new leader before it can take the node off the ring.
+        case leader
     }
 
     /// The shape of a drill: the load, the rounds and their fault.

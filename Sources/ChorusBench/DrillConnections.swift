@@ -117,6 +117,12 @@ extension Drill {
     public struct AdminView: Sendable, Equatable, Decodable {
         public var node: String
         public var nodes: [Member]
+        /// The metadata log as the answering node sees it (absent on a single node).
+        public var metadata: Metadata?
+
+        public struct Metadata: Sendable, Equatable, Decodable {
+            public var leader: String?
+        }
 
         public struct Member: Sendable, Equatable, Decodable {
             public var name: String

@@ -26,7 +26,7 @@ extension Drill.Session {
         do {
             // The fault falls at a random moment of the first half of the round's duration.
             try await Task.sleep(for: Drill.duration(c.warmup + rng.unit() * c.duration / 2))
-            let victim = chooseTarget()
+            let victim = await chooseTarget()
             let targetName = names[victim]
             target = victim
             note("\(label): \(c.fault.rawValue) \(targetName) at \(Report.fixed(log.seconds(monotonicNanos()), 1)) s")
@@ -111,8 +111,9 @@ extension Drill.Session {
         return last > start ? Double(last - start) / 1e6 : 0
     }
 
-    /// The round's target: any node, or the owner of the room with the most acknowledged sends.
-    private mutating func chooseTarget() -> Int {
+    /// The round's target: any node, the owner of the room with the most acknowledged sends, or
+    /// the metadata log's leader (any node when no node names one).
+    private mutating func chooseTarget() async -> Int {
         switch configuration.target {
         case .random:
             return Int(rng.next() % UInt64(names.count))
@@ -120,6 +121,14 @@ extension Drill.Session {
             let counts = log.ackCounts
             let busiest = counts.indices.max { counts[$0] < counts[$1] } ?? 0
             return rooms.isEmpty ? 0 : rooms[busiest].owner
+        case .leader:
+            for node in names.indices {
+                guard let reply = try? await connections.request(node: node, .GET, "/v1/admin/cluster", token: serverToken, timeout: .seconds(2)),
+                    reply.status == 200, let leader = Drill.AdminView.parse(reply.text)?.metadata?.leader, let index = names.firstIndex(of: leader)
+                else { continue }
+                return index
+            }
+            return Int(rng.next() % UInt64(names.count))
         }
     }
 

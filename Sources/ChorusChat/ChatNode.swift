@@ -98,7 +98,7 @@ public final class ChatNode: Sendable {
             replication = ReplicationContext(
                 me: actorSystem.nodeName, factor: configuration.replicationFactor, placement: cluster,
                 retryInterval: configuration.replicationRetryInterval, recoveryDeadline: configuration.movingRetryDeadline,
-                sender: ReplicaSender(actorSystem: actorSystem, logger: logger), logger: logger)
+                sender: ReplicaSender(actorSystem: actorSystem, logger: logger), board: ReplicaBoard(), logger: logger)
         } else {
             replication = nil
         }
@@ -178,8 +178,10 @@ public final class ChatNode: Sendable {
     /// What this node reports about itself to peers and the admin view.
     public func report() -> NodeReport {
         let counts = activeActorCounts
-        return NodeReport(
+        var report = NodeReport(
             node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, actors: [ChannelActor.kind: counts.channels, UserActor.kind: counts.users])
+        report.replication = replication?.board.summary
+        return report
     }
 
     /// Every node with its status and actor counts (just this one when not clustered).

@@ -13,12 +13,33 @@ public struct NodeReport: Sendable, Codable, Equatable {
     /// Random per start of the node's process: a new value means the node restarted (and lost
     /// what lived only in its memory, such as its channels' subscribers).
     public var incarnation: UInt64 = 0
+    /// The node's replicas (nil without replication, or from a node that does not report them).
+    public var replication: ReplicationSummary?
 
     public init(node: String, epoch: UInt64, actors: [String: Int]) {
         self.node = node
         self.epoch = epoch
         self.actors = actors
     }
+}
+
+/// What a node's replicas add up to (`GET /v1/admin/cluster`, docs/replication.md).
+public struct ReplicationSummary: Sendable, Codable, Equatable {
+    /// Keys this node serves as primary, by actor kind (`channel`, `user`).
+    public var primaries: [String: Int] = [:]
+    /// Keys this node holds a backup copy of, by actor kind.
+    public var backups: [String: Int] = [:]
+    /// Keys named primary here that are still recovering from their replicas.
+    public var recovering = 0
+    /// The newest term any replica here has promised (the ring epoch in the high 32 bits).
+    public var newestTerm: UInt64 = 0
+    /// Primaries with a replica that lacks some of their records, the records missing summed over
+    /// them (each counted at its slowest replica), and the most any one of them misses.
+    public var lagging = 0
+    public var lagRecords: UInt64 = 0
+    public var maxLagRecords: UInt64 = 0
+
+    public init() {}
 }
 
 /// What moves keys for a hand-off: the layer that owns the actors' state (the chat node).
@@ -230,10 +251,12 @@ public final class ClusterMember: Sendable {
         let me = report()
         let ring = placement.ring
         var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors, onRing: ring.nodes.contains(me.node))]
-        let statuses = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
+        nodes[0].replication = me.replication
         let peers = Set(placement.peers).union(metadataLog?.members ?? []).subtracting([me.node]).sorted()
+        // A peer the detector holds down is not asked (the call would wait out its timeout).
+        let down = Set((membership?.view ?? []).filter { $0.status == .down }.map(\.peer))
         let reports = await withTaskGroup(of: (String, NodeReport?).self) { group in
-            for peer in peers {
+            for peer in peers where !down.contains(peer) {
                 group.addTask {
                     guard let actor = try? self.nodeActor(on: peer) else { return (peer, nil) }
                     return (peer, try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await actor.status() })
@@ -243,9 +266,13 @@ public final class ClusterMember: Sendable {
             for await (peer, report) in group { reports[peer] = report }
             return reports
         }
+        // Statuses as of now, not of when the peers were asked.
+        let statuses = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
         for peer in peers {
             let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
-            nodes.append(ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors, onRing: ring.nodes.contains(peer)))
+            var node = ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors, onRing: ring.nodes.contains(peer))
+            node.replication = reports[peer]?.replication
+            nodes.append(node)
         }
         var view = ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
         if let status = metadataLog?.status {
@@ -276,6 +303,8 @@ public struct ClusterView: Sendable, Equatable {
         /// Whether the node is on the answering node's ring (a down node the metadata log took
         /// off it is not, until it rejoins).
         public var onRing: Bool
+        /// Its replicas; `nil` without replication or when it could not be asked.
+        public var replication: ReplicationSummary?
 
         public init(name: String, status: String, isSelf: Bool, actors: [String: Int]?, onRing: Bool = true) {
             self.name = name

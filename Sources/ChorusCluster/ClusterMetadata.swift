@@ -46,17 +46,21 @@ public enum RingPolicy {
     /// each peer (`statuses`; the leader itself is up) and the replication factor.
     ///
     /// - A node on the ring that is `down` is taken off (its keys go to their next replicas,
-    ///   which hold copies), one node per proposal, and never the last one.
+    ///   which hold copies), one node per proposal, while the ring keeps a majority of the
+    ///   `configured` nodes. Past that, a further failure leaves its keys unavailable until a
+    ///   node is back: the cluster survives the loss of a minority, and a burst of false alarms
+    ///   (an overloaded machine missing heartbeats) cannot shrink the ring to one node that would
+    ///   acknowledge every write alone.
     /// - A node that comes back is not put back here: it rejoins by itself, with a planned
     ///   hand-off (``ClusterMember/joinIfNeeded()``), so it holds its keys before it owns them.
     /// - With replication factor 1 nothing is proposed: no other node holds a down node's keys,
     ///   so moving them would serve empty channels; they wait for the node instead.
     public static func proposal(
-        ring: RingDescription, statuses: [String: FailureDetector.Status], replicationFactor: Int
+        ring: RingDescription, statuses: [String: FailureDetector.Status], replicationFactor: Int, configured: Int
     ) -> ClusterCommand? {
         guard replicationFactor > 1 else { return nil }
         let next = ring.epoch + 1
-        if let down = ring.nodes.sorted().first(where: { statuses[$0] == .down }), ring.nodes.count > 1 {
+        if let down = ring.nodes.sorted().first(where: { statuses[$0] == .down }), ring.nodes.count - 1 >= configured / 2 + 1 {
             let nodes = ring.nodes.filter { $0 != down }
             return .ring(RingDescription(HashRing(nodes: nodes, virtualNodes: ring.virtualNodes, epoch: next)), reason: "down(\(down))")
         }

@@ -97,6 +97,14 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
 
     private var majority: Int { (replicas.count + 1) / 2 + 1 }
 
+    /// How many records of a primary's log its slowest other replica has not acknowledged in
+    /// this term (0 for a backup or a recovering primary).
+    public var replicationLag: UInt64 {
+        guard case .primary = role else { return 0 }
+        let slowest = replicas.map { followers[$0]?.matchSeq ?? 0 }.min() ?? lastSeq
+        return lastSeq > slowest ? lastSeq - slowest : 0
+    }
+
     // MARK: Inputs
 
     /// The metadata log named this node primary of `term` for the key, replicated on `replicas`

@@ -10,9 +10,9 @@ import Synchronization
 /// reply, or a heartbeat from the peer, is fed back in as hearing from it. When the machine asks
 /// a peer for its newer ring, the shell fetches it, and a ring the machine adopts is adopted by the
 /// placement (the node's own hand-offs reach the machine the other way). Status changes are
-/// logged. Down peers stay on the ring: their channels fail with 503 until they are back, since
-/// there are no replicas to take over (docs/cluster.md). The protocol itself is tested in the
-/// deterministic simulator (docs/testing.md).
+/// logged; with replication, the metadata log's leader takes a down peer off the ring
+/// (``MetadataLog``), and without, its channels fail with 503 until it is back (docs/cluster.md).
+/// The protocol itself is tested in the deterministic simulator (docs/testing.md).
 public final class Membership: Service {
     private let member: ClusterMember
     private let placement: ClusterPlacement
@@ -80,17 +80,24 @@ public final class Membership: Service {
         return statuses.keys.sorted().map { ($0, statuses[$0]!, reports[$0]) }
     }
 
-    /// One round: a heartbeat to every other node of the ring, then a check of who has gone quiet.
+    /// One round: a heartbeat to every other node of the ring, then a check of who has gone quiet;
+    /// returns when every heartbeat has its answer or timed out.
     public func beat() async {
+        let peers = round()
+        await withTaskGroup(of: Void.self) { group in
+            for peer in peers { group.addTask { await self.heartbeat(peer) } }
+        }
+    }
+
+    /// Checks who has gone quiet and returns the peers to send heartbeats to.
+    private func round() -> [String] {
         let now = clock.now()
         let actions = state.withLock { $0.tick(now: now) }
-        await withTaskGroup(of: Void.self) { group in
-            for action in actions {
-                guard case .send(.heartbeat, let peer) = action else { continue }
-                group.addTask { await self.heartbeat(peer) }
-            }
-        }
         logAndAdopt(actions)
+        return actions.compactMap { action in
+            guard case .send(.heartbeat, let peer) = action else { return nil }
+            return peer
+        }
     }
 
     private func heartbeat(_ peer: String) async {
@@ -133,12 +140,16 @@ public final class Membership: Service {
         }
     }
 
-    /// Beats until the node stops.
+    /// Beats until the node stops. A round does not wait for the last round's answers: a peer that
+    /// does not answer (paused, or cut off) must delay neither the others' heartbeats nor its own
+    /// detection.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.beat()
-                try? await self.clock.sleep(for: self.interval)
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    for peer in self.round() { group.addTask { await self.heartbeat(peer) } }
+                    try? await self.clock.sleep(for: self.interval)
+                }
             }
         }
     }

@@ -94,7 +94,7 @@ public final class MetadataLog: Service {
         let (watched, statuses) = membership.statusesWithRing
         let ring = member.placement.description
         guard watched.epoch == ring.epoch,
-            let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor),
+            let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor, configured: members.count),
             case .ring(let proposed, _) = command, proposedEpoch.withLock({ $0 < proposed.epoch })
         else { return }
         if propose(command) { proposedEpoch.withLock { $0 = proposed.epoch } }

@@ -59,7 +59,7 @@ struct DrillCommand: AsyncParsableCommand {
     @Option(help: "What a round does to its target.")
     var fault: Drill.Fault = .kill
 
-    @Option(help: "Which node a round hurts: a random one, or the owner of the busiest channel.")
+    @Option(help: "Which node a round hurts: random, busiest (the owner of the busiest channel) or leader (the metadata log's leader: failover waits for an election).")
     var target: Drill.TargetChoice = .random
 
     @Option(name: .customLong("pause-seconds"), help: "How long --fault pause keeps the node stopped.")

@@ -43,7 +43,7 @@ struct ConfigurationTests {
             #expect("\(error)".hasPrefix("c.yaml:13: cluster.heartbeat_interval_ms"), "\(error)")
         }
         do {
-            _ = try ChorusConfiguration.decode(yaml: yaml.replacingOccurrences(of: "soon", with: "500"), source: "c.yaml")
+            _ = try ChorusConfiguration.decode(yaml: yaml.replacingOccurrences(of: "soon", with: "50"), source: "c.yaml")
         } catch {
             #expect("\(error)" == "c.yaml:10: cluster.nodes[1].cluster_address must be host:port", "\(error)")
         }

@@ -1,6 +1,7 @@
 @testable import ChorusChat
 import ChorusCluster
 import ChorusModel
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -49,6 +50,53 @@ struct ReplicationClusterTests {
             #expect(after.status == .created, "\(after.rawBody)")
             let survivors = try await copies(of: id, in: cluster).filter { $0.key != "chorus-2" }
             #expect(survivors.count == 2 && survivors.values.allSatisfy { $0 >= 22 }, "\(survivors)")
+        }
+    }
+
+    @Test("each node reports its primaries, backups, newest term and lag; after a failover the new primary serves in the new ring's term")
+    func replicationSummaries() async throws {
+        try await TestCluster.run(replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let alice = user(in: cluster, avoiding: ["chorus-2"])
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: alice)
+            for index in 1...5 { try await one.send("m\(index)", to: channel, as: alice) }
+            func summaries() -> [String: ReplicationSummary] {
+                Dictionary(uniqueKeysWithValues: zip(cluster.placements, cluster.apis).compactMap { placement, api in
+                    api.node.report().replication.map { (placement.nodeName, $0) }
+                })
+            }
+            // Each channel (the helper may have made more than one to land on chorus-2) has one
+            // primary, its owner, and two backups; every backup catches up.
+            func settled() -> Bool {
+                let now = summaries()
+                let primaries = now.values.map { $0.primaries[ChannelActor.kind] ?? 0 }.reduce(0, +)
+                let backups = now.values.map { $0.backups[ChannelActor.kind] ?? 0 }.reduce(0, +)
+                return now.count == 3 && (now["chorus-2"]?.primaries[ChannelActor.kind] ?? 0) >= 1 && backups == 2 * primaries
+                    && now.values.allSatisfy { $0.lagRecords == 0 && $0.lagging == 0 && $0.recovering == 0 }
+            }
+            try? await eventually("every node reports the channels with no lag", timeout: .seconds(10)) { settled() }
+            #expect(settled(), "\(summaries())")
+            #expect(summaries()["chorus-2"].map { $0.newestTerm >> 32 } == 1)
+
+            await cluster.systems[1].shutdownTransport()
+            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
+            cluster.placements[0].adopt(ring)
+            cluster.placements[2].adopt(ring)
+            let newOwner = cluster.owner(ofChannel: channel)
+            let after = try await one.call(.post, "/v1/channels/\(channel)/messages", as: alice, json: ["body": "after"])
+            #expect(after.status == .created, "\(after.rawBody)")
+            let survivor = try #require(summaries()[newOwner])
+            #expect((survivor.primaries[ChannelActor.kind] ?? 0) >= 1 && survivor.newestTerm >> 32 == ring.epoch, "\(survivor)")
+
+            // The admin view shows the same, node by node; the killed node cannot be asked.
+            let view = try await one.call(.get, "/v1/admin/cluster", token: one.serverToken)
+            let nodes = view["nodes"] as? [[String: Any]] ?? []
+            let byName = Dictionary(uniqueKeysWithValues: nodes.compactMap { node in (node["name"] as? String).map { ($0, node) } })
+            let shown = try #require(byName[newOwner]?["replication"] as? [String: Any], "\(view.rawBody)")
+            #expect((shown["primaries"] as? [String: Any])?["channels"] as? Int == survivor.primaries[ChannelActor.kind], "\(view.rawBody)")
+            #expect(shown["newest_term_epoch"] as? Int == Int(ring.epoch), "\(view.rawBody)")
+            #expect(shown["lag_records"] is Int && shown["lagging"] is Int, "\(view.rawBody)")
+            #expect(byName["chorus-2"]?["replication"] == nil || byName["chorus-2"]?["replication"] is NSNull, "\(view.rawBody)")
         }
     }
 

@@ -60,8 +60,12 @@ public distributed actor ChannelActor {
         self.publishedSeq = state.lastSeq
         if let replication = environment.replication {
             self.replica = ChannelReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
-            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
+            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms, gauge: replication.board.register(kind: Self.kind))
         }
+    }
+
+    deinit {
+        if let gauge = replicaShell.gauge { env.replication?.board.remove(gauge) }
     }
 
     /// The actor kind of channels; the key is the channel id.

@@ -46,6 +46,8 @@ struct ReplicationContext: Sendable {
     /// How long a call waits for its channel to recover before it fails with 503.
     let recoveryDeadline: Duration
     let sender: ReplicaSender
+    /// This node's replicas, for the admin view.
+    let board: ReplicaBoard
     let logger: Logger
 }
 

@@ -26,10 +26,13 @@ struct ReplicaShell<Record: Sendable & Equatable, Copy: Sendable>: Sendable {
     /// Whether a whole log is being stored: the machine has it already, the actor's state not
     /// yet, so no call may be served meanwhile.
     var installing = false
+    /// What the admin view shows of this replica (on the node's ``ReplicaBoard`` while the actor lives).
+    var gauge: ReplicaGauge?
 
-    init(persistedTerms: ReplicaTerms? = nil) {
+    init(persistedTerms: ReplicaTerms? = nil, gauge: ReplicaGauge? = nil) {
         persistedPromise = persistedTerms?.promisedTerm ?? 0
         persistedLogTerm = persistedTerms?.logTerm ?? 0
+        self.gauge = gauge
     }
 }
 
@@ -148,8 +151,9 @@ extension ReplicatedActor {
         guard let replication = env.replication else { return }
         let waiters = replicaShell.commitWaiters
         replicaShell.ticking?.cancel()
-        replicaShell = ReplicaShell(persistedTerms: terms)
+        replicaShell = ReplicaShell(persistedTerms: terms, gauge: replicaShell.gauge)
         replica = KeyReplica(restarting: seq, terms: terms, replication: replication)
+        replicaShell.gauge?.update(from: replica!)
         for waiter in waiters { waiter.continuation.resume(throwing: movingError) }
     }
 
@@ -268,6 +272,7 @@ extension ReplicatedActor {
                 deposed(by: term)
             }
         }
+        if let replica { replicaShell.gauge?.update(from: replica) }
     }
 
     /// Logs a batch of the replica's log (or only its terms) as one frame; returns its LSN.

@@ -33,8 +33,12 @@ public distributed actor UserActor {
         self.env = environment
         if let replication = environment.replication {
             self.replica = UserReplicaMachine(restarting: state.lastSeq, terms: state.replicaTerms, replication: replication)
-            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms)
+            self.replicaShell = ReplicaShell(persistedTerms: state.replicaTerms, gauge: replication.board.register(kind: Self.kind))
         }
+    }
+
+    deinit {
+        if let gauge = replicaShell.gauge { env.replication?.board.remove(gauge) }
     }
 
     /// The actor kind of users; the key is the user id.

@@ -11,7 +11,9 @@ struct AdminRoutes {
         v1.get("admin/cluster", use: cluster)
     }
 
-    /// Each node's status, the ring epoch, and how many channel and user actors each node hosts.
+    /// Each node's status, the ring epoch, the metadata log's term and leader, how many channel and
+    /// user actors each node hosts, and (with replication) its primaries, backups, newest term and
+    /// replication lag.
     @Sendable func cluster(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         try context.requireServer()
         let view = await node.clusterView()
@@ -24,7 +26,14 @@ struct ClusterBody: Encodable {
 
     enum CodingKeys: String, CodingKey { case node, ringEpoch = "ring_epoch", nodes, metadata }
     enum MetadataKeys: String, CodingKey { case term, leader, role, commitIndex = "commit_index" }
-    enum NodeKeys: String, CodingKey { case name, status, isSelf = "self", onRing = "on_ring", channelActors = "channel_actors", userActors = "user_actors" }
+    enum NodeKeys: String, CodingKey {
+        case name, status, isSelf = "self", onRing = "on_ring", channelActors = "channel_actors", userActors = "user_actors", replication
+    }
+    enum ReplicationKeys: String, CodingKey {
+        case primaries, backups, recovering, newestTerm = "newest_term", newestTermEpoch = "newest_term_epoch", lagging
+        case lagRecords = "lag_records", maxLagRecords = "max_lag_records"
+    }
+    enum KindKeys: String, CodingKey { case channels, users }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -46,6 +55,20 @@ struct ClusterBody: Encodable {
             try n.encode(node.onRing, forKey: .onRing)
             try n.encode(node.actors.map { $0[ChannelActor.kind] ?? 0 }, forKey: .channelActors)
             try n.encode(node.actors.map { $0[UserActor.kind] ?? 0 }, forKey: .userActors)
+            if let replication = node.replication {
+                var r = n.nestedContainer(keyedBy: ReplicationKeys.self, forKey: .replication)
+                for (key, counts) in [(ReplicationKeys.primaries, replication.primaries), (.backups, replication.backups)] {
+                    var k = r.nestedContainer(keyedBy: KindKeys.self, forKey: key)
+                    try k.encode(counts[ChannelActor.kind] ?? 0, forKey: .channels)
+                    try k.encode(counts[UserActor.kind] ?? 0, forKey: .users)
+                }
+                try r.encode(replication.recovering, forKey: .recovering)
+                try r.encode(replication.newestTerm, forKey: .newestTerm)
+                try r.encode(replication.newestTerm >> 32, forKey: .newestTermEpoch)
+                try r.encode(replication.lagging, forKey: .lagging)
+                try r.encode(replication.lagRecords, forKey: .lagRecords)
+                try r.encode(replication.maxLagRecords, forKey: .maxLagRecords)
+            }
         }
     }
 }
