@@ -110,7 +110,8 @@ extension Drill {
                 environment["CHORUS_JWT_SECRET"] = jwtSecret
                 environment["CHORUS_CLUSTER_SECRET"] = randomHex(bytes: 32)
                 // `stay`: the drill stops all nodes together at the end, nobody is left to hand keys to.
-                let arguments = names.map { ["node", "--config", path.path, "--name", $0, "--on-stop", "stay", "--log-level", "warning"] }
+                let level = nodeLogDirectory == nil ? "warning" : "info"
+                let arguments = names.map { ["node", "--config", path.path, "--name", $0, "--on-stop", "stay", "--log-level", level] }
                 var logs: [NodeLog] = []
                 for (name, nodeArguments) in zip(names, arguments) {
                     let (process, log) = try launch(executable: executable, arguments: nodeArguments, environment: environment, name: name)
@@ -137,9 +138,23 @@ extension Drill {
             process.executableURL = executable
             process.arguments = arguments
             process.environment = environment
-            let log = NodeLog.capturing(process, name: name)
+            var copy: FileHandle?
+            if let nodeLogDirectory {
+                try FileManager.default.createDirectory(atPath: nodeLogDirectory, withIntermediateDirectories: true)
+                let path = nodeLogDirectory + "/\(name).log"
+                if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+                copy = FileHandle(forWritingAtPath: path)
+                _ = try? copy?.seekToEnd()
+            }
+            let log = NodeLog.capturing(process, name: name, copy: copy)
             try process.run()
             return (process, log)
+        }
+
+        /// `CHORUS_DRILL_NODE_LOGS=DIR`: spawned nodes log at `info`, each appending to `DIR/NAME.log`
+        /// over its restarts, kept after the drill (docs/drill.md, "When a round fails").
+        static var nodeLogDirectory: String? {
+            ProcessInfo.processInfo.environment["CHORUS_DRILL_NODE_LOGS"].flatMap { $0.isEmpty ? nil : $0 }
         }
 
         // MARK: Faults

@@ -191,7 +191,8 @@ final class NodeLog: Sendable {
 
     /// A log of `process`'s standard output and error, with standard input empty; call before the
     /// process runs.
-    static func capturing(_ process: Process, name: String) -> NodeLog {
+    /// With `copy`, everything is also appended to that file (kept after the run).
+    static func capturing(_ process: Process, name: String, copy: FileHandle? = nil) -> NodeLog {
         let log = NodeLog(name: name)
         let output = Pipe()
         process.standardInput = FileHandle.nullDevice
@@ -200,7 +201,13 @@ final class NodeLog: Sendable {
         output.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             // At end of file (the process died) the handler would be called again and again.
-            if data.isEmpty { handle.readabilityHandler = nil } else { log.append(data) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                try? copy?.close()
+            } else {
+                log.append(data)
+                copy?.write(data)
+            }
         }
         return log
     }

@@ -253,13 +253,15 @@ public final class ClusterMember: Sendable {
         var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors, onRing: ring.nodes.contains(me.node))]
         nodes[0].replication = me.replication
         let peers = Set(placement.peers).union(metadataLog?.members ?? []).subtracting([me.node]).sorted()
-        // A peer the detector holds down is not asked (the call would wait out its timeout).
-        let down = Set((membership?.view ?? []).filter { $0.status == .down }.map(\.peer))
+        // A peer the detector holds down is not asked, and a suspect one only briefly: the view
+        // must not wait out a call to a peer that is probably gone.
+        let statusesBefore = Dictionary(uniqueKeysWithValues: (membership?.view ?? []).map { ($0.peer, $0.status) })
         let reports = await withTaskGroup(of: (String, NodeReport?).self) { group in
-            for peer in peers where !down.contains(peer) {
+            for peer in peers where statusesBefore[peer] != .down {
+                let timeout: Duration = statusesBefore[peer] == .suspect ? .milliseconds(200) : .seconds(1)
                 group.addTask {
                     guard let actor = try? self.nodeActor(on: peer) else { return (peer, nil) }
-                    return (peer, try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await actor.status() })
+                    return (peer, try? await ClusterActorSystem.$callTimeout.withValue(timeout) { try await actor.status() })
                 }
             }
             var reports: [String: NodeReport] = [:]

@@ -8,6 +8,16 @@ public func eventually(_ what: String, timeout: Duration = .seconds(30), _ condi
     }
 }
 
+/// Like ``eventually(_:timeout:_:)`` for a condition that asks over the network: an attempt that
+/// throws counts as "not yet", and attempts are 50 ms apart.
+public func eventuallyAsync(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while (try? await condition()) != true {
+        guard ContinuousClock.now < deadline else { throw EventuallyTimeout(description: "timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
 /// ``eventually(_:timeout:_:)`` ran out of time.
 public struct EventuallyTimeout: Error, CustomStringConvertible {
     public var description: String
