@@ -50,6 +50,13 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         var matchSeq: UInt64 = 0
         /// The commit seq last sent to it.
         var sentCommit: UInt64 = 0
+        /// No resend before this (ms), and the wait after the last one: it doubles while resends
+        /// get no further acknowledgement (a whole log is costly to build, send and install, and
+        /// resending it faster than the backup can take it only adds work), and is reset by one.
+        var resendAt: Int64 = 0
+        var resendBackoff: Int64 = 0
+        /// `matchSeq` when the last resend went out.
+        var matchAtResend: UInt64?
     }
 
     /// A recovering primary's fetch of the best log: from whom, and where that node said its log ends.
@@ -94,6 +101,9 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     }
 
     public var lastSeq: UInt64 { durable.lastSeq }
+
+    /// The longest wait between resends to a backup that acknowledges nothing, in retry intervals.
+    static var maxResendBackoff: Int64 { 16 }
 
     private var majority: Int { (replicas.count + 1) / 2 + 1 }
 
@@ -177,8 +187,13 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
                 let follower = followers[peer] ?? Follower()
                 if follower.sentSeq == nil {
                     actions.append(.send(.probe(term: term), to: peer))
-                } else if follower.matchSeq < durable.lastSeq || follower.sentCommit < commitSeq {
+                } else if follower.matchSeq < durable.lastSeq || follower.sentCommit < commitSeq, now >= follower.resendAt {
+                    let stalled = follower.matchAtResend == follower.matchSeq
+                    let backoff = stalled ? min(max(follower.resendBackoff * 2, retryInterval), retryInterval * Self.maxResendBackoff) : retryInterval
                     actions += transfer(to: peer, after: Position(logTerm: term, seq: follower.matchSeq))
+                    followers[peer]!.resendBackoff = backoff
+                    followers[peer]!.resendAt = now + backoff
+                    followers[peer]!.matchAtResend = follower.matchSeq
                 }
             }
             return actions
@@ -225,8 +240,10 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         case .accepted(_, let upTo):
             // A resent or overtaken acknowledgement lower than what is known changes nothing.
             guard case .primary(let current) = role, current == term, var follower = followers[peer] else { return actions }
+            let before = follower.matchSeq
             follower.matchSeq = max(follower.matchSeq, min(upTo, durable.lastSeq))
             if follower.sentSeq == nil { follower.sentSeq = follower.matchSeq }
+            if follower.matchSeq > before { (follower.resendAt, follower.resendBackoff) = (0, 0) }
             followers[peer] = follower
             actions += advanceCommit()
         case .refused:

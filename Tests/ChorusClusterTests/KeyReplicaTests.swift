@@ -184,6 +184,27 @@ struct KeyReplicaTests {
         #expect(retry == resent)
     }
 
+    @Test("resends to a backup that acknowledges nothing come at doubling intervals (capped); an acknowledgement resets them")
+    func resendBackoff() {
+        var a = primaryA()
+        _ = a.propose("x")
+        _ = a.durable(upTo: Self.at(1, 1))
+        // b answered its probe with an empty log, so it is in line: resends go to it, c only gets probes.
+        func resendsToB(from start: Int64, through end: Int64) -> [Int64] {
+            stride(from: start, through: end, by: 100).filter { now in
+                a.tick(now: now).contains { if case .send(.append, "b") = $0 { true } else { false } }
+            }
+        }
+        #expect(resendsToB(from: 100, through: 1_600) == [100, 200, 400, 800, 1_600])
+        // Once b acknowledges, the next record's resend is one interval later again.
+        _ = a.receive(.accepted(term: 1, upTo: 1), from: "b", now: 1_550)
+        _ = a.propose("y")
+        #expect(resendsToB(from: 1_700, through: 2_000) == [1_700, 1_800, 2_000])
+        // The wait never grows past 16 intervals.
+        let later = resendsToB(from: 2_100, through: 12_000)
+        #expect(later.count >= 5 && zip(later, later.dropFirst()).allSatisfy { $1 - $0 <= 1_600 }, "\(later)")
+    }
+
     @Test("recovery adopts the best answer (highest log term, then longest) from its holder, then serves")
     func recoveryFetchesTheBestLog() {
         var b = Replica(me: "b", durable: Self.log(promised: 2, logTerm: 2, ["x", "z"]))

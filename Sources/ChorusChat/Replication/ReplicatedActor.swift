@@ -265,7 +265,7 @@ extension ReplicatedActor {
                 replication.logger.info(
                     "installed the primary's log", metadata: ["replica.key": "\(replicaIdentity)", "replica.seq": "\(logSeq)", "replica.log_term": "\(logTerm)"])
             case .serving(let term):
-                replication.logger.debug("serving as primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)"])
+                replication.logger.debug("serving as primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)", "replica.seq": "\(logSeq)"])
             case .committed(let seq):
                 committed(upTo: seq)
             case .deposed(let term):
