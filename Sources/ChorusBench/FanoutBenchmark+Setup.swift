@@ -30,7 +30,7 @@ extension FanoutBenchmark {
     func senderID(_ runID: String, _ channel: Int, _ index: Int) -> String { "bench-\(runID)-c\(channel)-p\(index)" }
 
     func token(_ user: String) -> String {
-        guard case .chorus(_, let secret) = target else { return "" }
+        guard case .chorus(_, let secret, _) = target else { return "" }
         let now = Date().timeIntervalSince1970.rounded(.down)
         return JWT.sign(JWT.Claims(userID: user, name: user, exp: now + 86_400, iat: now), secret: Array(secret.utf8))
     }
@@ -38,7 +38,7 @@ extension FanoutBenchmark {
     /// Chorus: a fresh room per channel, created by its first sender and joined by everyone else.
     /// MQTT: topic names only.
     func prepareChannels(runID: String, loops: [any EventLoop], connections: ConnectionBag) async throws -> [String] {
-        guard case .chorus(let endpoints, _) = target else {
+        guard case .chorus(let endpoints, _, _) = target else {
             return (0..<workload.channels).map { "bench/\(runID)/\($0)" }
         }
         var http: [HTTPConnection] = []

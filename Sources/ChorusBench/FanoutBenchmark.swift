@@ -7,20 +7,19 @@ import Synchronization
 /// The server a run talks to.
 public enum BenchTarget: Sendable {
     /// Chorus nodes (one or several edges of a cluster); tokens are signed with the JWT secret.
-    case chorus(endpoints: [Endpoint], jwtSecret: String)
+    case chorus(endpoints: [Endpoint], jwtSecret: String, name: String = "chorus")
     /// An MQTT broker's WebSocket listener (the peer comparison); one topic per channel.
     case mqtt(endpoint: Endpoint, name: String)
 
     public var name: String {
         switch self {
-        case .chorus: "chorus"
-        case .mqtt(_, let name): name
+        case .chorus(_, _, let name), .mqtt(_, let name): name
         }
     }
 
     public var endpoints: [Endpoint] {
         switch self {
-        case .chorus(let endpoints, _): endpoints
+        case .chorus(let endpoints, _, _): endpoints
         case .mqtt(let endpoint, _): [endpoint]
         }
     }

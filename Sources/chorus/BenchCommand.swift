@@ -166,12 +166,12 @@ struct BenchCommand: AsyncParsableCommand {
             if `protocol` == "mqtt" {
                 target = .mqtt(endpoint: try endpoints()[0], name: name ?? "mqtt")
             } else if let server {
-                target = .chorus(endpoints: server.endpoints, jwtSecret: server.jwtSecret)
+                target = .chorus(endpoints: server.endpoints, jwtSecret: server.jwtSecret, name: name ?? "chorus")
             } else {
                 guard let secret = ProcessInfo.processInfo.environment["CHORUS_JWT_SECRET"], !secret.isEmpty else {
                     throw ValidationError("CHORUS_JWT_SECRET is not set; export the secret the server uses")
                 }
-                target = .chorus(endpoints: try endpoints(), jwtSecret: secret)
+                target = .chorus(endpoints: try endpoints(), jwtSecret: secret, name: name ?? "chorus")
             }
             let pids = server?.pids ?? serverPID
             let sweep = try rates.map { try Sweep.parseRates($0) }
