@@ -23,6 +23,17 @@ struct ReplicationClusterTests {
         return seqs
     }
 
+    /// Cuts chorus-2 off (its transport shut down, as if killed) and has the survivors adopt the
+    /// ring without it, as the metadata log's leader would; returns that ring.
+    @discardableResult
+    func killChorus2(in cluster: TestCluster) async -> RingDescription {
+        await cluster.systems[1].shutdownTransport()
+        let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
+        cluster.placements[0].adopt(ring)
+        cluster.placements[2].adopt(ring)
+        return ring
+    }
+
     @Test("every acknowledged message is on a majority of the replicas; the owner killed and taken off the ring, the next replica recovers and serves them all")
     func failover() async throws {
         try await TestCluster.run(replicationFactor: 3) { cluster in
@@ -35,10 +46,7 @@ struct ReplicationClusterTests {
             let before = try await copies(of: id, in: cluster)
             #expect(before.values.filter { $0 >= 21 }.count >= 2, "\(before)")
 
-            await cluster.systems[1].shutdownTransport()
-            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
-            cluster.placements[0].adopt(ring)
-            cluster.placements[2].adopt(ring)
+            await killChorus2(in: cluster)
             let newOwner = cluster.owner(ofChannel: channel)
             #expect(newOwner != "chorus-2")
 
@@ -78,10 +86,7 @@ struct ReplicationClusterTests {
             #expect(settled(), "\(summaries())")
             #expect(summaries()["chorus-2"].map { $0.newestTerm >> 32 } == 1)
 
-            await cluster.systems[1].shutdownTransport()
-            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
-            cluster.placements[0].adopt(ring)
-            cluster.placements[2].adopt(ring)
+            let ring = await killChorus2(in: cluster)
             let newOwner = cluster.owner(ofChannel: channel)
             let after = try await one.call(.post, "/v1/channels/\(channel)/messages", as: alice, json: ["body": "after"])
             #expect(after.status == .created, "\(after.rawBody)")
@@ -113,10 +118,7 @@ struct ReplicationClusterTests {
             #expect(blocked.status == .created || blocked.status == .noContent || blocked.status == .ok, "\(blocked.rawBody)")
             let channel = try await cluster.createChannel(on: "chorus-3", through: one, owner: dave)
 
-            await cluster.systems[1].shutdownTransport()
-            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
-            cluster.placements[0].adopt(ring)
-            cluster.placements[2].adopt(ring)
+            await killChorus2(in: cluster)
 
             let profile = try await one.call(.get, "/v1/users/\(dave)", as: erin)
             #expect(profile.status == .ok && profile.string("display_name") == "Dave", "\(profile.rawBody)")

@@ -33,6 +33,24 @@ struct ClusterProcessTests {
         return (path, Array(ports[3...]))
     }
 
+    /// A fresh scratch directory (the caller removes it).
+    func scratchDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Creates rooms through `port` until one lands on `owner` (under the configured ring); returns its id.
+    func createRoom(ownedBy owner: String, through port: Int, token: String) async throws -> String {
+        let ring = HashRing(nodes: names)
+        while true {
+            let (status, created) = try await request(port, .post, "/v1/channels", token: token, json: #"{"type":"room","name":"Lobby"}"#)
+            #expect(status == .created, "\(created)")
+            let room = try #require(created["id"] as? String, "\(created)")
+            if ring.owner(of: "channel/\(room)") == owner { return room }
+        }
+    }
+
     func startNode(_ name: String, config: String, clusterSecret: String = clusterSecret) throws -> ChorusProcess {
         try ChorusProcess(
             ["node", "--config", config, "--name", name],
@@ -54,22 +72,14 @@ struct ClusterProcessTests {
 
     @Test("3 processes: users on node 1 and node 3 chat in a channel owned by node 2 and see identical streams; a killed owner fails fast")
     func chatAcrossProcesses() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (config, ports) = try writeConfig(in: directory)
         let nodes = try names.map { try startNode($0, config: config) }
         for node in nodes { _ = try await node.listeningPort() }
-        let ring = HashRing(nodes: names)
 
         // A room that lands on node 2, created through node 1.
-        var created = ""
-        repeat {
-            let (status, room) = try await request(ports[0], .post, "/v1/channels", token: userToken("alice"), json: #"{"type":"room","name":"Lobby"}"#)
-            #expect(status == .created, "\(room)")
-            created = room["id"] as? String ?? ""
-        } while ring.owner(of: "channel/\(created)") != "chorus-2"
-        let room = created
+        let room = try await createRoom(ownedBy: "chorus-2", through: ports[0], token: userToken("alice"))
         let (joined, _) = try await request(ports[2], .post, "/v1/channels/\(room)/members", token: userToken("bob"), json: #"{"user_id":"bob"}"#)
         #expect(joined == .created)
 
@@ -115,22 +125,15 @@ struct ClusterProcessTests {
 
     @Test("a paused owner acknowledges nothing once the others took its channel over; resumed, it rejoins and every acknowledged message is there once, in order")
     func pausedOwner() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (config, ports) = try writeConfig(in: directory)
         let nodes = try names.map { try startNode($0, config: config) }
         for node in nodes { _ = try await node.listeningPort() }
-        let ring = HashRing(nodes: names)
         let alice = userToken("alice")
         let server = token(#"{"iat":\#(Int(Date().timeIntervalSince1970))}"#)
 
-        var room = ""
-        repeat {
-            let (status, created) = try await request(ports[0], .post, "/v1/channels", token: alice, json: #"{"type":"room","name":"Lobby"}"#)
-            #expect(status == .created, "\(created)")
-            room = created["id"] as? String ?? ""
-        } while ring.owner(of: "channel/\(room)") != "chorus-2"
+        let room = try await createRoom(ownedBy: "chorus-2", through: ports[0], token: alice)
         func send(_ body: String, through port: Int) async throws -> HTTPResponse.Status {
             try await request(port, .post, "/v1/channels/\(room)/messages", token: alice, json: #"{"body":"\#(body)","client_message_id":"\#(body)"}"#).0
         }
@@ -173,8 +176,7 @@ struct ClusterProcessTests {
 
     @Test("a node with the wrong cluster secret is refused and logged")
     func wrongSecret() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (config, ports) = try writeConfig(in: directory)
         let honest = try startNode("chorus-1", config: config)
@@ -193,8 +195,7 @@ struct ClusterProcessTests {
 
     @Test("3 processes: node 2 leaves on SIGTERM and hands its rooms over; started again, it joins and takes them back; nothing is lost")
     func leaveAndJoin() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (config, ports) = try writeConfig(in: directory)
         var nodes = try names.map { try startNode($0, config: config) }
@@ -244,8 +245,7 @@ struct ClusterProcessTests {
 
     @Test("cluster up starts every node, prints their URLs, and stops them all on SIGTERM")
     func clusterUp() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-cluster-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (config, ports) = try writeConfig(in: directory)
         let up = try ChorusProcess(["cluster", "up", "--config", config], environment: ["CHORUS_JWT_SECRET": Self.jwtSecret])
