@@ -55,15 +55,19 @@ struct MessageRoutes {
         let user = try context.requireUser()
         let headerKey = request.headers[.idempotencyKey]
         let body = try await JSONBody.decode(SendMessageRequest.self, from: request, limit: maxBodyBytes)
+        let givenID = try Self.clientMessageID(body: body.clientMessageID, header: headerKey)
+        // The edge retries a send whose channel changed primaries (`moving`); the deposed primary may
+        // have replicated it already, and the new one commits it. A send without the client's own id
+        // gets one here, the same on every retry, so such a retry returns the message, never a copy.
+        let clientID = givenID ?? "edge-" + randomHex(bytes: 8)
         let sent = try await node.withChannel(try context.channelID()) { channel in
             let draft = MessageDraft(
                 body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
                 inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
-            let clientID = try Self.clientMessageID(body: body.clientMessageID, header: headerKey)
             return try await channel.send(draft, from: user.id, senderName: user.displayName, clientMessageID: clientID)
         }
         var response = try JSONBody.response(MessageBody(message: sent.message), status: .created)
-        if sent.replayed { response.headers[.idempotentReplayed] = "true" }
+        if sent.replayed && givenID != nil { response.headers[.idempotentReplayed] = "true" }
         return response
     }
 
