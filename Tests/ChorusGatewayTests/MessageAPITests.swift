@@ -106,6 +106,15 @@ struct MessageAPITests {
                 #expect(reply.errorCode == "INVALID_REQUEST")
             }
             #expect(try await page(api, id, as: "bob").ids.count == 3)
+
+            // Sends without an id each get the edge's own (for its retries): the same body twice is two messages.
+            let plain = [
+                try await api.call(.post, path, as: "bob", json: ["body": "again"]),
+                try await api.call(.post, path, as: "bob", json: ["body": "again"]),
+            ]
+            #expect(plain.allSatisfy { $0.status == .created && $0.headers[.init("Idempotent-Replayed")!] == nil })
+            #expect(plain[0].object["id"] as? String != plain[1].object["id"] as? String)
+            #expect(try await page(api, id, as: "bob").ids == ["hello", "mine", "second", "again", "again"])
         }
     }
 
