@@ -24,11 +24,11 @@ extension ChatNode {
             }
         }
         // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
-        let newest = (recovered.channels.values.flatMap { [$0.state.info.id.rawValue] + ($0.state.recent.last.map { [$0.id.rawValue] } ?? []) }
-            + [maxStoredChannelID?.rawValue ?? 0]).max()
-        if let newest {
-            ids.advance(past: newest)
+        for snapshot in recovered.channels.values {
+            advanceIDs(past: snapshot.state.info.id)
+            if let newest = snapshot.state.recent.last { ids.advance(past: newest.id.rawValue) }
         }
+        if let maxStoredChannelID { advanceIDs(past: maxStoredChannelID) }
     }
 
     /// Writes every change since the last checkpoint to `store` in one transaction and trims the

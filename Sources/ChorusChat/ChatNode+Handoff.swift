@@ -84,7 +84,7 @@ extension ChatNode: KeyTransfer {
             let snapshot = try store.channelSnapshot(id, window: configuration.messageWindow) {
             await live.whenLocal { $0.takeOver(snapshot) }
         }
-        ids.advance(past: id.rawValue)
+        advanceIDs(past: id)
     }
 
     /// Takes over a user handed to this node.

@@ -12,41 +12,55 @@ extension ChatNode {
     /// Creates a channel with its first members on the node that owns its new id (here or a
     /// peer), waits until its `created` record is durable there, and returns its description.
     func createChannelRecord(kind: ChannelKind, name: String, owner: UserID?, members: [Member], at now: Timestamp) async throws -> ChannelInfo {
-        let id = ChannelID(rawValue: ids.nextRaw(now: now))
-        let info = ChannelInfo(id: id, kind: kind, name: name, ownerID: owner, createdAt: now)
+        let info = ChannelInfo(id: ChannelID(rawValue: ids.nextRaw(now: now)), kind: kind, name: name, ownerID: owner, createdAt: now)
+        try await createChannel(info, members: members, profile: nil)
+        return info
+    }
+
+    /// Creates channel `info.id` on the node that owns it (here or a peer); `CHAT_CHANNEL_EXISTS`
+    /// if it already exists.
+    func createChannel(_ info: ChannelInfo, members: [Member], profile: ChannelProfile?) async throws {
         try await retryingWhileMoving {
-            if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: id)) {
-                try await chatNodeActor(on: peer).createChannel(info, members: members)
+            if let peer = cluster?.remoteOwner(of: ChannelActor.identity(of: info.id)) {
+                try await chatNodeActor(on: peer).createChannel(info, members: members, profile: profile)
             } else {
-                try await createLocalChannel(info, members: members)
+                try await createLocalChannel(info, members: members, profile: profile)
             }
         }
-        return info
     }
 
     /// Logs a new channel's `created` record and activates its actor, in one step under the
     /// directory lock (so a checkpoint sees either both or neither); returns once it is durable.
-    func createLocalChannel(_ info: ChannelInfo, members: [Member]) async throws {
+    func createLocalChannel(_ info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) async throws {
         // Counted like any call on the key: refused (`moving`) while a hand-off moves it away, so
         // a channel is never created behind a hand-off that already sent its keys.
         try await directory.gate.track(ChannelActor.identity(of: info.id)) {
-            guard replication != nil else { return try await logCreation(info, members: members) }
-            ids.advance(past: info.id.rawValue)
-            try await replicaActor(info.id).whenLocal { try await $0.create(info, members: members) }
+            guard replication != nil else { return try await logCreation(info, members: members, profile: profile) }
+            advanceIDs(past: info.id)
+            try await replicaActor(info.id).whenLocal { try await $0.create(info, members: members, profile: profile) }
         }
     }
 
-    private func logCreation(_ info: ChannelInfo, members: [Member]) async throws {
+    private func logCreation(_ info: ChannelInfo, members: [Member], profile: ChannelProfile?) async throws {
+        // A channel with a chosen id (a Stream cid) may exist in the store without being active.
+        if ChannelAddress.isHashed(info.id), (try? activateChannel(info.id)) != nil { throw ChatError.channelExists(info.id) }
         let lsn = try directory.withEntries { entries in
-            guard entries.channels[info.id] == nil else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
-            let lsn = try journal.append(.channel(info.id, .created(info: info, members: members)))
-            let actor = makeChannelActor(ChannelState(info: info, members: members), appliedLSN: lsn, eventsAvailableAfter: 0)
+            guard entries.channels[info.id] == nil else { throw ChatError.channelExists(info.id) }
+            let record = ChannelRecord.created(info: info, members: members, profile: profile)
+            let lsn = try journal.append(.channel(info.id, record))
+            let actor = makeChannelActor(ChannelState(info: info, members: members, profile: profile), appliedLSN: lsn, eventsAvailableAfter: 0)
             entries.channels[info.id] = ActorDirectory.ChannelEntry(actor: actor, lastUsed: info.createdAt, committedLSN: lsn, storedLSN: 0)
             return lsn
         }
-        ids.advance(past: info.id.rawValue)
+        advanceIDs(past: info.id)
         logger.debug("channel created", metadata: ["channel.id": "\(info.id)", "channel.kind": "\(info.kind.rawValue)"])
         try await journal.waitDurable(lsn)
+    }
+
+    /// Keeps later snowflake ids above channel `id`'s, unless it is a hashed Stream cid (not a
+    /// time: following it would push every later id out of the snowflake range).
+    func advanceIDs(past id: ChannelID) {
+        if !ChannelAddress.isHashed(id) { ids.advance(past: id.rawValue) }
     }
 
     /// Creates the DM between `first` and `second` (both members).

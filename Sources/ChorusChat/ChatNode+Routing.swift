@@ -149,7 +149,7 @@ extension ChatNode {
     }
 
     /// The active actor of channel `id`, activating it from the store if it was passivated.
-    private func activateChannel(_ id: ChannelID) throws -> ChannelActor {
+    func activateChannel(_ id: ChannelID) throws -> ChannelActor {
         let now = clock.now()
         if let actor = directory.useChannel(id, at: now) { return actor }
         // Not active: load it from the store (outside the lock), then activate it unless another

@@ -30,9 +30,9 @@ public struct NodeState: Sendable, Codable, Equatable {
     /// recovery holds only the actors the WAL tail touches.
     public mutating func replay(lsn: UInt64, entry: JournalEntry, store: HistoryStore? = nil, window: Int = 200) throws {
         switch entry {
-        case .channel(let id, .created(let info, let members)):
+        case .channel(let id, .created(let info, let members, let profile)):
             if channels[id] == nil {
-                channels[id] = Snapshot(state: ChannelState(info: info, members: members), appliedLSN: lsn)
+                channels[id] = Snapshot(state: ChannelState(info: info, members: members, profile: profile), appliedLSN: lsn)
             }
         case .channel(let id, let record):
             if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {

@@ -98,6 +98,22 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         }
     }
 
+    /// The Stream-compatible API (docs/stream-api.md). Its tokens are signed with the node's
+    /// `CHORUS_JWT_SECRET` (the API secret), so one user token works on both facades.
+    public struct Stream: Sendable, Equatable, Decodable {
+        /// The `api_key` every request must carry (default `chorus`).
+        public var apiKey = "chorus"
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case apiKey = "api_key" }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.configurationSection(CodingKeys.self)
+            try c.update(&apiKey, .apiKey)
+        }
+    }
+
     /// Durability.
     public struct Storage: Sendable, Equatable, Decodable {
         /// When WAL writes reach the disk: `always`, `interval:<ms>` or `none` (default `always`).
@@ -132,6 +148,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public var limits = Limits()
     public var chat = Chat()
     public var cdn = CDN()
+    public var stream = Stream()
     public var storage = Storage()
     public var realtime = Realtime()
     public var cluster = ClusterConfiguration()
@@ -140,7 +157,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case node, limits, chat, cdn, storage, realtime, cluster }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, limits, chat, cdn, stream, storage, realtime, cluster }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.configurationSection(CodingKeys.self)
@@ -149,6 +166,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try c.update(&limits, .limits)
         try c.update(&chat, .chat)
         try c.update(&cdn, .cdn)
+        try c.update(&stream, .stream)
         try c.update(&realtime, .realtime)
         try c.update(&cluster, .cluster)
     }
@@ -214,6 +232,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
+        try check(!stream.apiKey.isEmpty && stream.apiKey.utf8.count <= 128, "stream.api_key", "must be 1-128 characters")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
         try check(FsyncPolicy(storage.fsync) != nil, "storage.fsync", "must be always, none or interval:<milliseconds>")
         try check(storage.segmentBytes >= 4096, "storage.segment_bytes", "must be at least 4096")

@@ -64,6 +64,13 @@ public enum Gateway {
         ).register(on: v1)
         UserRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
         AdminRoutes(node: node).register(on: v1)
+
+        // The Stream-compatible API, at the root (docs/stream-api.md).
+        let stream = router.group().add(
+            middleware: StreamMiddleware(
+                apiKey: configuration.stream.apiKey, tokens: tokens, node: node, rateLimiter: rateLimiter, logger: logger))
+        StreamChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamQueryRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         return router
     }
 

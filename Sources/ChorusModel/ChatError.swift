@@ -25,6 +25,7 @@ public struct ChatError: Error, Hashable, Sendable, Codable, CustomStringConvert
         case notFound = "NOT_FOUND"
         case reactionExists = "CHAT_REACTION_EXISTS"
         case alreadyMember = "CHAT_ALREADY_MEMBER"
+        case channelExists = "CHAT_CHANNEL_EXISTS"
         case payloadTooLarge = "PAYLOAD_TOO_LARGE"
         case rateLimited = "RATE_LIMITED"
         case clusterUnavailable = "CLUSTER_UNAVAILABLE"
@@ -51,6 +52,11 @@ extension ChatError {
     /// `CHAT_CHANNEL_NOT_FOUND` for `id`.
     public static func channelNotFound(_ id: ChannelID) -> ChatError {
         ChatError(.channelNotFound, "channel \(id) does not exist")
+    }
+
+    /// `CHAT_CHANNEL_EXISTS` for `id`.
+    public static func channelExists(_ id: ChannelID) -> ChatError {
+        ChatError(.channelExists, "channel \(id) already exists")
     }
 
     /// `CHAT_MESSAGE_NOT_FOUND` for `id`.

@@ -59,11 +59,13 @@ public struct Message: Hashable, Sendable, Codable {
     public var deleted: Bool
     /// Emotes in the order they were first used.
     public var reactions: [Reaction]
+    /// The sender's own id for the send that posted it (``NewMessage/clientMessageID``), if any.
+    public var clientMessageID: String?
 
     public init(
         id: MessageID, channelID: ChannelID, seq: UInt64, senderID: UserID, senderName: String, body: String,
         attachments: [Attachment], inlineEmotes: [InlineEmote], createdAt: Timestamp, editedAt: Timestamp? = nil,
-        deleted: Bool = false, reactions: [Reaction] = []
+        deleted: Bool = false, reactions: [Reaction] = [], clientMessageID: String? = nil
     ) {
         self.id = id
         self.channelID = channelID
@@ -77,6 +79,7 @@ public struct Message: Hashable, Sendable, Codable {
         self.editedAt = editedAt
         self.deleted = deleted
         self.reactions = reactions
+        self.clientMessageID = clientMessageID
     }
 }
 

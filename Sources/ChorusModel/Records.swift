@@ -3,8 +3,9 @@
 /// Records are decided (validated against the current state) before they are logged, so applying
 /// one never fails. Each carries the time it was made; the channel log assigns its `seq`.
 public enum ChannelRecord: Hashable, Sendable, Codable {
-    /// The channel came into being with its first members (the owner, or both users of a DM).
-    case created(info: ChannelInfo, members: [Member])
+    /// The channel came into being with its first members (the owner, or both users of a DM), and
+    /// its profile when it was made through the Stream-compatible API.
+    case created(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil)
     /// The channel was renamed.
     case updated(name: String, by: UserID, at: Timestamp)
     case memberAdded(Member, by: UserID)
@@ -18,6 +19,8 @@ public enum ChannelRecord: Hashable, Sendable, Codable {
     /// The user hid the channel from their list until its next message.
     case hidden(user: UserID, at: Timestamp)
     case shown(user: UserID, at: Timestamp)
+    /// The channel's profile (its custom data) was replaced.
+    case profileSet(ChannelProfile, by: UserID, at: Timestamp)
 }
 
 /// The content of a `messageSent` record; the log position becomes the message's `seq`.

@@ -82,6 +82,18 @@ struct DurabilityTests {
         try await channel.removeMember(carol, by: carol)
         try await node.block(dave, by: alice)
         _ = try await node.openDirectChannel(from: bob, to: dave)
+        // A channel made through the Stream-compatible API: an address, a profile, custom data.
+        let address = ChannelAddress(type: "messaging", id: "general")!
+        let creation = ChannelCreation(createdBy: alice, name: "General", custom: ["color": "red", "n": 3], members: [bob])
+        let typed = try await node.openChannel(address, creating: creation)
+        #expect(typed.created)
+        #expect(try await node.openChannel(address, creating: creation) == (typed.id, false))
+        let view = try await node.withChannel(typed.id) {
+            try await $0.changeProfile(name: "General 2", ProfileChange(set: ["topic": ["a", nil]], unset: ["n"]), by: alice, asServer: false)
+        }
+        #expect(view.profile?.custom == ["color": "red", "topic": ["a", nil]])
+        #expect(view.info.name == "General 2")
+        _ = try await node.withChannel(typed.id) { try await $0.send(MessageDraft(body: "hi"), from: bob, senderName: "Bob", clientMessageID: "m1") }
         return group.id
     }
 
@@ -96,6 +108,9 @@ struct DurabilityTests {
             #expect(try await contents(node2, channels: Array(before.channels.keys)) == before)
             #expect(recovery.checkpointLSN == 0)
             #expect(recovery.replayedRecords > 30)
+            // The hashed id of the Stream channel does not drag new snowflake ids along.
+            let next = try await node2.createChannel(kind: .room, name: "After", owner: alice)
+            #expect(!ChannelAddress.isHashed(next.id))
             reopened.close()
         }
     }

@@ -33,7 +33,17 @@ struct RecordCodingTests {
         .readCursorSet(user: alice, message: message, at: at),
         .hidden(user: alice, at: at),
         .shown(user: alice, at: Timestamp(milliseconds: .min)),
+        .created(info: info, members: [], profile: profile),
+        .profileSet(ChannelProfile(address: ChannelAddress(type: "team", id: "!members-00ff")!, createdBy: nil), by: alice, at: at),
     ]
+
+    /// Custom data with every kind of JSON value, nested.
+    static let profile = ChannelProfile(
+        address: ChannelAddress(type: "messaging", id: "general")!, createdBy: alice,
+        custom: [
+            "color": "red", "n": 42, "pi": 3.25, "neg": -0.0, "ok": true, "no": false, "none": nil,
+            "tags": ["a", 1, ["nested": [nil, "é✨"]]], "": [:],
+        ])
 
     static let userRecords: [UserRecord] = [
         .upserted(displayName: "Alice 🧑‍💻", at: at),
@@ -57,10 +67,19 @@ struct RecordCodingTests {
     func everyCase() throws {
         var tags = Set<UInt8>()
         for record in Self.channelRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...13))
+        #expect(tags == Set(1...15))
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
         #expect(tags == Set(1...5))
+    }
+
+    @Test("custom data encodes to the same bytes whatever the order of its keys")
+    func customDataIsCanonical() throws {
+        var forward = ByteWriter()
+        JSONValue.object(["a": 1, "b": 2, "c": ["x": 1, "y": 2]]).write(to: &forward)
+        var reversed = ByteWriter()
+        JSONValue.object(Dictionary(uniqueKeysWithValues: [("c", JSONValue.object(["y": 2, "x": 1])), ("b", 2), ("a", 1)])).write(to: &reversed)
+        #expect(forward.bytes == reversed.bytes)
     }
 
     @Test("varints and zigzag integers round-trip at their edges, and small values take one byte")
@@ -126,10 +145,10 @@ struct RecordCodingTests {
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUser) }
         var badUTF8 = ByteReader([2, 2, 0xC3, 0x28])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUTF8) }
-        var badTag = ByteReader([14])
+        var badTag = ByteReader([16])
         do {
             _ = try ChannelRecord(from: &badTag)
-            Issue.record("tag 14 decoded")
+            Issue.record("tag 16 decoded")
         } catch let error as RecordDecodingError {
             #expect(error.offset == 1)
             #expect(error.message == "unknown channel record type")

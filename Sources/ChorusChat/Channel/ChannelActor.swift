@@ -198,7 +198,7 @@ public distributed actor ChannelActor {
     }
 
     /// Unread messages of `user`: from memory, plus the store when the cursor is older than the window.
-    private func unreadCount(for user: UserID) throws -> Int {
+    func unreadCount(for user: UserID) throws -> Int {
         let channel = state.info.id
         return try state.unreadCount(for: user) { rule, before, excluded in
             try env.store?.unreadCount(in: channel, by: rule, before: before, excluding: excluded) ?? 0
@@ -249,6 +249,11 @@ public distributed actor ChannelActor {
     /// A page of history, oldest first, for a member: from memory, or the store overlaid with memory.
     public distributed func messages(_ request: MessagePageRequest, for user: UserID) throws -> MessagePage {
         _ = try state.requireMember(user)
+        return try page(request)
+    }
+
+    /// A page of history, oldest first: from memory, or the store overlaid with memory.
+    func page(_ request: MessagePageRequest) throws -> MessagePage {
         if let page = state.memoryPage(request) { return page }
         guard let store = env.store else { return MessagePage(messages: [], hasMore: false) }
         let (after, before, limit, fromNewest): (MessageID?, MessageID?, Int, Bool) =

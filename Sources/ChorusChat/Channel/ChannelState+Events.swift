@@ -10,7 +10,7 @@ extension ChannelState {
         switch record {
         case .created, .hidden, .shown:
             return nil
-        case .updated(_, _, let time):
+        case .updated(_, _, let time), .profileSet(_, _, let time):
             (payload, at) = (.channelUpdate(info), time)
         case .memberAdded(let member, _):
             (payload, at) = (.memberAdd(member), member.joinedAt)

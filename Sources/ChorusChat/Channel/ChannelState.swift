@@ -40,10 +40,14 @@ public struct ChannelState: Sendable, Codable, Equatable {
     private var clientSends: RecentSends?
     /// The terms of this replica of the channel's log (nil: never replicated; docs/replication.md).
     public private(set) var replicaTerms: ReplicaTerms?
+    /// The channel's type, id within the type and custom data, for channels made or given custom
+    /// data through the Stream-compatible API (``ChannelProfile``).
+    public private(set) var profile: ChannelProfile?
 
     /// The state right after a `created` record (seq 1).
-    public init(info: ChannelInfo, members: [Member]) {
+    public init(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) {
         self.info = info
+        self.profile = profile
         self.members = [:]
         self.memberOrder = []
         self.recent = []
@@ -78,9 +82,10 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public mutating func apply(_ record: ChannelRecord) -> UInt64 {
         lastSeq += 1
         switch record {
-        case .created(let info, let members):
+        case .created(let info, let members, let profile):
             precondition(lastSeq == 1, "a created record starts a channel; use init(info:members:)")
             self.info = info
+            self.profile = profile
             for member in members { addMember(member) }
         case .updated(let name, _, _):
             info.name = name
@@ -95,7 +100,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
                 Message(
                     id: new.id, channelID: info.id, seq: lastSeq, senderID: new.senderID, senderName: new.senderName,
                     body: new.draft.body, attachments: new.draft.attachments, inlineEmotes: new.draft.inlineEmotes,
-                    createdAt: new.at))
+                    createdAt: new.at, clientMessageID: new.clientMessageID))
             lastMessageAt = new.at
             if let clientID = new.clientMessageID {
                 clientSends = clientSends ?? RecentSends()
@@ -140,6 +145,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
             members[user]?.hidden = true
         case .shown(let user, _):
             members[user]?.hidden = false
+        case .profileSet(let profile, _, _):
+            self.profile = profile
         }
         return lastSeq
     }

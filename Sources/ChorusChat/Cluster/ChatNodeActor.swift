@@ -37,8 +37,13 @@ public distributed actor ChatNodeActor {
     }
 
     /// Creates a channel this node owns; returns once its `created` record is durable.
-    public distributed func createChannel(_ info: ChannelInfo, members: [Member]) async throws {
-        try await node.createLocalChannel(info, members: members)
+    public distributed func createChannel(_ info: ChannelInfo, members: [Member], profile: ChannelProfile?) async throws {
+        try await node.createLocalChannel(info, members: members, profile: profile)
+    }
+
+    /// The channels this node holds (for queries that scan every node).
+    public distributed func localChannelIDs() throws -> [ChannelID] {
+        try node.localChannelIDs()
     }
 
     /// A user of a channel on another node joined or left it: tell this node's edges.

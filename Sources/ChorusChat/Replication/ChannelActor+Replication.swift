@@ -20,10 +20,10 @@ extension ChannelActor: ReplicatedActor {
 
     /// Creates the channel on this replica (its primary): the `created` record is seq 1 of the
     /// log, acknowledged once a majority of the replicas has it.
-    func create(_ info: ChannelInfo, members: [Member]) async throws {
+    func create(_ info: ChannelInfo, members: [Member], profile: ChannelProfile?) async throws {
         try await ensureServing(creating: true)
-        guard state.isPlaceholder else { throw ChatError(.invalidRequest, "channel \(info.id) already exists") }
-        try await commit(.created(info: info, members: members)) { _, _ in () }
+        guard state.isPlaceholder else { throw ChatError.channelExists(info.id) }
+        try await commit(.created(info: info, members: members, profile: profile)) { _, _ in () }
     }
 
     /// Returns once everything up to `seq` (logged at `lsn`) may be acknowledged: durable here,

@@ -56,7 +56,7 @@ extension ChorusRequestContext {
         switch identity {
         case .user(let profile): return profile
         case .server: throw ChatError(.invalidToken, "this endpoint needs a user token (with user_id), not a server token")
-        case nil: throw ChatError(.missingToken, "send Authorization: Bearer <token>")
+        case .anonymous, nil: throw ChatError(.missingToken, "send Authorization: Bearer <token>")
         }
     }
 
@@ -64,7 +64,7 @@ extension ChorusRequestContext {
     func requireServer() throws {
         switch identity {
         case .server: return
-        case .user: throw ChatError(.serverTokenRequired, "this endpoint needs a server token")
+        case .user, .anonymous: throw ChatError(.serverTokenRequired, "this endpoint needs a server token")
         case nil: throw ChatError(.missingToken, "send Authorization: Bearer <token>")
         }
     }

@@ -6,4 +6,6 @@ public enum Identity: Sendable, Equatable {
     case user(UserProfile)
     /// A server token (no `user_id` claim): admin endpoints only.
     case server
+    /// The Stream-compatible API's `Stream-Auth-Type: anonymous`: no token, a small read-only subset.
+    case anonymous
 }

@@ -30,17 +30,35 @@ public final class RateLimiter: Sendable {
 
     /// Takes one token for `key`; returns `nil` if allowed, else the seconds until a token is available.
     public func acquire(_ key: UserID) -> Int? {
+        take(key).retryAfter
+    }
+
+    /// The outcome of one request against a bucket.
+    public struct Decision: Sendable, Equatable {
+        /// `nil` if allowed, else the whole seconds until a token is available.
+        public var retryAfter: Int?
+        /// Whole requests left in the bucket after this one.
+        public var remaining: Int
+        /// Whole seconds until the bucket is full again.
+        public var secondsToFull: Int
+    }
+
+    /// Takes one token for `key`, reporting what is left (for rate-limit headers).
+    public func take(_ key: UserID) -> Decision {
         let now = clock.now()
         return buckets.withLock { buckets in
             var bucket = buckets[key].map { refill($0, now: now) } ?? Bucket(tokens: burst, updatedAt: now)
+            var retryAfter: Int?
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
-                buckets[key] = bucket
-                if buckets.count > maxKeys { prune(&buckets, now: now) }
-                return nil
+            } else {
+                retryAfter = max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
             }
             buckets[key] = bucket
-            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+            if buckets.count > maxKeys { prune(&buckets, now: now) }
+            return Decision(
+                retryAfter: retryAfter, remaining: Int(bucket.tokens.rounded(.down)),
+                secondsToFull: Int(((burst - bucket.tokens) / rate).rounded(.up)))
         }
     }
 

@@ -58,7 +58,7 @@ struct APIError: Error {
             .serverTokenRequired:
             .forbidden
         case .channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound: .notFound
-        case .reactionExists, .alreadyMember: .conflict
+        case .reactionExists, .alreadyMember, .channelExists: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .clusterUnavailable: .serviceUnavailable

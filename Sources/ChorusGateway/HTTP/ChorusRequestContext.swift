@@ -7,10 +7,16 @@ public struct ChorusRequestContext: RequestContext {
     public var requestID: String
     /// Set by ``AuthMiddleware`` on `/v1` routes.
     public var identity: Identity?
+    /// When the Stream middleware took the request (for the `duration` of Stream responses).
+    public var streamStarted: ContinuousClock.Instant?
+    /// The Stream request's `Accept-Encoding` (responses are compressed when it allows).
+    public var streamAcceptEncoding: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.identity = nil
+        self.streamStarted = nil
+        self.streamAcceptEncoding = nil
     }
 }

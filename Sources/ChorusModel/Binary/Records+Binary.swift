@@ -177,10 +177,12 @@ extension NewMessage: RecordCodable {
 extension ChannelRecord: RecordCodable {
     public func write(to writer: inout ByteWriter) {
         switch self {
-        case .created(let info, let members):
-            writer.write(1 as UInt8)
+        case .created(let info, let members, let profile):
+            // Tag 14 is tag 1's layout followed by the profile; tag 1 stays as it was.
+            writer.write(profile == nil ? 1 as UInt8 : 14)
             writer.write(info)
             writer.write(members) { $0.write($1) }
+            if let profile { writer.write(profile) }
         case .updated(let name, let by, let at):
             writer.write(2 as UInt8)
             writer.write(name)
@@ -237,6 +239,11 @@ extension ChannelRecord: RecordCodable {
             writer.write(12 as UInt8)
             writer.write(user)
             writer.write(at)
+        case .profileSet(let profile, let by, let at):
+            writer.write(15 as UInt8)
+            writer.write(profile)
+            writer.write(by)
+            writer.write(at)
         }
     }
 
@@ -259,6 +266,9 @@ extension ChannelRecord: RecordCodable {
             var message: NewMessage = try reader.read()
             message.clientMessageID = try reader.readString()
             self = .messageSent(message)
+        case 14:
+            self = .created(info: try reader.read(), members: try reader.readArray { try $0.read() }, profile: try reader.read())
+        case 15: self = .profileSet(try reader.read(), by: try reader.read(), at: try reader.read())
         default: throw reader.failure("unknown channel record type")
         }
     }

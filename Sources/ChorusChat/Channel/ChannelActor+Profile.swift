@@ -1,0 +1,84 @@
+import ChorusModel
+import Distributed
+
+/// What the Stream-compatible API reads of a channel in one call: its description, profile,
+/// members with their read state, and one page of messages.
+public struct ChannelView: Sendable, Codable, Equatable {
+    public var info: ChannelInfo
+    /// `nil` for a channel made through the v1 API that was never given custom data.
+    public var profile: ChannelProfile?
+    /// Members in join order, with read cursors and whether they hid the channel.
+    public var members: [ChannelState.MemberState]
+    public var messages: MessagePage
+    public var lastMessageAt: Timestamp?
+    /// The viewer's unread count (`nil` for a server, or a viewer who is not a member).
+    public var unreadCount: Int?
+
+    /// The channel's address: from its profile, else its v1 kind and decimal id.
+    public var address: ChannelAddress { profile?.address ?? ChannelAddress(v1: info) }
+}
+
+/// A change to a channel's custom data: `set` fields, then remove `unset` ones.
+public struct ProfileChange: Sendable, Codable, Equatable {
+    /// Replaces the whole custom data (a full update) instead of changing fields.
+    public var replace: Bool
+    public var set: [String: JSONValue]
+    public var unset: [String]
+
+    public init(replace: Bool = false, set: [String: JSONValue] = [:], unset: [String] = []) {
+        self.replace = replace
+        self.set = set
+        self.unset = unset
+    }
+
+    /// The largest custom data a channel keeps, encoded (Stream's limit is 5 KiB).
+    public static let maxCustomBytes = 5 * 1024
+}
+
+extension ChannelActor {
+    /// The channel as `viewer` sees it (`nil`: a server, which sees every channel). A user must be
+    /// a member, except of a room (anyone may read a public room).
+    public distributed func view(for viewer: UserID?, messages request: MessagePageRequest) throws -> ChannelView {
+        if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
+        let page = try page(request)
+        let unread = try viewer.flatMap { state.members[$0] == nil ? nil : try unreadCount(for: $0) }
+        return ChannelView(
+            info: state.info, profile: state.profile, members: state.memberOrder.compactMap { state.members[$0] },
+            messages: page, lastMessageAt: state.lastMessageAt, unreadCount: unread)
+    }
+
+    /// Changes the channel's name and custom data as `user` (an owner or admin), or as a server
+    /// acting for `user` (`asServer`: no role check); returns the channel as it then is.
+    public distributed func changeProfile(
+        name: String?, _ change: ProfileChange, by user: UserID, asServer: Bool
+    ) async throws -> ChannelView {
+        let now = env.clock.now()
+        if !asServer {
+            let role = try state.requireMember(user)
+            guard role.canManage else { throw ChatError(.notAdmin, "only the owner or an admin can update this channel") }
+        }
+        if state.info.kind == .dm { throw ChatError(.cannotModifyDM, "DM channels cannot be modified") }
+        var profile = state.profile ?? ChannelProfile(address: ChannelAddress(v1: state.info), createdBy: state.info.ownerID)
+        if change.replace { profile.custom = [:] }
+        profile.custom.merge(change.set) { _, new in new }
+        for key in change.unset { profile.custom[key] = nil }
+        try Self.validateCustom(profile.custom)
+        if let name, name != state.info.name {
+            try env.limits.validateChannelName(name)
+            try await commit(.updated(name: name, by: user, at: now)) { _, _ in () }
+        }
+        if profile != state.profile {
+            try await commit(.profileSet(profile, by: user, at: now)) { _, _ in () }
+        }
+        return try view(for: nil, messages: .latest(limit: 0))
+    }
+
+    /// Checks custom data against ``ProfileChange/maxCustomBytes``.
+    public static func validateCustom(_ custom: [String: JSONValue]) throws(ChatError) {
+        var writer = ByteWriter()
+        writer.write(JSONValue.object(custom))
+        guard writer.bytes.count <= ProfileChange.maxCustomBytes else {
+            throw ChatError(.payloadTooLarge, "custom data is \(writer.bytes.count) bytes; the limit is \(ProfileChange.maxCustomBytes)")
+        }
+    }
+}

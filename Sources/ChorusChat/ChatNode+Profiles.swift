@@ -1,0 +1,107 @@
+import ChorusModel
+
+/// What creating a channel at an address needs (the Stream-compatible API's get-or-create).
+public struct ChannelCreation: Sendable {
+    public var createdBy: UserID
+    public var name: String
+    public var custom: [String: JSONValue]
+    /// Members besides the creator (who is the owner).
+    public var members: [UserID]
+
+    public init(createdBy: UserID, name: String, custom: [String: JSONValue], members: [UserID]) {
+        self.createdBy = createdBy
+        self.name = name
+        self.custom = custom
+        self.members = members
+    }
+}
+
+extension ChatNode {
+    /// The engine id of the channel at `address`, creating it from `creation` when it does not
+    /// exist yet (`created == true`). Channels of the v1 types (`dm`, `group`, `room`) are never
+    /// created here: their ids are the v1 API's decimal ids.
+    ///
+    /// A `livestream` channel is a room (anyone may read and join it); every other type is a
+    /// group (members are added by its owner or moderators). docs/stream-api.md, "One engine".
+    public func openChannel(_ address: ChannelAddress, creating creation: ChannelCreation?) async throws -> (id: ChannelID, created: Bool) {
+        guard let id = address.channelID else {
+            throw ChatError(.invalidRequest, "channels of type \(address.type) are v1 channels: their id is a decimal channel id")
+        }
+        guard let creation, address.v1Kind == nil else { return (id, false) }
+        if try await channelExists(id) { return (id, false) }
+        let others = Array(Set(creation.members).subtracting([creation.createdBy])).sorted()
+        for user in [creation.createdBy] + others where try await !userExists(user) {
+            throw ChatError.userNotFound(user)
+        }
+        let now = clock.now()
+        let members = [Member(userID: creation.createdBy, role: .owner, joinedAt: now)] + others.map { Member(userID: $0, role: .member, joinedAt: now) }
+        let info = ChannelInfo(
+            id: id, kind: address.type == "livestream" ? .room : .group, name: creation.name, ownerID: creation.createdBy, createdAt: now)
+        let profile = ChannelProfile(address: address, createdBy: creation.createdBy, custom: creation.custom)
+        do {
+            try await createChannel(info, members: members, profile: profile)
+        } catch let error as ChatError where error.code == .channelExists {
+            return (id, false)  // a concurrent get-or-create won
+        }
+        try await announceMembers(of: id, members)
+        return (id, true)
+    }
+
+    /// Whether channel `id` exists (here or on its owner).
+    func channelExists(_ id: ChannelID) async throws -> Bool {
+        do {
+            _ = try await withChannel(id) { try await $0.view(for: nil, messages: .latest(limit: 0)) }
+            return true
+        } catch let error as ChatError where error.code == .channelNotFound {
+            return false
+        }
+    }
+}
+
+extension ChatNode {
+    /// The channels `user` is a member of (none for a user that does not exist).
+    public func channelIDs(of user: UserID) async throws -> [ChannelID] {
+        do {
+            return try await withUser(user) { try await $0.channelIDs() }
+        } catch let error as ChatError where error.code == .userNotFound {
+            return []
+        }
+    }
+
+    /// Every channel of every node: a scan, for queries no index narrows yet.
+    public func allChannelIDs() async throws -> [ChannelID] {
+        var ids = Set(try localChannelIDs())
+        for peer in cluster?.peers ?? [] {
+            ids.formUnion(try await chatNodeActor(on: peer).localChannelIDs())
+        }
+        return Array(ids)
+    }
+
+    /// The channels this node holds: active ones and stored ones.
+    func localChannelIDs() throws -> [ChannelID] {
+        let active = directory.withEntries { Array($0.channels.keys) }
+        return Array(Set(active).union(try store?.channelIDs() ?? []))
+    }
+}
+
+extension QueryFilter {
+    /// The users a `members` condition at the top level (or in a top-level `$and`) requires a
+    /// channel to include one of; empty when the filter does not restrict members that way.
+    public var namedMembers: Set<UserID> {
+        switch self {
+        case .condition(field: "members", let condition):
+            let values: [JSONValue] =
+                switch condition {
+                case .eq(.array(let values)): values
+                case .eq(let value), .contains(let value): [value]
+                case .in(let values): values
+                default: []
+                }
+            return Set(values.compactMap { $0.stringValue.flatMap(UserID.init) })
+        case .and(let filters):
+            return filters.lazy.map(\.namedMembers).first { !$0.isEmpty } ?? []
+        default:
+            return []
+        }
+    }
+}

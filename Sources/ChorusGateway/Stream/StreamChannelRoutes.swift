@@ -1,0 +1,225 @@
+import ChorusChat
+import ChorusModel
+import Hummingbird
+
+/// The Stream-compatible channel endpoints: get-or-create with state, send, update, partial
+/// update, hide/show and mark read (docs/stream-api.md, "Channels").
+struct StreamChannelRoutes {
+    let node: ChatNode
+    let maxBodyBytes: Int
+
+    func register(on api: RouterGroup<ChorusRequestContext>) {
+        api.post("channels/:type/query", use: createWithMembers)
+        api.post("channels/:type/:id/query", use: getOrCreate)
+        api.post("channels/:type/:id/message", use: sendMessage)
+        api.post("channels/:type/:id", use: update)
+        api.patch("channels/:type/:id", use: partialUpdate)
+        api.post("channels/:type/:id/hide") { request, context in try await setHidden(true, request, context) }
+        api.post("channels/:type/:id/show") { request, context in try await setHidden(false, request, context) }
+        api.post("channels/:type/:id/read", use: markRead)
+    }
+
+    /// Fields of `data` that are not custom data.
+    static let reservedData: Set<String> = [
+        "id", "type", "cid", "name", "members", "created_by", "created_by_id", "created_at", "updated_at", "deleted_at",
+        "last_message_at", "member_count", "frozen", "disabled", "config", "own_capabilities",
+    ]
+
+    @Sendable func getOrCreate(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        try await open(try context.channelAddress(), try await StreamBody.read(request, limit: maxBodyBytes), context: context)
+    }
+
+    /// `POST /channels/{type}/query` with `data.members` only: the id is derived from the member set.
+    @Sendable func createWithMembers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard let type = context.parameters.get("type"), let data = try body.object("data"), let members = try data.memberIDs("members"),
+            !members.isEmpty
+        else { throw StreamError.input("data.members is required to create a channel without an id") }
+        let creator = try creator(of: data, context: context)
+        guard let address = ChannelAddress(type: type, id: ChannelAddress.membersID(members + (creator.map { [$0] } ?? []))) else {
+            throw StreamError.input("channel type must be 1-64 characters from [A-Za-z0-9_-]")
+        }
+        return try await open(address, body, context: context)
+    }
+
+    private func open(_ address: ChannelAddress, _ body: StreamBody, context: ChorusRequestContext) async throws -> Response {
+        let data = try body.object("data")
+        var creation: ChannelCreation?
+        if let data, let creator = try creator(of: data, context: context) {
+            var custom = data.fields.filter { !Self.reservedData.contains($0.key) }
+            custom = custom.filter { if case .null = $0.value { false } else { true } }
+            try ChannelActor.validateCustom(custom)
+            creation = ChannelCreation(
+                createdBy: creator, name: try data.string("name") ?? "", custom: custom, members: try data.memberIDs("members") ?? [])
+        } else if context.identity.map({ if case .user = $0 { true } else { false } }) == true {
+            creation = ChannelCreation(createdBy: try context.requireStreamUser(named: nil, what: "create channels"), name: "", custom: [:], members: [])
+        }
+        let (id, _) = try await node.openChannel(address, creating: creation)
+        let messageLimit = try body.object("messages")?.int("limit", in: 0...300) ?? 25
+        let memberLimit = try body.object("members")?.int("limit", in: 0...100) ?? 100
+        let viewer = try viewer(context, body: body)
+        let view: ChannelView
+        do {
+            view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: .latest(limit: messageLimit)) }
+        } catch let error as ChatError where error.code == .channelNotFound && creation == nil && context.isServer {
+            throw StreamError.input("data.created_by (or data.created_by_id) is required to create a channel with a server token")
+        }
+        try Self.check(view, isAt: address)
+        if context.identity == .anonymous, view.info.kind != .room {
+            throw StreamError.notAllowed("anonymous users may only read public channels (livestream)")
+        }
+        let shapes = try await StreamShapes.load(for: [view], node: node)
+        return try StreamJSON.response(
+            shapes.channelState(view, viewer: viewer, memberLimit: memberLimit), status: .created, context: context)
+    }
+
+    /// Who creates the channel: the token's user, or for a server the `created_by` the data names.
+    private func creator(of data: StreamBody, context: ChorusRequestContext) throws -> UserID? {
+        let named = try data.object("created_by")?.userID("id") ?? data.userID("created_by_id")
+        return try context.streamUser(named: named)
+    }
+
+    /// The user whose view a call returns: the token's user, or the user a server call names.
+    private func viewer(_ context: ChorusRequestContext, body: StreamBody) throws -> UserID? {
+        try context.streamUser(named: try body.actingUser())
+    }
+
+    /// A hashed id is shared by every cid with the same hash: refuse the second one.
+    static func check(_ view: ChannelView, isAt address: ChannelAddress) throws {
+        guard view.address == address else {
+            throw StreamError.input("channel \(address.cid) has the same internal id as \(view.address.cid); choose another id")
+        }
+    }
+
+    /// Runs `body` on the existing channel at the path's address, checking the address.
+    private func withChannel<Result: Sendable>(
+        _ context: ChorusRequestContext, _ body: @Sendable (ChannelActor, ChannelID) async throws -> Result
+    ) async throws -> (ChannelAddress, Result) {
+        let address = try context.channelAddress()
+        let (id, _) = try await node.openChannel(address, creating: nil)
+        let result = try await node.withChannel(id) { channel in
+            try Self.check(try await channel.view(for: nil, messages: .latest(limit: 0)), isAt: address)
+            return try await body(channel, id)
+        }
+        return (address, result)
+    }
+
+    @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard let message = try body.object("message") else { throw StreamError.input("message is required") }
+        let sender = try context.requireStreamUser(named: try message.actingUser() ?? body.actingUser(), what: "send messages")
+        let text = try message.string("text") ?? ""
+        let clientID = try message.string("id")
+        if let clientID { try node.limits.validateClientMessageID(clientID) }
+        let name = try await node.profile(of: sender).displayName
+        let (address, sent) = try await withChannel(context) { channel, _ in
+            try await channel.send(MessageDraft(body: text), from: sender, senderName: name, clientMessageID: clientID)
+        }
+        let shapes = StreamShapes(names: [sender: name])
+        return try StreamJSON.response(["message": shapes.message(sent.message, cid: address.cid)], status: .created, context: context)
+    }
+
+    /// The user a change is made as: the token's user, or for a server the user the body names,
+    /// else the channel's owner (a server may do anything its owner may).
+    private func actor(_ context: ChorusRequestContext, body: StreamBody, channel: ChannelActor) async throws -> UserID {
+        if let user = try context.streamUser(named: try body.actingUser()) { return user }
+        guard context.isServer else { throw StreamError.notAllowed("anonymous users cannot change channels") }
+        guard let owner = try await channel.view(for: nil, messages: .latest(limit: 0)).info.ownerID else {
+            throw StreamError.notAllowed("this channel has no owner to act for; name a user_id")
+        }
+        return owner
+    }
+
+    /// `POST /channels/{type}/{id}`: replace the data (name and custom fields), add or remove members.
+    @Sendable func update(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        let data = try body.object("data")
+        let added = try body.memberIDs("add_members") ?? []
+        let removed = try body.memberIDs("remove_members") ?? []
+        for key in ["add_moderators", "demote_moderators", "invites", "message"] where body[key] != nil {
+            throw StreamError.input("\(key) is not supported yet (docs/stream-api.md, \"Not yet\")")
+        }
+        let server = context.isServer
+        let custom = try data.map { data in
+            let custom = data.fields.filter { !Self.reservedData.contains($0.key) }
+            try ChannelActor.validateCustom(custom)
+            return custom
+        }
+        let name = try data?.string("name")
+        let (_, view) = try await withChannel(context) { channel, id in
+            let actor = try await actor(context, body: body, channel: channel)
+            for user in added {
+                _ = try await channel.addMember(user, role: .member, by: actor)
+            }
+            for user in removed {
+                try await channel.removeMember(user, by: actor)
+            }
+            if let custom {
+                return try await channel.changeProfile(name: name, ProfileChange(replace: true, set: custom), by: actor, asServer: server)
+            }
+            return try await channel.view(for: nil, messages: .latest(limit: 0))
+        }
+        let shapes = try await StreamShapes.load(for: [view], node: node)
+        return try StreamJSON.response(
+            ["channel": shapes.channel(view), "members": .array(view.members.map(shapes.member))], status: .created, context: context)
+    }
+
+    /// `PATCH /channels/{type}/{id}`: `set` and `unset` custom fields (and the name).
+    @Sendable func partialUpdate(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        var set = try body.object("set")?.fields ?? [:]
+        let unset = try body.strings("unset", max: 100) ?? []
+        guard !set.isEmpty || !unset.isEmpty else { throw StreamError.input("set or unset is required") }
+        if unset.contains("name") { throw StreamError.input("unset: name cannot be removed; set a new one") }
+        let name = try StreamBody(set, path: "set").string("name")
+        set["name"] = nil
+        if let reserved = Set(set.keys).union(unset).intersection(Self.reservedData).sorted().first {
+            throw StreamError.input("\(reserved) is a built-in field and cannot be changed here")
+        }
+        let server = context.isServer
+        let change = ProfileChange(set: set, unset: unset)
+        let (_, view) = try await withChannel(context) { channel, _ in
+            let actor = try await actor(context, body: body, channel: channel)
+            return try await channel.changeProfile(name: name, change, by: actor, asServer: server)
+        }
+        let shapes = try await StreamShapes.load(for: [view], node: node)
+        return try StreamJSON.response(["channel": shapes.channel(view), "members": .array(view.members.map(shapes.member))], context: context)
+    }
+
+    func setHidden(_ hidden: Bool, _ request: Request, _ context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        let user = try context.requireStreamUser(named: try body.actingUser(), what: hidden ? "hide channels" : "show channels")
+        if try body.bool("clear_history") == true {
+            throw StreamError.input("clear_history is not supported yet (docs/stream-api.md, \"Not yet\")")
+        }
+        _ = try await withChannel(context) { channel, _ in try await channel.setHidden(hidden, by: user) }
+        return try StreamJSON.response([:], status: .created, context: context)
+    }
+
+    /// `POST /channels/{type}/{id}/read`: up to `message_id`, else the newest message.
+    @Sendable func markRead(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        let user = try context.requireStreamUser(named: try body.actingUser(), what: "mark channels read")
+        let given = try body.string("message_id")
+        let (address, cursor) = try await withChannel(context) { channel, _ in
+            let target: MessageID
+            if let given {
+                guard let id = MessageID(given) else { throw StreamError.input("message_id must be a message id this API returned") }
+                target = id
+            } else {
+                guard let newest = try await channel.view(for: user, messages: .latest(limit: 1)).messages.messages.last else {
+                    return ReadCursor?.none
+                }
+                target = newest.id
+            }
+            return try await channel.markRead(target, by: user)
+        }
+        let shapes = StreamShapes(names: try await node.displayNames(of: [user]))
+        var event: [String: JSONValue] = [
+            "type": "message.read", "cid": .string(address.cid), "channel_type": .string(address.type), "channel_id": .string(address.id),
+            "user": shapes.user(user), "created_at": StreamJSON.time(cursor?.updatedAt ?? node.clock.now()),
+        ]
+        if let cursor { event["last_read_message_id"] = .string(cursor.lastReadMessageID.description) }
+        return try StreamJSON.response(["event": .object(event)], status: .created, context: context)
+    }
+}

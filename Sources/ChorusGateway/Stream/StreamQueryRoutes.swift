@@ -1,0 +1,127 @@
+import ChorusChat
+import ChorusModel
+import Hummingbird
+
+/// Query channels (`POST /channels`) and upsert users (`POST /users`).
+///
+/// Query channels reads the candidate channels, evaluates the filter on each and sorts at the
+/// edge. The candidates are the calling user's channels (a user token, or a server call naming
+/// `user_id`), else the channels of the users a `members` filter names; a server query without
+/// either reads every channel of every node (docs/stream-api.md, "Query cost").
+struct StreamQueryRoutes {
+    let node: ChatNode
+    let maxBodyBytes: Int
+
+    func register(on api: RouterGroup<ChorusRequestContext>) {
+        api.post("channels", use: queryChannels)
+        api.post("users", use: upsertUsers)
+    }
+
+    /// Fields a channel filter or sort may name besides custom data.
+    static let channelFields: Set<String> = [
+        "cid", "id", "type", "name", "members", "created_by_id", "created_at", "updated_at", "last_message_at", "member_count",
+        "hidden", "frozen", "disabled", "joined",
+    ]
+
+    @Sendable func queryChannels(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot query channels") }
+        let user = try context.streamUser(named: try body.actingUser())
+        let filter = try QueryFilter.parse(body["filter_conditions"] ?? .object([:]))
+        let sort = try QuerySort.parse(body["sort"])
+        let limit = try body.int("limit", in: 0...30) ?? 10
+        let offset = try body.int("offset", in: 0...10_000) ?? 0
+        let messageLimit = try body.int("message_limit", in: 0...300) ?? 25
+        let memberLimit = try body.int("member_limit", in: 0...100) ?? 100
+
+        let candidates = try await candidates(for: user, filter: filter)
+        let views = try await withThrowingTaskGroup(of: ChannelView?.self) { group in
+            for id in candidates {
+                group.addTask {
+                    do {
+                        return try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: messageLimit)) }
+                    } catch let error as ChatError where [.channelNotFound, .notMember].contains(error.code) {
+                        return nil  // gone, or left since the index said otherwise
+                    }
+                }
+            }
+            var views: [ChannelView] = []
+            for try await view in group {
+                if let view { views.append(view) }
+            }
+            return views
+        }
+        let documents = views.map { Self.document($0, viewer: user) }
+        var matched = documents.indices.filter { index in filter.matches { documents[index][$0] } }
+        // Hidden channels are left out unless the filter asks about `hidden`.
+        if !filter.fields.contains("hidden") {
+            matched = matched.filter { documents[$0]["hidden"] != .bool(true) }
+        }
+        let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
+        matched.sort { lhs, rhs in
+            let (a, b) = (documents[lhs], documents[rhs])
+            if effectiveSort.areInIncreasingOrder({ a[$0] }, { b[$0] }) { return true }
+            if effectiveSort.areInIncreasingOrder({ b[$0] }, { a[$0] }) { return false }
+            return views[lhs].info.id > views[rhs].info.id
+        }
+        let page = matched.dropFirst(offset).prefix(limit).map { views[$0] }
+        let shapes = try await StreamShapes.load(for: Array(page), node: node)
+        let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
+        return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
+    }
+
+    /// The channels a query has to look at.
+    private func candidates(for user: UserID?, filter: QueryFilter) async throws -> [ChannelID] {
+        if let user { return try await node.channelIDs(of: user) }
+        let named = filter.namedMembers
+        if !named.isEmpty {
+            var ids = Set<ChannelID>()
+            for member in named {
+                ids.formUnion(try await node.channelIDs(of: member))
+            }
+            return Array(ids)
+        }
+        return try await node.allChannelIDs()
+    }
+
+    /// The fields of one channel that filters and sorts read: the built-in ones, then custom data.
+    static func document(_ view: ChannelView, viewer: UserID?) -> [String: JSONValue] {
+        var fields = view.profile?.custom ?? [:]
+        let address = view.address
+        let viewerState = viewer.flatMap { viewer in view.members.first { $0.member.userID == viewer } }
+        let builtIn: [String: JSONValue] = [
+            "cid": .string(address.cid), "id": .string(address.id), "type": .string(address.type), "name": .string(view.info.name),
+            "members": .array(view.members.map { .string($0.member.userID.rawValue) }),
+            "created_by_id": (view.profile?.createdBy ?? view.info.ownerID).map { .string($0.rawValue) } ?? .null,
+            "created_at": StreamJSON.time(view.info.createdAt), "updated_at": StreamJSON.time(view.updatedAt),
+            "last_message_at": view.lastMessageAt.map(StreamJSON.time) ?? .null, "member_count": .number(Double(view.members.count)),
+            "hidden": .bool(viewerState?.hidden ?? false), "frozen": false, "disabled": false, "joined": .bool(viewerState != nil),
+        ]
+        fields.merge(builtIn) { _, builtIn in builtIn }
+        return fields
+    }
+
+    /// `POST /users` `{"users": {"alice": {"id": "alice", "name": "Alice"}}}` (server only):
+    /// creates or renames each user.
+    @Sendable func upsertUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        guard context.isServer else { throw StreamError.notAllowed("upserting users needs a server token") }
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard let users = try body.object("users"), !users.fields.isEmpty, users.fields.count <= 100 else {
+            throw StreamError.input("users must be an object of 1-100 users by id")
+        }
+        var result: [String: JSONValue] = [:]
+        for key in users.fields.keys.sorted() {
+            guard let user = try users.object(key) else { throw StreamError.input("users.\(key) must be an object") }
+            guard let id = UserID(key), try user.string("id").map({ $0 == key }) ?? true else {
+                throw StreamError.input("users.\(key): the key must be a valid user id equal to its id field")
+            }
+            let profile = try await node.upsertUser(id, displayName: try user.string("name") ?? id.rawValue)
+            result[key] = [
+                "id": .string(id.rawValue), "name": .string(profile.displayName), "role": "user",
+                "created_at": StreamJSON.time(profile.createdAt), "updated_at": StreamJSON.time(profile.createdAt),
+                "online": false, "banned": false,
+            ]
+        }
+        return try StreamJSON.response(["users": .object(result)], status: .created, context: context)
+    }
+}

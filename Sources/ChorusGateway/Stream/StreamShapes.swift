@@ -1,0 +1,125 @@
+import ChorusChat
+import ChorusModel
+
+/// The Stream-compatible API's objects (channel, member, message, user, read state), built from
+/// the engine's state. `names` holds the display names of the users the objects mention.
+struct StreamShapes {
+    var names: [UserID: String]
+
+    /// The display names of every user `views` mention.
+    static func load(for views: [ChannelView], node: ChatNode) async throws -> StreamShapes {
+        var users = Set<UserID>()
+        for view in views {
+            users.formUnion(view.members.map(\.member.userID))
+            users.formUnion(view.messages.messages.map(\.senderID))
+            if let creator = view.profile?.createdBy ?? view.info.ownerID { users.insert(creator) }
+        }
+        return StreamShapes(names: try await node.displayNames(of: users))
+    }
+
+    func user(_ id: UserID) -> JSONValue {
+        ["id": .string(id.rawValue), "name": .string(names[id] ?? id.rawValue), "online": false]
+    }
+
+    /// A member's role as Stream names it: the creator is `owner`, admins are moderators.
+    static func channelRole(_ role: MemberRole) -> String {
+        switch role {
+        case .owner: "owner"
+        case .admin: "channel_moderator"
+        case .member: "channel_member"
+        }
+    }
+
+    func member(_ state: ChannelState.MemberState) -> JSONValue {
+        let member = state.member
+        return [
+            "user_id": .string(member.userID.rawValue), "user": user(member.userID),
+            "channel_role": .string(Self.channelRole(member.role)), "is_moderator": .bool(member.role != .member),
+            "created_at": StreamJSON.time(member.joinedAt), "updated_at": StreamJSON.time(member.joinedAt),
+            "banned": false, "shadow_banned": false,
+        ]
+    }
+
+    /// The channel object: built-in fields, then custom data (which never overrides a built-in).
+    func channel(_ view: ChannelView) -> JSONValue {
+        let address = view.address
+        var object = view.profile?.custom ?? [:]
+        let builtIn: [String: JSONValue] = [
+            "id": .string(address.id), "type": .string(address.type), "cid": .string(address.cid),
+            "created_at": StreamJSON.time(view.info.createdAt), "updated_at": StreamJSON.time(view.updatedAt),
+            "frozen": false, "disabled": false, "member_count": .number(Double(view.members.count)),
+            "last_message_at": view.lastMessageAt.map(StreamJSON.time) ?? .null,
+        ]
+        object.merge(builtIn) { _, builtIn in builtIn }
+        if !view.info.name.isEmpty { object["name"] = .string(view.info.name) }
+        if let creator = view.profile?.createdBy ?? view.info.ownerID { object["created_by"] = user(creator) }
+        return .object(object)
+    }
+
+    /// The id a message has on this API: the client's own id when it gave one, else the engine's.
+    static func messageID(_ message: Message) -> String {
+        if let clientID = message.clientMessageID, !clientID.hasPrefix("edge-") { return clientID }
+        return message.id.description
+    }
+
+    func message(_ message: Message, cid: String) -> JSONValue {
+        var counts: [String: JSONValue] = [:]
+        var latest: [JSONValue] = []
+        for reaction in message.reactions {
+            counts[reaction.emoteAssetID.rawValue] = .number(Double(reaction.count))
+            for reactor in reaction.userIDs.suffix(10) {
+                latest.append([
+                    "type": .string(reaction.emoteAssetID.rawValue), "user_id": .string(reactor.rawValue), "user": user(reactor),
+                    "message_id": .string(Self.messageID(message)), "score": 1,
+                ])
+            }
+        }
+        return [
+            "id": .string(Self.messageID(message)), "cid": .string(cid), "text": .string(message.body),
+            "type": .string(message.deleted ? "deleted" : "regular"), "user": user(message.senderID),
+            "created_at": StreamJSON.time(message.createdAt), "updated_at": StreamJSON.time(message.editedAt ?? message.createdAt),
+            "deleted_at": message.deleted ? StreamJSON.time(message.editedAt ?? message.createdAt) : .null,
+            "attachments": .array(message.attachments.map { attachment in
+                ["asset_id": .string(attachment.assetID.rawValue), "title": .string(attachment.filename),
+                 "mime_type": .string(attachment.contentType), "file_size": .number(Double(attachment.sizeBytes))]
+            }),
+            "latest_reactions": .array(latest), "own_reactions": [], "reaction_counts": .object(counts), "reaction_scores": .object(counts),
+            "reply_count": 0, "mentioned_users": [], "silent": false, "pinned": false, "shadowed": false,
+        ]
+    }
+
+    /// The read state of every member who has read something.
+    func read(_ view: ChannelView, viewer: UserID?) -> JSONValue {
+        .array(view.members.compactMap { state -> JSONValue? in
+            guard let cursor = state.readCursor else { return nil }
+            var entry: [String: JSONValue] = [
+                "user": user(state.member.userID), "last_read": StreamJSON.time(cursor.updatedAt),
+                "last_read_message_id": .string(cursor.lastReadMessageID.description),
+            ]
+            if state.member.userID == viewer, let unread = view.unreadCount { entry["unread_messages"] = .number(Double(unread)) }
+            return .object(entry)
+        })
+    }
+
+    /// What get-or-create and query channels return for one channel.
+    func channelState(_ view: ChannelView, viewer: UserID?, memberLimit: Int = 100) -> [String: JSONValue] {
+        let cid = view.address.cid
+        var state: [String: JSONValue] = [
+            "channel": channel(view),
+            "members": .array(view.members.prefix(memberLimit).map(member)),
+            "messages": .array(view.messages.messages.map { message($0, cid: cid) }),
+            "pinned_messages": [], "watchers": [], "watcher_count": 0,
+            "read": read(view, viewer: viewer),
+        ]
+        if let viewer, let membership = view.members.first(where: { $0.member.userID == viewer }) {
+            state["membership"] = member(membership)
+            state["hidden"] = .bool(membership.hidden)
+        }
+        return state
+    }
+}
+
+extension ChannelView {
+    /// The last change a client can see: the newest message, else creation.
+    var updatedAt: Timestamp { max(lastMessageAt ?? info.createdAt, info.createdAt) }
+}
