@@ -71,6 +71,8 @@ public enum Gateway {
                 apiKey: configuration.stream.apiKey, tokens: tokens, node: node, rateLimiter: rateLimiter, logger: logger))
         StreamChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamQueryRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamReadRoutes(node: node, maxBodyBytes: maxBody, configuration: configuration).register(on: stream)
+        StreamMuteRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         return router
     }
 

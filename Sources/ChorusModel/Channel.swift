@@ -87,6 +87,23 @@ public struct ReadCursor: Hashable, Sendable, Codable {
     }
 }
 
+/// A user's mute of one channel: its events still arrive, but it counts as muted in queries
+/// and notifications.
+public struct ChannelMute: Hashable, Sendable, Codable {
+    public var channelID: ChannelID
+    public var createdAt: Timestamp
+    /// When the mute ends by itself; `nil` until unmuted.
+    public var expires: Timestamp?
+
+    public init(channelID: ChannelID, createdAt: Timestamp, expires: Timestamp?) {
+        self.channelID = channelID
+        self.createdAt = createdAt
+        self.expires = expires
+    }
+
+    public func isActive(at now: Timestamp) -> Bool { expires.map { now < $0 } ?? true }
+}
+
 /// A user's public profile.
 public struct UserProfile: Hashable, Sendable, Codable {
     public var id: UserID

@@ -21,6 +21,12 @@ public enum ChannelRecord: Hashable, Sendable, Codable {
     case shown(user: UserID, at: Timestamp)
     /// The channel's profile (its custom data) was replaced.
     case profileSet(ChannelProfile, by: UserID, at: Timestamp)
+    /// Every message up to `through` is gone for everyone (`hard`: also from the store).
+    case truncated(through: MessageID?, hard: Bool, by: UserID, at: Timestamp)
+    /// The channel was deleted; `hard` also erases its messages up to `through`.
+    case channelDeleted(hard: Bool, through: MessageID?, by: UserID, at: Timestamp)
+    /// `user` cleared their view of the history up to `through` (hide with `clear_history`).
+    case historyCleared(user: UserID, through: MessageID, at: Timestamp)
 }
 
 /// The content of a `messageSent` record; the log position becomes the message's `seq`.
@@ -54,4 +60,7 @@ public enum UserRecord: Hashable, Sendable, Codable {
     case membershipChanged(ChannelID, isMember: Bool, seq: UInt64)
     /// This user's actor became the registry of the DM between the two users.
     case directChannelOpened(ChannelInfo, with: UserID)
+    /// The user muted a channel, until `expires` (`nil`: until unmuted).
+    case channelMuted(ChannelID, expires: Timestamp?, at: Timestamp)
+    case channelUnmuted(ChannelID, at: Timestamp)
 }

@@ -41,6 +41,8 @@ public final class HistoryStore: Sendable {
         public var users: [(UserID, Data, UInt64)] = []
         /// Messages created or changed since the last checkpoint.
         public var messages: [Message] = []
+        /// Stored messages to delete, by channel: every one up to the id (hard truncates and deletes).
+        public var erasures: [(ChannelID, MessageID)] = []
         /// Every WAL record below this LSN is in the store after the batch.
         public var coveredLSN: UInt64
 
@@ -64,6 +66,11 @@ public final class HistoryStore: Sendable {
         try await pool.write { db in
             if let replaced {
                 try db.execute(sql: "DELETE FROM message WHERE channel = ?", arguments: [Int64(bitPattern: replaced.rawValue)])
+            }
+            for (channel, through) in batch.erasures {
+                try db.execute(
+                    sql: "DELETE FROM message WHERE channel = ? AND id <= ?",
+                    arguments: [Int64(bitPattern: channel.rawValue), Int64(bitPattern: through.rawValue)])
             }
             for (message, json) in messages {
                 try db.execute(

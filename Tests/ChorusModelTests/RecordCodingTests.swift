@@ -35,6 +35,11 @@ struct RecordCodingTests {
         .shown(user: alice, at: Timestamp(milliseconds: .min)),
         .created(info: info, members: [], profile: profile),
         .profileSet(ChannelProfile(address: ChannelAddress(type: "team", id: "!members-00ff")!, createdBy: nil), by: alice, at: at),
+        .truncated(through: message, hard: true, by: alice, at: at),
+        .truncated(through: nil, hard: false, by: bob, at: at),
+        .channelDeleted(hard: false, through: nil, by: alice, at: at),
+        .channelDeleted(hard: true, through: message, by: bob, at: at),
+        .historyCleared(user: bob, through: message, at: at),
     ]
 
     /// Custom data with every kind of JSON value, nested.
@@ -52,6 +57,9 @@ struct RecordCodingTests {
         .membershipChanged(info.id, isMember: true, seq: 0),
         .membershipChanged(info.id, isMember: false, seq: .max),
         .directChannelOpened(dm, with: bob),
+        .channelMuted(info.id, expires: Timestamp(milliseconds: 1_800_000_030_000), at: at),
+        .channelMuted(dm.id, expires: nil, at: at),
+        .channelUnmuted(info.id, at: at),
     ]
 
     func roundTrip<Value: RecordCodable & Equatable>(_ value: Value) throws -> [UInt8] {
@@ -67,10 +75,10 @@ struct RecordCodingTests {
     func everyCase() throws {
         var tags = Set<UInt8>()
         for record in Self.channelRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...15))
+        #expect(tags == Set(1...18))
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...5))
+        #expect(tags == Set(1...7))
     }
 
     @Test("custom data encodes to the same bytes whatever the order of its keys")
@@ -145,10 +153,10 @@ struct RecordCodingTests {
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUser) }
         var badUTF8 = ByteReader([2, 2, 0xC3, 0x28])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUTF8) }
-        var badTag = ByteReader([16])
+        var badTag = ByteReader([19])
         do {
             _ = try ChannelRecord(from: &badTag)
-            Issue.record("tag 16 decoded")
+            Issue.record("tag 19 decoded")
         } catch let error as RecordDecodingError {
             #expect(error.offset == 1)
             #expect(error.message == "unknown channel record type")

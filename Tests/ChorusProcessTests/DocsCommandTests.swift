@@ -105,7 +105,10 @@ struct DocsCommandTests {
     func readmeSession() async throws {
         let readme = try #require(try Self.pages().first { $0.name == "README.md" }?.text)
         let blocks = readme.components(separatedBy: "```sh\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
-        let session = try #require(blocks.first { $0.contains("call()") }, "no block defines call()")
+        let v1Session = try #require(blocks.first { $0.contains("call()") }, "no block defines call()")
+        // The Stream API session continues the v1 one (it reuses its tokens and group).
+        let streamSession = try #require(blocks.first { $0.contains("scall()") }, "no block defines scall()")
+        let session = v1Session + streamSession
         let directory = NSTemporaryDirectory() + "chorus-readme-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let node = try ChorusProcess(["serve", "--port", "0", "--data-dir", directory], environment: ["CHORUS_JWT_SECRET": "change-me"])
@@ -122,6 +125,9 @@ struct DocsCommandTests {
         #expect(status == 0, "\(text)")
         #expect(text.contains(#""body":"Hello everyone!""#), "\(text)")
         #expect(text.contains(#""emote_asset_id":"999888777""#), "\(text)")
+        #expect(text.contains(#""text":"hi from the Stream API""#), "\(text)")
+        #expect(text.contains(#""color":"red""#), "\(text)")
+        #expect(text.contains(#""cid":"group:"#) && text.contains(#""text":"Hello everyone!""#), "\(text)")
         #expect(try await node.stop() == 0)
     }
 }

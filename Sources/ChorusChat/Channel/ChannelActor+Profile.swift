@@ -39,8 +39,9 @@ extension ChannelActor {
     /// The channel as `viewer` sees it (`nil`: a server, which sees every channel). A user must be
     /// a member, except of a room (anyone may read a public room).
     public distributed func view(for viewer: UserID?, messages request: MessagePageRequest) throws -> ChannelView {
+        try state.requireLive()
         if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
-        let page = try page(request)
+        let page = try page(request, for: viewer)
         let unread = try viewer.flatMap { state.members[$0] == nil ? nil : try unreadCount(for: $0) }
         return ChannelView(
             info: state.info, profile: state.profile, members: state.memberOrder.compactMap { state.members[$0] },
@@ -71,6 +72,50 @@ extension ChannelActor {
             try await commit(.profileSet(profile, by: user, at: now)) { _, _ in () }
         }
         return try view(for: nil, messages: .latest(limit: 0))
+    }
+
+    /// Removes every message sent so far for everyone (`hard`: from the store too, at the next
+    /// checkpoint), as an owner or moderator, or as a server acting for `user`.
+    public distributed func truncate(hard: Bool, by user: UserID, asServer: Bool) async throws -> ChannelView {
+        try authorizeManage(user, asServer: asServer)
+        try await commit(.truncated(through: state.newestMessageID, hard: hard, by: user, at: env.clock.now())) { _, _ in () }
+        return try view(for: nil, messages: .latest(limit: 0))
+    }
+
+    /// Deletes the channel (`hard`: its messages too); every member leaves it. Returns the channel
+    /// as it was just before.
+    public distributed func deleteChannel(hard: Bool, by user: UserID, asServer: Bool) async throws -> ChannelView {
+        try authorizeManage(user, asServer: asServer)
+        let before = try view(for: nil, messages: .latest(limit: 0))
+        let seq = try await commit(.channelDeleted(hard: hard, through: state.newestMessageID, by: user, at: env.clock.now())) { _, seq in seq }
+        for member in before.members {
+            try await env.operations.membershipChanged(of: member.member.userID, in: state.info.id, isMember: false, seq: seq)
+        }
+        return before
+    }
+
+    /// Hides every message sent so far from `user` (Stream's hide with `clear_history`).
+    public distributed func clearHistory(for user: UserID) async throws {
+        _ = try state.requireMember(user)
+        guard let newest = state.newestMessageID else { return }
+        try await commit(.historyCleared(user: user, through: newest, at: env.clock.now())) { _, _ in () }
+    }
+
+    /// The engine id of the message the Stream API calls `id`: a decimal engine id, or the id its
+    /// sender gave (looked up among the messages in memory, the newest ones); `nil` if unknown.
+    public distributed func messageID(forStreamID id: String) -> MessageID? {
+        if let engineID = MessageID(id), state.message(engineID) != nil || state.mayBeInStore(engineID) { return engineID }
+        return state.recent.last { $0.clientMessageID == id }?.id
+    }
+
+    /// Passes for a server, or an owner or admin of the channel (never for a DM).
+    private func authorizeManage(_ user: UserID, asServer: Bool) throws {
+        try state.requireLive()
+        if !asServer {
+            let role = try state.requireMember(user)
+            guard role.canManage else { throw ChatError(.notAdmin, "only the owner or an admin can do this") }
+        }
+        if state.info.kind == .dm && !asServer { throw ChatError(.cannotModifyDM, "DM channels cannot be modified") }
     }
 
     /// Checks custom data against ``ProfileChange/maxCustomBytes``.

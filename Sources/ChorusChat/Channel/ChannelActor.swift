@@ -173,7 +173,9 @@ public distributed actor ChannelActor {
     /// store already has everything.
     func prepareFlush() -> ChannelFlush? {
         guard appliedLSN > storedLSN else { return nil }
-        return ChannelFlush(metadata: state.metadata, messages: state.dirtyMessages, appliedLSN: appliedLSN, seq: state.lastSeq)
+        return ChannelFlush(
+            metadata: state.metadata, messages: state.dirtyMessages, appliedLSN: appliedLSN, seq: state.lastSeq,
+            eraseThrough: state.eraseFromStore == true ? state.erasedThrough : nil)
     }
 
     /// The checkpoint wrote `flush`: forget its changes and trim the memory window.
@@ -249,11 +251,25 @@ public distributed actor ChannelActor {
     /// A page of history, oldest first, for a member: from memory, or the store overlaid with memory.
     public distributed func messages(_ request: MessagePageRequest, for user: UserID) throws -> MessagePage {
         _ = try state.requireMember(user)
-        return try page(request)
+        return try page(request, for: user)
+    }
+
+    /// A page of history as `viewer` sees it (`nil`: everyone's view): messages a truncation or
+    /// the viewer's cleared history hides are left out, and nothing is older than them.
+    func page(_ request: MessagePageRequest, for viewer: UserID?) throws -> MessagePage {
+        guard let hidden = state.hiddenThrough(for: viewer) else { return try page(request) }
+        var request = request
+        if case .after(let id, let limit) = request, id < hidden { request = .after(hidden, limit: limit) }
+        var page = try page(request)
+        if let first = page.messages.first, first.id <= hidden {
+            page.messages.removeAll { $0.id <= hidden }
+            if case .after = request {} else { page.hasMore = false }
+        }
+        return page
     }
 
     /// A page of history, oldest first: from memory, or the store overlaid with memory.
-    func page(_ request: MessagePageRequest) throws -> MessagePage {
+    private func page(_ request: MessagePageRequest) throws -> MessagePage {
         if let page = state.memoryPage(request) { return page }
         guard let store = env.store else { return MessagePage(messages: [], hasMore: false) }
         let (after, before, limit, fromNewest): (MessageID?, MessageID?, Int, Bool) =
@@ -438,4 +454,6 @@ struct ChannelFlush: Sendable {
     var appliedLSN: UInt64
     /// The channel seq the flush includes.
     var seq: UInt64
+    /// Stored messages up to this id are to be deleted (a hard truncate or delete).
+    var eraseThrough: MessageID?
 }

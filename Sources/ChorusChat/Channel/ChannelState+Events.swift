@@ -8,9 +8,9 @@ extension ChannelState {
     public func event(reporting record: ChannelRecord, seq: UInt64) -> ChannelEvent? {
         let (payload, at): (ChannelEvent.Payload, Timestamp)
         switch record {
-        case .created, .hidden, .shown:
+        case .created, .hidden, .shown, .historyCleared:
             return nil
-        case .updated(_, _, let time), .profileSet(_, _, let time):
+        case .updated(_, _, let time), .profileSet(_, _, let time), .truncated(_, _, _, let time), .channelDeleted(_, _, _, let time):
             (payload, at) = (.channelUpdate(info), time)
         case .memberAdded(let member, _):
             (payload, at) = (.memberAdd(member), member.joinedAt)

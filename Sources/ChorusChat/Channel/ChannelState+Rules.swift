@@ -6,8 +6,14 @@ import ChorusModel
 /// Check order follows the API contract: the channel exists (the actor exists), then membership,
 /// then channel kind (DMs cannot be modified), then role, then the command's own arguments.
 extension ChannelState {
+    /// `CHAT_CHANNEL_NOT_FOUND` once the channel is deleted.
+    public func requireLive() throws(ChatError) {
+        if deletedAt != nil { throw ChatError(.channelNotFound, "channel \(info.id) was deleted") }
+    }
+
     /// The caller's role; `CHAT_NOT_MEMBER` if they are not a member.
     public func requireMember(_ user: UserID) throws(ChatError) -> MemberRole {
+        try requireLive()
         guard let role = role(of: user) else { throw ChatError.notMember }
         return role
     }
@@ -26,6 +32,7 @@ extension ChannelState {
     /// Owners and admins may add anyone as `member` or `admin`; in a room anyone may add themself as
     /// `member` (join). Nobody adds an `owner`. Does not check that the target user exists.
     public func authorizeAddMember(_ target: UserID, role: MemberRole, by actor: UserID) throws(ChatError) {
+        try requireLive()
         let actorRole = self.role(of: actor)
         if info.kind == .dm {
             _ = try requireMember(actor)

@@ -17,6 +17,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
         public var member: Member
         public var readCursor: ReadCursor?
         public var hidden: Bool
+        /// Messages up to this one are hidden from this member (hide with `clear_history`).
+        public var clearedThrough: MessageID? = nil
     }
 
     public private(set) var info: ChannelInfo
@@ -43,6 +45,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// The channel's type, id within the type and custom data, for channels made or given custom
     /// data through the Stream-compatible API (``ChannelProfile``).
     public private(set) var profile: ChannelProfile?
+    /// Messages up to this id are gone for everyone (truncated, or erased by a hard delete).
+    public private(set) var erasedThrough: MessageID?
+    /// Whether erased messages are also removed from the store (a hard truncate or delete).
+    public private(set) var eraseFromStore: Bool?
+    /// When the channel was deleted; a deleted channel answers every call as not found.
+    public private(set) var deletedAt: Timestamp?
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) {
@@ -147,9 +155,38 @@ public struct ChannelState: Sendable, Codable, Equatable {
             members[user]?.hidden = false
         case .profileSet(let profile, _, _):
             self.profile = profile
+        case .truncated(let through, let hard, _, _):
+            if let through { erase(through: through, fromStore: hard) }
+        case .channelDeleted(let hard, let through, _, let at):
+            deletedAt = at
+            if let through { erase(through: through, fromStore: hard) }
+        case .historyCleared(let user, let through, _):
+            let cleared = members[user]?.clearedThrough
+            members[user]?.clearedThrough = max(cleared ?? through, through)
         }
         return lastSeq
     }
+
+    private mutating func erase(through id: MessageID, fromStore: Bool) {
+        erasedThrough = max(erasedThrough ?? id, id)
+        guard fromStore else { return }
+        eraseFromStore = true
+        recent.removeAll { $0.id <= id }
+        overlay = overlay.filter { $0.key > id }
+        dirty = dirty.filter { $0.key > id }
+    }
+
+    /// The newest message id `user` cannot see (truncation, cleared history); `nil` for none.
+    public func hiddenThrough(for user: UserID?) -> MessageID? {
+        let cleared = user.flatMap { members[$0]?.clearedThrough }
+        switch (erasedThrough, cleared) {
+        case (let erased?, let cleared?): return max(erased, cleared)
+        case (let erased, let cleared): return erased ?? cleared
+        }
+    }
+
+    /// The newest message's id, if the channel has any.
+    public var newestMessageID: MessageID? { recent.last?.id }
 
     private mutating func addMember(_ member: Member) {
         if members[member.userID] == nil {
@@ -263,7 +300,9 @@ public struct ChannelState: Sendable, Codable, Equatable {
 
     /// The unread rule for `user` at their read cursor.
     func unreadRule(for user: UserID) -> UnreadRule {
-        UnreadRule(user: user, after: members[user]?.readCursor?.lastReadMessageID)
+        let cursor = members[user]?.readCursor?.lastReadMessageID
+        let hidden = hiddenThrough(for: user)
+        return UnreadRule(user: user, after: cursor.map { max($0, hidden ?? $0) } ?? hidden)
     }
 
     /// `user`'s unread count from memory alone, or `nil` when older unread messages may be in the store.
@@ -314,7 +353,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// What `user` sees of this channel in their channel list, given their unread count; `nil` if
     /// they are not a member.
     public func summary(for user: UserID, unreadCount: Int) -> ChannelSummary? {
-        guard let state = members[user] else { return nil }
+        guard let state = members[user], deletedAt == nil else { return nil }
         let other = info.kind == .dm ? memberOrder.first { $0 != user } : nil
         return ChannelSummary(
             info: info, unreadCount: unreadCount, lastActivityAt: lastMessageAt ?? info.createdAt,

@@ -149,6 +149,32 @@ public distributed actor UserActor {
         }
     }
 
+    // MARK: Mutes
+
+    /// Mutes `channels` until `expires` (`nil`: until unmuted); returns the mutes as they then are.
+    public distributed func mute(_ channels: [ChannelID], expires: Timestamp?) async throws -> [ChannelMute] {
+        _ = try requireProfile()
+        let now = env.clock.now()
+        for channel in channels {
+            try await commit(.channelMuted(channel, expires: expires, at: now))
+        }
+        return channels.compactMap { state.channelMutes?[$0] }
+    }
+
+    /// Unmutes `channels` (idempotent).
+    public distributed func unmute(_ channels: [ChannelID]) async throws {
+        _ = try requireProfile()
+        let now = env.clock.now()
+        for channel in channels where state.channelMutes?[channel] != nil {
+            try await commit(.channelUnmuted(channel, at: now))
+        }
+    }
+
+    /// The mutes in force now.
+    public distributed func activeMutes() -> [ChannelMute] {
+        state.activeMutes(at: env.clock.now())
+    }
+
     // MARK: Channels
 
     /// The channels the user is a member of, ascending by id.

@@ -11,6 +11,9 @@ public struct UserState: Sendable, Codable, Equatable {
     public private(set) var memberships: [ChannelID: Membership] = [:]
     /// DMs this user's actor is the registry for, by the other user.
     public private(set) var directChannels: [UserID: ChannelInfo] = [:]
+    /// Channels the user muted (optional only so snapshots stored before it decode). Expired
+    /// mutes stay until unmuted or muted again; readers compare `expires` with their clock.
+    public private(set) var channelMutes: [ChannelID: ChannelMute]?
     /// How many records were applied (optional only so snapshots stored before it decode).
     private var seq: UInt64?
     /// The terms of this replica of the user's log (nil: never replicated; docs/replication.md).
@@ -55,7 +58,17 @@ public struct UserState: Sendable, Codable, Equatable {
             memberships[channel] = Membership(isMember: isMember, seq: seq)
         case .directChannelOpened(let info, let other):
             directChannels[other] = info
+        case .channelMuted(let channel, let expires, let at):
+            channelMutes = channelMutes ?? [:]
+            channelMutes![channel] = ChannelMute(channelID: channel, createdAt: at, expires: expires)
+        case .channelUnmuted(let channel, _):
+            channelMutes?[channel] = nil
         }
+    }
+
+    /// The mutes in force at `now`.
+    public func activeMutes(at now: Timestamp) -> [ChannelMute] {
+        (channelMutes ?? [:]).values.filter { $0.isActive(at: now) }.sorted { $0.channelID < $1.channelID }
     }
 
     /// Whether this user exists (was created).

@@ -17,6 +17,8 @@ struct StreamChannelRoutes {
         api.post("channels/:type/:id/hide") { request, context in try await setHidden(true, request, context) }
         api.post("channels/:type/:id/show") { request, context in try await setHidden(false, request, context) }
         api.post("channels/:type/:id/read", use: markRead)
+        api.delete("channels/:type/:id", use: deleteChannel)
+        api.post("channels/:type/:id/truncate", use: truncate)
     }
 
     /// Fields of `data` that are not custom data.
@@ -61,8 +63,11 @@ struct StreamChannelRoutes {
         let view: ChannelView
         do {
             view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: .latest(limit: messageLimit)) }
-        } catch let error as ChatError where error.code == .channelNotFound && creation == nil && context.isServer {
-            throw StreamError.input("data.created_by (or data.created_by_id) is required to create a channel with a server token")
+        } catch let error as ChatError where error.code == .channelNotFound {
+            if creation == nil && context.isServer && data != nil {
+                throw StreamError.input("data.created_by (or data.created_by_id) is required to create a channel with a server token")
+            }
+            throw StreamError.channelNotFound(address)
         }
         try Self.check(view, isAt: address)
         if context.identity == .anonymous, view.info.kind != .room {
@@ -84,6 +89,18 @@ struct StreamChannelRoutes {
         try context.streamUser(named: try body.actingUser())
     }
 
+    /// The existing channel at `address` as `viewer` sees it; Stream's "Can't find channel" if none.
+    static func view(of address: ChannelAddress, for viewer: UserID?, messages: Int, node: ChatNode) async throws -> ChannelView {
+        let (id, _) = try await node.openChannel(address, creating: nil)
+        do {
+            let view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: .latest(limit: messages)) }
+            try check(view, isAt: address)
+            return view
+        } catch let error as ChatError where error.code == .channelNotFound {
+            throw StreamError.channelNotFound(address)
+        }
+    }
+
     /// A hashed id is shared by every cid with the same hash: refuse the second one.
     static func check(_ view: ChannelView, isAt address: ChannelAddress) throws {
         guard view.address == address else {
@@ -97,11 +114,15 @@ struct StreamChannelRoutes {
     ) async throws -> (ChannelAddress, Result) {
         let address = try context.channelAddress()
         let (id, _) = try await node.openChannel(address, creating: nil)
-        let result = try await node.withChannel(id) { channel in
-            try Self.check(try await channel.view(for: nil, messages: .latest(limit: 0)), isAt: address)
-            return try await body(channel, id)
+        do {
+            let result = try await node.withChannel(id) { channel in
+                try Self.check(try await channel.view(for: nil, messages: .latest(limit: 0)), isAt: address)
+                return try await body(channel, id)
+            }
+            return (address, result)
+        } catch let error as ChatError where error.code == .channelNotFound {
+            throw StreamError.channelNotFound(address)
         }
-        return (address, result)
     }
 
     @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
@@ -189,11 +210,50 @@ struct StreamChannelRoutes {
     func setHidden(_ hidden: Bool, _ request: Request, _ context: ChorusRequestContext) async throws -> Response {
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         let user = try context.requireStreamUser(named: try body.actingUser(), what: hidden ? "hide channels" : "show channels")
-        if try body.bool("clear_history") == true {
-            throw StreamError.input("clear_history is not supported yet (docs/stream-api.md, \"Not yet\")")
+        let clear = try hidden && (body.bool("clear_history") ?? false)
+        _ = try await withChannel(context) { channel, _ in
+            if clear { try await channel.clearHistory(for: user) }
+            try await channel.setHidden(hidden, by: user)
         }
-        _ = try await withChannel(context) { channel, _ in try await channel.setHidden(hidden, by: user) }
         return try StreamJSON.response([:], status: .created, context: context)
+    }
+
+    /// `DELETE /channels/{type}/{id}?hard_delete=true|false`: the channel as it was, with `deleted_at`.
+    @Sendable func deleteChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let hard = try Self.flag(request, "hard_delete")
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        let server = context.isServer
+        let (_, view) = try await withChannel(context) { channel, _ in
+            try await channel.deleteChannel(hard: hard, by: try await actor(context, body: body, channel: channel), asServer: server)
+        }
+        let shapes = try await StreamShapes.load(for: [view], node: node)
+        guard case .object(var object) = shapes.channel(view) else { throw StreamError.input("channel could not be shown") }
+        object["deleted_at"] = StreamJSON.time(node.clock.now())
+        return try StreamJSON.response(["channel": .object(object)], context: context)
+    }
+
+    /// `POST /channels/{type}/{id}/truncate` `{"hard_delete": bool}`: removes every message so far.
+    @Sendable func truncate(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        let hard = try body.bool("hard_delete") ?? false
+        if body["message"] != nil { throw StreamError.input("message is not supported yet on truncate (docs/stream-api.md, \"Not yet\")") }
+        let server = context.isServer
+        let (_, view) = try await withChannel(context) { channel, _ in
+            try await channel.truncate(hard: hard, by: try await actor(context, body: body, channel: channel), asServer: server)
+        }
+        let shapes = try await StreamShapes.load(for: [view], node: node)
+        guard case .object(var object) = shapes.channel(view) else { throw StreamError.input("channel could not be shown") }
+        object["truncated_at"] = StreamJSON.time(node.clock.now())
+        return try StreamJSON.response(["channel": .object(object)], status: .created, context: context)
+    }
+
+    /// A boolean query parameter (`true`/`false`, as clients write them); absent is false.
+    static func flag(_ request: Request, _ name: String) throws -> Bool {
+        switch request.uri.queryParameters.get(name) {
+        case nil, "false", "0": return false
+        case "true", "1": return true
+        default: throw StreamError.input("\(name) must be true or false")
+        }
     }
 
     /// `POST /channels/{type}/{id}/read`: up to `message_id`, else the newest message.
@@ -204,7 +264,9 @@ struct StreamChannelRoutes {
         let (address, cursor) = try await withChannel(context) { channel, _ in
             let target: MessageID
             if let given {
-                guard let id = MessageID(given) else { throw StreamError.input("message_id must be a message id this API returned") }
+                guard let id = try await channel.messageID(forStreamID: given) else {
+                    throw StreamError(.doesNotExist, .notFound, "Can't find message with id \(given.prefix(80))")
+                }
                 target = id
             } else {
                 guard let newest = try await channel.view(for: user, messages: .latest(limit: 1)).messages.messages.last else {

@@ -42,6 +42,10 @@ struct StreamError: Error, Equatable {
     static func input(_ message: String) -> StreamError { StreamError(.input, .badRequest, message) }
     static func notAllowed(_ message: String) -> StreamError { StreamError(.notAllowed, .forbidden, message) }
     static func authentication(_ message: String) -> StreamError { StreamError(.authentication, .unauthorized, message) }
+    /// Clients match this message ("Can't find channel …").
+    static func channelNotFound(_ address: ChannelAddress) -> StreamError {
+        StreamError(.doesNotExist, .notFound, "Can't find channel with id \(address.cid)")
+    }
 
     /// Where the codes are explained.
     static let moreInfo = "https://getstream.io/chat/docs/api_errors_response"

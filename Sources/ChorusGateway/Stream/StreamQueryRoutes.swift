@@ -20,7 +20,7 @@ struct StreamQueryRoutes {
     /// Fields a channel filter or sort may name besides custom data.
     static let channelFields: Set<String> = [
         "cid", "id", "type", "name", "members", "created_by_id", "created_at", "updated_at", "last_message_at", "member_count",
-        "hidden", "frozen", "disabled", "joined",
+        "hidden", "muted", "frozen", "disabled", "joined",
     ]
 
     @Sendable func queryChannels(_ request: Request, context: ChorusRequestContext) async throws -> Response {
@@ -51,7 +51,15 @@ struct StreamQueryRoutes {
             }
             return views
         }
-        let documents = views.map { Self.document($0, viewer: user) }
+        var muted = Set<ChannelID>()
+        if let user {
+            muted = Set(try await node.withUser(user) { try await $0.activeMutes() }.map(\.channelID))
+        }
+        let documents = views.map { view in
+            var document = Self.document(view, viewer: user)
+            document["muted"] = .bool(muted.contains(view.info.id))
+            return document
+        }
         var matched = documents.indices.filter { index in filter.matches { documents[index][$0] } }
         // Hidden channels are left out unless the filter asks about `hidden`.
         if !filter.fields.contains("hidden") {

@@ -244,6 +244,23 @@ extension ChannelRecord: RecordCodable {
             writer.write(profile)
             writer.write(by)
             writer.write(at)
+        case .truncated(let through, let hard, let by, let at):
+            writer.write(16 as UInt8)
+            writer.write(through) { $0.write($1) }
+            writer.write(hard)
+            writer.write(by)
+            writer.write(at)
+        case .channelDeleted(let hard, let through, let by, let at):
+            writer.write(17 as UInt8)
+            writer.write(hard)
+            writer.write(through) { $0.write($1) }
+            writer.write(by)
+            writer.write(at)
+        case .historyCleared(let user, let through, let at):
+            writer.write(18 as UInt8)
+            writer.write(user)
+            writer.write(through)
+            writer.write(at)
         }
     }
 
@@ -269,6 +286,11 @@ extension ChannelRecord: RecordCodable {
         case 14:
             self = .created(info: try reader.read(), members: try reader.readArray { try $0.read() }, profile: try reader.read())
         case 15: self = .profileSet(try reader.read(), by: try reader.read(), at: try reader.read())
+        case 16:
+            self = .truncated(through: try reader.readOptional { try $0.read() }, hard: try reader.readBool(), by: try reader.read(), at: try reader.read())
+        case 17:
+            self = .channelDeleted(hard: try reader.readBool(), through: try reader.readOptional { try $0.read() }, by: try reader.read(), at: try reader.read())
+        case 18: self = .historyCleared(user: try reader.read(), through: try reader.read(), at: try reader.read())
         default: throw reader.failure("unknown channel record type")
         }
     }
@@ -298,6 +320,15 @@ extension UserRecord: RecordCodable {
             writer.write(5 as UInt8)
             writer.write(info)
             writer.write(with)
+        case .channelMuted(let channel, let expires, let at):
+            writer.write(6 as UInt8)
+            writer.write(channel)
+            writer.write(expires) { $0.write($1) }
+            writer.write(at)
+        case .channelUnmuted(let channel, let at):
+            writer.write(7 as UInt8)
+            writer.write(channel)
+            writer.write(at)
         }
     }
 
@@ -308,6 +339,8 @@ extension UserRecord: RecordCodable {
         case 3: self = .blockRemoved(try reader.read(), at: try reader.read())
         case 4: self = .membershipChanged(try reader.read(), isMember: try reader.readBool(), seq: try reader.readVarint())
         case 5: self = .directChannelOpened(try reader.read(), with: try reader.read())
+        case 6: self = .channelMuted(try reader.read(), expires: try reader.readOptional { try $0.read() }, at: try reader.read())
+        case 7: self = .channelUnmuted(try reader.read(), at: try reader.read())
         default: throw reader.failure("unknown user record type")
         }
     }
