@@ -13,6 +13,8 @@ public struct ChannelView: Sendable, Codable, Equatable {
     public var lastMessageAt: Timestamp?
     /// The viewer's unread count (`nil` for a server, or a viewer who is not a member).
     public var unreadCount: Int?
+    /// The client's own ids of the messages members' read cursors point at, where it gave one.
+    public var clientIDs: [MessageID: String] = [:]
 
     /// The channel's address: from its profile, else its v1 kind and decimal id.
     public var address: ChannelAddress { profile?.address ?? ChannelAddress(v1: info) }
@@ -43,9 +45,14 @@ extension ChannelActor {
         if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
         let page = try page(request, for: viewer)
         let unread = try viewer.flatMap { state.members[$0] == nil ? nil : try unreadCount(for: $0) }
+        let members = state.memberOrder.compactMap { state.members[$0] }
+        var clientIDs: [MessageID: String] = [:]
+        for cursor in members.compactMap(\.readCursor) {
+            clientIDs[cursor.lastReadMessageID] = state.message(cursor.lastReadMessageID)?.clientMessageID
+        }
         return ChannelView(
-            info: state.info, profile: state.profile, members: state.memberOrder.compactMap { state.members[$0] },
-            messages: page, lastMessageAt: state.lastMessageAt, unreadCount: unread)
+            info: state.info, profile: state.profile, members: members, messages: page, lastMessageAt: state.lastMessageAt,
+            unreadCount: unread, clientIDs: clientIDs)
     }
 
     /// Changes the channel's name and custom data as `user` (an owner or admin), or as a server

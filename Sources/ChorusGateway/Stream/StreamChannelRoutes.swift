@@ -261,8 +261,9 @@ struct StreamChannelRoutes {
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         let user = try context.requireStreamUser(named: try body.actingUser(), what: "mark channels read")
         let given = try body.string("message_id")
-        let (address, cursor) = try await withChannel(context) { channel, _ in
+        let (address, read) = try await withChannel(context) { channel, _ -> (ReadCursor, String)? in
             let target: MessageID
+            var streamID = given
             if let given {
                 guard let id = try await channel.messageID(forStreamID: given) else {
                     throw StreamError(.doesNotExist, .notFound, "Can't find message with id \(given.prefix(80))")
@@ -270,18 +271,20 @@ struct StreamChannelRoutes {
                 target = id
             } else {
                 guard let newest = try await channel.view(for: user, messages: .latest(limit: 1)).messages.messages.last else {
-                    return ReadCursor?.none
+                    return nil
                 }
                 target = newest.id
+                streamID = StreamShapes.messageID(newest)
             }
-            return try await channel.markRead(target, by: user)
+            return (try await channel.markRead(target, by: user), streamID ?? target.description)
         }
+        let cursor = read?.0
         let shapes = StreamShapes(names: try await node.displayNames(of: [user]))
         var event: [String: JSONValue] = [
             "type": "message.read", "cid": .string(address.cid), "channel_type": .string(address.type), "channel_id": .string(address.id),
             "user": shapes.user(user), "created_at": StreamJSON.time(cursor?.updatedAt ?? node.clock.now()),
         ]
-        if let cursor { event["last_read_message_id"] = .string(cursor.lastReadMessageID.description) }
+        if let read { event["last_read_message_id"] = .string(read.1) }
         return try StreamJSON.response(["event": .object(event)], status: .created, context: context)
     }
 }

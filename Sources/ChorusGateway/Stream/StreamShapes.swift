@@ -58,8 +58,12 @@ struct StreamShapes {
 
     /// The id a message has on this API: the client's own id when it gave one, else the engine's.
     static func messageID(_ message: Message) -> String {
-        if let clientID = message.clientMessageID, !clientID.hasPrefix("edge-") { return clientID }
-        return message.id.description
+        messageID(message.id, clientID: message.clientMessageID)
+    }
+
+    static func messageID(_ id: MessageID, clientID: String?) -> String {
+        if let clientID, !clientID.hasPrefix("edge-") { return clientID }
+        return id.description
     }
 
     func message(_ message: Message, cid: String) -> JSONValue {
@@ -94,7 +98,7 @@ struct StreamShapes {
             guard let cursor = state.readCursor else { return nil }
             var entry: [String: JSONValue] = [
                 "user": user(state.member.userID), "last_read": StreamJSON.time(cursor.updatedAt),
-                "last_read_message_id": .string(cursor.lastReadMessageID.description),
+                "last_read_message_id": .string(Self.messageID(cursor.lastReadMessageID, clientID: view.clientIDs[cursor.lastReadMessageID])),
             ]
             if state.member.userID == viewer, let unread = view.unreadCount { entry["unread_messages"] = .number(Double(unread)) }
             return .object(entry)
