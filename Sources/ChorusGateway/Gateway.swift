@@ -73,6 +73,10 @@ public enum Gateway {
         StreamQueryRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamReadRoutes(node: node, maxBodyBytes: maxBody, configuration: configuration).register(on: stream)
         StreamMuteRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        // Upgrades of /connect never reach the router; a plain GET gets a clear error.
+        stream.get("connect") { _, _ -> Response in
+            throw StreamError.input("GET /connect needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
+        }
         return router
     }
 
@@ -87,11 +91,14 @@ public enum Gateway {
         let rateLimiter = rateLimiter(configuration: configuration, node: dependencies.node)
         let tokens = TokenVerifier(secret: dependencies.jwtSecret)
         let endpoint = RealtimeEndpoint(hub: realtime, tokens: tokens, rateLimiter: rateLimiter)
+        let streamEndpoint = StreamRealtimeEndpoint(v1: endpoint, apiKey: configuration.stream.apiKey)
         return Application(
             router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, logger: logger),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
-                shouldUpgrade: { head, channel, _ in endpoint.shouldUpgrade(head, channel: channel) }),
+                shouldUpgrade: { head, channel, _ in
+                    streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
+                }),
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

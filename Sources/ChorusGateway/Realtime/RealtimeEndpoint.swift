@@ -85,13 +85,19 @@ struct RealtimeEndpoint: Sendable {
 
         let inbound = InboundTransfer(stream: inbound)
         let close = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await heartbeat(session) }
+            group.addTask { await heartbeat(session) { RealtimeFrames.health } }
             group.addTask { await holdForResume(session) }
             group.addTask { await read(inbound.stream, into: session, logger: logger) }
             let close = await session.closed()
             group.cancelAll()
             return close
         }
+        await finish(session, close, outbound: outbound, logger: logger)
+    }
+
+    /// Writes what the session still has to say (on a drain), then closes the socket with the
+    /// close's code, within the close timeout, and forgets the session.
+    func finish(_ session: RealtimeSession, _ close: RealtimeSession.Close, outbound: WebSocketOutboundWriter, logger: Logger) async {
         // The hub forgets the session only once its last frames and the close are written: a node
         // that is stopping waits for that (bounded by the close timeout) before its HTTP server stops.
         defer { hub.remove(session) }
@@ -125,7 +131,7 @@ struct RealtimeEndpoint: Sendable {
         return session
     }
 
-    private static func connectionID() -> String {
+    static func connectionID() -> String {
         randomHex(bytes: 16)
     }
 
@@ -162,7 +168,8 @@ struct RealtimeEndpoint: Sendable {
         session.endResumeWindow()
     }
 
-    private func heartbeat(_ session: RealtimeSession) async {
+    /// Sends `frame()` every heartbeat interval on the node's clock until cancelled.
+    func heartbeat(_ session: RealtimeSession, frame: () -> ByteBuffer) async {
         let clock = node.clock
         let interval = configuration.heartbeatIntervalSeconds.secondsDuration
         var next = clock.now().advanced(by: interval)
@@ -172,7 +179,7 @@ struct RealtimeEndpoint: Sendable {
             } catch {
                 return
             }
-            session.send(RealtimeFrames.health)
+            session.send(frame())
             next = next.advanced(by: interval)
         }
     }
@@ -240,10 +247,10 @@ struct RealtimeEndpoint: Sendable {
 
 /// Moves the session's inbound stream into the one task that reads it.
 ///
-/// `@unchecked Sendable` is safe here: `serve` wraps the stream right before starting the reader
+/// `@unchecked Sendable` is safe here: each `serve` wraps the stream right before starting the reader
 /// task, never touches it again, and only that task iterates it, so it is never used from two
 /// tasks (WebSocketInboundStream is not Sendable because its iterator must have one owner).
-private struct InboundTransfer: @unchecked Sendable {
+struct InboundTransfer: @unchecked Sendable {
     let stream: WebSocketInboundStream
 }
 

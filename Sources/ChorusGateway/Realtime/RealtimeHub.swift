@@ -32,6 +32,8 @@ public final class RealtimeHub: EdgeEventSink, Service {
         /// The newest membership change seen for each user with sessions here, so a change that
         /// arrives late (behind a newer one) never overrides it. Dropped with the user's last session.
         var membership: [UserID: [ChannelID: MembershipChange]] = [:]
+        /// The Stream addresses of channels Stream sessions follow (their events carry the cid).
+        var addresses: [ChannelID: ChannelAddress] = [:]
     }
 
     struct MembershipChange {
@@ -120,13 +122,36 @@ public final class RealtimeHub: EdgeEventSink, Service {
     // MARK: Events from channel actors
 
     public func deliver(_ event: ChorusModel.ChannelEvent) {
-        let followers = state.withLock { $0.followers[event.channelID].map { Array($0.values) } ?? [] }
+        let (followers, address) = state.withLock { ($0.followers[event.channelID].map { Array($0.values) } ?? [], $0.addresses[event.channelID]) }
         guard !followers.isEmpty else { return }
-        let frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
-        counters.encodedEvents.add(1, ordering: .relaxed)
-        counters.queuedEvents.add(followers.count, ordering: .relaxed)
+        // Encoded once per format that a follower speaks.
+        var v1Frame: SessionState.Frame?
+        var streamFrame: SessionState.Frame??
         let now = node.clock.now()
-        SocketWriter.wake(followers.compactMap { $0.receive(event.channelID, frame, now: now) })
+        var writers: [SocketWriter] = []
+        var queued = 0
+        for follower in followers {
+            let frame: SessionState.Frame?
+            switch follower.format {
+            case .v1:
+                if v1Frame == nil {
+                    v1Frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
+                    counters.encodedEvents.add(1, ordering: .relaxed)
+                }
+                frame = v1Frame
+            case .stream:
+                if streamFrame == nil {
+                    streamFrame = address.flatMap { StreamEvents.frame(event, address: $0) }.map { SessionState.Frame(seq: event.seq, bytes: $0) }
+                    counters.encodedEvents.add(1, ordering: .relaxed)
+                }
+                frame = streamFrame ?? nil
+            }
+            guard let frame else { continue }
+            queued += 1
+            if let writer = follower.receive(event.channelID, frame, now: now) { writers.append(writer) }
+        }
+        counters.queuedEvents.add(queued, ordering: .relaxed)
+        SocketWriter.wake(writers)
         // Nothing after a user's removal reaches their sessions.
         if case .memberRemove(let user) = event.payload {
             for session in sessions(of: user) { unfollow(session, event.channelID) }
@@ -227,6 +252,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
 
     /// Makes `session` follow `channel` and waits until this edge is subscribed to it.
     func follow(_ session: RealtimeSession, _ channel: ChannelID, buffering: Bool) async throws {
+        if session.format == .stream { _ = try await address(of: channel) }
         let subscription = state.withLock { state in
             session.follow(channel, buffering: buffering)
             state.followers[channel, default: [:]][session.id] = session
@@ -246,6 +272,19 @@ public final class RealtimeHub: EdgeEventSink, Service {
             unfollow(session, channel)
             throw error
         }
+    }
+
+    /// The Stream address of `channel` (asked of its actor once, then remembered).
+    func address(of channel: ChannelID) async throws -> ChannelAddress {
+        if let known = state.withLock({ $0.addresses[channel] }) { return known }
+        let address = try await node.withChannel(channel) { try await $0.view(for: nil, messages: .latest(limit: 0)) }.address
+        state.withLock { $0.addresses[channel] = address }
+        return address
+    }
+
+    /// Remembers the address of a channel whose view a Stream session already read.
+    func noteAddress(_ address: ChannelAddress, of channel: ChannelID) {
+        state.withLock { $0.addresses[channel] = address }
     }
 
     /// Stops `session` following `channel`; the last session out unsubscribes the edge.
@@ -273,7 +312,14 @@ public final class RealtimeHub: EdgeEventSink, Service {
         }
         do {
             let replay = try await node.withChannel(channel) { try await $0.replay(after: seq, for: session.user) }
-            if replay.available {
+            if session.format == .stream {
+                // Stream clients do not resume: they read the channel again. A replay is a join's catch-up.
+                let address = try await address(of: channel)
+                let frames = replay.events.compactMap { event in
+                    StreamEvents.frame(event, address: address).map { SessionState.Frame(seq: event.seq, bytes: $0) }
+                }
+                session.finishReplay(channel, events: frames, through: replay.through, trailer: nil)
+            } else if replay.available {
                 let frames = replay.events.map { SessionState.Frame(seq: $0.seq, bytes: RealtimeFrames.event($0)) }
                 let trailer = announce ? RealtimeFrames.resumed(channel, through: max(replay.through, seq), replayed: frames.count) : nil
                 session.finishReplay(channel, events: frames, through: replay.through, trailer: trailer)

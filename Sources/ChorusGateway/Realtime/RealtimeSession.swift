@@ -34,13 +34,18 @@ final class RealtimeSession: Sendable {
     /// The `connection_id` of `hello`.
     let id: String
     let user: UserID
+    /// Which API's event format the socket speaks.
+    let format: EventFormat
     private let clock: any TimeSource
     private let shell: Mutex<Shell>
     private let counters: RealtimeHub.Counters
 
-    init(id: String, user: UserID, bufferLimit: Int, grace: Duration, clock: any TimeSource, counters: RealtimeHub.Counters) {
+    init(
+        id: String, user: UserID, format: EventFormat = .v1, bufferLimit: Int, grace: Duration, clock: any TimeSource, counters: RealtimeHub.Counters
+    ) {
         self.id = id
         self.user = user
+        self.format = format
         self.clock = clock
         self.shell = Mutex(Shell(state: SessionState(limit: bufferLimit, grace: grace)))
         self.counters = counters
@@ -189,4 +194,10 @@ final class RealtimeSession: Sendable {
             if let close { continuation.resume(returning: close) }
         }
     }
+}
+
+/// The event format of a WebSocket: the v1 API's frames or the Stream-compatible API's events.
+enum EventFormat: Sendable, Equatable {
+    case v1
+    case stream
 }

@@ -88,6 +88,9 @@ struct StreamReadRoutes {
             throw StreamError.input("payload.filter_conditions: members cannot be filtered by \(unknown)")
         }
         let sort = try QuerySort.parse(payload["sort"], path: "payload.sort")
+        if let unknown = Set(sort.fields.map(\.name)).subtracting(Self.memberFields).sorted().first {
+            throw StreamError.input("payload.sort: members cannot be sorted by \(unknown)")
+        }
         let limit = try payload.int("limit", in: 0...300) ?? 100
         let offset = try payload.int("offset", in: 0...10_000) ?? 0
         let viewer = try context.streamUser(named: try payload.actingUser())
@@ -118,6 +121,7 @@ struct StreamReadRoutes {
 
     /// `GET /app`: the app's settings as far as Chorus has them.
     @Sendable func app(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot read the app's settings") }
         let app: JSONValue = [
             "name": .string(configuration.node.name),
             "permission_version": "v2",

@@ -1,0 +1,188 @@
+import ChorusAuth
+import ChorusChat
+import ChorusModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// `GET /connect`: the Stream-compatible WebSocket (docs/stream-api.md, "WebSocket").
+///
+/// Auth and the user come as query parameters (`api_key`, `authorization`, `stream-auth-type`,
+/// `json={"user_id", "user_details"}`). The connection creates or renames the user, follows every
+/// channel of theirs, then sends `health.check` with `connection_id` and `me`, and another every
+/// heartbeat interval. Events are the edge's fan-out, encoded once per event in Stream's format.
+/// A precondition failure (key, token, payload) sends one `{"error": …}` event and closes with 1000.
+struct StreamRealtimeEndpoint: Sendable {
+    let v1: RealtimeEndpoint
+    let apiKey: String
+
+    var hub: RealtimeHub { v1.hub }
+    var node: ChatNode { hub.node }
+
+    /// What `/connect` carries in its query (read before the upgrade, as plain strings).
+    struct ConnectRequest: Sendable {
+        var apiKey: String?
+        var token: String?
+        var authType: String?
+        var json: String?
+    }
+
+    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>? {
+        let uri = URI(head.path ?? "")
+        guard uri.path == "/connect" else { return nil }
+        let query = uri.queryParameters
+        let request = ConnectRequest(
+            apiKey: query.get("api_key"), token: query.get("authorization") ?? head.headerFields[.authorization],
+            authType: query.get("stream-auth-type") ?? head.headerFields[.streamAuthType], json: query.get("json"))
+        return .upgrade([:]) { inbound, outbound, context in
+            await serve(request, inbound: inbound, outbound: outbound, channel: channel, logger: context.logger)
+        }
+    }
+
+    func serve(_ request: ConnectRequest, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, logger: Logger) async {
+        let session: RealtimeSession
+        do {
+            session = try await open(request)
+        } catch {
+            let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
+            try? await outbound.write(.custom(RealtimeEndpoint.textFrame(StreamEvents.error(streamError))))
+            try? await outbound.close(.normalClosure, reason: String(streamError.message.prefix(120)))
+            return
+        }
+        var logger = logger
+        logger[metadataKey: "realtime.connection"] = "\(session.id)"
+        logger[metadataKey: "user.id"] = "\(session.user)"
+        let writer = SocketWriter(channel: channel, session: session)
+        do {
+            try await writer.install()
+        } catch {
+            hub.remove(session)
+            return
+        }
+        session.attach(writer)
+        let me = await setUp(session, logger: logger)
+        let connectionID = session.id
+        session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
+        session.endResumeWindow()
+        let inbound = InboundTransfer(stream: inbound)
+        let close = await withTaskGroup(of: Void.self) { group in
+            group.addTask { [node] in
+                await v1.heartbeat(session) { StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: node.clock.now()) }
+            }
+            group.addTask { await read(inbound.stream, session: session) }
+            let close = await session.closed()
+            group.cancelAll()
+            return close
+        }
+        await v1.finish(session, close, outbound: outbound, logger: logger)
+    }
+
+    /// Checks the key, the token and the payload; creates or renames the user; registers the session.
+    private func open(_ request: ConnectRequest) async throws -> RealtimeSession {
+        guard request.apiKey == apiKey else { throw StreamError(.accessKey, .unauthorized, "api_key is missing or not valid") }
+        switch request.authType?.lowercased() ?? "jwt" {
+        case "jwt": break
+        case "anonymous": throw StreamError.notAllowed("anonymous WebSocket connections are not supported; connect with a user token")
+        default: throw StreamError.authentication("stream-auth-type must be jwt or anonymous")
+        }
+        guard let token = StreamMiddleware.token(request.token) else { throw StreamError.authentication("authorization (the user's JWT) is missing") }
+        let claims: JWT.Claims
+        do {
+            claims = try v1.tokens.verify(token, now: node.clock.now())
+        } catch {
+            throw StreamMiddleware.tokenError(error)
+        }
+        guard let raw = claims.userID, let user = UserID(raw) else {
+            throw StreamError.authentication("a WebSocket needs a user token (with user_id), not a server token")
+        }
+        guard let json = request.json, let payload = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), case .object(let fields) = payload else {
+            throw StreamError.input("json must be a JSON object with user_id and user_details")
+        }
+        let body = StreamBody(fields, path: "json")
+        if let named = try body.userID("user_id"), named != user {
+            throw StreamError.notAllowed("json.user_id \(named) does not match the token's user \(user)")
+        }
+        if let retryAfter = v1.rateLimiter.acquire(user) {
+            throw StreamError(.rateLimited, .tooManyRequests, "too many requests; retry in \(retryAfter) s", retryAfter: retryAfter)
+        }
+        let profile = try await node.ensureUser(user, displayName: claims.name)
+        if let name = try body.object("user_details")?.string("name"), name != profile.displayName {
+            _ = try await node.upsertUser(user, displayName: name)
+        }
+        let session = RealtimeSession(
+            id: RealtimeEndpoint.connectionID(), user: user, format: .stream, bufferLimit: v1.configuration.outboundBufferBytes,
+            grace: v1.configuration.slowConsumerGraceSeconds.secondsDuration, clock: node.clock, counters: hub.counters)
+        do {
+            try hub.register(session)
+        } catch {
+            throw StreamError(chat: error)
+        }
+        return session
+    }
+
+    /// Follows every channel of the user and returns `me`: the user with unread counts and mutes.
+    private func setUp(_ session: RealtimeSession, logger: Logger) async -> JSONValue {
+        let user = session.user
+        var views: [ChannelView] = []
+        do {
+            let ids = try await node.channelIDs(of: user)
+            views = try await withThrowingTaskGroup(of: ChannelView?.self) { group in
+                for id in ids {
+                    group.addTask {
+                        do {
+                            let view = try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: 0)) }
+                            hub.noteAddress(view.address, of: id)
+                            try await hub.follow(session, id, buffering: true)
+                            return view
+                        } catch {
+                            logger.debug("cannot follow channel", metadata: ["channel.id": "\(id)", "error": "\(error)"])
+                            return nil
+                        }
+                    }
+                }
+                var views: [ChannelView] = []
+                for try await view in group {
+                    if let view { views.append(view) }
+                }
+                return views
+            }
+        } catch {
+            logger.warning("cannot list the user's channels", metadata: ["error": "\(error)"])
+        }
+        let mutes = (try? await node.withUser(user) { try await $0.activeMutes() }) ?? []
+        let profile = try? await node.profile(of: user)
+        let addresses = Dictionary(views.map { ($0.info.id, $0.address) }, uniquingKeysWith: { first, _ in first })
+        let unread = views.map { $0.unreadCount ?? 0 }
+        let me: [String: JSONValue] = [
+            "id": .string(user.rawValue), "name": .string(profile?.displayName ?? user.rawValue), "role": "user", "online": true,
+            "created_at": profile.map { StreamJSON.time($0.createdAt) } ?? .null, "banned": false,
+            "total_unread_count": .number(Double(unread.reduce(0, +))), "unread_channels": .number(Double(unread.count { $0 > 0 })),
+            "channel_mutes": .array(mutes.compactMap { mute -> JSONValue? in
+                guard let address = addresses[mute.channelID] else { return nil }
+                return [
+                    "channel": ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)],
+                    "user": ["id": .string(user.rawValue)], "created_at": StreamJSON.time(mute.createdAt),
+                    "expires": mute.expires.map(StreamJSON.time) ?? .null,
+                ]
+            }),
+            "mutes": [], "devices": [],
+        ]
+        return .object(me)
+    }
+
+    /// Reads the client's frames until it leaves. Stream clients send only their own
+    /// `health.check`s on this socket; anything else is ignored.
+    private func read(_ inbound: WebSocketInboundStream, session: RealtimeSession) async {
+        do {
+            for try await _ in inbound.messages(maxSize: v1.configuration.maxInboundFrameBytes) {}
+            session.requestClose(.clientGone)
+        } catch {
+            session.requestClose(.tooLarge)
+        }
+    }
+}
