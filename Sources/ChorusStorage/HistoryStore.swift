@@ -28,7 +28,24 @@ public final class HistoryStore: Sendable {
                     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2-search") { db in
+            // Full-text search over message text (docs/stream-api.md, "Search"): one row per
+            // live stored message, its rowid the message id (ids are unique across channels).
+            // `channel` is an indexed token (`c` + the id in hex), so a search of one channel
+            // intersects two posting lists instead of filtering every match.
+            try db.execute(
+                sql: """
+                    CREATE VIRTUAL TABLE message_text USING fts5(body, channel, tokenize = 'unicode61 remove_diacritics 0');
+                    INSERT INTO message_text (rowid, body, channel)
+                        SELECT id, json_extract(json, '$.body'), 'c' || printf('%x', channel) FROM message WHERE deleted = 0;
+                    """)
+        }
         try migrator.migrate(pool)
+    }
+
+    /// The search token of `channel` in `message_text`.
+    static func searchToken(_ channel: ChannelID) -> String {
+        "c" + String(channel.rawValue, radix: 16)
     }
 
     // MARK: Checkpoints
@@ -65,17 +82,26 @@ public final class HistoryStore: Sendable {
         let users = batch.users
         try await pool.write { db in
             if let replaced {
-                try db.execute(sql: "DELETE FROM message WHERE channel = ?", arguments: [Int64(bitPattern: replaced.rawValue)])
+                let channel = Int64(bitPattern: replaced.rawValue)
+                try db.execute(sql: "DELETE FROM message_text WHERE rowid IN (SELECT id FROM message WHERE channel = ?)", arguments: [channel])
+                try db.execute(sql: "DELETE FROM message WHERE channel = ?", arguments: [channel])
             }
             for (channel, through) in batch.erasures {
-                try db.execute(
-                    sql: "DELETE FROM message WHERE channel = ? AND id <= ?",
-                    arguments: [Int64(bitPattern: channel.rawValue), Int64(bitPattern: through.rawValue)])
+                let arguments: StatementArguments = [Int64(bitPattern: channel.rawValue), Int64(bitPattern: through.rawValue)]
+                try db.execute(sql: "DELETE FROM message_text WHERE rowid IN (SELECT id FROM message WHERE channel = ? AND id <= ?)", arguments: arguments)
+                try db.execute(sql: "DELETE FROM message WHERE channel = ? AND id <= ?", arguments: arguments)
             }
+            let insertMessage = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message (channel, id, sender, deleted, json) VALUES (?, ?, ?, ?, ?)")
+            let indexText = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message_text (rowid, body, channel) VALUES (?, ?, ?)")
+            let unindexText = try db.cachedStatement(sql: "DELETE FROM message_text WHERE rowid = ?")
             for (message, json) in messages {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO message (channel, id, sender, deleted, json) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [Int64(bitPattern: message.channelID.rawValue), Int64(bitPattern: message.id.rawValue), message.senderID.rawValue, message.deleted, json])
+                let id = Int64(bitPattern: message.id.rawValue)
+                try insertMessage.execute(arguments: [Int64(bitPattern: message.channelID.rawValue), id, message.senderID.rawValue, message.deleted, json])
+                if message.deleted {
+                    try unindexText.execute(arguments: [id])
+                } else {
+                    try indexText.execute(arguments: [id, message.body, Self.searchToken(message.channelID)])
+                }
             }
             for (id, snapshot, lsn) in channels {
                 try db.execute(
@@ -203,6 +229,26 @@ public final class HistoryStore: Sendable {
                 arguments: [Int64(bitPattern: channel.rawValue), Int64(bitPattern: id.rawValue)])
         }
         return try row.map { try JSONDecoder().decode(Message.self, from: $0) }
+    }
+
+    /// The newest `limit` stored, live messages of `channel` whose text has every one of `words`
+    /// as a whole word (case-insensitive), newest first.
+    public func search(in channel: ChannelID, words: [String], limit: Int) throws -> [Message] {
+        guard !words.isEmpty, limit > 0 else { return [] }
+        // Each word a quoted phrase (quotes doubled), so no word is read as FTS5 syntax.
+        let terms = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")
+        let match = "channel:\(Self.searchToken(channel)) AND body:(\(terms))"
+        let rows = try pool.read { db in
+            try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT message.json FROM message_text JOIN message ON message.channel = ? AND message.id = message_text.rowid
+                    WHERE message_text MATCH ? ORDER BY message_text.rowid DESC LIMIT ?
+                    """,
+                arguments: [Int64(bitPattern: channel.rawValue), match, limit])
+        }
+        let decoder = JSONDecoder()
+        return try rows.map { try decoder.decode(Message.self, from: $0) }
     }
 
     /// Stored messages of `channel` below `before` that `rule` counts as unread, except those in

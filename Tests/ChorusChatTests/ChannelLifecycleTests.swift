@@ -122,3 +122,51 @@ struct ChannelLifecycleTests {
         #expect(try await node.withUser(carol) { try await $0.activeMutes() }.isEmpty)
     }
 }
+
+@Suite("Message search", .serialized)
+struct MessageSearchTests {
+    @Test("search matches whole words, case-insensitively, in memory and through the store's index, newest version wins")
+    func searchMemoryAndStore() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-search-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func open() throws -> (NodeStorage, ChatNode) {
+            let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 2)
+            let node = ChatNode(
+                actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: 2), journal: storage.wal, store: storage.store,
+                clock: ManualTimeSource())
+            node.restore(recovery.state)
+            return (storage, node)
+        }
+        let (storage, node) = try open()
+        for user in [alice, bob] { _ = try await node.ensureUser(user, displayName: user.rawValue) }
+        let info = try await node.createChannel(kind: .group, name: "Team", owner: alice)
+        let channel = try node.channel(info.id)
+        _ = try await channel.addMember(bob, role: .member, by: alice)
+        let bodies = ["Hello world", "hello, WORLD!", "helloworld", "world peace", "Ünïcode hello", "goodbye"]
+        var ids: [MessageID] = []
+        for body in bodies { ids.append(try await channel.send(MessageDraft(body: body), from: alice, senderName: "A").id) }
+        try await storage.checkpoint(node)  // all but the newest two are now only in the store
+        func search(_ query: String, limit: Int = 10) async throws -> [String] {
+            try await channel.search(query, limit: limit, for: bob).map(\.body)
+        }
+        #expect(try await search("hello") == ["Ünïcode hello", "hello, WORLD!", "Hello world"])
+        #expect(try await search("WORLD hello") == ["hello, WORLD!", "Hello world"])
+        #expect(try await search("ünïcode") == ["Ünïcode hello"])
+        #expect(try await search("hello", limit: 2) == ["Ünïcode hello", "hello, WORLD!"])
+        #expect(try await search("hell") == [])
+        // A stored message edited (now in memory) is found by its new text only; a deleted one not at all.
+        _ = try await channel.edit(ids[0], body: "edited text", inlineEmotes: [], by: alice)
+        try await channel.delete(ids[1], by: alice)
+        #expect(try await search("hello") == ["Ünïcode hello"])
+        #expect(try await search("edited") == ["edited text"])
+        try await storage.checkpoint(node)
+        #expect(try await search("hello") == ["Ünïcode hello"])
+        #expect(try await search("edited") == ["edited text"])
+        // A non-member cannot search a group; a truncation hides earlier matches.
+        _ = try await node.ensureUser(carol, displayName: "carol")
+        await #expect(throws: ChatError.self) { try await channel.search("hello", limit: 10, for: carol) }
+        _ = try await channel.truncate(hard: false, by: alice, asServer: false)
+        #expect(try await search("hello") == [])
+        storage.close()
+    }
+}

@@ -108,6 +108,27 @@ extension ChannelActor {
         try await commit(.historyCleared(user: user, through: newest, at: env.clock.now())) { _, _ in () }
     }
 
+    /// The newest `limit` live messages whose text has every word of `query` as a whole word
+    /// (case-insensitive), newest first, as `viewer` sees the channel (`nil`: a server). Messages
+    /// in memory are matched here (their newest version); older ones through the store's
+    /// full-text index.
+    public distributed func search(_ query: String, limit: Int, for viewer: UserID?) throws -> [Message] {
+        try state.requireLive()
+        if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
+        let hidden = state.hiddenThrough(for: viewer)
+        let visible = { (message: Message) in !message.deleted && hidden.map { message.id > $0 } ?? true }
+        let inMemory = state.memoryMessages(after: nil, before: nil)
+        let memoryIDs = Set(inMemory.map(\.id))
+        var found = inMemory.filter { visible($0) && TextWords.wordMatch(query, in: $0.body) }
+        if state.hasOlderInStore, let store = env.store {
+            let words = TextWords.words(of: query).map(String.init)
+            // Memory has the newest version of what it holds: the store's copy of those is stale.
+            let stored = try store.search(in: state.info.id, words: words, limit: limit + memoryIDs.count)
+            found += stored.filter { !memoryIDs.contains($0.id) && visible($0) }
+        }
+        return Array(found.sorted { $0.id > $1.id }.prefix(limit))
+    }
+
     /// The engine id of the message the Stream API calls `id`: a decimal engine id, or the id its
     /// sender gave (looked up among the messages in memory, the newest ones); `nil` if unknown.
     public distributed func messageID(forStreamID id: String) -> MessageID? {

@@ -15,6 +15,7 @@ struct StreamQueryRoutes {
     func register(on api: RouterGroup<ChorusRequestContext>) {
         api.post("channels", use: queryChannels)
         api.post("users", use: upsertUsers)
+        api.get("search", use: search)
     }
 
     /// Fields a channel filter or sort may name besides custom data.
@@ -34,12 +35,32 @@ struct StreamQueryRoutes {
         let messageLimit = try body.int("message_limit", in: 0...300) ?? 25
         let memberLimit = try body.int("member_limit", in: 0...100) ?? 100
 
+        let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: messageLimit)
+        let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
+        let sorted = matched.sorted { lhs, rhs in
+            let (a, b) = (documents[lhs], documents[rhs])
+            if effectiveSort.areInIncreasingOrder({ a[$0] }, { b[$0] }) { return true }
+            if effectiveSort.areInIncreasingOrder({ b[$0] }, { a[$0] }) { return false }
+            return views[lhs].info.id > views[rhs].info.id
+        }
+        let page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
+        let shapes = try await StreamShapes.load(for: Array(page), node: node)
+        let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
+        return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
+    }
+
+    /// The channels `filter` matches for `user` (`nil`: a server): every candidate's view (with
+    /// its newest `messages`), its filter document, and the indices of the matching ones. Hidden
+    /// channels are left out unless the filter asks about `hidden`.
+    func matchingChannels(
+        _ filter: QueryFilter, for user: UserID?, messages: Int
+    ) async throws -> (views: [ChannelView], documents: [[String: JSONValue]], matched: [Int]) {
         let candidates = try await candidates(for: user, filter: filter)
         let views = try await withThrowingTaskGroup(of: ChannelView?.self) { group in
             for id in candidates {
                 group.addTask {
                     do {
-                        return try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: messageLimit)) }
+                        return try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: messages)) }
                     } catch let error as ChatError where [.channelNotFound, .notMember].contains(error.code) {
                         return nil  // gone, or left since the index said otherwise
                     }
@@ -65,17 +86,7 @@ struct StreamQueryRoutes {
         if !filter.fields.contains("hidden") {
             matched = matched.filter { documents[$0]["hidden"] != .bool(true) }
         }
-        let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
-        matched.sort { lhs, rhs in
-            let (a, b) = (documents[lhs], documents[rhs])
-            if effectiveSort.areInIncreasingOrder({ a[$0] }, { b[$0] }) { return true }
-            if effectiveSort.areInIncreasingOrder({ b[$0] }, { a[$0] }) { return false }
-            return views[lhs].info.id > views[rhs].info.id
-        }
-        let page = matched.dropFirst(offset).prefix(limit).map { views[$0] }
-        let shapes = try await StreamShapes.load(for: Array(page), node: node)
-        let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
-        return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
+        return (views, documents, matched)
     }
 
     /// The channels a query has to look at.

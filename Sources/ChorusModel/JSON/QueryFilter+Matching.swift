@@ -76,10 +76,10 @@ extension QueryCondition {
     }
 }
 
-/// Case-insensitive word splitting shared by `$autocomplete` and `$q`.
-enum TextWords {
+/// Case-insensitive word splitting shared by `$autocomplete`, `$q` and message search.
+public enum TextWords {
     /// The lower-cased words of `text`: maximal runs of letters and numbers.
-    static func words(of text: String) -> [Substring] {
+    public static func words(of text: String) -> [Substring] {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }
     }
 
@@ -90,7 +90,7 @@ enum TextWords {
     }
 
     /// Whether every word of `query` is a whole word of `text`.
-    static func wordMatch(_ query: String, in text: String) -> Bool {
+    public static func wordMatch(_ query: String, in text: String) -> Bool {
         let textWords = Set(words(of: text).map(String.init))
         return words(of: query).allSatisfy { textWords.contains(String($0)) }
     }
