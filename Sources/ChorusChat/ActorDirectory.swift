@@ -29,6 +29,8 @@ final class ActorDirectory: Sendable {
     }
 
     let gate: CallGate
+    /// Where the messages not yet in the store are, by their Stream API id.
+    let messages = MessageLocator()
     private let entries = Mutex(Entries())
 
     init(gate: CallGate) {

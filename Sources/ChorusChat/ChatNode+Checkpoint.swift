@@ -25,6 +25,7 @@ extension ChatNode {
         }
         // Ids made after a restart must stay above the recovered ones, even if the clock stepped back.
         for snapshot in recovered.channels.values {
+            for message in snapshot.state.dirtyMessages { directory.messages.note(message) }
             advanceIDs(past: snapshot.state.info.id)
             if let newest = snapshot.state.recent.last { ids.advance(past: newest.id.rawValue) }
         }
@@ -64,6 +65,7 @@ extension ChatNode {
         }
         if newest > 0 { try await journal.waitDurable(newest) }
         try await store.write(batch)
+        directory.messages.forget(batch.messages)
         for (actor, flush) in flushedChannels { await actor.whenLocal { $0.completeFlush(flush) } }
         for (actor, lsn) in flushedUsers { await actor.whenLocal { $0.completeFlush(upTo: lsn) } }
         logger.debug("checkpoint", metadata: ["storage.channels": "\(flushedChannels.count)", "storage.messages": "\(batch.messages.count)"])

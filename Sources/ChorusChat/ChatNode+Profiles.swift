@@ -105,3 +105,27 @@ extension QueryFilter {
         }
     }
 }
+
+extension ChatNode {
+    /// The channel and engine id of the message the Stream API calls `key` (its sender's own id,
+    /// or the engine id in decimal): looked up on this node, then on every peer; `nil` if none knows it.
+    public func locateMessage(_ key: String) async throws -> (channel: ChannelID, message: MessageID)? {
+        if let found = try locateLocalMessage(key) { return found }
+        for peer in cluster?.peers ?? [] {
+            if let found = try await chatNodeActor(on: peer).locateMessage(key) { return (found.channel, found.message) }
+        }
+        return nil
+    }
+
+    /// ``locateMessage(_:)`` on this node alone: messages since the last checkpoint, then the store.
+    func locateLocalMessage(_ key: String) throws -> (channel: ChannelID, message: MessageID)? {
+        if let found = directory.messages.locate(key) { return found }
+        return try store?.locate(key)
+    }
+}
+
+/// Where a message is, as a node answers a peer.
+public struct MessageLocation: Sendable, Codable, Equatable {
+    public var channel: ChannelID
+    public var message: MessageID
+}

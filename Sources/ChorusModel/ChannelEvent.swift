@@ -15,6 +15,8 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case typing(UserID)
         case typingStop(UserID)
         case memberAdd(Member)
+        /// A member's role changed.
+        case memberUpdate(Member)
         case memberRemove(UserID)
         case channelUpdate(ChannelInfo)
         case read(user: UserID, cursor: ReadCursor)
@@ -57,6 +59,7 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case .typing: "typing"
         case .typingStop: "typing_stop"
         case .memberAdd: "member_add"
+        case .memberUpdate: "member_update"
         case .memberRemove: "member_remove"
         case .channelUpdate: "channel_update"
         case .read: "read"

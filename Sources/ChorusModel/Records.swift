@@ -27,6 +27,8 @@ public enum ChannelRecord: Hashable, Sendable, Codable {
     case channelDeleted(hard: Bool, through: MessageID?, by: UserID, at: Timestamp)
     /// `user` cleared their view of the history up to `through` (hide with `clear_history`).
     case historyCleared(user: UserID, through: MessageID, at: Timestamp)
+    /// A member's role changed (Stream's moderators are admins).
+    case roleChanged(UserID, role: MemberRole, by: UserID, at: Timestamp)
 }
 
 /// The content of a `messageSent` record; the log position becomes the message's `seq`.

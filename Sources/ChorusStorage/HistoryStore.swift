@@ -40,7 +40,29 @@ public final class HistoryStore: Sendable {
                         SELECT id, json_extract(json, '$.body'), 'c' || printf('%x', channel) FROM message WHERE deleted = 0;
                     """)
         }
+        migrator.registerMigration("v3-locate") { db in
+            // Finding a message without its channel (the Stream API's /messages/{id}).
+            try db.execute(
+                sql: """
+                    CREATE INDEX message_by_id ON message (id);
+                    CREATE INDEX message_by_client_id ON message (json_extract(json, '$.clientMessageID'))
+                        WHERE json_extract(json, '$.clientMessageID') IS NOT NULL;
+                    """)
+        }
         try migrator.migrate(pool)
+    }
+
+    /// The channel and engine id of the stored message whose client id is `key`, or whose engine
+    /// id is `key` in decimal.
+    public func locate(_ key: String) throws -> (ChannelID, MessageID)? {
+        try pool.read { db in
+            var row = try Row.fetchOne(
+                db, sql: "SELECT channel, id FROM message WHERE json_extract(json, '$.clientMessageID') = ? LIMIT 1", arguments: [key])
+            if row == nil, let id = MessageID(key) {
+                row = try Row.fetchOne(db, sql: "SELECT channel, id FROM message WHERE id = ? LIMIT 1", arguments: [Int64(bitPattern: id.rawValue)])
+            }
+            return row.map { (ChannelID(rawValue: UInt64(bitPattern: $0[0])), MessageID(rawValue: UInt64(bitPattern: $0[1]))) }
+        }
     }
 
     /// The search token of `channel` in `message_text`.

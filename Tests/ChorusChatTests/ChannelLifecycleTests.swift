@@ -162,11 +162,30 @@ struct MessageSearchTests {
         try await storage.checkpoint(node)
         #expect(try await search("hello") == ["Ünïcode hello"])
         #expect(try await search("edited") == ["edited text"])
-        // A non-member cannot search a group; a truncation hides earlier matches.
-        _ = try await node.ensureUser(carol, displayName: "carol")
-        await #expect(throws: ChatError.self) { try await channel.search("hello", limit: 10, for: carol) }
-        _ = try await channel.truncate(hard: false, by: alice, asServer: false)
-        #expect(try await search("hello") == [])
+        // Messages are found by id without their channel: in memory, after a checkpoint (the
+        // store), and after a restart (the log's tail, then the store).
+        let tagged = try await channel.send(MessageDraft(body: "tagged"), from: bob, senderName: "B", clientMessageID: "client-7")
+        #expect(try await node.locateMessage("client-7").map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, tagged.message.id.rawValue])
+        #expect(try await node.locateMessage(tagged.message.id.description).map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, tagged.message.id.rawValue])
+        #expect(try await node.locateMessage(ids[0].description).map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, ids[0].rawValue])
+        #expect(try await node.locateMessage("nope") == nil)
+        #expect(node.directory.messages.count > 0)
+        try await storage.checkpoint(node)
+        #expect(node.directory.messages.count == 0)
+        #expect(try await node.locateMessage("client-7").map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, tagged.message.id.rawValue])
+        let unstored = try await channel.send(MessageDraft(body: "unstored"), from: bob, senderName: "B", clientMessageID: "client-8")
         storage.close()
+        let (reopened, node2) = try open()
+        #expect(try await node2.locateMessage("client-8").map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, unstored.message.id.rawValue])
+        #expect(try await node2.locateMessage("client-7").map { [$0.channel.rawValue, $0.message.rawValue] } == [info.id.rawValue, tagged.message.id.rawValue])
+        reopened.close()
+        let (storage2, node3) = try open()
+        let channel2 = try await node3.withChannel(info.id) { $0 }
+        // A non-member cannot search a group; a truncation hides earlier matches.
+        _ = try await node3.ensureUser(carol, displayName: "carol")
+        await #expect(throws: ChatError.self) { try await channel2.search("hello", limit: 10, for: carol) }
+        _ = try await channel2.truncate(hard: false, by: alice, asServer: false)
+        #expect(try await channel2.search("hello", limit: 10, for: bob).isEmpty)
+        storage2.close()
     }
 }

@@ -40,6 +40,7 @@ struct RecordCodingTests {
         .channelDeleted(hard: false, through: nil, by: alice, at: at),
         .channelDeleted(hard: true, through: message, by: bob, at: at),
         .historyCleared(user: bob, through: message, at: at),
+        .roleChanged(bob, role: .admin, by: alice, at: at),
     ]
 
     /// Custom data with every kind of JSON value, nested.
@@ -75,7 +76,7 @@ struct RecordCodingTests {
     func everyCase() throws {
         var tags = Set<UInt8>()
         for record in Self.channelRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...18))
+        #expect(tags == Set(1...19))
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
         #expect(tags == Set(1...7))
@@ -153,10 +154,10 @@ struct RecordCodingTests {
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUser) }
         var badUTF8 = ByteReader([2, 2, 0xC3, 0x28])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUTF8) }
-        var badTag = ByteReader([19])
+        var badTag = ByteReader([20])
         do {
             _ = try ChannelRecord(from: &badTag)
-            Issue.record("tag 19 decoded")
+            Issue.record("tag 20 decoded")
         } catch let error as RecordDecodingError {
             #expect(error.offset == 1)
             #expect(error.message == "unknown channel record type")

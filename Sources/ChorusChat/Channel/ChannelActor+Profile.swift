@@ -101,6 +101,22 @@ extension ChannelActor {
         return before
     }
 
+    /// Makes members moderators (`admin`) or plain members again, as an owner or admin, or a
+    /// server acting for `user`. The owner keeps their role; non-members are refused.
+    public distributed func setRole(_ role: MemberRole, of targets: [UserID], by user: UserID, asServer: Bool) async throws -> ChannelView {
+        try authorizeManage(user, asServer: asServer)
+        precondition(role != .owner, "a channel has one owner")
+        for target in targets {
+            guard let current = state.role(of: target) else { throw ChatError(.userNotFound, "user \(target) is not a member of this channel") }
+            if current == .owner { throw ChatError(.cannotRemoveOwner, "the owner's role cannot be changed") }
+        }
+        let now = env.clock.now()
+        for target in targets where state.role(of: target) != role {
+            try await commit(.roleChanged(target, role: role, by: user, at: now)) { _, _ in () }
+        }
+        return try view(for: nil, messages: .latest(limit: 0))
+    }
+
     /// Hides every message sent so far from `user` (Stream's hide with `clear_history`).
     public distributed func clearHistory(for user: UserID) async throws {
         _ = try state.requireMember(user)
@@ -127,6 +143,18 @@ extension ChannelActor {
             found += stored.filter { !memoryIDs.contains($0.id) && visible($0) }
         }
         return Array(found.sorted { $0.id > $1.id }.prefix(limit))
+    }
+
+    /// Message `id` as `viewer` sees it (`nil`: a server): live or deleted, unless a truncation or
+    /// the viewer's cleared history hides it.
+    public distributed func message(_ id: MessageID, for viewer: UserID?) throws -> Message {
+        try state.requireLive()
+        if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
+        try ensureLoaded(id)
+        guard let message = state.message(id), state.hiddenThrough(for: viewer).map({ id > $0 }) ?? true else {
+            throw ChatError.messageNotFound(id)
+        }
+        return message
     }
 
     /// The engine id of the message the Stream API calls `id`: a decimal engine id, or the id its

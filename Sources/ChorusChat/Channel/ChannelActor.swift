@@ -87,6 +87,7 @@ public distributed actor ChannelActor {
         let seq = state.apply(record)
         appliedLSN = lsn
         env.directory.noteCommitted(state.info.id, lsn: lsn)
+        noteSent(record)
         if let event = state.event(reporting: record, seq: seq) {
             if proposal == nil { unpublished.append((lsn, event)) } else { eventLog.append(event) }
         }
@@ -98,6 +99,11 @@ public distributed actor ChannelActor {
             publishDurable(upTo: lsn)
         }
         return value
+    }
+
+    /// Notes a sent message in the node's ``MessageLocator`` (until a checkpoint stores it).
+    func noteSent(_ record: ChannelRecord) {
+        if case .messageSent(let new) = record, let message = state.message(new.id) { env.directory.messages.note(message) }
     }
 
     /// Publishes the held events of every record up to `lsn` (now durable), oldest first.
@@ -378,6 +384,12 @@ public distributed actor ChannelActor {
         let now = env.clock.now()
         expireTyping(at: now)
         return typing.typing(at: now)
+    }
+
+    /// Ends the caller's typing at once (Stream's `typing.stop` event).
+    public distributed func stopTyping(by user: UserID) throws {
+        _ = try state.requireMember(user)
+        stopTyping(user, at: env.clock.now())
     }
 
     /// Ends `user`'s typing (they sent a message or left) and announces it.

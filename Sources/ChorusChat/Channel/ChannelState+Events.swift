@@ -14,6 +14,9 @@ extension ChannelState {
             (payload, at) = (.channelUpdate(info), time)
         case .memberAdded(let member, _):
             (payload, at) = (.memberAdd(member), member.joinedAt)
+        case .roleChanged(let user, _, _, let time):
+            guard let member = members[user]?.member else { return nil }
+            (payload, at) = (.memberUpdate(member), time)
         case .memberRemoved(let user, _, let time):
             (payload, at) = (.memberRemove(user), time)
         case .messageSent(let new):

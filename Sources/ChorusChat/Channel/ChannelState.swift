@@ -160,6 +160,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
         case .channelDeleted(let hard, let through, _, let at):
             deletedAt = at
             if let through { erase(through: through, fromStore: hard) }
+        case .roleChanged(let user, let role, _, _):
+            members[user]?.member.role = role
         case .historyCleared(let user, let through, _):
             let cleared = members[user]?.clearedThrough
             members[user]?.clearedThrough = max(cleared ?? through, through)

@@ -41,6 +41,11 @@ public distributed actor ChatNodeActor {
         try await node.createLocalChannel(info, members: members, profile: profile)
     }
 
+    /// Where message `key` is, if this node knows (``ChatNode/locateMessage(_:)``).
+    public distributed func locateMessage(_ key: String) throws -> MessageLocation? {
+        try node.locateLocalMessage(key).map { MessageLocation(channel: $0.channel, message: $0.message) }
+    }
+
     /// The channels this node holds (for queries that scan every node).
     public distributed func localChannelIDs() throws -> [ChannelID] {
         try node.localChannelIDs()

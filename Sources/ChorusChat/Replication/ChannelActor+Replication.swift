@@ -49,6 +49,7 @@ extension ChannelActor: ReplicatedActor {
         for record in records {
             if let target = record.changedMessage { try ensureLoaded(target) }
             let seq = state.apply(record)
+            noteSent(record)
             if let event = state.event(reporting: record, seq: seq) { eventLog.append(event) }
         }
     }

@@ -89,7 +89,7 @@ public enum RealtimeFrames {
                 try c.encode(ReactionData(change: change), forKey: .data)
             case .typing(let user), .typingStop(let user), .memberRemove(let user):
                 try c.encode(["user_id": user], forKey: .data)
-            case .memberAdd(let member):
+            case .memberAdd(let member), .memberUpdate(let member):
                 try c.encode(MemberData(member: member), forKey: .data)
             case .channelUpdate(let info):
                 try c.encode(ChannelBody(info: info), forKey: .data)

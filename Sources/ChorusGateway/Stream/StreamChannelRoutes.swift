@@ -19,6 +19,7 @@ struct StreamChannelRoutes {
         api.post("channels/:type/:id/read", use: markRead)
         api.delete("channels/:type/:id", use: deleteChannel)
         api.post("channels/:type/:id/truncate", use: truncate)
+        api.post("channels/:type/:id/event", use: sendEvent)
     }
 
     /// Fields of `data` that are not custom data.
@@ -157,7 +158,9 @@ struct StreamChannelRoutes {
         let data = try body.object("data")
         let added = try body.memberIDs("add_members") ?? []
         let removed = try body.memberIDs("remove_members") ?? []
-        for key in ["add_moderators", "demote_moderators", "invites", "message"] where body[key] != nil {
+        let promoted = try body.memberIDs("add_moderators") ?? []
+        let demoted = try body.memberIDs("demote_moderators") ?? []
+        for key in ["invites", "message"] where body[key] != nil {
             throw StreamError.input("\(key) is not supported yet (docs/stream-api.md, \"Not yet\")")
         }
         let server = context.isServer
@@ -175,6 +178,8 @@ struct StreamChannelRoutes {
             for user in removed {
                 try await channel.removeMember(user, by: actor)
             }
+            if !promoted.isEmpty { _ = try await channel.setRole(.admin, of: promoted, by: actor, asServer: server) }
+            if !demoted.isEmpty { _ = try await channel.setRole(.member, of: demoted, by: actor, asServer: server) }
             if let custom {
                 return try await channel.changeProfile(name: name, ProfileChange(replace: true, set: custom), by: actor, asServer: server)
             }
@@ -286,5 +291,30 @@ struct StreamChannelRoutes {
         ]
         if let read { event["last_read_message_id"] = .string(read.1) }
         return try StreamJSON.response(["event": .object(event)], status: .created, context: context)
+    }
+}
+
+extension StreamChannelRoutes {
+    /// `POST /channels/{type}/{id}/event` `{"event": {"type": "typing.start" | "typing.stop"}}`.
+    /// Custom events are not supported (400).
+    @Sendable func sendEvent(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard let event = try body.object("event"), let type = try event.string("type") else { throw StreamError.input("event.type is required") }
+        let user = try context.requireStreamUser(named: try event.actingUser() ?? body.actingUser(), what: "send events")
+        let (address, _) = try await withChannel(context) { channel, _ in
+            switch type {
+            case "typing.start": try await channel.startTyping(by: user)
+            case "typing.stop": try await channel.stopTyping(by: user)
+            default: throw StreamError(.input, .badRequest, "event.type \(type.prefix(64)) is not supported: only typing.start and typing.stop")
+            }
+        }
+        let now = node.clock.now()
+        return try StreamJSON.response(
+            [
+                "event": [
+                    "type": .string(type), "cid": .string(address.cid), "channel_type": .string(address.type), "channel_id": .string(address.id),
+                    "user": ["id": .string(user.rawValue)], "created_at": StreamJSON.time(now),
+                ]
+            ], status: .created, context: context)
     }
 }

@@ -43,8 +43,8 @@ enum StreamEvents {
         case .typing(let id), .typingStop(let id):
             object["type"] = if case .typing = event.payload { "typing.start" } else { "typing.stop" }
             object["user"] = user(id)
-        case .memberAdd(let member):
-            object["type"] = "member.added"
+        case .memberAdd(let member), .memberUpdate(let member):
+            object["type"] = if case .memberAdd = event.payload { "member.added" } else { "member.updated" }
             object["member"] = [
                 "user_id": .string(member.userID.rawValue), "user": user(member.userID),
                 "channel_role": .string(StreamShapes.channelRole(member.role)), "created_at": StreamJSON.time(member.joinedAt),

@@ -261,6 +261,12 @@ extension ChannelRecord: RecordCodable {
             writer.write(user)
             writer.write(through)
             writer.write(at)
+        case .roleChanged(let user, let role, let by, let at):
+            writer.write(19 as UInt8)
+            writer.write(user)
+            writer.write(role)
+            writer.write(by)
+            writer.write(at)
         }
     }
 
@@ -291,6 +297,7 @@ extension ChannelRecord: RecordCodable {
         case 17:
             self = .channelDeleted(hard: try reader.readBool(), through: try reader.readOptional { try $0.read() }, by: try reader.read(), at: try reader.read())
         case 18: self = .historyCleared(user: try reader.read(), through: try reader.read(), at: try reader.read())
+        case 19: self = .roleChanged(try reader.read(), role: try reader.read(), by: try reader.read(), at: try reader.read())
         default: throw reader.failure("unknown channel record type")
         }
     }
