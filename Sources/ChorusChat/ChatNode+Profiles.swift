@@ -85,23 +85,22 @@ extension ChatNode {
 }
 
 extension QueryFilter {
-    /// The users a `members` condition at the top level (or in a top-level `$and`) requires a
-    /// channel to include one of; empty when the filter does not restrict members that way.
-    public var namedMembers: Set<UserID> {
+    /// The values a condition on `field` at the top level (or in a top-level `$and`) requires
+    /// the field to hold one of (`$eq`, `$in`, `$contains`); empty when the filter does not
+    /// restrict `field` that way. A query can read only the channels these values name.
+    public func named(_ field: String) -> [JSONValue] {
         switch self {
-        case .condition(field: "members", let condition):
-            let values: [JSONValue] =
-                switch condition {
-                case .eq(.array(let values)): values
-                case .eq(let value), .contains(let value): [value]
-                case .in(let values): values
-                default: []
-                }
-            return Set(values.compactMap { $0.stringValue.flatMap(UserID.init) })
+        case .condition(field: field, let condition):
+            switch condition {
+            case .eq(.array(let values)): values
+            case .eq(let value), .contains(let value): [value]
+            case .in(let values): values
+            default: []
+            }
         case .and(let filters):
-            return filters.lazy.map(\.namedMembers).first { !$0.isEmpty } ?? []
+            filters.lazy.map { $0.named(field) }.first { !$0.isEmpty } ?? []
         default:
-            return []
+            []
         }
     }
 }

@@ -15,6 +15,8 @@ struct StreamQueryRoutes {
     func register(on api: RouterGroup<ChorusRequestContext>) {
         api.post("channels", use: queryChannels)
         api.post("users", use: upsertUsers)
+        api.patch("users", use: partialUpdateUsers)
+        api.get("users", use: queryUsers)
         api.get("search", use: search)
     }
 
@@ -91,8 +93,13 @@ struct StreamQueryRoutes {
 
     /// The channels a query has to look at.
     private func candidates(for user: UserID?, filter: QueryFilter) async throws -> [ChannelID] {
+        let cids = filter.named("cid")
+        if !cids.isEmpty {
+            // Named channels: read only those (a user still sees only theirs, by the view's check).
+            return Array(Set(cids.compactMap { $0.stringValue.flatMap(ChannelAddress.init(cid:))?.channelID }))
+        }
         if let user { return try await node.channelIDs(of: user) }
-        let named = filter.namedMembers
+        let named = Set(filter.named("members").compactMap { $0.stringValue.flatMap(UserID.init) })
         if !named.isEmpty {
             var ids = Set<ChannelID>()
             for member in named {
@@ -120,6 +127,79 @@ struct StreamQueryRoutes {
         return fields
     }
 
+    /// A user object as this API shows it.
+    static func userObject(_ profile: UserProfile) -> JSONValue {
+        [
+            "id": .string(profile.id.rawValue), "name": .string(profile.displayName), "role": "user",
+            "created_at": StreamJSON.time(profile.createdAt), "updated_at": StreamJSON.time(profile.createdAt),
+            "online": false, "banned": false,
+        ]
+    }
+
+    /// `PATCH /users` `{"users": [{"id": "alice", "set": {"name": "Al"}}]}` (server, or a user for
+    /// themself): only `name` can be set so far.
+    @Sendable func partialUpdateUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard case .array(let entries)? = body["users"], (1...100).contains(entries.count) else {
+            throw StreamError.input("users must be an array of 1-100 {\"id\", \"set\", \"unset\"} objects")
+        }
+        var result: [String: JSONValue] = [:]
+        for (index, entry) in entries.enumerated() {
+            guard case .object(let fields) = entry else { throw StreamError.input("users[\(index)] must be an object") }
+            let change = StreamBody(fields, path: "users[\(index)]")
+            guard let id = try change.userID("id") else { throw StreamError.input("users[\(index)].id is required") }
+            if case .user(let profile) = context.identity, profile.id != id {
+                throw StreamError.notAllowed("a user token may only update its own user")
+            }
+            if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot update users") }
+            let set = try change.object("set") ?? StreamBody([:], path: "users[\(index)].set")
+            let unset = try change.strings("unset", max: 100) ?? []
+            if let other = set.fields.keys.sorted().first(where: { $0 != "name" }) ?? unset.first {
+                throw StreamError.input("users[\(index)]: \(other) cannot be changed: only set.name is supported (user roles and custom fields are not stored yet)")
+            }
+            let profile = try await {
+                if let name = try set.string("name") { return try await node.upsertUser(id, displayName: name) }
+                return try await node.profile(of: id)
+            }()
+            result[id.rawValue] = Self.userObject(profile)
+        }
+        return try StreamJSON.response(["users": .object(result)], context: context)
+    }
+
+    /// `GET /users?payload={"filter_conditions": {"id": {"$in": […]}}, "sort", "limit", "offset"}`:
+    /// the filter must name the users (`id` with `$eq` or `$in`, up to 1,000); it may also test
+    /// `name`, `role`, `created_at`. Users that do not exist are left out.
+    @Sendable func queryUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot query users") }
+        let payload = try StreamBody.payload(request)
+        let filter = try QueryFilter.parse(payload["filter_conditions"] ?? .object([:]), path: "payload.filter_conditions")
+        let fields: Set<String> = ["id", "name", "role", "created_at", "updated_at"]
+        if let unknown = filter.fields.subtracting(fields).sorted().first {
+            throw StreamError.input("payload.filter_conditions: users cannot be filtered by \(unknown) yet")
+        }
+        let ids = filter.named("id").compactMap { $0.stringValue.flatMap(UserID.init) }
+        guard !ids.isEmpty else {
+            throw StreamError.input("payload.filter_conditions must name the users: {\"id\": {\"$in\": […]}} (there is no user index yet)")
+        }
+        let sort = try QuerySort.parse(payload["sort"], path: "payload.sort")
+        if let unknown = Set(sort.fields.map(\.name)).subtracting(fields).sorted().first {
+            throw StreamError.input("payload.sort: users cannot be sorted by \(unknown)")
+        }
+        let limit = try payload.int("limit", in: 0...100) ?? 30
+        let offset = try payload.int("offset", in: 0...1000) ?? 0
+        var users: [[String: JSONValue]] = []
+        for id in Set(ids) {
+            guard let profile = try? await node.profile(of: id), case .object(let object) = Self.userObject(profile) else { continue }
+            if filter.matches({ object[$0] }) { users.append(object) }
+        }
+        users.sort { lhs, rhs in
+            if sort.areInIncreasingOrder({ lhs[$0] }, { rhs[$0] }) { return true }
+            if sort.areInIncreasingOrder({ rhs[$0] }, { lhs[$0] }) { return false }
+            return (lhs["id"]?.stringValue ?? "") < (rhs["id"]?.stringValue ?? "")
+        }
+        return try StreamJSON.response(["users": .array(users.dropFirst(offset).prefix(limit).map { .object($0) })], context: context)
+    }
+
     /// `POST /users` `{"users": {"alice": {"id": "alice", "name": "Alice"}}}` (server only):
     /// creates or renames each user.
     @Sendable func upsertUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
@@ -135,11 +215,7 @@ struct StreamQueryRoutes {
                 throw StreamError.input("users.\(key): the key must be a valid user id equal to its id field")
             }
             let profile = try await node.upsertUser(id, displayName: try user.string("name") ?? id.rawValue)
-            result[key] = [
-                "id": .string(id.rawValue), "name": .string(profile.displayName), "role": "user",
-                "created_at": StreamJSON.time(profile.createdAt), "updated_at": StreamJSON.time(profile.createdAt),
-                "online": false, "banned": false,
-            ]
+            result[key] = Self.userObject(profile)
         }
         return try StreamJSON.response(["users": .object(result)], status: .created, context: context)
     }

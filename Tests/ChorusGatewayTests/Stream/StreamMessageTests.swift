@@ -99,4 +99,44 @@ struct StreamMessageTests {
             expectStreamError(try await api.stream(.post, "/channels/messaging/general", as: nil, json: ["add_moderators": ["nobody"]]), .notFound, code: 16)
         }
     }
+
+    @Test("users: partial update (name only; a user for themself), query by id with filters and sort")
+    func users() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob", "carol")
+            let renamed = try await api.stream(.patch, "/users", as: nil, json: ["users": [["id": "bob", "set": ["name": "Robert"]]]])
+            #expect(renamed.status == .ok)
+            #expect(renamed.dict("users").dict("bob")["name"] as? String == "Robert")
+            #expect(try await api.stream(.patch, "/users", as: "alice", json: ["users": [["id": "alice", "set": ["name": "Al"]]]]).status == .ok)
+            expectStreamError(try await api.stream(.patch, "/users", as: "alice", json: ["users": [["id": "bob", "set": ["name": "x"]]]]), .forbidden, code: 17)
+            expectStreamError(try await api.stream(.patch, "/users", as: nil, json: ["users": [["id": "bob", "set": ["role": "admin"]]]]), .badRequest, code: 4)
+            expectStreamError(try await api.stream(.patch, "/users", as: nil, json: ["users": []]), .badRequest, code: 4)
+
+            func query(_ payload: [String: Any], as user: String? = "alice") async throws -> Reply {
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self)
+                return try await api.stream(.get, "/users?payload=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!, as: user)
+            }
+            let found = try await query(["filter_conditions": ["id": ["$in": ["carol", "bob", "nobody"]]], "sort": [["field": "name", "direction": 1]]])
+            #expect(found.list("users").compactMap { $0["name"] as? String } == ["Carol", "Robert"])
+            let named = try await query(["filter_conditions": ["id": ["$in": ["alice", "bob", "carol"]], "name": ["$autocomplete": "rob"]]])
+            #expect(named.list("users").compactMap { $0["id"] as? String } == ["bob"])
+            expectStreamError(try await query(["filter_conditions": ["name": "Robert"]]), .badRequest, code: 4)
+            expectStreamError(try await query(["filter_conditions": ["id": "bob", "color": "red"]]), .badRequest, code: 4)
+        }
+    }
+
+    @Test("query channels and search read only the channels a cid condition names")
+    func cidNamedQueries() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            try await api.createStreamChannel("one", by: "alice", members: ["bob"])
+            try await api.createStreamChannel("two", by: "alice", members: [])
+            let reply = try await api.stream(
+                .post, "/channels", as: nil, json: ["filter_conditions": ["cid": ["$in": ["messaging:one", "messaging:nope"]]]])
+            #expect(reply.list("channels").compactMap { $0.dict("channel")["cid"] as? String } == ["messaging:one"])
+            // A user sees a named channel only if they may read it.
+            let bob = try await api.stream(.post, "/channels", as: "bob", json: ["filter_conditions": ["cid": ["$in": ["messaging:one", "messaging:two"]]]])
+            #expect(bob.list("channels").compactMap { $0.dict("channel")["cid"] as? String } == ["messaging:one"])
+        }
+    }
 }
