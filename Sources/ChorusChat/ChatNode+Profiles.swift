@@ -68,11 +68,15 @@ extension ChatNode {
         }
     }
 
-    /// Every channel of every node: a scan, for queries no index narrows yet.
+    /// Every channel of every node (asked in parallel): a scan, for queries no index narrows yet.
     public func allChannelIDs() async throws -> [ChannelID] {
         var ids = Set(try localChannelIDs())
-        for peer in cluster?.peers ?? [] {
-            ids.formUnion(try await chatNodeActor(on: peer).localChannelIDs())
+        try await withThrowingTaskGroup(of: [ChannelID].self) { group in
+            for peer in cluster?.peers ?? [] {
+                let actor = try chatNodeActor(on: peer)
+                group.addTask { try await actor.localChannelIDs() }
+            }
+            for try await peerIDs in group { ids.formUnion(peerIDs) }
         }
         return Array(ids)
     }
@@ -110,10 +114,20 @@ extension ChatNode {
     /// or the engine id in decimal): looked up on this node, then on every peer; `nil` if none knows it.
     public func locateMessage(_ key: String) async throws -> (channel: ChannelID, message: MessageID)? {
         if let found = try locateLocalMessage(key) { return found }
-        for peer in cluster?.peers ?? [] {
-            if let found = try await chatNodeActor(on: peer).locateMessage(key) { return (found.channel, found.message) }
+        // Every peer in parallel; the first that knows the message answers.
+        return try await withThrowingTaskGroup(of: MessageLocation?.self) { group in
+            for peer in cluster?.peers ?? [] {
+                let actor = try chatNodeActor(on: peer)
+                group.addTask { try await actor.locateMessage(key) }
+            }
+            for try await found in group {
+                if let found {
+                    group.cancelAll()
+                    return (found.channel, found.message)
+                }
+            }
+            return nil
         }
-        return nil
     }
 
     /// ``locateMessage(_:)`` on this node alone: messages since the last checkpoint, then the store.

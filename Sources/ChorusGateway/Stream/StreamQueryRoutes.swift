@@ -57,23 +57,7 @@ struct StreamQueryRoutes {
     func matchingChannels(
         _ filter: QueryFilter, for user: UserID?, messages: Int
     ) async throws -> (views: [ChannelView], documents: [[String: JSONValue]], matched: [Int]) {
-        let candidates = try await candidates(for: user, filter: filter)
-        let views = try await withThrowingTaskGroup(of: ChannelView?.self) { group in
-            for id in candidates {
-                group.addTask {
-                    do {
-                        return try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: messages)) }
-                    } catch let error as ChatError where [.channelNotFound, .notMember].contains(error.code) {
-                        return nil  // gone, or left since the index said otherwise
-                    }
-                }
-            }
-            var views: [ChannelView] = []
-            for try await view in group {
-                if let view { views.append(view) }
-            }
-            return views
-        }
+        let views = try await node.views(of: try await candidates(for: user, filter: filter), for: user, messages: messages)
         var muted = Set<ChannelID>()
         if let user {
             muted = Set(try await node.withUser(user) { try await $0.activeMutes() }.map(\.channelID))

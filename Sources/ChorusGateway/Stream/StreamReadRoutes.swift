@@ -15,25 +15,9 @@ struct StreamReadRoutes {
         api.get("app", use: app)
     }
 
-    /// The views of every channel of `user`, as `user`, with `messages` newest messages each.
+    /// The views of every channel of `user` (hidden ones too), as `user`, with `messages` newest messages each.
     private func views(of user: UserID, messages: Int) async throws -> [ChannelView] {
-        let ids = try await node.channelIDs(of: user)
-        return try await withThrowingTaskGroup(of: ChannelView?.self) { group in
-            for id in ids {
-                group.addTask {
-                    do {
-                        return try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: messages)) }
-                    } catch let error as ChatError where [.channelNotFound, .notMember].contains(error.code) {
-                        return nil
-                    }
-                }
-            }
-            var views: [ChannelView] = []
-            for try await view in group {
-                if let view { views.append(view) }
-            }
-            return views
-        }
+        try await node.views(of: try await node.channelIDs(of: user), for: user, messages: messages)
     }
 
     /// `POST /channels/read`: marks every channel of the user read up to its newest message.
