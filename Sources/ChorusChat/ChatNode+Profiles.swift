@@ -50,7 +50,7 @@ extension ChatNode {
     /// Whether channel `id` exists (here or on its owner).
     func channelExists(_ id: ChannelID) async throws -> Bool {
         do {
-            _ = try await withChannel(id) { try await $0.view(for: nil, messages: .latest(limit: 0)) }
+            _ = try await withChannel(id) { try await $0.address() }
             return true
         } catch let error as ChatError where error.code == .channelNotFound {
             return false

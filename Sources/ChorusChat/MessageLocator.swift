@@ -6,35 +6,38 @@ import Synchronization
 ///
 /// Channel actors note each message they apply (as primary or replica); a checkpoint forgets
 /// the ones it stored, since the store answers for those (``HistoryStore/locate(_:)``). So the
-/// table holds one node's messages since its last checkpoint, and recovery notes the ones it
-/// replays from the log.
+/// tables hold one node's messages since its last checkpoint, and recovery notes the ones it
+/// replays from the log. An engine id is looked up before a client id, here and in the store, so
+/// a client id that spells another message's engine id cannot hide that message.
 final class MessageLocator: Sendable {
-    private let table = Mutex<[String: (ChannelID, MessageID)]>([:])
-
-    /// The keys a message is found by.
-    static func keys(of message: Message) -> [String] {
-        var keys = [message.id.description]
-        if let clientID = message.clientMessageID { keys.append(clientID) }
-        return keys
+    private struct Tables {
+        var byEngineID: [MessageID: ChannelID] = [:]
+        var byClientID: [String: (ChannelID, MessageID)] = [:]
     }
+    private let tables = Mutex(Tables())
 
     func note(_ message: Message) {
-        table.withLock { table in
-            for key in Self.keys(of: message) { table[key] = (message.channelID, message.id) }
+        tables.withLock { tables in
+            tables.byEngineID[message.id] = message.channelID
+            if let clientID = message.clientMessageID { tables.byClientID[clientID] = (message.channelID, message.id) }
         }
     }
 
     func forget(_ messages: [Message]) {
-        table.withLock { table in
+        tables.withLock { tables in
             for message in messages {
-                for key in Self.keys(of: message) where table[key]?.1 == message.id { table[key] = nil }
+                tables.byEngineID[message.id] = nil
+                if let clientID = message.clientMessageID, tables.byClientID[clientID]?.1 == message.id { tables.byClientID[clientID] = nil }
             }
         }
     }
 
     func locate(_ key: String) -> (ChannelID, MessageID)? {
-        table.withLock { $0[key] }
+        tables.withLock { tables in
+            if let id = MessageID(key), let channel = tables.byEngineID[id] { return (channel, id) }
+            return tables.byClientID[key]
+        }
     }
 
-    var count: Int { table.withLock { $0.count } }
+    var count: Int { tables.withLock { $0.byEngineID.count } }
 }

@@ -52,14 +52,17 @@ public final class HistoryStore: Sendable {
         try migrator.migrate(pool)
     }
 
-    /// The channel and engine id of the stored message whose client id is `key`, or whose engine
-    /// id is `key` in decimal.
+    /// The channel and engine id of the stored message whose engine id is `key` in decimal, else
+    /// whose client id is `key`.
     public func locate(_ key: String) throws -> (ChannelID, MessageID)? {
         try pool.read { db in
-            var row = try Row.fetchOne(
-                db, sql: "SELECT channel, id FROM message WHERE json_extract(json, '$.clientMessageID') = ? LIMIT 1", arguments: [key])
-            if row == nil, let id = MessageID(key) {
+            var row: Row?
+            if let id = MessageID(key) {
                 row = try Row.fetchOne(db, sql: "SELECT channel, id FROM message WHERE id = ? LIMIT 1", arguments: [Int64(bitPattern: id.rawValue)])
+            }
+            if row == nil {
+                row = try Row.fetchOne(
+                    db, sql: "SELECT channel, id FROM message WHERE json_extract(json, '$.clientMessageID') = ? LIMIT 1", arguments: [key])
             }
             return row.map { (ChannelID(rawValue: UInt64(bitPattern: $0[0])), MessageID(rawValue: UInt64(bitPattern: $0[1]))) }
         }

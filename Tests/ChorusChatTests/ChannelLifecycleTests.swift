@@ -95,9 +95,24 @@ struct ChannelLifecycleTests {
         _ = try await channel.send(MessageDraft(body: "kept"), from: alice, senderName: "A")
         try await storage.checkpoint(node)
         for old in sent { #expect(try storage.store.message(old, in: id) == nil) }
+        // Erased messages cannot be changed, so nothing writes them back.
+        await #expect(throws: ChatError.messageNotFound(sent[0])) {
+            try await channel.edit(sent[0], body: "back?", inlineEmotes: [], by: alice)
+        }
+        await #expect(throws: ChatError.messageNotFound(sent[5])) { try await channel.addReaction(AssetID("1")!, to: sent[5], by: bob) }
+        await #expect(throws: ChatError.messageNotFound(sent[5])) { try await channel.delete(sent[5], by: alice) }
+        await #expect(throws: ChatError.messageNotFound(sent[5])) { try await channel.markRead(sent[5], by: bob) }
+        // A soft truncation after a hard one keeps its messages on disk.
+        let kept = try await channel.send(MessageDraft(body: "soft"), from: alice, senderName: "A").id
+        try await storage.checkpoint(node)
+        _ = try await channel.truncate(hard: false, by: alice, asServer: false)
+        _ = try await channel.send(MessageDraft(body: "after soft"), from: alice, senderName: "A")
+        try await storage.checkpoint(node)
+        for old in sent { #expect(try storage.store.message(old, in: id) == nil) }
+        #expect(try storage.store.message(kept, in: id) != nil)
         storage.close()
         let (reopened, node2) = try open()
-        #expect(try await node2.withChannel(id) { try await $0.messages(.latest(limit: 50), for: bob) }.messages.map(\.body) == ["kept"])
+        #expect(try await node2.withChannel(id) { try await $0.messages(.latest(limit: 50), for: bob) }.messages.map(\.body) == ["after soft"])
         reopened.close()
     }
 

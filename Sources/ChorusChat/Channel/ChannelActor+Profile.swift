@@ -61,11 +61,7 @@ extension ChannelActor {
         name: String?, _ change: ProfileChange, by user: UserID, asServer: Bool
     ) async throws -> ChannelView {
         let now = env.clock.now()
-        if !asServer {
-            let role = try state.requireMember(user)
-            guard role.canManage else { throw ChatError(.notAdmin, "only the owner or an admin can update this channel") }
-        }
-        if state.info.kind == .dm { throw ChatError(.cannotModifyDM, "DM channels cannot be modified") }
+        try authorizeManage(user, asServer: asServer)
         var profile = state.profile ?? ChannelProfile(address: ChannelAddress(v1: state.info), createdBy: state.info.ownerID)
         if change.replace { profile.custom = [:] }
         profile.custom.merge(change.set) { _, new in new }
@@ -105,7 +101,7 @@ extension ChannelActor {
     /// server acting for `user`. The owner keeps their role; non-members are refused.
     public distributed func setRole(_ role: MemberRole, of targets: [UserID], by user: UserID, asServer: Bool) async throws -> ChannelView {
         try authorizeManage(user, asServer: asServer)
-        precondition(role != .owner, "a channel has one owner")
+        guard role != .owner else { throw ChatError(.invalidRequest, "role must be member or admin; a channel has one owner") }
         for target in targets {
             guard let current = state.role(of: target) else { throw ChatError(.userNotFound, "user \(target) is not a member of this channel") }
             if current == .owner { throw ChatError(.cannotRemoveOwner, "the owner's role cannot be changed") }
@@ -162,6 +158,18 @@ extension ChannelActor {
     public distributed func messageID(forStreamID id: String) -> MessageID? {
         if let engineID = MessageID(id), state.message(engineID) != nil || state.mayBeInStore(engineID) { return engineID }
         return state.recent.last { $0.clientMessageID == id }?.id
+    }
+
+    /// The channel's address: a cheap check that it exists (not deleted) and which cid it is.
+    public distributed func address() throws -> ChannelAddress {
+        try state.requireLive()
+        return state.profile?.address ?? ChannelAddress(v1: state.info)
+    }
+
+    /// The channel's owner, if it has one (DMs do not).
+    public distributed func owner() throws -> UserID? {
+        try state.requireLive()
+        return state.info.ownerID
     }
 
     /// Passes for a server, or an owner or admin of the channel (never for a DM).

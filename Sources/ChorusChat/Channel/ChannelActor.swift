@@ -181,7 +181,7 @@ public distributed actor ChannelActor {
         guard appliedLSN > storedLSN else { return nil }
         return ChannelFlush(
             metadata: state.metadata, messages: state.dirtyMessages, appliedLSN: appliedLSN, seq: state.lastSeq,
-            eraseThrough: state.eraseFromStore == true ? state.erasedThrough : nil)
+            eraseThrough: state.storeErasedThrough)
     }
 
     /// The checkpoint wrote `flush`: forget its changes and trim the memory window.

@@ -97,7 +97,7 @@ extension ChannelState {
     /// Delete a message: its author, or an owner/admin. `nil` when it is already deleted (nothing to log).
     public func decideDelete(_ id: MessageID, by user: UserID, at: Timestamp) throws(ChatError) -> ChannelRecord? {
         let role = try requireMember(user)
-        guard let message = message(id) else { throw ChatError.messageNotFound(id) }
+        guard let message = message(id), !isErased(id) else { throw ChatError.messageNotFound(id) }
         if message.deleted { return nil }
         guard message.senderID == user || role.canManage else {
             throw ChatError(.notMessageAuthor, "only the author, the owner or an admin can delete a message")
@@ -128,7 +128,7 @@ extension ChannelState {
     /// Move the caller's read cursor to message `id` (which must exist; deleted messages count).
     public func decideMarkRead(_ id: MessageID, by user: UserID, at: Timestamp) throws(ChatError) -> ChannelRecord {
         _ = try requireMember(user)
-        guard message(id) != nil else { throw ChatError.messageNotFound(id) }
+        guard message(id) != nil, !isErased(id) else { throw ChatError.messageNotFound(id) }
         return .readCursorSet(user: user, message: id, at: at)
     }
 
@@ -150,7 +150,7 @@ extension ChannelState {
     }
 
     private func liveMessage(_ id: MessageID) throws(ChatError) -> Message {
-        guard let message = message(id), !message.deleted else { throw ChatError.messageNotFound(id) }
+        guard let message = message(id), !message.deleted, !isErased(id) else { throw ChatError.messageNotFound(id) }
         return message
     }
 }

@@ -47,8 +47,9 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var profile: ChannelProfile?
     /// Messages up to this id are gone for everyone (truncated, or erased by a hard delete).
     public private(set) var erasedThrough: MessageID?
-    /// Whether erased messages are also removed from the store (a hard truncate or delete).
-    public private(set) var eraseFromStore: Bool?
+    /// Stored messages up to this id are removed from the store at checkpoints (hard truncates
+    /// and deletes only; a soft one keeps them on disk).
+    public private(set) var storeErasedThrough: MessageID?
     /// When the channel was deleted; a deleted channel answers every call as not found.
     public private(set) var deletedAt: Timestamp?
 
@@ -172,7 +173,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
     private mutating func erase(through id: MessageID, fromStore: Bool) {
         erasedThrough = max(erasedThrough ?? id, id)
         guard fromStore else { return }
-        eraseFromStore = true
+        storeErasedThrough = max(storeErasedThrough ?? id, id)
         recent.removeAll { $0.id <= id }
         overlay = overlay.filter { $0.key > id }
         dirty = dirty.filter { $0.key > id }
@@ -222,7 +223,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
 
     /// Whether message `id` may be in the store but not in memory.
     public func mayBeInStore(_ id: MessageID) -> Bool {
-        message(id) == nil && hasOlderInStore && id < (recent.first?.id ?? MessageID(rawValue: .max))
+        message(id) == nil && !isErased(id) && hasOlderInStore && id < (recent.first?.id ?? MessageID(rawValue: .max))
+    }
+
+    /// Whether message `id` is gone for everyone (a truncation or a hard delete).
+    public func isErased(_ id: MessageID) -> Bool {
+        erasedThrough.map { id <= $0 } ?? false
     }
 
     /// The state to store as the channel's snapshot: everything but the messages (stored apart).

@@ -14,7 +14,8 @@ public final class RateLimiter: Sendable {
     public let burst: Double
     private let maxKeys: Int
     private let clock: any TimeSource
-    private let buckets = Mutex<[UserID: Bucket]>([:])
+    /// Buckets by key: a user id, or a key no user id can take (`!anonymous`).
+    private let buckets = Mutex<[String: Bucket]>([:])
 
     private struct Bucket {
         var tokens: Double
@@ -30,7 +31,7 @@ public final class RateLimiter: Sendable {
 
     /// Takes one token for `key`; returns `nil` if allowed, else the seconds until a token is available.
     public func acquire(_ key: UserID) -> Int? {
-        take(key).retryAfter
+        take(key.rawValue).retryAfter
     }
 
     /// The outcome of one request against a bucket.
@@ -44,7 +45,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes one token for `key`, reporting what is left (for rate-limit headers).
-    public func take(_ key: UserID) -> Decision {
+    public func take(_ key: String) -> Decision {
         let now = clock.now()
         return buckets.withLock { buckets in
             var bucket = buckets[key].map { refill($0, now: now) } ?? Bucket(tokens: burst, updatedAt: now)
@@ -67,7 +68,7 @@ public final class RateLimiter: Sendable {
         return Bucket(tokens: min(burst, bucket.tokens + elapsed * rate), updatedAt: now)
     }
 
-    private func prune(_ buckets: inout [UserID: Bucket], now: Timestamp) {
+    private func prune(_ buckets: inout [String: Bucket], now: Timestamp) {
         buckets = buckets.filter { refill($0.value, now: now).tokens < burst }
         if buckets.count > maxKeys / 2 {
             let recent = buckets.sorted { $0.value.updatedAt > $1.value.updatedAt }.prefix(maxKeys / 2)

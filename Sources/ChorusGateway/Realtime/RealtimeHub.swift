@@ -277,7 +277,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// The Stream address of `channel` (asked of its actor once, then remembered).
     func address(of channel: ChannelID) async throws -> ChannelAddress {
         if let known = state.withLock({ $0.addresses[channel] }) { return known }
-        let address = try await node.withChannel(channel) { try await $0.view(for: nil, messages: .latest(limit: 0)) }.address
+        let address = try await node.withChannel(channel) { try await $0.address() }
         state.withLock { $0.addresses[channel] = address }
         return address
     }
@@ -294,6 +294,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
             guard state.followers[channel]?.removeValue(forKey: session.id) != nil, state.followers[channel]!.isEmpty else { return nil }
             state.followers[channel] = nil
             state.subscriptions[channel] = nil
+            state.addresses[channel] = nil
             state.generation += 1
             return state.generation
         }

@@ -22,6 +22,11 @@ struct StreamChannelRoutes {
         api.post("channels/:type/:id/event", use: sendEvent)
     }
 
+    /// The custom fields of a channel's `data`: everything but the built-in fields, nulls dropped.
+    static func customData(_ data: StreamBody) -> [String: JSONValue] {
+        data.fields.filter { !reservedData.contains($0.key) && $0.value != .null }
+    }
+
     /// Fields of `data` that are not custom data.
     static let reservedData: Set<String> = [
         "id", "type", "cid", "name", "members", "created_by", "created_by_id", "created_at", "updated_at", "deleted_at",
@@ -49,8 +54,7 @@ struct StreamChannelRoutes {
         let data = try body.object("data")
         var creation: ChannelCreation?
         if let data, let creator = try creator(of: data, context: context) {
-            var custom = data.fields.filter { !Self.reservedData.contains($0.key) }
-            custom = custom.filter { if case .null = $0.value { false } else { true } }
+            let custom = Self.customData(data)
             try ChannelActor.validateCustom(custom)
             creation = ChannelCreation(
                 createdBy: creator, name: try data.string("name") ?? "", custom: custom, members: try data.memberIDs("members") ?? [])
@@ -104,8 +108,12 @@ struct StreamChannelRoutes {
 
     /// A hashed id is shared by every cid with the same hash: refuse the second one.
     static func check(_ view: ChannelView, isAt address: ChannelAddress) throws {
-        guard view.address == address else {
-            throw StreamError.input("channel \(address.cid) has the same internal id as \(view.address.cid); choose another id")
+        try check(view.address, isAt: address)
+    }
+
+    static func check(_ found: ChannelAddress, isAt address: ChannelAddress) throws {
+        guard found == address else {
+            throw StreamError.input("channel \(address.cid) has the same internal id as \(found.cid); choose another id")
         }
     }
 
@@ -117,7 +125,7 @@ struct StreamChannelRoutes {
         let (id, _) = try await node.openChannel(address, creating: nil)
         do {
             let result = try await node.withChannel(id) { channel in
-                try Self.check(try await channel.view(for: nil, messages: .latest(limit: 0)), isAt: address)
+                try Self.check(try await channel.address(), isAt: address)
                 return try await body(channel, id)
             }
             return (address, result)
@@ -141,15 +149,18 @@ struct StreamChannelRoutes {
         return try StreamJSON.response(["message": shapes.message(sent.message, cid: address.cid)], status: .created, context: context)
     }
 
-    /// The user a change is made as: the token's user, or for a server the user the body names,
-    /// else the channel's owner (a server may do anything its owner may).
+    /// The user a change is made as: the token's user; for a server, the channel's owner (a
+    /// server may do anything its owner may, whoever the body names), else the user it names.
     private func actor(_ context: ChorusRequestContext, body: StreamBody, channel: ChannelActor) async throws -> UserID {
-        if let user = try context.streamUser(named: try body.actingUser()) { return user }
-        guard context.isServer else { throw StreamError.notAllowed("anonymous users cannot change channels") }
-        guard let owner = try await channel.view(for: nil, messages: .latest(limit: 0)).info.ownerID else {
+        let named = try body.actingUser()
+        guard context.isServer else {
+            guard let user = try context.streamUser(named: named) else { throw StreamError.notAllowed("anonymous users cannot change channels") }
+            return user
+        }
+        guard let user = try await channel.owner() ?? named else {
             throw StreamError.notAllowed("this channel has no owner to act for; name a user_id")
         }
-        return owner
+        return user
     }
 
     /// `POST /channels/{type}/{id}`: replace the data (name and custom fields), add or remove members.
@@ -165,11 +176,13 @@ struct StreamChannelRoutes {
         }
         let server = context.isServer
         let custom = try data.map { data in
-            let custom = data.fields.filter { !Self.reservedData.contains($0.key) }
+            let custom = Self.customData(data)
             try ChannelActor.validateCustom(custom)
             return custom
         }
+        // Checked before anything changes, so a bad name does not leave half an update behind.
         let name = try data?.string("name")
+        if let name { try node.limits.validateChannelName(name) }
         let (_, view) = try await withChannel(context) { channel, id in
             let actor = try await actor(context, body: body, channel: channel)
             for user in added {
@@ -232,7 +245,7 @@ struct StreamChannelRoutes {
             try await channel.deleteChannel(hard: hard, by: try await actor(context, body: body, channel: channel), asServer: server)
         }
         let shapes = try await StreamShapes.load(for: [view], node: node)
-        guard case .object(var object) = shapes.channel(view) else { throw StreamError.input("channel could not be shown") }
+        var object = shapes.channelObject(view)
         object["deleted_at"] = StreamJSON.time(node.clock.now())
         return try StreamJSON.response(["channel": .object(object)], context: context)
     }
@@ -247,7 +260,7 @@ struct StreamChannelRoutes {
             try await channel.truncate(hard: hard, by: try await actor(context, body: body, channel: channel), asServer: server)
         }
         let shapes = try await StreamShapes.load(for: [view], node: node)
-        guard case .object(var object) = shapes.channel(view) else { throw StreamError.input("channel could not be shown") }
+        var object = shapes.channelObject(view)
         object["truncated_at"] = StreamJSON.time(node.clock.now())
         return try StreamJSON.response(["channel": .object(object)], status: .created, context: context)
     }

@@ -41,7 +41,7 @@ struct StreamMessageRoutes {
         let (channelID, messageID, key) = try await locate(context)
         do {
             return try await node.withChannel(channelID) { channel in
-                let address = try await channel.view(for: nil, messages: .latest(limit: 0)).address
+                let address = try await channel.address()
                 let message = try await channel.message(messageID, for: viewer)
                 return (address, try await body(channel, message))
             }
@@ -102,10 +102,7 @@ struct StreamMessageRoutes {
     /// attachments and reactions are gone; the message stays as `type: deleted`).
     @Sendable func deleteMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         _ = try StreamChannelRoutes.flag(request, "hard")
-        let named = try request.uri.queryParameters.get("deleted_by").map { raw in
-            guard let id = UserID(raw) else { throw StreamError.input("deleted_by must be a user id") }
-            return id
-        }
+        let named = try StreamBody.queryUserID(request, "deleted_by")
         let (address, deleted) = try await withMessage(context, viewer: nil) { channel, current in
             try await channel.delete(current.id, by: try author(context, named: named, message: current))
             return try await channel.message(current.id, for: nil)
@@ -136,10 +133,7 @@ struct StreamMessageRoutes {
     /// `DELETE /messages/{id}/reaction/{type}` (`?user_id=` for a server token).
     @Sendable func removeReaction(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         guard let type = context.parameters.get("reactionType"), let emote = AssetID(type) else { throw StreamError.input("reaction type is invalid") }
-        let named = try request.uri.queryParameters.get("user_id").map { raw in
-            guard let id = UserID(raw) else { throw StreamError.input("user_id must be a user id") }
-            return id
-        }
+        let named = try StreamBody.queryUserID(request, "user_id")
         let user = try context.requireStreamUser(named: named, what: "remove reactions")
         let (address, message) = try await withMessage(context, viewer: user) { channel, current in
             try await channel.removeReaction(emote, from: current.id, by: user)

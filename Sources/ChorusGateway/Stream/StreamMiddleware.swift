@@ -32,9 +32,9 @@ struct StreamMiddleware: RouterMiddleware {
             try checkKey(request)
             let identity = try await authenticate(request)
             context.identity = identity
-            let key: UserID? =
+            let key: String? =
                 switch identity {
-                case .user(let profile): profile.id
+                case .user(let profile): profile.id.rawValue
                 case .anonymous: Self.anonymousKey
                 case .server: nil
                 }
@@ -53,8 +53,8 @@ struct StreamMiddleware: RouterMiddleware {
         return response
     }
 
-    /// Anonymous callers share one rate-limit bucket.
-    static let anonymousKey = UserID("anonymous")!
+    /// Anonymous callers share one rate-limit bucket, keyed outside the user id space.
+    static let anonymousKey = "!anonymous"
 
     private func checkKey(_ request: Request) throws {
         guard let given = request.uri.queryParameters.get("api_key") else {

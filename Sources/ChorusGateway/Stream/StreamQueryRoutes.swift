@@ -20,12 +20,6 @@ struct StreamQueryRoutes {
         api.get("search", use: search)
     }
 
-    /// Fields a channel filter or sort may name besides custom data.
-    static let channelFields: Set<String> = [
-        "cid", "id", "type", "name", "members", "created_by_id", "created_at", "updated_at", "last_message_at", "member_count",
-        "hidden", "muted", "frozen", "disabled", "joined",
-    ]
-
     @Sendable func queryChannels(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot query channels") }
@@ -41,9 +35,7 @@ struct StreamQueryRoutes {
         let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
         let sorted = matched.sorted { lhs, rhs in
             let (a, b) = (documents[lhs], documents[rhs])
-            if effectiveSort.areInIncreasingOrder({ a[$0] }, { b[$0] }) { return true }
-            if effectiveSort.areInIncreasingOrder({ b[$0] }, { a[$0] }) { return false }
-            return views[lhs].info.id > views[rhs].info.id
+            return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
         }
         let page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
         let shapes = try await StreamShapes.load(for: Array(page), node: node)
@@ -177,9 +169,7 @@ struct StreamQueryRoutes {
             if filter.matches({ object[$0] }) { users.append(object) }
         }
         users.sort { lhs, rhs in
-            if sort.areInIncreasingOrder({ lhs[$0] }, { rhs[$0] }) { return true }
-            if sort.areInIncreasingOrder({ rhs[$0] }, { lhs[$0] }) { return false }
-            return (lhs["id"]?.stringValue ?? "") < (rhs["id"]?.stringValue ?? "")
+            sort.precedes({ lhs[$0] }, { rhs[$0] }) { (lhs["id"]?.stringValue ?? "") < (rhs["id"]?.stringValue ?? "") }
         }
         return try StreamJSON.response(["users": .array(users.dropFirst(offset).prefix(limit).map { .object($0) })], context: context)
     }

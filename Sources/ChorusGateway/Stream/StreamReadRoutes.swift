@@ -33,10 +33,7 @@ struct StreamReadRoutes {
 
     /// `GET /unread` (`?user_id=` for a server token): the user's unread messages, in total and by channel.
     @Sendable func unreadCounts(_ request: Request, context: ChorusRequestContext) async throws -> Response {
-        let named = try request.uri.queryParameters.get("user_id").map { raw in
-            guard let id = UserID(raw) else { throw StreamError.input("user_id must be 1-64 characters from [A-Za-z0-9_.@-]") }
-            return id
-        }
+        let named = try StreamBody.queryUserID(request, "user_id")
         let user = try context.requireStreamUser(named: named, what: "read unread counts")
         let views = try await views(of: user, messages: 0).sorted { $0.address.cid < $1.address.cid }
         var total = 0
@@ -95,9 +92,7 @@ struct StreamReadRoutes {
         let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "created_at", ascending: true)]) : sort
         matched.sort { lhs, rhs in
             let (a, b) = (documents[lhs], documents[rhs])
-            if effectiveSort.areInIncreasingOrder({ a[$0] }, { b[$0] }) { return true }
-            if effectiveSort.areInIncreasingOrder({ b[$0] }, { a[$0] }) { return false }
-            return lhs < rhs  // join order
+            return effectiveSort.precedes({ a[$0] }, { b[$0] }) { lhs < rhs }  // ties: join order
         }
         let page = matched.dropFirst(offset).prefix(limit).map { shapes.member(view.members[$0]) }
         return try StreamJSON.response(["members": .array(Array(page))], context: context)

@@ -107,7 +107,7 @@ struct StreamRealtimeEndpoint: Sendable {
         if let named = try body.userID("user_id"), named != user {
             throw StreamError.notAllowed("json.user_id \(named) does not match the token's user \(user)")
         }
-        if let retryAfter = v1.rateLimiter.acquire(user) {
+        if let retryAfter = v1.rateLimiter.acquire(user) {  // shared with the user's REST calls
             throw StreamError(.rateLimited, .tooManyRequests, "too many requests; retry in \(retryAfter) s", retryAfter: retryAfter)
         }
         let profile = try await node.ensureUser(user, displayName: claims.name)

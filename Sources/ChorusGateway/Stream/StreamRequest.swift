@@ -26,6 +26,14 @@ struct StreamBody: Sendable {
         return try parse(Data(buffer: buffer), what: "request body")
     }
 
+    /// A user id in query parameter `name`; `nil` when absent.
+    static func queryUserID(_ request: Request, _ name: String) throws -> UserID? {
+        try request.uri.queryParameters.get(name).map { raw in
+            guard let id = UserID(raw) else { throw StreamError.input("\(name) must be 1-64 characters from [A-Za-z0-9_.@-]") }
+            return id
+        }
+    }
+
     /// The JSON document in the `payload` query parameter (query-style GETs).
     static func payload(_ request: Request) throws -> StreamBody {
         guard let text = request.uri.queryParameters.get("payload") else { throw StreamError.input("payload query parameter is missing") }

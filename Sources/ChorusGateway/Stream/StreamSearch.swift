@@ -63,9 +63,7 @@ extension StreamQueryRoutes {
         var hits = found.map { view, message in (view, message, Self.document(message, cid: view.address.cid)) }
         if let messageFilter { hits = hits.filter { hit in messageFilter.matches { hit.2[$0] } } }
         hits.sort { lhs, rhs in
-            if sort.areInIncreasingOrder({ lhs.2[$0] }, { rhs.2[$0] }) { return true }
-            if sort.areInIncreasingOrder({ rhs.2[$0] }, { lhs.2[$0] }) { return false }
-            return lhs.1.id > rhs.1.id  // newest first
+            sort.precedes({ lhs.2[$0] }, { rhs.2[$0] }) { lhs.1.id > rhs.1.id }  // ties: newest first
         }
         let page = hits.dropFirst(offset).prefix(limit)
         let shapes = try await StreamShapes.load(for: Array(page.map(\.0)), node: node)

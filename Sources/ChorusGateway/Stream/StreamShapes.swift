@@ -42,6 +42,10 @@ struct StreamShapes {
 
     /// The channel object: built-in fields, then custom data (which never overrides a built-in).
     func channel(_ view: ChannelView) -> JSONValue {
+        .object(channelObject(view))
+    }
+
+    func channelObject(_ view: ChannelView) -> [String: JSONValue] {
         let address = view.address
         var object = view.profile?.custom ?? [:]
         let builtIn: [String: JSONValue] = [
@@ -53,7 +57,7 @@ struct StreamShapes {
         object.merge(builtIn) { _, builtIn in builtIn }
         if !view.info.name.isEmpty { object["name"] = .string(view.info.name) }
         if let creator = view.profile?.createdBy ?? view.info.ownerID { object["created_by"] = user(creator) }
-        return .object(object)
+        return object
     }
 
     /// The id a message has on this API: the client's own id when it gave one, else the engine's.

@@ -116,4 +116,13 @@ public struct QuerySort: Hashable, Sendable, Codable {
             throw QueryFilterError("\(path): must be 1 or -1, got \(direction.typeName)")
         }
     }
+
+    /// The order of `a` and `b` by the sort's fields, with `tiebreak` (a strict order of the
+    /// callers' own, e.g. by id) deciding full ties, so sorting is deterministic.
+    public func precedes(_ a: (String) -> JSONValue?, _ b: (String) -> JSONValue?, tiebreak: () -> Bool) -> Bool {
+        if areInIncreasingOrder(a, b) { return true }
+        if areInIncreasingOrder(b, a) { return false }
+        return tiebreak()
+    }
+
 }

@@ -38,6 +38,11 @@ struct StreamMessageTests {
             #expect(deleted.status == .ok && deleted.dict("message")["type"] as? String == "deleted")
             #expect(try await api.stream(.get, "/messages/m1", as: "alice").dict("message")["text"] as? String == "")
 
+            // A client id that spells another message's engine id does not hide that message.
+            let spoof = try await api.streamSend("spoof", to: "messaging:general", as: "bob", id: engineID)
+            #expect(spoof["id"] as? String == engineID)
+            #expect(try await api.stream(.get, "/messages/\(engineID)", as: "alice").dict("message")["text"] as? String == "no id")
+
             // Several by id, in the order asked; unknown ids are left out.
             let list = try await api.stream(.get, "/channels/messaging/general/messages?ids=\(engineID),nope,m1", as: "alice")
             #expect(list.list("messages").compactMap { $0["id"] as? String } == [engineID, "m1"])
