@@ -31,13 +31,19 @@ struct StreamQueryRoutes {
         let messageLimit = try body.int("message_limit", in: 0...300) ?? 25
         let memberLimit = try body.int("member_limit", in: 0...100) ?? 100
 
-        let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: messageLimit)
+        // Candidates are read without messages; only the page's channels are read again with them.
+        let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: 0)
         let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
         let sorted = matched.sorted { lhs, rhs in
             let (a, b) = (documents[lhs], documents[rhs])
             return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
         }
-        let page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
+        var page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
+        if messageLimit > 0 {
+            let withMessages = try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit)
+            let byID = Dictionary(withMessages.map { ($0.info.id, $0) }, uniquingKeysWith: { first, _ in first })
+            page = page.map { byID[$0.info.id] ?? $0 }  // a channel gone meanwhile keeps its first view
+        }
         let shapes = try await StreamShapes.load(for: Array(page), node: node)
         let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
         return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
