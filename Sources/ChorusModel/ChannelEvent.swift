@@ -19,6 +19,10 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case memberUpdate(Member)
         case memberRemove(UserID)
         case channelUpdate(ChannelInfo)
+        /// Every message so far was removed (the Stream API's truncate).
+        case channelTruncate(ChannelInfo)
+        /// The channel was deleted (the Stream API's delete); nothing follows it.
+        case channelDelete(ChannelInfo)
         case read(user: UserID, cursor: ReadCursor)
     }
 
@@ -61,7 +65,8 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case .memberAdd: "member_add"
         case .memberUpdate: "member_update"
         case .memberRemove: "member_remove"
-        case .channelUpdate: "channel_update"
+        // The v1 API reports a truncation or deletion as the update it is to the channel.
+        case .channelUpdate, .channelTruncate, .channelDelete: "channel_update"
         case .read: "read"
         }
     }

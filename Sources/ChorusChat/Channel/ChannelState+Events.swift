@@ -10,8 +10,12 @@ extension ChannelState {
         switch record {
         case .created, .hidden, .shown, .historyCleared:
             return nil
-        case .updated(_, _, let time), .profileSet(_, _, let time), .truncated(_, _, _, let time), .channelDeleted(_, _, _, let time):
+        case .updated(_, _, let time), .profileSet(_, _, let time):
             (payload, at) = (.channelUpdate(info), time)
+        case .truncated(_, _, _, let time):
+            (payload, at) = (.channelTruncate(info), time)
+        case .channelDeleted(_, _, _, let time):
+            (payload, at) = (.channelDelete(info), time)
         case .memberAdded(let member, _):
             (payload, at) = (.memberAdd(member), member.joinedAt)
         case .roleChanged(let user, _, _, let time):

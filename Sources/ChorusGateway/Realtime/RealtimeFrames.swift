@@ -91,7 +91,7 @@ public enum RealtimeFrames {
                 try c.encode(["user_id": user], forKey: .data)
             case .memberAdd(let member), .memberUpdate(let member):
                 try c.encode(MemberData(member: member), forKey: .data)
-            case .channelUpdate(let info):
+            case .channelUpdate(let info), .channelTruncate(let info), .channelDelete(let info):
                 try c.encode(ChannelBody(info: info), forKey: .data)
             case .read(let user, let cursor):
                 try c.encode(ReadData(user: user, cursor: cursor), forKey: .data)

@@ -54,8 +54,13 @@ enum StreamEvents {
             object["type"] = "member.removed"
             object["member"] = ["user_id": .string(id.rawValue), "user": user(id)]
             object["user"] = user(id)
-        case .channelUpdate(let info):
-            object["type"] = "channel.updated"
+        case .channelUpdate(let info), .channelTruncate(let info), .channelDelete(let info):
+            object["type"] =
+                switch event.payload {
+                case .channelTruncate: "channel.truncated"
+                case .channelDelete: "channel.deleted"
+                default: "channel.updated"
+                }
             object["channel"] = [
                 "id": .string(address.id), "type": .string(address.type), "cid": .string(address.cid), "name": .string(info.name),
             ]

@@ -86,6 +86,18 @@ struct StreamWebSocketTests {
             #expect(fromV1.type == "message.new")
             #expect(fromV1.object["cid"] as? String == "group:\(group)")
             #expect((fromV1.object["message"] as? [String: Any])?["text"] as? String == "from v1")
+
+            // Truncation and deletion have their own Stream events (v1 sockets see channel_update).
+            let v1Bob = try await api.connect("bob")
+            let truncate = try await api.stream(.post, "/channels/messaging/general/truncate", as: "alice", json: [:])
+            #expect(truncate.status == .created)
+            let truncated = try await bob.next(skipping: ["health.check"])
+            #expect(truncated.type == "channel.truncated" && truncated.object["cid"] as? String == "messaging:general")
+            #expect(try await v1Bob.next().type == "channel_update")
+            #expect(try await api.stream(.delete, "/channels/messaging/general", as: "alice").status == .ok)
+            let deleted = try await bob.next(skipping: ["health.check"])
+            #expect(deleted.type == "channel.deleted" && deleted.object["cid"] as? String == "messaging:general")
+            #expect(try await v1Bob.next().type == "channel_update")
         }
     }
 
