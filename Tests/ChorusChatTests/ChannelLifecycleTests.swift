@@ -7,6 +7,17 @@ import Testing
 
 /// Truncating, deleting and clearing a channel's history, and muting it: what the Stream API
 /// needs of the engine, checked through the actors (and the store, for hard erasure).
+/// A node on the data directory `directory` with a memory window of two messages (so most
+/// history is read from the store), recovered from what the directory holds.
+func openNode(in directory: String) throws -> (NodeStorage, ChatNode) {
+    let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 2)
+    let node = ChatNode(
+        actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: 2), journal: storage.wal, store: storage.store,
+        clock: ManualTimeSource())
+    node.restore(recovery.state)
+    return (storage, node)
+}
+
 @Suite("Channel lifecycle", .serialized)
 struct ChannelLifecycleTests {
     func makeChannel(_ node: ChatNode) async throws -> ChannelActor {
@@ -76,14 +87,7 @@ struct ChannelLifecycleTests {
     func hardTruncateErasesStoredMessages() async throws {
         let directory = NSTemporaryDirectory() + "chorus-lifecycle-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func open() throws -> (NodeStorage, ChatNode) {
-            let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 2)
-            let node = ChatNode(
-                actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: 2), journal: storage.wal, store: storage.store,
-                clock: ManualTimeSource())
-            node.restore(recovery.state)
-            return (storage, node)
-        }
+        func open() throws -> (NodeStorage, ChatNode) { try openNode(in: directory) }
         let (storage, node) = try open()
         let channel = try await makeChannel(node)
         let id = try await channel.view(for: nil, messages: .latest(limit: 0)).info.id
@@ -144,14 +148,7 @@ struct MessageSearchTests {
     func searchMemoryAndStore() async throws {
         let directory = NSTemporaryDirectory() + "chorus-search-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func open() throws -> (NodeStorage, ChatNode) {
-            let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 2)
-            let node = ChatNode(
-                actorSystem: ClusterActorSystem(), configuration: .init(messageWindow: 2), journal: storage.wal, store: storage.store,
-                clock: ManualTimeSource())
-            node.restore(recovery.state)
-            return (storage, node)
-        }
+        func open() throws -> (NodeStorage, ChatNode) { try openNode(in: directory) }
         let (storage, node) = try open()
         for user in [alice, bob] { _ = try await node.ensureUser(user, displayName: user.rawValue) }
         let info = try await node.createChannel(kind: .group, name: "Team", owner: alice)

@@ -64,19 +64,7 @@ struct RealtimeEndpoint: Sendable {
             try? await outbound.close(code, reason: chatError.message)
             return
         }
-        var sessionLogger = logger
-        sessionLogger[metadataKey: "realtime.connection"] = "\(session.id)"
-        sessionLogger[metadataKey: "user.id"] = "\(session.user)"
-        let logger = sessionLogger
-        let writer = SocketWriter(channel: channel, session: session)
-        do {
-            try await writer.install()
-        } catch {
-            // The socket closed during the upgrade.
-            hub.remove(session)
-            return
-        }
-        session.attach(writer)
+        guard let logger = await attachWriter(session, channel: channel, logger: logger) else { return }
         await setUp(session, logger: logger)
         session.send(
             RealtimeFrames.hello(
@@ -93,6 +81,23 @@ struct RealtimeEndpoint: Sendable {
             return close
         }
         await finish(session, close, outbound: outbound, logger: logger)
+    }
+
+    /// Installs the session's socket writer; returns the session's logger, or `nil` (the session
+    /// forgotten) if the socket closed during the upgrade. Both APIs' sockets start this way.
+    func attachWriter(_ session: RealtimeSession, channel: any Channel, logger: Logger) async -> Logger? {
+        var logger = logger
+        logger[metadataKey: "realtime.connection"] = "\(session.id)"
+        logger[metadataKey: "user.id"] = "\(session.user)"
+        let writer = SocketWriter(channel: channel, session: session)
+        do {
+            try await writer.install()
+        } catch {
+            hub.remove(session)
+            return nil
+        }
+        session.attach(writer)
+        return logger
     }
 
     /// Writes what the session still has to say (on a drain), then closes the socket with the

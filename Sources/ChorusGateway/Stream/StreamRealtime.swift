@@ -54,17 +54,7 @@ struct StreamRealtimeEndpoint: Sendable {
             try? await outbound.close(.normalClosure, reason: String(streamError.message.prefix(120)))
             return
         }
-        var logger = logger
-        logger[metadataKey: "realtime.connection"] = "\(session.id)"
-        logger[metadataKey: "user.id"] = "\(session.user)"
-        let writer = SocketWriter(channel: channel, session: session)
-        do {
-            try await writer.install()
-        } catch {
-            hub.remove(session)
-            return
-        }
-        session.attach(writer)
+        guard let logger = await v1.attachWriter(session, channel: channel, logger: logger) else { return }
         let me = await setUp(session, logger: logger)
         let connectionID = session.id
         session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
