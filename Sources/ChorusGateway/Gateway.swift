@@ -44,7 +44,8 @@ public enum Gateway {
     }
 
     static func router(
-        configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter, tokens: TokenVerifier, logger: Logger
+        configuration: ChorusConfiguration, dependencies: Dependencies, rateLimiter: RateLimiter, tokens: TokenVerifier,
+        realtime: RealtimeHub? = nil, logger: Logger
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
@@ -69,8 +70,9 @@ public enum Gateway {
         let stream = router.group().add(
             middleware: StreamMiddleware(
                 apiKey: configuration.stream.apiKey, tokens: tokens, node: node, rateLimiter: rateLimiter, logger: logger))
-        StreamChannelRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
-        StreamQueryRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        let watch = StreamWatch(node: node, hub: realtime)
+        StreamChannelRoutes(node: node, maxBodyBytes: maxBody, watch: watch).register(on: stream)
+        StreamQueryRoutes(node: node, maxBodyBytes: maxBody, watch: watch).register(on: stream)
         StreamReadRoutes(node: node, maxBodyBytes: maxBody, configuration: configuration).register(on: stream)
         StreamMuteRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamMessageRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
@@ -94,7 +96,9 @@ public enum Gateway {
         let endpoint = RealtimeEndpoint(hub: realtime, tokens: tokens, rateLimiter: rateLimiter)
         let streamEndpoint = StreamRealtimeEndpoint(v1: endpoint, apiKey: configuration.stream.apiKey)
         return Application(
-            router: router(configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, logger: logger),
+            router: router(
+                configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
+                logger: logger),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
                 shouldUpgrade: { head, channel, _ in

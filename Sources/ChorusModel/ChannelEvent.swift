@@ -24,6 +24,48 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         /// The channel was deleted (the Stream API's delete); nothing follows it.
         case channelDelete(ChannelInfo)
         case read(user: UserID, cursor: ReadCursor)
+        /// A WebSocket connection started or stopped watching the channel (the Stream API's
+        /// `watch`). Ephemeral, and only Stream sockets hear of it.
+        case watching(WatchChange)
+        /// A member came online (their first socket opened) or went offline (their last closed).
+        /// Ephemeral; Stream sockets that asked for presence hear of it.
+        case presence(user: UserID, online: Bool)
+        /// Something a member did that only their own sockets hear of (hiding the channel, muting
+        /// it). Ephemeral; Stream sockets only.
+        case notice(user: UserID, Notice)
+    }
+
+    /// A connection's watch of the channel, as the channel's actor records it.
+    public struct WatchChange: Hashable, Sendable, Codable {
+        public var user: UserID
+        /// The Stream `connection_id` of the socket: the edge that holds it applies the change.
+        public var connectionID: String
+        /// Whether the connection watches the channel now.
+        public var watching: Bool
+        /// Whether the connection also asked for the members' presence.
+        public var presence: Bool
+        /// Whether the user started or stopped watching (their first connection in, or last out):
+        /// other watchers then get `user.watching.start` / `.stop`.
+        public var announce: Bool
+        /// Distinct users watching, after the change.
+        public var watcherCount: Int
+
+        public init(user: UserID, connectionID: String, watching: Bool, presence: Bool, announce: Bool, watcherCount: Int) {
+            self.user = user
+            self.connectionID = connectionID
+            self.watching = watching
+            self.presence = presence
+            self.announce = announce
+            self.watcherCount = watcherCount
+        }
+    }
+
+    /// What ``Payload/notice(user:_:)`` tells a member's own sockets.
+    public enum Notice: Hashable, Sendable, Codable {
+        case hidden(clearHistory: Bool)
+        case visible
+        case muted
+        case unmuted
     }
 
     /// One user's reaction with one emote on one message.
@@ -68,6 +110,17 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         // The v1 API reports a truncation or deletion as the update it is to the channel.
         case .channelUpdate, .channelTruncate, .channelDelete: "channel_update"
         case .read: "read"
+        case .watching: "watching"
+        case .presence: "presence"
+        case .notice: "notice"
+        }
+    }
+
+    /// Whether v1 sockets get this event (they do not hear of watches, presence or notices).
+    public var reachesV1: Bool {
+        switch payload {
+        case .watching, .presence, .notice: false
+        default: true
         }
     }
 }

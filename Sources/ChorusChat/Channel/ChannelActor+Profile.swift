@@ -15,6 +15,10 @@ public struct ChannelView: Sendable, Codable, Equatable {
     public var unreadCount: Int?
     /// The client's own ids of the messages members' read cursors point at, where it gave one.
     public var clientIDs: [MessageID: String] = [:]
+    /// Distinct users watching the channel over Stream sockets now.
+    public var watcherCount = 0
+    /// The first of them (at most ``ChannelActor/viewedWatchersLimit``), in the order they started.
+    public var watchers: [UserID] = []
 
     /// The channel's address: from its profile, else its v1 kind and decimal id.
     public var address: ChannelAddress { profile?.address ?? ChannelAddress(v1: info) }
@@ -50,9 +54,10 @@ extension ChannelActor {
         for cursor in members.compactMap(\.readCursor) {
             clientIDs[cursor.lastReadMessageID] = state.message(cursor.lastReadMessageID)?.clientMessageID
         }
+        let watching = watchers.users
         return ChannelView(
             info: state.info, profile: state.profile, members: members, messages: page, lastMessageAt: state.lastMessageAt,
-            unreadCount: unread, clientIDs: clientIDs)
+            unreadCount: unread, clientIDs: clientIDs, watcherCount: watching.count, watchers: Array(watching.prefix(Self.viewedWatchersLimit)))
     }
 
     /// Changes the channel's name and custom data as `user` (an owner or admin), or as a server

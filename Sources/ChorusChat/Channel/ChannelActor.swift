@@ -38,6 +38,8 @@ public distributed actor ChannelActor {
     private var subscribers: [String: any EdgeEventSink] = [:]
     /// The generation of the last subscribe or unsubscribe applied per edge; older ones are stale.
     private var subscriptionGenerations: [String: UInt64] = [:]
+    /// The Stream connections watching the channel (ephemeral, see `ChannelActor+Watchers.swift`).
+    var watchers = ChannelWatchers()
 
     /// This replica of the channel's log (nil when the channel is not replicated), and what its
     /// shell (`ChannelActor+Replication.swift`) keeps around it.
@@ -218,11 +220,14 @@ public distributed actor ChannelActor {
         try await commit(try state.decideUpdate(name: name, by: user, at: env.clock.now(), limits: env.limits)) { state, _ in state.info }
     }
 
-    /// Hides (`true`) or shows the channel in `user`'s list.
-    public distributed func setHidden(_ hidden: Bool, by user: UserID) async throws {
+    /// Hides (`true`) or shows the channel in `user`'s list, and tells the user's own Stream
+    /// sockets (`channel.hidden` with `clearHistory`, or `channel.visible`).
+    public distributed func setHidden(_ hidden: Bool, by user: UserID, clearHistory: Bool = false) async throws {
         if let record = try state.decideHidden(hidden, by: user, at: env.clock.now()) {
             try await commit(record)
         }
+        publish(ChannelEvent(
+            channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .notice(user: user, hidden ? .hidden(clearHistory: clearHistory) : .visible)))
     }
 
     // MARK: Members

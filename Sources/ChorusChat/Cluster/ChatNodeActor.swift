@@ -51,6 +51,11 @@ public distributed actor ChatNodeActor {
         try node.localChannelIDs()
     }
 
+    /// `user` came online or went offline: tell the active channels of theirs that this node owns.
+    public distributed func presenceChanged(of user: UserID, online: Bool, in channels: [ChannelID]) async {
+        await node.presenceChanged(of: user, online: online, in: channels)
+    }
+
     /// A user of a channel on another node joined or left it: tell this node's edges.
     public distributed func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
         node.notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)

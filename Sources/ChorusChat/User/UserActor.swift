@@ -18,6 +18,11 @@ public distributed actor UserActor {
     let env: ActorEnvironment
     /// DMs being opened (with the other user), so concurrent opens share one channel.
     private var openingDirect: [UserID: Task<DirectChannelResult, any Error>] = [:]
+    /// The user's open WebSockets (connection ids), on any edge: online while there is one.
+    /// Ephemeral: not logged, lost when the user's actor moves.
+    private var sockets: Set<String> = []
+    /// When the user's last socket closed (`nil`: not since this actor started).
+    private var lastActive: Timestamp?
     /// This replica of the user's log (nil when users are not replicated), and what its shell
     /// (`UserActor+Replication.swift`) keeps around it.
     var replica: UserReplicaMachine?
@@ -175,6 +180,27 @@ public distributed actor UserActor {
         state.activeMutes(at: env.clock.now())
     }
 
+    // MARK: Presence
+
+    /// Socket `connection` of the user opened; returns whether the user just came online.
+    public distributed func socketOpened(_ connection: String) -> Bool {
+        let wasOffline = sockets.isEmpty
+        sockets.insert(connection)
+        return wasOffline
+    }
+
+    /// Socket `connection` closed; returns whether the user just went offline.
+    public distributed func socketClosed(_ connection: String) -> Bool {
+        guard sockets.remove(connection) != nil else { return false }
+        lastActive = env.clock.now()
+        return sockets.isEmpty
+    }
+
+    /// Whether the user has a socket open now, and when they last had one.
+    public distributed func presence() -> UserPresence {
+        UserPresence(online: !sockets.isEmpty, lastActive: sockets.isEmpty ? lastActive : env.clock.now())
+    }
+
     // MARK: Channels
 
     /// The channels the user is a member of, ascending by id.
@@ -222,4 +248,16 @@ public struct DirectChannelResult: Sendable, Codable, Equatable {
     public var channel: ChannelInfo
     /// `false` when the DM already existed.
     public var created: Bool
+}
+
+/// A user's presence: online while a WebSocket of theirs is open.
+public struct UserPresence: Sendable, Codable, Equatable {
+    public var online: Bool
+    /// Now while online; else when the last socket closed (`nil`: unknown).
+    public var lastActive: Timestamp?
+
+    public init(online: Bool, lastActive: Timestamp?) {
+        self.online = online
+        self.lastActive = lastActive
+    }
 }

@@ -97,6 +97,7 @@ struct RealtimeEndpoint: Sendable {
             return nil
         }
         session.attach(writer)
+        await hub.noteOpened(session)
         return logger
     }
 
@@ -105,7 +106,10 @@ struct RealtimeEndpoint: Sendable {
     func finish(_ session: RealtimeSession, _ close: RealtimeSession.Close, outbound: WebSocketOutboundWriter, logger: Logger) async {
         // The hub forgets the session only once its last frames and the close are written: a node
         // that is stopping waits for that (bounded by the close timeout) before its HTTP server stops.
-        defer { hub.remove(session) }
+        defer {
+            hub.remove(session)
+            Task { [hub] in await hub.noteClosed(session) }
+        }
         if close == .slowConsumer { hub.noteSlowClose() }
         logger.debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
         guard let code = close.code else { return }

@@ -106,11 +106,19 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     }
                 }
                 state.subscriptions[channel] = subscription
+                let watchers = (state.followers[channel] ?? [:]).values.filter { $0.audience(channel) != .member }
                 Task {
                     // Events published at the owner before the subscription landed are only in its
                     // log. If the subscription failed, the replay fails too and tells the sessions
                     // (`resume_failed`), so their clients resume elsewhere.
                     _ = try? await subscription.value
+                    // The owner's watcher list is ephemeral: register this edge's watches again.
+                    for session in watchers {
+                        let presence = session.audience(channel) == .watcherWithPresence
+                        try? await self.node.withChannel(channel) {
+                            try await $0.watch(session.user, connection: session.id, presence: presence, announce: false)
+                        }
+                    }
                     for (session, point) in held {
                         await self.replay(session, channel, after: point, announce: false)
                     }
@@ -124,9 +132,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
     public func deliver(_ event: ChorusModel.ChannelEvent) {
         let (followers, address) = state.withLock { ($0.followers[event.channelID].map { Array($0.values) } ?? [], $0.addresses[event.channelID]) }
         guard !followers.isEmpty else { return }
-        // Encoded once per format that a follower speaks.
+        // Encoded once per format that a follower speaks (Stream: once for watchers, once for
+        // members that only get notifications).
         var v1Frame: SessionState.Frame?
-        var streamFrame: SessionState.Frame??
+        var streamFrames: [Bool: SessionState.Frame?] = [:]
         let now = node.clock.now()
         var writers: [SocketWriter] = []
         var queued = 0
@@ -134,17 +143,24 @@ public final class RealtimeHub: EdgeEventSink, Service {
             let frame: SessionState.Frame?
             switch follower.format {
             case .v1:
+                guard event.reachesV1 else { continue }
                 if v1Frame == nil {
                     v1Frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
                     counters.encodedEvents.add(1, ordering: .relaxed)
                 }
                 frame = v1Frame
             case .stream:
-                if streamFrame == nil {
-                    streamFrame = address.flatMap { StreamEvents.frame(event, address: $0) }.map { SessionState.Frame(seq: event.seq, bytes: $0) }
+                if case .watching(let change) = event.payload { follower.applyWatch(event.channelID, change) }
+                let audience = follower.audience(event.channelID)
+                guard StreamEvents.reaches(event, user: follower.user, as: audience) else { continue }
+                let asMember = audience == .member
+                if streamFrames[asMember] == nil {
+                    streamFrames[asMember] = address.flatMap { StreamEvents.frame(event, address: $0, for: audience) }.map {
+                        SessionState.Frame(seq: event.seq, bytes: $0)
+                    }
                     counters.encodedEvents.add(1, ordering: .relaxed)
                 }
-                frame = streamFrame ?? nil
+                frame = streamFrames[asMember] ?? nil
             }
             guard let frame else { continue }
             queued += 1
@@ -210,8 +226,11 @@ public final class RealtimeHub: EdgeEventSink, Service {
         }
     }
 
-    /// Removes a session and stops it following anything.
+    /// Removes a session and stops it following and watching anything.
     func remove(_ session: RealtimeSession) {
+        for (channel, _) in session.watchedChannels {
+            Task { [node] in try? await node.withChannel(channel) { try await $0.stopWatching(connection: session.id, by: session.user) } }
+        }
         for channel in session.followedChannels { unfollow(session, channel) }
         state.withLock { state in
             state.sessions[session.id] = nil
@@ -221,6 +240,26 @@ public final class RealtimeHub: EdgeEventSink, Service {
                 state.membership[session.user] = nil
             }
         }
+    }
+
+    /// Session `session`'s socket is open: if it is its user's first anywhere, the user is online
+    /// now and the watchers of their channels that asked for presence hear of it.
+    func noteOpened(_ session: RealtimeSession) async {
+        let user = session.user
+        guard (try? await node.withUser(user) { try await $0.socketOpened(session.id) }) == true else { return }
+        Task { [node] in await node.announcePresence(of: user, online: true) }
+    }
+
+    /// Session `session`'s socket closed: if it was its user's last, the user is offline now.
+    func noteClosed(_ session: RealtimeSession) async {
+        let user = session.user
+        guard (try? await node.withUser(user) { try await $0.socketClosed(session.id) }) == true else { return }
+        Task { [node] in await node.announcePresence(of: user, online: false) }
+    }
+
+    /// This edge's session with connection id `id`, if it has one.
+    func session(_ id: String) -> RealtimeSession? {
+        state.withLock { $0.sessions[id] }
     }
 
     private func sessions(of user: UserID) -> [RealtimeSession] {
@@ -316,8 +355,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
             if session.format == .stream {
                 // Stream clients do not resume: they read the channel again. A replay is a join's catch-up.
                 let address = try await address(of: channel)
-                let frames = replay.events.compactMap { event in
-                    StreamEvents.frame(event, address: address).map { SessionState.Frame(seq: event.seq, bytes: $0) }
+                let audience = session.audience(channel)
+                let frames = replay.events.compactMap { event -> SessionState.Frame? in
+                    guard StreamEvents.reaches(event, user: session.user, as: audience) else { return nil }
+                    return StreamEvents.frame(event, address: address, for: audience).map { SessionState.Frame(seq: event.seq, bytes: $0) }
                 }
                 session.finishReplay(channel, events: frames, through: replay.through, trailer: nil)
             } else if replay.available {

@@ -29,6 +29,10 @@ final class RealtimeSession: Sendable {
         /// Frames still queued when a draining close began.
         var drain: [ByteBuffer] = []
         var closeWaiters: [CheckedContinuation<Close, Never>] = []
+        /// The channels a Stream socket watches, each with whether it asked for presence.
+        var watching: [ChannelID: Bool] = [:]
+        /// Channels the socket follows only because it watches them (not its user's).
+        var followedForWatch: Set<ChannelID> = []
     }
 
     /// The `connection_id` of `hello`.
@@ -84,6 +88,36 @@ final class RealtimeSession: Sendable {
 
     func unfollow(_ channel: ChannelID) {
         shell.withLock { $0.state.unfollow(channel) }
+    }
+
+    /// Applies a watch change of `channel` that names this connection (a Stream socket).
+    func applyWatch(_ channel: ChannelID, _ change: ChorusModel.ChannelEvent.WatchChange) {
+        guard change.connectionID == id, change.user == user else { return }
+        shell.withLock { $0.watching[channel] = change.watching ? change.presence : nil }
+    }
+
+    /// How this Stream socket hears of `channel`: as a watcher (with or without presence) or as
+    /// a member only (notification events).
+    func audience(_ channel: ChannelID) -> StreamEvents.Audience {
+        switch shell.withLock({ $0.watching[channel] }) {
+        case nil: .member
+        case false?: .watcher
+        case true?: .watcherWithPresence
+        }
+    }
+
+    func noteFollowedForWatch(_ channel: ChannelID) {
+        shell.withLock { _ = $0.followedForWatch.insert(channel) }
+    }
+
+    /// Whether the socket follows `channel` only because it watched it (and now stops following it).
+    func followedForWatch(_ channel: ChannelID) -> Bool {
+        shell.withLock { $0.followedForWatch.remove(channel) != nil }
+    }
+
+    /// The channels this socket watches.
+    var watchedChannels: [(ChannelID, presence: Bool)] {
+        shell.withLock { $0.watching.map { ($0.key, $0.value) } }
     }
 
     /// The session follows `channel` from after `seq` (events up to it came before).

@@ -7,6 +7,7 @@ import Hummingbird
 struct StreamChannelRoutes {
     let node: ChatNode
     let maxBodyBytes: Int
+    let watch: StreamWatch
 
     func register(on api: RouterGroup<ChorusRequestContext>) {
         api.post("channels/:type/query", use: createWithMembers)
@@ -20,6 +21,7 @@ struct StreamChannelRoutes {
         api.delete("channels/:type/:id", use: deleteChannel)
         api.post("channels/:type/:id/truncate", use: truncate)
         api.post("channels/:type/:id/event", use: sendEvent)
+        api.post("channels/:type/:id/stop-watching", use: stopWatching)
     }
 
     /// The custom fields of a channel's `data`: everything but the built-in fields, nulls dropped.
@@ -61,12 +63,19 @@ struct StreamChannelRoutes {
         } else if context.identity.map({ if case .user = $0 { true } else { false } }) == true {
             creation = ChannelCreation(createdBy: try context.requireStreamUser(named: nil, what: "create channels"), name: "", custom: [:], members: [])
         }
-        let (id, _) = try await node.openChannel(address, creating: creation)
         let messageLimit = try body.object("messages")?.int("limit", in: 0...300) ?? 25
         let memberLimit = try body.object("members")?.int("limit", in: 0...100) ?? 100
+        let watchers = try Self.watcherRange(body)
+        let presence = try body.bool("presence") ?? false
+        let watchRequest = try StreamWatch.request(body)
         let viewer = try viewer(context, body: body)
+        let (id, _) = try await node.openChannel(address, creating: creation)
         let view: ChannelView
         do {
+            if let watchRequest {
+                if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot watch channels") }
+                try await watch.watch([id], watchRequest, as: viewer)
+            }
             view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: .latest(limit: messageLimit)) }
         } catch let error as ChatError where error.code == .channelNotFound {
             if creation == nil && context.isServer && data != nil {
@@ -78,9 +87,35 @@ struct StreamChannelRoutes {
         if context.identity == .anonymous, view.info.kind != .room {
             throw StreamError.notAllowed("anonymous users may only read public channels (livestream)")
         }
-        let shapes = try await StreamShapes.load(for: [view], node: node)
+        let shapes = try await StreamShapes.load(for: [view], node: node, presence: presence, memberLimit: memberLimit)
         return try StreamJSON.response(
-            shapes.channelState(view, viewer: viewer, memberLimit: memberLimit), status: .created, context: context)
+            shapes.channelState(view, viewer: viewer, memberLimit: memberLimit, watchers: watchers), status: .created, context: context)
+    }
+
+    /// The watchers a response lists: `watchers: {"limit", "offset"}` (default the first 100).
+    static func watcherRange(_ body: StreamBody) throws -> Range<Int> {
+        let page = try body.object("watchers")
+        let offset = try page?.int("offset", in: 0...ChannelActor.viewedWatchersLimit) ?? 0
+        let limit = try page?.int("limit", in: 0...100) ?? 100
+        return offset..<(offset + limit)
+    }
+
+    /// `POST /channels/{type}/{id}/stop-watching` `{"connection_id"}`: the socket stops watching
+    /// (it gets notification events of the channel again, if its user is a member).
+    @Sendable func stopWatching(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        let body = try await StreamBody.read(request, limit: maxBodyBytes)
+        guard let connection = try body.string("connection_id"), !connection.isEmpty else {
+            throw StreamError.input("connection_id is required")
+        }
+        if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot watch channels") }
+        let address = try context.channelAddress()
+        let (id, _) = try await node.openChannel(address, creating: nil)
+        do {
+            try await watch.stopWatching(id, connection: connection, as: try viewer(context, body: body))
+        } catch let error as ChatError where error.code == .channelNotFound {
+            throw StreamError.channelNotFound(address)
+        }
+        return try StreamJSON.response([:], context: context)
     }
 
     /// Who creates the channel: the token's user, or for a server the `created_by` the data names.
@@ -231,7 +266,7 @@ struct StreamChannelRoutes {
         let clear = try hidden && (body.bool("clear_history") ?? false)
         _ = try await withChannel(context) { channel, _ in
             if clear { try await channel.clearHistory(for: user) }
-            try await channel.setHidden(hidden, by: user)
+            try await channel.setHidden(hidden, by: user, clearHistory: clear)
         }
         return try StreamJSON.response([:], status: .created, context: context)
     }

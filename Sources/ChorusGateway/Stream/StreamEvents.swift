@@ -7,10 +7,82 @@ import NIOCore
 /// `reaction.new`, `typing.start`, …), `cid`, `channel_type`, `channel_id`, `user`, `created_at`
 /// and the event's object. The edge encodes each event once per format (docs/stream-api.md).
 enum StreamEvents {
-    /// The event's frame, or `nil` for an event the Stream format has no type for.
-    static func frame(_ event: ChorusModel.ChannelEvent, address: ChannelAddress) -> ByteBuffer? {
-        guard let object = object(event, address: address) else { return nil }
+    /// How a socket hears of a channel. A socket *watches* the channels it asked to (`watch: true`
+    /// with its `connection_id`) and gets all their events; of its user's other channels it gets
+    /// notification events only (`notification.message_new`, …). docs/stream-api.md, "Watching".
+    enum Audience: Sendable, Equatable {
+        case member
+        case watcher
+        /// A watcher that also asked for presence (`user.presence.changed`).
+        case watcherWithPresence
+    }
+
+    /// Whether a socket of `user` that hears of the event's channel as `audience` gets `event` (a
+    /// user does not hear of their own watching).
+    static func reaches(_ event: ChorusModel.ChannelEvent, user: UserID, as audience: Audience) -> Bool {
+        switch event.payload {
+        case .notice(let target, _): return target == user
+        case .presence: return audience == .watcherWithPresence
+        case .watching(let change): return audience != .member && change.announce && change.user != user
+        default: break
+        }
+        guard audience == .member else { return true }
+        switch event.payload {
+        case .message, .channelTruncate, .channelDelete: return true
+        case .memberAdd(let member): return member.userID == user
+        case .memberRemove(let removed): return removed == user
+        case .read(let reader, _): return reader == user
+        default: return false
+        }
+    }
+
+    /// The event's frame for `audience` (the same bytes for every socket that ``reaches(_:user:as:)``),
+    /// or `nil` for an event the Stream format has no type for.
+    static func frame(_ event: ChorusModel.ChannelEvent, address: ChannelAddress, for audience: Audience = .watcher) -> ByteBuffer? {
+        guard let object = audience == .member ? notification(event, address: address) : object(event, address: address) else { return nil }
         return encode(object)
+    }
+
+    /// The notification event a member that does not watch the channel gets.
+    static func notification(_ event: ChorusModel.ChannelEvent, address: ChannelAddress) -> [String: JSONValue]? {
+        var object: [String: JSONValue] = [
+            "cid": .string(address.cid), "channel_type": .string(address.type), "channel_id": .string(address.id),
+            "channel": ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)],
+            "created_at": StreamJSON.time(event.createdAt),
+        ]
+        let user = { (id: UserID) -> JSONValue in ["id": .string(id.rawValue)] }
+        switch event.payload {
+        case .message(let message):
+            let shapes = StreamShapes(names: [message.senderID: message.senderName])
+            object["type"] = "notification.message_new"
+            object["message"] = shapes.message(message, cid: address.cid)
+            object["user"] = shapes.user(message.senderID)
+        case .memberAdd(let member):
+            object["type"] = "notification.added_to_channel"
+            object["member"] = [
+                "user_id": .string(member.userID.rawValue), "user": user(member.userID),
+                "channel_role": .string(StreamShapes.channelRole(member.role)), "created_at": StreamJSON.time(member.joinedAt),
+            ]
+            object["user"] = user(member.userID)
+        case .memberRemove(let id):
+            object["type"] = "notification.removed_from_channel"
+            object["member"] = ["user_id": .string(id.rawValue), "user": user(id)]
+            object["user"] = user(id)
+        case .read(let reader, let cursor):
+            object["type"] = "notification.mark_read"
+            object["user"] = user(reader)
+            object["last_read_message_id"] = .string(cursor.lastReadMessageID.description)
+            object["unread_count"] = 0
+        case .channelTruncate:
+            object["type"] = "notification.channel_truncated"
+        case .channelDelete:
+            object["type"] = "notification.channel_deleted"
+        case .notice:
+            return self.object(event, address: address)
+        default:
+            return nil
+        }
+        return object
     }
 
     static func encode(_ object: [String: JSONValue]) -> ByteBuffer {
@@ -68,6 +140,24 @@ enum StreamEvents {
             object["type"] = "message.read"
             object["user"] = user(reader)
             object["last_read_message_id"] = .string(cursor.lastReadMessageID.description)
+        case .watching(let change):
+            object["type"] = change.watching ? "user.watching.start" : "user.watching.stop"
+            object["user"] = user(change.user)
+            object["watcher_count"] = .number(Double(change.watcherCount))
+        case .presence(let id, let online):
+            object["type"] = "user.presence.changed"
+            object["user"] = ["id": .string(id.rawValue), "online": .bool(online), "last_active": StreamJSON.time(event.createdAt)]
+        case .notice(let id, let notice):
+            switch notice {
+            case .hidden(let clearHistory):
+                object["type"] = "channel.hidden"
+                object["clear_history"] = .bool(clearHistory)
+            case .visible: object["type"] = "channel.visible"
+            case .muted: object["type"] = "channel.muted"
+            case .unmuted: object["type"] = "channel.unmuted"
+            }
+            object["user"] = user(id)
+            object["channel"] = ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)]
         }
         return object
     }

@@ -39,10 +39,12 @@ struct StreamMuteRoutes {
         let ids = views.map(\.info.id)
         guard mute else {
             try await node.withUser(user) { try await $0.unmute(ids) }
+            await notify(.unmuted, user, of: ids)
             return try StreamJSON.response([:], status: .created, context: context)
         }
         let expires = expiration.map { node.clock.now().advanced(by: .milliseconds($0)) }
         let mutes = try await node.withUser(user) { try await $0.mute(ids, expires: expires) }
+        await notify(.muted, user, of: ids)
         let shapes = try await StreamShapes.load(for: views, node: node)
         let objects: [JSONValue] = zip(mutes, views).map { mute, view in
             [
@@ -53,5 +55,12 @@ struct StreamMuteRoutes {
         var answer: [String: JSONValue] = ["channel_mutes": .array(objects), "own_user": shapes.user(user)]
         if objects.count == 1 { answer["channel_mute"] = objects[0] }
         return try StreamJSON.response(answer, status: .created, context: context)
+    }
+
+    /// Tells the user's own sockets (`channel.muted` / `channel.unmuted`); the mute stands either way.
+    private func notify(_ notice: ChannelEvent.Notice, _ user: UserID, of channels: [ChannelID]) async {
+        for id in channels {
+            try? await node.withChannel(id) { try await $0.notify(notice, to: user) }
+        }
     }
 }

@@ -11,6 +11,7 @@ import Hummingbird
 struct StreamQueryRoutes {
     let node: ChatNode
     let maxBodyBytes: Int
+    let watch: StreamWatch
 
     func register(on api: RouterGroup<ChorusRequestContext>) {
         api.post("channels", use: queryChannels)
@@ -30,6 +31,8 @@ struct StreamQueryRoutes {
         let offset = try body.int("offset", in: 0...10_000) ?? 0
         let messageLimit = try body.int("message_limit", in: 0...300) ?? 25
         let memberLimit = try body.int("member_limit", in: 0...100) ?? 100
+        let presence = try body.bool("presence") ?? false
+        let watchRequest = try StreamWatch.request(body)
 
         // Candidates are read without messages; only the page's channels are read again with them.
         let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: 0)
@@ -39,12 +42,15 @@ struct StreamQueryRoutes {
             return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
         }
         var page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
-        if messageLimit > 0 {
+        if let watchRequest {
+            try await watch.watch(page.map(\.info.id), watchRequest, as: user)
+        }
+        if messageLimit > 0 || watchRequest != nil {
             let withMessages = try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit)
             let byID = Dictionary(withMessages.map { ($0.info.id, $0) }, uniquingKeysWith: { first, _ in first })
             page = page.map { byID[$0.info.id] ?? $0 }  // a channel gone meanwhile keeps its first view
         }
-        let shapes = try await StreamShapes.load(for: Array(page), node: node)
+        let shapes = try await StreamShapes.load(for: Array(page), node: node, presence: presence, memberLimit: memberLimit)
         let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
         return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
     }
@@ -150,12 +156,12 @@ struct StreamQueryRoutes {
 
     /// `GET /users?payload={"filter_conditions": {"id": {"$in": […]}}, "sort", "limit", "offset"}`:
     /// the filter must name the users (`id` with `$eq` or `$in`, up to 1,000); it may also test
-    /// `name`, `role`, `created_at`. Users that do not exist are left out.
+    /// `name`, `role`, `created_at`, `online`. Users that do not exist are left out.
     @Sendable func queryUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot query users") }
         let payload = try StreamBody.payload(request)
         let filter = try QueryFilter.parse(payload["filter_conditions"] ?? .object([:]), path: "payload.filter_conditions")
-        let fields: Set<String> = ["id", "name", "role", "created_at", "updated_at"]
+        let fields: Set<String> = ["id", "name", "role", "created_at", "updated_at", "online"]
         if let unknown = filter.fields.subtracting(fields).sorted().first {
             throw StreamError.input("payload.filter_conditions: users cannot be filtered by \(unknown) yet")
         }
@@ -171,7 +177,11 @@ struct StreamQueryRoutes {
         let offset = try payload.int("offset", in: 0...1000) ?? 0
         var users: [[String: JSONValue]] = []
         for id in Set(ids) {
-            guard let profile = try? await node.profile(of: id), case .object(let object) = Self.userObject(profile) else { continue }
+            guard let profile = try? await node.profile(of: id), case .object(var object) = Self.userObject(profile) else { continue }
+            if let presence = try? await node.withUser(id, { try await $0.presence() }) {
+                object["online"] = .bool(presence.online)
+                if let lastActive = presence.lastActive { object["last_active"] = StreamJSON.time(lastActive) }
+            }
             if filter.matches({ object[$0] }) { users.append(object) }
         }
         users.sort { lhs, rhs in

@@ -5,20 +5,43 @@ import ChorusModel
 /// the engine's state. `names` holds the display names of the users the objects mention.
 struct StreamShapes {
     var names: [UserID: String]
+    /// The presence of the users a `presence: true` request shows (others show `online: false`).
+    var presence: [UserID: UserPresence] = [:]
 
-    /// The display names of every user `views` mention.
-    static func load(for views: [ChannelView], node: ChatNode) async throws -> StreamShapes {
+    /// The display names of every user `views` mention; with `presence`, also whether the
+    /// members and watchers shown are online (asked of their user actors, in parallel).
+    static func load(for views: [ChannelView], node: ChatNode, presence: Bool = false, memberLimit: Int = 100) async throws -> StreamShapes {
         var users = Set<UserID>()
+        var present = Set<UserID>()
         for view in views {
             users.formUnion(view.members.map(\.member.userID))
             users.formUnion(view.messages.messages.map(\.senderID))
+            users.formUnion(view.watchers)
             if let creator = view.profile?.createdBy ?? view.info.ownerID { users.insert(creator) }
+            if presence {
+                present.formUnion(view.members.prefix(memberLimit).map(\.member.userID))
+                present.formUnion(view.watchers)
+            }
         }
-        return StreamShapes(names: try await node.displayNames(of: users))
+        var shapes = StreamShapes(names: try await node.displayNames(of: users))
+        shapes.presence = await withTaskGroup(of: (UserID, UserPresence?).self) { group in
+            for user in present {
+                group.addTask { (user, try? await node.withUser(user) { try await $0.presence() }) }
+            }
+            var found: [UserID: UserPresence] = [:]
+            for await (user, presence) in group { found[user] = presence }
+            return found
+        }
+        return shapes
     }
 
     func user(_ id: UserID) -> JSONValue {
-        ["id": .string(id.rawValue), "name": .string(names[id] ?? id.rawValue), "online": false]
+        var object: [String: JSONValue] = ["id": .string(id.rawValue), "name": .string(names[id] ?? id.rawValue), "online": false]
+        if let presence = presence[id] {
+            object["online"] = .bool(presence.online)
+            if let lastActive = presence.lastActive { object["last_active"] = StreamJSON.time(lastActive) }
+        }
+        return .object(object)
     }
 
     /// A member's role as Stream names it: the creator is `owner`, admins are moderators.
@@ -110,13 +133,14 @@ struct StreamShapes {
     }
 
     /// What get-or-create and query channels return for one channel.
-    func channelState(_ view: ChannelView, viewer: UserID?, memberLimit: Int = 100) -> [String: JSONValue] {
+    func channelState(_ view: ChannelView, viewer: UserID?, memberLimit: Int = 100, watchers: Range<Int> = 0..<100) -> [String: JSONValue] {
         let cid = view.address.cid
+        let shown = view.watchers[watchers.clamped(to: view.watchers.indices)]
         var state: [String: JSONValue] = [
             "channel": channel(view),
             "members": .array(view.members.prefix(memberLimit).map(member)),
             "messages": .array(view.messages.messages.map { message($0, cid: cid) }),
-            "pinned_messages": [], "watchers": [], "watcher_count": 0,
+            "pinned_messages": [], "watchers": .array(shown.map(user)), "watcher_count": .number(Double(view.watcherCount)),
             "read": read(view, viewer: viewer),
         ]
         if let viewer, let membership = view.members.first(where: { $0.member.userID == viewer }) {

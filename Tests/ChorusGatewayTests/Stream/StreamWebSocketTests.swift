@@ -20,6 +20,17 @@ extension TestAPI {
         guard first.type == "health.check" else { throw TestFailure("expected health.check, got \(first)") }
         return (socket, first)
     }
+
+    /// Makes `user`'s socket (`connection`, from its first health.check) watch `cid`; returns the
+    /// channel state.
+    @discardableResult
+    func streamWatch(_ cid: String, as user: String, connection: Any?, presence: Bool = false, extra: [String: Any] = [:]) async throws -> Reply {
+        let reply = try await stream(
+            .post, "/channels/\(cid.replacingOccurrences(of: ":", with: "/"))/query", as: user,
+            json: ["state": true, "watch": true, "presence": presence, "connection_id": connection as Any].merging(extra) { _, new in new })
+        guard reply.status == .created else { throw TestFailure("watch \(cid) as \(user): \(reply.status) \(reply.object)") }
+        return reply
+    }
 }
 
 @Suite("Stream API WebSocket", .serialized)
@@ -49,12 +60,13 @@ struct StreamWebSocketTests {
         }
     }
 
-    @Test("events of the user's channels arrive in Stream's format, from both facades, with the channel's cid")
+    @Test("events of watched channels arrive in Stream's format, from both facades, with the channel's cid")
     func events() async throws {
         try await TestAPI.run(.live) { api in
             try await api.upsertUsers("alice", "bob")
             try await api.createStreamChannel("general", by: "alice", members: ["bob"])
-            let (bob, _) = try await api.streamConnect("bob")
+            let (bob, hello) = try await api.streamConnect("bob")
+            try await api.streamWatch("messaging:general", as: "bob", connection: hello.object["connection_id"])
             try await api.streamSend("hello", to: "messaging:general", as: "alice", id: "m1")
             let new = try await bob.next(skipping: ["health.check"])
             #expect(new.type == "message.new")
@@ -76,16 +88,21 @@ struct StreamWebSocketTests {
             #expect(readEvent.type == "message.read")
             #expect((readEvent.object["user"] as? [String: Any])?["id"] as? String == "alice")
 
-            // A v1 group reached as group:<id>; a v1 message arrives as message.new with that cid.
+            // A v1 group reached as group:<id>; bob does not watch it: he hears of it by notifications.
             let group = try await api.channelWithBob()
             let v1Member = try await bob.next(skipping: ["health.check"])
-            #expect(v1Member.type == "member.added")
+            #expect(v1Member.type == "notification.added_to_channel")
             #expect(v1Member.object["cid"] as? String == "group:\(group)")
             try await api.send("from v1", to: group, as: "alice")
             let fromV1 = try await bob.next(skipping: ["health.check"])
-            #expect(fromV1.type == "message.new")
+            #expect(fromV1.type == "notification.message_new")
             #expect(fromV1.object["cid"] as? String == "group:\(group)")
             #expect((fromV1.object["message"] as? [String: Any])?["text"] as? String == "from v1")
+            // Watching it, a v1 message arrives as message.new with that cid.
+            try await api.streamWatch("group:\(group)", as: "bob", connection: hello.object["connection_id"])
+            try await api.send("watched", to: group, as: "alice")
+            let watched = try await bob.next(skipping: ["health.check"])
+            #expect(watched.type == "message.new" && watched.object["cid"] as? String == "group:\(group)")
 
             // Truncation and deletion have their own Stream events (v1 sockets see channel_update).
             let v1Bob = try await api.connect("bob")
