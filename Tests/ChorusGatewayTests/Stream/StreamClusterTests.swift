@@ -180,4 +180,36 @@ struct StreamClusterTests {
             }
         }
     }
+
+    @Test("watching across nodes: the socket on one node, the watch and the presence asked through another, the channel on a third")
+    func watchAcrossNodes() async throws {
+        try await TestCluster.run { cluster in
+            let apis = cluster.apis
+            try await apis[0].upsertUsers("alice", "bob")
+            // A channel that lives on node 3, so the socket (node 1) and the REST calls (node 2) are elsewhere.
+            let id = try #require((0..<200).map { "w\($0)" }.first { try! owner(of: "messaging:\($0)", in: cluster) == cluster.systems[2].nodeName })
+            let cid = "messaging:\(id)"
+            try await apis[1].createStreamChannel(id, by: "alice", members: ["bob"])
+            let (bob, hello) = try await apis[0].streamConnect("bob")
+            let connection = hello.object["connection_id"]
+
+            try await apis[1].streamSend("before", to: cid, as: "alice")
+            #expect(try await bob.next(skipping: ["health.check"]).type == "notification.message_new")
+            let state = try await apis[1].streamWatch(cid, as: "bob", connection: connection, presence: true)
+            #expect(state.object["watcher_count"] as? Int == 1)
+            try await apis[2].streamSend("after", to: cid, as: "alice")
+            let new = try await bob.next(skipping: ["health.check"])
+            #expect(new.type == "message.new" && new.object.dict("message")["text"] as? String == "after")
+            // Alice comes online on node 2: bob, watching with presence on node 1, hears of it.
+            let (alice, _) = try await apis[1].streamConnect("alice")
+            let up = try await bob.next(skipping: ["health.check"])
+            #expect(up.type == "user.presence.changed" && up.object.dict("user")["id"] as? String == "alice")
+            withExtendedLifetime(alice) {}
+            // Stopping through node 3.
+            let stop = try await apis[2].stream(.post, "/channels/messaging/\(id)/stop-watching", as: "bob", json: ["connection_id": connection as Any])
+            #expect(stop.status == .ok)
+            try await apis[1].streamSend("later", to: cid, as: "alice")
+            #expect(try await bob.next(skipping: ["health.check"]).type == "notification.message_new")
+        }
+    }
 }
