@@ -144,7 +144,12 @@ let package = Package(
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
         .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
-        .testTarget(name: "ChorusChatTests", dependencies: ["ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster", "ChorusTestSupport"]),
+        .testTarget(
+            name: "ChorusChatTests",
+            dependencies: [
+                "ChorusChat", "ChorusModel", "ChorusStorage", "ChorusActorSystem", "ChorusCluster", "ChorusTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "ChorusGatewayTests",
             dependencies: [

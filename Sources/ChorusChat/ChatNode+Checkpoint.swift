@@ -51,6 +51,7 @@ extension ChatNode {
         for actor in channels {
             guard let flush = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
             batch.channels.append((flush.metadata.info.id, try encoder.encode(flush.metadata), flush.appliedLSN))
+            batch.channelIndex.append((flush.metadata.info.id, try flush.metadata.indexEntry()))
             batch.messages += flush.messages
             if let through = flush.eraseThrough { batch.erasures.append((flush.metadata.info.id, through)) }
             newest = max(newest, flush.appliedLSN)

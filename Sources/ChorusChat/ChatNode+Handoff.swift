@@ -76,7 +76,8 @@ extension ChatNode: KeyTransfer {
         guard let store else { throw RemoteCallError(.unreachable, "this node has no store to adopt into") }
         let lsn = journal.nextLSN - 1
         let id = metadata.info.id
-        try await store.importChannel(id, snapshot: try JSONEncoder().encode(metadata.metadata), appliedLSN: lsn)
+        try await store.importChannel(
+            id, snapshot: try JSONEncoder().encode(metadata.metadata), index: try metadata.indexEntry(), appliedLSN: lsn)
         directory.withEntries { _ = $0.channels.removeValue(forKey: id) }
         // An actor of the channel may still be alive (a replica here, busy): it takes the adopted
         // state over, and the next activation registers it again rather than making a second one.

@@ -77,6 +77,7 @@ public final class NodeStorage: Sendable {
         let lock = try DataDirectoryLock.acquire(directory: configuration.dataDirectory, nodeName: nodeName)
         let store = try HistoryStore(path: configuration.storePath)
         let covered = try store.coveredLSN()
+        try indexUnindexedChannels(in: store, logger: logger)
         // Users stay in memory; channels are loaded from the store only when the WAL tail touches
         // them (the rest are activated on first use).
         var state = NodeState()
@@ -103,6 +104,17 @@ public final class NodeStorage: Sendable {
                 "storage.elapsed": "\(recovery.elapsed)", "storage.fsync": "\(configuration.fsync.description)",
             ])
         return (NodeStorage(configuration: configuration, lock: lock, wal: wal, store: store, logger: logger), recovery)
+    }
+
+    /// Writes the channel index's rows of stored channels that have none (a store written before
+    /// the index existed): once, at the first start after the upgrade.
+    static func indexUnindexedChannels(in store: HistoryStore, logger: Logger) throws {
+        let missing = try store.unindexedChannels()
+        guard !missing.isEmpty else { return }
+        let decoder = JSONDecoder()
+        let entries = try missing.map { id, snapshot in (id, try decoder.decode(ChannelState.self, from: snapshot).indexEntry()) }
+        try store.index(entries)
+        logger.info("indexed stored channels", metadata: ["storage.channels": "\(entries.count)"])
     }
 
     /// Writes a checkpoint of `node` to the store and deletes the WAL segments it covers.

@@ -9,7 +9,7 @@ import GRDB
 /// LSN; so the store is always a consistent cut, and recovery replays the WAL from that LSN.
 /// Channel actors keep a bounded window of recent messages in memory and read older history here.
 public final class HistoryStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
@@ -49,6 +49,10 @@ public final class HistoryStore: Sendable {
                         WHERE json_extract(json, '$.clientMessageID') IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v4-channel-index") { db in
+            // Rows for channels stored before it are written by the node at start-up (HistoryStore+ChannelIndex.swift).
+            try Self.createChannelIndex(db)
+        }
         try migrator.migrate(pool)
     }
 
@@ -85,6 +89,8 @@ public final class HistoryStore: Sendable {
         public var messages: [Message] = []
         /// Stored messages to delete, by channel: every one up to the id (hard truncates and deletes).
         public var erasures: [(ChannelID, MessageID)] = []
+        /// The channel index's rows of the channels in `channels` (HistoryStore+ChannelIndex.swift).
+        public var channelIndex: [(ChannelID, ChannelIndexEntry)] = []
         /// Every WAL record below this LSN is in the store after the batch.
         public var coveredLSN: UInt64
 
@@ -105,6 +111,7 @@ public final class HistoryStore: Sendable {
         let messages = try batch.messages.map { ($0, try encoder.encode($0)) }
         let channels = batch.channels
         let users = batch.users
+        let index = batch.channelIndex
         try await pool.write { db in
             if let replaced {
                 let channel = Int64(bitPattern: replaced.rawValue)
@@ -133,6 +140,7 @@ public final class HistoryStore: Sendable {
                     sql: "INSERT OR REPLACE INTO channel (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
                     arguments: [Int64(bitPattern: id.rawValue), snapshot, Int64(bitPattern: lsn)])
             }
+            try Self.writeIndex(index, in: db)
             for (id, snapshot, lsn) in users {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO user (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
@@ -156,19 +164,21 @@ public final class HistoryStore: Sendable {
     /// Stores the snapshot of an adopted channel (after its messages), as of `appliedLSN` of this
     /// node's WAL: older records of the channel in this WAL are from an earlier ownership and
     /// must not be replayed over it.
-    public func importChannel(_ id: ChannelID, snapshot: Data, appliedLSN: UInt64) async throws {
+    public func importChannel(_ id: ChannelID, snapshot: Data, index: ChannelIndexEntry?, appliedLSN: UInt64) async throws {
         var batch = Batch(coveredLSN: 0)
         batch.channels = [(id, snapshot, appliedLSN)]
+        batch.channelIndex = index.map { [(id, $0)] } ?? []
         try await writeRows(batch, covered: nil)
     }
 
     /// Replaces everything stored of channel `id` with `snapshot` and `messages`, in one
     /// transaction, as of `appliedLSN` of this node's WAL (a replica installing the whole log of
     /// the channel's primary: messages it had that the primary's log does not are gone).
-    public func replaceChannel(_ id: ChannelID, snapshot: Data, messages: [Message], appliedLSN: UInt64) async throws {
+    public func replaceChannel(_ id: ChannelID, snapshot: Data, index: ChannelIndexEntry?, messages: [Message], appliedLSN: UInt64) async throws {
         var batch = Batch(coveredLSN: 0)
         batch.messages = messages
         batch.channels = [(id, snapshot, appliedLSN)]
+        batch.channelIndex = index.map { [(id, $0)] } ?? []
         try await writeRows(batch, covered: nil, replacingMessagesOf: id)
     }
 

@@ -56,6 +56,11 @@ public distributed actor ChatNodeActor {
         await node.presenceChanged(of: user, online: online, in: channels)
     }
 
+    /// The first `limit` channels this node owns that match `filter`, in `sort` order (``ChatNode/queryChannels(_:sort:limit:)``).
+    public distributed func queryChannels(_ filter: QueryFilter, sort: QuerySort, limit: Int) async throws -> [IndexedChannel] {
+        try await node.localQueryChannels(filter, sort: sort, limit: limit)
+    }
+
     /// A user of a channel on another node joined or left it: tell this node's edges.
     public distributed func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {
         node.notifyLocalEdges(of: user, in: channel, isMember: isMember, seq: seq)

@@ -69,7 +69,8 @@ extension ChannelActor: ReplicatedActor {
             let lsn = env.journal.nextLSN - 1
             let messages = installed.memoryMessages(after: nil, before: nil)
             try await store.replaceChannel(
-                installed.info.id, snapshot: try JSONEncoder().encode(installed.metadata), messages: messages, appliedLSN: lsn)
+                installed.info.id, snapshot: try JSONEncoder().encode(installed.metadata), index: try installed.indexEntry(),
+                messages: messages, appliedLSN: lsn)
             let newest = Array(messages.suffix(env.messageWindow))
             installed = ChannelState(metadata: installed.metadata, recent: newest, hasOlderInStore: messages.count > newest.count)
             appliedLSN = lsn

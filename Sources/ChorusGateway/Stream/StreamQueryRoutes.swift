@@ -34,25 +34,39 @@ struct StreamQueryRoutes {
         let presence = try body.bool("presence") ?? false
         let watchRequest = try StreamWatch.request(body)
 
-        // Candidates are read without messages; only the page's channels are read again with them.
-        let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: 0)
         let effectiveSort = sort.fields.isEmpty ? QuerySort(fields: [.init(name: "updated_at", ascending: false)]) : sort
-        let sorted = matched.sorted { lhs, rhs in
-            let (a, b) = (documents[lhs], documents[rhs])
-            return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
+        var page: [ChannelView]
+        if user == nil, filter.named("cid").isEmpty, filter.named("members").isEmpty {
+            // A server query that names neither channels nor members: the channel index of every node.
+            let found = try await node.queryChannels(filter, sort: effectiveSort, limit: offset + limit)
+            page = try await ordered(node.views(of: found.dropFirst(offset).map(\.id), for: nil, messages: messageLimit), as: found.map(\.id))
+        } else {
+            // Candidates are read without messages; only the page's channels are read again with them.
+            let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: 0)
+            let sorted = matched.sorted { lhs, rhs in
+                let (a, b) = (documents[lhs], documents[rhs])
+                return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
+            }
+            page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
+            if messageLimit > 0 {
+                let withMessages = try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit)
+                page = ordered(withMessages, as: page.map(\.info.id), keeping: page)
+            }
         }
-        var page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
         if let watchRequest {
             try await watch.watch(page.map(\.info.id), watchRequest, as: user)
-        }
-        if messageLimit > 0 || watchRequest != nil {
-            let withMessages = try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit)
-            let byID = Dictionary(withMessages.map { ($0.info.id, $0) }, uniquingKeysWith: { first, _ in first })
-            page = page.map { byID[$0.info.id] ?? $0 }  // a channel gone meanwhile keeps its first view
+            // Read again: the watch counts in `watcher_count`.
+            page = ordered(try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit), as: page.map(\.info.id), keeping: page)
         }
         let shapes = try await StreamShapes.load(for: Array(page), node: node, presence: presence, memberLimit: memberLimit)
         let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
         return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
+    }
+
+    /// `views` in the order of `ids`; a channel gone meanwhile keeps its view in `keeping`, if any.
+    private func ordered(_ views: [ChannelView], as ids: [ChannelID], keeping earlier: [ChannelView] = []) -> [ChannelView] {
+        let byID = Dictionary((earlier + views).map { ($0.info.id, $0) }, uniquingKeysWith: { _, newer in newer })
+        return ids.compactMap { byID[$0] }
     }
 
     /// The channels `filter` matches for `user` (`nil`: a server): every candidate's view (with
@@ -98,21 +112,9 @@ struct StreamQueryRoutes {
         return try await node.allChannelIDs()
     }
 
-    /// The fields of one channel that filters and sorts read: the built-in ones, then custom data.
+    /// The fields of one channel that filters and sorts read (``ChannelView/queryDocument(viewer:)``).
     static func document(_ view: ChannelView, viewer: UserID?) -> [String: JSONValue] {
-        var fields = view.profile?.custom ?? [:]
-        let address = view.address
-        let viewerState = viewer.flatMap { viewer in view.members.first { $0.member.userID == viewer } }
-        let builtIn: [String: JSONValue] = [
-            "cid": .string(address.cid), "id": .string(address.id), "type": .string(address.type), "name": .string(view.info.name),
-            "members": .array(view.members.map { .string($0.member.userID.rawValue) }),
-            "created_by_id": (view.profile?.createdBy ?? view.info.ownerID).map { .string($0.rawValue) } ?? .null,
-            "created_at": StreamJSON.time(view.info.createdAt), "updated_at": StreamJSON.time(view.updatedAt),
-            "last_message_at": view.lastMessageAt.map(StreamJSON.time) ?? .null, "member_count": .number(Double(view.members.count)),
-            "hidden": .bool(viewerState?.hidden ?? false), "frozen": false, "disabled": false, "joined": .bool(viewerState != nil),
-        ]
-        fields.merge(builtIn) { _, builtIn in builtIn }
-        return fields
+        view.queryDocument(viewer: viewer)
     }
 
     /// A user object as this API shows it.

@@ -151,7 +151,3 @@ struct StreamShapes {
     }
 }
 
-extension ChannelView {
-    /// The last change a client can see: the newest message, else creation.
-    var updatedAt: Timestamp { max(lastMessageAt ?? info.createdAt, info.createdAt) }
-}
