@@ -97,11 +97,12 @@ extension ChatNode {
         let skipped = Set(fresh)
         let types = filter.named("type").compactMap(\.stringValue)
         let order = Self.indexOrder(for: sort)
-        let decoder = JSONDecoder()
         var matched = 0
-        try store.scanChannelIndex(types: types.isEmpty ? nil : types, order: order ?? .id) { page in
+        // In sort order, a few times `limit` rows usually hold `limit` matches; else the pages grow.
+        let firstPage = order == nil ? 4096 : min(4096, max(64, limit * 4))
+        try store.scanChannelIndex(types: types.isEmpty ? nil : types, order: order ?? .id, firstPage: firstPage) { page in
             for (id, data) in page where !skipped.contains(id) && owned(id) {
-                guard let document = try? decoder.decode([String: JSONValue].self, from: data), filter.matches({ document[$0] }) else { continue }
+                guard case .object(let document)? = try? JSONValue.parse(data), filter.matches({ document[$0] }) else { continue }
                 found.append(IndexedChannel(id: id, document: document))
                 matched += 1
             }

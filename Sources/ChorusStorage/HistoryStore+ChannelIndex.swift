@@ -60,10 +60,11 @@ extension HistoryStore {
         }
     }
 
-    /// Visits the live indexed channels (of `types`, if given) in `order`, `pageSize` at a time,
-    /// each with its document, until `visit` returns `false` or none is left.
+    /// Visits the live indexed channels (of `types`, if given) in `order`, each with its document,
+    /// until `visit` returns `false` or none is left: `firstPage` rows at first, then pages twice as
+    /// large each time, up to 4,096 (a caller that stops early reads little; a full scan, few pages).
     public func scanChannelIndex(
-        types: [String]? = nil, order: ChannelIndexOrder, pageSize: Int = 1000, _ visit: ([(ChannelID, Data)]) throws -> Bool
+        types: [String]? = nil, order: ChannelIndexOrder, firstPage: Int = 4096, _ visit: ([(ChannelID, Data)]) throws -> Bool
     ) throws {
         var sql = "SELECT id, document FROM channel_index WHERE live = 1"
         var arguments: [any DatabaseValueConvertible] = []
@@ -79,6 +80,7 @@ extension HistoryStore {
             }
         sql += orderBy + " LIMIT ? OFFSET ?"
         var offset = 0
+        var pageSize = max(1, firstPage)
         while true {
             let page = try pool.read { db in
                 try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [pageSize, offset])).map { row in
@@ -87,6 +89,7 @@ extension HistoryStore {
             }
             offset += page.count
             guard try visit(page), page.count == pageSize else { return }
+            pageSize = min(pageSize * 2, max(4096, firstPage))
         }
     }
 

@@ -63,8 +63,9 @@ struct StreamChannelRoutes {
         } else if context.identity.map({ if case .user = $0 { true } else { false } }) == true {
             creation = ChannelCreation(createdBy: try context.requireStreamUser(named: nil, what: "create channels"), name: "", custom: [:], members: [])
         }
-        let messageLimit = try body.object("messages")?.int("limit", in: 0...300) ?? 25
+        let messagePage = try body.object("messages")
         let memberLimit = try body.object("members")?.int("limit", in: 0...100) ?? 100
+        let memberOffset = try body.object("members")?.int("offset", in: 0...10_000) ?? 0
         let watchers = try Self.watcherRange(body)
         let presence = try body.bool("presence") ?? false
         let watchRequest = try StreamWatch.request(body)
@@ -76,7 +77,8 @@ struct StreamChannelRoutes {
                 if context.identity == .anonymous { throw StreamError.notAllowed("anonymous users cannot watch channels") }
                 try await watch.watch([id], watchRequest, as: viewer)
             }
-            view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: .latest(limit: messageLimit)) }
+            let messages = try await messagePageRequest(messagePage, in: id)
+            view = try await node.withChannel(id) { try await $0.view(for: viewer, messages: messages) }
         } catch let error as ChatError where error.code == .channelNotFound {
             if creation == nil && context.isServer && data != nil {
                 throw StreamError.input("data.created_by (or data.created_by_id) is required to create a channel with a server token")
@@ -87,9 +89,29 @@ struct StreamChannelRoutes {
         if context.identity == .anonymous, view.info.kind != .room {
             throw StreamError.notAllowed("anonymous users may only read public channels (livestream)")
         }
-        let shapes = try await StreamShapes.load(for: [view], node: node, presence: presence, memberLimit: memberLimit)
+        let members = memberOffset..<(memberOffset + memberLimit)
+        let shapes = try await StreamShapes.load(for: [view], node: node, presence: presence, members: members)
         return try StreamJSON.response(
-            shapes.channelState(view, viewer: viewer, memberLimit: memberLimit, watchers: watchers), status: .created, context: context)
+            shapes.channelState(view, viewer: viewer, members: members, watchers: watchers),
+            status: .created, context: context)
+    }
+
+    /// `messages: {"limit", "id_lt" | "id_lte" | "id_gt" | "id_gte"}`: the newest `limit` (default
+    /// 25, at most 300) messages, or those before or after a message (named by either of its ids).
+    private func messagePageRequest(_ page: StreamBody?, in channel: ChannelID) async throws -> MessagePageRequest {
+        let limit = try page?.int("limit", in: 0...300) ?? 25
+        let bounds = try ["id_lt", "id_lte", "id_gt", "id_gte"].compactMap { key in try page?.string(key).map { (key, $0) } }
+        guard let (key, given) = bounds.first else { return .latest(limit: limit) }
+        guard bounds.count == 1 else { throw StreamError.input("messages: give one of id_lt, id_lte, id_gt and id_gte") }
+        var id = try await node.withChannel(channel) { try await $0.messageID(forStreamID: given) }
+        if id == nil, let (found, message) = try await node.locateMessage(given), found == channel { id = message }
+        guard let id else { throw StreamError.input("messages.\(key): no message \(given.prefix(80)) in this channel") }
+        switch key {
+        case "id_lt": return .before(id, limit: limit)
+        case "id_lte": return .before(MessageID(rawValue: id.rawValue + 1), limit: limit)
+        case "id_gt": return .after(id, limit: limit)
+        default: return .after(MessageID(rawValue: id.rawValue - 1), limit: limit)
+        }
     }
 
     /// The watchers a response lists: `watchers: {"limit", "offset"}` (default the first 100).

@@ -5,9 +5,10 @@ import Hummingbird
 /// Query channels (`POST /channels`) and upsert users (`POST /users`).
 ///
 /// Query channels reads the candidate channels, evaluates the filter on each and sorts at the
-/// edge. The candidates are the calling user's channels (a user token, or a server call naming
-/// `user_id`), else the channels of the users a `members` filter names; a server query without
-/// either reads every channel of every node (docs/stream-api.md, "Query cost").
+/// edge. The candidates are the channels a `cid` filter names, else the calling user's channels
+/// (a user token, or a server call naming `user_id`), else the channels of the users a `members`
+/// filter names; a server query without any of them asks every node's channel index
+/// (``ChatNode/queryChannels(_:sort:limit:)``; docs/stream-api.md, "Query cost").
 struct StreamQueryRoutes {
     let node: ChatNode
     let maxBodyBytes: Int
@@ -58,8 +59,8 @@ struct StreamQueryRoutes {
             // Read again: the watch counts in `watcher_count`.
             page = ordered(try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit), as: page.map(\.info.id), keeping: page)
         }
-        let shapes = try await StreamShapes.load(for: Array(page), node: node, presence: presence, memberLimit: memberLimit)
-        let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, memberLimit: memberLimit)) }
+        let shapes = try await StreamShapes.load(for: Array(page), node: node, presence: presence, members: 0..<memberLimit)
+        let channels = page.map { JSONValue.object(shapes.channelState($0, viewer: user, members: 0..<memberLimit)) }
         return try StreamJSON.response(["channels": .array(channels)], status: .created, context: context)
     }
 

@@ -10,7 +10,7 @@ struct StreamShapes {
 
     /// The display names of every user `views` mention; with `presence`, also whether the
     /// members and watchers shown are online (asked of their user actors, in parallel).
-    static func load(for views: [ChannelView], node: ChatNode, presence: Bool = false, memberLimit: Int = 100) async throws -> StreamShapes {
+    static func load(for views: [ChannelView], node: ChatNode, presence: Bool = false, members shown: Range<Int> = 0..<100) async throws -> StreamShapes {
         var users = Set<UserID>()
         var present = Set<UserID>()
         for view in views {
@@ -19,7 +19,7 @@ struct StreamShapes {
             users.formUnion(view.watchers)
             if let creator = view.profile?.createdBy ?? view.info.ownerID { users.insert(creator) }
             if presence {
-                present.formUnion(view.members.prefix(memberLimit).map(\.member.userID))
+                present.formUnion(view.members[shown.clamped(to: view.members.indices)].map(\.member.userID))
                 present.formUnion(view.watchers)
             }
         }
@@ -133,12 +133,12 @@ struct StreamShapes {
     }
 
     /// What get-or-create and query channels return for one channel.
-    func channelState(_ view: ChannelView, viewer: UserID?, memberLimit: Int = 100, watchers: Range<Int> = 0..<100) -> [String: JSONValue] {
+    func channelState(_ view: ChannelView, viewer: UserID?, members: Range<Int> = 0..<100, watchers: Range<Int> = 0..<100) -> [String: JSONValue] {
         let cid = view.address.cid
         let shown = view.watchers[watchers.clamped(to: view.watchers.indices)]
         var state: [String: JSONValue] = [
             "channel": channel(view),
-            "members": .array(view.members.prefix(memberLimit).map(member)),
+            "members": .array(view.members[members.clamped(to: view.members.indices)].map(member)),
             "messages": .array(view.messages.messages.map { message($0, cid: cid) }),
             "pinned_messages": [], "watchers": .array(shown.map(user)), "watcher_count": .number(Double(view.watcherCount)),
             "read": read(view, viewer: viewer),

@@ -466,4 +466,32 @@ struct StreamChannelTests {
             #expect(after.texts == ["hello v1", "hello stream"])
         }
     }
+
+    @Test("get-or-create pages messages (id_lt, id_lte, id_gt, id_gte by either id) and members (limit, offset)")
+    func statePaging() async throws {
+        try await TestAPI.run(.live) { api in
+            try await api.upsertUsers("alice", "bob", "carol", "dave")
+            try await api.createStreamChannel("general", by: "alice", members: ["bob", "carol", "dave"])
+            var engineIDs: [String] = []
+            for i in 0..<6 {
+                engineIDs.append(try await api.streamSend("m\(i)", to: "messaging:general", as: "alice", id: i == 3 ? "three" : nil)["id"] as? String ?? "")
+            }
+            func state(_ extra: [String: Any]) async throws -> Reply {
+                try await api.stream(.post, "/channels/messaging/general/query", as: "bob", json: ["state": true].merging(extra) { _, new in new })
+            }
+            #expect(try await state(["messages": ["limit": 2]]).texts == ["m4", "m5"])
+            #expect(try await state(["messages": ["limit": 2, "id_lt": "three"]]).texts == ["m1", "m2"])
+            #expect(try await state(["messages": ["limit": 2, "id_lte": "three"]]).texts == ["m2", "m3"])
+            #expect(try await state(["messages": ["limit": 2, "id_gt": engineIDs[1]]]).texts == ["m2", "m3"])
+            #expect(try await state(["messages": ["limit": 2, "id_gte": engineIDs[1]]]).texts == ["m1", "m2"])
+            expectStreamError(try await state(["messages": ["id_lt": "nope"]]), .badRequest, code: 4, mentioning: "id_lt")
+            expectStreamError(try await state(["messages": ["id_lt": "three", "id_gt": "three"]]), .badRequest, code: 4, mentioning: "one of")
+
+            let members = { (reply: Reply) in reply.list("members").compactMap { $0["user_id"] as? String } }
+            #expect(members(try await state(["members": ["limit": 2]])) == ["alice", "bob"])
+            #expect(members(try await state(["members": ["limit": 2, "offset": 2]])) == ["carol", "dave"])
+            #expect(members(try await state(["members": ["offset": 10]])).isEmpty)
+            #expect(try await state(["members": ["limit": 2, "offset": 2]]).channel["member_count"] as? Int == 4)
+        }
+    }
 }
