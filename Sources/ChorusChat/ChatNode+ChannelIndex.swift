@@ -102,11 +102,12 @@ extension ChatNode {
         let firstPage = order == nil ? 4096 : min(4096, max(64, limit * 4))
         try store.scanChannelIndex(types: types.isEmpty ? nil : types, order: order ?? .id, firstPage: firstPage) { page in
             for (id, data) in page where !skipped.contains(id) && owned(id) {
+                // Visited in the sort's order: the first `limit` matches are all the index can add.
+                if order != nil, matched == limit { return false }
                 guard case .object(let document)? = try? JSONValue.parse(data), filter.matches({ document[$0] }) else { continue }
                 found.append(IndexedChannel(id: id, document: document))
                 matched += 1
             }
-            // Visited in the sort's order: the first `limit` matches are all the index can add.
             return order == nil || matched < limit
         }
         return Self.first(limit, of: found, sort: sort)

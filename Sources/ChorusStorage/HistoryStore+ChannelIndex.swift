@@ -37,24 +37,32 @@ public enum ChannelIndexOrder: Sendable, Equatable {
 }
 
 extension HistoryStore {
+    /// The index's key of a channel: its id with the top bit flipped, so SQLite's signed order of
+    /// keys is the unsigned order of ids (hashed ids have the top bit set), and ties in a sort
+    /// break as the query API breaks them.
+    static func indexKey(_ id: ChannelID) -> Int64 { Int64(bitPattern: id.rawValue ^ (1 << 63)) }
+
+    static func channelID(indexKey key: Int64) -> ChannelID { ChannelID(rawValue: UInt64(bitPattern: key) ^ (1 << 63)) }
+
     static func createChannelIndex(_ db: Database) throws {
         try db.execute(
             sql: """
                 CREATE TABLE channel_index (
-                    id INTEGER PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                    key INTEGER PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
                     live INTEGER NOT NULL, document BLOB NOT NULL);
-                CREATE INDEX channel_index_by_updated ON channel_index (live, updated_at, id);
-                CREATE INDEX channel_index_by_created ON channel_index (live, created_at, id);
-                CREATE INDEX channel_index_by_type ON channel_index (type, live, updated_at, id);
+                CREATE INDEX channel_index_by_updated ON channel_index (live, updated_at, key);
+                CREATE INDEX channel_index_by_created ON channel_index (live, created_at, key);
+                CREATE INDEX channel_index_by_type ON channel_index (type, live, updated_at, key);
+                CREATE INDEX channel_index_by_type_created ON channel_index (type, live, created_at, key);
                 """)
     }
 
     static func writeIndex(_ entries: [(ChannelID, ChannelIndexEntry)], in db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO channel_index (id, type, created_at, updated_at, live, document) VALUES (?, ?, ?, ?, ?, ?)")
+            sql: "INSERT OR REPLACE INTO channel_index (key, type, created_at, updated_at, live, document) VALUES (?, ?, ?, ?, ?, ?)")
         for (id, entry) in entries {
             try statement.execute(arguments: [
-                Int64(bitPattern: id.rawValue), entry.type, entry.createdAt.milliseconds, entry.updatedAt.milliseconds, entry.live,
+                indexKey(id), entry.type, entry.createdAt.milliseconds, entry.updatedAt.milliseconds, entry.live,
                 entry.document,
             ])
         }
@@ -63,32 +71,50 @@ extension HistoryStore {
     /// Visits the live indexed channels (of `types`, if given) in `order`, each with its document,
     /// until `visit` returns `false` or none is left: `firstPage` rows at first, then pages twice as
     /// large each time, up to 4,096 (a caller that stops early reads little; a full scan, few pages).
+    /// Pages continue from the last row seen (keyset paging), so each costs only its own rows.
     public func scanChannelIndex(
         types: [String]? = nil, order: ChannelIndexOrder, firstPage: Int = 4096, _ visit: ([(ChannelID, Data)]) throws -> Bool
     ) throws {
-        var sql = "SELECT id, document FROM channel_index WHERE live = 1"
-        var arguments: [any DatabaseValueConvertible] = []
-        if let types {
-            sql += " AND type IN (\(types.map { _ in "?" }.joined(separator: ", ")))"
-            arguments += types
-        }
-        let orderBy =
+        let typeCondition = types.map { " AND type IN (\($0.map { _ in "?" }.joined(separator: ", ")))" } ?? ""
+        let typeArguments: [any DatabaseValueConvertible] = types ?? []
+        // The column the order follows (with the id descending on ties), and whether it descends.
+        let (column, descending): (String?, Bool) =
             switch order {
-            case .id: " ORDER BY id"
-            case .createdAt(let descending): descending ? " ORDER BY created_at DESC, id DESC" : " ORDER BY created_at, id DESC"
-            case .updatedAt(let descending): descending ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id DESC"
+            case .id: (nil, false)
+            case .createdAt(let descending): ("created_at", descending)
+            case .updatedAt(let descending): ("updated_at", descending)
             }
-        sql += orderBy + " LIMIT ? OFFSET ?"
-        var offset = 0
+        var last: (value: Int64, key: Int64)?
         var pageSize = max(1, firstPage)
         while true {
-            let page = try pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [pageSize, offset])).map { row in
-                    (ChannelID(rawValue: UInt64(bitPattern: row[0])), row[1] as Data)
+            var sql: String
+            var arguments = typeArguments
+            if let column {
+                sql = "SELECT key, document, \(column) FROM channel_index WHERE live = 1" + typeCondition
+                if let last {
+                    sql += " AND (\(column) \(descending ? "<" : ">") ? OR (\(column) = ? AND key < ?))"
+                    arguments += [last.value, last.value, last.key]
+                }
+                sql += " ORDER BY \(column) \(descending ? "DESC" : "ASC"), key DESC LIMIT ?"
+            } else {
+                // By rowid: SQLite would otherwise sort every row through an index on `live`.
+                sql = "SELECT key, document, 0 FROM channel_index NOT INDEXED WHERE live = 1" + typeCondition
+                if let last {
+                    sql += " AND key > ?"
+                    arguments.append(last.key)
+                }
+                sql += " ORDER BY key LIMIT ?"
+            }
+            arguments.append(pageSize)
+            let rows = try pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                    (key: row[0] as Int64, document: row[1] as Data, value: row[2] as Int64)
                 }
             }
-            offset += page.count
-            guard try visit(page), page.count == pageSize else { return }
+            guard try visit(rows.map { (Self.channelID(indexKey: $0.key), $0.document) }), rows.count == pageSize, let end = rows.last else {
+                return
+            }
+            last = (end.value, end.key)
             pageSize = min(pageSize * 2, max(4096, firstPage))
         }
     }
@@ -97,8 +123,14 @@ extension HistoryStore {
     /// their snapshots, so the node can index them.
     public func unindexedChannels() throws -> [(ChannelID, Data)] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, snapshot FROM channel WHERE id NOT IN (SELECT id FROM channel_index)").map { row in
-                (ChannelID(rawValue: UInt64(bitPattern: row[0])), row[1] as Data)
+            let indexed = Set(try Int64.fetchAll(db, sql: "SELECT key FROM channel_index"))
+            let missing = try Int64.fetchAll(db, sql: "SELECT id FROM channel").filter {
+                !indexed.contains(Self.indexKey(ChannelID(rawValue: UInt64(bitPattern: $0))))
+            }
+            return try missing.compactMap { id in
+                try Data.fetchOne(db, sql: "SELECT snapshot FROM channel WHERE id = ?", arguments: [id]).map {
+                    (ChannelID(rawValue: UInt64(bitPattern: id)), $0)
+                }
             }
         }
     }
