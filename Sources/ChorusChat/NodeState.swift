@@ -31,8 +31,17 @@ public struct NodeState: Sendable, Codable, Equatable {
     public mutating func replay(lsn: UInt64, entry: JournalEntry, store: HistoryStore? = nil, window: Int = 200) throws {
         switch entry {
         case .channel(let id, .created(let info, let members, let profile)):
+            // A row stored after this record (a hand-off's copy, a replica's install) supersedes it.
+            if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
+                channels[id] = stored
+            }
             if channels[id] == nil {
                 channels[id] = Snapshot(state: ChannelState(info: info, members: members, profile: profile), appliedLSN: lsn)
+            } else if channels[id]!.state.isPlaceholder, lsn > channels[id]!.appliedLSN {
+                // A replicated channel's primary logs its terms (a promise, a placeholder here)
+                // before the channel's first record: apply it as the live commit did.
+                channels[id]!.state.apply(.created(info: info, members: members, profile: profile))
+                channels[id]!.appliedLSN = lsn
             }
         case .channel(let id, let record):
             if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {

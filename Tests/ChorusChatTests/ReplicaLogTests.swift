@@ -25,6 +25,26 @@ struct ReplicaLogTests {
         #expect(throws: WALError.self) { try JournalEntry(frame: WALFrame(kind: .replica, payload: bytes)) }
     }
 
+    @Test("recovery rebuilds a channel its primary created: the promise, then its own created record, then its records")
+    func replayPrimaryCreation() throws {
+        // As a replicated channel's primary logs a new channel: its terms first (a promise, then
+        // an empty batch of its term), then the `created` record and the rest as channel records.
+        var state = NodeState()
+        try state.replay(lsn: 1, entry: .replica(channel, ReplicaBatch(promisedTerm: 4, logTerm: 0, from: 1, records: [])))
+        try state.replay(lsn: 2, entry: .replica(channel, ReplicaBatch(promisedTerm: 4, logTerm: 4, from: 1, records: [])))
+        try state.replay(lsn: 3, entry: .channel(channel, created))
+        try state.replay(lsn: 4, entry: .channel(channel, sent(5, "a")))
+        let primary = try #require(state.channels[channel])
+        #expect(primary.state.info == info, "the created record was applied, not skipped")
+        #expect(primary.state.lastSeq == 2 && primary.appliedLSN == 4)
+        #expect(primary.state.members[alice]?.member.role == .owner)
+        #expect(primary.state.replicaTerms == ReplicaTerms(promisedTerm: 4, logTerm: 4))
+        #expect(primary.state.recent.map(\.seq) == [2])
+        // A repeated created record (replay over a state that has it) changes nothing.
+        try state.replay(lsn: 3, entry: .channel(channel, created))
+        #expect(state.channels[channel]?.state.lastSeq == 2)
+    }
+
     @Test("recovery rebuilds a replica from its batches: a promise first (a placeholder), then the log from created, with the last terms")
     func replay() throws {
         var state = NodeState()
