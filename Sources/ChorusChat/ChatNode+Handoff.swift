@@ -9,7 +9,8 @@ import Foundation
 /// order the pure ``HandoffTransfer`` gives, send each moving channel's messages in pages and then
 /// its metadata, and each moving user's state, to the key's owner under the new ring, which
 /// stores them durably before answering. A channel's event
-/// log does not move: resumes from before the move get `resume_failed`.
+/// log does not move: resumes from before the move get `resume_failed`. With replication, nothing
+/// is copied: the new owner recovers each key from its replicas (see below).
 extension ChatNode: KeyTransfer {
     /// Messages per adoption call.
     static let handoffPage = 500
@@ -33,6 +34,12 @@ extension ChatNode: KeyTransfer {
             moves.append(.init(key: identity.description, owner: owner))
             users[identity.description] = data
         }
+        // Replicated keys move without a copy: their new owner is one of their replicas, and it
+        // recovers each from a majority of the replicas (of the new ring and the old) before it
+        // serves, as after a failover. A copy stored beside the replica's own log would race the
+        // records still arriving through replication: two writers of one channel on one node, and
+        // a store row whose state is ahead of the write-ahead log frames it claims to include.
+        if replication != nil { return [ChannelActor.kind: channels.count, UserActor.kind: users.count] }
         // A step that throws fails the hand-off; the caller (ClusterMember.handOff) aborts it.
         var transfer = HandoffTransfer<MessageID>(moves: moves)
         var next = transfer.start()
