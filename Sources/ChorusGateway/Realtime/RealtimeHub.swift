@@ -112,15 +112,15 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     // log. If the subscription failed, the replay fails too and tells the sessions
                     // (`resume_failed`), so their clients resume elsewhere.
                     _ = try? await subscription.value
+                    for (session, point) in held {
+                        await self.replay(session, channel, after: point, announce: false)
+                    }
                     // The owner's watcher list is ephemeral: register this edge's watches again.
                     for session in watchers {
                         let presence = session.audience(channel) == .watcherWithPresence
                         try? await self.node.withChannel(channel) {
                             try await $0.watch(session.user, connection: session.id, presence: presence, announce: false)
                         }
-                    }
-                    for (session, point) in held {
-                        await self.replay(session, channel, after: point, announce: false)
                     }
                 }
             }

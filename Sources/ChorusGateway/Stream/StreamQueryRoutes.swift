@@ -82,7 +82,7 @@ struct StreamQueryRoutes {
             muted = Set(try await node.withUser(user) { try await $0.activeMutes() }.map(\.channelID))
         }
         let documents = views.map { view in
-            var document = Self.document(view, viewer: user)
+            var document = view.queryDocument(viewer: user)
             document["muted"] = .bool(muted.contains(view.info.id))
             return document
         }
@@ -111,11 +111,6 @@ struct StreamQueryRoutes {
             return Array(ids)
         }
         return try await node.allChannelIDs()
-    }
-
-    /// The fields of one channel that filters and sorts read (``ChannelView/queryDocument(viewer:)``).
-    static func document(_ view: ChannelView, viewer: UserID?) -> [String: JSONValue] {
-        view.queryDocument(viewer: viewer)
     }
 
     /// A user object as this API shows it.
