@@ -22,7 +22,6 @@ extension ChannelView {
         fields.merge(builtIn) { _, builtIn in builtIn }
         return fields
     }
-
 }
 
 extension ChannelState {

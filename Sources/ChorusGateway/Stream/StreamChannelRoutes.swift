@@ -108,9 +108,10 @@ struct StreamChannelRoutes {
         guard let id else { throw StreamError.input("messages.\(key): no message \(given.prefix(80)) in this channel") }
         switch key {
         case "id_lt": return .before(id, limit: limit)
-        case "id_lte": return .before(MessageID(rawValue: id.rawValue + 1), limit: limit)
+        // Inclusive bounds as the exclusive ones next to them (clamped: an id is client input).
+        case "id_lte": return .before(MessageID(rawValue: min(id.rawValue, .max - 1) + 1), limit: limit)
         case "id_gt": return .after(id, limit: limit)
-        default: return .after(MessageID(rawValue: id.rawValue - 1), limit: limit)
+        default: return .after(MessageID(rawValue: max(id.rawValue, 1) - 1), limit: limit)
         }
     }
 

@@ -485,6 +485,12 @@ struct StreamChannelTests {
             #expect(try await state(["messages": ["limit": 2, "id_gt": engineIDs[1]]]).texts == ["m2", "m3"])
             #expect(try await state(["messages": ["limit": 2, "id_gte": engineIDs[1]]]).texts == ["m1", "m2"])
             expectStreamError(try await state(["messages": ["id_lt": "nope"]]), .badRequest, code: 4, mentioning: "id_lt")
+            for edge in ["0", "18446744073709551615"] {  // the ends of the id space: never an overflow
+                for key in ["id_lte", "id_gte"] {
+                    let reply = try await state(["messages": [key: edge]])
+                    #expect(reply.status == .created || reply.code == 4, "\(key) \(edge): \(reply.rawBody.prefix(200))")
+                }
+            }
             expectStreamError(try await state(["messages": ["id_lt": "three", "id_gt": "three"]]), .badRequest, code: 4, mentioning: "one of")
 
             let members = { (reply: Reply) in reply.list("members").compactMap { $0["user_id"] as? String } }
