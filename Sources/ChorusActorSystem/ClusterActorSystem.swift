@@ -191,7 +191,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     /// Replaces the addresses of the peers (TCP).
     public func setPeers(_ peers: [String: PeerAddress]) {
-        (cluster.withLock { $0?.transport } as? TCPTransport)?.setPeers(peers)
+        var transport = cluster.withLock { $0?.transport }
+        if let faulty = transport as? FaultInjectingTransport { transport = faulty.inner }
+        (transport as? TCPTransport)?.setPeers(peers)
     }
 
     /// The peers this node has an open connection to.

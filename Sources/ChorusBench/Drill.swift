@@ -93,15 +93,12 @@ extension Drill {
         }
     }
 
-    /// Why `--fault partition` cannot run here: it needs root, and even then it is not built yet.
-    public static func partitionRefusal(isRoot: Bool) -> String {
-        if !isRoot {
-            return "--fault partition cuts a node off by moving it into a network namespace, which needs root "
-                + "(this process is not root); run the drill as root, or use --fault kill or --fault pause"
-        }
-        return "--fault partition is not implemented yet (TODO: run each spawned node in its own network namespace "
-            + "joined by veth pairs, and drop the target's links with `ip link set … down`); use --fault kill or --fault pause"
-    }
+    /// How `--fault partition` cuts a node off: the node's cluster transport drops its peers' traffic
+    /// both ways (`POST /v1/admin/faults`), which needs `cluster.fault_injection: true` on the nodes.
+    /// The drill's own nodes have it; running nodes (`--url`) must be configured so.
+    public static let partitionHow =
+        "--fault partition asks the target (POST /v1/admin/faults) to drop its cluster traffic, which needs "
+        + "cluster.fault_injection: true in the nodes' config (the nodes of --spawn and --cluster have it)"
 }
 
 extension Drill {

@@ -35,12 +35,17 @@ extension Drill.Session {
             switch c.fault {
             case .kill: try await nodes.killNode(victim)
             case .pause: try await nodes.pauseNode(victim)
-            case .partition: throw BenchError(Drill.partitionRefusal(isRoot: geteuid() == 0))
+            case .partition: try await isolate(victim, true)
             }
-            status.set("\(label): \(targetName) \(c.fault == .kill ? "killed" : "paused"), waiting for the survivors to mark it down")
+            let done = switch c.fault {
+            case .kill: "killed"
+            case .pause: "paused"
+            case .partition: "cut off from its peers"
+            }
+            status.set("\(label): \(targetName) \(done), waiting for the survivors to mark it down")
             let survivors = names.indices.filter { $0 != victim }
             let (connections, token) = (self.connections, serverToken)
-            let detectionTimeout = c.fault == .pause ? c.pauseSeconds : Self.detectionTimeout
+            let detectionTimeout = c.fault == .kill ? Self.detectionTimeout : c.pauseSeconds
             let detection = Task {
                 await Drill.pollViews(connections: connections, nodes: survivors, token: token, timeout: detectionTimeout) {
                     $0.status(of: targetName) == "down"
@@ -57,11 +62,11 @@ extension Drill.Session {
             } else {
                 try await Drill.sleep(until: injectedAt + Self.nanos(c.pauseSeconds))
                 healAt = monotonicNanos()
-                try await nodes.resumeNode(victim)
+                if c.fault == .partition { try await isolate(victim, false) } else { try await nodes.resumeNode(victim) }
                 detectionMs = Self.milliseconds(from: injectedAt, untilAll: await detection.value)
             }
             if detectionMs == nil {
-                let within = c.fault == .pause ? "during the \(Report.fixed(c.pauseSeconds, 1)) s pause" : "within \(Int(Self.detectionTimeout)) s"
+                let within = c.fault == .kill ? "within \(Int(Self.detectionTimeout)) s" : "during the \(Report.fixed(c.pauseSeconds, 1)) s \(c.fault.rawValue)"
                 notes.append("not every survivor marked \(targetName) down \(within)")
             }
             status.set("\(label): waiting for \(targetName) to rejoin")
@@ -103,6 +108,16 @@ extension Drill.Session {
             divergentChannels: thisRound.divergent, notes: notes)
         status.set("\(label): done")
         return (result, cumulative)
+    }
+
+    /// Cuts node `node` off from its peers (`isolated`) or heals it, through its admin API (a
+    /// partition: its clients still reach it; docs/drill.md).
+    func isolate(_ node: Int, _ isolated: Bool) async throws {
+        let reply = try await connections.request(
+            node: node, .POST, "/v1/admin/faults", token: serverToken, json: "{\"isolated\": \(isolated)}", timeout: .seconds(10))
+        guard reply.status == 200 else {
+            throw BenchError("\(names[node]) refused POST /v1/admin/faults (\(reply.status) \(reply.text.prefix(200))): \(Drill.partitionHow)")
+        }
     }
 
     /// Milliseconds from `start` until the last of `times`; nil if they did not all come.

@@ -63,7 +63,8 @@ extension Drill {
                     "data_dir": directory.appendingPathComponent(name).path,
                 ]
             }
-            var cluster: [String: Any] = ["name": "drill", "nodes": nodes]
+            // Fault injection lets --fault partition cut a node off (POST /v1/admin/faults).
+            var cluster: [String: Any] = ["name": "drill", "nodes": nodes, "fault_injection": true]
             if let replicationFactor { cluster["replication_factor"] = replicationFactor }
             let config: [String: Any] = ["cluster": cluster, "limits": SpawnedServer.benchLimits]
             return try await start(executable: executable, directory: directory, config: config, names: names, virtualNodes: 1024)
@@ -86,6 +87,7 @@ extension Drill {
                 nodes[index]["data_dir"] = directory.appendingPathComponent("node-\(index)").path
             }
             cluster["nodes"] = nodes
+            cluster["fault_injection"] = true  // for --fault partition
             config["cluster"] = cluster
             var limits = config["limits"] as? [String: Any] ?? [:]
             limits.merge(SpawnedServer.benchLimits) { $1 }
@@ -159,9 +161,7 @@ extension Drill {
 
         // MARK: Faults
 
-        public func refusal(of fault: Fault) -> String? {
-            fault == .partition ? Drill.partitionRefusal(isRoot: geteuid() == 0) : nil
-        }
+        public func refusal(of fault: Fault) -> String? { nil }
 
         public func killNode(_ node: Int) async throws {
             let process = processes.withLock { $0[node] }

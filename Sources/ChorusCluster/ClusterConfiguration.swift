@@ -57,6 +57,9 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     /// A metadata-log member that hears from no leader this long starts an election (default
     /// 1,000 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
     public var electionTimeoutMs = 1000
+    /// Lets `POST /v1/admin/faults` cut this node off from its peers (a failover drill's
+    /// partition; default off: never enable it in production).
+    public var faultInjection = false
 
     public init() {}
 
@@ -64,6 +67,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         case name, nodes, heartbeatIntervalMs = "heartbeat_interval_ms", suspectAfterMs = "suspect_after_ms"
         case downAfterMs = "down_after_ms", callTimeoutMs = "call_timeout_ms", virtualNodes = "virtual_nodes"
         case electionTimeoutMs = "election_timeout_ms", replicationFactor = "replication_factor"
+        case faultInjection = "fault_injection"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -77,6 +81,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try c.update(&virtualNodes, .virtualNodes)
         try c.update(&electionTimeoutMs, .electionTimeoutMs)
         try c.update(&replicationFactor, .replicationFactor)
+        try c.update(&faultInjection, .faultInjection)
     }
 
     /// The replication factor in effect: the configured one, at most the number of nodes.

@@ -77,6 +77,8 @@ public final class ChorusNode: Sendable {
     public let realtime: RealtimeHub
     private let role: ClusterRole?
     private let transport: (any ClusterTransport)?
+    /// The transport's fault switch, with `cluster.fault_injection` (drills' partitions).
+    private let faults: FaultInjectingTransport?
     private let dependencies: Gateway.Dependencies
     private let logger: Logger
     /// Opened once the node serves its keys: the cluster transport is up and the node has joined
@@ -117,9 +119,11 @@ public final class ChorusNode: Sendable {
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
             }
             chatConfiguration.snowflakeNode = UInt64(role.index + 1)
-            transport = Self.makeTransport(role, cluster: cluster, clock: clock, logger: logger)
+            let made = Self.makeTransport(role, cluster: cluster, clock: clock, logger: logger)
+            faults = cluster.faultInjection ? FaultInjectingTransport(wrapping: made) : nil
+            transport = faults ?? made
         } else {
-            (member, metadataLog, transport) = (nil, nil, nil)
+            (member, metadataLog, transport, faults) = (nil, nil, nil, nil)
             clusterReady.open()
         }
         chat = ChatNode(
@@ -127,7 +131,7 @@ public final class ChorusNode: Sendable {
             clock: clock, cluster: member?.placement, logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
-        dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey)
+        dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults)
         if let member {
             member.start()
             chat.startClusterServices(member: member)

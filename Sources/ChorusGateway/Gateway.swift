@@ -16,11 +16,14 @@ public enum Gateway {
         public var jwtSecret: [UInt8]
         /// The key that signs attachment URLs.
         public var cdnKey: [UInt8]
+        /// The cluster transport's fault switch (`cluster.fault_injection`), for `/v1/admin/faults`.
+        public var faults: FaultInjectingTransport?
 
-        public init(node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8]) {
+        public init(node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8], faults: FaultInjectingTransport? = nil) {
             self.node = node
             self.jwtSecret = jwtSecret
             self.cdnKey = cdnKey
+            self.faults = faults
         }
     }
 
@@ -64,7 +67,7 @@ public enum Gateway {
             signer: AttachmentURLSigner(baseURL: configuration.cdn.baseURL, key: dependencies.cdnKey, ttlSeconds: configuration.cdn.urlTTLSeconds)
         ).register(on: v1)
         UserRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
-        AdminRoutes(node: node).register(on: v1)
+        AdminRoutes(node: node, faults: dependencies.faults).register(on: v1)
 
         // The Stream-compatible API, at the root (docs/stream-api.md).
         let stream = router.group().add(

@@ -18,13 +18,15 @@ struct DrillCommand: AsyncParsableCommand {
             subscribers are spread over every node and reconnect and resume as real clients do. Each round \
             waits --warmup, then at a random moment of the first half of --duration kills the target \
             (--fault kill, restarted on its data directory once the duration has passed and the survivors \
-            have marked it down) or stops it for --pause-seconds (--fault pause). It measures detection \
+            have marked it down), stops it for --pause-seconds (--fault pause), or cuts it off from its peers \
+            for --pause-seconds (--fault partition: its cluster traffic is dropped both ways, its clients still \
+            reach it; needs cluster.fault_injection on --url nodes). It measures detection \
             (the survivors' admin API shows the node down), each channel's unavailable window, and the rejoin; \
             then it reads every channel's history from every node and checks every acknowledged send is there \
             exactly once and in order, and every subscriber got every message once.
 
             Exit status: 0 passed; 3 something acknowledged was lost or duplicated, or a stream had a gap; \
-            1 the drill could not run; 64 bad arguments; 69 --fault partition cannot run here.
+            1 the drill could not run; 64 bad arguments.
 
             Examples:
               chorus drill --spawn 3
@@ -125,7 +127,7 @@ struct DrillCommand: AsyncParsableCommand {
         if !url.isEmpty {
             // The same refusal the nodes give, before anything is contacted.
             let refusal = Drill.CommandNodes.refusal(of: fault, killCommand: killCommand, restartCommand: restartCommand)
-            if let refusal, fault != .partition { throw ValidationError("--url: \(refusal)") }
+            if let refusal { throw ValidationError("--url: \(refusal)") }
         }
     }
 
@@ -157,9 +159,6 @@ struct DrillCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if fault == .partition {
-            throw CLIFailure(.unavailable, Drill.partitionRefusal(isRoot: geteuid() == 0))
-        }
         let configuration = makeConfiguration(seed: seed ?? UInt64.random(in: 1...UInt64.max))
         let nodes = try await startNodes()
         // Ctrl-C or SIGTERM must not leave the spawned nodes running (or stopped by SIGSTOP).

@@ -317,11 +317,6 @@ private func history(_ acks: [Drill.Ack]) -> [Drill.HistoryEntry] {
         #expect { try configuration.validate() } throws: { ($0 as? BenchError)?.description.contains("--send-deadline-ms") == true }
     }
 
-    @Test func partitionSaysWhyItCannotRun() {
-        #expect(Drill.partitionRefusal(isRoot: false).contains("root"))
-        #expect(Drill.partitionRefusal(isRoot: true).contains("not implemented"))
-    }
-
     @Test func theSeedRepeatsTheDrill() {
         var a = Drill.SplitMix64(seed: 7)
         var b = Drill.SplitMix64(seed: 7)

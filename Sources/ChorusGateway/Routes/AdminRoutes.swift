@@ -1,3 +1,4 @@
+import ChorusActorSystem
 import ChorusChat
 import ChorusCluster
 import ChorusModel
@@ -6,9 +7,28 @@ import Hummingbird
 /// `/v1/admin`: operator views (server token).
 struct AdminRoutes {
     let node: ChatNode
+    let faults: FaultInjectingTransport?
 
     func register(on v1: RouterGroup<ChorusRequestContext>) {
         v1.get("admin/cluster", use: cluster)
+        v1.post("admin/faults", use: setFaults)
+    }
+
+    /// `POST /v1/admin/faults` `{"isolated": true|false}`: cuts this node off from its peers, or
+    /// heals it (a drill's partition; docs/drill.md). Only with `cluster.fault_injection: true`;
+    /// otherwise 404 `NOT_FOUND`. Answers `{"isolated": …}`.
+    @Sendable func setFaults(_ request: Request, context: ChorusRequestContext) async throws -> Response {
+        try context.requireServer()
+        guard let faults else {
+            throw ChatError(.notFound, "fault injection is off on this node (cluster.fault_injection: true turns it on, for drills only)")
+        }
+        let body = try await JSONBody.decode(FaultsBody.self, from: request, limit: 1024)
+        faults.isolated = body.isolated
+        return try JSONBody.response(FaultsBody(isolated: faults.isolated))
+    }
+
+    struct FaultsBody: Codable {
+        var isolated: Bool
     }
 
     /// Each node's status, the ring epoch, the metadata log's term and leader, how many channel and

@@ -1,0 +1,42 @@
+import ChorusWire
+import Synchronization
+
+/// A transport that can cut its node off from every peer, for failover drills
+/// (`cluster.fault_injection`, `POST /v1/admin/faults`; docs/drill.md).
+///
+/// While isolated, calls to peers fail at once with `unreachable` and calls from peers are
+/// dropped unanswered (they time out at the caller), as a network partition looks from both
+/// sides; the node's clients still reach it over HTTP. Healing lets traffic through again.
+public final class FaultInjectingTransport: ClusterTransport {
+    /// The transport it wraps.
+    public let inner: any ClusterTransport
+    private let isolatedFlag = Atomic<Bool>(false)
+
+    public init(wrapping inner: any ClusterTransport) {
+        self.inner = inner
+    }
+
+    /// Whether the node is cut off from its peers now.
+    public var isolated: Bool {
+        get { isolatedFlag.load(ordering: .acquiring) }
+        set { isolatedFlag.store(newValue, ordering: .releasing) }
+    }
+
+    public func start(onCall: @escaping ClusterCallHandler) async throws {
+        try await inner.start { [weak self] call, peer, reply in
+            guard let self, !self.isolated else { return }  // dropped: the caller times out
+            onCall(call, peer, reply)
+        }
+    }
+
+    public func call(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws -> Wire.Reply.Result {
+        guard !isolated else { throw RemoteCallError(.unreachable, "\(peer) is cut off by fault injection (a drill's partition)") }
+        return try await inner.call(peer, target: target, timeout: timeout, makeCall)
+    }
+
+    public func shutdown() async { await inner.shutdown() }
+
+    public var defaultCallTimeout: Duration { inner.defaultCallTimeout }
+
+    public var connectedPeers: [String] { isolated ? [] : inner.connectedPeers }
+}
