@@ -19,18 +19,23 @@ import Testing
         return (status, child.stdout, child.stderr)
     }
 
+    /// The CI drill: one round of `fault` on 3 spawned nodes during ~8 s of a small load, findings in
+    /// `directory/drill.json`.
+    func ciDrill(_ fault: [String], directory: String) async throws -> (Int32, String, String) {
+        try await drill(
+            ["--spawn", "3", "--rounds", "1"] + fault + [
+                "--duration", "8", "--warmup", "1", "--channels", "6", "--subscribers", "2", "--rate", "30", "--drain-timeout", "5",
+                "--event-loops", "2", "--seed", "7", "--json", directory + "/drill.json",
+            ], timeout: .seconds(85))
+    }
+
     /// The CI drill at the default replication factor, 3: one SIGKILL during ~8 s of load. The killed node's
     /// channels fail over to their next replicas: every channel is writable again before the node
     /// is back, and nothing acknowledged is lost, duplicated or missing from a stream.
     @Test func aKilledNodesChannelsFailOver() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (status, out, err) = try await drill(
-            [
-                "--spawn", "3", "--rounds", "1", "--fault", "kill", "--duration", "8", "--warmup", "1",
-                "--channels", "6", "--subscribers", "2", "--rate", "30", "--drain-timeout", "5", "--event-loops", "2", "--seed", "7",
-                "--json", directory + "/drill.json",
-            ], timeout: .seconds(85))
+        let (status, out, err) = try await ciDrill(["--fault", "kill"], directory: directory)
         let context = "status \(status)\nstdout: \(out)\nstderr: \(err.suffix(4_000))"
         try #require(status == 0 || status == 3, "\(context)")
         let findings = try JSONDecoder().decode(Drill.Findings.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/drill.json")))
@@ -54,12 +59,8 @@ import Testing
     @Test func aKilledNodeLosesNothingAcknowledged() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (status, out, err) = try await drill(
-            [
-                "--spawn", "3", "--replication-factor", "1", "--rounds", "1", "--fault", "kill", "--duration", "8", "--warmup", "1", "--channels", "6",
-                "--subscribers", "2", "--rate", "30", "--drain-timeout", "5", "--event-loops", "2", "--seed", "7",
-                "--json", directory + "/drill.json", "--plot", directory + "/drill.png",
-            ], timeout: .seconds(85))
+        let (status, out, err) = try await ciDrill(
+            ["--replication-factor", "1", "--fault", "kill", "--plot", directory + "/drill.png"], directory: directory)
         let context = "status \(status)\nstdout: \(out)\nstderr: \(err.suffix(4_000))"
         // 0: passed; 3: a check failed (reported below, field by field). Anything else: the drill broke.
         try #require(status == 0 || status == 3, "\(context)")
@@ -113,12 +114,7 @@ import Testing
     @Test func aPartitionedNodeAcknowledgesNothingAlone() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (status, out, err) = try await drill(
-            [
-                "--spawn", "3", "--rounds", "1", "--fault", "partition", "--pause-seconds", "5", "--duration", "8", "--warmup", "1",
-                "--channels", "6", "--subscribers", "2", "--rate", "30", "--drain-timeout", "5", "--event-loops", "2", "--seed", "7",
-                "--json", directory + "/drill.json",
-            ], timeout: .seconds(85))
+        let (status, out, err) = try await ciDrill(["--fault", "partition", "--pause-seconds", "5"], directory: directory)
         let context = "status \(status)\nstdout: \(out)\nstderr: \(err.suffix(4_000))"
         try #require(status == 0 || status == 3, "\(context)")
         let findings = try JSONDecoder().decode(Drill.Findings.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/drill.json")))

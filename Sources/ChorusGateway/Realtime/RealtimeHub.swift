@@ -242,21 +242,6 @@ public final class RealtimeHub: EdgeEventSink, Service {
         }
     }
 
-    /// Session `session`'s socket is open: if it is its user's first anywhere, the user is online
-    /// now and the watchers of their channels that asked for presence hear of it.
-    func noteOpened(_ session: RealtimeSession) async {
-        let user = session.user
-        guard (try? await node.withUser(user) { try await $0.socketOpened(session.id) }) == true else { return }
-        Task { [node] in await node.announcePresence(of: user, online: true) }
-    }
-
-    /// Session `session`'s socket closed: if it was its user's last, the user is offline now.
-    func noteClosed(_ session: RealtimeSession) async {
-        let user = session.user
-        guard (try? await node.withUser(user) { try await $0.socketClosed(session.id) }) == true else { return }
-        Task { [node] in await node.announcePresence(of: user, online: false) }
-    }
-
     /// This edge's session with connection id `id`, if it has one.
     func session(_ id: String) -> RealtimeSession? {
         state.withLock { $0.sessions[id] }

@@ -43,46 +43,30 @@ enum StreamEvents {
         return encode(object)
     }
 
-    /// The notification event a member that does not watch the channel gets.
+    /// The notification event a member that does not watch the channel gets: the watcher's event
+    /// under its `notification.*` type, with the channel named.
     static func notification(_ event: ChorusModel.ChannelEvent, address: ChannelAddress) -> [String: JSONValue]? {
-        var object: [String: JSONValue] = [
-            "cid": .string(address.cid), "channel_type": .string(address.type), "channel_id": .string(address.id),
-            "channel": ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)],
-            "created_at": StreamJSON.time(event.createdAt),
-        ]
-        let user = { (id: UserID) -> JSONValue in ["id": .string(id.rawValue)] }
+        let type: String
         switch event.payload {
-        case .message(let message):
-            let shapes = StreamShapes(names: [message.senderID: message.senderName])
-            object["type"] = "notification.message_new"
-            object["message"] = shapes.message(message, cid: address.cid)
-            object["user"] = shapes.user(message.senderID)
-        case .memberAdd(let member):
-            object["type"] = "notification.added_to_channel"
-            object["member"] = [
-                "user_id": .string(member.userID.rawValue), "user": user(member.userID),
-                "channel_role": .string(StreamShapes.channelRole(member.role)), "created_at": StreamJSON.time(member.joinedAt),
-            ]
-            object["user"] = user(member.userID)
-        case .memberRemove(let id):
-            object["type"] = "notification.removed_from_channel"
-            object["member"] = ["user_id": .string(id.rawValue), "user": user(id)]
-            object["user"] = user(id)
-        case .read(let reader, let cursor):
-            object["type"] = "notification.mark_read"
-            object["user"] = user(reader)
-            object["last_read_message_id"] = .string(cursor.lastReadMessageID.description)
-            object["unread_count"] = 0
-        case .channelTruncate:
-            object["type"] = "notification.channel_truncated"
-        case .channelDelete:
-            object["type"] = "notification.channel_deleted"
-        case .notice:
-            return self.object(event, address: address)
-        default:
-            return nil
+        case .message: type = "notification.message_new"
+        case .memberAdd: type = "notification.added_to_channel"
+        case .memberRemove: type = "notification.removed_from_channel"
+        case .read: type = "notification.mark_read"
+        case .channelTruncate: type = "notification.channel_truncated"
+        case .channelDelete: type = "notification.channel_deleted"
+        case .notice: return object(event, address: address)  // the same for watchers and members
+        default: return nil
         }
+        guard var object = object(event, address: address) else { return nil }
+        object["type"] = .string(type)
+        if object["channel"] == nil { object["channel"] = channelReference(address) }
+        if case .read = event.payload { object["unread_count"] = 0 }
         return object
+    }
+
+    /// `{"cid", "type", "id"}` of a channel.
+    static func channelReference(_ address: ChannelAddress) -> JSONValue {
+        ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)]
     }
 
     static func encode(_ object: [String: JSONValue]) -> ByteBuffer {
@@ -157,7 +141,7 @@ enum StreamEvents {
             case .unmuted: object["type"] = "channel.unmuted"
             }
             object["user"] = user(id)
-            object["channel"] = ["cid": .string(address.cid), "type": .string(address.type), "id": .string(address.id)]
+            object["channel"] = channelReference(address)
         }
         return object
     }

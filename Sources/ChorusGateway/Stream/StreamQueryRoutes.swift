@@ -176,10 +176,7 @@ struct StreamQueryRoutes {
         var users: [[String: JSONValue]] = []
         for id in Set(ids) {
             guard let profile = try? await node.profile(of: id), case .object(var object) = Self.userObject(profile) else { continue }
-            if let presence = try? await node.withUser(id, { try await $0.presence() }) {
-                object["online"] = .bool(presence.online)
-                if let lastActive = presence.lastActive { object["last_active"] = StreamJSON.time(lastActive) }
-            }
+            if let presence = try? await node.withUser(id, { try await $0.presence() }) { StreamShapes.add(presence, to: &object) }
             if filter.matches({ object[$0] }) { users.append(object) }
         }
         users.sort { lhs, rhs in

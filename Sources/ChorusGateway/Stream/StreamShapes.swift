@@ -24,6 +24,7 @@ struct StreamShapes {
             }
         }
         var shapes = StreamShapes(names: try await node.displayNames(of: users))
+        guard presence else { return shapes }
         shapes.presence = await withTaskGroup(of: (UserID, UserPresence?).self) { group in
             for user in present {
                 group.addTask { (user, try? await node.withUser(user) { try await $0.presence() }) }
@@ -37,11 +38,14 @@ struct StreamShapes {
 
     func user(_ id: UserID) -> JSONValue {
         var object: [String: JSONValue] = ["id": .string(id.rawValue), "name": .string(names[id] ?? id.rawValue), "online": false]
-        if let presence = presence[id] {
-            object["online"] = .bool(presence.online)
-            if let lastActive = presence.lastActive { object["last_active"] = StreamJSON.time(lastActive) }
-        }
+        if let presence = presence[id] { Self.add(presence, to: &object) }
         return .object(object)
+    }
+
+    /// `online` and `last_active` of a user object.
+    static func add(_ presence: UserPresence, to object: inout [String: JSONValue]) {
+        object["online"] = .bool(presence.online)
+        if let lastActive = presence.lastActive { object["last_active"] = StreamJSON.time(lastActive) }
     }
 
     /// A member's role as Stream names it: the creator is `owner`, admins are moderators.
