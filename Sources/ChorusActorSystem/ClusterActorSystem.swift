@@ -201,6 +201,11 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         cluster.withLock { $0?.transport }?.connectedPeers ?? []
     }
 
+    /// How long ago the transport last received anything from `peer` (``ClusterTransport/silence(from:)``).
+    public func silence(from peer: String) -> Duration? {
+        cluster.withLock { $0?.transport }?.silence(from: peer)
+    }
+
     private func send(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws -> Wire.Reply.Result {
         guard let (transport, placement) = cluster.withLock({ $0 }) else {
             throw RemoteCallError(.actorNotFound, "\(target) on \(id): no cluster transport on node \(nodeName)")

@@ -22,4 +22,17 @@ public protocol ClusterTransport: AnyObject, Sendable {
     var defaultCallTimeout: Duration { get }
     /// The peers this node can reach now.
     var connectedPeers: [String] { get }
+    /// How long ago anything last arrived from `peer` on any connection (keepalives included);
+    /// `nil` when nothing did or the transport does not tell. The failure detector counts it as
+    /// hearing from the peer, so a peer whose actors are too busy to answer a heartbeat in time
+    /// is not taken for dead while its node still answers.
+    func silence(from peer: String) -> Duration?
+    /// Stops (`false`) or resumes sending and answering keepalives; a drill's partition stops
+    /// them, else its peers would still hear the cut-off node (``FaultInjectingTransport``).
+    func setKeepalives(_ enabled: Bool)
+}
+
+extension ClusterTransport {
+    public func silence(from peer: String) -> Duration? { nil }
+    public func setKeepalives(_ enabled: Bool) {}
 }

@@ -11,7 +11,9 @@ import Synchronization
 /// calls start there. `send` queues a frame and, when the state says so, schedules one
 /// write-and-flush on the event loop, which takes everything that accumulated meanwhile. One
 /// event-loop timer per connection sweeps expired calls every 20 ms (a timer per call would wake
-/// the event loop once more per call). When the connection ends, every waiting call fails at once.
+/// the event loop once more per call) and sends the keepalive `ping`; a `ping` is answered from
+/// the event loop too, so neither waits for a busy actor. When the connection ends, every waiting
+/// call fails at once.
 final class Connection: Sendable {
     private typealias State = ConnectionState<CheckedContinuation<Wire.Reply.Result, any Error>, CheckedContinuation<Void, any Error>>
 
@@ -28,10 +30,17 @@ final class Connection: Sendable {
     private let logger: Logger
 
     private let clock: TransportClock
+    private let keepalive: Duration
+    private let keepalivesOn: KeepaliveSwitch
 
-    init(channel: any Channel, handshake: Handshake, clock: TransportClock, logger: Logger, onCall: @escaping @Sendable (Wire.Call, String, Connection) -> Void) {
+    init(
+        channel: any Channel, handshake: Handshake, clock: TransportClock, keepalive: Duration, keepalivesOn: KeepaliveSwitch, logger: Logger,
+        onCall: @escaping @Sendable (Wire.Call, String, Connection) -> Void
+    ) {
         self.channel = channel
         self.clock = clock
+        self.keepalive = keepalive
+        self.keepalivesOn = keepalivesOn
         self.logger = logger
         self.state = Mutex(State(handshake: handshake))
         (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
@@ -39,6 +48,11 @@ final class Connection: Sendable {
     }
 
     var isOpen: Bool { state.withLock(\.isOpen) }
+
+    /// The peer (once the handshake completed) and when it last sent anything.
+    var heard: (peer: String, at: Duration)? {
+        state.withLock { state in state.peer.flatMap { peer in state.lastHeard.map { (peer, $0) } } }
+    }
 
     /// Sends `hello`, and starts the sweeper and the task that dispatches inbound calls; called
     /// once the channel is active.
@@ -53,7 +67,10 @@ final class Connection: Sendable {
         }
         send(hello)
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
-            for (caller, error) in self.state.withLock({ $0.expire(now: self.clock.now()) }) { caller.resume(throwing: error) }
+            let now = self.clock.now()
+            let (expired, ping) = self.state.withLock { ($0.expire(now: now), $0.keepalive(now: now, every: self.keepalive)) }
+            for (caller, error) in expired { caller.resume(throwing: error) }
+            if let ping, self.keepalivesOn.enabled { self.send(ping) }
         }
         self.sweeper.withLock { $0 = sweeper }
     }
@@ -62,7 +79,13 @@ final class Connection: Sendable {
 
     /// Handles one envelope; `false` once the connection is closing.
     func receive(_ envelope: Wire.Envelope) -> Bool {
-        switch state.withLock({ $0.receive(envelope) }) {
+        if envelope == .ping, !keepalivesOn.enabled { return true }
+        let now = clock.now()
+        let received = state.withLock { state in
+            state.heard(at: now)
+            return state.receive(envelope)
+        }
+        switch received {
         case .send(let envelopes):
             for envelope in envelopes { send(envelope) }
         case .established(let peer, let envelopes, let openers):
@@ -138,6 +161,16 @@ final class Connection: Sendable {
             self.flush()
             channel.close(promise: nil)
         }
+    }
+}
+
+/// Whether a transport's connections send and answer keepalives (off during a drill's partition).
+final class KeepaliveSwitch: Sendable {
+    private let flag = Atomic<Bool>(true)
+
+    var enabled: Bool {
+        get { flag.load(ordering: .relaxed) }
+        set { flag.store(newValue, ordering: .relaxed) }
     }
 }
 

@@ -14,6 +14,9 @@ import ChorusWire
 /// - A call gets a fresh id and waits in the table until its reply, its deadline
 ///   (``expire(now:)``) or the connection's end; a reply for an id not in the table (late, or
 ///   duplicated) is ignored.
+/// - Once established, it sends a `ping` every keepalive interval (``keepalive(now:every:)``)
+///   and answers a peer's `ping` with a `pong`; ``heard(at:)`` notes when anything last came, so
+///   the node can tell a live peer from a dead one below its actors (``lastHeard``).
 /// - Closing fails every waiting call and opener at once, and nothing is accepted afterwards.
 struct ConnectionState<Caller, Opener> {
     enum Phase {
@@ -58,6 +61,9 @@ struct ConnectionState<Caller, Opener> {
     private var openers: [Opener] = []
     private var nextCallID: UInt64 = 0
     private var pending: [UInt64: Pending] = [:]
+    /// When the peer last sent anything after the handshake.
+    private(set) var lastHeard: Duration?
+    private var lastPing: Duration?
 
     init(handshake: Handshake) {
         phase = .handshaking(handshake)
@@ -71,6 +77,12 @@ struct ConnectionState<Caller, Opener> {
     var isOpen: Bool {
         if case .closed = phase { return false }
         return true
+    }
+
+    /// The peer, once the handshake completed (and while the connection is open).
+    var peer: String? {
+        if case .established(let peer) = phase { return peer }
+        return nil
     }
 
     /// Calls waiting for replies.
@@ -103,6 +115,8 @@ struct ConnectionState<Caller, Opener> {
             }
         case .established(let peer):
             switch envelope {
+            case .ping:
+                return .send([.pong])
             case .call(let call):
                 return .call(call, peer: peer)
             case .reply(let reply):
@@ -126,6 +140,20 @@ struct ConnectionState<Caller, Opener> {
             openers.append(opener)
             return nil
         }
+    }
+
+    // MARK: Keepalive
+
+    /// Something arrived from the peer at `now` (counts once the handshake completed).
+    mutating func heard(at now: Duration) {
+        if case .established = phase { lastHeard = now }
+    }
+
+    /// The `ping` to send at `now`, if the last one went `interval` ago or more (or none went yet).
+    mutating func keepalive(now: Duration, every interval: Duration) -> Wire.Envelope? {
+        guard case .established = phase, lastPing.map({ now - $0 >= interval }) ?? true else { return nil }
+        lastPing = now
+        return .ping
     }
 
     // MARK: Calls

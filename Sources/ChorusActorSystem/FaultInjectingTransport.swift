@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// While isolated, calls to peers fail at once with `unreachable` and calls from peers are
 /// dropped unanswered (they time out at the caller), as a network partition looks from both
-/// sides; the node's clients still reach it over HTTP. Healing lets traffic through again.
+/// sides; the node's clients still reach it over HTTP. Keepalives stop both ways too (the wrapped
+/// connections stay open). Healing lets traffic through again.
 public final class FaultInjectingTransport: ClusterTransport {
     /// The transport it wraps.
     public let inner: any ClusterTransport
@@ -19,7 +20,10 @@ public final class FaultInjectingTransport: ClusterTransport {
     /// Whether the node is cut off from its peers now.
     public var isolated: Bool {
         get { isolatedFlag.load(ordering: .acquiring) }
-        set { isolatedFlag.store(newValue, ordering: .releasing) }
+        set {
+            isolatedFlag.store(newValue, ordering: .releasing)
+            inner.setKeepalives(!newValue)
+        }
     }
 
     public func start(onCall: @escaping ClusterCallHandler) async throws {
@@ -39,4 +43,7 @@ public final class FaultInjectingTransport: ClusterTransport {
     public var defaultCallTimeout: Duration { inner.defaultCallTimeout }
 
     public var connectedPeers: [String] { isolated ? [] : inner.connectedPeers }
+
+    /// Nothing is heard while isolated (the wrapped connections still carry keepalives).
+    public func silence(from peer: String) -> Duration? { isolated ? nil : inner.silence(from: peer) }
 }

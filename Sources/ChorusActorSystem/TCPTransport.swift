@@ -30,6 +30,8 @@ public struct ClusterTransportConfiguration: Sendable {
     public var callTimeout: Duration
     /// How long dialling a peer (TCP connect plus handshake) may take.
     public var connectTimeout: Duration
+    /// How often each connection sends a `ping` (its peer answers from its event loop).
+    public var keepaliveInterval: Duration
     /// After a failed dial, calls to that peer fail at once for this long, doubling up to `maxBackoff`.
     public var initialBackoff: Duration
     public var maxBackoff: Duration
@@ -39,8 +41,9 @@ public struct ClusterTransportConfiguration: Sendable {
 
     public init(
         cluster: String, secret: [UInt8], host: String = "127.0.0.1", port: Int = 0, peers: [String: PeerAddress] = [:],
-        callTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), initialBackoff: Duration = .milliseconds(100),
-        maxBackoff: Duration = .seconds(1), maxFrameBytes: Int = Wire.defaultMaxFrameBytes, clock: TransportClock = .continuous
+        callTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), keepaliveInterval: Duration = .milliseconds(100),
+        initialBackoff: Duration = .milliseconds(100), maxBackoff: Duration = .seconds(1), maxFrameBytes: Int = Wire.defaultMaxFrameBytes,
+        clock: TransportClock = .continuous
     ) {
         self.cluster = cluster
         self.secret = secret
@@ -49,6 +52,7 @@ public struct ClusterTransportConfiguration: Sendable {
         self.peers = peers
         self.callTimeout = callTimeout
         self.connectTimeout = connectTimeout
+        self.keepaliveInterval = keepaliveInterval
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
         self.maxFrameBytes = maxFrameBytes
@@ -84,6 +88,7 @@ public final class TCPTransport: ClusterTransport {
         var peers: [String: PeerAddress]
     }
     private let state: Mutex<State>
+    private let keepalivesOn = KeepaliveSwitch()
 
     public init(node: String, configuration: ClusterTransportConfiguration, logger: Logger) {
         self.node = node
@@ -130,7 +135,8 @@ public final class TCPTransport: ClusterTransport {
     }
 
     private func makeConnection(_ channel: any Channel) -> Connection {
-        Connection(channel: channel, handshake: makeHandshake(), clock: clock, logger: logger) { [weak self] call, peer, connection in
+        Connection(channel: channel, handshake: makeHandshake(), clock: clock, keepalive: configuration.keepaliveInterval, keepalivesOn: keepalivesOn, logger: logger) {
+            [weak self] call, peer, connection in
             guard let onCall = self?.state.withLock({ $0.onCall }) else { return }
             onCall(call, peer) { [weak connection] reply in connection?.send(.reply(reply)) }
         }
@@ -260,6 +266,14 @@ public final class TCPTransport: ClusterTransport {
     public func setPeers(_ peers: [String: PeerAddress]) {
         state.withLock { $0.peers = peers }
     }
+
+    public func silence(from peer: String) -> Duration? {
+        let connections = state.withLock { state in Array(state.inbound.values) + state.outbound.values.compactMap(\.connection) }
+        let last = connections.compactMap { connection in connection.heard.flatMap { $0.peer == peer ? $0.at : nil } }.max()
+        return last.map { clock.now() - $0 }
+    }
+
+    public func setKeepalives(_ enabled: Bool) { keepalivesOn.enabled = enabled }
 
     /// The peers this node has an open outbound connection to.
     public var connectedPeers: [String] {

@@ -89,10 +89,16 @@ public final class Membership: Service {
         }
     }
 
-    /// Checks who has gone quiet and returns the peers to send heartbeats to.
+    /// Checks who has gone quiet and returns the peers to send heartbeats to. What the transport
+    /// heard from each peer (keepalives answered below the actors) counts, so a peer too busy to
+    /// answer a heartbeat in time is not declared down while its node still answers.
     private func round() -> [String] {
         let now = clock.now()
-        let actions = state.withLock { $0.tick(now: now) }
+        let system = member.actorSystem
+        let traffic = placement.peers.compactMap { peer in system.silence(from: peer).map { (peer, now.advanced(by: .zero - $0)) } }
+        let actions = state.withLock { state in
+            traffic.flatMap { state.traffic(from: $0.0, at: $0.1, now: now) } + state.tick(now: now)
+        }
         logAndAdopt(actions)
         return actions.compactMap { action in
             guard case .send(.heartbeat, let peer) = action else { return nil }

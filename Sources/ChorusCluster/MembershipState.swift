@@ -51,6 +51,14 @@ public struct MembershipState: Sendable {
         return actions
     }
 
+    /// The transport last received something from `peer` at `time` (a keepalive, or any frame),
+    /// seen at `now`: the peer counts as heard then, if that is recent enough to keep it up.
+    /// (An older time changes nothing, so a silent peer's status does not flap.)
+    public mutating func traffic(from peer: String, at time: Timestamp, now: Timestamp) -> [Action] {
+        guard peer != me, time.advanced(by: detector.suspectAfter) > now else { return [] }
+        return detector.heard(from: peer, at: time).map { [.status($0)] } ?? []
+    }
+
     /// `message` arrived from `peer` at `now`.
     public mutating func receive(_ message: Message, from peer: String, now: Timestamp) -> [Action] {
         var actions: [Action] = detector.heard(from: peer, at: now).map { [.status($0)] } ?? []

@@ -10,9 +10,15 @@
 /// A restarted node is created from what it had made durable.
 ///
 /// **Timing.** A follower that hears from no leader for its election timeout (randomized between
-/// `electionTimeout` and twice that, from `seed`, so nodes rarely time out together) becomes a
-/// candidate in the next term and asks for votes; a leader sends its log (or an empty heartbeat)
-/// every `heartbeatInterval`.
+/// `electionTimeout` and twice that, from `seed`, so nodes rarely time out together) first asks
+/// for *pre-votes* (the dissertation's §9.6): would the others vote for it in the next term? Only
+/// when a majority would does it become a candidate of that term and ask for votes. A node grants
+/// a pre-vote only to a candidate whose log is as up to date as its own, and only when it has not
+/// heard from a leader itself for an election timeout; a leader grants none. A pre-vote changes
+/// no term and no vote. So a node that was cut off, paused, or too busy to hear its leader cannot
+/// depose a leader the others still follow: without it, such a node's ever higher term reached
+/// the leader (in any reply) and forced an election each time. A leader sends its log (or an
+/// empty heartbeat) every `heartbeatInterval`.
 ///
 /// **Safety** (the invariants the simulator checks): at most one leader per term; a node votes
 /// once per term, and only for a candidate whose log is at least as up to date as its own
@@ -54,6 +60,11 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     }
 
     public enum Message: Sendable, Equatable {
+        /// Would you vote for me in `term` (one above the sender's)? Changes nothing at the receiver.
+        case preVote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
+        /// The answer: `term` is the pre-vote's when granted, else the receiver's own term (a
+        /// sender behind it catches up, else it could never gather pre-votes).
+        case preVoteReply(term: UInt64, granted: Bool)
         case requestVote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
         case vote(term: UInt64, granted: Bool)
         /// Entries after `prevIndex` (whose term is `prevTerm`), and the leader's commit index.
@@ -85,6 +96,10 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     private var random: UInt64
     private var deadline: Int64
     private var votes: Set<String> = []
+    /// While asking for pre-votes: who granted one (this node included).
+    private var preVotes: Set<String>?
+    /// When this node last heard from the leader of its term (a leader: when it became one).
+    private var leaderContact: Int64?
     /// Leader state: the next index to send to each peer, and the highest index each has.
     private var nextIndex: [String: UInt64] = [:]
     private var matchIndex: [String: UInt64] = [:]
@@ -118,7 +133,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             deadline = now + heartbeatInterval
             return peers.map { appendMessage(to: $0) }
         case .follower, .candidate:
-            return startElection(now: now)
+            return startPreVote(now: now)
         }
     }
 
@@ -136,8 +151,21 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     public mutating func receive(_ message: Message, from peer: String, now: Int64) -> [Action] {
         guard peers.contains(peer) else { return [] }
         let term = message.term
-        if term > persistent.term { stepDown(to: term, now: now) }
+        // Pre-votes carry a term that is not (yet) anybody's: they move no term forward.
+        if term > persistent.term, !message.isPreVote { stepDown(to: term, now: now) }
         switch message {
+        case .preVote(let term, let lastIndex, let lastTerm):
+            let upToDate = lastTerm > persistent.lastTerm || (lastTerm == persistent.lastTerm && lastIndex >= persistent.lastIndex)
+            let granted = term > persistent.term && upToDate && !hearsLeader(now: now)
+            return [.send(.preVoteReply(term: granted ? term : persistent.term, granted: granted), to: peer)]
+        case .preVoteReply(let term, let granted):
+            if !granted, term > persistent.term {
+                stepDown(to: term, now: now)
+                return []
+            }
+            guard granted, term == persistent.term + 1, preVotes != nil else { return [] }
+            preVotes!.insert(peer)
+            return preVotes!.count >= majority ? startElection(now: now) : []
         case .requestVote(let term, let lastIndex, let lastTerm):
             let upToDate = lastTerm > persistent.lastTerm || (lastTerm == persistent.lastTerm && lastIndex >= persistent.lastIndex)
             let granted = term == persistent.term && upToDate && (persistent.votedFor == nil || persistent.votedFor == peer)
@@ -157,6 +185,8 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             // A leader of this term exists: a candidate of it steps back.
             role = .follower
             leader = peer
+            leaderContact = now
+            preVotes = nil
             resetElectionDeadline(now: now)
             guard persistent.term(at: prevIndex) == prevTerm else {
                 return [.send(.appendReply(term: term, success: false, matchIndex: 0), to: peer)]
@@ -193,7 +223,26 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
 
     // MARK: Steps
 
+    /// Whether this node has heard from a leader of its term within the (shortest) election
+    /// timeout: it then grants no pre-vote, as that leader is most likely alive.
+    private func hearsLeader(now: Int64) -> Bool {
+        if role == .leader { return true }
+        guard let leaderContact, leader != nil else { return false }
+        return now - leaderContact < electionTimeout
+    }
+
+    /// Asks the others whether they would vote for this node in the next term (nothing changes
+    /// until a majority would); a new round at each deadline until then.
+    private mutating func startPreVote(now: Int64) -> [Action] {
+        preVotes = [me]
+        resetElectionDeadline(now: now)
+        if preVotes!.count >= majority { return startElection(now: now) }
+        let request = Message.preVote(term: persistent.term + 1, lastIndex: persistent.lastIndex, lastTerm: persistent.lastTerm)
+        return peers.map { .send(request, to: $0) }
+    }
+
     private mutating func startElection(now: Int64) -> [Action] {
+        preVotes = nil
         persistent.term += 1
         persistent.votedFor = me
         role = .candidate
@@ -211,6 +260,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     private mutating func becomeLeader(now: Int64) -> [Action] {
         role = .leader
         leader = me
+        leaderContact = now
         nextIndex = Dictionary(uniqueKeysWithValues: peers.map { ($0, persistent.lastIndex + 1) })
         matchIndex = [:]
         deadline = now + heartbeatInterval
@@ -225,6 +275,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
         if role != .follower { resetElectionDeadline(now: now) }
         role = .follower
         leader = nil
+        preVotes = nil
     }
 
     private func appendMessage(to peer: String) -> Action {
@@ -258,7 +309,16 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
 extension RaftNode.Message {
     var term: UInt64 {
         switch self {
-        case .requestVote(let term, _, _), .vote(let term, _), .append(let term, _, _, _, _), .appendReply(let term, _, _): term
+        case .preVote(let term, _, _), .preVoteReply(let term, _), .requestVote(let term, _, _), .vote(let term, _), .append(let term, _, _, _, _),
+            .appendReply(let term, _, _):
+            term
+        }
+    }
+
+    var isPreVote: Bool {
+        switch self {
+        case .preVote, .preVoteReply: true
+        default: false
         }
     }
 }

@@ -178,7 +178,7 @@ public final class ChorusNode: Sendable {
                 node: role.name,
                 configuration: ClusterTransportConfiguration(
                     cluster: cluster.name, secret: secret, host: listen?.host ?? "127.0.0.1", port: listen?.port ?? 0, peers: peers,
-                    callTimeout: callTimeout, clock: TransportClock(clock)),
+                    callTimeout: callTimeout, keepaliveInterval: .milliseconds(cluster.heartbeatIntervalMs), clock: TransportClock(clock)),
                 logger: logger)
         }
     }

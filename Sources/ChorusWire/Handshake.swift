@@ -86,7 +86,7 @@ public struct Handshake: Sendable {
         case .refused(let reason):
             state = .failed("refused by peer: \(reason)")
             return Step(send: [], state: state)
-        case .call, .reply:
+        case .call, .reply, .ping, .pong:
             return fail("a message before the handshake completed")
         }
     }

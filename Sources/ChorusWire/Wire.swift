@@ -3,13 +3,15 @@
 /// A connection starts with a mutual handshake (``Handshake``): each side sends `hello` (cluster
 /// name, protocol version, node name, a random nonce) and answers the other's nonce with a `proof`,
 /// an HMAC keyed by the shared cluster secret, which never crosses the wire. Then either side sends
-/// `call`s and answers them with `reply`s matched by call id. (Heartbeats are calls too: to the
-/// peer's node actor.)
+/// `call`s and answers them with `reply`s matched by call id. (Membership's heartbeats are calls
+/// too: to the peer's node actor.) Every connection also sends a `ping` each keepalive interval,
+/// which the other side answers with a `pong` straight from its event loop: a peer whose
+/// connection carries any frame is alive, however busy its actors are.
 public enum Wire {
     /// The version of this protocol; peers must speak the same (a peer of another version is
     /// refused at the handshake). 2: the cluster layer's calls go to `clusternode/<name>` actors,
-    /// and node reports count actors by kind.
-    public static let protocolVersion: UInt16 = 2
+    /// and node reports count actors by kind. 3: `ping` and `pong`.
+    public static let protocolVersion: UInt16 = 3
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20
@@ -21,6 +23,9 @@ public enum Wire {
         case refused(String)
         case call(Call)
         case reply(Reply)
+        /// Keepalive: answered with `pong` at once, below the actors.
+        case ping
+        case pong
     }
 
     public struct Hello: Equatable, Sendable {

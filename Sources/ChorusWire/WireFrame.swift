@@ -2,7 +2,7 @@
 /// and the envelope's fields). ``WireFrameDecoder`` is pure and takes bytes in any split.
 extension Wire.Envelope {
     private enum Kind: UInt8 {
-        case hello = 1, proof, welcome, refused, call, reply
+        case hello = 1, proof, welcome, refused, call, reply, ping, pong
     }
 
     private enum ReplyKind: UInt8 {
@@ -24,6 +24,10 @@ extension Wire.Envelope {
             Varint.writeBytes(mac, to: &body)
         case .welcome:
             body.append(Kind.welcome.rawValue)
+        case .ping:
+            body.append(Kind.ping.rawValue)
+        case .pong:
+            body.append(Kind.pong.rawValue)
         case .refused(let reason):
             body.append(Kind.refused.rawValue)
             Varint.writeString(reason, to: &body)
@@ -77,6 +81,10 @@ extension Wire.Envelope {
             envelope = .proof(try reader.readByteArray())
         case .welcome:
             envelope = .welcome
+        case .ping:
+            envelope = .ping
+        case .pong:
+            envelope = .pong
         case .refused:
             envelope = .refused(try reader.readString())
         case .call:

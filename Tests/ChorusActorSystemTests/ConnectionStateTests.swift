@@ -159,4 +159,34 @@ struct ConnectionStateTests {
             return
         }
     }
+
+    @Test("keepalive: a ping each interval once established, answered with a pong; only frames after the handshake count as heard")
+    func keepalive() {
+        var a = State(handshake: handshake("a"))
+        var b = State(handshake: handshake("b"))
+        let early = a.keepalive(now: t0, every: .milliseconds(100))
+        #expect(early == nil, "no ping before the handshake")
+        a.heard(at: t0)
+        #expect(a.lastHeard == nil)
+        _ = connect(&a, &b)
+        #expect(a.peer == "b" && b.peer == "a")
+
+        let first = a.keepalive(now: t0, every: .milliseconds(100))
+        let tooSoon = a.keepalive(now: t0 + .milliseconds(99), every: .milliseconds(100))
+        let next = a.keepalive(now: t0 + .milliseconds(100), every: .milliseconds(100))
+        #expect(first == .ping && tooSoon == nil && next == .ping)
+
+        b.heard(at: t0 + .milliseconds(101))
+        let answer = Self.sent(b.receive(.ping))
+        #expect(answer == [.pong])
+        #expect(b.lastHeard == t0 + .milliseconds(101))
+        guard case .ignore = a.receive(.pong) else {
+            Issue.record("a pong needs no answer")
+            return
+        }
+        _ = a.close(reason: "closed", refused: false)
+        #expect(a.peer == nil)
+        let closed = a.keepalive(now: t0 + .seconds(1), every: .milliseconds(100))
+        #expect(closed == nil)
+    }
 }

@@ -1,5 +1,6 @@
 import ChorusActorSystem
 import ChorusModel
+import ChorusTestSupport
 import Distributed
 import Synchronization
 import Testing
@@ -98,9 +99,9 @@ struct TransportTests {
 
     /// Node `a` calling node `b`, which hosts `echo/1`: `body` gets both systems, the local actor
     /// on `b` and `a`'s proxy of it. Both transports are shut down afterwards, even when it throws.
-    func withPair(_ body: (ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void) async throws {
-        let (a, _) = try await node("a")
-        let (b, portB) = try await node("b")
+    func withPair(clock: TransportClock = .continuous, _ body: (ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void) async throws {
+        let (a, _) = try await node("a", clock: clock)
+        let (b, portB) = try await node("b", clock: clock)
         try await stopping([a, b]) {
             a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
             let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
@@ -120,16 +121,36 @@ struct TransportTests {
     }
 
     /// A node with a transport, placing `echo/1` on node `b`.
-    func node(_ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30)) async throws -> (ClusterActorSystem, Int) {
+    func node(
+        _ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30), clock: TransportClock = .continuous
+    ) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
         system.register(errorType: EchoError.self)
         let placement = StaticPlacement(node: name, owners: [Self.echoID: "b", Self.ghostID: "b"])
         placement.system = system
         let port = try await system.startTransport(
             ClusterTransportConfiguration(
-                cluster: cluster, secret: secret, callTimeout: timeout, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)),
+                cluster: cluster, secret: secret, callTimeout: timeout, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200),
+                clock: clock),
             placement: placement)
         return (system, port)
+    }
+
+    @Test("keepalives: with no call for a long while, each side still hears the other (pings answered below the actors)")
+    func keepalive() async throws {
+        let now = Mutex(Duration.seconds(1))
+        let clock = TransportClock(now: { now.withLock { $0 } }, sleepUntil: { _ in try await Task.sleep(for: .milliseconds(1)) })
+        try await withPair(clock: clock) { a, b, _, remote in
+            #expect(a.silence(from: "b") == nil, "nothing heard before the first connection")
+            _ = try await remote.echo("open")
+            try await eventually("b hears a") { b.silence(from: "a") != nil }
+            // Ten seconds on the transports' clock and no call: only keepalives can make the
+            // silence short again.
+            now.withLock { $0 += .seconds(10) }
+            try await eventually("a hears b's pong") { a.silence(from: "b").map { $0 < .seconds(1) } ?? false }
+            try await eventually("b hears a's ping") { b.silence(from: "a").map { $0 < .seconds(1) } ?? false }
+            #expect(a.silence(from: "nobody") == nil)
+        }
     }
 
     @Test("calls cross the wire: values, void, typed errors, unknown actors; local calls stay local")

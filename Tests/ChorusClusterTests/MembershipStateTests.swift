@@ -28,6 +28,24 @@ struct MembershipStateTests {
         #expect(a.tick(now: .seconds(6)).contains(.status(.init(peer: "b", from: .suspect, to: .down))))
     }
 
+    @Test("traffic the transport heard keeps a peer up without heartbeats; traffic too old to keep it up changes nothing")
+    func trafficCounts() {
+        var a = node()
+        #expect(a.traffic(from: "b", at: .seconds(1), now: .seconds(1)) == [.status(.init(peer: "b", from: .down, to: .up))])
+        // Keepalives every second and no heartbeat answered: b stays up.
+        for second in 2...8 {
+            _ = a.traffic(from: "b", at: .seconds(Int64(second)), now: .seconds(Int64(second)))
+            #expect(a.tick(now: .seconds(Int64(second))).filter { if case .status = $0 { true } else { false } }.isEmpty)
+        }
+        // Silence: down once nothing came for five seconds; a report of the old traffic does not bring it back.
+        #expect(a.tick(now: .seconds(13)).contains(.status(.init(peer: "b", from: .up, to: .down))))
+        #expect(a.traffic(from: "b", at: .seconds(8), now: .seconds(13)).isEmpty)
+        #expect(a.traffic(from: "b", at: .seconds(11), now: .seconds(13)).isEmpty, "heard two seconds ago is suspect, not up")
+        #expect(a.detector.status(of: "b") == .down)
+        #expect(a.traffic(from: "b", at: .seconds(12), now: .seconds(13)) == [.status(.init(peer: "b", from: .down, to: .up))])
+        #expect(a.traffic(from: "a", at: .seconds(13), now: .seconds(13)).isEmpty, "a node does not track itself")
+    }
+
     @Test("a node that a newer ring adds counts as heard from (it just joined): it is up, not still down from before")
     func joinerIsUp() {
         var a = node()

@@ -20,12 +20,24 @@ struct RaftNodeTests {
         Raft.Entry(term: term, command: nil)
     }
 
-    /// `a`, leader of term 1 of `a`, `b` and `c`: it timed out at 2,000 ms and `b` voted for it at 2,010.
+    /// `a`, leader of term 1 of `a`, `b` and `c`: it timed out at 2,000 ms, `b` granted its
+    /// pre-vote at once and its vote at 2,010.
     func leaderA() -> Raft {
         var a = Raft(me: "a", members: members, seed: 1, now: 0)
-        _ = a.tick(now: 2_000)
+        _ = Self.campaign(&a, at: 2_000, preVoteFrom: "b")
         _ = a.receive(.vote(term: 1, granted: true), from: "b", now: 2_010)
         return a
+    }
+
+    /// `node` times out at `now` and asks for pre-votes for its next term; `peer` grants one at
+    /// once. Returns what the grant made `node` do (a candidate's vote requests).
+    static func campaign(_ node: inout Raft, at now: Int64, preVoteFrom peer: String) -> [Raft.Action] {
+        let asked = node.tick(now: now)
+        let next = node.persistent.term + 1
+        let request = Raft.Message.preVote(term: next, lastIndex: node.persistent.lastIndex, lastTerm: node.persistent.lastTerm)
+        #expect(asked == node.peers.map { .send(request, to: $0) })
+        #expect(node.persistent.term == next - 1, "a pre-vote changes no term")
+        return node.receive(.preVoteReply(term: next, granted: true), from: peer, now: now)
     }
 
     @Test("a single member elects itself at its first deadline, commits its no-op, and commits a proposal at once")
@@ -52,13 +64,27 @@ struct RaftNodeTests {
         #expect(a.persistent.log == [Self.noop(1), Self.entry(1, "x")])
     }
 
-    @Test("a follower times out into a candidate of the next term, and one granted vote of two peers makes it leader")
+    @Test("a follower times out into pre-votes, one granted pre-vote makes it a candidate of the next term, and one granted vote of two peers makes it leader")
     func election() {
         var a = Raft(me: "a", members: members, seed: 1, now: 0)
         var b = Raft(me: "b", members: members, seed: 2, now: 0)
         let quiet = a.tick(now: 999)
         #expect(quiet.isEmpty)
-        let asked = a.tick(now: 2_000)
+        let polled = a.tick(now: 2_000)
+        let poll = Raft.Message.preVote(term: 1, lastIndex: 0, lastTerm: 0)
+        let polls: [Raft.Action] = [.send(poll, to: "b"), .send(poll, to: "c")]
+        #expect(polled == polls)
+        #expect(a.role == .follower)
+        #expect(a.persistent.term == 0)
+        #expect(a.persistent.votedFor == nil)
+
+        let preVote = b.receive(poll, from: "a", now: 2_003)
+        let preGranted: [Raft.Action] = [.send(.preVoteReply(term: 1, granted: true), to: "a")]
+        #expect(preVote == preGranted)
+        #expect(b.persistent.term == 0, "granting a pre-vote changes no term")
+        #expect(b.persistent.votedFor == nil)
+
+        let asked = a.receive(.preVoteReply(term: 1, granted: true), from: "b", now: 2_004)
         let request = Raft.Message.requestVote(term: 1, lastIndex: 0, lastTerm: 0)
         let requests: [Raft.Action] = [.send(request, to: "b"), .send(request, to: "c")]
         #expect(asked == requests)
@@ -101,11 +127,11 @@ struct RaftNodeTests {
     @Test("a candidate without a majority times out into the next term, and follows a leader of its term")
     func splitVote() {
         var a = Raft(me: "a", members: members, seed: 1, now: 0)
-        _ = a.tick(now: 2_000)
+        _ = Self.campaign(&a, at: 2_000, preVoteFrom: "c")
         let refused = a.receive(.vote(term: 1, granted: false), from: "b", now: 2_010)
         #expect(refused.isEmpty)
         #expect(a.role == .candidate)
-        let again = a.tick(now: 4_000)
+        let again = Self.campaign(&a, at: 4_000, preVoteFrom: "b")
         let request = Raft.Message.requestVote(term: 2, lastIndex: 0, lastTerm: 0)
         let requests: [Raft.Action] = [.send(request, to: "b"), .send(request, to: "c")]
         #expect(again == requests)
@@ -252,7 +278,7 @@ struct RaftNodeTests {
         var a = Raft(me: "a", members: members, seed: 1, now: 0)
         let old = Self.entry(1, "old")
         _ = a.receive(.append(term: 1, prevIndex: 0, prevTerm: 0, entries: [old], commit: 0), from: "c", now: 100)
-        let asked = a.tick(now: 2_100)
+        let asked = Self.campaign(&a, at: 2_100, preVoteFrom: "b")
         let request = Raft.Message.requestVote(term: 2, lastIndex: 1, lastTerm: 1)
         let requests: [Raft.Action] = [.send(request, to: "b"), .send(request, to: "c")]
         #expect(asked == requests)
@@ -290,7 +316,7 @@ struct RaftNodeTests {
         var a = Raft(me: "a", members: members, seed: 1, now: 0)
         let asFollower = a.propose("x") == nil
         #expect(asFollower)
-        _ = a.tick(now: 2_000)
+        _ = Self.campaign(&a, at: 2_000, preVoteFrom: "b")
         #expect(a.role == .candidate)
         let asCandidate = a.propose("x") == nil
         #expect(asCandidate)
@@ -303,5 +329,71 @@ struct RaftNodeTests {
         let answer = a.receive(.requestVote(term: 5, lastIndex: 0, lastTerm: 0), from: "z", now: 10)
         #expect(answer.isEmpty)
         #expect(a.persistent.term == 0)
+    }
+
+    // MARK: Pre-votes
+
+    @Test("a follower that heard its leader within the election timeout grants no pre-vote; later it does, and no pre-vote moves its term")
+    func preVoteWhileLeaderHeard() {
+        var c = Raft(me: "c", members: members, seed: 3, now: 0)
+        _ = c.receive(.append(term: 1, prevIndex: 0, prevTerm: 0, entries: [Self.entry(1, "x")], commit: 0), from: "a", now: 100)
+        let poll = Raft.Message.preVote(term: 2, lastIndex: 1, lastTerm: 1)
+        let early = c.receive(poll, from: "b", now: 1_099)
+        let denied: [Raft.Action] = [.send(.preVoteReply(term: 1, granted: false), to: "b")]
+        #expect(early == denied)
+        let late = c.receive(poll, from: "b", now: 1_100)
+        let granted: [Raft.Action] = [.send(.preVoteReply(term: 2, granted: true), to: "b")]
+        #expect(late == granted)
+        #expect(c.persistent.term == 1)
+        #expect(c.persistent.votedFor == nil)
+        #expect(c.leader == "a", "a pre-vote does not unseat the leader it knows")
+    }
+
+    @Test("a pre-vote is refused to a log less up to date, and to a term that is not above the receiver's")
+    func preVoteRules() {
+        var c = Raft(me: "c", members: members, seed: 3, now: 0)
+        _ = c.receive(.append(term: 2, prevIndex: 0, prevTerm: 0, entries: [Self.entry(1, "x"), Self.entry(2, "y")], commit: 0), from: "a", now: 10)
+        let later: Int64 = 5_000
+        let behind = c.receive(.preVote(term: 3, lastIndex: 1, lastTerm: 1), from: "b", now: later)
+        let refusedB: [Raft.Action] = [.send(.preVoteReply(term: 2, granted: false), to: "b")]
+        #expect(behind == refusedB)
+        let sameTerm = c.receive(.preVote(term: 2, lastIndex: 2, lastTerm: 2), from: "b", now: later)
+        #expect(sameTerm == refusedB)
+        let fine = c.receive(.preVote(term: 3, lastIndex: 2, lastTerm: 2), from: "b", now: later)
+        let grantedB: [Raft.Action] = [.send(.preVoteReply(term: 3, granted: true), to: "b")]
+        #expect(fine == grantedB)
+        #expect(c.persistent.term == 2)
+    }
+
+    @Test("a node that was cut off comes back without deposing the leader: its pre-vote is refused and it catches up on the term")
+    func cutOffNodeDoesNotDisrupt() {
+        var a = leaderA()
+        // `c` heard nothing (cut off) and timed out twice: its pre-votes went unanswered, so its
+        // term never moved (without pre-votes it would be at term 2 and more by now).
+        var c = Raft(me: "c", members: members, seed: 3, now: 0)
+        _ = c.tick(now: 2_000)
+        _ = c.tick(now: 4_000)
+        #expect(c.persistent.term == 0)
+        let poll = Raft.Message.preVote(term: 1, lastIndex: 0, lastTerm: 0)
+        let answer = a.receive(poll, from: "c", now: 4_100)
+        let refused: [Raft.Action] = [.send(.preVoteReply(term: 1, granted: false), to: "c")]
+        #expect(answer == refused, "a leader grants no pre-vote")
+        #expect(a.role == .leader)
+        #expect(a.persistent.term == 1)
+        let caughtUp = c.receive(.preVoteReply(term: 1, granted: false), from: "a", now: 4_105)
+        #expect(caughtUp.isEmpty)
+        #expect(c.persistent.term == 1, "a refusal with a higher term brings the node to that term")
+        #expect(c.role == .follower)
+    }
+
+    @Test("a pre-vote grant for a term already passed starts no election")
+    func stalePreVoteGrant() {
+        var a = Raft(me: "a", members: members, seed: 1, now: 0)
+        _ = a.tick(now: 2_000)
+        _ = a.receive(.append(term: 3, prevIndex: 0, prevTerm: 0, entries: [], commit: 0), from: "b", now: 2_001)
+        let late = a.receive(.preVoteReply(term: 1, granted: true), from: "c", now: 2_002)
+        #expect(late.isEmpty)
+        #expect(a.role == .follower)
+        #expect(a.persistent.term == 3)
     }
 }

@@ -41,9 +41,10 @@ struct RaftSimulationTests {
         // The runs did what they claim to (not a vacuous pass): leaders changed, nodes crashed,
         // links were cut and leaders isolated, entries were committed, followers dropped
         // conflicting suffixes, and leaders committed entries of older terms along with their own.
-        // (1,000 seeds give about 5,700 elections, 7,000 crashes, 5,300 partitions, 1,900
-        // isolated leaders, 73,000 committed entries, 1,400 dropped suffixes and 3,400 older-term
-        // commits.)
+        // (1,000 seeds give about 4,200 elections, 7,000 crashes, 5,400 partitions, 2,100
+        // isolated leaders, 80,000 committed entries, 1,450 dropped suffixes and 500 older-term
+        // commits. Before pre-votes there were 5,700 elections and 3,400 older-term commits: a
+        // node back from a partition no longer forces an election.)
         if seeds.count >= 100 {
             #expect(elections > seeds.count * 3)
             #expect(crashes > seeds.count * 3)
@@ -51,7 +52,7 @@ struct RaftSimulationTests {
             #expect(leaderIsolations > seeds.count / 2)
             #expect(committed > seeds.count * 30)
             #expect(overwrites > seeds.count / 2)
-            #expect(olderTermCommits > seeds.count)
+            #expect(olderTermCommits > seeds.count / 4)
         }
     }
 

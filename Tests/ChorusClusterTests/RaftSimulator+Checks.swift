@@ -151,6 +151,8 @@ extension RaftSimulator {
         case .vote(let term, let granted): [2, Int(term), granted ? 1 : 0]
         case .append(let term, let prevIndex, _, let entries, let commit): [3, Int(term), Int(prevIndex), entries.count, Int(commit)]
         case .appendReply(let term, let success, let matchIndex): [4, Int(term), success ? 1 : 0, Int(matchIndex)]
+        case .preVote(let term, let lastIndex, let lastTerm): [5, Int(term), Int(lastIndex), Int(lastTerm)]
+        case .preVoteReply(let term, let granted): [6, Int(term), granted ? 1 : 0]
         }
     }
 

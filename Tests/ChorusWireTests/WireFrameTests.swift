@@ -15,6 +15,8 @@ struct WireFrameTests {
         .reply(Wire.Reply(id: 42, result: .value([6, 1, 120]))),
         .reply(Wire.Reply(id: 43, result: .void)),
         .reply(Wire.Reply(id: 44, result: .error(Wire.RemoteError(domain: "chat", payload: [8, 0])))),
+        .ping,
+        .pong,
     ]
 
     @Test("every envelope round-trips, fed one byte at a time and all at once")
