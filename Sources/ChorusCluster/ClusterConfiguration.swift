@@ -39,13 +39,14 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     public var name = "chorus"
     /// The nodes; empty for a single node (default).
     public var nodes: [Node] = []
-    /// Milliseconds between heartbeats to each peer (default 200).
-    public var heartbeatIntervalMs = 200
-    /// A peer unheard of this long is suspect (default 1,000 ms)...
-    public var suspectAfterMs = 1000
-    /// ...and this long, down (default 2,000 ms): with replication, a down node's keys fail over
+    /// Milliseconds between heartbeats to each peer, and between the keepalives of each cluster
+    /// connection (default 50).
+    public var heartbeatIntervalMs = 50
+    /// A peer unheard of this long is suspect (default 250 ms)...
+    public var suspectAfterMs = 250
+    /// ...and this long, down (default 500 ms): with replication, a down node's keys fail over
     /// (docs/cluster.md weighs failover time against false alarms).
-    public var downAfterMs = 2000
+    public var downAfterMs = 500
     /// How long a call to another node may take before it fails (default 5,000 ms).
     public var callTimeoutMs = 5000
     /// Virtual nodes per node on the hash ring (default 1,024).
@@ -55,8 +56,8 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     /// replication off (a crashed node's keys wait for it).
     public var replicationFactor = 3
     /// A metadata-log member that hears from no leader this long starts an election (default
-    /// 1,000 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
-    public var electionTimeoutMs = 1000
+    /// 300 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
+    public var electionTimeoutMs = 300
     /// Lets `POST /v1/admin/faults` cut this node off from its peers (a failover drill's
     /// partition; default off: never enable it in production).
     public var faultInjection = false

@@ -213,7 +213,10 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             if success {
                 matchIndex[peer] = max(matchIndex[peer] ?? 0, match)
                 nextIndex[peer] = max(nextIndex[peer] ?? 1, match + 1)
-                return advanceCommit()
+                // A new commit index goes to the followers at once, not with the next heartbeat:
+                // a ring change takes effect on every node a heartbeat interval sooner.
+                let committed = advanceCommit()
+                return committed.isEmpty ? [] : committed + peers.map { appendMessage(to: $0) }
             }
             // Back off one entry and try again.
             nextIndex[peer] = max(1, (nextIndex[peer] ?? 1) - 1)

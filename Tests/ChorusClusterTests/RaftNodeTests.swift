@@ -304,9 +304,13 @@ struct RaftNodeTests {
         let heartbeats: [Raft.Action] = [.send(probe, to: "b"), .send(probe, to: "c")]
         #expect(beat == heartbeats, "the heartbeat still says commit 0")
 
-        // The leader's own no-op, once a majority stores it, commits both.
+        // The leader's own no-op, once a majority stores it, commits both, and the new commit
+        // index goes to the followers at once (c still lacks entry 2; b has everything).
         let committed = a.receive(.appendReply(term: 2, success: true, matchIndex: 2), from: "b", now: 2_330)
-        let upTo2: [Raft.Action] = [.committed(upTo: 2)]
+        let upTo2: [Raft.Action] = [
+            .committed(upTo: 2), .send(.append(term: 2, prevIndex: 2, prevTerm: 2, entries: [], commit: 2), to: "b"),
+            .send(.append(term: 2, prevIndex: 1, prevTerm: 1, entries: [noop], commit: 2), to: "c"),
+        ]
         #expect(committed == upTo2)
         #expect(a.commitIndex == 2)
     }

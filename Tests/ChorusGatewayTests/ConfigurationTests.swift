@@ -70,7 +70,7 @@ struct ConfigurationTests {
         ("realtime:\n  outbound_buffer_bytes: 10\n", "realtime.outbound_buffer_bytes"),
         ("realtime:\n  max_sockets_per_user: many\n", "realtime.max_sockets_per_user"),
         ("cluster:\n  nodes:\n    - name: a\n      cluster_address: x:1\n      client_address: x:2\n", "cluster.nodes[0].data_dir"),
-        ("cluster:\n  suspect_after_ms: 100\n", "cluster.suspect_after_ms"),
+        ("cluster:\n  suspect_after_ms: 40\n", "cluster.suspect_after_ms"),
     ])
     func errors(yaml: String, key: String) {
         do {
