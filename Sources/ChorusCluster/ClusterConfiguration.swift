@@ -58,6 +58,9 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     /// A metadata-log member that hears from no leader this long starts an election (default
     /// 300 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
     public var electionTimeoutMs = 300
+    /// After a ring change, how many keys a second a node makes serve in the background (its
+    /// failed-over keys recover, keys that gained a replica copy their log to it; default 500).
+    public var restoreKeysPerSecond = 500
     /// Lets `POST /v1/admin/faults` cut this node off from its peers (a failover drill's
     /// partition; default off: never enable it in production).
     public var faultInjection = false
@@ -68,7 +71,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         case name, nodes, heartbeatIntervalMs = "heartbeat_interval_ms", suspectAfterMs = "suspect_after_ms"
         case downAfterMs = "down_after_ms", callTimeoutMs = "call_timeout_ms", virtualNodes = "virtual_nodes"
         case electionTimeoutMs = "election_timeout_ms", replicationFactor = "replication_factor"
-        case faultInjection = "fault_injection"
+        case faultInjection = "fault_injection", restoreKeysPerSecond = "restore_keys_per_second"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,6 +86,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try c.update(&electionTimeoutMs, .electionTimeoutMs)
         try c.update(&replicationFactor, .replicationFactor)
         try c.update(&faultInjection, .faultInjection)
+        try c.update(&restoreKeysPerSecond, .restoreKeysPerSecond)
     }
 
     /// The replication factor in effect: the configured one, at most the number of nodes.
@@ -101,6 +105,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
         try check(virtualNodes >= 1, "cluster.virtual_nodes", "must be at least 1")
         try check(electionTimeoutMs >= 50, "cluster.election_timeout_ms", "must be at least 50")
         try check((1...9).contains(replicationFactor), "cluster.replication_factor", "must be 1-9")
+        try check(restoreKeysPerSecond >= 1, "cluster.restore_keys_per_second", "must be at least 1")
         // Each node needs its own name, addresses and data directory: two nodes writing one
         // WAL would corrupt it (a running node also locks its directory; this catches it at load).
         var names: [String: String] = [:]

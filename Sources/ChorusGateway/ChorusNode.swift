@@ -225,6 +225,12 @@ public final class ChorusNode: Sendable {
             services.append(StartWhenReady(clusterReady, membership))
             if let metadataLog { services.append(StartWhenReady(clusterReady, metadataLog)) }
             if role.leaveOnStop { services.append(StartWhenReady(clusterReady, LeaveOnStopService(member: member))) }
+            if cluster.effectiveReplicationFactor > 1 {
+                services.append(
+                    StartWhenReady(
+                        clusterReady,
+                        ReplicaRestoreService(node: chat, placement: member.placement, keysPerSecond: cluster.restoreKeysPerSecond, logger: logger)))
+            }
         }
         services.append(StartWhenReady(clusterReady, application))
         services.append(realtime)

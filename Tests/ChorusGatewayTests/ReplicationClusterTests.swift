@@ -151,4 +151,51 @@ struct ReplicationClusterTests {
             #expect(caughtUp, "\(copies)")
         }
     }
+
+    @Test("after a failover, the background pass makes the new owner serve and copies the key to the node that became its third replica, with no client call")
+    func restoresCopies() async throws {
+        try await TestCluster.run(nodes: 4, replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let alice = user(in: cluster, avoiding: ["chorus-2"])
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: alice)
+            let id = ChannelID(channel)!
+            for index in 1...10 { try await one.send("m\(index)", to: channel, as: alice) }
+            let identity = ChannelActor.identity(of: id)
+            let replicas = cluster.placements[0].replicas(of: identity, count: 3)
+            let outsider = try #require(cluster.placements.map(\.nodeName).first { !replicas.contains($0) })
+            #expect(try await copies(of: id, in: cluster)[outsider] == nil, "the fourth node holds nothing of the channel")
+
+            // chorus-2 dies and leaves the ring: the outsider is now one of the key's three replicas.
+            await cluster.systems[1].shutdownTransport()
+            let ring = RingDescription(cluster.placements[0].ring.removing("chorus-2"))
+            for index in [0, 2, 3] { cluster.placements[index].adopt(ring) }
+            #expect(cluster.placements[0].replicas(of: identity, count: 3).contains(outsider))
+            let survivors = cluster.apis.enumerated().filter { $0.offset != 1 }.map(\.element)
+
+            // Nothing happens by itself: no call, no copy.
+            for _ in 0..<5 {
+                one.clock.advance(by: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(try await copies(of: id, in: cluster)[outsider] == nil)
+
+            var reports: [ReplicaRestoreReport] = []
+            for api in survivors { reports.append(await api.node.restoreReplicas(keysPerSecond: 100_000)) }
+            #expect(reports.allSatisfy { $0.failed == 0 && !$0.interrupted }, "\(reports)")
+            #expect(reports.map(\.serving).reduce(0, +) >= 1, "\(reports)")
+            // The new primary serves; its ticks (the injected clock) bring the new replica in line.
+            var restored = false
+            for _ in 0..<200 where !restored {
+                one.clock.advance(by: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(5))
+                restored = try await copies(of: id, in: cluster)[outsider] == 11
+            }
+            let after = try await copies(of: id, in: cluster)
+            #expect(restored, "\(after)")
+            let page = try await cluster.apis[cluster.placements.firstIndex { $0.nodeName == outsider }!]
+                .call(.get, "/v1/channels/\(channel)/messages?limit=100", as: alice)
+            let bodies = (page["messages"] as? [[String: Any]])?.compactMap { $0["body"] as? String }
+            #expect(bodies == (1...10).map { "m\($0)" }, "\(page.rawBody)")
+        }
+    }
 }
