@@ -51,8 +51,9 @@ public enum RingPolicy {
     ///   node is back: the cluster survives the loss of a minority, and a burst of false alarms
     ///   (an overloaded machine missing heartbeats) cannot shrink the ring to one node that would
     ///   acknowledge every write alone.
-    /// - A node that comes back is not put back here: it rejoins by itself, with a planned
-    ///   hand-off (``ClusterMember/joinIfNeeded()``), so it holds its keys before it owns them.
+    /// - A node that comes back is not put back here: it asks to rejoin by itself
+    ///   (``ClusterMember/joinIfNeeded()``, ``MetadataLog/proposeJoin(_:)``), once it runs and
+    ///   has caught up on the log.
     /// - With replication factor 1 nothing is proposed: no other node holds a down node's keys,
     ///   so moving them would serve empty channels; they wait for the node instead.
     public static func proposal(

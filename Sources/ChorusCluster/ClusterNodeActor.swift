@@ -41,6 +41,14 @@ public distributed actor ClusterNodeActor {
         member.placement.description
     }
 
+    /// `node` wants to join the ring: this node, if it leads the metadata log, proposes a ring
+    /// with it (``MetadataLog/proposeJoin(_:)``). Answers whether it did (or `node` is on the
+    /// newest ring already) and the leader it knows, for the joiner to ask next.
+    public distributed func requestJoin(_ node: String) -> JoinAnswer {
+        guard let log = member.metadataLog else { return JoinAnswer(proposed: false, leader: nil) }
+        return JoinAnswer(proposed: log.proposeJoin(node), leader: log.status.leader)
+    }
+
     /// Adopts a newer ring (a node left or joined).
     public distributed func adoptRing(_ ring: RingDescription) {
         member.placement.adopt(ring)
@@ -54,6 +62,12 @@ public distributed actor ClusterNodeActor {
     /// A join that asked this node to hand keys over towards ring `epoch` failed: serve them here again.
     public distributed func abortHandoff(epoch: UInt64) {
         member.placement.gate.abortHandoff(epoch: epoch)
+    }
+
+    /// What ``requestJoin(_:)`` answers.
+    public struct JoinAnswer: Codable, Sendable {
+        public var proposed: Bool
+        public var leader: String?
     }
 
     /// This node's report (for the admin view).

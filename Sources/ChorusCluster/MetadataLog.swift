@@ -36,8 +36,9 @@ public final class MetadataLog: Service {
     private let replicationFactor: Int
     /// The configured nodes (the Raft group), on the ring or not.
     public let members: [String]
-    /// The epoch of the last ring change this node proposed (it proposes each change once).
-    private let proposedEpoch = Mutex<UInt64>(0)
+    /// The last ring change this node proposed, by term and epoch: it proposes each epoch once
+    /// per term (a proposal that a lost leadership dropped may be made again in a later term).
+    private let proposed = Mutex<(term: UInt64, epoch: UInt64)>((0, 0))
 
     /// `members` are the configured nodes (the Raft group); `directory` holds what this node made
     /// durable before (it restarts from it). Timeouts are in milliseconds of `clock`.
@@ -62,6 +63,12 @@ public final class MetadataLog: Service {
         self.members = members.sorted()
         member.attach(self)
     }
+
+    /// Whether joins go through the log (``proposeJoin(_:)``): with replication, a joining node
+    /// needs no hand-off (its keys' new primary recovers them from a majority of their replicas),
+    /// and a ring decided by the log never races a failover for an epoch. Without, a join hands
+    /// keys over first (``ClusterMember/joinIfNeeded()``).
+    public var decidesJoins: Bool { replicationFactor > 1 }
 
     /// The metadata as of the last applied entry.
     public var metadata: ClusterMetadata { shell.withLock { $0.metadata } }
@@ -95,9 +102,30 @@ public final class MetadataLog: Service {
         let ring = member.placement.description
         guard watched.epoch == ring.epoch,
             let command = RingPolicy.proposal(ring: ring, statuses: statuses, replicationFactor: replicationFactor, configured: members.count),
-            case .ring(let proposed, _) = command, proposedEpoch.withLock({ $0 < proposed.epoch })
+            case .ring(let proposal, _) = command
         else { return }
-        if propose(command) { proposedEpoch.withLock { $0 = proposed.epoch } }
+        proposeOnce(command, epoch: proposal.epoch)
+    }
+
+    /// As leader, proposes the newest ring this node knows with `node` added, in the next epoch
+    /// (a node rejoining after it was taken off, or joining for the first time). Returns whether
+    /// it proposed, or `node` is on that ring already. The ring is applied on every node once
+    /// committed, like every ring the log decides, so joins and failovers never race for an epoch.
+    public func proposeJoin(_ node: String) -> Bool {
+        guard members.contains(node) else { return false }
+        let ring = member.placement.description
+        if ring.nodes.contains(node) { return true }
+        let joined = RingDescription(ring.ring.adding(node))
+        return status.role == .leader && proposeOnce(.ring(joined, reason: "join(\(node))"), epoch: joined.epoch)
+    }
+
+    /// Proposes a ring change of `epoch` unless this node proposed one of that epoch in its term.
+    @discardableResult
+    private func proposeOnce(_ command: ClusterCommand, epoch: UInt64) -> Bool {
+        let term = status.term
+        guard proposed.withLock({ term > $0.term || epoch > $0.epoch }), propose(command) else { return false }
+        proposed.withLock { $0 = (term, epoch) }
+        return true
     }
 
     /// Proposes `command` if this node leads; returns whether it did (it is committed once a

@@ -102,6 +102,30 @@ struct MetadataLogTests {
         await cluster.stop()
     }
 
+    @Test("a join is proposed by the leader only (asked through any node's actor), once per epoch in a term, and applied by every node")
+    func joinThroughTheLog() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let joiner = try #require(cluster.names.first { $0 != leader })
+        let other = try #require(cluster.names.first { $0 != leader && $0 != joiner })
+        // The joiner was taken off the ring (as the leader would after it was declared down).
+        let without = RingDescription(HashRing(nodes: cluster.names, virtualNodes: 8).removing(joiner))
+        for member in cluster.members.values { member.placement.adopt(without) }
+
+        let asFollower = try await ClusterNodeActor.on(other, using: cluster.systems[joiner]!).requestJoin(joiner)
+        #expect(!asFollower.proposed && asFollower.leader == leader, "a follower names the leader")
+        #expect(!cluster.log(leader).proposeJoin("stranger"), "only configured nodes join")
+        #expect(cluster.log(leader).proposeJoin(other), "a node on the ring has nothing to join")
+        let asked = try await ClusterNodeActor.on(leader, using: cluster.systems[joiner]!).requestJoin(joiner)
+        #expect(asked.proposed)
+        #expect(!cluster.log(leader).proposeJoin(joiner), "the same epoch is proposed once in a term")
+        try await cluster.drive("every node applied the ring with the joiner") {
+            cluster.names.allSatisfy { cluster.log($0).metadata.ring.nodes.contains(joiner) && cluster.log($0).metadata.epoch == without.epoch + 1 }
+        }
+        await cluster.stop()
+    }
+
     @Test("a node cut off from both others decides nothing; the majority does; healed, it catches up")
     func minorityCannotDecide() async throws {
         let cluster = try await Cluster()

@@ -169,6 +169,34 @@ struct ChatClusterTests {
         }
     }
 
+    @Test("events the owner could not hand to a peer edge while the link was cut reach its socket once the link heals, in order, without a reconnect")
+    func eventsSurviveACutLink() async throws {
+        try await TestCluster.run { cluster in
+            let (one, three) = (cluster.apis[0], cluster.apis[2])
+            try await three.createUsers("bob")
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Lobby", owner: "alice")
+            try await one.addMember("bob", to: channel, by: "alice")
+            let bob = try await three.connect("bob")
+            try await one.send("before", to: channel, as: "alice")
+            var frame = try await bob.next()
+            while frame.type != "message" { frame = try await bob.next() }
+            #expect(frame.data["body"] as? String == "before")
+            // The owner (chorus-2) cannot reach bob's edge (chorus-3); the sends go through chorus-1.
+            cluster.network.cut("chorus-2", "chorus-3")
+            for index in 1...3 { try await one.send("during \(index)", to: channel, as: "alice") }
+            try await Task.sleep(for: .milliseconds(100))  // let the owner's first attempts fail
+            cluster.network.heal("chorus-2", "chorus-3")
+            try await one.send("after", to: channel, as: "alice")
+            var bodies: [String] = []
+            while bodies.count < 4 {
+                let next = try await bob.next()
+                if next.type == "message", let body = next.data["body"] as? String { bodies.append(body) }
+            }
+            #expect(bodies == ["during 1", "during 2", "during 3", "after"])
+            #expect(bob.closeCode == nil, "the socket stayed open")
+        }
+    }
+
     @Test("a cut link: the channel's owner is unavailable (503) from the cut-off node only, until the link heals")
     func partition() async throws {
         try await TestCluster.run { cluster in

@@ -239,7 +239,9 @@ struct ClusterProcessTests {
         try await check(ports[1])
         try await check(ports[0])
         let (status, view) = try await request(ports[1], .get, "/v1/admin/cluster", token: token(#"{"iat":\#(Int(Date().timeIntervalSince1970))}"#))
-        #expect(status == .ok && view["ring_epoch"] as? Int == 3)
+        // Leave and join are a ring epoch each (more if a busy machine made the failure detector
+        // take the restarted node off again, and it joined once more).
+        #expect(status == .ok && (view["ring_epoch"] as? Int ?? 0) >= 3, "\(view)")
         for node in nodes { _ = try await node.stop(signal: SIGTERM, timeout: .seconds(30)) }
     }
 

@@ -8,12 +8,22 @@ import Synchronization
 /// takes everything queued and sends it, a run of events as one call, and waits for each call
 /// before the next: events and membership changes reach the edge in the order they were made,
 /// and under load each call carries many events.
+///
+/// A call that fails (the peer is briefly unreachable, cut off, or too busy to answer within the
+/// call timeout) is sent again, with what queued behind it, after a pause that doubles from 20 ms
+/// to 1 s: the edge's sockets stay connected through such a stall, so a dropped event would be a
+/// hole in their streams. A late answer can mean the edge got the events already; it drops the
+/// repeats by seq. The backlog is bounded (``maxBacklog`` items, the oldest dropped past it, as
+/// when a peer stays away): sessions on an edge that was gone that long resume from their
+/// position when their clients reconnect.
 final class RemoteEdgeSink: EdgeEventSink {
     let edgeName: String
     private let nodeActor: ChatNodeActor
     private let logger: Logger
+    /// The most items kept for an edge that does not answer.
+    static let maxBacklog = 10_000
 
-    private enum Item {
+    private enum Item: Sendable {
         case event(ChannelEvent)
         case membership(user: UserID, channel: ChannelID, isMember: Bool, seq: UInt64)
     }
@@ -49,6 +59,8 @@ final class RemoteEdgeSink: EdgeEventSink {
     }
 
     private func drain() async {
+        var pause = Duration.milliseconds(20)
+        var failing = false
         while true {
             let batch = state.withLock { state -> [Item] in
                 defer { state.queue = [] }
@@ -56,32 +68,59 @@ final class RemoteEdgeSink: EdgeEventSink {
                 return state.queue
             }
             guard !batch.isEmpty else { return }
-            var events: [ChannelEvent] = []
-            for item in batch {
-                switch item {
-                case .event(let event):
-                    events.append(event)
-                case .membership(let user, let channel, let isMember, let seq):
-                    await send(events)
-                    events = []
-                    do {
-                        try await nodeActor.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
-                    } catch {
-                        logger.warning("cannot tell a peer edge of a membership change", metadata: ["cluster.peer": "\(edgeName)", "error": "\(error)"])
-                    }
+            do throws(Undelivered) {
+                try await send(batch)
+                if failing { logger.info("delivering events to a peer edge again", metadata: ["cluster.peer": "\(edgeName)"]) }
+                failing = false
+                pause = .milliseconds(20)
+            } catch {
+                let failure = error
+                let dropped = state.withLock { state -> Int in
+                    state.queue = failure.items + state.queue
+                    let excess = max(0, state.queue.count - Self.maxBacklog)
+                    state.queue.removeFirst(excess)
+                    return excess
                 }
+                if !failing || dropped > 0 {
+                    logger.warning(
+                        "cannot deliver events to a peer edge; retrying",
+                        metadata: ["cluster.peer": "\(edgeName)", "error": "\(failure.error)", "dropped": "\(dropped)"])
+                }
+                failing = true
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
             }
-            await send(events)
         }
     }
 
-    private func send(_ events: [ChannelEvent]) async {
-        guard !events.isEmpty else { return }
-        do {
-            try await nodeActor.deliver(events, toEdge: edgeName)
-        } catch {
-            // The edge's sessions resume on reconnect; nothing to retry here.
-            logger.warning("cannot deliver events to a peer edge", metadata: ["cluster.peer": "\(edgeName)", "error": "\(error)"])
+    /// What a failed `send` could not deliver: the item whose call failed and every one after it.
+    private struct Undelivered: Error {
+        var items: [Item]
+        var error: any Error
+    }
+
+    /// Sends `batch` in order: each run of events as one call, each membership change as its own.
+    private func send(_ batch: [Item]) async throws(Undelivered) {
+        var runStart = 0
+        var events: [ChannelEvent] = []
+        for (index, item) in batch.enumerated() {
+            switch item {
+            case .event(let event):
+                if events.isEmpty { runStart = index }
+                events.append(event)
+            case .membership(let user, let channel, let isMember, let seq):
+                if !events.isEmpty {
+                    do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
+                    events = []
+                }
+                do {
+                    try await nodeActor.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
+                } catch {
+                    throw Undelivered(items: Array(batch[index...]), error: error)
+                }
+            }
         }
+        guard !events.isEmpty else { return }
+        do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
     }
 }
