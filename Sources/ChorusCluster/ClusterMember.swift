@@ -241,6 +241,8 @@ public final class ClusterMember: Sendable {
         var next = newest.nodes.sorted()
         while ContinuousClock.now < deadline {
             var leader: String?
+            // A restarted node may lead the log itself (it is one of the configured members).
+            if let log = metadataLog, log.status.role == .leader { _ = log.proposeJoin(me) }
             for peer in next where peer != me {
                 let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await nodeActor(on: peer).requestJoin(me) }
                 if answer?.proposed == true { break }
