@@ -44,6 +44,6 @@ public final class FaultInjectingTransport: ClusterTransport {
 
     public var connectedPeers: [String] { isolated ? [] : inner.connectedPeers }
 
-    /// Nothing is heard while isolated (the wrapped connections still carry keepalives).
+    /// Nothing is heard while isolated (frames already on their way still arrive on the open connections).
     public func silence(from peer: String) -> Duration? { isolated ? nil : inner.silence(from: peer) }
 }

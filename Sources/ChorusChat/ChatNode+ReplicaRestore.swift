@@ -34,8 +34,8 @@ extension ChatNode {
         let placement = replication.placement
         let (channels, users) = directory.withEntries { (Array($0.channels.keys), Array($0.users.keys)) }
         let owned =
-            channels.filter { placement.owner(of: ChannelActor.identity(of: $0)) == replication.me }.map(Either.channel)
-            + users.filter { placement.owner(of: UserActor.identity(of: $0)) == replication.me }.map(Either.user)
+            channels.filter { placement.owner(of: ChannelActor.identity(of: $0)) == replication.me }.map(ReplicatedKey.channel)
+            + users.filter { placement.owner(of: UserActor.identity(of: $0)) == replication.me }.map(ReplicatedKey.user)
         report.owned = owned.count
         let spacing = Duration.seconds(1) / max(1, keysPerSecond)
         for key in owned {
@@ -62,7 +62,7 @@ extension ChatNode {
         return report
     }
 
-    private enum Either: CustomStringConvertible {
+    private enum ReplicatedKey: CustomStringConvertible {
         case channel(ChannelID)
         case user(UserID)
 
