@@ -61,9 +61,19 @@ final class ActorDirectory: Sendable {
         entries.withLock { $0.users[id] }
     }
 
-    /// A channel actor logged a record at `lsn` (synchronously, in the same turn).
-    func noteCommitted(_ id: ChannelID, lsn: UInt64) {
-        entries.withLock { $0.channels[id]?.committedLSN = lsn }
+    /// Logs a record of channel `id` with `append` and marks the channel as holding it, in one
+    /// step under the directory lock; returns the record's LSN. A checkpoint reads the LSN it
+    /// covers and the channels that are not clean under the same lock, so a record below that LSN
+    /// always belongs to a channel the checkpoint flushes. (Marking after the append, outside the
+    /// lock, let a checkpoint cover a record of a channel it took for clean: the record was in
+    /// neither the store nor the WAL replayed from the covered LSN, and a kill before the next
+    /// checkpoint lost it — seen as an acknowledged message missing in `CrashRecoveryTests`.)
+    func logChannelRecord(_ id: ChannelID, _ append: () throws -> UInt64) throws -> UInt64 {
+        try entries.withLock { entries in
+            let lsn = try append()
+            entries.channels[id]?.committedLSN = lsn
+            return lsn
+        }
     }
 
     /// A checkpoint stored everything of channel `id` up to `lsn`.

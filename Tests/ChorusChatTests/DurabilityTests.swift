@@ -2,7 +2,9 @@ import ChorusActorSystem
 @testable import ChorusChat
 import ChorusModel
 import ChorusStorage
+import ChorusTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Durability", .serialized)
@@ -136,6 +138,61 @@ struct DurabilityTests {
             let next = try await node2.channel(group).send(MessageDraft(body: "next"), from: alice, senderName: "A")
             #expect(next.id > last.id)
             #expect(next.seq > last.seq)
+            reopened.close()
+        }
+    }
+
+    /// The node's WAL, with a hook that runs inside the next append (before it returns).
+    final class HookedJournal: Journal {
+        let wal: WriteAheadLog
+        let hook = Mutex<(@Sendable () -> Void)?>(nil)
+
+        init(_ wal: WriteAheadLog) { self.wal = wal }
+
+        func append(_ entry: JournalEntry) throws -> UInt64 {
+            let lsn = try wal.append(entry)
+            if let hook = hook.withLock({ value in defer { value = nil }; return value }) { hook() }
+            return lsn
+        }
+
+        func waitDurable(_ lsn: UInt64) async throws { try await wal.waitDurable(lsn) }
+        var nextLSN: UInt64 { wal.nextLSN }
+    }
+
+    @Test("a checkpoint that starts while a send of a clean channel is being logged stores that send, or leaves it to the WAL it replays")
+    func checkpointRacingASend() async throws {
+        try await withDataDirectory { directory in
+            let (storage, recovery) = try NodeStorage.open(.init(dataDirectory: directory), messageWindow: 200)
+            let journal = HookedJournal(storage.wal)
+            let node = ChatNode(
+                actorSystem: ClusterActorSystem(), configuration: .init(), journal: journal, store: storage.store, clock: ManualTimeSource())
+            node.restore(recovery.state)
+            _ = try await node.ensureUser(alice, displayName: "Alice")
+            let group = try await node.createChannel(kind: .group, name: "Team", owner: alice).id
+            _ = try await node.channel(group).send(MessageDraft(body: "stored"), from: alice, senderName: "A")
+            try await storage.checkpoint(node)  // the channel is clean now
+            // The next append starts a checkpoint and gives it a moment to run to its end before the
+            // append returns: the checkpoint must not cover the record without storing it.
+            let racing = Mutex<Task<Void, any Error>?>(nil)
+            journal.hook.withLock {
+                $0 = {
+                    let done = DispatchSemaphore(value: 0)
+                    racing.withLock {
+                        $0 = Task.detached {
+                            defer { done.signal() }
+                            try await storage.checkpoint(node)
+                        }
+                    }
+                    _ = done.wait(timeout: .now() + .milliseconds(300))
+                }
+            }
+            _ = try await node.channel(group).send(MessageDraft(body: "racing"), from: alice, senderName: "A")
+            try await #require(racing.withLock { $0 }).value
+            storage.close()  // a kill: no final checkpoint
+
+            let (reopened, node2, _) = try open(directory)
+            let bodies = try await node2.withChannel(group) { try await $0.messages(.latest(limit: 10), for: alice).messages.map(\.body) }
+            #expect(bodies == ["stored", "racing"])
             reopened.close()
         }
     }

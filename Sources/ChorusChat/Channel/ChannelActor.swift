@@ -85,10 +85,9 @@ public distributed actor ChannelActor {
     /// it once a majority of them has it durable (``awaitReplicated(_:lsn:seq:)``).
     func commit<Result>(_ record: ChannelRecord, reading result: (ChannelState, _ seq: UInt64) -> Result) async throws -> Result {
         let proposal = try propose(record)
-        let lsn = try env.journal.append(.channel(state.info.id, record))
+        let lsn = try env.directory.logChannelRecord(state.info.id) { try env.journal.append(.channel(state.info.id, record)) }
         let seq = state.apply(record)
         appliedLSN = lsn
-        env.directory.noteCommitted(state.info.id, lsn: lsn)
         noteSent(record)
         if let event = state.event(reporting: record, seq: seq) {
             if proposal == nil { unpublished.append((lsn, event)) } else { eventLog.append(event) }

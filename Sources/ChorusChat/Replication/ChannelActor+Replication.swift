@@ -38,10 +38,9 @@ extension ChannelActor: ReplicatedActor {
     }
 
     func logReplicaBatch(_ batch: ReplicaBatch<ChannelRecord>) throws -> UInt64 {
-        let lsn = try env.journal.append(.replica(state.info.id, batch))
+        let lsn = try env.directory.logChannelRecord(state.info.id) { try env.journal.append(.replica(state.info.id, batch)) }
         state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
         appliedLSN = lsn
-        env.directory.noteCommitted(state.info.id, lsn: lsn)
         return lsn
     }
 
