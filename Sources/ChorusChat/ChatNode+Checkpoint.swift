@@ -35,10 +35,11 @@ extension ChatNode {
     /// Writes every change since the last checkpoint to `store` in one transaction and trims the
     /// channels' memory windows; returns the LSN below which every record is now in the store.
     ///
-    /// The covered LSN is read under the directory lock, where new channels are logged and
-    /// activated, so every record below it belongs to an actor listed here and is already applied
-    /// to it (records are logged and applied in one actor turn); actors that are not dirty have
-    /// theirs in the store already. The batch is written only once every record in it is durable
+    /// The covered LSN is read under the directory lock, where every channel record is logged
+    /// and its channel marked dirty in one step (``ActorDirectory/logChannelRecord(_:_:)``; new
+    /// channels are also activated there), so every record below it belongs to an actor listed
+    /// here and is applied to it before that actor's flush runs (records are logged and applied
+    /// in one actor turn); actors that are not dirty have theirs in the store already. The batch is written only once every record in it is durable
     /// in the WAL, so the store never holds a change the WAL could lose.
     public func checkpoint(into store: HistoryStore) async throws -> UInt64 {
         let (covered, channels, users) = directory.withEntries { entries in
