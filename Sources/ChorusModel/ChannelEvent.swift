@@ -33,6 +33,11 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         /// Something a member did that only their own sockets hear of (hiding the channel, muting
         /// it). Ephemeral; Stream sockets only.
         case notice(user: UserID, Notice)
+        /// The channel's replica here replaced its whole log (a recovery installed a newer one):
+        /// the events of the records it installed were never published and are not in its event
+        /// log. Edges subscribe again and replay, so a session that missed them gets them or
+        /// `resume_failed`, never a silent gap. Ephemeral; no client sees it.
+        case resync
     }
 
     /// A connection's watch of the channel, as the channel's actor records it.
@@ -111,6 +116,7 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case .channelUpdate, .channelTruncate, .channelDelete: "channel_update"
         case .read: "read"
         case .watching: "watching"
+        case .resync: "resync"
         case .presence: "presence"
         case .notice: "notice"
         }
@@ -119,7 +125,7 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
     /// Whether v1 sockets get this event (they do not hear of watches, presence or notices).
     public var reachesV1: Bool {
         switch payload {
-        case .watching, .presence, .notice: false
+        case .watching, .presence, .notice, .resync: false
         default: true
         }
     }

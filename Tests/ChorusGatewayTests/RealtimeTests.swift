@@ -207,6 +207,27 @@ struct RealtimeTests {
         }
     }
 
+    @Test("a resync from the channel's actor makes the edge replay what its sessions missed (a replica that installed a whole log published none of it)")
+    func resyncReplays() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let bob = try await api.connect("bob")
+            try await api.send("seen", to: channel, as: "alice")
+            var frame = try await bob.next()
+            while frame.type != "message" { frame = try await bob.next() }
+            #expect(frame.data["body"] as? String == "seen")
+            // The actor stops handing events to this edge (as a replica's install skips them), and a
+            // message goes by unseen.
+            let id = ChannelID(channel)!
+            try await api.node.withChannel(id) { try await $0.unsubscribe(edge: api.hub.edgeName, generation: 1_000) }
+            try await api.send("missed", to: channel, as: "alice")
+            api.hub.deliver(ChannelEvent(channelID: id, seq: nil, createdAt: api.clock.now(), payload: .resync))
+            frame = try await bob.next()
+            while frame.type != "message" { frame = try await bob.next() }
+            #expect(frame.data["body"] as? String == "missed")
+        }
+    }
+
     @Test("typing over the socket: start is announced, refreshes are throttled, the TTL and sending stop it")
     func typingFrames() async throws {
         try await TestAPI.run(.live) { api in

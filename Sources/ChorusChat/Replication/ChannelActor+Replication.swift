@@ -79,6 +79,8 @@ extension ChannelActor: ReplicatedActor {
         state = installed
         eventLog = ChannelEventLog(capacity: env.eventLogCapacity, floor: state.lastSeq)
         publishedSeq = state.lastSeq
+        // Edges following the channel here missed the installed records' events.
+        publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .resync))
     }
 
     /// Every message, from the store overlaid with memory, with the channel's metadata.

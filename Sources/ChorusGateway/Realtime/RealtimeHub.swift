@@ -130,6 +130,11 @@ public final class RealtimeHub: EdgeEventSink, Service {
     // MARK: Events from channel actors
 
     public func deliver(_ event: ChorusModel.ChannelEvent) {
+        if case .resync = event.payload {
+            // The channel's actor replaced its log: events of it never reached this edge.
+            resubscribeAll { $0 == event.channelID }
+            return
+        }
         let (followers, address) = state.withLock { ($0.followers[event.channelID].map { Array($0.values) } ?? [], $0.addresses[event.channelID]) }
         guard !followers.isEmpty else { return }
         // Encoded once per format that a follower speaks (Stream: once for watchers, once for

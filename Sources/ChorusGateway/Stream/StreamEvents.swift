@@ -22,6 +22,7 @@ enum StreamEvents {
     static func reaches(_ event: ChorusModel.ChannelEvent, user: UserID, as audience: Audience) -> Bool {
         switch event.payload {
         case .notice(let target, _): return target == user
+        case .resync: return false  // the edge's own (RealtimeHub.deliver)
         case .presence: return audience == .watcherWithPresence
         case .watching(let change): return audience != .member && change.announce && change.user != user
         default: break
@@ -142,6 +143,8 @@ enum StreamEvents {
             }
             object["user"] = user(id)
             object["channel"] = channelReference(address)
+        case .resync:
+            return nil
         }
         return object
     }
