@@ -22,6 +22,8 @@ public final class InProcessNetwork: Sendable {
         var transports: [String: WeakTransport] = [:]
         var handlers: [String: ClusterCallHandler] = [:]
         var cut: Set<Link> = []
+        /// Calls refused because their link was cut, by caller and callee.
+        var refused: [String: Int] = [:]
     }
     private let state = Mutex(State())
 
@@ -65,8 +67,15 @@ public final class InProcessNetwork: Sendable {
     /// The handler of `to` as `from` reaches it, or `nil` when either is not serving or the link is cut.
     func handler(from: String, to: String) -> ClusterCallHandler? {
         state.withLock { state in
-            state.handlers[from] == nil || state.cut.contains(Link(from, to)) ? nil : state.handlers[to]
+            if state.cut.contains(Link(from, to)) { state.refused["\(from)->\(to)", default: 0] += 1 }
+            return state.handlers[from] == nil || state.cut.contains(Link(from, to)) ? nil : state.handlers[to]
         }
+    }
+
+    /// How many calls from `from` to `to` were refused because their link was cut (a test waits
+    /// for an attempt over a cut link instead of sleeping).
+    public func refusedCalls(from: String, to: String) -> Int {
+        state.withLock { $0.refused["\(from)->\(to)"] ?? 0 }
     }
 
     /// The nodes `node` can reach now.

@@ -84,6 +84,15 @@ struct TestCluster {
         return created
     }
 
+    /// A room of alice's that the ring places on chorus-2, made through node 1, with bob (made on
+    /// `bobsNode`) as a member.
+    func lobbyOnNode2(bobOn bobsNode: TestAPI) async throws -> String {
+        try await bobsNode.createUsers("bob")
+        let channel = try await createChannel(on: "chorus-2", through: apis[0], "room", name: "Lobby", owner: "alice")
+        try await apis[0].addMember("bob", to: channel, by: "alice")
+        return channel
+    }
+
     /// The node that owns channel `id`.
     func owner(ofChannel id: String) -> String {
         placements[0].owner(of: ChannelActor.identity(of: ChannelID(id)!))
@@ -96,9 +105,7 @@ struct ChatClusterTests {
     func crossNodeChat() async throws {
         try await TestCluster.run { cluster in
             let (one, three) = (cluster.apis[0], cluster.apis[2])
-            try await three.createUsers("bob")
-            let channel = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Lobby", owner: "alice")
-            try await one.addMember("bob", to: channel, by: "alice")
+            let channel = try await cluster.lobbyOnNode2(bobOn: three)
             let alice = try await one.connect("alice")
             let bob = try await three.connect("bob")
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -173,9 +180,7 @@ struct ChatClusterTests {
     func eventsSurviveACutLink() async throws {
         try await TestCluster.run { cluster in
             let (one, three) = (cluster.apis[0], cluster.apis[2])
-            try await three.createUsers("bob")
-            let channel = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Lobby", owner: "alice")
-            try await one.addMember("bob", to: channel, by: "alice")
+            let channel = try await cluster.lobbyOnNode2(bobOn: three)
             let bob = try await three.connect("bob")
             try await one.send("before", to: channel, as: "alice")
             var frame = try await bob.next()
@@ -184,7 +189,7 @@ struct ChatClusterTests {
             // The owner (chorus-2) cannot reach bob's edge (chorus-3); the sends go through chorus-1.
             cluster.network.cut("chorus-2", "chorus-3")
             for index in 1...3 { try await one.send("during \(index)", to: channel, as: "alice") }
-            try await Task.sleep(for: .milliseconds(100))  // let the owner's first attempts fail
+            try await eventually("the owner tried the cut link") { cluster.network.refusedCalls(from: "chorus-2", to: "chorus-3") > 0 }
             cluster.network.heal("chorus-2", "chorus-3")
             try await one.send("after", to: channel, as: "alice")
             var bodies: [String] = []

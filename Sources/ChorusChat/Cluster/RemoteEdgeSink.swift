@@ -103,16 +103,19 @@ final class RemoteEdgeSink: EdgeEventSink {
     private func send(_ batch: [Item]) async throws(Undelivered) {
         var runStart = 0
         var events: [ChannelEvent] = []
+        /// Sends the run of events gathered so far; on failure, everything from the run on is undelivered.
+        func sendRun() async throws(Undelivered) {
+            guard !events.isEmpty else { return }
+            do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
+            events = []
+        }
         for (index, item) in batch.enumerated() {
             switch item {
             case .event(let event):
                 if events.isEmpty { runStart = index }
                 events.append(event)
             case .membership(let user, let channel, let isMember, let seq):
-                if !events.isEmpty {
-                    do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
-                    events = []
-                }
+                try await sendRun()
                 do {
                     try await nodeActor.membershipChanged(of: user, in: channel, isMember: isMember, seq: seq)
                 } catch {
@@ -120,7 +123,6 @@ final class RemoteEdgeSink: EdgeEventSink {
                 }
             }
         }
-        guard !events.isEmpty else { return }
-        do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
+        try await sendRun()
     }
 }

@@ -1,0 +1,97 @@
+import ChorusActorSystem
+import Logging
+
+/// Joining the ring (again): through the metadata log with replication, by a planned hand-off
+/// without; and giving up a leave that no node adopted.
+extension ClusterMember {
+    /// Joins the cluster if the newest ring does not have this node. With replication, the
+    /// metadata log decides the ring with this node (``joinThroughLog(_:)``); without, every node
+    /// hands over the keys that move here, then every node adopts the ring with this node.
+    /// Returns whether it joined.
+    @discardableResult
+    public func joinIfNeeded() async throws -> Bool {
+        let newest = await newestRing()
+        placement.adopt(newest)
+        guard !newest.nodes.contains(placement.nodeName) else {
+            await abandonUnfinishedLeave()
+            return false
+        }
+        if let log = metadataLog, log.decidesJoins {
+            try await joinThroughLog(newest)
+            return true
+        }
+        let target = RingDescription(newest.ring.adding(placement.nodeName))
+        var asked: [String] = []
+        do {
+            for peer in newest.nodes {
+                // Counted before the call: a peer whose call failed may still be handing over.
+                asked.append(peer)
+                try await ClusterActorSystem.$callTimeout.withValue(Self.handoffCallTimeout) {
+                    try await nodeActor(on: peer).handOff(target)
+                }
+            }
+        } catch {
+            // The peers asked refuse the moving keys until told otherwise: tell them.
+            for peer in asked { try? await nodeActor(on: peer).abortHandoff(epoch: target.epoch) }
+            throw error
+        }
+        for peer in newest.nodes {
+            try await nodeActor(on: peer).adoptRing(target)
+        }
+        placement.adopt(target)
+        logger.info("joined the cluster", metadata: ["cluster.epoch": "\(target.epoch)"])
+        return true
+    }
+
+    /// How long a join through the metadata log keeps asking before it fails (its caller retries).
+    static let joinDeadline = Duration.seconds(10)
+
+    /// Asks the metadata log's leader to add this node to the ring, and waits until this node
+    /// applies a ring with itself (as every node does, from the log). Any peer is asked first;
+    /// one that does not lead names the leader it knows, which is asked next. No keys are handed
+    /// over: each key that moves here recovers from a majority of its replicas when it is first
+    /// served here (or by the node's restore pass), in a term above its old primary's.
+    func joinThroughLog(_ newest: RingDescription) async throws {
+        let me = placement.nodeName
+        let deadline = ContinuousClock.now + Self.joinDeadline
+        var next = newest.nodes.sorted()
+        while ContinuousClock.now < deadline {
+            var leader: String?
+            // A restarted node may lead the log itself (it is one of the configured members).
+            if let log = metadataLog, log.status.role == .leader { _ = log.proposeJoin(me) }
+            for peer in next where peer != me {
+                let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await nodeActor(on: peer).requestJoin(me) }
+                if answer?.proposed == true { break }
+                leader = answer?.leader ?? leader
+            }
+            // Give the commit a moment to reach this node (it is a member of the log's group).
+            let wait = ContinuousClock.now + .milliseconds(500)
+            while ContinuousClock.now < wait {
+                if placement.ring.nodes.contains(me) {
+                    logger.info("joined the cluster", metadata: ["cluster.epoch": "\(placement.epoch)", "cluster.through": "metadata log"])
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            next = (leader.map { [$0] } ?? []) + newest.nodes.sorted()
+        }
+        throw RemoteCallError(.unreachable, "no metadata-log leader added \(me) to the ring within \(Self.joinDeadline)")
+    }
+
+    /// A leave of this node's own that stopped before any node adopted its ring (the node died
+    /// between the transfers and the adoption, and restarted with the hand-off target it had
+    /// saved) is over: this node is still a member, so it serves its keys again. Only when every
+    /// node of that ring answers with an older one; if any cannot be asked, or has it, the keys
+    /// stay refused (serving them could make two owners).
+    func abandonUnfinishedLeave() async {
+        let me = placement.nodeName
+        guard let target = placement.gate.target, !target.nodes.contains(me), target.epoch > placement.epoch else { return }
+        for peer in target.nodes {
+            guard let ring = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(2), operation: { try await nodeActor(on: peer).ring() }),
+                ring.epoch < target.epoch
+            else { return }
+        }
+        placement.gate.abortHandoff(epoch: target.epoch)
+        logger.notice("an unfinished leave was abandoned: no node adopted its ring; serving this node's keys again", metadata: ["cluster.epoch": "\(target.epoch)"])
+    }
+}
