@@ -70,8 +70,8 @@ public struct NodeState: Sendable, Codable, Equatable {
             if batch.from != users[id]!.state.lastSeq + 1, !batch.records.isEmpty {
                 throw WALError(.corrupt, "LSN \(lsn) extends user \(id) at seq \(batch.from), but their log ends at \(users[id]!.state.lastSeq)")
             }
+            users[id]!.state.setReplicaTerms(replayed(batch, over: users[id]!.state.replicaTerms, endingAt: users[id]!.state.lastSeq))
             for record in batch.records { users[id]!.state.apply(record) }
-            users[id]!.state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
             users[id]!.appliedLSN = lsn
         }
     }
@@ -92,15 +92,21 @@ extension NodeState {
         if batch.from != channels[id]!.state.lastSeq + 1, !batch.records.isEmpty {
             throw WALError(.corrupt, "LSN \(lsn) extends channel \(id) at seq \(batch.from), but its log ends at \(channels[id]!.state.lastSeq)")
         }
+        channels[id]!.state.setReplicaTerms(replayed(batch, over: channels[id]!.state.replicaTerms, endingAt: channels[id]!.state.lastSeq))
         for record in batch.records {
             if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try store?.message(target, in: id) {
                 channels[id]!.state.load(message)
             }
             channels[id]!.state.apply(record)
         }
-        channels[id]!.state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
         channels[id]!.appliedLSN = lsn
     }
+}
+
+/// A replica's terms once `batch` is replayed over a log that ends at `lastSeq` (as its actor
+/// set them when it logged the batch).
+private func replayed<Record>(_ batch: ReplicaBatch<Record>, over terms: ReplicaTerms?, endingAt lastSeq: UInt64) -> ReplicaTerms {
+    (terms ?? ReplicaTerms()).logging(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm, after: lastSeq)
 }
 
 extension ChannelRecord {

@@ -18,9 +18,17 @@
 /// **Recovery.** A new primary asks every replica where its log ends and waits for a majority
 /// (itself included). It adopts the best log, the highest term and then the longest, fetching it
 /// from its holder unless it is its own, and serves only then. A backup whose log is a prefix of
-/// the adopted one (of the new term, or of the adopted log's term and no longer) gets the records
-/// after it; any other, including one of the adopted log's term that is longer (records of the old
-/// primary no majority acknowledged), gets the whole log, which replaces its own.
+/// the primary's (of the new term and no longer, or within a claim of the primary's lineage, such
+/// as the adopted log's end) gets the records after it; any other, including one of the adopted
+/// log's term that is longer (records of the old primary no majority acknowledged), gets the
+/// whole log, which replaces its own. A holder answers a fetch the same way.
+///
+/// **Lineage.** ``Durable/lineage`` lists claims `(T, s)`: the log's records `1...s` are a prefix
+/// of the log of `T`'s primary. A log gains one where it stands when it switches to a newer term
+/// (it was a prefix of its term's primary's log, and changes after that point only), and takes
+/// the claims of a log it becomes a prefix of (it is then that log's prefix, so they hold for it
+/// too). A claim only ever lets a log be sent records after its end instead of a whole log, so a
+/// claim lost in a crash costs a whole log, never a record.
 ///
 /// **Commit.** A record is committed once a majority has it durable in the current term (the
 /// primary counts once its own copy is); every log accepted in a term is a prefix of that term's
@@ -87,8 +95,6 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     private var answers: [String: Position] = [:]
     private var followers: [String: Follower] = [:]
     private var fetching: Fetch?
-    /// Where the log a primary adopted in recovery ended.
-    private var adopted = Position(logTerm: 0, seq: 0)
     private var nextRetry: Int64 = 0
 
     /// A replica (re)started with what it had made durable, as a backup.
@@ -211,16 +217,16 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
             guard role == .backup else { return actions }
             primary = peer
             actions.append(.send(.state(term: term, log: durable.position), to: peer))
-        case .append(_, let expect, let records, let commit):
+        case .append(_, let expect, let records, let commit, let lineage):
             guard term == durable.promisedTerm else { return refusal(to: peer) }
             guard role == .backup else { return actions }
             primary = peer
-            actions += accept(records, after: expect, term: term, commit: commit, from: peer)
-        case .snapshot(_, let base, let baseSeq, let records, let commit):
+            actions += accept(records, after: expect, term: term, commit: commit, lineage: lineage, from: peer)
+        case .snapshot(_, let base, let baseSeq, let records, let commit, let lineage):
             guard term == durable.promisedTerm else { return refusal(to: peer) }
             guard role == .backup else { return actions }
             primary = peer
-            actions += install(base: base, baseSeq: baseSeq, records: records, term: term, commit: commit)
+            actions += install(base: base, baseSeq: baseSeq, records: records, term: term, commit: commit, lineage: lineage)
         case .fetch(_, let after):
             guard term == durable.promisedTerm else { return refusal(to: peer) }
             guard role == .backup else { return actions }
@@ -248,9 +254,9 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
             actions += advanceCommit()
         case .refused:
             break
-        case .fetched(_, let log, let base, let baseSeq, let records):
+        case .fetched(_, let log, let base, let baseSeq, let records, let lineage):
             guard case .recovering(let current) = role, current == term, fetching?.holder == peer else { return actions }
-            actions += adopt(log, base: base, baseSeq: baseSeq, records: records, from: peer)
+            actions += adopt(log, base: base, baseSeq: baseSeq, records: records, lineage: lineage, from: peer)
         }
         return actions
     }
@@ -274,10 +280,13 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     }
 
     /// Takes records from the primary of `term`. A log of an older term takes them only if it ends
-    /// exactly where the primary expects (its log is then a prefix of the primary's); a log of
-    /// `term` is already a prefix, so a resent or overtaken append only adds what is new and
-    /// never drops anything. Otherwise it tells the primary where it ends.
-    private mutating func accept(_ records: [Record], after expect: Position, term: UInt64, commit: UInt64, from peer: String) -> [Action] {
+    /// exactly where the primary expects (its log is then a prefix of the primary's, so it takes
+    /// the primary's lineage too); a log of `term` is already a prefix, so a resent or overtaken
+    /// append only adds what is new and never drops anything. Otherwise it tells the primary where
+    /// it ends.
+    private mutating func accept(
+        _ records: [Record], after expect: Position, term: UInt64, commit: UInt64, lineage: [Position], from peer: String
+    ) -> [Action] {
         let own = durable.position
         let new: [Record]
         if own.logTerm == term {
@@ -285,9 +294,9 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
             new = Array(records.dropFirst(Int(own.seq - expect.seq)))
         } else {
             guard expect == own else { return [.send(.state(term: term, log: own), to: peer)] }
-            durable.logTerm = term
             new = records
         }
+        durable.switchTerm(to: term, inheriting: lineage)
         var actions: [Action] = []
         if !new.isEmpty || own.logTerm != term {
             durable.records += new
@@ -300,29 +309,42 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         return actions
     }
 
-    /// Replaces the log with the whole log of the primary of `term`, unless this log is of `term`
-    /// already and at least as long (a resent or overtaken snapshot: a log of the primary's term
-    /// is never shortened).
-    private mutating func install(base: Snapshot?, baseSeq: UInt64, records: [Record], term: UInt64, commit: UInt64) -> [Action] {
+    /// Replaces the log with the whole log of the primary of `term` (and its lineage), unless this
+    /// log is of `term` already and at least as long (a resent or overtaken snapshot: a log of the
+    /// primary's term is never shortened).
+    private mutating func install(
+        base: Snapshot?, baseSeq: UInt64, records: [Record], term: UInt64, commit: UInt64, lineage: [Position]
+    ) -> [Action] {
         let end = baseSeq + UInt64(records.count)
         guard durable.logTerm != term || durable.lastSeq < end else {
             return learnCommit(commit) + acknowledgement()
         }
-        durable = Durable(promisedTerm: durable.promisedTerm, logTerm: term, base: base, baseSeq: baseSeq, records: records)
+        durable = Durable(
+            promisedTerm: durable.promisedTerm, logTerm: term, base: base, baseSeq: baseSeq, records: records, lineage: lineage)
         durablePosition = durable.position
         commitSeq = min(commitSeq, end)
         let installed: [Action] = [.install(base: base, baseSeq: baseSeq, records: records, logTerm: term)]
         return installed + learnCommit(commit) + acknowledgement()
     }
 
-    /// A holder's answer to a fetch: what extends the fetcher's log when that log is a prefix of
-    /// this one (same term, no longer), else this whole log.
+    /// A holder's answer to a fetch, with this log's lineage: what extends the fetcher's log when
+    /// that log is a prefix of this one (of its term and no longer, or within a claim of its
+    /// lineage), else this whole log.
     private func fetchAnswer(term: UInt64, after: Position) -> Message {
         let log = durable.position
-        if log.logTerm == after.logTerm, after.seq <= log.seq, let suffix = durable.records(after: after.seq) {
-            return .fetched(term: term, log: log, base: nil, baseSeq: after.seq, records: suffix)
+        if extends(after), let suffix = durable.records(after: after.seq) {
+            return .fetched(term: term, log: log, base: nil, baseSeq: after.seq, records: suffix, lineage: durable.lineage)
         }
-        return .fetched(term: term, log: log, base: durable.base, baseSeq: durable.baseSeq, records: durable.records)
+        return .fetched(
+            term: term, log: log, base: durable.base, baseSeq: durable.baseSeq, records: durable.records, lineage: durable.lineage)
+    }
+
+    /// Whether a log that ends at `log` is a prefix of this one.
+    private func extends(_ log: Position) -> Bool {
+        if fault == .appendOverLongerSuffix, durable.lineage.contains(where: { $0.logTerm == log.logTerm }) {
+            return log.seq <= durable.lastSeq
+        }
+        return durable.extends(log)
     }
 
     /// Tells the primary of the promised term how far this log is durable in that term, if it is.
@@ -363,20 +385,25 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     /// The holder's log arrived. It is adopted only if it is what the holder said it had: a holder
     /// that restarted since may have lost records it had not made durable, and then the choice is
     /// made again with what it has now.
-    private mutating func adopt(_ log: Position, base: Snapshot?, baseSeq: UInt64, records: [Record], from peer: String) -> [Action] {
+    private mutating func adopt(
+        _ log: Position, base: Snapshot?, baseSeq: UInt64, records: [Record], lineage: [Position], from peer: String
+    ) -> [Action] {
         answers[peer] = log
         let expected = fetching?.log
         fetching = nil
         guard log == expected, baseSeq + UInt64(records.count) == log.seq else { return recover() }
         let own = durable.position
         var actions: [Action] = []
-        if base == nil, baseSeq == own.seq, baseSeq == 0 || own.logTerm == log.logTerm {
-            // It extends this node's log.
-            durable.logTerm = log.logTerm
+        if base == nil, baseSeq == own.seq {
+            // The holder found this log a prefix of its own: the records extend it.
+            durable.switchTerm(to: log.logTerm, inheriting: lineage)
             durable.records += records
-            if !records.isEmpty { actions.append(.persist(from: own.seq + 1, records: records, logTerm: log.logTerm)) }
+            if !records.isEmpty || own.logTerm != log.logTerm {
+                actions.append(.persist(from: own.seq + 1, records: records, logTerm: log.logTerm))
+            }
         } else if base != nil || baseSeq == 0 {
-            durable = Durable(promisedTerm: durable.promisedTerm, logTerm: log.logTerm, base: base, baseSeq: baseSeq, records: records)
+            durable = Durable(
+                promisedTerm: durable.promisedTerm, logTerm: log.logTerm, base: base, baseSeq: baseSeq, records: records, lineage: lineage)
             durablePosition = log
             commitSeq = min(commitSeq, log.seq)
             actions.append(.install(base: base, baseSeq: baseSeq, records: records, logTerm: log.logTerm))
@@ -390,9 +417,8 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     /// batch of the term; backups that answered are brought in line, the others probed on `tick`.
     private mutating func finishRecovery(adopting log: Position) -> [Action] {
         guard case .recovering(let term) = role else { return [] }
-        adopted = log
         role = .primary(term: term)
-        durable.logTerm = term
+        durable.switchTerm(to: term)
         var actions: [Action] = [.persist(from: durable.lastSeq + 1, records: [], logTerm: term), .serving(term: term)]
         for peer in replicas {
             followers[peer] = Follower()
@@ -402,31 +428,26 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
     }
 
     /// Sends `peer`, whose log ends at `log`, what makes it a prefix of this log: the records after
-    /// it when it is a prefix already (of this term, or of the adopted log's term and no longer
-    /// than the adopted log), else the whole log. A log of the adopted term that is longer holds
-    /// records this primary did not adopt: appending after them would keep them.
+    /// it when it is a prefix already (of this term, or within a claim of this log's lineage, such
+    /// as the adopted log's), else the whole log. A log of the adopted term that is longer than
+    /// the adopted log holds records this primary did not adopt: appending after them would keep them.
     private mutating func bringInLine(_ peer: String, at log: Position) -> [Action] {
-        guard case .primary(let term) = role else { return [] }
-        let isPrefix =
-            if log.logTerm == term {
-                log.seq <= durable.lastSeq
-            } else if log.logTerm == adopted.logTerm {
-                log.seq <= adopted.seq || fault == .appendOverLongerSuffix
-            } else {
-                false
-            }
-        return transfer(to: peer, after: isPrefix ? log : nil)
+        transfer(to: peer, after: extends(log) ? log : nil)
     }
 
-    /// Sends `peer` the records after `log` (an append expecting its log to end there), or the
-    /// whole log when `log` is nil or the records after it are compacted.
+    /// Sends `peer` the records after `log` (an append expecting its log to end there; with this
+    /// log's lineage when `log` is of an older term), or the whole log when `log` is nil or the
+    /// records after it are compacted.
     private mutating func transfer(to peer: String, after log: Position?) -> [Action] {
         guard case .primary(let term) = role else { return [] }
         let message: Message
         if let log, let records = durable.records(after: log.seq) {
-            message = .append(term: term, expect: log, records: records, commit: commitSeq)
+            let lineage = log.logTerm == term ? [] : durable.lineage
+            message = .append(term: term, expect: log, records: records, commit: commitSeq, lineage: lineage)
         } else {
-            message = .snapshot(term: term, base: durable.base, baseSeq: durable.baseSeq, records: durable.records, commit: commitSeq)
+            message = .snapshot(
+                term: term, base: durable.base, baseSeq: durable.baseSeq, records: durable.records, commit: commitSeq,
+                lineage: durable.lineage)
         }
         followers[peer, default: Follower()].sentSeq = durable.lastSeq
         followers[peer, default: Follower()].sentCommit = commitSeq

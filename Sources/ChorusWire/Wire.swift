@@ -10,8 +10,9 @@
 public enum Wire {
     /// The version of this protocol; peers must speak the same (a peer of another version is
     /// refused at the handshake). 2: the cluster layer's calls go to `clusternode/<name>` actors,
-    /// and node reports count actors by kind. 3: `ping` and `pong`.
-    public static let protocolVersion: UInt16 = 3
+    /// and node reports count actors by kind. 3: `ping` and `pong`. 4: replication messages carry
+    /// lineages.
+    public static let protocolVersion: UInt16 = 4
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

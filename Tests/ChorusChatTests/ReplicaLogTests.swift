@@ -1,3 +1,4 @@
+import ChorusCluster
 @testable import ChorusChat
 import ChorusModel
 import ChorusStorage
@@ -58,7 +59,8 @@ struct ReplicaLogTests {
         let replica = try #require(state.channels[channel])
         #expect(replica.state.info == info && replica.state.lastSeq == 4 && replica.appliedLSN == 4)
         #expect(replica.state.recent.map(\.body) == ["a", "b", "c"])
-        #expect(replica.state.replicaTerms == ReplicaTerms(promisedTerm: 5, logTerm: 5))
+        // The switch to term 5 claims where the log stood in term 4 (its lineage).
+        #expect(replica.state.replicaTerms == ReplicaTerms(promisedTerm: 5, logTerm: 5, lineage: [LogPosition(logTerm: 4, seq: 2)]))
         // A batch that does not extend the log is corruption, not a silent gap.
         #expect(throws: WALError.self) {
             try state.replay(lsn: 5, entry: .replica(channel, ReplicaBatch(promisedTerm: 5, logTerm: 5, from: 9, records: [sent(8, "d")])))

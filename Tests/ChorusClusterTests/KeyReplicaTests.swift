@@ -13,8 +13,8 @@ struct KeyReplicaTests {
         Replica.Position(logTerm: logTerm, seq: seq)
     }
 
-    static func log(promised: UInt64, logTerm: UInt64, _ records: [String]) -> Replica.Durable {
-        Replica.Durable(promisedTerm: promised, logTerm: logTerm, records: records)
+    static func log(promised: UInt64, logTerm: UInt64, _ records: [String], lineage: [Replica.Position] = []) -> Replica.Durable {
+        Replica.Durable(promisedTerm: promised, logTerm: logTerm, records: records, lineage: lineage)
     }
 
     /// `a`, serving term 1 of `a`, `b` and `c` with an empty log: `b` answered its probe, `c` did not.
@@ -233,12 +233,47 @@ struct KeyReplicaTests {
             .install(base: nil, baseSeq: 0, records: ["x", "z"], logTerm: 2),
             .persist(from: 3, records: [], logTerm: 3),
             .serving(term: 3),
-            .send(.append(term: 3, expect: Self.at(2, 2), records: [], commit: 0), to: "b"),
-            .send(.snapshot(term: 3, base: nil, baseSeq: 0, records: ["x", "z"], commit: 0), to: "c"),
+            // Logs of older terms get the lineage: the adopted log's end is a claim now.
+            .send(.append(term: 3, expect: Self.at(2, 2), records: [], commit: 0, lineage: [Self.at(2, 2)]), to: "b"),
+            // An empty log is a prefix of any.
+            .send(.append(term: 3, expect: Self.at(1, 0), records: ["x", "z"], commit: 0, lineage: [Self.at(2, 2)]), to: "c"),
         ]
         #expect(adopted == serving)
         #expect(a.role == .primary(term: 3))
-        #expect(a.durable == Self.log(promised: 3, logTerm: 3, ["x", "z"]))
+        #expect(a.durable == Self.log(promised: 3, logTerm: 3, ["x", "z"], lineage: [Self.at(2, 2)]))
+    }
+
+    @Test("a lineage's claim lets a log of an older term take the records after it; a longer one is replaced, and by how much is known")
+    func lineageCatchUp() {
+        // b's log of term 3 started from a's log of term 2 ("x", "y"): its lineage claims seq 2 of term 2.
+        var b = Replica(me: "b", durable: Self.log(promised: 3, logTerm: 3, ["x", "y", "z"], lineage: [Self.at(2, 2)]))
+        #expect(b.durable.extends(Self.at(2, 2)) && b.durable.extends(Self.at(2, 1)) && b.durable.extends(Self.at(3, 3)))
+        #expect(!b.durable.extends(Self.at(2, 3)) && !b.durable.extends(Self.at(1, 1)) && !b.durable.extends(Self.at(3, 4)))
+        #expect(b.durable.agreement(with: Self.at(2, 3)) == 2 && b.durable.agreement(with: Self.at(1, 1)) == nil)
+
+        // a comes back with the log it had in term 2 and becomes primary of term 4: it fetches only "z".
+        var a = Replica(me: "a", durable: Self.log(promised: 2, logTerm: 2, ["x", "y"]))
+        _ = a.becomePrimary(term: 4, replicas: replicas, now: 0)
+        _ = b.receive(.probe(term: 4), from: "a", now: 1)
+        #expect(a.receive(.state(term: 4, log: Self.at(3, 3)), from: "b", now: 2) == [.send(.fetch(term: 4, after: Self.at(2, 2)), to: "b")])
+        let answer = b.receive(.fetch(term: 4, after: Self.at(2, 2)), from: "a", now: 3)
+        let suffix = Replica.Message.fetched(term: 4, log: Self.at(3, 3), base: nil, baseSeq: 2, records: ["z"], lineage: [Self.at(2, 2)])
+        #expect(answer == [.send(suffix, to: "a")])
+        let adopted = a.receive(suffix, from: "b", now: 4)
+        #expect(adopted.prefix(3) == [.persist(from: 3, records: ["z"], logTerm: 3), .persist(from: 4, records: [], logTerm: 4), .serving(term: 4)])
+        #expect(a.durable == Self.log(promised: 4, logTerm: 4, ["x", "y", "z"], lineage: [Self.at(2, 2), Self.at(3, 3)]))
+
+        // Had a kept a record of term 2 that b's log does not hold, it would get b's whole log.
+        var c = Replica(me: "c", durable: Self.log(promised: 2, logTerm: 2, ["x", "y", "q"]))
+        _ = c.becomePrimary(term: 5, replicas: replicas, now: 0)
+        _ = b.receive(.probe(term: 5), from: "c", now: 1)
+        _ = c.receive(.state(term: 5, log: Self.at(3, 3)), from: "b", now: 2)
+        let whole = b.receive(.fetch(term: 5, after: Self.at(2, 3)), from: "c", now: 3)
+        let wholeLog = Replica.Message.fetched(term: 5, log: Self.at(3, 3), base: nil, baseSeq: 0, records: ["x", "y", "z"], lineage: [Self.at(2, 2)])
+        #expect(whole == [.send(wholeLog, to: "c")])
+        let installed = c.receive(wholeLog, from: "b", now: 4)
+        #expect(installed.first == .install(base: nil, baseSeq: 0, records: ["x", "y", "z"], logTerm: 3))
+        #expect(c.durable.records == ["x", "y", "z"] && c.durable.agreement(with: Self.at(2, 3)) == 2, "seq 3 of term 2 was discarded")
     }
 
     @Test("a holder that no longer has the log it reported (it restarted) is asked again, and what it has now is weighed")
@@ -254,15 +289,15 @@ struct KeyReplicaTests {
         #expect(a.durable.records == ["x"])
         let adopted = a.receive(.fetched(term: 3, log: Self.at(2, 1), base: nil, baseSeq: 0, records: ["x"]), from: "b", now: 30)
         #expect(adopted.contains(.serving(term: 3)))
-        #expect(a.durable == Self.log(promised: 3, logTerm: 3, ["x"]))
+        #expect(a.durable == Self.log(promised: 3, logTerm: 3, ["x"], lineage: [Self.at(2, 1)]))
     }
 
     @Test("a backup with the adopted log's term but a longer log gets the whole log, never an append on top of its suffix")
     func longerSuffixGetsSnapshot() {
         var a = Replica(me: "a", durable: Self.log(promised: 2, logTerm: 2, ["x"]))
         _ = a.becomePrimary(term: 3, replicas: replicas, now: 0)
-        let serving = a.receive(.state(term: 3, log: Self.at(1, 0)), from: "c", now: 10)
-        let wholeLog = Replica.Message.snapshot(term: 3, base: nil, baseSeq: 0, records: ["x"], commit: 0)
+        let serving = a.receive(.state(term: 3, log: Self.at(1, 1)), from: "c", now: 10)
+        let wholeLog = Replica.Message.snapshot(term: 3, base: nil, baseSeq: 0, records: ["x"], commit: 0, lineage: [Self.at(2, 1)])
         let expected: [Replica.Action] = [.persist(from: 2, records: [], logTerm: 3), .serving(term: 3), .send(wholeLog, to: "c")]
         #expect(serving == expected, "a's own log (term 2) beats c's (term 1); c's older term gets the whole log")
 
@@ -272,7 +307,7 @@ struct KeyReplicaTests {
         #expect(longer == snapshotB)
         // No longer than the adopted log: a prefix of it, so the records after it.
         let shorter = a.receive(.state(term: 3, log: Self.at(2, 0)), from: "b", now: 30)
-        let appendB: [Replica.Action] = [.send(.append(term: 3, expect: Self.at(2, 0), records: ["x"], commit: 0), to: "b")]
+        let appendB: [Replica.Action] = [.send(.append(term: 3, expect: Self.at(2, 0), records: ["x"], commit: 0, lineage: [Self.at(2, 1)]), to: "b")]
         #expect(shorter == appendB)
 
         // b takes the whole log, dropping its suffix; a resent or overtaken snapshot of the same
@@ -283,7 +318,7 @@ struct KeyReplicaTests {
             .install(base: nil, baseSeq: 0, records: ["x"], logTerm: 3), .send(.accepted(term: 3, upTo: 1), to: "a"),
         ]
         #expect(installed == install)
-        #expect(b.durable == Self.log(promised: 3, logTerm: 3, ["x"]))
+        #expect(b.durable == Self.log(promised: 3, logTerm: 3, ["x"], lineage: [Self.at(2, 1)]))
         _ = b.receive(.append(term: 3, expect: Self.at(3, 1), records: ["w"], commit: 1), from: "a", now: 50)
         let overtaken = b.receive(wholeLog, from: "a", now: 60)
         let accepted: [Replica.Action] = [.send(.accepted(term: 3, upTo: 1), to: "a")]

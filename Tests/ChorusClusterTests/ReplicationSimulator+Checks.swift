@@ -207,13 +207,13 @@ extension ReplicationSimulator {
         switch message {
         case .probe(let term): [1, Int(term)]
         case .state(let term, let log): [2, Int(term), Int(log.logTerm), Int(log.seq)]
-        case .append(let term, let expect, let records, let commit):
+        case .append(let term, let expect, let records, let commit, _):
             [3, Int(term), Int(expect.logTerm), Int(expect.seq), records.count, Int(commit)]
-        case .snapshot(let term, _, let baseSeq, let records, let commit): [4, Int(term), Int(baseSeq), records.count, Int(commit)]
+        case .snapshot(let term, _, let baseSeq, let records, let commit, _): [4, Int(term), Int(baseSeq), records.count, Int(commit)]
         case .accepted(let term, let upTo): [5, Int(term), Int(upTo)]
         case .refused(let term): [6, Int(term)]
         case .fetch(let term, let after): [7, Int(term), Int(after.logTerm), Int(after.seq)]
-        case .fetched(let term, let log, _, let baseSeq, let records):
+        case .fetched(let term, let log, _, let baseSeq, let records, _):
             [8, Int(term), Int(log.logTerm), Int(log.seq), Int(baseSeq), records.count]
         }
     }

@@ -91,6 +91,9 @@ struct ReplicationSimulator {
         /// Snapshots a primary sent; installs that shortened a log (a suffix no majority had);
         /// fetches of a better log in recovery; compactions.
         var snapshotsSent = 0, truncations = 0, fetches = 0, compactions = 0
+        /// Records after a log of an older term instead of a whole log (a lineage's claim made it
+        /// a prefix): a primary's appends, and holders' answers to fetches.
+        var crossTermAppends = 0, crossTermSuffixes = 0
         var violations: [Violation] = []
     }
 
@@ -368,6 +371,9 @@ struct ReplicationSimulator {
         result.delivered += 1
         trace(.deliver, [from, to] + Self.code(message))
         let before = nodes[to].replica!.lastSeq
+        if case .fetched(_, let log, nil, let baseSeq, _, _) = message, baseSeq > 0, log.logTerm != nodes[to].replica!.durable.logTerm {
+            result.crossTermSuffixes += 1
+        }
         let actions = nodes[to].replica!.receive(message, from: names[from], now: Int64(now))
         if actions.contains(where: Self.isInstall), nodes[to].replica!.lastSeq < before { result.truncations += 1 }
         perform(actions, at: to)
@@ -381,6 +387,8 @@ struct ReplicationSimulator {
         guard write.from == nodes[index].disk.lastSeq + 1 else {
             return fail("simulator: \(names[index]) writes a batch at seq \(write.from) on a disk ending at \(nodes[index].disk.lastSeq)")
         }
+        // As the shell logs a batch: one of a newer log term claims where the log stood.
+        nodes[index].disk.lineage = nodes[index].disk.lineage.switching(from: nodes[index].disk.position, to: write.logTerm)
         nodes[index].disk.records += write.records
         nodes[index].disk.logTerm = write.logTerm
         let position = Position(logTerm: write.logTerm, seq: nodes[index].disk.lastSeq)
@@ -409,7 +417,8 @@ struct ReplicationSimulator {
                 enqueue(Write(from: from, records: records, logTerm: logTerm), at: index)
             case .install(let base, let baseSeq, let records, let logTerm):
                 nodes[index].disk = Replica.Durable(
-                    promisedTerm: replica.durable.promisedTerm, logTerm: logTerm, base: base, baseSeq: baseSeq, records: records)
+                    promisedTerm: replica.durable.promisedTerm, logTerm: logTerm, base: base, baseSeq: baseSeq, records: records,
+                    lineage: replica.durable.lineage)
                 nodes[index].writes = []
                 nodes[index].epoch += 1
                 nodes[index].diskFreeAt = 0
@@ -441,6 +450,8 @@ struct ReplicationSimulator {
             result.snapshotsSent += 1
         case .fetch:
             result.fetches += 1
+        case .append(let term, let expect, _, _, _) where expect.logTerm != term && expect.seq > 0:
+            result.crossTermAppends += 1
         case .accepted(let term, let upTo):
             let position = Position(logTerm: term, seq: upTo)
             if nodes[index].acknowledged.map({ $0 < position }) ?? true { nodes[index].acknowledged = position }

@@ -1,3 +1,4 @@
+import ChorusCluster
 import ChorusModel
 
 /// Everything a channel actor knows, rebuilt by applying ``ChannelRecord``s in log order.
@@ -369,16 +370,41 @@ public struct ChannelState: Sendable, Codable, Equatable {
     }
 }
 
-/// What a replica of a channel's log has promised and whose log it holds, kept with the channel's
-/// state so that checkpoints and restarts keep it.
+/// What a replica of a channel's (or a user's) log has promised and whose log it holds, kept
+/// with the state so that checkpoints and restarts keep it.
 public struct ReplicaTerms: Sendable, Codable, Equatable {
     /// The newest term this replica promised.
     public var promisedTerm: UInt64
     /// The term of the primary whose log this replica's log is a prefix of.
     public var logTerm: UInt64
+    /// The log's durable claims in older terms (``KeyReplica/Durable/lineage``): where it stood
+    /// at each switch of its term, and those of a log it installed.
+    public var lineage: [LogPosition]
 
-    public init(promisedTerm: UInt64, logTerm: UInt64) {
+    public init(promisedTerm: UInt64 = 0, logTerm: UInt64 = 0, lineage: [LogPosition] = []) {
         self.promisedTerm = promisedTerm
         self.logTerm = logTerm
+        self.lineage = lineage
+    }
+
+    /// The terms once a batch of `promisedTerm` and `logTerm` is logged on a log that ends at
+    /// `lastSeq`: a batch of a newer log term claims where the log stood (as the replica's machine
+    /// did when it switched).
+    public func logging(promisedTerm: UInt64, logTerm: UInt64, after lastSeq: UInt64) -> ReplicaTerms {
+        ReplicaTerms(
+            promisedTerm: promisedTerm, logTerm: logTerm,
+            lineage: lineage.switching(from: LogPosition(logTerm: self.logTerm, seq: lastSeq), to: logTerm))
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case promisedTerm, logTerm, lineage
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        promisedTerm = try container.decode(UInt64.self, forKey: .promisedTerm)
+        logTerm = try container.decode(UInt64.self, forKey: .logTerm)
+        // Checkpoints written before lineages existed have none.
+        lineage = try container.decodeIfPresent([LogPosition].self, forKey: .lineage) ?? []
     }
 }

@@ -39,7 +39,8 @@ extension ChannelActor: ReplicatedActor {
 
     func logReplicaBatch(_ batch: ReplicaBatch<ChannelRecord>) throws -> UInt64 {
         let lsn = try env.directory.logChannelRecord(state.info.id) { try env.journal.append(.replica(state.info.id, batch)) }
-        state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
+        state.setReplicaTerms(
+            (state.replicaTerms ?? ReplicaTerms()).logging(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm, after: state.lastSeq))
         appliedLSN = lsn
         return lsn
     }
@@ -63,7 +64,7 @@ extension ChannelActor: ReplicatedActor {
             installed = ChannelState(placeholder: state.info.id)
             for record in records { installed.apply(record) }
         }
-        installed.setReplicaTerms(ReplicaTerms(promisedTerm: replica!.durable.promisedTerm, logTerm: logTerm))
+        installed.setReplicaTerms(ReplicaTerms(promisedTerm: replica!.durable.promisedTerm, logTerm: logTerm, lineage: replica!.durable.lineage))
         if let store = env.store {
             let lsn = env.journal.nextLSN - 1
             let messages = installed.memoryMessages(after: nil, before: nil)

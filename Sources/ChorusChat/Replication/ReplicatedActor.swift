@@ -4,6 +4,7 @@ import ChorusModel
 import ChorusStorage
 import Distributed
 import Foundation
+import Logging
 
 /// What a replicated actor keeps around its ``KeyReplica``.
 struct ReplicaShell<Record: Sendable & Equatable, Copy: Sendable>: Sendable {
@@ -88,8 +89,10 @@ extension KeyReplica where Snapshot == ReplicaBase {
     /// The machine of a replica that (re)started with a state at `seq` and `terms`: its log is
     /// compacted into the state.
     init(restarting seq: UInt64, terms: ReplicaTerms?, replication: ReplicationContext) {
-        let terms = terms ?? ReplicaTerms(promisedTerm: 0, logTerm: 0)
-        let durable = Durable(promisedTerm: terms.promisedTerm, logTerm: terms.logTerm, base: seq > 0 ? ReplicaBase(seq: seq) : nil, baseSeq: seq)
+        let terms = terms ?? ReplicaTerms()
+        let durable = Durable(
+            promisedTerm: terms.promisedTerm, logTerm: terms.logTerm, base: seq > 0 ? ReplicaBase(seq: seq) : nil, baseSeq: seq,
+            lineage: terms.lineage)
         self.init(me: replication.me, durable: durable, retryInterval: max(1, Int64(replication.retryInterval / .milliseconds(1))))
     }
 }
@@ -260,10 +263,10 @@ extension ReplicatedActor {
             case .install(_, _, let records, let logTerm):
                 replicaShell.installing = true
                 defer { replicaShell.installing = false }
+                let previous = ReplicaPosition(logTerm: replicaShell.persistedLogTerm, seq: logSeq)
                 try await installLog(copy: copy, records: records, logTerm: logTerm)
                 replicaShell.persistedLogTerm = logTerm
-                replication.logger.info(
-                    "installed the primary's log", metadata: ["replica.key": "\(replicaIdentity)", "replica.seq": "\(logSeq)", "replica.log_term": "\(logTerm)"])
+                logInstall(replacing: previous, logTerm: logTerm, logger: replication.logger)
             case .serving(let term):
                 replication.logger.debug("serving as primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)", "replica.seq": "\(logSeq)"])
             case .committed(let seq):
@@ -273,6 +276,25 @@ extension ReplicatedActor {
             }
         }
         if let replica { replicaShell.gauge?.update(from: replica) }
+    }
+
+    /// Says what an install replaced: records of the log it had that the installed log's lineage
+    /// shows it does not hold (a deposed primary's records no majority acknowledged) are discarded.
+    private func logInstall(replacing previous: ReplicaPosition, logTerm: UInt64, logger: Logger) {
+        var metadata: Logger.Metadata = [
+            "replica.key": "\(replicaIdentity)", "replica.seq": "\(logSeq)", "replica.log_term": "\(logTerm)",
+            "replica.previous": "\(previous)",
+        ]
+        guard let kept = replica?.durable.agreement(with: previous) else {
+            logger.info("installed the primary's log (how much of the previous one it holds is unknown)", metadata: metadata)
+            return
+        }
+        guard kept < previous.seq else {
+            logger.info("installed the primary's log", metadata: metadata)
+            return
+        }
+        metadata["replica.discarded"] = "\(kept + 1)...\(previous.seq)"
+        logger.warning("discarded records no majority acknowledged: the installed primary's log does not hold them", metadata: metadata)
     }
 
     /// Logs a batch of the replica's log (or only its terms) as one frame; returns its LSN.
@@ -333,10 +355,11 @@ extension ReplicatedActor {
     private func wireEnvelope(_ message: KeyReplica<Record, ReplicaBase>.Message) throws -> ReplicaEnvelope {
         let now = ReplicaBase(seq: logSeq)
         switch message {
-        case .snapshot(let term, let base, let baseSeq, _, let commit) where base != nil || baseSeq > 0:
-            return envelope(.snapshot(term: term, base: now, baseSeq: now.seq, records: [], commit: commit), copy: try materialize())
-        case .fetched(let term, let log, let base, _, _) where base != nil:
-            return envelope(.fetched(term: term, log: log, base: now, baseSeq: now.seq, records: []), copy: try materialize())
+        case .snapshot(let term, let base, let baseSeq, _, let commit, let lineage) where base != nil || baseSeq > 0:
+            return envelope(
+                .snapshot(term: term, base: now, baseSeq: now.seq, records: [], commit: commit, lineage: lineage), copy: try materialize())
+        case .fetched(let term, let log, let base, _, _, let lineage) where base != nil:
+            return envelope(.fetched(term: term, log: log, base: now, baseSeq: now.seq, records: [], lineage: lineage), copy: try materialize())
         default:
             return envelope(message, copy: nil)
         }

@@ -18,7 +18,8 @@ extension UserActor: ReplicatedActor {
 
     func logReplicaBatch(_ batch: ReplicaBatch<UserRecord>) throws -> UInt64 {
         let lsn = try env.journal.append(.userReplica(state.id, batch))
-        state.setReplicaTerms(ReplicaTerms(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm))
+        state.setReplicaTerms(
+            (state.replicaTerms ?? ReplicaTerms()).logging(promisedTerm: batch.promisedTerm, logTerm: batch.logTerm, after: state.lastSeq))
         appliedLSN = lsn
         return lsn
     }
@@ -32,7 +33,7 @@ extension UserActor: ReplicatedActor {
     func installLog(copy: UserState?, records: [UserRecord], logTerm: UInt64) async throws {
         var installed = copy ?? UserState(id: state.id)
         if copy == nil { for record in records { installed.apply(record) } }
-        installed.setReplicaTerms(ReplicaTerms(promisedTerm: replica!.durable.promisedTerm, logTerm: logTerm))
+        installed.setReplicaTerms(ReplicaTerms(promisedTerm: replica!.durable.promisedTerm, logTerm: logTerm, lineage: replica!.durable.lineage))
         if let store = env.store {
             let lsn = env.journal.nextLSN - 1
             try await store.importUser(installed.id, snapshot: try JSONEncoder().encode(installed), appliedLSN: lsn)
