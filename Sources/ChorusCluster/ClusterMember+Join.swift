@@ -1,8 +1,8 @@
 import ChorusActorSystem
 import Logging
 
-/// Joining the ring (again): through the metadata log with replication, by a planned hand-off
-/// without; and giving up a leave that no node adopted.
+/// Joining the ring (again) and leaving it: through the metadata log with replication, by a
+/// planned hand-off without; and giving up a leave that no node adopted.
 extension ClusterMember {
     /// Joins the cluster if the newest ring does not have this node. With replication, the
     /// metadata log decides the ring with this node (``joinThroughLog(_:)``); without, every node
@@ -16,8 +16,8 @@ extension ClusterMember {
             await abandonUnfinishedLeave()
             return false
         }
-        if let log = metadataLog, log.decidesJoins {
-            try await joinThroughLog(newest)
+        if let log = metadataLog, log.decidesRingChanges {
+            try await changeRingThroughLog(joining: true, from: newest)
             return true
         }
         let target = RingDescription(newest.ring.adding(placement.nodeName))
@@ -43,39 +43,46 @@ extension ClusterMember {
         return true
     }
 
-    /// How long a join through the metadata log keeps asking before it fails (its caller retries).
-    static let joinDeadline = Duration.seconds(10)
+    /// How long a join or leave through the metadata log keeps asking before it fails (its caller retries).
+    static let ringRequestDeadline = Duration.seconds(10)
 
-    /// Asks the metadata log's leader to add this node to the ring, and waits until this node
-    /// applies a ring with itself (as every node does, from the log). Any peer is asked first;
-    /// one that does not lead names the leader it knows, which is asked next. No keys are handed
-    /// over: each key that moves here recovers from a majority of its replicas when it is first
-    /// served here (or by the node's restore pass), in a term above its old primary's.
-    func joinThroughLog(_ newest: RingDescription) async throws {
+    /// Asks the metadata log's leader to add this node to the ring (`joining`) or take it off, and
+    /// waits until this node applies a ring that does (as every node does, from the log). Any
+    /// peer is asked first; one that does not lead names the leader it knows, which is asked next.
+    /// No keys are handed over: each key that moves recovers from a majority of its replicas (of
+    /// the ring before and after) when it is first served by its new owner (or by that node's
+    /// restore pass), in a term above its old primary's.
+    func changeRingThroughLog(joining: Bool, from newest: RingDescription) async throws {
         let me = placement.nodeName
-        let deadline = ContinuousClock.now + Self.joinDeadline
+        let change = joining ? "add" : "remove"
+        let deadline = ContinuousClock.now + Self.ringRequestDeadline
         var next = newest.nodes.sorted()
         while ContinuousClock.now < deadline {
             var leader: String?
-            // A restarted node may lead the log itself (it is one of the configured members).
-            if let log = metadataLog, log.status.role == .leader { _ = log.proposeJoin(me) }
+            // This node may lead the log itself (it is one of the configured members).
+            if let log = metadataLog, log.status.role == .leader { _ = joining ? log.proposeJoin(me) : log.proposeLeave(me) }
             for peer in next where peer != me {
-                let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await nodeActor(on: peer).requestJoin(me) }
+                let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
+                    let node = try nodeActor(on: peer)
+                    return joining ? try await node.requestJoin(me) : try await node.requestLeave(me)
+                }
                 if answer?.proposed == true { break }
                 leader = answer?.leader ?? leader
             }
             // Give the commit a moment to reach this node (it is a member of the log's group).
             let wait = ContinuousClock.now + .milliseconds(500)
             while ContinuousClock.now < wait {
-                if placement.ring.nodes.contains(me) {
-                    logger.info("joined the cluster", metadata: ["cluster.epoch": "\(placement.epoch)", "cluster.through": "metadata log"])
+                if placement.ring.nodes.contains(me) == joining {
+                    logger.info(
+                        joining ? "joined the cluster" : "left the cluster",
+                        metadata: ["cluster.epoch": "\(placement.epoch)", "cluster.through": "metadata log"])
                     return
                 }
                 try await Task.sleep(for: .milliseconds(10))
             }
             next = (leader.map { [$0] } ?? []) + newest.nodes.sorted()
         }
-        throw RemoteCallError(.unreachable, "no metadata-log leader added \(me) to the ring within \(Self.joinDeadline)")
+        throw RemoteCallError(.unreachable, "no metadata-log leader would \(change) \(me) within \(Self.ringRequestDeadline)")
     }
 
     /// A leave of this node's own that stopped before any node adopted its ring (the node died

@@ -173,12 +173,18 @@ public final class ClusterMember: Sendable {
         return newest
     }
 
-    /// Leaves the cluster gracefully: hands everything over, then makes every peer adopt the ring
-    /// without this node. Returns how many keys moved, by kind.
+    /// Leaves the cluster gracefully. With replication, the metadata log decides the ring without
+    /// this node, and its keys' new owners recover them from their replicas (nothing is handed
+    /// over: an empty answer). Without, it hands everything over, then makes every peer adopt the
+    /// ring without this node. Returns how many keys were handed over, by kind.
     public func leave() async throws -> [String: Int] {
         leaving.withLock { $0 = true }
         // Leave from the newest ring a peer has, not a local one that may have missed a change.
         placement.adopt(await newestRing())
+        if let log = metadataLog, log.decidesRingChanges {
+            try await changeRingThroughLog(joining: false, from: placement.description)
+            return [:]
+        }
         let target = placement.ring.removing(placement.nodeName)
         let moved = try await handOff(to: target)
         for peer in target.nodes {

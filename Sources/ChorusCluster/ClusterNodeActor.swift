@@ -44,9 +44,16 @@ public distributed actor ClusterNodeActor {
     /// `node` wants to join the ring: this node, if it leads the metadata log, proposes a ring
     /// with it (``MetadataLog/proposeJoin(_:)``). Answers whether it did (or `node` is on the
     /// newest ring already) and the leader it knows, for the joiner to ask next.
-    public distributed func requestJoin(_ node: String) -> JoinAnswer {
-        guard let log = member.metadataLog else { return JoinAnswer(proposed: false, leader: nil) }
-        return JoinAnswer(proposed: log.proposeJoin(node), leader: log.status.leader)
+    public distributed func requestJoin(_ node: String) -> RingRequestAnswer {
+        guard let log = member.metadataLog else { return RingRequestAnswer(proposed: false, leader: nil) }
+        return RingRequestAnswer(proposed: log.proposeJoin(node), leader: log.status.leader)
+    }
+
+    /// `node` is leaving the ring gracefully: as ``requestJoin(_:)``, with a ring without it
+    /// (``MetadataLog/proposeLeave(_:)``).
+    public distributed func requestLeave(_ node: String) -> RingRequestAnswer {
+        guard let log = member.metadataLog else { return RingRequestAnswer(proposed: false, leader: nil) }
+        return RingRequestAnswer(proposed: log.proposeLeave(node), leader: log.status.leader)
     }
 
     /// Adopts a newer ring (a node left or joined).
@@ -64,8 +71,8 @@ public distributed actor ClusterNodeActor {
         member.placement.gate.abortHandoff(epoch: epoch)
     }
 
-    /// What ``requestJoin(_:)`` answers.
-    public struct JoinAnswer: Codable, Sendable {
+    /// What ``requestJoin(_:)`` and ``requestLeave(_:)`` answer.
+    public struct RingRequestAnswer: Codable, Sendable {
         public var proposed: Bool
         public var leader: String?
     }

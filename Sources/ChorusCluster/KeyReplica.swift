@@ -65,6 +65,11 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         var resendBackoff: Int64 = 0
         /// `matchSeq` when the last resend went out.
         var matchAtResend: UInt64?
+        /// The first tick since the last send to it (or progress) that found it lacking records
+        /// or the commit seq: a resend waits a retry interval for records (an append in flight is
+        /// usually acknowledged by then) and ``commitInterval`` for a commit seq alone (the next
+        /// append carries it, and a backup needs it only eventually).
+        var behindSince: Int64?
     }
 
     /// A recovering primary's fetch of the best log: from whom, and where that node said its log ends.
@@ -110,6 +115,9 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
 
     /// The longest wait between resends to a backup that acknowledges nothing, in retry intervals.
     static var maxResendBackoff: Int64 { 16 }
+
+    /// How long a backup that has every record may go without the newest commit seq (ms).
+    var commitInterval: Int64 { retryInterval * 10 }
 
     private var majority: Int { (replicas.count + 1) / 2 + 1 }
 
@@ -174,9 +182,23 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         durable.baseSeq = seq
     }
 
-    /// Time passed: every `retryInterval` a primary resends what a backup has not acknowledged (and
-    /// a newer commit seq) and probes backups that never answered; a recovering one probes again
-    /// or fetches again.
+    /// Whether ticks would do nothing until a new input: a backup, or a primary whose backups all
+    /// answered and have every record and the commit seq. The shell need not tick it meanwhile.
+    public var isIdle: Bool {
+        switch role {
+        case .backup: true
+        case .recovering: false
+        case .primary:
+            replicas.allSatisfy { peer in
+                guard let follower = followers[peer], follower.sentSeq != nil else { return false }
+                return follower.matchSeq >= durable.lastSeq && follower.sentCommit >= commitSeq
+            }
+        }
+    }
+
+    /// Time passed: every `retryInterval` a primary resends what a backup has not acknowledged for
+    /// a retry interval (and a commit seq it has lacked for ``commitInterval``) and probes backups
+    /// that never answered; a recovering one probes again or fetches again.
     public mutating func tick(now: Int64) -> [Action] {
         guard now >= nextRetry else { return [] }
         switch role {
@@ -193,10 +215,20 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
                 let follower = followers[peer] ?? Follower()
                 if follower.sentSeq == nil {
                     actions.append(.send(.probe(term: term), to: peer))
-                } else if follower.matchSeq < durable.lastSeq || follower.sentCommit < commitSeq, now >= follower.resendAt {
+                    continue
+                }
+                let lacksRecords = follower.matchSeq < durable.lastSeq
+                guard lacksRecords || follower.sentCommit < commitSeq else {
+                    followers[peer]!.behindSince = nil
+                    continue
+                }
+                let since = follower.behindSince ?? now
+                followers[peer]!.behindSince = since
+                if now - since >= (lacksRecords ? retryInterval : commitInterval), now >= follower.resendAt {
                     let stalled = follower.matchAtResend == follower.matchSeq
                     let backoff = stalled ? min(max(follower.resendBackoff * 2, retryInterval), retryInterval * Self.maxResendBackoff) : retryInterval
                     actions += transfer(to: peer, after: Position(logTerm: term, seq: follower.matchSeq))
+                    followers[peer]!.behindSince = now
                     followers[peer]!.resendBackoff = backoff
                     followers[peer]!.resendAt = now + backoff
                     followers[peer]!.matchAtResend = follower.matchSeq
@@ -249,7 +281,7 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
             let before = follower.matchSeq
             follower.matchSeq = max(follower.matchSeq, min(upTo, durable.lastSeq))
             if follower.sentSeq == nil { follower.sentSeq = follower.matchSeq }
-            if follower.matchSeq > before { (follower.resendAt, follower.resendBackoff) = (0, 0) }
+            if follower.matchSeq > before { (follower.resendAt, follower.resendBackoff, follower.behindSince) = (0, 0, nil) }
             followers[peer] = follower
             actions += advanceCommit()
         case .refused:
@@ -451,6 +483,7 @@ public struct KeyReplica<Record: Sendable & Equatable, Snapshot: Sendable & Equa
         }
         followers[peer, default: Follower()].sentSeq = durable.lastSeq
         followers[peer, default: Follower()].sentCommit = commitSeq
+        followers[peer, default: Follower()].behindSince = nil
         return [.send(message, to: peer)]
     }
 

@@ -64,11 +64,12 @@ public final class MetadataLog: Service {
         member.attach(self)
     }
 
-    /// Whether joins go through the log (``proposeJoin(_:)``): with replication, a joining node
-    /// needs no hand-off (its keys' new primary recovers them from a majority of their replicas),
-    /// and a ring decided by the log never races a failover for an epoch. Without, a join hands
-    /// keys over first (``ClusterMember/joinIfNeeded()``).
-    public var decidesJoins: Bool { replicationFactor > 1 }
+    /// Whether joins and graceful leaves go through the log (``proposeJoin(_:)``,
+    /// ``proposeLeave(_:)``): with replication, a joining or leaving node needs no hand-off (each
+    /// key that moves recovers from a majority of its replicas, old and new), and a ring decided by
+    /// the log never races a failover for an epoch. Without, keys are handed over first
+    /// (``ClusterMember/joinIfNeeded()``, ``ClusterMember/leave()``).
+    public var decidesRingChanges: Bool { replicationFactor > 1 }
 
     /// The metadata as of the last applied entry.
     public var metadata: ClusterMetadata { shell.withLock { $0.metadata } }
@@ -117,6 +118,18 @@ public final class MetadataLog: Service {
         if ring.nodes.contains(node) { return true }
         let joined = RingDescription(ring.ring.adding(node))
         return status.role == .leader && proposeOnce(.ring(joined, reason: "join(\(node))"), epoch: joined.epoch)
+    }
+
+    /// As leader, proposes the newest ring this node knows without `node` (a graceful leave), in
+    /// the next epoch. Returns whether it proposed, or `node` is off that ring already. The last
+    /// node on a ring cannot leave it.
+    public func proposeLeave(_ node: String) -> Bool {
+        guard members.contains(node) else { return false }
+        let ring = member.placement.description
+        guard ring.nodes.contains(node) else { return true }
+        guard ring.nodes.count > 1 else { return false }
+        let left = RingDescription(ring.ring.removing(node))
+        return status.role == .leader && proposeOnce(.ring(left, reason: "leave(\(node))"), epoch: left.epoch)
     }
 
     /// Proposes a ring change of `epoch` unless this node proposed one of that epoch in its term.

@@ -175,13 +175,36 @@ struct KeyReplicaTests {
         #expect(y?.seq == 2)
         #expect(y?.actions == sentY)
 
-        // Nothing more acknowledged by the next retry: b gets what it lacks, c everything.
-        let retry = a.tick(now: 100)
+        // The first tick that finds them behind waits a retry interval (an append in flight is
+        // usually acknowledged by then); nothing more acknowledged by the next: b gets what it
+        // lacks, c everything.
+        #expect(a.tick(now: 100).isEmpty)
+        let retry = a.tick(now: 200)
         let resent: [Replica.Action] = [
             .send(.append(term: 1, expect: Self.at(1, 1), records: ["y"], commit: 1), to: "b"),
             .send(.append(term: 1, expect: Self.at(1, 0), records: ["x", "y"], commit: 1), to: "c"),
         ]
         #expect(retry == resent)
+    }
+
+    @Test("a backup that has every record gets a newer commit seq with the next append, or after the commit interval; then ticks are idle")
+    func commitReachesBackups() {
+        var a = primaryA()
+        #expect(!a.isIdle, "c never answered its probe")
+        _ = a.receive(.state(term: 1, log: Self.at(0, 0)), from: "c", now: 5)
+        #expect(a.isIdle)
+        _ = a.propose("x")
+        #expect(!a.isIdle)
+        _ = a.durable(upTo: Self.at(1, 1))
+        _ = a.receive(.accepted(term: 1, upTo: 1), from: "b", now: 10)
+        _ = a.receive(.accepted(term: 1, upTo: 1), from: "c", now: 11)
+        #expect(a.commitSeq == 1 && !a.isIdle, "b and c have x, not the commit seq")
+        // No resend for a commit seq alone before the commit interval (10 retry intervals).
+        let early = stride(from: 100, through: 1_000, by: 100).flatMap { a.tick(now: Int64($0)) }
+        #expect(early.isEmpty, "\(early)")
+        let commit = Replica.Message.append(term: 1, expect: Self.at(1, 1), records: [], commit: 1)
+        #expect(a.tick(now: 1_100) == [.send(commit, to: "b"), .send(commit, to: "c")])
+        #expect(a.isIdle && a.tick(now: 1_200).isEmpty)
     }
 
     @Test("resends to a backup that acknowledges nothing come at doubling intervals (capped); an acknowledgement resets them")
@@ -195,11 +218,12 @@ struct KeyReplicaTests {
                 a.tick(now: now).contains { if case .send(.append, "b") = $0 { true } else { false } }
             }
         }
-        #expect(resendsToB(from: 100, through: 1_600) == [100, 200, 400, 800, 1_600])
-        // Once b acknowledges, the next record's resend is one interval later again.
+        // The first resend comes a retry interval after a tick found b behind.
+        #expect(resendsToB(from: 100, through: 1_600) == [200, 300, 500, 900])
+        // Once b acknowledges, the next record's resends start at one interval again.
         _ = a.receive(.accepted(term: 1, upTo: 1), from: "b", now: 1_550)
         _ = a.propose("y")
-        #expect(resendsToB(from: 1_700, through: 2_000) == [1_700, 1_800, 2_000])
+        #expect(resendsToB(from: 1_700, through: 2_000) == [1_800, 1_900])
         // The wait never grows past 16 intervals.
         let later = resendsToB(from: 2_100, through: 12_000)
         #expect(later.count >= 5 && zip(later, later.dropFirst()).allSatisfy { $1 - $0 <= 1_600 }, "\(later)")

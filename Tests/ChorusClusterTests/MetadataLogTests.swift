@@ -126,6 +126,33 @@ struct MetadataLogTests {
         await cluster.stop()
     }
 
+    @Test("a graceful leave is proposed by the leader only (asked through any node's actor), once per epoch in a term, and applied by every node")
+    func leaveThroughTheLog() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let leaver = try #require(cluster.names.first { $0 != leader })
+        let other = try #require(cluster.names.first { $0 != leader && $0 != leaver })
+        let epoch = cluster.members[leader]!.placement.epoch
+
+        let asFollower = try await ClusterNodeActor.on(other, using: cluster.systems[leaver]!).requestLeave(leaver)
+        #expect(!asFollower.proposed && asFollower.leader == leader, "a follower names the leader")
+        #expect(!cluster.log(leader).proposeLeave("stranger"), "only configured nodes leave")
+        let asked = try await ClusterNodeActor.on(leader, using: cluster.systems[leaver]!).requestLeave(leaver)
+        #expect(asked.proposed)
+        #expect(!cluster.log(leader).proposeLeave(other), "the same epoch is proposed once in a term")
+        try await cluster.drive("every node applied the ring without the leaver") {
+            cluster.names.allSatisfy { !cluster.log($0).metadata.ring.nodes.contains(leaver) && cluster.log($0).metadata.epoch == epoch + 1 }
+        }
+        // Once the ring without it is this node's, there is nothing left to leave; the last node stays.
+        for member in cluster.members.values { member.placement.adopt(cluster.log(leader).metadata.ring) }
+        #expect(cluster.log(leader).proposeLeave(leaver), "a node off the ring has nothing to leave")
+        let alone = RingDescription(HashRing(nodes: [leader], virtualNodes: 8, epoch: epoch + 9))
+        for member in cluster.members.values { member.placement.adopt(alone) }
+        #expect(!cluster.log(leader).proposeLeave(leader), "the last node on a ring cannot leave it")
+        await cluster.stop()
+    }
+
     @Test("a node cut off from both others decides nothing; the majority does; healed, it catches up")
     func minorityCannotDecide() async throws {
         let cluster = try await Cluster()

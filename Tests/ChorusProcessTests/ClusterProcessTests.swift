@@ -193,7 +193,7 @@ struct ClusterProcessTests {
         for node in [honest, intruder] { #expect(try await node.stop(signal: SIGTERM) == 0) }
     }
 
-    @Test("3 processes: node 2 leaves on SIGTERM and hands its rooms over; started again, it joins and takes them back; nothing is lost")
+    @Test("3 processes: node 2 leaves on SIGTERM (the metadata log takes it off the ring); started again, it joins and takes its rooms back; nothing is lost")
     func leaveAndJoin() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -214,7 +214,8 @@ extension ReplicatedActor {
         replicaShell.processingInbox = false
     }
 
-    /// Resends and probes every retry interval while this replica is primary or recovering.
+    /// Resends and probes every retry interval while this replica is primary or recovering and has
+    /// something to resend or probe.
     private func startTicking() {
         guard replicaShell.ticking == nil, let replication = env.replication else { return }
         let clock = env.clock
@@ -228,9 +229,10 @@ extension ReplicatedActor {
         }
     }
 
-    /// One tick of the machine; false (and no more ticks) once this replica is a backup.
+    /// One tick of the machine; false (and no more ticks) once it has nothing to resend or probe
+    /// (``perform(_:copy:)`` starts them again when it has).
     private func tick() async -> Bool {
-        guard replica != nil, replica!.role != .backup else {
+        guard replica != nil, !replica!.isIdle else {
             replicaShell.ticking = nil
             return false
         }
@@ -275,7 +277,9 @@ extension ReplicatedActor {
                 deposed(by: term)
             }
         }
-        if let replica { replicaShell.gauge?.update(from: replica) }
+        guard let replica else { return }
+        replicaShell.gauge?.update(from: replica)
+        if !replica.isIdle { startTicking() }
     }
 
     /// Says what an install replaced: records of the log it had that the installed log's lineage
