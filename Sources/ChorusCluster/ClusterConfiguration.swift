@@ -57,7 +57,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Decodable {
     public var replicationFactor = 3
     /// A metadata-log member that hears from no leader this long starts an election (default
     /// 300 ms; randomized up to twice that). The leader's heartbeats go every fifth of it.
-    public var electionTimeoutMs = 300
+    public var electionTimeoutMs = 200
     /// After a ring change, how many keys a second a node makes serve in the background (its
     /// failed-over keys recover, keys that gained a replica copy their log to it; default 500).
     public var restoreKeysPerSecond = 500
