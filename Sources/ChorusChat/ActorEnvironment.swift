@@ -23,6 +23,8 @@ struct ActorEnvironment: Sendable {
     let operations: any ChatOperations
     /// How channels replicate their logs; nil when they do not (one node, or factor 1).
     let replication: ReplicationContext?
+    /// Every channel type's settings.
+    let channelTypes: ChannelTypeRegistry
 }
 
 /// The operations of a node that an actor starts on other actors (each may cross nodes).

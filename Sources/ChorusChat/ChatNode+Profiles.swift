@@ -29,6 +29,9 @@ extension ChatNode {
         }
         guard let creation, address.v1Kind == nil else { return (id, false) }
         if try await channelExists(id) { return (id, false) }
+        guard channelTypes.settings(address.type) != nil else {
+            throw ChatError(.invalidRequest, "channel type \(address.type) does not exist: create it with POST /channeltypes")
+        }
         let others = Array(Set(creation.members).subtracting([creation.createdBy])).sorted()
         for user in [creation.createdBy] + others where try await !userExists(user) {
             throw ChatError.userNotFound(user)

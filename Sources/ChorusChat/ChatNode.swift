@@ -41,6 +41,8 @@ public final class ChatNode: Sendable {
     let replication: ReplicationContext?
     /// The edges that receive channel events: this node's, and forwarders to peers' edges.
     let edges = EdgeRegistry()
+    /// Every channel type and its settings.
+    public let channelTypes: ChannelTypeRegistry
     let logger: Logger
 
     /// Settings of the chat layer.
@@ -79,7 +81,7 @@ public final class ChatNode: Sendable {
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
         store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ClusterPlacement? = nil,
-        logger: Logger = Logger(label: "chorus.chat")
+        channelTypes: ChannelTypeRegistry? = nil, logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.actorSystem = actorSystem
         self.cluster = cluster
@@ -94,6 +96,7 @@ public final class ChatNode: Sendable {
         self.ids = MessageIDSource(node: configuration.snowflakeNode)
         self.directory = ActorDirectory(gate: cluster?.gate ?? CallGate(me: actorSystem.nodeName))
         self.logger = logger
+        self.channelTypes = channelTypes ?? ChannelTypeRegistry(defaultMaxMessageLength: configuration.limits.maxMessageLength, directory: nil)
         if let cluster, configuration.replicationFactor > 1 {
             replication = ReplicationContext(
                 me: actorSystem.nodeName, factor: configuration.replicationFactor, placement: cluster,
@@ -110,7 +113,7 @@ public final class ChatNode: Sendable {
         ActorEnvironment(
             journal: journal, clock: clock, limits: limits, typingTTL: configuration.typingTTL, messageWindow: configuration.messageWindow,
             eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self,
-            replication: replication)
+            replication: replication, channelTypes: channelTypes)
     }
 
     /// A new channel actor with `state` (call inside the directory's lock when registering it);
@@ -184,9 +187,12 @@ public final class ChatNode: Sendable {
         return report
     }
 
+    /// This node's cluster membership, once ``startClusterServices(member:)`` ran.
+    var clusterMember: ClusterMember? { clusterParts.withLock { $0?.member } }
+
     /// Every node with its status and actor counts (just this one when not clustered).
     public func clusterView() async -> ClusterView {
-        if let member = clusterParts.withLock({ $0?.member }) { return await member.view() }
+        if let member = clusterMember { return await member.view() }
         let me = report()
         return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)])
     }

@@ -85,6 +85,34 @@ extension ClusterMember {
         throw RemoteCallError(.unreachable, "no metadata-log leader would \(change) \(me) within \(Self.ringRequestDeadline)")
     }
 
+    /// Sets a cluster-wide setting through the metadata log: asks its leader (as
+    /// ``changeRingThroughLog(joining:from:)`` does) and returns once this node applied the value.
+    public func setThroughLog(key: String, value: String?) async throws {
+        guard let log = metadataLog else { throw RemoteCallError(.unreachable, "this node has no metadata log") }
+        let deadline = ContinuousClock.now + Self.ringRequestDeadline
+        let others = log.members.filter { $0 != placement.nodeName }
+        var next = others
+        while ContinuousClock.now < deadline {
+            var leader: String?
+            if !log.proposeSetting(key: key, value: value) {
+                for peer in next {
+                    let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
+                        try await nodeActor(on: peer).requestSetting(key: key, value: value)
+                    }
+                    if answer?.proposed == true { break }
+                    leader = answer?.leader ?? leader
+                }
+            }
+            let wait = ContinuousClock.now + .milliseconds(500)
+            while ContinuousClock.now < wait {
+                if log.metadata.settings[key] == value { return }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            next = (leader.map { [$0] } ?? []) + others
+        }
+        throw RemoteCallError(.unreachable, "no metadata-log leader committed \(key) within \(Self.ringRequestDeadline)")
+    }
+
     /// A leave of this node's own that stopped before any node adopted its ring (the node died
     /// between the transfers and the adoption, and restarted with the hand-off target it had
     /// saved) is over: this node is still a member, so it serves its keys again. Only when every

@@ -7,6 +7,9 @@
 public struct ClusterMetadata: Sendable, Equatable, Codable {
     /// The last ring the log decided; epoch 0 (the configured nodes) before the first.
     public private(set) var ring: RingDescription
+    /// Cluster-wide settings of the layers above (the chat layer's channel types), by key: each
+    /// value as its owner encodes it. Every node applies them at the same point of the log.
+    public private(set) var settings: [String: String] = [:]
 
     public init(nodes: [String], virtualNodes: Int) {
         self.ring = RingDescription(HashRing(nodes: nodes, virtualNodes: virtualNodes, epoch: 0))
@@ -14,7 +17,7 @@ public struct ClusterMetadata: Sendable, Equatable, Codable {
 
     public var epoch: UInt64 { ring.epoch }
 
-    /// Applies a committed command; returns whether the ring changed. A ring no newer than the
+    /// Applies a committed command; returns whether anything changed. A ring no newer than the
     /// current one (a stale proposal) changes nothing.
     @discardableResult
     public mutating func apply(_ command: ClusterCommand) -> Bool {
@@ -22,6 +25,10 @@ public struct ClusterMetadata: Sendable, Equatable, Codable {
         case .ring(let proposed, _):
             guard proposed.epoch > ring.epoch else { return false }
             ring = proposed
+            return true
+        case .setting(let key, let value):
+            guard settings[key] != value else { return false }
+            settings[key] = value
             return true
         }
     }
@@ -31,10 +38,13 @@ public struct ClusterMetadata: Sendable, Equatable, Codable {
 public enum ClusterCommand: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The ring from now on, and why (`down(node)`, `up(node)`), for the log.
     case ring(RingDescription, reason: String)
+    /// A cluster-wide setting's new value (nil: removed).
+    case setting(key: String, value: String?)
 
     public var description: String {
         switch self {
         case .ring(let ring, let reason): "ring \(ring.epoch) \(ring.nodes) (\(reason))"
+        case .setting(let key, let value): "setting \(key) \(value == nil ? "removed" : "set")"
         }
     }
 }

@@ -71,7 +71,13 @@ public distributed actor ClusterNodeActor {
         member.placement.gate.abortHandoff(epoch: epoch)
     }
 
-    /// What ``requestJoin(_:)`` and ``requestLeave(_:)`` answer.
+    /// Sets a cluster-wide setting: as ``requestJoin(_:)``, with ``MetadataLog/proposeSetting(key:value:)``.
+    public distributed func requestSetting(key: String, value: String?) -> RingRequestAnswer {
+        guard let log = member.metadataLog else { return RingRequestAnswer(proposed: false, leader: nil) }
+        return RingRequestAnswer(proposed: log.proposeSetting(key: key, value: value), leader: log.status.leader)
+    }
+
+    /// What ``requestJoin(_:)``, ``requestLeave(_:)`` and ``requestSetting(key:value:)`` answer.
     public struct RingRequestAnswer: Codable, Sendable {
         public var proposed: Bool
         public var leader: String?

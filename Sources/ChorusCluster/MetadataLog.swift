@@ -132,6 +132,13 @@ public final class MetadataLog: Service {
         return status.role == .leader && proposeOnce(.ring(left, reason: "leave(\(node))"), epoch: left.epoch)
     }
 
+    /// As leader, proposes a cluster-wide setting's new value; returns whether it proposed, or
+    /// the value is the applied one already.
+    public func proposeSetting(key: String, value: String?) -> Bool {
+        if metadata.settings[key] == value { return true }
+        return status.role == .leader && propose(.setting(key: key, value: value))
+    }
+
     /// Proposes a ring change of `epoch` unless this node proposed one of that epoch in its term.
     @discardableResult
     private func proposeOnce(_ command: ClusterCommand, epoch: UInt64) -> Bool {

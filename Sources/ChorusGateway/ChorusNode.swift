@@ -94,6 +94,9 @@ public final class ChorusNode: Sendable {
         self.role = role
         self.logger = logger
         var chatConfiguration = configuration.chatNodeConfiguration
+        // Every channel type: kept in the data directory, and in a cluster decided by the metadata log.
+        let dataDir: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
+        let channelTypes = ChannelTypeRegistry(defaultMaxMessageLength: chatConfiguration.limits.maxMessageLength, directory: dataDir)
         switch storage {
         case .dataDirectory:
             let (opened, recovery) = try NodeStorage.open(
@@ -115,8 +118,13 @@ public final class ChorusNode: Sendable {
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
                 electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 5)),
                 replicationFactor: cluster.effectiveReplicationFactor, logger: logger
-            ) { [logger] metadata in
+            ) { [logger, channelTypes] metadata in
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
+                do {
+                    try channelTypes.adopt(settings: metadata.settings)
+                } catch {
+                    logger.error("cannot apply the metadata log's channel types", metadata: ["error": "\(error)"])
+                }
             }
             chatConfiguration.snowflakeNode = UInt64(role.index + 1)
             let made = Self.makeTransport(role, cluster: cluster, clock: clock, logger: logger)
@@ -128,7 +136,7 @@ public final class ChorusNode: Sendable {
         }
         chat = ChatNode(
             actorSystem: actorSystem, configuration: chatConfiguration, journal: self.storage?.wal ?? MemoryJournal(), store: self.storage?.store,
-            clock: clock, cluster: member?.placement, logger: logger)
+            clock: clock, cluster: member?.placement, channelTypes: channelTypes, logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
         dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults)

@@ -31,6 +31,8 @@ public struct ChatError: Error, Hashable, Sendable, Codable, CustomStringConvert
         case clusterUnavailable = "CLUSTER_UNAVAILABLE"
         /// A WebSocket resume asked for events the channel no longer keeps; reload over REST.
         case historyUnavailable = "HISTORY_UNAVAILABLE"
+        /// The channel's type turns the feature off (its `reactions`, `read_events`, … setting).
+        case disabledByChannelType = "CHAT_DISABLED_BY_CHANNEL_TYPE"
     }
 
     /// What went wrong, as a stable code.

@@ -153,6 +153,24 @@ struct MetadataLogTests {
         await cluster.stop()
     }
 
+    @Test("a setting asked through a follower is committed by the leader and applied on every node; removing it too")
+    func settingThroughTheLog() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let asker = try #require(cluster.names.first { $0 != leader })
+        #expect(!cluster.log(asker).proposeSetting(key: "k", value: "1"), "only the leader proposes")
+        let setting = Task { try await cluster.members[asker]!.setThroughLog(key: "k", value: "1") }
+        try await cluster.drive("every node applied k = 1") { cluster.names.allSatisfy { cluster.log($0).metadata.settings["k"] == "1" } }
+        try await setting.value
+        #expect(cluster.log(leader).proposeSetting(key: "k", value: "1"), "the applied value needs no proposal")
+        let removing = Task { try await cluster.members[leader]!.setThroughLog(key: "k", value: nil) }
+        try await cluster.drive("every node removed k") { cluster.names.allSatisfy { cluster.log($0).metadata.settings["k"] == nil } }
+        try await removing.value
+        #expect(cluster.log(asker).metadata.epoch == 0, "settings leave the ring alone")
+        await cluster.stop()
+    }
+
     @Test("a node cut off from both others decides nothing; the majority does; healed, it catches up")
     func minorityCannotDecide() async throws {
         let cluster = try await Cluster()

@@ -13,7 +13,10 @@ struct APIErrorTests {
         let expected: [HTTPResponse.Status: [ChatError.Code]] = [
             .badRequest: [.invalidRequest, .emptyMessage, .messageTooLong, .cannotDMSelf],
             .unauthorized: [.missingToken, .invalidToken, .tokenExpired],
-            .forbidden: [.notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired],
+            .forbidden: [
+                .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired,
+                .disabledByChannelType,
+            ],
             .notFound: [.channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound],
             .conflict: [.reactionExists, .alreadyMember, .channelExists],
             .contentTooLarge: [.payloadTooLarge],

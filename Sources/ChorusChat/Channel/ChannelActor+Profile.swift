@@ -131,6 +131,8 @@ extension ChannelActor {
     /// full-text index.
     public distributed func search(_ query: String, limit: Int, for viewer: UserID?) throws -> [Message] {
         try state.requireLive()
+        // A type without search finds nothing in its channels.
+        guard typeSettings?.search ?? true else { return [] }
         if let viewer, state.info.kind != .room { _ = try state.requireMember(viewer) }
         let hidden = state.hiddenThrough(for: viewer)
         let visible = { (message: Message) in !message.deleted && hidden.map { message.id > $0 } ?? true }

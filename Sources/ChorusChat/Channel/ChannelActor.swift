@@ -280,7 +280,7 @@ public distributed actor ChannelActor {
         }
         let id = env.ids.next(after: state.recent.last?.id, now: now)
         let record = try state.decideSend(
-            draft, id: id, from: sender, senderName: senderName, at: now, limits: env.limits, clientMessageID: clientMessageID)
+            draft, id: id, from: sender, senderName: senderName, at: now, limits: limits, clientMessageID: clientMessageID)
         stopTyping(sender, at: now)
         return try await commit(record) { state, _ in SentMessage(message: state.recent[state.recent.count - 1], replayed: false) }
     }
@@ -288,7 +288,7 @@ public distributed actor ChannelActor {
     /// Edits the caller's own message.
     public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
         try ensureLoaded(id)
-        let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: env.clock.now(), limits: env.limits)
+        let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: env.clock.now(), limits: limits)
         return try await commit(record) { state, _ in state.message(id)! }
     }
 
@@ -302,6 +302,7 @@ public distributed actor ChannelActor {
 
     /// Adds the caller's reaction.
     public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) async throws {
+        try requireEnabled(\.reactions, "reactions")
         try ensureLoaded(id)
         try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: env.clock.now()))
     }
@@ -320,6 +321,7 @@ public distributed actor ChannelActor {
 
     /// Sets the caller's read cursor.
     public distributed func markRead(_ id: MessageID, by user: UserID) async throws -> ReadCursor {
+        try requireEnabled(\.readEvents, "read events")
         try ensureLoaded(id)
         return try await commit(try state.decideMarkRead(id, by: user, at: env.clock.now())) { state, _ in state.members[user]!.readCursor! }
     }
@@ -330,6 +332,7 @@ public distributed actor ChannelActor {
     /// than 3 s ago (a refresh).
     public distributed func startTyping(by user: UserID) throws {
         _ = try state.requireMember(user)
+        try requireEnabled(\.typingEvents, "typing events")
         let now = env.clock.now()
         expireTyping(at: now)
         if typing.start(user, now: now, ttl: env.typingTTL) {
@@ -349,6 +352,7 @@ public distributed actor ChannelActor {
     /// Ends the caller's typing at once (Stream's `typing.stop` event).
     public distributed func stopTyping(by user: UserID) throws {
         _ = try state.requireMember(user)
+        try requireEnabled(\.typingEvents, "typing events")
         stopTyping(user, at: env.clock.now())
     }
 

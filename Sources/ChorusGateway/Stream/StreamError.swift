@@ -80,7 +80,8 @@ struct StreamError: Error, Equatable {
         case .messageTooLong: self.init(.messageTooLong, .badRequest, message)
         case .missingToken, .invalidToken: self.init(.authentication, .unauthorized, message)
         case .tokenExpired: self.init(.tokenExpired, .unauthorized, message)
-        case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired:
+        case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired,
+            .disabledByChannelType:
             self.init(.notAllowed, .forbidden, message)
         case .channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound:
             self.init(.doesNotExist, .notFound, message)

@@ -30,6 +30,9 @@ struct StreamMuteRoutes {
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         let user = try context.requireStreamUser(named: try body.actingUser(), what: mute ? "mute channels" : "unmute channels")
         let addresses = try channels(in: body)
+        for address in addresses where node.channelTypes.settings(address.type)?.mutes == false {
+            throw StreamError.notAllowed("mutes are turned off for channel type \(address.type)")
+        }
         let expiration = try body.int("expiration", in: 1...(10 * 365 * 86_400_000))
         // The channels must exist and the user must be able to see them.
         var views: [ChannelView] = []

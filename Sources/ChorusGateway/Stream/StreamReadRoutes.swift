@@ -107,7 +107,9 @@ struct StreamReadRoutes {
             "multi_tenant_enabled": false,
             "auth_type": "jwt",
             "max_message_length": .number(Double(configuration.limits.maxMessageLength)),
-            "channel_configs": [:],
+            "channel_configs": .object(Dictionary(uniqueKeysWithValues: node.channelTypes.all().map {
+                ($0.name, JSONValue.object(StreamChannelTypeRoutes.shape($0, commandObjects: true)))
+            })),
         ]
         return try StreamJSON.response(["app": app], context: context)
     }

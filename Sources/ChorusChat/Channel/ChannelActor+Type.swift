@@ -1,0 +1,25 @@
+import ChorusModel
+
+/// What a channel's type allows (``ChannelTypeSettings``), checked on every call that it governs,
+/// whichever API the call came through.
+extension ChannelActor {
+    /// The settings of this channel's type; nil when the type was removed (then the node's
+    /// defaults apply).
+    var typeSettings: ChannelTypeSettings? {
+        env.channelTypes.settings(ChatNode.typeName(of: state))
+    }
+
+    /// The node's limits, with the type's longest message.
+    var limits: ChatLimits {
+        var limits = env.limits
+        if let settings = typeSettings { limits.maxMessageLength = settings.maxMessageLength }
+        return limits
+    }
+
+    /// Refuses a call whose feature (`what`) the channel's type turns off, with 403
+    /// `CHAT_DISABLED_BY_CHANNEL_TYPE`.
+    func requireEnabled(_ feature: KeyPath<ChannelTypeSettings, Bool> & Sendable, _ what: String) throws(ChatError) {
+        guard let settings = typeSettings, !settings[keyPath: feature] else { return }
+        throw ChatError(.disabledByChannelType, "\(what) are turned off for channel type \(settings.name)")
+    }
+}

@@ -1,0 +1,162 @@
+import ChorusChat
+import ChorusModel
+import Foundation
+import HTTPTypes
+import Testing
+
+/// Channel types over the Stream API: the CRUD endpoints and their errors, and the settings
+/// enforced on the channels of a type through both APIs (docs/stream-api.md, "Channel types").
+@Suite("Stream API channel types")
+struct StreamChannelTypeTests {
+    @Test("the built-in types exist; create, get, list, partial update and delete; errors name the field")
+    func crud() async throws {
+        try await TestAPI.run { api in
+            let list = try await api.stream(.get, "/channeltypes", token: api.serverToken)
+            #expect(list.status == .ok)
+            #expect(Set(list.dict("channel_types").keys) == Set(ChannelTypeSettings.builtInNames))
+            #expect(list.dict("channel_types").dict("livestream")["read_events"] as? Bool == false)
+            #expect(list.dict("channel_types").dict("room")["max_message_length"] as? Int == 4000, "v1 kinds: the node's limit")
+            let giphy = list.dict("channel_types").dict("messaging").list("commands").first { $0["name"] as? String == "giphy" }
+            #expect(giphy?["set"] as? String == "fun_set", "list shows commands as objects")
+
+            let created = try await api.stream(
+                .post, "/channeltypes", token: api.serverToken,
+                json: ["name": "support", "reactions": false, "max_message_length": 120, "commands": ["all"], "automod_behavior": "block",
+                       "grants": ["channel_member": ["read-channel"]],
+                       "permissions": [["name": "members read", "action": "Allow", "priority": 60, "resources": ["ReadChannel"], "roles": ["channel_member"]]]])
+            #expect(created.status == .created, "\(created.rawBody)")
+            expectStreamHeaders(created)
+            #expect(created.object["name"] as? String == "support")
+            #expect(created.object["reactions"] as? Bool == false && created.object["typing_events"] as? Bool == true)
+            #expect(created.object["max_message_length"] as? Int == 120)
+            #expect(created.object["automod"] as? String == "disabled", "automod defaults when a client leaves it out")
+            #expect(created.object["automod_behavior"] as? String == "block")
+            #expect(created.object["message_retention"] as? String == "infinite")
+            #expect((created.object["commands"] as? [String])?.contains("giphy") == true, "create answers command names")
+            #expect(created.dict("grants")["channel_member"] as? [String] == ["read-channel"])
+            #expect(created.list("permissions").first?["priority"] as? Int == 60)
+
+            let updated = try await api.stream(.put, "/channeltypes/support", token: api.serverToken, json: ["typing_events": false, "max_message_length": 200])
+            #expect(updated.status == .created, "\(updated.rawBody)")
+            #expect(updated.object["typing_events"] as? Bool == false && updated.object["max_message_length"] as? Int == 200)
+            #expect(updated.object["reactions"] as? Bool == false, "fields not given keep their values")
+            let read = try await api.stream(.get, "/channeltypes/support", token: api.serverToken)
+            #expect(read.status == .ok && read.object["typing_events"] as? Bool == false)
+            #expect(read.dict("grants")["channel_member"] as? [String] == ["read-channel"])
+
+            let bad: [(String, [String: Any], String)] = [
+                ("missing name", ["reactions": true], "name"), ("bad name", ["name": "a b"], "name"),
+                ("built-in name", ["name": "messaging"], "already exists"), ("existing", ["name": "support"], "already exists"),
+                ("bad automod", ["name": "t1", "automod": "sometimes"], "automod"),
+                ("long messages", ["name": "t1", "max_message_length": 20_001], "max_message_length"),
+                ("bad flag", ["name": "t1", "reactions": "yes"], "reactions"),
+                ("bad retention", ["name": "t1", "message_retention": "forever"], "message_retention"),
+                ("bad behavior", ["name": "t1", "blocklist_behavior": "shout"], "blocklist_behavior"),
+                ("bad policy", ["name": "t1", "permissions": [["action": "Allow"]]], "permissions[0]"),
+            ]
+            for (what, body, mentioning) in bad {
+                expectStreamError(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: body), .badRequest, code: 4, mentioning: mentioning, what)
+            }
+            expectStreamError(
+                try await api.stream(.put, "/channeltypes/support", token: api.serverToken, json: ["max_message_length": 0]), .badRequest, code: 4)
+            expectStreamError(try await api.stream(.get, "/channeltypes/nope", token: api.serverToken), .notFound, code: 16)
+            expectStreamError(try await api.stream(.put, "/channeltypes/nope", token: api.serverToken, json: ["reactions": true]), .notFound, code: 16)
+            try await api.upsertUsers("alice")
+            expectStreamError(try await api.stream(.get, "/channeltypes", as: "alice"), .forbidden, code: 17)
+            expectStreamError(try await api.stream(.post, "/channeltypes", as: "alice", json: ["name": "t2"]), .forbidden, code: 17)
+
+            // A type in use stays; built-ins stay; an unused custom type goes.
+            try await api.createStreamChannel("help", type: "support", by: "alice", members: [])
+            expectStreamError(try await api.stream(.delete, "/channeltypes/support", token: api.serverToken), .badRequest, code: 4, mentioning: "still has channels")
+            expectStreamError(try await api.stream(.delete, "/channeltypes/team", token: api.serverToken), .badRequest, code: 4, mentioning: "built in")
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "spare"]).status == .created)
+            let deleted = try await api.stream(.delete, "/channeltypes/spare", token: api.serverToken)
+            #expect(deleted.status == .ok)
+            expectStreamError(try await api.stream(.get, "/channeltypes/spare", token: api.serverToken), .notFound, code: 16)
+            // Channels are created only in a type that exists.
+            let unknown = try await api.stream(.post, "/channels/spare/c1/query", as: "alice", json: ["data": ["members": ["alice"]]])
+            expectStreamError(unknown, .badRequest, code: 4, mentioning: "channel type spare does not exist")
+        }
+    }
+
+    @Test("a type's settings govern its channels: message length, reactions, read and typing events, mutes and search")
+    func enforcedOverStream() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            let strict: [String: Any] = [
+                "name": "strict", "max_message_length": 10, "reactions": false, "read_events": false, "typing_events": false,
+                "mutes": false, "search": false,
+            ]
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: strict).status == .created)
+            for type in ["strict", "messaging"] {
+                try await api.createStreamChannel("room", type: type, by: "alice", members: ["bob"])
+                let path = "/channels/\(type)/room"
+                let long = try await api.stream(.post, path + "/message", as: "bob", json: ["message": ["text": "eleven char"]])
+                let message = try await api.streamSend("ten chars!", to: "\(type):room", as: "bob", id: "\(type)-m1")
+                let reaction = try await api.stream(.post, "/messages/\(type)-m1/reaction", as: "alice", json: ["reaction": ["type": "love"]])
+                let read = try await api.stream(.post, path + "/read", as: "alice", json: TestAPI.empty)
+                let typing = try await api.stream(.post, path + "/event", as: "alice", json: ["event": ["type": "typing.start"]])
+                let mute = try await api.stream(.post, "/moderation/mute/channel", as: "alice", json: ["channel_cid": "\(type):room"])
+                let found = try await api.node.withChannel(try #require(ChannelAddress(type: type, id: "room")?.channelID)) {
+                    try await $0.search("chars", limit: 10, for: UserID("alice")!)
+                }
+                #expect(message["text"] as? String == "ten chars!")
+                if type == "strict" {
+                    expectStreamError(long, .badRequest, code: 20, mentioning: "limit is 10")
+                    for (what, reply) in [("reaction", reaction), ("read", read), ("typing", typing), ("mute", mute)] {
+                        expectStreamError(reply, .forbidden, code: 17, mentioning: "strict", what)
+                    }
+                    #expect(found.isEmpty, "search finds nothing in a type without search")
+                } else {
+                    #expect(long.status == .created)
+                    for (what, reply) in [("reaction", reaction), ("read", read), ("typing", typing), ("mute", mute)] {
+                        #expect(reply.status == .created, "\(what): \(reply.rawBody)")
+                    }
+                    #expect(found.count == 1)
+                }
+            }
+            // A change applies at once to existing channels.
+            #expect(try await api.stream(.put, "/channeltypes/strict", token: api.serverToken, json: ["reactions": true]).status == .created)
+            #expect(try await api.stream(.post, "/messages/strict-m1/reaction", as: "alice", json: ["reaction": ["type": "love"]]).status == .created)
+        }
+    }
+
+    @Test("the v1 kinds are types too: a room type without reactions refuses v1 reactions with CHAT_DISABLED_BY_CHANNEL_TYPE")
+    func enforcedOverV1() async throws {
+        try await TestAPI.run { api in
+            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
+            let message = try await api.send("hello", to: room, as: "alice")
+            let id = try #require(message["id"] as? String)
+            #expect(try await api.stream(.put, "/channeltypes/room", token: api.serverToken, json: ["reactions": false, "max_message_length": 5]).status == .created)
+            let reaction = try await api.call(.post, "/v1/channels/\(room)/messages/\(id)/reactions", as: "alice", json: ["emote_asset_id": "1"])
+            #expect(reaction.status == .forbidden && reaction.errorCode == "CHAT_DISABLED_BY_CHANNEL_TYPE", "\(reaction.rawBody)")
+            let long = try await api.call(.post, "/v1/channels/\(room)/messages", as: "alice", json: ["body": "too long"])
+            #expect(long.status == .badRequest && long.errorCode == "CHAT_MESSAGE_TOO_LONG", "\(long.rawBody)")
+            // Groups keep their defaults.
+            let group = try await api.createChannel("group", owner: "alice")
+            let groupMessage = try await api.send("hello there", to: group, as: "alice")
+            let groupReaction = try await api.call(
+                .post, "/v1/channels/\(group)/messages/\(groupMessage["id"] as? String ?? "")/reactions", as: "alice", json: ["emote_asset_id": "1"])
+            #expect(groupReaction.status == .created, "\(groupReaction.rawBody)")
+        }
+    }
+
+    @Test("a single node keeps its channel types in its data directory across restarts")
+    func keptInTheDataDirectory() throws {
+        let directory = NSTemporaryDirectory() + "chorus-types-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
+        var support = ChannelTypeSettings(name: "support", at: Timestamp(milliseconds: 5))
+        support.reactions = false
+        var room = try #require(first.settings("room"))
+        room.typingEvents = false
+        try first.apply("support", support)
+        try first.apply("room", room)
+        let again = ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
+        #expect(again.settings("support") == support && again.settings("room")?.typingEvents == false)
+        #expect(again.all().count == ChannelTypeSettings.builtInNames.count + 1)
+        try again.apply("support", nil)
+        #expect(ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory).settings("support") == nil)
+    }
+}
