@@ -160,3 +160,52 @@ struct StreamChannelTypeTests {
         #expect(ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory).settings("support") == nil)
     }
 }
+
+/// Channel types in a cluster: the metadata log decides them, every node applies them.
+@Suite("Stream API channel types on a cluster (3 nodes in one process)", .serialized)
+struct StreamChannelTypeClusterTests {
+    @Test("a type created through one node is committed by the metadata log, read on every node and enforced by a channel's owner")
+    func throughTheMetadataLog() async throws {
+        try await TestCluster.run { cluster in
+            // The metadata logs run on the injected clock: keep it moving.
+            let logs = cluster.members.compactMap(\.metadataLog)
+            #expect(logs.count == 3)
+            let runs = logs.map { log in Task { try await log.run() } }
+            let clock = cluster.apis[0].clock
+            let ticking = Task {
+                while !Task.isCancelled {
+                    clock.advance(by: .milliseconds(20))
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+            }
+            defer {
+                ticking.cancel()
+                for run in runs { run.cancel() }
+            }
+            let (one, two, three) = (cluster.apis[0], cluster.apis[1], cluster.apis[2])
+            let created = try await two.stream(.post, "/channeltypes", token: two.serverToken, json: ["name": "quiet", "reactions": false])
+            #expect(created.status == .created, "\(created.rawBody)")
+            #expect(try await two.stream(.get, "/channeltypes/quiet", token: two.serverToken).status == .ok, "the asking node applied it before answering")
+            for (index, api) in cluster.apis.enumerated() {
+                var reply = try await api.stream(.get, "/channeltypes/quiet", token: api.serverToken)
+                for _ in 0..<500 where reply.status != .ok {
+                    try await Task.sleep(for: .milliseconds(5))
+                    reply = try await api.stream(.get, "/channeltypes/quiet", token: api.serverToken)
+                }
+                #expect(reply.status == .ok && reply.object["reactions"] as? Bool == false, "node \(index + 1): \(reply.rawBody)")
+            }
+            try await one.upsertUsers("alice", "bob")
+            try await three.createStreamChannel("q1", type: "quiet", by: "alice", members: ["bob"])
+            try await three.streamSend("hi", to: "quiet:q1", as: "bob", id: "q-m1")
+            let reaction = try await one.stream(.post, "/messages/q-m1/reaction", as: "alice", json: ["reaction": ["type": "love"]])
+            expectStreamError(reaction, .forbidden, code: 17, mentioning: "quiet")
+            #expect(try await one.stream(.put, "/channeltypes/quiet", token: one.serverToken, json: ["reactions": true]).status == .created)
+            var allowed = try await three.stream(.post, "/messages/q-m1/reaction", as: "alice", json: ["reaction": ["type": "love"]])
+            for _ in 0..<500 where allowed.status != .created {
+                try await Task.sleep(for: .milliseconds(5))
+                allowed = try await three.stream(.post, "/messages/q-m1/reaction", as: "alice", json: ["reaction": ["type": "love"]])
+            }
+            #expect(allowed.status == .created, "\(allowed.rawBody)")
+        }
+    }
+}
