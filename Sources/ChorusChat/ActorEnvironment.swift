@@ -1,5 +1,6 @@
 import ChorusModel
 import ChorusStorage
+import Logging
 import Synchronization
 
 /// What a channel or user actor uses of its node, and nothing more: where its records go, the
@@ -25,6 +26,7 @@ struct ActorEnvironment: Sendable {
     let replication: ReplicationContext?
     /// Every channel type's settings.
     let channelTypes: ChannelTypeRegistry
+    let logger: Logger
 }
 
 /// The operations of a node that an actor starts on other actors (each may cross nodes).

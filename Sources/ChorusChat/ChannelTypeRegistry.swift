@@ -15,9 +15,12 @@ public final class ChannelTypeRegistry: Sendable {
     private let defaultMaxMessageLength: Int
     /// Where the table is kept (nil: in memory only).
     private let file: String?
+    /// The configured word lists (lower-cased), by name.
+    private let blocklists: [String: Set<String>]
 
-    public init(defaultMaxMessageLength: Int, directory: String?) {
+    public init(defaultMaxMessageLength: Int, directory: String?, blocklists: [String: [String]] = [:]) {
         self.defaultMaxMessageLength = defaultMaxMessageLength
+        self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
         self.file = directory.map { $0 + "/channel-types.json" }
         if let file, let data = FileManager.default.contents(atPath: file),
             let table = try? JSONDecoder().decode([String: ChannelTypeSettings].self, from: data)
@@ -29,6 +32,15 @@ public final class ChannelTypeRegistry: Sendable {
     /// The settings of type `name`, or nil when there is no such type.
     public func settings(_ name: String) -> ChannelTypeSettings? {
         stored.withLock { $0[name] } ?? ChannelTypeSettings.builtIn(name, defaultMaxMessageLength: defaultMaxMessageLength)
+    }
+
+    /// Whether a word list called `name` is configured.
+    public func hasBlocklist(_ name: String) -> Bool { blocklists[name] != nil }
+
+    /// The words of `text` that blocklist `name` holds (none when it is not configured).
+    func blockedWords(in text: String, blocklist name: String) -> [String] {
+        guard let words = blocklists[name], !words.isEmpty else { return [] }
+        return TextWords.words(of: text).map(String.init).filter { words.contains($0) }
     }
 
     /// Every type, by name.

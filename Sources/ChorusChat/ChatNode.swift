@@ -65,6 +65,8 @@ public final class ChatNode: Sendable {
         public var replicationFactor = 1
         /// How often a channel's primary resends what its replicas have not acknowledged (default 100 ms).
         public var replicationRetryInterval: Duration = .milliseconds(100)
+        /// Word lists by name, for channel types' `blocklist`.
+        public var blocklists: [String: [String]] = [:]
 
         public init(
             limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,
@@ -96,7 +98,10 @@ public final class ChatNode: Sendable {
         self.ids = MessageIDSource(node: configuration.snowflakeNode)
         self.directory = ActorDirectory(gate: cluster?.gate ?? CallGate(me: actorSystem.nodeName))
         self.logger = logger
-        self.channelTypes = channelTypes ?? ChannelTypeRegistry(defaultMaxMessageLength: configuration.limits.maxMessageLength, directory: nil)
+        self.channelTypes =
+            channelTypes
+            ?? ChannelTypeRegistry(
+                defaultMaxMessageLength: configuration.limits.maxMessageLength, directory: nil, blocklists: configuration.blocklists)
         if let cluster, configuration.replicationFactor > 1 {
             replication = ReplicationContext(
                 me: actorSystem.nodeName, factor: configuration.replicationFactor, placement: cluster,
@@ -113,7 +118,7 @@ public final class ChatNode: Sendable {
         ActorEnvironment(
             journal: journal, clock: clock, limits: limits, typingTTL: configuration.typingTTL, messageWindow: configuration.messageWindow,
             eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self,
-            replication: replication, channelTypes: channelTypes)
+            replication: replication, channelTypes: channelTypes, logger: logger)
     }
 
     /// A new channel actor with `state` (call inside the directory's lock when registering it);

@@ -69,14 +69,17 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     public struct Chat: Sendable, Equatable, Decodable {
         /// How long one typing call keeps a user typing, in seconds (default 5).
         public var typingTTLSeconds = 5.0
+        /// Word lists by name, for channel types' `blocklist` (none by default).
+        public var blocklists: [String: [String]] = [:]
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case typingTTLSeconds = "typing_ttl_seconds" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case typingTTLSeconds = "typing_ttl_seconds", blocklists }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.configurationSection(CodingKeys.self)
             try c.update(&typingTTLSeconds, .typingTTLSeconds)
+            try c.update(&blocklists, .blocklists)
         }
     }
 
@@ -260,6 +263,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             eventLogCapacity: realtime.replayEvents)
         configuration.movingRetryDeadline = .milliseconds(cluster.callTimeoutMs)
         configuration.replicationFactor = cluster.effectiveReplicationFactor
+        configuration.blocklists = chat.blocklists
         return configuration
     }
 }

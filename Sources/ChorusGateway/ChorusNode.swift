@@ -96,7 +96,8 @@ public final class ChorusNode: Sendable {
         var chatConfiguration = configuration.chatNodeConfiguration
         // Every channel type: kept in the data directory, and in a cluster decided by the metadata log.
         let dataDir: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
-        let channelTypes = ChannelTypeRegistry(defaultMaxMessageLength: chatConfiguration.limits.maxMessageLength, directory: dataDir)
+        let channelTypes = ChannelTypeRegistry(
+            defaultMaxMessageLength: chatConfiguration.limits.maxMessageLength, directory: dataDir, blocklists: chatConfiguration.blocklists)
         switch storage {
         case .dataDirectory:
             let (opened, recovery) = try NodeStorage.open(

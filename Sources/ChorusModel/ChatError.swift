@@ -7,6 +7,8 @@ public struct ChatError: Error, Hashable, Sendable, Codable, CustomStringConvert
         case invalidRequest = "INVALID_REQUEST"
         case emptyMessage = "CHAT_EMPTY_MESSAGE"
         case messageTooLong = "CHAT_MESSAGE_TOO_LONG"
+        /// The message has a word of its channel type's blocklist, whose behavior is `block`.
+        case messageBlocked = "CHAT_MESSAGE_BLOCKED"
         case cannotDMSelf = "CHAT_CANNOT_DM_SELF"
         case missingToken = "AUTH_MISSING_TOKEN"
         case invalidToken = "AUTH_INVALID_TOKEN"

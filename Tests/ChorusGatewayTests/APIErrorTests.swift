@@ -11,7 +11,7 @@ struct APIErrorTests {
     @Test("every error code has the HTTP status of the API contract")
     func statuses() {
         let expected: [HTTPResponse.Status: [ChatError.Code]] = [
-            .badRequest: [.invalidRequest, .emptyMessage, .messageTooLong, .cannotDMSelf],
+            .badRequest: [.invalidRequest, .emptyMessage, .messageTooLong, .messageBlocked, .cannotDMSelf],
             .unauthorized: [.missingToken, .invalidToken, .tokenExpired],
             .forbidden: [
                 .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired,

@@ -278,6 +278,7 @@ public distributed actor ChannelActor {
             try await awaitAcknowledgeable(lsn: applied, seq: seq)
             return SentMessage(message: message, replayed: true)
         }
+        try checkContent(draft.body, attachments: draft.attachments.count, messageID: nil)
         let id = env.ids.next(after: state.recent.last?.id, now: now)
         let record = try state.decideSend(
             draft, id: id, from: sender, senderName: senderName, at: now, limits: limits, clientMessageID: clientMessageID)
@@ -288,6 +289,7 @@ public distributed actor ChannelActor {
     /// Edits the caller's own message.
     public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
         try ensureLoaded(id)
+        try checkContent(body, attachments: 0, messageID: id)
         let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: env.clock.now(), limits: limits)
         return try await commit(record) { state, _ in state.message(id)! }
     }

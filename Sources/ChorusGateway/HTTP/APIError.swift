@@ -52,7 +52,7 @@ struct APIError: Error {
     /// The HTTP status of an error code.
     static func status(of code: ChatError.Code) -> HTTPResponse.Status {
         switch code {
-        case .invalidRequest, .emptyMessage, .messageTooLong, .cannotDMSelf: .badRequest
+        case .invalidRequest, .emptyMessage, .messageTooLong, .messageBlocked, .cannotDMSelf: .badRequest
         case .missingToken, .invalidToken, .tokenExpired: .unauthorized
         case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner,
             .serverTokenRequired, .disabledByChannelType:

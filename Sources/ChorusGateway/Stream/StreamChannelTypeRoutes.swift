@@ -30,6 +30,12 @@ struct StreamChannelTypeRoutes {
         guard context.isServer else { throw StreamError.notAllowed("\(what) needs a server token") }
     }
 
+    /// A type's `blocklist` must name a configured word list (`chat.blocklists`).
+    private func requireBlocklist(of settings: ChannelTypeSettings) throws {
+        guard let name = settings.blocklist, !node.channelTypes.hasBlocklist(name) else { return }
+        throw StreamError.input("blocklist \(name.prefix(64)) is not configured (chat.blocklists)")
+    }
+
     /// The type named in the path, which must exist.
     private func existing(_ context: ChorusRequestContext) throws -> ChannelTypeSettings {
         let name = context.parameters.get("name") ?? ""
@@ -49,6 +55,7 @@ struct StreamChannelTypeRoutes {
         guard node.channelTypes.settings(name) == nil else { throw StreamError.input("channel type \(name) already exists") }
         var settings = ChannelTypeSettings(name: name, at: node.clock.now())
         try Self.apply(body, to: &settings)
+        try requireBlocklist(of: settings)
         try await node.saveChannelType(name, settings)
         return try StreamJSON.response(Self.shape(settings, commandObjects: false), status: .created, context: context)
     }
@@ -70,6 +77,7 @@ struct StreamChannelTypeRoutes {
         var settings = try existing(context)
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         try Self.apply(body, to: &settings)
+        try requireBlocklist(of: settings)
         settings.updatedAt = node.clock.now()
         try await node.saveChannelType(settings.name, settings)
         return try StreamJSON.response(Self.shape(settings, commandObjects: false), status: .created, context: context)

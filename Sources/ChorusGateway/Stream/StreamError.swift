@@ -75,7 +75,8 @@ struct StreamError: Error, Equatable {
     init(chat error: ChatError) {
         let message = error.message
         switch error.code {
-        case .invalidRequest, .emptyMessage, .cannotDMSelf, .alreadyMember, .reactionExists, .channelExists, .historyUnavailable:
+        case .invalidRequest, .emptyMessage, .cannotDMSelf, .alreadyMember, .reactionExists, .channelExists, .historyUnavailable,
+            .messageBlocked:
             self.init(.input, .badRequest, message)
         case .messageTooLong: self.init(.messageTooLong, .badRequest, message)
         case .missingToken, .invalidToken: self.init(.authentication, .unauthorized, message)

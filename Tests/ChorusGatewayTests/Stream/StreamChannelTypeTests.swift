@@ -1,4 +1,5 @@
 import ChorusChat
+import ChorusGateway
 import ChorusModel
 import Foundation
 import HTTPTypes
@@ -138,6 +139,42 @@ struct StreamChannelTypeTests {
             let groupReaction = try await api.call(
                 .post, "/v1/channels/\(group)/messages/\(groupMessage["id"] as? String ?? "")/reactions", as: "alice", json: ["emote_asset_id": "1"])
             #expect(groupReaction.status == .created, "\(groupReaction.rawBody)")
+        }
+    }
+
+    @Test("a type's blocklist blocks or flags messages with its words (from chat.blocklists); uploads off refuses attachments")
+    func blocklistAndUploads() async throws {
+        let configuration = ChorusConfiguration.testing { $0.chat.blocklists = ["rude": ["Darn", "heck"]] }
+        try await TestAPI.run(configuration: configuration) { api in
+            try await api.upsertUsers("alice", "bob")
+            let unknown = try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "t", "blocklist": "nope"])
+            expectStreamError(unknown, .badRequest, code: 4, mentioning: "blocklist nope is not configured")
+            let blocking: [String: Any] = ["name": "polite", "blocklist": "rude", "blocklist_behavior": "block"]
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: blocking).status == .created)
+            let flagging: [String: Any] = ["name": "lenient", "blocklist": "rude", "blocklist_behavior": "flag"]
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: flagging).status == .created)
+            try await api.createStreamChannel("p", type: "polite", by: "alice", members: ["bob"])
+            try await api.createStreamChannel("l", type: "lenient", by: "alice", members: ["bob"])
+            let blocked = try await api.stream(.post, "/channels/polite/p/message", as: "bob", json: ["message": ["text": "oh DARN it"]])
+            expectStreamError(blocked, .badRequest, code: 4, mentioning: "blocklist rude")
+            #expect(try await api.stream(.post, "/channels/polite/p/message", as: "bob", json: ["message": ["text": "darning socks"]]).status == .created,
+                    "whole words only")
+            let flagged = try await api.stream(.post, "/channels/lenient/l/message", as: "bob", json: ["message": ["text": "oh darn it"]])
+            #expect(flagged.status == .created, "flag keeps the message")
+            // Edits are checked too.
+            let fine = try await api.streamSend("all good", to: "polite:p", as: "bob", id: "p-1")
+            #expect(fine["text"] as? String == "all good")
+            let edit = try await api.stream(.post, "/messages/p-1", as: "bob", json: ["message": ["text": "what the heck"]])
+            expectStreamError(edit, .badRequest, code: 4, mentioning: "blocklist rude")
+
+            // v1: groups without uploads refuse attachments, and blocked words.
+            #expect(try await api.stream(.put, "/channeltypes/group", token: api.serverToken, json: ["uploads": false, "blocklist": "rude", "blocklist_behavior": "block"]).status == .created)
+            let group = try await api.createChannel("group", owner: "alice")
+            let attachment = try await api.call(.post, "/v1/channels/\(group)/messages", as: "alice", json: ["body": "see", "attachments": [["asset_id": "1"]]])
+            #expect(attachment.status == .forbidden && attachment.errorCode == "CHAT_DISABLED_BY_CHANNEL_TYPE", "\(attachment.rawBody)")
+            let rude = try await api.call(.post, "/v1/channels/\(group)/messages", as: "alice", json: ["body": "heck"])
+            #expect(rude.status == .badRequest && rude.errorCode == "CHAT_MESSAGE_BLOCKED", "\(rude.rawBody)")
+            #expect(try await api.call(.post, "/v1/channels/\(group)/messages", as: "alice", json: ["body": "hello"]).status == .created)
         }
     }
 
