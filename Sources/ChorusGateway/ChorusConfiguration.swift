@@ -71,15 +71,21 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var typingTTLSeconds = 5.0
         /// Word lists by name, for channel types' `blocklist` (none by default).
         public var blocklists: [String: [String]] = [:]
+        /// How often each node removes messages past their channel type's `message_retention`,
+        /// in seconds (default 3600).
+        public var retentionSweepSeconds = 3600.0
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case typingTTLSeconds = "typing_ttl_seconds", blocklists }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case typingTTLSeconds = "typing_ttl_seconds", blocklists, retentionSweepSeconds = "retention_sweep_seconds"
+        }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.configurationSection(CodingKeys.self)
             try c.update(&typingTTLSeconds, .typingTTLSeconds)
             try c.update(&blocklists, .blocklists)
+            try c.update(&retentionSweepSeconds, .retentionSweepSeconds)
         }
     }
 
@@ -234,6 +240,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(limits.userRequestsPerSecond > 0, "limits.user_requests_per_second", "must be positive")
         try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
+        try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
         try check(!stream.apiKey.isEmpty && stream.apiKey.utf8.count <= 128, "stream.api_key", "must be 1-128 characters")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")

@@ -223,6 +223,7 @@ public final class ChorusNode: Sendable {
     public func services(application: some Service) -> [any Service] {
         var services: [any Service] = []
         if let storage { services.append(CheckpointService(storage: storage, node: chat, logger: logger)) }
+        services.append(RetentionService(node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration, logger: logger))
         if let member, let role {
             let cluster = configuration.cluster
             services.append(ClusterService(node: self))

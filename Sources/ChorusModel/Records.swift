@@ -29,6 +29,9 @@ public enum ChannelRecord: Hashable, Sendable, Codable {
     case historyCleared(user: UserID, through: MessageID, at: Timestamp)
     /// A member's role changed (Stream's moderators are admins).
     case roleChanged(UserID, role: MemberRole, by: UserID, at: Timestamp)
+    /// Every message up to `through` outlived its channel type's `message_retention`: gone for
+    /// everyone and from the store, without an event (clients drop old messages by themselves).
+    case expired(through: MessageID, at: Timestamp)
 }
 
 /// The content of a `messageSent` record; the log position becomes the message's `seq`.

@@ -41,6 +41,7 @@ struct RecordCodingTests {
         .channelDeleted(hard: true, through: message, by: bob, at: at),
         .historyCleared(user: bob, through: message, at: at),
         .roleChanged(bob, role: .admin, by: alice, at: at),
+        .expired(through: message, at: at),
     ]
 
     /// Custom data with every kind of JSON value, nested.
@@ -76,7 +77,7 @@ struct RecordCodingTests {
     func everyCase() throws {
         var tags = Set<UInt8>()
         for record in Self.channelRecords { tags.insert(try roundTrip(record)[0]) }
-        #expect(tags == Set(1...19))
+        #expect(tags == Set(1...20))
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
         #expect(tags == Set(1...7))
@@ -154,10 +155,10 @@ struct RecordCodingTests {
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUser) }
         var badUTF8 = ByteReader([2, 2, 0xC3, 0x28])
         #expect(throws: RecordDecodingError.self) { _ = try ChannelRecord(from: &badUTF8) }
-        var badTag = ByteReader([20])
+        var badTag = ByteReader([21])
         do {
             _ = try ChannelRecord(from: &badTag)
-            Issue.record("tag 20 decoded")
+            Issue.record("tag 21 decoded")
         } catch let error as RecordDecodingError {
             #expect(error.offset == 1)
             #expect(error.message == "unknown channel record type")

@@ -1,4 +1,5 @@
 import ChorusModel
+import Distributed
 
 /// What a channel's type allows (``ChannelTypeSettings``), checked on every call that it governs,
 /// whichever API the call came through.
@@ -38,5 +39,32 @@ extension ChannelActor {
         env.logger.notice(
             "message flagged by a blocklist",
             metadata: ["channel": "\(state.info.id)", "message": "\(messageID.map { "\($0)" } ?? "new")", "blocklist": "\(blocklist)", "words": "\(words.count)"])
+    }
+}
+
+extension ChannelActor {
+    /// Removes the messages older than the type's `message_retention` (by the time in their ids,
+    /// which is when they were sent), for everyone and from the store, with one `expired`
+    /// record; returns whether anything was old enough. Types whose retention is `infinite`
+    /// keep everything.
+    public distributed func expireMessages() async throws -> Bool {
+        guard let settings = typeSettings, let days = Int(settings.messageRetention), days > 0, !state.isPlaceholder else { return false }
+        let now = env.clock.now()
+        let cutoff = now.milliseconds - Int64(days) * 86_400_000 - SnowflakeGenerator.epochMilliseconds
+        guard cutoff > 0 else { return false }
+        let through = MessageID(rawValue: UInt64(cutoff) << UInt64(SnowflakeGenerator.nodeBits + SnowflakeGenerator.sequenceBits) - 1)
+        guard try oldestLiveMessage().map({ $0 <= through }) ?? false else { return false }
+        try await commit(.expired(through: through, at: now)) { _, _ in () }
+        return true
+    }
+
+    /// The oldest message not yet erased, in memory or in the store.
+    private func oldestLiveMessage() throws -> MessageID? {
+        let erased = state.erasedThrough
+        if state.hasOlderInStore, let store = env.store {
+            let oldest = try store.messages(in: state.info.id, after: erased, before: nil, limit: 1, fromNewest: false).first?.id
+            if let oldest { return oldest }
+        }
+        return state.recent.first { message in erased.map { message.id > $0 } ?? true }?.id
     }
 }

@@ -8,7 +8,7 @@ extension ChannelState {
     public func event(reporting record: ChannelRecord, seq: UInt64) -> ChannelEvent? {
         let (payload, at): (ChannelEvent.Payload, Timestamp)
         switch record {
-        case .created, .hidden, .shown, .historyCleared:
+        case .created, .hidden, .shown, .historyCleared, .expired:
             return nil
         case .updated(_, _, let time), .profileSet(_, _, let time):
             (payload, at) = (.channelUpdate(info), time)

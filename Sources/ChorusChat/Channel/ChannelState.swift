@@ -164,6 +164,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
             if let through { erase(through: through, fromStore: hard) }
         case .roleChanged(let user, let role, _, _):
             members[user]?.member.role = role
+        case .expired(let through, _):
+            erase(through: through, fromStore: true)
         case .historyCleared(let user, let through, _):
             let cleared = members[user]?.clearedThrough
             members[user]?.clearedThrough = max(cleared ?? through, through)

@@ -267,6 +267,10 @@ extension ChannelRecord: RecordCodable {
             writer.write(role)
             writer.write(by)
             writer.write(at)
+        case .expired(let through, let at):
+            writer.write(20 as UInt8)
+            writer.write(through)
+            writer.write(at)
         }
     }
 
@@ -298,6 +302,7 @@ extension ChannelRecord: RecordCodable {
             self = .channelDeleted(hard: try reader.readBool(), through: try reader.readOptional { try $0.read() }, by: try reader.read(), at: try reader.read())
         case 18: self = .historyCleared(user: try reader.read(), through: try reader.read(), at: try reader.read())
         case 19: self = .roleChanged(try reader.read(), role: try reader.read(), by: try reader.read(), at: try reader.read())
+        case 20: self = .expired(through: try reader.read(), at: try reader.read())
         default: throw reader.failure("unknown channel record type")
         }
     }

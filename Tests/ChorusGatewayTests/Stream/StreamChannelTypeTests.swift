@@ -178,6 +178,41 @@ struct StreamChannelTypeTests {
         }
     }
 
+    @Test("message_retention: a pass removes messages older than the type's days for everyone, quietly; infinite keeps them")
+    func retention() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "brief", "message_retention": "1"]).status == .created)
+            try await api.createStreamChannel("b", type: "brief", by: "alice", members: ["bob"])
+            try await api.createStreamChannel("k", type: "messaging", by: "alice", members: ["bob"])
+            for cid in ["brief:b", "messaging:k"] { try await api.streamSend("old", to: cid, as: "bob") }
+            api.clock.advance(by: .seconds(36 * 3600))
+            for cid in ["brief:b", "messaging:k"] { try await api.streamSend("new", to: cid, as: "bob") }
+            #expect(try await api.node.expireMessages() == 1, "only the brief channel had messages over a day old")
+            func texts(_ cid: String) async throws -> [String] {
+                let reply = try await api.stream(.post, "/channels/\(cid.replacingOccurrences(of: ":", with: "/"))/query", as: "alice", json: ["state": true])
+                return reply.list("messages").compactMap { $0["text"] as? String }
+            }
+            #expect(try await texts("brief:b") == ["new"])
+            #expect(try await texts("messaging:k") == ["old", "new"])
+            #expect(try await api.node.expireMessages() == 0, "nothing more to remove")
+            // A message exactly a day old stays; a second later it goes.
+            api.clock.advance(by: .seconds(24 * 3600))
+            #expect(try await api.node.expireMessages() == 0)
+            api.clock.advance(by: .seconds(1))
+            #expect(try await api.node.expireMessages() == 1)
+            #expect(try await texts("brief:b").isEmpty)
+            // The v1 kinds can have a retention too.
+            let room = try await api.createChannel("room", name: "Lobby", owner: "alice")
+            try await api.send("hello", to: room, as: "alice")
+            #expect(try await api.stream(.put, "/channeltypes/room", token: api.serverToken, json: ["message_retention": 2]).status == .created)
+            api.clock.advance(by: .seconds(3 * 86_400))
+            #expect(try await api.node.expireMessages() == 1)
+            let page = try await api.call(.get, "/v1/channels/\(room)/messages", as: "alice")
+            #expect((page.object["messages"] as? [Any])?.isEmpty == true, "\(page.rawBody)")
+        }
+    }
+
     @Test("a single node keeps its channel types in its data directory across restarts")
     func keptInTheDataDirectory() throws {
         let directory = NSTemporaryDirectory() + "chorus-types-\(UUID().uuidString)"

@@ -1,0 +1,47 @@
+import ChorusModel
+import Logging
+import ServiceLifecycle
+
+/// Channel types' `message_retention`: old messages are removed on a schedule
+/// (docs/stream-api.md, "Channel types").
+extension ChatNode {
+    /// Removes the messages that outlived their type's retention in every channel this node
+    /// owns whose type has one; returns how many channels lost messages. Channels are found
+    /// through the channel index, at most `limit` per pass.
+    public func expireMessages(limit: Int = 10_000) async throws -> Int {
+        let types = channelTypes.all().filter { $0.messageRetention != "infinite" }.map { JSONValue.string($0.name) }
+        guard !types.isEmpty else { return 0 }
+        let filter = try QueryFilter.parse(.object(["type": .object(["$in": .array(types)])]))
+        var expired = 0
+        for channel in try await localQueryChannels(filter, sort: QuerySort(), limit: limit) {
+            if try await withChannel(channel.id, { try await $0.expireMessages() }) { expired += 1 }
+        }
+        return expired
+    }
+}
+
+/// Runs ``ChatNode/expireMessages(limit:)`` every `interval` of the node's clock.
+public struct RetentionService: Service {
+    let node: ChatNode
+    let interval: Duration
+    let logger: Logger
+
+    public init(node: ChatNode, interval: Duration, logger: Logger) {
+        self.node = node
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await node.clock.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
+            do {
+                let expired = try await node.expireMessages()
+                if expired > 0 { logger.info("expired messages past their retention", metadata: ["chat.channels": "\(expired)"]) }
+            } catch {
+                logger.warning("a retention pass failed; the next one retries", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
