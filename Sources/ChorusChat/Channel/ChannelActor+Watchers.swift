@@ -60,9 +60,10 @@ extension ChannelActor {
         publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .watching(change)))
     }
 
-    /// Member `user` came online or went offline: tells the watchers that asked for presence.
+    /// Member `user` came online or went offline: tells the watchers that asked for presence
+    /// (unless the channel's type turns `connect_events` off).
     public distributed func presenceChanged(_ user: UserID, online: Bool) {
-        guard state.members[user] != nil else { return }
+        guard state.members[user] != nil, typeSettings?.connectEvents ?? true else { return }
         publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .presence(user: user, online: online)))
     }
 

@@ -213,6 +213,23 @@ struct StreamChannelTypeTests {
         }
     }
 
+    @Test("connect_events off: watchers of the type's channels hear no presence changes")
+    func connectEvents() async throws {
+        try await TestAPI.run(.live) { api in
+            try await api.upsertUsers("alice", "bob")
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "quiet", "connect_events": false]).status == .created)
+            try await api.createStreamChannel("q", type: "quiet", by: "alice", members: ["bob"])
+            let (alice, hello) = try await api.streamConnect("alice")
+            _ = try await api.streamWatch("quiet:q", as: "alice", connection: hello.object["connection_id"], presence: true)
+            let (bob, _) = try await api.streamConnect("bob")
+            try await api.streamSend("hi", to: "quiet:q", as: "bob")
+            let next = try await alice.next(skipping: ["health.check"])
+            #expect(next.type == "message.new", "bob's coming online was not announced: \(next.type)")
+            bob.close()
+            alice.close()
+        }
+    }
+
     @Test("a single node keeps its channel types in its data directory across restarts")
     func keptInTheDataDirectory() throws {
         let directory = NSTemporaryDirectory() + "chorus-types-\(UUID().uuidString)"
