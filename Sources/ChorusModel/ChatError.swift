@@ -35,6 +35,8 @@ public struct ChatError: Error, Hashable, Sendable, Codable, CustomStringConvert
         case historyUnavailable = "HISTORY_UNAVAILABLE"
         /// The channel's type turns the feature off (its `reactions`, `read_events`, … setting).
         case disabledByChannelType = "CHAT_DISABLED_BY_CHANNEL_TYPE"
+        /// The channel type's grants do not give the caller's channel role the permission.
+        case permissionDenied = "CHAT_PERMISSION_DENIED"
     }
 
     /// What went wrong, as a stable code.

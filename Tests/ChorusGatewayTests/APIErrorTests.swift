@@ -15,7 +15,7 @@ struct APIErrorTests {
             .unauthorized: [.missingToken, .invalidToken, .tokenExpired],
             .forbidden: [
                 .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired,
-                .disabledByChannelType,
+                .disabledByChannelType, .permissionDenied,
             ],
             .notFound: [.channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound],
             .conflict: [.reactionExists, .alreadyMember, .channelExists],

@@ -24,6 +24,25 @@ extension ChannelActor {
         throw ChatError(.disabledByChannelType, "\(what) are turned off for channel type \(settings.name)")
     }
 
+    /// Refuses `user`'s action when the type's grants list the user's channel role without
+    /// `permission` (403 `CHAT_PERMISSION_DENIED`). Grants only narrow the built-in rules: a role
+    /// the grants do not list, and a server token acting as a user, keep them.
+    func requireGranted(_ permission: String, to user: UserID, asServer: Bool) throws(ChatError) {
+        guard !asServer, let settings = typeSettings, !settings.grants.isEmpty else { return }
+        let role = state.members[user].map { Self.grantRole($0.member.role) } ?? "user"
+        guard let granted = settings.grants[role], !granted.contains(permission) else { return }
+        throw ChatError(.permissionDenied, "role \(role) is not granted \(permission) in channel type \(settings.name)")
+    }
+
+    /// A member role's name in grants (Stream's channel roles).
+    static func grantRole(_ role: MemberRole) -> String {
+        switch role {
+        case .owner: "owner"
+        case .admin: "channel_moderator"
+        case .member: "channel_member"
+        }
+    }
+
     /// Checks a message body and attachments against the type: attachments need `uploads`; a
     /// body with a word of the type's blocklist is refused (`block`, 400 `CHAT_MESSAGE_BLOCKED`)
     /// or accepted and logged for moderators (`flag`, the default).

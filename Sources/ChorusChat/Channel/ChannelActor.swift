@@ -265,11 +265,13 @@ public distributed actor ChannelActor {
 
     /// Posts a message, or, when `sender` already posted one with `clientMessageID` (a retry),
     /// returns that one once it is durable and posts nothing.
+    /// `asServer`: a server token acts as `sender` (the type's grants do not apply).
     public distributed func send(
-        _ draft: MessageDraft, from sender: UserID, senderName: String, clientMessageID: String?
+        _ draft: MessageDraft, from sender: UserID, senderName: String, clientMessageID: String?, asServer: Bool = false
     ) async throws -> SentMessage {
         let now = env.clock.now()
         _ = try state.requireMember(sender)
+        try requireGranted("create-message", to: sender, asServer: asServer)
         if let clientMessageID, let original = state.message(sentBy: sender, clientID: clientMessageID) {
             try ensureLoaded(original)
             // The original may still be on its way to disk: answer no earlier than its own send would.
@@ -287,7 +289,10 @@ public distributed actor ChannelActor {
     }
 
     /// Edits the caller's own message.
-    public distributed func edit(_ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID) async throws -> Message {
+    public distributed func edit(
+        _ id: MessageID, body: String, inlineEmotes: [InlineEmote], by user: UserID, asServer: Bool = false
+    ) async throws -> Message {
+        try requireGranted("update-message-owner", to: user, asServer: asServer)
         try ensureLoaded(id)
         try checkContent(body, attachments: 0, messageID: id)
         let record = try state.decideEdit(id, body: body, inlineEmotes: inlineEmotes, by: user, at: env.clock.now(), limits: limits)
@@ -295,22 +300,26 @@ public distributed actor ChannelActor {
     }
 
     /// Deletes a message; succeeds again if it is already deleted.
-    public distributed func delete(_ id: MessageID, by user: UserID) async throws {
+    public distributed func delete(_ id: MessageID, by user: UserID, asServer: Bool = false) async throws {
         try ensureLoaded(id)
+        let own = state.message(id)?.senderID == user
+        try requireGranted(own ? "delete-message-owner" : "delete-message", to: user, asServer: asServer)
         if let record = try state.decideDelete(id, by: user, at: env.clock.now()) {
             try await commit(record)
         }
     }
 
     /// Adds the caller's reaction.
-    public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID) async throws {
+    public distributed func addReaction(_ emote: AssetID, to id: MessageID, by user: UserID, asServer: Bool = false) async throws {
         try requireEnabled(\.reactions, "reactions")
+        try requireGranted("create-reaction", to: user, asServer: asServer)
         try ensureLoaded(id)
         try await commit(try state.decideAddReaction(id, emote: emote, by: user, at: env.clock.now()))
     }
 
     /// Removes the caller's reaction.
-    public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID) async throws {
+    public distributed func removeReaction(_ emote: AssetID, from id: MessageID, by user: UserID, asServer: Bool = false) async throws {
+        try requireGranted("delete-reaction", to: user, asServer: asServer)
         try ensureLoaded(id)
         try await commit(try state.decideRemoveReaction(id, emote: emote, by: user, at: env.clock.now()))
     }
@@ -322,8 +331,9 @@ public distributed actor ChannelActor {
     }
 
     /// Sets the caller's read cursor.
-    public distributed func markRead(_ id: MessageID, by user: UserID) async throws -> ReadCursor {
+    public distributed func markRead(_ id: MessageID, by user: UserID, asServer: Bool = false) async throws -> ReadCursor {
         try requireEnabled(\.readEvents, "read events")
+        try requireGranted("read-channel", to: user, asServer: asServer)
         try ensureLoaded(id)
         return try await commit(try state.decideMarkRead(id, by: user, at: env.clock.now())) { state, _ in state.members[user]!.readCursor! }
     }

@@ -55,7 +55,7 @@ struct APIError: Error {
         case .invalidRequest, .emptyMessage, .messageTooLong, .messageBlocked, .cannotDMSelf: .badRequest
         case .missingToken, .invalidToken, .tokenExpired: .unauthorized
         case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner,
-            .serverTokenRequired, .disabledByChannelType:
+            .serverTokenRequired, .disabledByChannelType, .permissionDenied:
             .forbidden
         case .channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound: .notFound
         case .reactionExists, .alreadyMember, .channelExists: .conflict

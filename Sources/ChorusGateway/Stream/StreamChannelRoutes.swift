@@ -201,7 +201,7 @@ struct StreamChannelRoutes {
         if let clientID { try node.limits.validateClientMessageID(clientID) }
         let name = try await node.profile(of: sender).displayName
         let (address, sent) = try await withChannel(context) { channel, _ in
-            try await channel.send(MessageDraft(body: text), from: sender, senderName: name, clientMessageID: clientID)
+            try await channel.send(MessageDraft(body: text), from: sender, senderName: name, clientMessageID: clientID, asServer: context.isServer)
         }
         let shapes = StreamShapes(names: [sender: name])
         return try StreamJSON.response(["message": shapes.message(sent.message, cid: address.cid)], status: .created, context: context)
@@ -352,7 +352,7 @@ struct StreamChannelRoutes {
                 target = newest.id
                 streamID = StreamShapes.messageID(newest)
             }
-            return (try await channel.markRead(target, by: user), streamID ?? target.description)
+            return (try await channel.markRead(target, by: user, asServer: context.isServer), streamID ?? target.description)
         }
         let cursor = read?.0
         let shapes = StreamShapes(names: try await node.displayNames(of: [user]))

@@ -82,7 +82,7 @@ struct StreamError: Error, Equatable {
         case .missingToken, .invalidToken: self.init(.authentication, .unauthorized, message)
         case .tokenExpired: self.init(.tokenExpired, .unauthorized, message)
         case .notMember, .notAdmin, .notMessageAuthor, .cannotModifyDM, .dmBlockedUser, .cannotRemoveOwner, .serverTokenRequired,
-            .disabledByChannelType:
+            .disabledByChannelType, .permissionDenied:
             self.init(.notAllowed, .forbidden, message)
         case .channelNotFound, .messageNotFound, .userNotFound, .reactionNotFound, .notFound:
             self.init(.doesNotExist, .notFound, message)

@@ -77,7 +77,8 @@ struct StreamMessageRoutes {
         guard let message = try body.object("message"), let text = try message.string("text") else { throw StreamError.input("message.text is required") }
         let named = try message.actingUser() ?? body.actingUser()
         let (address, edited) = try await withMessage(context, viewer: nil) { channel, current in
-            try await channel.edit(current.id, body: text, inlineEmotes: [], by: try author(context, named: named, message: current))
+            try await channel.edit(
+                current.id, body: text, inlineEmotes: [], by: try author(context, named: named, message: current), asServer: context.isServer)
         }
         return try await respond(edited, address: address, context: context)
     }
@@ -93,7 +94,8 @@ struct StreamMessageRoutes {
         guard let text = try set.string("text") else { throw StreamError.input("set.text is required") }
         let named = try body.actingUser()
         let (address, edited) = try await withMessage(context, viewer: nil) { channel, current in
-            try await channel.edit(current.id, body: text, inlineEmotes: [], by: try author(context, named: named, message: current))
+            try await channel.edit(
+                current.id, body: text, inlineEmotes: [], by: try author(context, named: named, message: current), asServer: context.isServer)
         }
         return try await respond(edited, address: address, context: context)
     }
@@ -104,7 +106,7 @@ struct StreamMessageRoutes {
         _ = try StreamChannelRoutes.flag(request, "hard")
         let named = try StreamBody.queryUserID(request, "deleted_by")
         let (address, deleted) = try await withMessage(context, viewer: nil) { channel, current in
-            try await channel.delete(current.id, by: try author(context, named: named, message: current))
+            try await channel.delete(current.id, by: try author(context, named: named, message: current), asServer: context.isServer)
             return try await channel.message(current.id, for: nil)
         }
         return try await respond(deleted, address: address, context: context)
@@ -118,7 +120,7 @@ struct StreamMessageRoutes {
         }
         let user = try context.requireStreamUser(named: try reaction.actingUser() ?? body.actingUser(), what: "react")
         let (address, message) = try await withMessage(context, viewer: user) { channel, current in
-            try await channel.addReaction(emote, to: current.id, by: user)
+            try await channel.addReaction(emote, to: current.id, by: user, asServer: context.isServer)
             return try await channel.message(current.id, for: user)
         }
         let object: [String: JSONValue] = [
@@ -136,7 +138,7 @@ struct StreamMessageRoutes {
         let named = try StreamBody.queryUserID(request, "user_id")
         let user = try context.requireStreamUser(named: named, what: "remove reactions")
         let (address, message) = try await withMessage(context, viewer: user) { channel, current in
-            try await channel.removeReaction(emote, from: current.id, by: user)
+            try await channel.removeReaction(emote, from: current.id, by: user, asServer: context.isServer)
             return try await channel.message(current.id, for: user)
         }
         let object: [String: JSONValue] = [

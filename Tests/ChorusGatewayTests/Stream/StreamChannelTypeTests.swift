@@ -213,6 +213,33 @@ struct StreamChannelTypeTests {
         }
     }
 
+    @Test("grants narrow what a channel role may do; roles the grants leave out and server tokens keep the built-in rules")
+    func grants() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            let members = ["channel_member": ["read-channel", "create-message", "update-message-owner"]]
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "moderated", "grants": members]).status == .created)
+            try await api.createStreamChannel("m", type: "moderated", by: "alice", members: ["bob"])
+            try await api.streamSend("from bob", to: "moderated:m", as: "bob", id: "b-1")
+            #expect(try await api.stream(.post, "/messages/b-1", as: "bob", json: ["message": ["text": "edited"]]).status == .ok)
+            #expect(try await api.stream(.post, "/channels/moderated/m/read", as: "bob", json: TestAPI.empty).status == .created)
+            let react = try await api.stream(.post, "/messages/b-1/reaction", as: "bob", json: ["reaction": ["type": "love"]])
+            expectStreamError(react, .forbidden, code: 17, mentioning: "channel_member is not granted create-reaction")
+            expectStreamError(try await api.stream(.delete, "/messages/b-1", as: "bob"), .forbidden, code: 17, mentioning: "delete-message-owner")
+            // The owner's role is not in the grants; a server acting as bob bypasses them.
+            #expect(try await api.stream(.post, "/messages/b-1/reaction", as: "alice", json: ["reaction": ["type": "love"]]).status == .created)
+            let asServer = try await api.stream(.post, "/messages/b-1/reaction", token: api.serverToken, json: ["reaction": ["type": "like", "user_id": "bob"]])
+            #expect(asServer.status == .created, "\(asServer.rawBody)")
+
+            // v1 groups with the same grants refuse a member's reaction.
+            #expect(try await api.stream(.put, "/channeltypes/group", token: api.serverToken, json: ["grants": members]).status == .created)
+            let group = try await api.channelWithBob()
+            let message = try await api.send("hi", to: group, as: "bob")
+            let v1 = try await api.call(.post, "/v1/channels/\(group)/messages/\(message["id"] as? String ?? "")/reactions", as: "bob", json: ["emote_asset_id": "1"])
+            #expect(v1.status == .forbidden && v1.errorCode == "CHAT_PERMISSION_DENIED", "\(v1.rawBody)")
+        }
+    }
+
     @Test("connect_events off: watchers of the type's channels hear no presence changes")
     func connectEvents() async throws {
         try await TestAPI.run(.live) { api in
