@@ -43,6 +43,8 @@ public final class ChatNode: Sendable {
     let edges = EdgeRegistry()
     /// Every channel type and its settings.
     public let channelTypes: ChannelTypeRegistry
+    /// This node's background tasks.
+    public let tasks: ChatTaskStore
     let logger: Logger
 
     /// Settings of the chat layer.
@@ -83,8 +85,9 @@ public final class ChatNode: Sendable {
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
         store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ClusterPlacement? = nil,
-        channelTypes: ChannelTypeRegistry? = nil, logger: Logger = Logger(label: "chorus.chat")
+        channelTypes: ChannelTypeRegistry? = nil, tasks: ChatTaskStore = ChatTaskStore(), logger: Logger = Logger(label: "chorus.chat")
     ) {
+        self.tasks = tasks
         self.actorSystem = actorSystem
         self.cluster = cluster
         self.journal = journal

@@ -137,7 +137,8 @@ public final class ChorusNode: Sendable {
         }
         chat = ChatNode(
             actorSystem: actorSystem, configuration: chatConfiguration, journal: self.storage?.wal ?? MemoryJournal(), store: self.storage?.store,
-            clock: clock, cluster: member?.placement, channelTypes: channelTypes, logger: logger)
+            clock: clock, cluster: member?.placement, channelTypes: channelTypes,
+            tasks: try dataDir.map { try ChatTaskStore(directory: $0 + "/tasks") } ?? ChatTaskStore(), logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
         dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults)
@@ -224,6 +225,7 @@ public final class ChorusNode: Sendable {
         var services: [any Service] = []
         if let storage { services.append(CheckpointService(storage: storage, node: chat, logger: logger)) }
         services.append(RetentionService(node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration, logger: logger))
+        services.append(StartWhenReady(clusterReady, TaskResumeService(node: chat)))
         if let member, let role {
             let cluster = configuration.cluster
             services.append(ClusterService(node: self))

@@ -80,6 +80,7 @@ public enum Gateway {
         StreamMuteRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamMessageRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamChannelTypeRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamTaskRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         // Upgrades of /connect never reach the router; a plain GET gets a clear error.
         stream.get("connect") { _, _ -> Response in
             throw StreamError.input("GET /connect needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")

@@ -47,6 +47,11 @@ public distributed actor ChatNodeActor {
     }
 
     /// The channels this node holds (for queries that scan every node).
+    /// This node's task `id` (``ChatNode/task(_:)`` asks the node that runs it).
+    public distributed func task(_ id: String) -> ChatTask? {
+        node.tasks.task(id)
+    }
+
     public distributed func localChannelIDs() throws -> [ChannelID] {
         try node.localChannelIDs()
     }

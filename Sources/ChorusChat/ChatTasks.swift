@@ -1,0 +1,173 @@
+import ChorusModel
+import Foundation
+import ServiceLifecycle
+import Synchronization
+
+/// A background task (Stream's `GET /tasks/{id}`): what it does, how far it got, and its result.
+/// Tasks run on the node that accepted them; each change is kept (``ChatTaskStore``) before the
+/// next step, so a restarted node carries on where it stopped (docs/stream-api.md, "Tasks").
+public struct ChatTask: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        case pending, running, completed, failed
+    }
+
+    /// One channel's outcome.
+    public struct Outcome: Sendable, Codable, Equatable {
+        /// `ok` or `error`.
+        public var status: String
+        public var error: String?
+    }
+
+    /// `<node>-<uuid>`: the node that runs it, so any node can find it.
+    public var id: String
+    /// `delete_channels`.
+    public var kind: String
+    public var status: Status
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    /// The channels, in order, and whether to delete their messages too.
+    public var cids: [String]
+    public var hard: Bool
+    /// The user it acts for; nil: a server.
+    public var actingUser: UserID?
+    /// What happened to each channel done so far.
+    public var results: [String: Outcome] = [:]
+    /// The channel being deleted when this state was kept (on a restart, its deletion may have
+    /// happened already).
+    public var inFlight: String?
+
+    /// The node that runs task `id`.
+    public static func node(of id: String) -> String? {
+        guard id.count > 37 else { return nil }
+        let uuidStart = id.index(id.endIndex, offsetBy: -36)
+        let dash = id.index(before: uuidStart)
+        guard id[dash] == "-", UUID(uuidString: String(id[uuidStart...])) != nil else { return nil }
+        return String(id[..<dash])
+    }
+}
+
+/// The tasks of this node, in memory and (with a data directory) one JSON file each in
+/// `<data_dir>/tasks/`, written atomically on every change.
+public final class ChatTaskStore: Sendable {
+    private let tasks = Mutex<[String: ChatTask]>([:])
+    private let directory: String?
+
+    /// Tasks in memory only.
+    public init() {
+        directory = nil
+    }
+
+    /// Tasks kept in `directory` (loaded from it).
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var loaded: [String: ChatTask] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                let task = try? JSONDecoder().decode(ChatTask.self, from: data)
+            else { continue }
+            loaded[task.id] = task
+        }
+        tasks.withLock { $0 = loaded }
+    }
+
+    public func task(_ id: String) -> ChatTask? { tasks.withLock { $0[id] } }
+
+    /// Tasks that have not finished (to resume after a restart).
+    var unfinished: [ChatTask] {
+        tasks.withLock { $0.values.filter { $0.status == .pending || $0.status == .running } }.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Keeps `task` (durably first, with a data directory).
+    func save(_ task: ChatTask) throws {
+        if let directory {
+            try JSONEncoder().encode(task).write(to: URL(fileURLWithPath: directory + "/" + task.id + ".json"), options: .atomic)
+        }
+        tasks.withLock { $0[task.id] = task }
+    }
+}
+
+extension ChatNode {
+    /// Starts deleting `cids` (1-100) in the background, as `user` (nil: a server); returns the
+    /// task at once. Each channel is deleted as ``ChannelActor/deleteChannel(hard:by:asServer:)``
+    /// does, so its members and watchers hear `channel.deleted`.
+    public func startDeletingChannels(_ cids: [ChannelAddress], hard: Bool, as user: UserID?) throws -> ChatTask {
+        let now = clock.now()
+        let task = ChatTask(
+            id: actorSystem.nodeName + "-" + UUID().uuidString.lowercased(), kind: "delete_channels", status: .pending, createdAt: now,
+            updatedAt: now, cids: cids.map(\.cid), hard: hard, actingUser: user)
+        try tasks.save(task)
+        Task { await self.run(task) }
+        return task
+    }
+
+    /// Task `id`, from the node that runs it; nil when there is no such task.
+    public func task(_ id: String) async throws -> ChatTask? {
+        if let local = tasks.task(id) { return local }
+        guard cluster != nil, let owner = ChatTask.node(of: id), owner != actorSystem.nodeName else { return nil }
+        return try await chatNodeActor(on: owner).task(id)
+    }
+
+    /// Carries on with the tasks a restart interrupted.
+    public func resumeTasks() {
+        for task in tasks.unfinished { Task { await self.run(task) } }
+    }
+
+    /// Runs `task` to its end, keeping every step.
+    func run(_ task: ChatTask) async {
+        var task = task
+        let resumedInFlight = task.inFlight
+        do {
+            for cid in task.cids where task.results[cid] == nil {
+                task.status = .running
+                task.inFlight = cid
+                task.updatedAt = clock.now()
+                try tasks.save(task)
+                task.results[cid] = await deleteForTask(cid, hard: task.hard, as: task.actingUser, resumed: cid == resumedInFlight)
+            }
+            task.status = .completed
+        } catch {
+            task.status = .failed
+            logger.error("a task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
+        }
+        task.inFlight = nil
+        task.updatedAt = clock.now()
+        try? tasks.save(task)
+    }
+
+    /// Deletes one channel of a task; a channel already gone counts as deleted when the task was
+    /// deleting it as its node stopped.
+    private func deleteForTask(_ cid: String, hard: Bool, as user: UserID?, resumed: Bool) async -> ChatTask.Outcome {
+        guard let address = ChannelAddress(cid: cid), let id = address.channelID else {
+            return ChatTask.Outcome(status: "error", error: "\(cid) is not a cid of a Stream channel")
+        }
+        do {
+            try await withChannel(id) { channel in
+                var actor = user
+                if actor == nil { actor = try await channel.owner() }
+                _ = try await channel.deleteChannel(hard: hard, by: actor ?? UserID("server")!, asServer: user == nil)
+            }
+            return ChatTask.Outcome(status: "ok")
+        } catch let error as ChatError where error.code == .channelNotFound {
+            return resumed ? ChatTask.Outcome(status: "ok") : ChatTask.Outcome(status: "error", error: "Can't find channel with id \(cid)")
+        } catch let error as ChatError {
+            return ChatTask.Outcome(status: "error", error: error.message)
+        } catch {
+            return ChatTask.Outcome(status: "error", error: "\(error)")
+        }
+    }
+}
+
+/// Resumes the tasks a restart interrupted once the node serves, then waits for shutdown.
+public struct TaskResumeService: Service {
+    let node: ChatNode
+
+    public init(node: ChatNode) {
+        self.node = node
+    }
+
+    public func run() async throws {
+        node.resumeTasks()
+        try? await gracefulShutdown()
+    }
+}

@@ -1,0 +1,120 @@
+@testable import ChorusChat
+import ChorusModel
+import Foundation
+import HTTPTypes
+import Testing
+
+/// Background tasks over the Stream API: batch channel deletes and `GET /tasks/{id}`.
+@Suite("Stream API tasks")
+struct StreamTaskTests {
+    /// Polls `GET /tasks/{id}` until the task ends (at most 5 s of real time).
+    func finished(_ id: String, api: TestAPI, token: String? = nil) async throws -> Reply {
+        var reply = try await api.stream(.get, "/tasks/\(id)", token: token ?? api.serverToken)
+        for _ in 0..<500 where !["completed", "failed"].contains(reply.object["status"] as? String ?? "") {
+            try await Task.sleep(for: .milliseconds(10))
+            reply = try await api.stream(.get, "/tasks/\(id)", token: token ?? api.serverToken)
+        }
+        return reply
+    }
+
+    @Test("POST /channels/delete starts a task that deletes each channel; GET /tasks/{id} reports each outcome")
+    func deleteChannels() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            for id in ["a", "b"] { try await api.createStreamChannel(id, by: "alice", members: ["bob"]) }
+            let started = try await api.stream(
+                .post, "/channels/delete", token: api.serverToken, json: ["cids": ["messaging:a", "messaging:b", "messaging:nope", "messaging:a"], "hard_delete": true])
+            #expect(started.status == .created, "\(started.rawBody)")
+            let id = try #require(started.object["task_id"] as? String)
+            let task = try await finished(id, api: api)
+            #expect(task.status == .ok && task.object["status"] as? String == "completed", "\(task.rawBody)")
+            #expect(task.object["task_id"] as? String == id && task.object["created_at"] is String && task.object["updated_at"] is String)
+            let result = task.dict("result")
+            #expect(result.dict("messaging:a")["status"] as? String == "ok" && result.dict("messaging:b")["status"] as? String == "ok")
+            #expect(result.dict("messaging:nope")["status"] as? String == "error")
+            #expect((result.dict("messaging:nope")["error"] as? String)?.contains("Can't find channel") == true)
+            #expect(result.count == 3, "duplicates are deleted once")
+            let gone = try await api.stream(.post, "/channels/messaging/a/query", as: "alice", json: ["state": true])
+            #expect(gone.status != .created, "the channel is deleted: \(gone.rawBody)")
+
+            // Users delete what they may; each channel says.
+            for id in ["c", "d"] { try await api.createStreamChannel(id, by: id == "c" ? "alice" : "bob", members: ["alice", "bob"]) }
+            let mine = try await api.stream(.post, "/channels/delete", as: "alice", json: ["cids": ["messaging:c", "messaging:d"]])
+            let userTask = try await finished(try #require(mine.object["task_id"] as? String), api: api, token: api.token("alice"))
+            #expect(userTask.dict("result").dict("messaging:c")["status"] as? String == "ok")
+            #expect(userTask.dict("result").dict("messaging:d")["status"] as? String == "error", "alice only a member of d")
+            expectStreamError(try await api.stream(.get, "/tasks/\(id)", as: "bob"), .forbidden, code: 17)
+        }
+    }
+
+    @Test("bad batch deletes and unknown tasks get clear errors")
+    func errors() async throws {
+        try await TestAPI.run { api in
+            let bad: [[String: Any]] = [
+                [:], ["cids": [] as [Any]], ["cids": (0...100).map { "messaging:c\($0)" }], ["cids": ["nocolon"]], ["cids": "messaging:a"],
+                ["cids": ["messaging:a"], "hard_delete": "yes"],
+            ]
+            for body in bad {
+                expectStreamError(try await api.stream(.post, "/channels/delete", token: api.serverToken, json: body), .badRequest, code: 4, "\(body)")
+            }
+            expectStreamError(try await api.stream(.get, "/tasks/nope", token: api.serverToken), .notFound, code: 16, mentioning: "Can't find task with id nope")
+        }
+    }
+
+    @Test("a task a restart interrupted carries on: the channel it was deleting counts as deleted, the rest are deleted")
+    func resumes() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            for id in ["r1", "r2"] { try await api.createStreamChannel(id, by: "alice", members: ["bob"]) }
+            // As if the node stopped right after deleting r1, before keeping its outcome.
+            #expect(try await api.stream(.delete, "/channels/messaging/r1", token: api.serverToken).status == .ok)
+            let now = api.clock.now()
+            let task = ChatTask(
+                id: "chorus-1-00000000-0000-0000-0000-000000000001", kind: "delete_channels", status: .running, createdAt: now, updatedAt: now,
+                cids: ["messaging:r1", "messaging:r2"], hard: false, actingUser: nil, inFlight: "messaging:r1")
+            try api.node.tasks.save(task)
+            api.node.resumeTasks()
+            let done = try await finished(task.id, api: api)
+            #expect(done.object["status"] as? String == "completed", "\(done.rawBody)")
+            #expect(done.dict("result").dict("messaging:r1")["status"] as? String == "ok")
+            #expect(done.dict("result").dict("messaging:r2")["status"] as? String == "ok")
+        }
+    }
+
+    @Test("tasks are kept in the data directory: a new store finds the unfinished ones")
+    func keptOnDisk() throws {
+        let directory = NSTemporaryDirectory() + "chorus-tasks-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ChatTaskStore(directory: directory)
+        let at = Timestamp(milliseconds: 1_000)
+        var task = ChatTask(id: "n-1", kind: "delete_channels", status: .running, createdAt: at, updatedAt: at, cids: ["messaging:a"], hard: true, actingUser: nil)
+        try store.save(task)
+        task.id = "n-2"
+        task.status = .completed
+        try store.save(task)
+        let again = try ChatTaskStore(directory: directory)
+        #expect(again.task("n-1")?.cids == ["messaging:a"] && again.task("n-2")?.status == .completed)
+        #expect(again.unfinished.map(\.id) == ["n-1"])
+        #expect(ChatTask.node(of: "chorus-2-00000000-0000-0000-0000-000000000001") == "chorus-2")
+        #expect(ChatTask.node(of: "nope") == nil)
+    }
+}
+
+@Suite("Stream API tasks on a cluster (3 nodes in one process)", .serialized)
+struct StreamTaskClusterTests {
+    @Test("a task runs on the node that took it; every node reports it")
+    func readFromAnyNode() async throws {
+        try await TestCluster.run { cluster in
+            let (one, two) = (cluster.apis[0], cluster.apis[1])
+            try await one.upsertUsers("alice", "bob")
+            for id in ["x1", "x2", "x3"] { try await one.createStreamChannel(id, by: "alice", members: ["bob"]) }
+            let started = try await two.stream(.post, "/channels/delete", token: two.serverToken, json: ["cids": ["messaging:x1", "messaging:x2", "messaging:x3"]])
+            let id = try #require(started.object["task_id"] as? String)
+            #expect(id.hasPrefix("chorus-2-"))
+            for api in cluster.apis {
+                let done = try await StreamTaskTests().finished(id, api: api)
+                #expect(done.object["status"] as? String == "completed" && done.dict("result").count == 3, "\(done.rawBody)")
+            }
+        }
+    }
+}
