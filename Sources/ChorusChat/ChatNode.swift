@@ -45,6 +45,8 @@ public final class ChatNode: Sendable {
     public let channelTypes: ChannelTypeRegistry
     /// This node's background tasks.
     public let tasks: ChatTaskStore
+    /// Runners of task kinds the chat layer does not run itself.
+    let taskRunners = Mutex<[String: ChatTaskRunner]>([:])
     let logger: Logger
 
     /// Settings of the chat layer.

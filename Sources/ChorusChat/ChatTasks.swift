@@ -35,6 +35,52 @@ public struct ChatTask: Sendable, Codable, Equatable {
     /// The channel being deleted when this state was kept (on a restart, its deletion may have
     /// happened already).
     public var inFlight: String?
+    /// What an export task exports, and the file it wrote once done.
+    public var export: ExportOptions?
+    public var file: String?
+
+    /// An export's options (Stream's `POST /export_channels`).
+    public struct ExportOptions: Sendable, Codable, Equatable {
+        public struct Channel: Sendable, Codable, Equatable {
+            public var cid: String
+            public var since: Timestamp?
+            public var until: Timestamp?
+
+            public init(cid: String, since: Timestamp?, until: Timestamp?) {
+                self.cid = cid
+                self.since = since
+                self.until = until
+            }
+        }
+
+        public var channels: [Channel]
+        public var clearDeletedMessageText: Bool
+        public var includeTruncatedMessages: Bool
+        public var exportUsers: Bool
+
+        public init(channels: [Channel], clearDeletedMessageText: Bool, includeTruncatedMessages: Bool, exportUsers: Bool) {
+            self.channels = channels
+            self.clearDeletedMessageText = clearDeletedMessageText
+            self.includeTruncatedMessages = includeTruncatedMessages
+            self.exportUsers = exportUsers
+        }
+    }
+
+    public init(
+        id: String, kind: String, status: Status, createdAt: Timestamp, updatedAt: Timestamp, cids: [String] = [], hard: Bool = false,
+        actingUser: UserID? = nil, inFlight: String? = nil, export: ExportOptions? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.cids = cids
+        self.hard = hard
+        self.actingUser = actingUser
+        self.inFlight = inFlight
+        self.export = export
+    }
 
     /// The node that runs task `id`.
     public static func node(of id: String) -> String? {
@@ -87,18 +133,37 @@ public final class ChatTaskStore: Sendable {
     }
 }
 
+/// What runs tasks of a kind the chat layer does not know (an export, whose format is the
+/// API's): it gets the task as kept and returns it ended (``ChatTask/status`` `completed`).
+public typealias ChatTaskRunner = @Sendable (ChatTask) async throws -> ChatTask
+
 extension ChatNode {
+    /// Runs tasks of `kind` with `runner` (registered before ``resumeTasks()``).
+    public func registerTaskRunner(kind: String, _ runner: @escaping ChatTaskRunner) {
+        taskRunners.withLock { $0[kind] = runner }
+    }
+
+    /// Keeps `task` and runs it in the background with its kind's runner.
+    public func startTask(_ task: ChatTask) throws {
+        try tasks.save(task)
+        Task { await self.run(task) }
+    }
+
     /// Starts deleting `cids` (1-100) in the background, as `user` (nil: a server); returns the
     /// task at once. Each channel is deleted as ``ChannelActor/deleteChannel(hard:by:asServer:)``
     /// does, so its members and watchers hear `channel.deleted`.
     public func startDeletingChannels(_ cids: [ChannelAddress], hard: Bool, as user: UserID?) throws -> ChatTask {
         let now = clock.now()
         let task = ChatTask(
-            id: actorSystem.nodeName + "-" + UUID().uuidString.lowercased(), kind: "delete_channels", status: .pending, createdAt: now,
-            updatedAt: now, cids: cids.map(\.cid), hard: hard, actingUser: user)
-        try tasks.save(task)
-        Task { await self.run(task) }
+            id: newTaskID(), kind: "delete_channels", status: .pending, createdAt: now, updatedAt: now, cids: cids.map(\.cid), hard: hard,
+            actingUser: user)
+        try startTask(task)
         return task
+    }
+
+    /// A new task id: this node's name and a UUID.
+    public func newTaskID() -> String {
+        actorSystem.nodeName + "-" + UUID().uuidString.lowercased()
     }
 
     /// Task `id`, from the node that runs it; nil when there is no such task.
@@ -115,6 +180,7 @@ extension ChatNode {
 
     /// Runs `task` to its end, keeping every step.
     func run(_ task: ChatTask) async {
+        guard task.kind == "delete_channels" else { return await runRegistered(task) }
         var task = task
         let resumedInFlight = task.inFlight
         do {
@@ -131,6 +197,23 @@ extension ChatNode {
             logger.error("a task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
         }
         task.inFlight = nil
+        task.updatedAt = clock.now()
+        try? tasks.save(task)
+    }
+
+    /// Runs a task of a registered kind; one without a runner fails.
+    private func runRegistered(_ task: ChatTask) async {
+        var task = task
+        do {
+            guard let runner = taskRunners.withLock({ $0[task.kind] }) else { throw ChatError(.invalidRequest, "no runner for tasks of kind \(task.kind)") }
+            task.status = .running
+            task.updatedAt = clock.now()
+            try tasks.save(task)
+            task = try await runner(task)
+        } catch {
+            task.status = .failed
+            logger.error("a task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
+        }
         task.updatedAt = clock.now()
         try? tasks.save(task)
     }

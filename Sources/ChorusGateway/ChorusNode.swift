@@ -141,7 +141,8 @@ public final class ChorusNode: Sendable {
             tasks: try dataDir.map { try ChatTaskStore(directory: $0 + "/tasks") } ?? ChatTaskStore(), logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
-        dependencies = Gateway.Dependencies(node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults)
+        dependencies = Gateway.Dependencies(
+            node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults, exportDirectory: dataDir.map { $0 + "/exports" })
         if let member {
             member.start()
             chat.startClusterServices(member: member)

@@ -2,6 +2,8 @@ import ChorusAuth
 import ChorusActorSystem
 import ChorusChat
 import ChorusModel
+import Crypto
+import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -18,12 +20,18 @@ public enum Gateway {
         public var cdnKey: [UInt8]
         /// The cluster transport's fault switch (`cluster.fault_injection`), for `/v1/admin/faults`.
         public var faults: FaultInjectingTransport?
+        /// Where channel exports are written (default: a directory of this node's in the system's
+        /// temporary directory).
+        public var exportDirectory: String
 
-        public init(node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8], faults: FaultInjectingTransport? = nil) {
+        public init(
+            node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8], faults: FaultInjectingTransport? = nil, exportDirectory: String? = nil
+        ) {
             self.node = node
             self.jwtSecret = jwtSecret
             self.cdnKey = cdnKey
             self.faults = faults
+            self.exportDirectory = exportDirectory ?? NSTemporaryDirectory() + "chorus-exports-" + node.actorSystem.nodeName
         }
     }
 
@@ -81,6 +89,10 @@ public enum Gateway {
         StreamMessageRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamChannelTypeRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamTaskRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamExportRoutes(
+            node: node, maxBodyBytes: maxBody, directory: dependencies.exportDirectory, key: SymmetricKey(data: dependencies.cdnKey),
+            ttlSeconds: configuration.cdn.urlTTLSeconds
+        ).register(on: stream, files: router)
         // Upgrades of /connect never reach the router; a plain GET gets a clear error.
         stream.get("connect") { _, _ -> Response in
             throw StreamError.input("GET /connect needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")

@@ -118,3 +118,76 @@ struct StreamTaskClusterTests {
         }
     }
 }
+
+/// Channel exports: the task, the signed URL, and the document's contents.
+@Suite("Stream API exports")
+struct StreamExportTests {
+    func finishedExport(_ id: String, api: TestAPI) async throws -> Reply {
+        var reply = try await api.stream(.get, "/export_channels/\(id)", token: api.serverToken)
+        for _ in 0..<500 where !["completed", "failed"].contains(reply.object["status"] as? String ?? "") {
+            try await Task.sleep(for: .milliseconds(10))
+            reply = try await api.stream(.get, "/export_channels/\(id)", token: api.serverToken)
+        }
+        return reply
+    }
+
+    @Test("an export writes channel, members and messages (deleted text cleared, time range kept) and users, at a signed URL that expires")
+    func export() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            try await api.createStreamChannel("e1", by: "alice", members: ["bob"])
+            try await api.createStreamChannel("e2", type: "team", by: "bob", members: [])
+            try await api.streamSend("first", to: "messaging:e1", as: "bob", id: "e-1")
+            api.clock.advance(by: .seconds(60))
+            let middle = api.clock.now()
+            try await api.streamSend("second", to: "messaging:e1", as: "alice", id: "e-2")
+            try await api.streamSend("gone", to: "messaging:e1", as: "bob", id: "e-3")
+            #expect(try await api.stream(.delete, "/messages/e-3", as: "bob").status == .ok)
+            try await api.streamSend("in team", to: "team:e2", as: "bob")
+            let body: [String: Any] = [
+                "channels": [["cid": "messaging:e1", "messages_since": TestAPI.rfc3339(middle)], ["type": "team", "id": "e2"]],
+                "clear_deleted_message_text": true, "export_users": true,
+            ]
+            let started = try await api.stream(.post, "/export_channels", token: api.serverToken, json: body)
+            #expect(started.status == .created, "\(started.rawBody)")
+            let done = try await finishedExport(try #require(started.object["task_id"] as? String), api: api)
+            #expect(done.object["status"] as? String == "completed", "\(done.rawBody)")
+            let url = try #require(done.dict("result")["url"] as? String)
+            let path = "/" + url.split(separator: "/", maxSplits: 3).dropFirst(2).joined(separator: "/")
+            let file = try await api.call(.get, path)
+            #expect(file.status == .ok, "\(path): \(file.rawBody.prefix(200))")
+            let channels = (file.object["channels"] as? [[String: Any]]) ?? []
+            #expect(channels.count == 2)
+            let first = channels.first ?? [:]
+            #expect(first.dict("channel")["cid"] as? String == "messaging:e1")
+            #expect(Set(first.list("members").compactMap { $0["user_id"] as? String }) == ["alice", "bob"])
+            let texts = first.list("messages").map { ($0["id"] as? String ?? "", $0["text"] as? String ?? "") }
+            #expect(texts.map(\.0) == ["e-2", "e-3"], "since the middle: \(texts)")
+            #expect(texts.last?.1 == "", "the deleted message's text is cleared")
+            #expect(channels.last?.list("messages").first?["text"] as? String == "in team")
+            #expect(Set(((file.object["users"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }) == ["alice", "bob"])
+
+            // The URL only works as signed, and not after it expires.
+            let tampered = try await api.call(.get, path.replacingOccurrences(of: "signature=", with: "signature=0"))
+            #expect(tampered.status == .notFound, "\(tampered.status) \(tampered.rawBody.prefix(200))")
+            api.clock.advance(by: .seconds(2 * 3600))
+            #expect(try await api.call(.get, path).status == .notFound)
+        }
+    }
+
+    @Test("exports need a server token, 1-25 channels that name a channel; unknown ids are not found")
+    func errors() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice")
+            expectStreamError(try await api.stream(.post, "/export_channels", as: "alice", json: ["channels": [["cid": "messaging:a"]]]), .forbidden, code: 17)
+            let bad: [[String: Any]] = [
+                [:], ["channels": [] as [Any]], ["channels": (0...25).map { ["cid": "messaging:c\($0)"] }], ["channels": [["id": "x"]]],
+                ["channels": [["cid": "messaging:a", "messages_since": "yesterday"]]], ["channels": ["messaging:a"]],
+            ]
+            for body in bad {
+                expectStreamError(try await api.stream(.post, "/export_channels", token: api.serverToken, json: body), .badRequest, code: 4, "\(body)")
+            }
+            expectStreamError(try await api.stream(.get, "/export_channels/nope", token: api.serverToken), .notFound, code: 16)
+        }
+    }
+}
