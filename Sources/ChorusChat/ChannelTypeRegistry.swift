@@ -10,28 +10,52 @@ import Synchronization
 /// node applies the committed table (and keeps the same file, so a restart has it before the log
 /// catches up). See ``ChatNode/saveChannelType(_:_:)``.
 public final class ChannelTypeRegistry: Sendable {
-    /// Types the app created or changed, by name (built-ins not in it have their defaults).
-    private let stored = Mutex<[String: ChannelTypeSettings]>([:])
+    /// Types the app created or changed, by name (built-ins not in it have their defaults), and
+    /// the metadata log's version they are as of (0 on a single node).
+    private let stored = Mutex<(table: [String: ChannelTypeSettings], version: UInt64)>(([:], 0))
     private let defaultMaxMessageLength: Int
     /// Where the table is kept (nil: in memory only).
     private let file: String?
     /// The configured word lists (lower-cased), by name.
     private let blocklists: [String: Set<String>]
 
-    public init(defaultMaxMessageLength: Int, directory: String?, blocklists: [String: [String]] = [:]) {
+    /// A table in memory only.
+    public init(defaultMaxMessageLength: Int, blocklists: [String: [String]] = [:]) {
         self.defaultMaxMessageLength = defaultMaxMessageLength
         self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
-        self.file = directory.map { $0 + "/channel-types.json" }
-        if let file, let data = FileManager.default.contents(atPath: file),
-            let table = try? JSONDecoder().decode([String: ChannelTypeSettings].self, from: data)
-        {
-            stored.withLock { $0 = table }
-        }
+        self.file = nil
+    }
+
+    /// The table kept in `directory` (empty until the first change); a file that cannot be read
+    /// is an error, not an empty table (the next change would overwrite the types it holds).
+    public init(defaultMaxMessageLength: Int, directory: String, blocklists: [String: [String]] = [:]) throws {
+        self.defaultMaxMessageLength = defaultMaxMessageLength
+        self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
+        let file = directory + "/channel-types.json"
+        self.file = file
+        guard let data = FileManager.default.contents(atPath: file) else { return }
+        let kept = try JSONDecoder().decode(Kept.self, from: data)
+        stored.withLock { $0 = (kept.types, kept.version) }
+    }
+
+    /// The file's content.
+    private struct Kept: Codable {
+        var types: [String: ChannelTypeSettings]
+        var version: UInt64
     }
 
     /// The settings of type `name`, or nil when there is no such type.
     public func settings(_ name: String) -> ChannelTypeSettings? {
-        stored.withLock { $0[name] } ?? ChannelTypeSettings.builtIn(name, defaultMaxMessageLength: defaultMaxMessageLength)
+        stored.withLock { $0.table[name] } ?? ChannelTypeSettings.builtIn(name, defaultMaxMessageLength: defaultMaxMessageLength)
+    }
+
+    /// Every type, by name.
+    public func all() -> [ChannelTypeSettings] {
+        let table = stored.withLock { $0.table }
+        let builtIns = ChannelTypeSettings.builtInNames.filter { table[$0] == nil }.compactMap {
+            ChannelTypeSettings.builtIn($0, defaultMaxMessageLength: defaultMaxMessageLength)
+        }
+        return (Array(table.values) + builtIns).sorted { $0.name < $1.name }
     }
 
     /// Whether a word list called `name` is configured.
@@ -43,57 +67,40 @@ public final class ChannelTypeRegistry: Sendable {
         return TextWords.words(of: text).map(String.init).filter { words.contains($0) }
     }
 
-    /// Every type, by name.
-    public func all() -> [ChannelTypeSettings] {
-        let table = stored.withLock { $0 }
-        let builtIns = ChannelTypeSettings.builtInNames.filter { table[$0] == nil }.compactMap {
-            ChannelTypeSettings.builtIn($0, defaultMaxMessageLength: defaultMaxMessageLength)
-        }
-        return (Array(table.values) + builtIns).sorted { $0.name < $1.name }
-    }
-
-    /// The stored table (what the metadata log carries).
-    var table: [String: ChannelTypeSettings] { stored.withLock { $0 } }
-
     /// Sets (or, with nil, removes) one stored type here and keeps the table (a single node; a
-    /// cluster changes types through ``ChatNode/saveChannelType(_:_:)``).
+    /// cluster changes types through ``ChatNode/saveChannelType(_:_:)``). The file is written
+    /// before the change is visible, under the lock, so it never falls behind memory.
     public func apply(_ name: String, _ settings: ChannelTypeSettings?) throws {
-        let table = stored.withLock { table in
+        try stored.withLock { stored in
+            var table = stored.table
             table[name] = settings
-            return table
+            try save(Kept(types: table, version: stored.version))
+            stored.table = table
         }
-        try save(table)
-    }
-
-    /// Replaces the whole table (the metadata log's committed one); returns whether it changed.
-    @discardableResult
-    public func replace(with table: [String: ChannelTypeSettings]) throws -> Bool {
-        let changed = stored.withLock { stored in
-            guard stored != table else { return false }
-            stored = table
-            return true
-        }
-        if changed { try save(table) }
-        return changed
     }
 
     /// The metadata log's setting key of channel type `name`.
     static func settingKey(_ name: String) -> String { "channel_type/" + name }
 
-    /// Adopts the types among the metadata log's committed settings.
-    public func adopt(settings: [String: String]) throws {
+    /// Adopts the types among the metadata log's committed settings as of `version`, unless a
+    /// newer version was adopted already (the log's observers may be told out of order).
+    public func adopt(settings: [String: String], version: UInt64) throws {
         let prefix = Self.settingKey("")
         var table: [String: ChannelTypeSettings] = [:]
         for (key, value) in settings where key.hasPrefix(prefix) {
             table[String(key.dropFirst(prefix.count))] = try JSONDecoder().decode(ChannelTypeSettings.self, from: Data(value.utf8))
         }
-        try replace(with: table)
+        try stored.withLock { stored in
+            guard version > stored.version else { return }
+            if table != stored.table { try save(Kept(types: table, version: version)) }
+            stored = (table, version)
+        }
     }
 
-    private func save(_ table: [String: ChannelTypeSettings]) throws {
+    private func save(_ kept: Kept) throws {
         guard let file else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try encoder.encode(table).write(to: URL(fileURLWithPath: file), options: .atomic)
+        try encoder.encode(kept).write(to: URL(fileURLWithPath: file), options: .atomic)
     }
 }

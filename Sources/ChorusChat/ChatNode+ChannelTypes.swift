@@ -19,12 +19,8 @@ extension ChatNode {
         } catch {
             throw ChatError(.clusterUnavailable, "the cluster did not commit channel type \(name) in time; retry")
         }
-        try adoptChannelTypes(from: log.metadata.settings)
-    }
-
-    /// Adopts the channel types among the metadata log's settings (every node, on each change).
-    public func adoptChannelTypes(from settings: [String: String]) throws {
-        try channelTypes.adopt(settings: settings)
+        let metadata = log.metadata
+        try channelTypes.adopt(settings: metadata.settings, version: metadata.version)
     }
 
     /// The type a channel has: its Stream type, else its v1 kind.

@@ -11,10 +11,25 @@ extension ChatNode {
     public func expireMessages(limit: Int = 10_000) async throws -> Int {
         let types = channelTypes.all().filter { $0.messageRetention != "infinite" }.map { JSONValue.string($0.name) }
         guard !types.isEmpty else { return 0 }
-        let filter = try QueryFilter.parse(.object(["type": .object(["$in": .array(types)])]))
+        // Oldest channels first, from where the last pass stopped (then from the start again), so
+        // a pass capped at `limit` still reaches every channel in turn.
+        var conditions: [String: JSONValue] = ["type": .object(["$in": .array(types)])]
+        if let after = retentionCursor.withLock({ $0 }) { conditions["created_at"] = .object(["$gt": .string(after)]) }
+        let sort = QuerySort(fields: [.init(name: "created_at", ascending: true)])
+        let channels = try await localQueryChannels(try QueryFilter.parse(.object(conditions)), sort: sort, limit: limit)
+        let last = channels.last.flatMap { channel -> String? in
+            guard case .string(let text)? = channel.document["created_at"] else { return nil }
+            return text
+        }
+        retentionCursor.withLock { $0 = channels.count < limit ? nil : last }
         var expired = 0
-        for channel in try await localQueryChannels(filter, sort: QuerySort(), limit: limit) {
-            if try await withChannel(channel.id, { try await $0.expireMessages() }) { expired += 1 }
+        for channel in channels {
+            do {
+                if try await withChannel(channel.id, { try await $0.expireMessages() }) { expired += 1 }
+            } catch {
+                // One channel (deleted meanwhile, moving) does not stop the pass; the next retries it.
+                logger.debug("a channel's retention failed", metadata: ["channel": "\(channel.id)", "error": "\(error)"])
+            }
         }
         return expired
     }

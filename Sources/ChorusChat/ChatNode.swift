@@ -47,6 +47,10 @@ public final class ChatNode: Sendable {
     public let tasks: ChatTaskStore
     /// Runners of task kinds the chat layer does not run itself.
     let taskRunners = Mutex<[String: ChatTaskRunner]>([:])
+    /// The tasks running on this node now.
+    let runningTasks = Mutex<Set<String>>([])
+    /// Where the last capped retention pass stopped (the creation time, RFC 3339, of its last channel).
+    let retentionCursor = Mutex<String?>(nil)
     let logger: Logger
 
     /// Settings of the chat layer.
@@ -104,9 +108,7 @@ public final class ChatNode: Sendable {
         self.directory = ActorDirectory(gate: cluster?.gate ?? CallGate(me: actorSystem.nodeName))
         self.logger = logger
         self.channelTypes =
-            channelTypes
-            ?? ChannelTypeRegistry(
-                defaultMaxMessageLength: configuration.limits.maxMessageLength, directory: nil, blocklists: configuration.blocklists)
+            channelTypes ?? ChannelTypeRegistry(defaultMaxMessageLength: configuration.limits.maxMessageLength, blocklists: configuration.blocklists)
         if let cluster, configuration.replicationFactor > 1 {
             replication = ReplicationContext(
                 me: actorSystem.nodeName, factor: configuration.replicationFactor, placement: cluster,

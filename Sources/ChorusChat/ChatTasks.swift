@@ -169,17 +169,21 @@ extension ChatNode {
     /// Task `id`, from the node that runs it; nil when there is no such task.
     public func task(_ id: String) async throws -> ChatTask? {
         if let local = tasks.task(id) { return local }
-        guard cluster != nil, let owner = ChatTask.node(of: id), owner != actorSystem.nodeName else { return nil }
+        let known = clusterMember?.metadataLog?.members ?? cluster?.ring.nodes ?? []
+        guard let owner = ChatTask.node(of: id), owner != actorSystem.nodeName, known.contains(owner) else { return nil }
         return try await chatNodeActor(on: owner).task(id)
     }
 
-    /// Carries on with the tasks a restart interrupted.
+    /// Carries on with the tasks a restart interrupted (each as last kept; one that is running
+    /// already is not started twice).
     public func resumeTasks() {
         for task in tasks.unfinished { Task { await self.run(task) } }
     }
 
-    /// Runs `task` to its end, keeping every step.
+    /// Runs `task` to its end, keeping every step; a task already running here is left to that run.
     func run(_ task: ChatTask) async {
+        guard runningTasks.withLock({ $0.insert(task.id).inserted }) else { return }
+        defer { runningTasks.withLock { _ = $0.remove(task.id) } }
         guard task.kind == "delete_channels" else { return await runRegistered(task) }
         var task = task
         let resumedInFlight = task.inFlight

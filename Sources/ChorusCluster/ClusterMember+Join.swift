@@ -87,20 +87,33 @@ extension ClusterMember {
 
     /// Sets a cluster-wide setting through the metadata log: asks its leader (as
     /// ``changeRingThroughLog(joining:from:)`` does) and returns once this node applied the value.
+    /// A proposal a leader took is made again only under a newer term (the old one may have been
+    /// dropped with its leader): proposing it again in the same term could commit it after a
+    /// later write of the same key and undo that one.
     public func setThroughLog(key: String, value: String?) async throws {
         guard let log = metadataLog else { throw RemoteCallError(.unreachable, "this node has no metadata log") }
-        let deadline = ContinuousClock.now + Self.ringRequestDeadline
         let others = log.members.filter { $0 != placement.nodeName }
+        let deadline = ContinuousClock.now + Self.ringRequestDeadline
         var next = others
+        var proposedInTerm: UInt64?
         while ContinuousClock.now < deadline {
+            if log.metadata.settings[key] == value { return }
+            let term = log.status.term
             var leader: String?
-            if !log.proposeSetting(key: key, value: value) {
-                for peer in next {
-                    let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
-                        try await nodeActor(on: peer).requestSetting(key: key, value: value)
+            if proposedInTerm.map({ term > $0 }) ?? true {
+                if log.proposeSetting(key: key, value: value) {
+                    proposedInTerm = term
+                } else {
+                    for peer in next {
+                        let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
+                            try await nodeActor(on: peer).requestSetting(key: key, value: value)
+                        }
+                        if answer?.proposed == true {
+                            proposedInTerm = term
+                            break
+                        }
+                        leader = answer?.leader ?? leader
                     }
-                    if answer?.proposed == true { break }
-                    leader = answer?.leader ?? leader
                 }
             }
             let wait = ContinuousClock.now + .milliseconds(500)

@@ -10,6 +10,9 @@ public struct ClusterMetadata: Sendable, Equatable, Codable {
     /// Cluster-wide settings of the layers above (the chat layer's channel types), by key: each
     /// value as its owner encodes it. Every node applies them at the same point of the log.
     public private(set) var settings: [String: String] = [:]
+    /// How many commands changed something: a later metadata has a higher version (its
+    /// observers may be told out of order, and keep the newest).
+    public private(set) var version: UInt64 = 0
 
     public init(nodes: [String], virtualNodes: Int) {
         self.ring = RingDescription(HashRing(nodes: nodes, virtualNodes: virtualNodes, epoch: 0))
@@ -25,10 +28,12 @@ public struct ClusterMetadata: Sendable, Equatable, Codable {
         case .ring(let proposed, _):
             guard proposed.epoch > ring.epoch else { return false }
             ring = proposed
+            version += 1
             return true
         case .setting(let key, let value):
             guard settings[key] != value else { return false }
             settings[key] = value
+            version += 1
             return true
         }
     }

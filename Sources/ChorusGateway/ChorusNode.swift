@@ -96,8 +96,10 @@ public final class ChorusNode: Sendable {
         var chatConfiguration = configuration.chatNodeConfiguration
         // Every channel type: kept in the data directory, and in a cluster decided by the metadata log.
         let dataDir: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
-        let channelTypes = ChannelTypeRegistry(
-            defaultMaxMessageLength: chatConfiguration.limits.maxMessageLength, directory: dataDir, blocklists: chatConfiguration.blocklists)
+        let (maxLength, blocklists) = (chatConfiguration.limits.maxMessageLength, chatConfiguration.blocklists)
+        let channelTypes =
+            try dataDir.map { try ChannelTypeRegistry(defaultMaxMessageLength: maxLength, directory: $0, blocklists: blocklists) }
+            ?? ChannelTypeRegistry(defaultMaxMessageLength: maxLength, blocklists: blocklists)
         switch storage {
         case .dataDirectory:
             let (opened, recovery) = try NodeStorage.open(
@@ -122,7 +124,7 @@ public final class ChorusNode: Sendable {
             ) { [logger, channelTypes] metadata in
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
                 do {
-                    try channelTypes.adopt(settings: metadata.settings)
+                    try channelTypes.adopt(settings: metadata.settings, version: metadata.version)
                 } catch {
                     logger.error("cannot apply the metadata log's channel types", metadata: ["error": "\(error)"])
                 }

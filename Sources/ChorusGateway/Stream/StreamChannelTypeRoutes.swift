@@ -114,7 +114,7 @@ struct StreamChannelTypeRoutes {
         }
         switch body["message_retention"] {
         case .string(let text)?: settings.messageRetention = text
-        case .number(let days)? where days.rounded() == days: settings.messageRetention = String(Int(days))
+        case .number?: if let days = try body.int("message_retention", in: 1...36_500) { settings.messageRetention = String(days) }
         case nil: break
         default: throw StreamError.input("message_retention must be \"infinite\" or a number of days")
         }

@@ -240,20 +240,44 @@ struct StreamChannelTypeTests {
         }
     }
 
+    @Test("a retention pass capped at N channels goes on where the last one stopped, oldest first")
+    func retentionCursor() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice")
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "brief", "message_retention": 1]).status == .created)
+            for id in ["b1", "b2", "b3"] {
+                try await api.createStreamChannel(id, type: "brief", by: "alice", members: [])
+                try await api.streamSend("old", to: "brief:\(id)", as: "alice", id: "\(id)-m")
+                api.clock.advance(by: .seconds(1))
+            }
+            api.clock.advance(by: .seconds(2 * 86_400))
+            var visited: [Int] = []
+            for _ in 0..<4 { visited.append(try await api.node.expireMessages(limit: 2)) }
+            #expect(visited == [2, 1, 0, 0], "b1 and b2, then b3, then nothing left: \(visited)")
+            for id in ["b1", "b2", "b3"] {
+                expectStreamError(try await api.stream(.get, "/messages/\(id)-m", as: "alice"), .notFound, code: 16, id)
+            }
+        }
+    }
+
     @Test("connect_events off: watchers of the type's channels hear no presence changes")
     func connectEvents() async throws {
         try await TestAPI.run(.live) { api in
             try await api.upsertUsers("alice", "bob")
             #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "quiet", "connect_events": false]).status == .created)
-            try await api.createStreamChannel("q", type: "quiet", by: "alice", members: ["bob"])
-            let (alice, hello) = try await api.streamConnect("alice")
-            _ = try await api.streamWatch("quiet:q", as: "alice", connection: hello.object["connection_id"], presence: true)
-            let (bob, _) = try await api.streamConnect("bob")
-            try await api.streamSend("hi", to: "quiet:q", as: "bob")
-            let next = try await alice.next(skipping: ["health.check"])
-            #expect(next.type == "message.new", "bob's coming online was not announced: \(next.type)")
-            bob.close()
-            alice.close()
+            // The same flow on a messaging channel (the control) announces bob; on the quiet one it does not.
+            try await api.upsertUsers("carol")
+            for (type, other) in [("messaging", "bob"), ("quiet", "carol")] {
+                try await api.createStreamChannel("q", type: type, by: "alice", members: [other])
+                let (alice, hello) = try await api.streamConnect("alice")
+                _ = try await api.streamWatch("\(type):q", as: "alice", connection: hello.object["connection_id"], presence: true)
+                let (socket, _) = try await api.streamConnect(other)
+                try await api.streamSend("hi", to: "\(type):q", as: other)
+                let next = try await alice.next(skipping: ["health.check"])
+                #expect(next.type == (type == "quiet" ? "message.new" : "user.presence.changed"), "\(type): \(next.type)")
+                socket.close()
+                alice.close()
+            }
         }
     }
 
@@ -262,18 +286,27 @@ struct StreamChannelTypeTests {
         let directory = NSTemporaryDirectory() + "chorus-types-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
+        let first = try ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
         var support = ChannelTypeSettings(name: "support", at: Timestamp(milliseconds: 5))
         support.reactions = false
         var room = try #require(first.settings("room"))
         room.typingEvents = false
         try first.apply("support", support)
         try first.apply("room", room)
-        let again = ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
+        let again = try ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory)
         #expect(again.settings("support") == support && again.settings("room")?.typingEvents == false)
         #expect(again.all().count == ChannelTypeSettings.builtInNames.count + 1)
         try again.apply("support", nil)
-        #expect(ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory).settings("support") == nil)
+        #expect(try ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory).settings("support") == nil)
+        // A file that cannot be read fails the start instead of losing its types.
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: directory + "/channel-types.json"))
+        #expect(throws: (any Error).self) { try ChannelTypeRegistry(defaultMaxMessageLength: 4000, directory: directory) }
+        // The metadata log's observers keep the newest version they were told of.
+        let clustered = ChannelTypeRegistry(defaultMaxMessageLength: 4000)
+        let encoded = String(decoding: try JSONEncoder().encode(support), as: UTF8.self)
+        try clustered.adopt(settings: ["channel_type/support": encoded], version: 3)
+        try clustered.adopt(settings: [:], version: 2)
+        #expect(clustered.settings("support") == support, "an older version told late changes nothing")
     }
 }
 

@@ -34,8 +34,8 @@ struct StreamTaskTests {
             #expect(result.dict("messaging:nope")["status"] as? String == "error")
             #expect((result.dict("messaging:nope")["error"] as? String)?.contains("Can't find channel") == true)
             #expect(result.count == 3, "duplicates are deleted once")
-            let gone = try await api.stream(.post, "/channels/messaging/a/query", as: "alice", json: ["state": true])
-            #expect(gone.status != .created, "the channel is deleted: \(gone.rawBody)")
+            let gone = try await api.stream(.post, "/channels/messaging/a/query", token: api.serverToken, json: ["state": true])
+            expectStreamError(gone, .notFound, code: 16, "the channel is deleted")
 
             // Users delete what they may; each channel says.
             for id in ["c", "d"] { try await api.createStreamChannel(id, by: id == "c" ? "alice" : "bob", members: ["alice", "bob"]) }
@@ -43,7 +43,11 @@ struct StreamTaskTests {
             let userTask = try await finished(try #require(mine.object["task_id"] as? String), api: api, token: api.token("alice"))
             #expect(userTask.dict("result").dict("messaging:c")["status"] as? String == "ok")
             #expect(userTask.dict("result").dict("messaging:d")["status"] as? String == "error", "alice only a member of d")
-            expectStreamError(try await api.stream(.get, "/tasks/\(id)", as: "bob"), .forbidden, code: 17)
+            expectStreamError(try await api.stream(.get, "/tasks/\(id)", as: "bob"), .forbidden, code: 17, "a user reads a server's task")
+            let anonymous = try await api.stream(.get, "/tasks/\(id)", token: nil, authType: "anonymous")
+            #expect(anonymous.status == .forbidden || anonymous.status == .unauthorized, "\(anonymous.rawBody)")
+            let alicesTask = try #require(mine.object["task_id"] as? String)
+            expectStreamError(try await api.stream(.get, "/tasks/\(alicesTask)", as: "bob"), .forbidden, code: 17, "bob reads alice's task")
         }
     }
 
@@ -113,7 +117,8 @@ struct StreamTaskClusterTests {
             #expect(id.hasPrefix("chorus-2-"))
             for api in cluster.apis {
                 let done = try await StreamTaskTests().finished(id, api: api)
-                #expect(done.object["status"] as? String == "completed" && done.dict("result").count == 3, "\(done.rawBody)")
+                #expect(done.object["status"] as? String == "completed", "\(done.rawBody)")
+                #expect(["x1", "x2", "x3"].allSatisfy { done.dict("result").dict("messaging:\($0)")["status"] as? String == "ok" }, "\(done.rawBody)")
             }
         }
     }
@@ -170,6 +175,11 @@ struct StreamExportTests {
             // The URL only works as signed, and not after it expires.
             let tampered = try await api.call(.get, path.replacingOccurrences(of: "signature=", with: "signature=0"))
             #expect(tampered.status == .notFound, "\(tampered.status) \(tampered.rawBody.prefix(200))")
+            for query in ["expires=-9223372036854775808", "expires=9223372036854775807", "expires=x"] {
+                let forged = path.replacingOccurrences(of: #"expires=\d+"#, with: query, options: .regularExpression)
+                #expect(try await api.call(.get, forged).status == .notFound, "\(query)")
+            }
+            #expect(try await api.call(.get, "/exports/..%2Fchannel-types.json?expires=1&signature=00").status == .notFound)
             api.clock.advance(by: .seconds(2 * 3600))
             #expect(try await api.call(.get, path).status == .notFound)
         }
