@@ -46,12 +46,12 @@ public distributed actor ChatNodeActor {
         try node.locateLocalMessage(key).map { MessageLocation(channel: $0.channel, message: $0.message) }
     }
 
-    /// The channels this node holds (for queries that scan every node).
     /// This node's task `id` (``ChatNode/task(_:)`` asks the node that runs it).
     public distributed func task(_ id: String) -> ChatTask? {
         node.tasks.task(id)
     }
 
+    /// The channels this node holds (for queries that scan every node).
     public distributed func localChannelIDs() throws -> [ChannelID] {
         try node.localChannelIDs()
     }

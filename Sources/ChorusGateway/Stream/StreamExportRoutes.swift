@@ -78,10 +78,7 @@ struct StreamExportRoutes {
         guard id.count <= 200, let task = try await node.task(id), task.kind == Self.kind else {
             throw StreamError(.doesNotExist, .notFound, "Can't find task with id \(id.prefix(200))")
         }
-        var object: [String: JSONValue] = [
-            "task_id": .string(task.id), "status": .string(task.status.rawValue), "created_at": StreamJSON.time(task.createdAt),
-            "updated_at": StreamJSON.time(task.updatedAt),
-        ]
+        var object = StreamTaskRoutes.statusObject(task)
         if task.status == .completed, let file = task.file {
             let host = request.head.authority ?? "localhost"
             object["result"] = ["url": .string("http://\(host)/" + signedPath(file, now: node.clock.now())), "path": .string(file)]
@@ -170,7 +167,8 @@ struct StreamExportRoutes {
             let shapes = StreamShapes(names: try await node.displayNames(of: users))
             document["users"] = .array(users.sorted { $0.rawValue < $1.rawValue }.map(shapes.user))
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Exports hold whole histories: only this node's user may read them.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = task.id + ".json"
         try JSONEncoder().encode(JSONValue.object(document)).write(to: URL(fileURLWithPath: directory + "/" + file), options: .atomic)
         var done = task

@@ -29,6 +29,14 @@ struct StreamTaskRoutes {
         return try StreamJSON.response(["task_id": .string(task.id)], status: .created, context: context)
     }
 
+    /// What every task's status shows: `task_id`, `status`, `created_at`, `updated_at`.
+    static func statusObject(_ task: ChatTask) -> [String: JSONValue] {
+        [
+            "task_id": .string(task.id), "status": .string(task.status.rawValue), "created_at": StreamJSON.time(task.createdAt),
+            "updated_at": StreamJSON.time(task.updatedAt),
+        ]
+    }
+
     /// `{"task_id", "status", "created_at", "updated_at", "result"?}`; `result` (each channel's
     /// `{"status": "ok"}` or `{"status": "error", "error"}`) once the task has ended.
     func task(_ context: ChorusRequestContext) async throws -> Response {
@@ -40,10 +48,7 @@ struct StreamTaskRoutes {
         guard context.isServer || (reader != nil && task.actingUser == reader) else {
             throw StreamError.notAllowed("only a server or the user who started task \(id) may read it")
         }
-        var object: [String: JSONValue] = [
-            "task_id": .string(task.id), "status": .string(task.status.rawValue), "created_at": StreamJSON.time(task.createdAt),
-            "updated_at": StreamJSON.time(task.updatedAt),
-        ]
+        var object = Self.statusObject(task)
         if task.status == .completed || task.status == .failed {
             object["result"] = .object(task.results.mapValues { outcome in
                 var value: [String: JSONValue] = ["status": .string(outcome.status)]

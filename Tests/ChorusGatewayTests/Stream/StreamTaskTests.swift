@@ -7,12 +7,12 @@ import Testing
 /// Background tasks over the Stream API: batch channel deletes and `GET /tasks/{id}`.
 @Suite("Stream API tasks")
 struct StreamTaskTests {
-    /// Polls `GET /tasks/{id}` until the task ends (at most 5 s of real time).
-    func finished(_ id: String, api: TestAPI, token: String? = nil) async throws -> Reply {
-        var reply = try await api.stream(.get, "/tasks/\(id)", token: token ?? api.serverToken)
+    /// Polls `GET /tasks/{id}` (or another status `path`) until the task ends (at most 5 s of real time).
+    func finished(_ id: String, api: TestAPI, token: String? = nil, path: String = "/tasks/") async throws -> Reply {
+        var reply = try await api.stream(.get, path + id, token: token ?? api.serverToken)
         for _ in 0..<500 where !["completed", "failed"].contains(reply.object["status"] as? String ?? "") {
             try await Task.sleep(for: .milliseconds(10))
-            reply = try await api.stream(.get, "/tasks/\(id)", token: token ?? api.serverToken)
+            reply = try await api.stream(.get, path + id, token: token ?? api.serverToken)
         }
         return reply
     }
@@ -128,12 +128,7 @@ struct StreamTaskClusterTests {
 @Suite("Stream API exports")
 struct StreamExportTests {
     func finishedExport(_ id: String, api: TestAPI) async throws -> Reply {
-        var reply = try await api.stream(.get, "/export_channels/\(id)", token: api.serverToken)
-        for _ in 0..<500 where !["completed", "failed"].contains(reply.object["status"] as? String ?? "") {
-            try await Task.sleep(for: .milliseconds(10))
-            reply = try await api.stream(.get, "/export_channels/\(id)", token: api.serverToken)
-        }
-        return reply
+        try await StreamTaskTests().finished(id, api: api, path: "/export_channels/")
     }
 
     @Test("an export writes channel, members and messages (deleted text cleared, time range kept) and users, at a signed URL that expires")
