@@ -193,9 +193,14 @@ extension ChatNode {
                 task.inFlight = cid
                 task.updatedAt = clock.now()
                 try tasks.save(task)
-                task.results[cid] = await deleteForTask(cid, hard: task.hard, as: task.actingUser, resumed: cid == resumedInFlight)
+                task.results[cid] = try await deleteForTask(cid, hard: task.hard, as: task.actingUser, resumed: cid == resumedInFlight)
             }
             task.status = .completed
+        } catch let interrupted as TaskInterrupted {
+            logger.warning("a task was interrupted; it resumes on the next start", metadata: ["task": "\(task.id)", "error": "\(interrupted.cause)"])
+            task.updatedAt = clock.now()
+            try? tasks.save(task)
+            return
         } catch {
             task.status = .failed
             logger.error("a task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
@@ -223,26 +228,39 @@ extension ChatNode {
     }
 
     /// Deletes one channel of a task; a channel already gone counts as deleted when the task was
-    /// deleting it as its node stopped.
-    private func deleteForTask(_ cid: String, hard: Bool, as user: UserID?, resumed: Bool) async -> ChatTask.Outcome {
+    /// deleting it as its node stopped. A refusal (no such channel, not allowed) is the channel's
+    /// outcome; a failure of the cluster or the node (unreachable, stopping) is retried a few
+    /// times and then interrupts the task, which resumes on the node's next start.
+    private func deleteForTask(_ cid: String, hard: Bool, as user: UserID?, resumed: Bool) async throws -> ChatTask.Outcome {
         guard let address = ChannelAddress(cid: cid), let id = address.channelID else {
             return ChatTask.Outcome(status: "error", error: "\(cid) is not a cid of a Stream channel")
         }
-        do {
-            try await withChannel(id) { channel in
-                var actor = user
-                if actor == nil { actor = try await channel.owner() }
-                _ = try await channel.deleteChannel(hard: hard, by: actor ?? UserID("server")!, asServer: user == nil)
+        var attempt = 0
+        while true {
+            do {
+                try await withChannel(id) { channel in
+                    var actor = user
+                    if actor == nil { actor = try await channel.owner() }
+                    _ = try await channel.deleteChannel(hard: hard, by: actor ?? UserID("server")!, asServer: user == nil)
+                }
+                return ChatTask.Outcome(status: "ok")
+            } catch let error as ChatError where error.code == .channelNotFound {
+                return resumed ? ChatTask.Outcome(status: "ok") : ChatTask.Outcome(status: "error", error: "Can't find channel with id \(cid)")
+            } catch let error as ChatError where error.code != .clusterUnavailable {
+                return ChatTask.Outcome(status: "error", error: error.message)
+            } catch {
+                attempt += 1
+                guard attempt < 5, !Task.isCancelled else { throw TaskInterrupted(cause: "\(error)") }
+                try await Task.sleep(for: .milliseconds(100 << attempt))
             }
-            return ChatTask.Outcome(status: "ok")
-        } catch let error as ChatError where error.code == .channelNotFound {
-            return resumed ? ChatTask.Outcome(status: "ok") : ChatTask.Outcome(status: "error", error: "Can't find channel with id \(cid)")
-        } catch let error as ChatError {
-            return ChatTask.Outcome(status: "error", error: error.message)
-        } catch {
-            return ChatTask.Outcome(status: "error", error: "\(error)")
         }
     }
+}
+
+/// A task stopped by a failure that is not its channels' (the cluster, the node stopping): it
+/// stays unfinished, and resumes on the node's next start.
+struct TaskInterrupted: Error {
+    var cause: String
 }
 
 /// Resumes the tasks a restart interrupted once the node serves, then waits for shutdown.

@@ -106,6 +106,25 @@ struct StreamTaskTests {
 
 @Suite("Stream API tasks on a cluster (3 nodes in one process)", .serialized)
 struct StreamTaskClusterTests {
+    @Test("a channel whose node cannot be reached interrupts the task: it stays unfinished, to resume on the next start")
+    func interrupted() async throws {
+        try await TestCluster.run { cluster in
+            let one = cluster.apis[0]
+            let group = try await cluster.createChannel(on: "chorus-2", through: one, owner: "alice")
+            await cluster.systems[1].shutdownTransport()
+            let started = try await one.stream(.post, "/channels/delete", token: one.serverToken, json: ["cids": ["group:\(group)"]])
+            let id = try #require(started.object["task_id"] as? String)
+            // Four retries over ~3 s, then the task stops where it was.
+            var task = try #require(one.node.tasks.task(id))
+            for _ in 0..<100 where task.inFlight == nil || one.node.runningTasks.withLock({ $0.contains(id) }) {
+                try await Task.sleep(for: .milliseconds(100))
+                task = try #require(one.node.tasks.task(id))
+            }
+            #expect(!one.node.runningTasks.withLock { $0.contains(id) }, "the run ended")
+            #expect(task.status == .running && task.inFlight == "group:\(group)" && task.results.isEmpty, "\(task)")
+        }
+    }
+
     @Test("a task runs on the node that took it; every node reports it")
     func readFromAnyNode() async throws {
         try await TestCluster.run { cluster in
