@@ -13,24 +13,37 @@ public final class ChannelTypeRegistry: Sendable {
     /// Types the app created or changed, by name (built-ins not in it have their defaults), and
     /// the metadata log's version they are as of (0 on a single node).
     private let stored = Mutex<(table: [String: ChannelTypeSettings], version: UInt64)>(([:], 0))
-    private let defaultMaxMessageLength: Int
     /// Where the table is kept (nil: in memory only).
     private let file: String?
     /// The configured word lists (lower-cased), by name.
     private let blocklists: [String: Set<String>]
+    /// The built-in types' defaults, made once.
+    private let builtIns: [String: ChannelTypeSettings]
+    /// Raised by every change, so that readers may keep what they looked up until it moves.
+    private let changes = Atomic<UInt64>(0)
 
     /// A table in memory only.
     public init(defaultMaxMessageLength: Int, blocklists: [String: [String]] = [:]) {
-        self.defaultMaxMessageLength = defaultMaxMessageLength
         self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
+        self.builtIns = Self.builtIns(defaultMaxMessageLength)
         self.file = nil
     }
+
+    private static func builtIns(_ defaultMaxMessageLength: Int) -> [String: ChannelTypeSettings] {
+        Dictionary(uniqueKeysWithValues: ChannelTypeSettings.builtInNames.compactMap { name in
+            ChannelTypeSettings.builtIn(name, defaultMaxMessageLength: defaultMaxMessageLength).map { (name, $0) }
+        })
+    }
+
+    /// Changes so far: a reader that looked a type up at this generation may keep its answer
+    /// until it moves.
+    public var generation: UInt64 { changes.load(ordering: .acquiring) }
 
     /// The table kept in `directory` (empty until the first change); a file that cannot be read
     /// is an error, not an empty table (the next change would overwrite the types it holds).
     public init(defaultMaxMessageLength: Int, directory: String, blocklists: [String: [String]] = [:]) throws {
-        self.defaultMaxMessageLength = defaultMaxMessageLength
         self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
+        self.builtIns = Self.builtIns(defaultMaxMessageLength)
         let file = directory + "/channel-types.json"
         self.file = file
         guard let data = FileManager.default.contents(atPath: file) else { return }
@@ -46,16 +59,13 @@ public final class ChannelTypeRegistry: Sendable {
 
     /// The settings of type `name`, or nil when there is no such type.
     public func settings(_ name: String) -> ChannelTypeSettings? {
-        stored.withLock { $0.table[name] } ?? ChannelTypeSettings.builtIn(name, defaultMaxMessageLength: defaultMaxMessageLength)
+        stored.withLock { $0.table[name] } ?? builtIns[name]
     }
 
     /// Every type, by name.
     public func all() -> [ChannelTypeSettings] {
         let table = stored.withLock { $0.table }
-        let builtIns = ChannelTypeSettings.builtInNames.filter { table[$0] == nil }.compactMap {
-            ChannelTypeSettings.builtIn($0, defaultMaxMessageLength: defaultMaxMessageLength)
-        }
-        return (Array(table.values) + builtIns).sorted { $0.name < $1.name }
+        return (Array(table.values) + builtIns.values.filter { table[$0.name] == nil }).sorted { $0.name < $1.name }
     }
 
     /// Whether a word list called `name` is configured.
@@ -76,6 +86,7 @@ public final class ChannelTypeRegistry: Sendable {
             table[name] = settings
             try save(Kept(types: table, version: stored.version))
             stored.table = table
+            changes.add(1, ordering: .releasing)
         }
     }
 
@@ -92,7 +103,10 @@ public final class ChannelTypeRegistry: Sendable {
         }
         try stored.withLock { stored in
             guard version > stored.version else { return }
-            if table != stored.table { try save(Kept(types: table, version: version)) }
+            if table != stored.table {
+                try save(Kept(types: table, version: version))
+                changes.add(1, ordering: .releasing)
+            }
             stored = (table, version)
         }
     }

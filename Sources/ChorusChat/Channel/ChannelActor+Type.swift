@@ -5,9 +5,14 @@ import Distributed
 /// whichever API the call came through.
 extension ChannelActor {
     /// The settings of this channel's type; nil when the type was removed (then the node's
-    /// defaults apply).
+    /// defaults apply). Looked up again only when the registry changed since the last time (a
+    /// send checks them several times).
     var typeSettings: ChannelTypeSettings? {
-        env.channelTypes.settings(ChatNode.typeName(of: state))
+        let generation = env.channelTypes.generation
+        if let typeCache, typeCache.generation == generation { return typeCache.settings }
+        let settings = env.channelTypes.settings(ChatNode.typeName(of: state))
+        typeCache = (generation, settings)
+        return settings
     }
 
     /// The node's limits, with the type's longest message.

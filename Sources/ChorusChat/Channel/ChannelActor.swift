@@ -30,6 +30,8 @@ public distributed actor ChannelActor {
     private var unpublished: [(lsn: UInt64, event: ChannelEvent)] = []
     /// Logged events, for resumes: published ones, and in a replicated channel also those not
     /// committed yet (after `publishedSeq`).
+    /// This channel's type's settings as of a registry generation (``typeSettings``).
+    var typeCache: (generation: UInt64, settings: ChannelTypeSettings?)?
     var eventLog: ChannelEventLog
     /// A replicated channel's last event handed to the edges: its record is committed by a
     /// majority. Events after it are in `eventLog` and go out as their records commit.
