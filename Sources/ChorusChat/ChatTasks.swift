@@ -184,8 +184,10 @@ extension ChatNode {
     func run(_ task: ChatTask) async {
         guard runningTasks.withLock({ $0.insert(task.id).inserted }) else { return }
         defer { runningTasks.withLock { _ = $0.remove(task.id) } }
+        // As last kept: a run that ended meanwhile is not done again from an older copy.
+        var task = tasks.task(task.id) ?? task
+        guard task.status == .pending || task.status == .running else { return }
         guard task.kind == "delete_channels" else { return await runRegistered(task) }
-        var task = task
         let resumedInFlight = task.inFlight
         do {
             for cid in task.cids where task.results[cid] == nil {
