@@ -35,15 +35,18 @@ extension ChatNode {
     }
 }
 
-/// Runs ``ChatNode/expireMessages(limit:)`` every `interval` of the node's clock.
+/// Runs ``ChatNode/expireMessages(limit:)`` every `interval` of the node's clock, and forgets the
+/// tasks that ended more than `taskRetention` ago (``ChatNode/expireTasks(endedBefore:)``).
 public struct RetentionService: Service {
     let node: ChatNode
     let interval: Duration
+    let taskRetention: Duration
     let logger: Logger
 
-    public init(node: ChatNode, interval: Duration, logger: Logger) {
+    public init(node: ChatNode, interval: Duration, taskRetention: Duration, logger: Logger) {
         self.node = node
         self.interval = interval
+        self.taskRetention = taskRetention
         self.logger = logger
     }
 
@@ -51,6 +54,8 @@ public struct RetentionService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await node.clock.sleep(for: interval) }
             guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
+            let forgotten = node.expireTasks(endedBefore: taskRetention)
+            if forgotten > 0 { logger.info("forgot ended tasks", metadata: ["chat.tasks": "\(forgotten)"]) }
             do {
                 let expired = try await node.expireMessages()
                 if expired > 0 { logger.info("expired messages past their retention", metadata: ["chat.channels": "\(expired)"]) }

@@ -47,6 +47,8 @@ public final class ChatNode: Sendable {
     public let tasks: ChatTaskStore
     /// Runners of task kinds the chat layer does not run itself.
     let taskRunners = Mutex<[String: ChatTaskRunner]>([:])
+    /// What removes the leftovers of an ended task, by kind.
+    let taskCleanups = Mutex<[String: @Sendable (ChatTask) -> Void]>([:])
     /// The tasks running on this node now.
     let runningTasks = Mutex<Set<String>>([])
     /// Where the last capped retention pass stopped (the creation time, RFC 3339, of its last channel).

@@ -131,6 +131,19 @@ public final class ChatTaskStore: Sendable {
         }
         tasks.withLock { $0[task.id] = task }
     }
+
+    /// Forgets the tasks that ended (completed or failed) before `time`, and returns them.
+    func removeEnded(before time: Timestamp) -> [ChatTask] {
+        let ended = tasks.withLock { tasks in
+            let ended = tasks.values.filter { ($0.status == .completed || $0.status == .failed) && $0.updatedAt < time }
+            for task in ended { tasks[task.id] = nil }
+            return ended
+        }
+        if let directory {
+            for task in ended { try? FileManager.default.removeItem(atPath: directory + "/" + task.id + ".json") }
+        }
+        return ended
+    }
 }
 
 /// What runs tasks of a kind the chat layer does not know (an export, whose format is the
@@ -139,8 +152,19 @@ public typealias ChatTaskRunner = @Sendable (ChatTask) async throws -> ChatTask
 
 extension ChatNode {
     /// Runs tasks of `kind` with `runner` (registered before ``resumeTasks()``).
-    public func registerTaskRunner(kind: String, _ runner: @escaping ChatTaskRunner) {
+    public func registerTaskRunner(kind: String, _ runner: @escaping ChatTaskRunner, cleanup: (@Sendable (ChatTask) -> Void)? = nil) {
         taskRunners.withLock { $0[kind] = runner }
+        if let cleanup { taskCleanups.withLock { $0[kind] = cleanup } }
+    }
+
+    /// Forgets the tasks that ended more than `age` ago (their kind's cleanup removes what they
+    /// left behind, such as an export's file); returns how many.
+    @discardableResult
+    public func expireTasks(endedBefore age: Duration) -> Int {
+        let ended = tasks.removeEnded(before: clock.now().advanced(by: .zero - age))
+        let cleanups = taskCleanups.withLock { $0 }
+        for task in ended { cleanups[task.kind]?(task) }
+        return ended.count
     }
 
     /// Keeps `task` and runs it in the background with its kind's runner.

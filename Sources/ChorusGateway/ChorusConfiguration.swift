@@ -74,11 +74,14 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         /// How often each node removes messages past their channel type's `message_retention`,
         /// in seconds (default 3600).
         public var retentionSweepSeconds = 3600.0
+        /// How long a node keeps an ended task (and an export's file), in days (default 7).
+        public var taskRetentionDays = 7
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case typingTTLSeconds = "typing_ttl_seconds", blocklists, retentionSweepSeconds = "retention_sweep_seconds"
+            case taskRetentionDays = "task_retention_days"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -86,6 +89,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&typingTTLSeconds, .typingTTLSeconds)
             try c.update(&blocklists, .blocklists)
             try c.update(&retentionSweepSeconds, .retentionSweepSeconds)
+            try c.update(&taskRetentionDays, .taskRetentionDays)
         }
     }
 
@@ -241,6 +245,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
+        try check((1...3650).contains(chat.taskRetentionDays), "chat.task_retention_days", "must be 1-3650")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
         try check(!stream.apiKey.isEmpty && stream.apiKey.utf8.count <= 128, "stream.api_key", "must be 1-128 characters")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")

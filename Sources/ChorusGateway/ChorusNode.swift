@@ -227,7 +227,10 @@ public final class ChorusNode: Sendable {
     public func services(application: some Service) -> [any Service] {
         var services: [any Service] = []
         if let storage { services.append(CheckpointService(storage: storage, node: chat, logger: logger)) }
-        services.append(RetentionService(node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration, logger: logger))
+        services.append(
+            RetentionService(
+                node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration,
+                taskRetention: .seconds(Int64(configuration.chat.taskRetentionDays) * 86_400), logger: logger))
         services.append(StartWhenReady(clusterReady, TaskResumeService(node: chat)))
         if let member, let role {
             let cluster = configuration.cluster

@@ -24,7 +24,11 @@ struct StreamExportRoutes {
         api.get("export_channels/:taskID") { request, context in try await status(request, context) }
         router.get("exports/:file") { request, context in try download(request, context) }
         let (node, directory) = (node, directory)
-        node.registerTaskRunner(kind: Self.kind) { task in try await Self.run(task, node: node, directory: directory) }
+        node.registerTaskRunner(kind: Self.kind) { task in
+            try await Self.run(task, node: node, directory: directory)
+        } cleanup: { task in
+            if let file = task.file { try? FileManager.default.removeItem(atPath: directory + "/" + file) }
+        }
     }
 
     // MARK: Requests

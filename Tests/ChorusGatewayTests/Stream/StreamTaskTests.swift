@@ -199,6 +199,16 @@ struct StreamExportTests {
             #expect(try await api.call(.get, "/exports/..%2Fchannel-types.json?expires=1&signature=00").status == .notFound)
             api.clock.advance(by: .seconds(2 * 3600))
             #expect(try await api.call(.get, path).status == .notFound)
+
+            // Ended tasks are forgotten after the task retention, with the export's file.
+            let taskID = try #require(started.object["task_id"] as? String)
+            let exportFile = NSTemporaryDirectory() + "chorus-exports-\(api.node.actorSystem.nodeName)/\(taskID).json"
+            #expect(FileManager.default.fileExists(atPath: exportFile))
+            #expect(api.node.expireTasks(endedBefore: .seconds(7 * 86_400)) == 0, "ended only hours ago")
+            api.clock.advance(by: .seconds(8 * 86_400))
+            #expect(api.node.expireTasks(endedBefore: .seconds(7 * 86_400)) == 1)
+            expectStreamError(try await api.stream(.get, "/export_channels/\(taskID)", token: api.serverToken), .notFound, code: 16)
+            #expect(!FileManager.default.fileExists(atPath: exportFile), "the file went with the task")
         }
     }
 
