@@ -277,7 +277,7 @@ extension ChatNode {
             } catch {
                 attempt += 1
                 guard attempt < 5, !Task.isCancelled else { throw TaskInterrupted(cause: "\(error)") }
-                try await Task.sleep(for: .milliseconds(100 << attempt))
+                try await clock.sleep(for: .milliseconds(100 << attempt))
             }
         }
     }

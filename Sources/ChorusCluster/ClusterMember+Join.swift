@@ -61,13 +61,8 @@ extension ClusterMember {
             var leader: String?
             // This node may lead the log itself (it is one of the configured members).
             if let log = metadataLog, log.status.role == .leader { _ = joining ? log.proposeJoin(me) : log.proposeLeave(me) }
-            for peer in next where peer != me {
-                let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
-                    let node = try nodeActor(on: peer)
-                    return joining ? try await node.requestJoin(me) : try await node.requestLeave(me)
-                }
-                if answer?.proposed == true { break }
-                leader = answer?.leader ?? leader
+            (_, leader) = await askLeader(among: next.filter { $0 != me }) { node in
+                joining ? try await node.requestJoin(me) : try await node.requestLeave(me)
             }
             // Give the commit a moment to reach this node (it is a member of the log's group).
             let wait = ContinuousClock.now + .milliseconds(500)
@@ -104,16 +99,9 @@ extension ClusterMember {
                 if log.proposeSetting(key: key, value: value) {
                     proposedInTerm = term
                 } else {
-                    for peer in next {
-                        let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) {
-                            try await nodeActor(on: peer).requestSetting(key: key, value: value)
-                        }
-                        if answer?.proposed == true {
-                            proposedInTerm = term
-                            break
-                        }
-                        leader = answer?.leader ?? leader
-                    }
+                    let (proposed, named) = await askLeader(among: next) { try await $0.requestSetting(key: key, value: value) }
+                    if proposed { proposedInTerm = term }
+                    leader = named
                 }
             }
             let wait = ContinuousClock.now + .milliseconds(500)
@@ -124,6 +112,20 @@ extension ClusterMember {
             next = (leader.map { [$0] } ?? []) + others
         }
         throw RemoteCallError(.unreachable, "no metadata-log leader committed \(key) within \(Self.ringRequestDeadline)")
+    }
+
+    /// Asks `peers` in turn (1 s each) to have the metadata log's leader propose a change, until
+    /// one did; returns whether one did, and the leader the others named (to ask first next time).
+    private func askLeader(
+        among peers: [String], _ request: @escaping @Sendable (ClusterNodeActor) async throws -> ClusterNodeActor.RingRequestAnswer
+    ) async -> (proposed: Bool, leader: String?) {
+        var leader: String?
+        for peer in peers {
+            let answer = try? await ClusterActorSystem.$callTimeout.withValue(.seconds(1)) { try await request(try nodeActor(on: peer)) }
+            if answer?.proposed == true { return (true, leader) }
+            leader = answer?.leader ?? leader
+        }
+        return (false, leader)
     }
 
     /// A leave of this node's own that stopped before any node adopted its ring (the node died

@@ -117,10 +117,13 @@ struct StreamTaskClusterTests {
             await cluster.systems[1].shutdownTransport()
             let started = try await one.stream(.post, "/channels/delete", token: one.serverToken, json: ["cids": ["group:\(group)"]])
             let id = try #require(started.object["task_id"] as? String)
-            // Four retries over ~3 s, then the task stops where it was.
+            // Four retries over ~3 s of the node's clock (moved here by hand), then the task stops
+            // where it was.
             var task = try #require(one.node.tasks.task(id))
-            for _ in 0..<100 where task.inFlight == nil || one.node.runningTasks.withLock({ $0.contains(id) }) {
-                try await Task.sleep(for: .milliseconds(100))
+            for _ in 0..<1_000 where task.inFlight == nil || one.node.runningTasks.withLock({ $0.contains(id) }) {
+                one.clock.advance(by: .milliseconds(500))
+                await Task.yield()
+                try await Task.sleep(for: .milliseconds(1))
                 task = try #require(one.node.tasks.task(id))
             }
             #expect(!one.node.runningTasks.withLock { $0.contains(id) }, "the run ended")
