@@ -43,6 +43,8 @@ public final class ChatNode: Sendable {
     let edges = EdgeRegistry()
     /// Every channel type and its settings.
     public let channelTypes: ChannelTypeRegistry
+    /// Segments, campaigns and their progress.
+    public let documents: AppDocuments
     /// This node's background tasks.
     public let tasks: ChatTaskStore
     /// Runners of task kinds the chat layer does not run itself.
@@ -51,6 +53,8 @@ public final class ChatNode: Sendable {
     let taskCleanups = Mutex<[String: @Sendable (ChatTask) -> Void]>([:])
     /// The tasks running on this node now.
     let runningTasks = Mutex<Set<String>>([])
+    /// The campaigns whose runner runs on this node now.
+    let runningCampaigns = Mutex<Set<String>>([])
     /// Where the last capped retention pass stopped (the creation time, RFC 3339, of its last channel).
     let retentionCursor = Mutex<String?>(nil)
     let logger: Logger
@@ -77,6 +81,8 @@ public final class ChatNode: Sendable {
         public var replicationRetryInterval: Duration = .milliseconds(100)
         /// Word lists by name, for channel types' `blocklist`.
         public var blocklists: [String: [String]] = [:]
+        /// How many messages per second each campaign sends at most (default 100).
+        public var campaignMessagesPerSecond = 100
 
         public init(
             limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,
@@ -93,9 +99,10 @@ public final class ChatNode: Sendable {
     public init(
         actorSystem: ClusterActorSystem, configuration: Configuration = Configuration(), journal: any Journal = MemoryJournal(),
         store: HistoryStore? = nil, clock: any TimeSource = SystemTimeSource(), cluster: ClusterPlacement? = nil,
-        channelTypes: ChannelTypeRegistry? = nil, tasks: ChatTaskStore = ChatTaskStore(), logger: Logger = Logger(label: "chorus.chat")
+        channelTypes: ChannelTypeRegistry? = nil, documents: AppDocuments = AppDocuments(), tasks: ChatTaskStore = ChatTaskStore(), logger: Logger = Logger(label: "chorus.chat")
     ) {
         self.tasks = tasks
+        self.documents = documents
         self.actorSystem = actorSystem
         self.cluster = cluster
         self.journal = journal

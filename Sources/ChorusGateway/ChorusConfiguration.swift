@@ -76,12 +76,15 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var retentionSweepSeconds = 3600.0
         /// How long a node keeps an ended task (and an export's file), in days (default 7).
         public var taskRetentionDays = 7
+        /// How many messages per second each campaign sends at most (default 100), so live chat
+        /// keeps its latency while one runs.
+        public var campaignMessagesPerSecond = 100
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case typingTTLSeconds = "typing_ttl_seconds", blocklists, retentionSweepSeconds = "retention_sweep_seconds"
-            case taskRetentionDays = "task_retention_days"
+            case taskRetentionDays = "task_retention_days", campaignMessagesPerSecond = "campaign_messages_per_second"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -90,6 +93,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&blocklists, .blocklists)
             try c.update(&retentionSweepSeconds, .retentionSweepSeconds)
             try c.update(&taskRetentionDays, .taskRetentionDays)
+            try c.update(&campaignMessagesPerSecond, .campaignMessagesPerSecond)
         }
     }
 
@@ -246,6 +250,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
         try check((1...3650).contains(chat.taskRetentionDays), "chat.task_retention_days", "must be 1-3650")
+        try check((1...100_000).contains(chat.campaignMessagesPerSecond), "chat.campaign_messages_per_second", "must be 1-100000")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
         try check(!stream.apiKey.isEmpty && stream.apiKey.utf8.count <= 128, "stream.api_key", "must be 1-128 characters")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
@@ -276,6 +281,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         configuration.movingRetryDeadline = .milliseconds(cluster.callTimeoutMs)
         configuration.replicationFactor = cluster.effectiveReplicationFactor
         configuration.blocklists = chat.blocklists
+        configuration.campaignMessagesPerSecond = chat.campaignMessagesPerSecond
         return configuration
     }
 }

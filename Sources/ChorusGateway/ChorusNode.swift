@@ -100,6 +100,7 @@ public final class ChorusNode: Sendable {
         let channelTypes =
             try dataDir.map { try ChannelTypeRegistry(defaultMaxMessageLength: maxLength, directory: $0, blocklists: blocklists) }
             ?? ChannelTypeRegistry(defaultMaxMessageLength: maxLength, blocklists: blocklists)
+        let documents = try dataDir.map { try AppDocuments(directory: $0) } ?? AppDocuments()
         switch storage {
         case .dataDirectory:
             let (opened, recovery) = try NodeStorage.open(
@@ -121,12 +122,13 @@ public final class ChorusNode: Sendable {
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
                 electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 5)),
                 replicationFactor: cluster.effectiveReplicationFactor, logger: logger
-            ) { [logger, channelTypes] metadata in
+            ) { [logger, channelTypes, documents] metadata in
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }
                 do {
                     try channelTypes.adopt(settings: metadata.settings, version: metadata.version)
+                    try documents.adopt(settings: metadata.settings, version: metadata.version)
                 } catch {
-                    logger.error("cannot apply the metadata log's channel types", metadata: ["error": "\(error)"])
+                    logger.error("cannot apply the metadata log's channel types and documents", metadata: ["error": "\(error)"])
                 }
             }
             chatConfiguration.snowflakeNode = UInt64(role.index + 1)
@@ -139,7 +141,7 @@ public final class ChorusNode: Sendable {
         }
         chat = ChatNode(
             actorSystem: actorSystem, configuration: chatConfiguration, journal: self.storage?.wal ?? MemoryJournal(), store: self.storage?.store,
-            clock: clock, cluster: member?.placement, channelTypes: channelTypes,
+            clock: clock, cluster: member?.placement, channelTypes: channelTypes, documents: documents,
             tasks: try dataDir.map { try ChatTaskStore(directory: $0 + "/tasks") } ?? ChatTaskStore(), logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
@@ -232,6 +234,7 @@ public final class ChorusNode: Sendable {
                 node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration,
                 taskRetention: .seconds(Int64(configuration.chat.taskRetentionDays) * 86_400), logger: logger))
         services.append(StartWhenReady(clusterReady, TaskResumeService(node: chat)))
+        services.append(StartWhenReady(clusterReady, CampaignService(node: chat)))
         if let member, let role {
             let cluster = configuration.cluster
             services.append(ClusterService(node: self))

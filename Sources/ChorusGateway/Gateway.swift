@@ -89,6 +89,8 @@ public enum Gateway {
         StreamMessageRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamChannelTypeRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamTaskRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamSegmentRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
+        StreamCampaignRoutes(node: node, maxBodyBytes: maxBody).register(on: stream)
         StreamExportRoutes(
             node: node, maxBodyBytes: maxBody, directory: dependencies.exportDirectory, key: SymmetricKey(data: dependencies.cdnKey),
             ttlSeconds: configuration.cdn.urlTTLSeconds

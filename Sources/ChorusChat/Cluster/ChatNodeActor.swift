@@ -56,6 +56,11 @@ public distributed actor ChatNodeActor {
         try node.localChannelIDs()
     }
 
+    /// The first `limit` users after `cursor` that this node holds and `filter` matches (``ChatNode/users(matching:after:limit:)``).
+    public distributed func users(matching filter: QueryFilter, after cursor: UserID?, limit: Int) async throws -> [UserProfile] {
+        try await node.localUsers(matching: filter, after: cursor, limit: limit)
+    }
+
     /// `user` came online or went offline: tell the active channels of theirs that this node owns.
     public distributed func presenceChanged(of user: UserID, online: Bool, in channels: [ChannelID]) async {
         await node.presenceChanged(of: user, online: online, in: channels)

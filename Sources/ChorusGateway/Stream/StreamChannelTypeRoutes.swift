@@ -26,10 +26,6 @@ struct StreamChannelTypeRoutes {
         ("unmute", "Unmute a user", "[@username]", "moderation_set"),
     ]
 
-    private func requireServer(_ context: ChorusRequestContext, _ what: String) throws {
-        guard context.isServer else { throw StreamError.notAllowed("\(what) needs a server token") }
-    }
-
     /// A type's `blocklist` must name a configured word list (`chat.blocklists`).
     private func requireBlocklist(of settings: ChannelTypeSettings) throws {
         guard let name = settings.blocklist, !node.channelTypes.hasBlocklist(name) else { return }
@@ -46,7 +42,7 @@ struct StreamChannelTypeRoutes {
     }
 
     func create(_ request: Request, _ context: ChorusRequestContext) async throws -> Response {
-        try requireServer(context, "creating a channel type")
+        try context.requireStreamServer("creating a channel type")
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         guard let name = try body.string("name") else { throw StreamError.input("name is required") }
         guard ChannelAddress(type: name, id: "x") != nil else {
@@ -61,19 +57,19 @@ struct StreamChannelTypeRoutes {
     }
 
     func list(_ context: ChorusRequestContext) throws -> Response {
-        try requireServer(context, "listing channel types")
+        try context.requireStreamServer("listing channel types")
         let types = node.channelTypes.all().map { ($0.name, JSONValue.object(Self.shape($0, commandObjects: true))) }
         return try StreamJSON.response(["channel_types": .object(Dictionary(uniqueKeysWithValues: types))], context: context)
     }
 
     func get(_ context: ChorusRequestContext) throws -> Response {
-        try requireServer(context, "reading a channel type")
+        try context.requireStreamServer("reading a channel type")
         return try StreamJSON.response(Self.shape(try existing(context), commandObjects: true), context: context)
     }
 
     /// Changes only the fields given; `permissions`, `grants` and `commands` are replaced whole.
     func update(_ request: Request, _ context: ChorusRequestContext) async throws -> Response {
-        try requireServer(context, "changing a channel type")
+        try context.requireStreamServer("changing a channel type")
         var settings = try existing(context)
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         try Self.apply(body, to: &settings)
@@ -85,7 +81,7 @@ struct StreamChannelTypeRoutes {
 
     /// Removes a type no live channel has. Built-in types stay.
     func delete(_ context: ChorusRequestContext) async throws -> Response {
-        try requireServer(context, "deleting a channel type")
+        try context.requireStreamServer("deleting a channel type")
         let settings = try existing(context)
         guard !ChannelTypeSettings.builtInNames.contains(settings.name) else {
             throw StreamError.input("channel type \(settings.name) is built in and cannot be deleted")

@@ -36,7 +36,7 @@ struct StreamExportRoutes {
     /// `{"channels": [{"cid"} or {"type", "id"}, optional "messages_since"/"messages_until"] (1-25),
     /// "clear_deleted_message_text", "include_truncated_messages", "export_users"}` → 201 `{"task_id"}`.
     func start(_ request: Request, _ context: ChorusRequestContext) async throws -> Response {
-        guard context.isServer else { throw StreamError.notAllowed("exporting channels needs a server token") }
+        try context.requireStreamServer("exporting channels")
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         guard case .array(let items)? = body["channels"], (1...25).contains(items.count) else {
             throw StreamError.input("channels must list 1-25 channels")
@@ -54,7 +54,7 @@ struct StreamExportRoutes {
                 address = nil
             }
             guard let address, address.channelID != nil else { throw StreamError.input("channels[\(index)] needs a cid (or type and id) of a channel") }
-            channels.append(.init(cid: address.cid, since: try time(channel, "messages_since"), until: try time(channel, "messages_until")))
+            channels.append(.init(cid: address.cid, since: try channel.time("messages_since"), until: try channel.time("messages_until")))
         }
         let options = ChatTask.ExportOptions(
             channels: channels, clearDeletedMessageText: try body.bool("clear_deleted_message_text") ?? false,
@@ -65,19 +65,9 @@ struct StreamExportRoutes {
         return try StreamJSON.response(["task_id": .string(task.id)], status: .created, context: context)
     }
 
-    private func time(_ body: StreamBody, _ key: String) throws -> Timestamp? {
-        guard let text = try body.string(key) else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
-            throw StreamError.input("\(body.name(key)) must be an RFC 3339 time")
-        }
-        return Timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
-    }
-
     /// The task; once completed, `result.url` downloads the export until it expires.
     func status(_ request: Request, _ context: ChorusRequestContext) async throws -> Response {
-        guard context.isServer else { throw StreamError.notAllowed("export status needs a server token") }
+        try context.requireStreamServer("export status")
         let id = context.parameters.get("taskID") ?? ""
         guard id.count <= 200, let task = try await node.task(id), task.kind == Self.kind else {
             throw StreamError(.doesNotExist, .notFound, "Can't find task with id \(id.prefix(200))")

@@ -188,7 +188,7 @@ struct StreamQueryRoutes {
     /// `POST /users` `{"users": {"alice": {"id": "alice", "name": "Alice"}}}` (server only):
     /// creates or renames each user.
     @Sendable func upsertUsers(_ request: Request, context: ChorusRequestContext) async throws -> Response {
-        guard context.isServer else { throw StreamError.notAllowed("upserting users needs a server token") }
+        try context.requireStreamServer("upserting users")
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
         guard let users = try body.object("users"), !users.fields.isEmpty, users.fields.count <= 100 else {
             throw StreamError.input("users must be an object of 1-100 users by id")

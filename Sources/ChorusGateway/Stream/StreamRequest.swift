@@ -84,6 +84,17 @@ struct StreamBody: Sendable {
         return int
     }
 
+    /// An RFC 3339 time (with or without fractional seconds).
+    func time(_ key: String) throws -> Timestamp? {
+        guard let text = try string(key) else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
+            throw StreamError.input("\(name(key)) must be an RFC 3339 time")
+        }
+        return Timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
+    }
+
     func strings(_ key: String, max: Int) throws -> [String]? {
         guard let value = self[key] else { return nil }
         guard case .array(let elements) = value else { throw StreamError.input("\(name(key)) must be an array of strings") }
@@ -135,6 +146,11 @@ extension ChorusRequestContext {
         case .server: return named
         case .anonymous, nil: return nil
         }
+    }
+
+    /// Fails with 403 (code 17) unless a server token made the call: `what` needs one.
+    func requireStreamServer(_ what: String) throws {
+        guard isServer else { throw StreamError.notAllowed("\(what) needs a server token") }
     }
 
     /// ``streamUser(named:)``, required: a server call must name its user.

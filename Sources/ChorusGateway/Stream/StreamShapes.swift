@@ -114,12 +114,17 @@ struct StreamShapes {
             "type": .string(message.deleted ? "deleted" : "regular"), "user": user(message.senderID),
             "created_at": StreamJSON.time(message.createdAt), "updated_at": StreamJSON.time(message.editedAt ?? message.createdAt),
             "deleted_at": message.deleted ? StreamJSON.time(message.editedAt ?? message.createdAt) : .null,
-            "attachments": .array(message.attachments.map { attachment in
-                ["asset_id": .string(attachment.assetID.rawValue), "title": .string(attachment.filename),
-                 "mime_type": .string(attachment.contentType), "file_size": .number(Double(attachment.sizeBytes))]
-            }),
+            "attachments": .array(message.attachments.map(Self.attachment)),
             "latest_reactions": .array(latest), "own_reactions": [], "reaction_counts": .object(counts), "reaction_scores": .object(counts),
             "reply_count": 0, "mentioned_users": [], "silent": false, "pinned": false, "shadowed": false,
+        ]
+    }
+
+    /// An upload as messages (and campaigns) show it.
+    static func attachment(_ attachment: Attachment) -> JSONValue {
+        [
+            "asset_id": .string(attachment.assetID.rawValue), "title": .string(attachment.filename),
+            "mime_type": .string(attachment.contentType), "file_size": .number(Double(attachment.sizeBytes)),
         ]
     }
 

@@ -1,0 +1,180 @@
+import ChorusActorSystem
+import ChorusModel
+import Logging
+import ServiceLifecycle
+
+/// Campaigns (docs/stream-api.md, "Campaigns"): kept as app documents; each runs on the node
+/// that owns its id on the ring, one batch of users at a time, throttled.
+///
+/// Exactly once: users go in ascending id order and the runner keeps its cursor and counters
+/// (``CampaignProgress``) after each batch, through the metadata log in a cluster. Every message
+/// carries the campaign's client message id, so a runner that sends to a user again (it crashed
+/// after sending, before keeping its progress; or a failover briefly ran two) gets the first
+/// message back from the channel (``RecentSends``) instead of posting a second.
+extension ChatNode {
+    static func campaignKey(_ id: String) -> String { "campaign/" + id }
+    static func progressKey(_ id: String) -> String { "campaign_progress/" + id }
+
+    /// The actor identity a campaign's runner is placed by.
+    static func campaignIdentity(_ id: String) -> ActorIdentity { ActorIdentity(kind: "campaign", key: id) }
+
+    public func campaign(_ id: String) throws -> Campaign? {
+        try document(Self.campaignKey(id))
+    }
+
+    /// Every campaign, oldest first.
+    public func campaigns() throws -> [Campaign] {
+        try documents(prefix: Self.campaignKey("")).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func campaignProgress(_ id: String) throws -> CampaignProgress {
+        try document(Self.progressKey(id)) ?? CampaignProgress()
+    }
+
+    /// Creates or replaces `campaign` on every node, then starts its runner if it is due here.
+    public func saveCampaign(_ campaign: Campaign) async throws {
+        try await saveDocument(Self.campaignKey(campaign.id), encoding: campaign)
+        runCampaigns()
+    }
+
+    /// Removes campaign `id` and its progress (a runner stops at its next batch).
+    public func deleteCampaign(_ id: String) async throws {
+        try await saveDocument(Self.campaignKey(id), nil)
+        try await saveDocument(Self.progressKey(id), nil)
+    }
+
+    /// Starts a runner for every scheduled campaign this node owns that has none here yet (at
+    /// start, after a campaign changes, and every second, which picks up a failed node's).
+    public func runCampaigns() {
+        guard let campaigns = try? campaigns() else { return }
+        for campaign in campaigns where campaign.intent == .scheduled && ownsCampaign(campaign.id) {
+            guard runningCampaigns.withLock({ $0.insert(campaign.id).inserted }) else { continue }
+            Task {
+                await self.runCampaign(campaign.id)
+                self.runningCampaigns.withLock { _ = $0.remove(campaign.id) }
+            }
+        }
+    }
+
+    private func ownsCampaign(_ id: String) -> Bool {
+        cluster.map { $0.owner(of: Self.campaignIdentity(id)) == actorSystem.nodeName } ?? true
+    }
+
+    /// Sends campaign `id` a batch at a time until it completes, is stopped or deleted, or moves
+    /// to another node. A failure of the cluster or the node is retried with a backoff; a
+    /// user's own failure (the channel refuses the message) counts as `failed`.
+    func runCampaign(_ id: String) async {
+        let rate = max(1, configuration.campaignMessagesPerSecond)
+        let batch = min(max(rate, 10), 500)
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                guard ownsCampaign(id), let campaign = try campaign(id), campaign.intent == .scheduled else { return }
+                var progress = try campaignProgress(id)
+                guard progress.completedAt == nil else { return }
+                let started = clock.now()
+                if let due = campaign.scheduledFor, started < due {
+                    // Wakes at least every second to see a new schedule.
+                    try await clock.sleep(until: min(due, started.advanced(by: .seconds(1))))
+                    continue
+                }
+                guard let segment = try segment(campaign.segmentID) else {
+                    throw ChatError(.notFound, "segment \(campaign.segmentID) does not exist")
+                }
+                let filter = try Segment.parse(segment.filter)
+                if progress.startedAt == nil {
+                    progress.startedAt = started
+                    progress.targeted = try await countUsers(matching: filter)
+                }
+                let users = try await users(matching: filter, after: progress.cursor, limit: batch)
+                let sender = try await profile(of: campaign.senderID)
+                for user in users {
+                    switch try await deliver(campaign, to: user, from: sender, clientMessageID: campaign.clientMessageID) {
+                    case nil: progress.sent += 1
+                    case .some: progress.failed += 1
+                    }
+                }
+                progress.cursor = users.last?.id ?? progress.cursor
+                let now = clock.now()
+                if users.count < batch {
+                    progress.completedAt = now
+                    progress.targeted = progress.sent + progress.failed
+                }
+                progress.updatedAt = now
+                try Task.checkCancellation()
+                try await saveDocument(Self.progressKey(id), encoding: progress)
+                if progress.completedAt != nil {
+                    logger.info("campaign completed", metadata: ["campaign": "\(id)", "sent": "\(progress.sent)", "failed": "\(progress.failed)"])
+                    return
+                }
+                failures = 0
+                try await clock.sleep(until: started.advanced(by: .seconds(Double(users.count) / Double(rate))))
+            } catch is CancellationError {
+                return
+            } catch {
+                failures += 1
+                logger.warning("a campaign batch failed; retrying", metadata: ["campaign": "\(id)", "error": "\(error)"])
+                try? await clock.sleep(for: .seconds(min(1 << min(failures, 5), 30)))
+            }
+        }
+    }
+
+    /// Sends `campaign`'s message from `sender` to `user` in the channel of the two of them
+    /// (created if missing); returns nil once sent, or why the channel refused it. A failure of
+    /// the cluster or the node throws (the batch is retried).
+    func deliver(_ campaign: Campaign, to user: UserProfile, from sender: UserProfile, clientMessageID: String?) async throws -> String? {
+        guard user.id != sender.id else { return "the sender is not sent their own campaign" }
+        guard let address = ChannelAddress(type: campaign.channelType, id: ChannelAddress.membersID([sender.id, user.id])) else {
+            return "channel type \(campaign.channelType) is not valid"
+        }
+        let text = CampaignTemplate.render(campaign.text, user: user, sender: sender, defaults: campaign.defaults)
+        do {
+            let creation = ChannelCreation(createdBy: sender.id, name: "", custom: [:], members: [user.id])
+            let (channel, _) = try await openChannel(address, creating: creation)
+            _ = try await withChannel(channel) { channel in
+                try await channel.send(
+                    MessageDraft(body: text, attachments: campaign.attachments), from: sender.id, senderName: sender.displayName,
+                    clientMessageID: clientMessageID, asServer: true)
+            }
+            return nil
+        } catch let error as ChatError where !Self.transientCodes.contains(error.code) {
+            return error.message
+        }
+    }
+
+    /// Errors that say nothing about the user: the batch is retried.
+    private static let transientCodes: Set<ChatError.Code> = [.clusterUnavailable, .rateLimited, .historyUnavailable, .channelNotFound]
+
+    /// Sends `campaign`'s message to `users` now (each a new message, not counted in its
+    /// progress): each user's outcome, `sent` or why not.
+    public func testCampaign(_ campaign: Campaign, users: [UserID]) async throws -> [UserID: String] {
+        let sender = try await profile(of: campaign.senderID)
+        var results: [UserID: String] = [:]
+        for id in users {
+            do {
+                let user = try await profile(of: id)
+                results[id] = try await deliver(campaign, to: user, from: sender, clientMessageID: nil) ?? "sent"
+            } catch let error as ChatError where error.code == .userNotFound {
+                results[id] = error.message
+            }
+        }
+        return results
+    }
+}
+
+/// Every second of the node's clock, starts the runners of the campaigns this node owns
+/// (``ChatNode/runCampaigns()``): after a start, and after a ring change moved one here.
+public struct CampaignService: Service {
+    let node: ChatNode
+
+    public init(node: ChatNode) {
+        self.node = node
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            node.runCampaigns()
+            try? await cancelWhenGracefulShutdown { try await node.clock.sleep(for: .seconds(1)) }
+        }
+    }
+}
