@@ -53,8 +53,8 @@ public final class ChatNode: Sendable {
     let taskCleanups = Mutex<[String: @Sendable (ChatTask) -> Void]>([:])
     /// The tasks running on this node now.
     let runningTasks = Mutex<Set<String>>([])
-    /// The campaigns whose runner runs on this node now.
-    let runningCampaigns = Mutex<Set<String>>([])
+    /// The runners of campaigns on this node now, by campaign.
+    let runningCampaigns = Mutex<[String: Task<Void, Never>]>([:])
     /// Where the last capped retention pass stopped (the creation time, RFC 3339, of its last channel).
     let retentionCursor = Mutex<String?>(nil)
     let logger: Logger

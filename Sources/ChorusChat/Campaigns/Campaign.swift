@@ -61,23 +61,35 @@ public struct Campaign: Sendable, Codable, Equatable {
         self.updatedAt = createdAt
     }
 
-    /// The status a client sees at `now`.
+    /// The status a client sees at `now`; a run that halted (``CampaignProgress/haltedAt``) since
+    /// it was last scheduled or resumed shows as stopped.
     public func status(progress: CampaignProgress, at now: Timestamp) -> Status {
         if progress.completedAt != nil { return .completed }
         switch intent {
         case .draft: return .draft
         case .stopped: return .stopped
-        case .scheduled: return now < (scheduledFor ?? now) ? .scheduled : .running
+        case .scheduled:
+            if isHalted(progress) { return .stopped }
+            return now < (scheduledFor ?? now) ? .scheduled : .running
         }
+    }
+
+    /// Whether the run halted since the campaign was last scheduled or resumed.
+    public func isHalted(_ progress: CampaignProgress) -> Bool {
+        guard let halted = progress.haltedAt else { return false }
+        return halted >= max(scheduledAt ?? createdAt, resumedAt ?? createdAt)
     }
 
     /// The client message id each recipient's message carries: a runner that sends to a user
     /// again (after a crash, or while a failover briefly runs two) finds the first one instead.
-    var clientMessageID: String { "campaign-" + id }
+    /// It names this campaign's creation too, so a campaign made again under the same id sends anew.
+    var clientMessageID: String { "campaign-\(id)-\(createdAt.milliseconds)" }
 }
 
-/// How far a campaign got: only its runner writes it, after each batch.
+/// How far a campaign got: only its runner writes it, after each batch (at most once a second).
 public struct CampaignProgress: Sendable, Codable, Equatable {
+    /// The creation time of the campaign it belongs to (one made again under the same id starts afresh).
+    public var campaignCreatedAt: Timestamp?
     /// The last user handled (users go in ascending id order).
     public var cursor: UserID?
     /// The segment's size when the campaign started; once it completes, the users it handled.
@@ -87,6 +99,10 @@ public struct CampaignProgress: Sendable, Codable, Equatable {
     public var startedAt: Timestamp?
     public var completedAt: Timestamp?
     public var updatedAt: Timestamp?
+    /// When the run stopped on something only a change can mend (its segment or sender is
+    /// gone), and what; resuming the campaign tries again.
+    public var haltedAt: Timestamp?
+    public var error: String?
 
     public init() {}
 }

@@ -23,12 +23,18 @@ extension ChatNode {
     }
 
     /// Every campaign, oldest first.
-    public func campaigns() throws -> [Campaign] {
-        try documents(prefix: Self.campaignKey("")).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    public func campaigns() -> [Campaign] {
+        documents(prefix: Self.campaignKey("")).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
-    public func campaignProgress(_ id: String) throws -> CampaignProgress {
-        try document(Self.progressKey(id)) ?? CampaignProgress()
+    /// How far `campaign` got (nothing yet if the progress kept under its id is another campaign's).
+    public func campaignProgress(of campaign: Campaign) throws -> CampaignProgress {
+        guard let progress: CampaignProgress = try document(Self.progressKey(campaign.id)), progress.campaignCreatedAt == campaign.createdAt else {
+            var fresh = CampaignProgress()
+            fresh.campaignCreatedAt = campaign.createdAt
+            return fresh
+        }
+        return progress
     }
 
     /// Creates or replaces `campaign` on every node, then starts its runner if it is due here.
@@ -46,76 +52,129 @@ extension ChatNode {
     /// Starts a runner for every scheduled campaign this node owns that has none here yet (at
     /// start, after a campaign changes, and every second, which picks up a failed node's).
     public func runCampaigns() {
-        guard let campaigns = try? campaigns() else { return }
-        for campaign in campaigns where campaign.intent == .scheduled && ownsCampaign(campaign.id) {
-            guard runningCampaigns.withLock({ $0.insert(campaign.id).inserted }) else { continue }
-            Task {
-                await self.runCampaign(campaign.id)
-                self.runningCampaigns.withLock { _ = $0.remove(campaign.id) }
+        for campaign in campaigns() where campaign.intent == .scheduled && ownsCampaign(campaign.id) {
+            runningCampaigns.withLock { running in
+                guard running[campaign.id] == nil else { return }
+                running[campaign.id] = Task {
+                    await self.runCampaign(campaign.id)
+                    self.runningCampaigns.withLock { $0[campaign.id] = nil }
+                }
             }
         }
+    }
+
+    /// Cancels every runner of this node (it is stopping); each stops at its next await.
+    public func stopCampaignRunners() {
+        for runner in runningCampaigns.withLock({ $0.values }) { runner.cancel() }
     }
 
     private func ownsCampaign(_ id: String) -> Bool {
         cluster.map { $0.owner(of: Self.campaignIdentity(id)) == actorSystem.nodeName } ?? true
     }
 
+    /// Why a run cannot go on until the campaign changes.
+    private struct Halt: Error {
+        var reason: String
+    }
+
     /// Sends campaign `id` a batch at a time until it completes, is stopped or deleted, or moves
-    /// to another node. A failure of the cluster or the node is retried with a backoff; a
-    /// user's own failure (the channel refuses the message) counts as `failed`.
+    /// to another node. Batches hold a tenth of a second's messages (10-500), so the throttle
+    /// spreads them; progress is kept after a batch at most once a second, and when the campaign
+    /// stops or completes. A failure of the cluster or the node is retried with a backoff; a
+    /// user's own failure (the channel refuses the message) counts as `failed`; a missing
+    /// segment or sender halts the run until the campaign is resumed.
     func runCampaign(_ id: String) async {
         let rate = max(1, configuration.campaignMessagesPerSecond)
-        let batch = min(max(rate, 10), 500)
-        var failures = 0
+        let batch = min(max(rate / 10, 10), 500)
+        var (failures, unsaved, lastSave) = (0, CampaignProgress?.none, clock.now())
+        func keep(_ progress: CampaignProgress) async throws {
+            try await saveDocument(Self.progressKey(id), encoding: progress)
+            (unsaved, lastSave) = (nil, clock.now())
+        }
         while !Task.isCancelled {
+            var progress = unsaved
             do {
-                guard ownsCampaign(id), let campaign = try campaign(id), campaign.intent == .scheduled else { return }
-                var progress = try campaignProgress(id)
-                guard progress.completedAt == nil else { return }
+                guard ownsCampaign(id), let campaign = try campaign(id) else { return }
+                guard campaign.intent == .scheduled else {
+                    if let unsaved { try await keep(unsaved) }  // stopped: its counters are exact
+                    return
+                }
+                progress = try unsaved ?? campaignProgress(of: campaign)
+                guard progress!.completedAt == nil, !campaign.isHalted(progress!) else { return }
                 let started = clock.now()
                 if let due = campaign.scheduledFor, started < due {
                     // Wakes at least every second to see a new schedule.
                     try await clock.sleep(until: min(due, started.advanced(by: .seconds(1))))
                     continue
                 }
-                guard let segment = try segment(campaign.segmentID) else {
-                    throw ChatError(.notFound, "segment \(campaign.segmentID) does not exist")
-                }
+                guard let segment = try segment(campaign.segmentID) else { throw Halt(reason: "segment \(campaign.segmentID) no longer exists") }
                 let filter = try Segment.parse(segment.filter)
-                if progress.startedAt == nil {
-                    progress.startedAt = started
-                    progress.targeted = try await countUsers(matching: filter)
+                let sender: UserProfile
+                do {
+                    sender = try await profile(of: campaign.senderID)
+                } catch let error as ChatError where error.code == .userNotFound {
+                    throw Halt(reason: "sender \(campaign.senderID) no longer exists")
                 }
-                let users = try await users(matching: filter, after: progress.cursor, limit: batch)
-                let sender = try await profile(of: campaign.senderID)
-                for user in users {
-                    switch try await deliver(campaign, to: user, from: sender, clientMessageID: campaign.clientMessageID) {
-                    case nil: progress.sent += 1
-                    case .some: progress.failed += 1
-                    }
+                if progress!.startedAt == nil {
+                    progress!.startedAt = started
+                    progress!.targeted = try await countUsers(matching: filter)
                 }
-                progress.cursor = users.last?.id ?? progress.cursor
+                let users = try await users(matching: filter, after: progress!.cursor, limit: batch)
+                let failed = try await deliver(campaign, to: users, from: sender)
+                progress!.sent += users.count - failed
+                progress!.failed += failed
+                progress!.cursor = users.last?.id ?? progress!.cursor
                 let now = clock.now()
                 if users.count < batch {
-                    progress.completedAt = now
-                    progress.targeted = progress.sent + progress.failed
+                    progress!.completedAt = now
+                    progress!.targeted = progress!.sent + progress!.failed
                 }
-                progress.updatedAt = now
+                progress!.updatedAt = now
                 try Task.checkCancellation()
-                try await saveDocument(Self.progressKey(id), encoding: progress)
-                if progress.completedAt != nil {
+                if progress!.completedAt != nil || now >= lastSave.advanced(by: .seconds(1)) {
+                    try await keep(progress!)
+                } else {
+                    unsaved = progress
+                }
+                if let progress, progress.completedAt != nil {
                     logger.info("campaign completed", metadata: ["campaign": "\(id)", "sent": "\(progress.sent)", "failed": "\(progress.failed)"])
                     return
                 }
                 failures = 0
                 try await clock.sleep(until: started.advanced(by: .seconds(Double(users.count) / Double(rate))))
+            } catch let halt as Halt {
+                logger.warning("a campaign halted until it is resumed", metadata: ["campaign": "\(id)", "reason": "\(halt.reason)"])
+                guard var progress else { return }
+                progress.haltedAt = clock.now()
+                progress.error = halt.reason
+                try? await keep(progress)
+                return
             } catch is CancellationError {
                 return
             } catch {
                 failures += 1
                 logger.warning("a campaign batch failed; retrying", metadata: ["campaign": "\(id)", "error": "\(error)"])
-                try? await clock.sleep(for: .seconds(min(1 << min(failures, 5), 30)))
+                try? await clock.sleep(for: .seconds(min(1 << min(failures, 4), 10)))
             }
+        }
+    }
+
+    /// ``deliver(_:to:from:clientMessageID:)`` to each of `users`, up to 16 at a time (each send
+    /// waits for its own durable write; different channels' writes share the WAL's group commit);
+    /// returns how many failed. Any throw fails the whole batch, which is then sent again.
+    private func deliver(_ campaign: Campaign, to users: [UserProfile], from sender: UserProfile) async throws -> Int {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            var (pending, failed) = (users[...], 0)
+            func startNext() {
+                guard let user = pending.popFirst() else { return }
+                group.addTask { try await self.deliver(campaign, to: user, from: sender, clientMessageID: campaign.clientMessageID) != nil }
+            }
+            for _ in 0..<16 { startNext() }
+            while let refused = try await group.next() {
+                if refused { failed += 1 }
+                startNext()
+            }
+            return failed
         }
     }
 
@@ -142,8 +201,9 @@ extension ChatNode {
         }
     }
 
-    /// Errors that say nothing about the user: the batch is retried.
-    private static let transientCodes: Set<ChatError.Code> = [.clusterUnavailable, .rateLimited, .historyUnavailable, .channelNotFound]
+    /// Errors that say nothing about the user: the batch is retried. (A channel that is not
+    /// found was deleted: that user's failure.)
+    private static let transientCodes: Set<ChatError.Code> = [.clusterUnavailable, .rateLimited, .historyUnavailable]
 
     /// Sends `campaign`'s message to `users` now (each a new message, not counted in its
     /// progress): each user's outcome, `sent` or why not.
@@ -176,5 +236,6 @@ public struct CampaignService: Service {
             node.runCampaigns()
             try? await cancelWhenGracefulShutdown { try await node.clock.sleep(for: .seconds(1)) }
         }
+        node.stopCampaignRunners()
     }
 }

@@ -12,8 +12,8 @@ extension ChatNode {
     }
 
     /// Every segment, oldest first.
-    public func segments() throws -> [Segment] {
-        try documents(prefix: Self.segmentKey("")).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    public func segments() -> [Segment] {
+        documents(prefix: Self.segmentKey("")).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     /// Creates or replaces `segment` (nil with `id`: removes it) on every node.
@@ -66,18 +66,43 @@ extension ChatNode {
         return Array(merged.sorted { $0.id < $1.id }.filter { seen.insert($0.id).inserted }.prefix(limit))
     }
 
-    /// ``users(matching:after:limit:)`` over the users this node holds.
+    /// ``users(matching:after:limit:)`` over the users this node holds: the next `limit` ids
+    /// after the cursor are picked out of the directory under its lock (no copy of it, no sort
+    /// of every id), then judged; again while fewer than `limit` matched.
     func localUsers(matching filter: QueryFilter, after cursor: UserID?, limit: Int) async throws -> [UserProfile] {
-        let actors = directory.withEntries { entries in
-            entries.users.filter { id, _ in cursor.map { id > $0 } ?? true }
-        }
-        var found: [UserProfile] = []
-        for id in actors.keys.sorted() {
-            guard found.count < limit else { break }
-            guard let profile = try? await actors[id]!.profile() else { continue }  // a replica that holds nothing of the user
-            if filter.matches({ Segment.document(profile)[$0] }) { found.append(profile) }
+        var (found, cursor) = ([UserProfile](), cursor)
+        while found.count < limit {
+            let next = directory.withEntries { entries in
+                Self.smallest(limit, of: entries.users, after: cursor).map { ($0, entries.users[$0]!) }
+            }
+            for (_, actor) in next where found.count < limit {
+                guard let profile = try? await actor.profile() else { continue }  // a replica that holds nothing of the user
+                if filter.matches({ Segment.document(profile)[$0] }) { found.append(profile) }
+            }
+            guard next.count == limit, let last = next.last?.0 else { break }
+            cursor = last
         }
         return found
+    }
+
+    /// The `count` smallest keys of `users` after `cursor`, ascending: one pass that keeps the
+    /// best `count` in order (a random order inserts about `count · ln(n / count)` times).
+    static func smallest(_ count: Int, of users: [UserID: UserActor], after cursor: UserID?) -> [UserID] {
+        var best: [UserID] = []
+        best.reserveCapacity(count + 1)
+        for id in users.keys where cursor.map({ id > $0 }) ?? true {
+            if best.count == count {
+                guard id < best[count - 1] else { continue }
+                best.removeLast()
+            }
+            var (low, high) = (0, best.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if best[middle] < id { low = middle + 1 } else { high = middle }
+            }
+            best.insert(id, at: low)
+        }
+        return best
     }
 }
 
@@ -87,9 +112,17 @@ extension ChatNode {
         try documents.document(key).map { try JSONDecoder().decode(Value.self, from: Data($0.utf8)) }
     }
 
-    /// Every app document under `prefix`, decoded.
-    func documents<Value: Decodable>(prefix: String) throws -> [Value] {
-        try documents.documents(prefix: prefix).values.map { try JSONDecoder().decode(Value.self, from: Data($0.utf8)) }
+    /// Every app document under `prefix` that decodes (one that does not is logged and left out,
+    /// so it cannot hide the others).
+    func documents<Value: Decodable>(prefix: String) -> [Value] {
+        documents.documents(prefix: prefix).compactMap { key, text in
+            do {
+                return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+            } catch {
+                logger.error("an app document does not decode; it is left out", metadata: ["key": "\(prefix)\(key)", "error": "\(error)"])
+                return nil
+            }
+        }
     }
 
     /// Saves `value` as app document `key` (nil: removes it).

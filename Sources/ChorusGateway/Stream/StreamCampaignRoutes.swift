@@ -36,11 +36,11 @@ struct StreamCampaignRoutes {
         guard let senderID = try fields.userID("sender_id") else { throw StreamError.input("\(fields.name("sender_id")) is required") }
         let id = try fields.string("id").map(StreamIDs.check) ?? UUID().uuidString.lowercased()
         guard try node.campaign(id) == nil else { throw StreamError.input("campaign \(id) already exists") }
-        var campaign = Campaign(
+        let campaign = Campaign(
             id: id, name: name, description: try fields.string("description") ?? "", text: text, segmentID: segmentID, senderID: senderID,
             channelType: try fields.string("channel_type") ?? "messaging", defaults: try Self.defaults(fields) ?? [:],
             attachments: try Self.attachments(fields) ?? [], createdAt: node.clock.now())
-        try await check(&campaign, fields)
+        try await check(campaign, fields)
         try await node.saveCampaign(campaign)
         return try StreamJSON.response(["campaign": try shape(campaign)], status: .created, context: context)
     }
@@ -49,7 +49,7 @@ struct StreamCampaignRoutes {
     func list(_ request: Request, _ context: ChorusRequestContext) throws -> Response {
         try context.requireStreamServer("listing campaigns")
         let page = try StreamIDs.page(request)
-        let campaigns = try node.campaigns().dropFirst(page.offset).prefix(page.limit)
+        let campaigns = node.campaigns().dropFirst(page.offset).prefix(page.limit)
         return try StreamJSON.response(["campaigns": .array(try campaigns.map(shape))], context: context)
     }
 
@@ -81,7 +81,7 @@ struct StreamCampaignRoutes {
         if progress.startedAt != nil && before != (campaign.segmentID, campaign.senderID, campaign.channelType) {
             throw StreamError.input("campaign \(campaign.id) has started: its segment, sender and channel type cannot change")
         }
-        try await check(&campaign, fields)
+        try await check(campaign, fields)
         campaign.updatedAt = node.clock.now()
         try await node.saveCampaign(campaign)
         return try StreamJSON.response(["campaign": try shape(campaign)], status: .created, context: context)
@@ -221,7 +221,7 @@ struct StreamCampaignRoutes {
     }
 
     /// Checks what a campaign names exists: its segment, its sender and its channel type.
-    private func check(_ campaign: inout Campaign, _ fields: StreamBody) async throws {
+    private func check(_ campaign: Campaign, _ fields: StreamBody) async throws {
         guard (1...128).contains(campaign.name.count) else { throw StreamError.input("\(fields.name("name")) must be 1-128 characters") }
         guard campaign.description.count <= 1024 else { throw StreamError.input("\(fields.name("description")) must be at most 1,024 characters") }
         guard try node.segment(campaign.segmentID) != nil else { throw StreamError.input("segment \(campaign.segmentID.prefix(64)) does not exist") }
@@ -244,7 +244,7 @@ struct StreamCampaignRoutes {
     }
 
     private func state(of campaign: Campaign) throws -> (Campaign.Status, CampaignProgress) {
-        let progress = try node.campaignProgress(campaign.id)
+        let progress = try node.campaignProgress(of: campaign)
         return (campaign.status(progress: progress, at: node.clock.now()), progress)
     }
 
@@ -266,6 +266,7 @@ struct StreamCampaignRoutes {
             ("stopped_at", campaign.stoppedAt), ("resumed_at", campaign.resumedAt), ("completed_at", progress.completedAt),
         ]
         for (key, time) in times { object[key] = time.map(StreamJSON.time) ?? .null }
+        if campaign.isHalted(progress), let error = progress.error { object["details"] = .string(error) }
         return .object(object)
     }
 }

@@ -171,3 +171,25 @@ extension ChorusRequestContext {
         return address
     }
 }
+
+/// Ids and pages of the app-level resources (segments, campaigns).
+enum StreamIDs {
+    /// A client-chosen id: 1-64 characters from `[A-Za-z0-9_-]`.
+    static func check(_ id: String) throws -> String {
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
+        else { throw StreamError.input("id must be 1-64 characters from [A-Za-z0-9_-]") }
+        return id
+    }
+
+    /// `?limit=` (1-100, default 25) and `?offset=` (0-10,000).
+    static func page(_ request: Request) throws -> (limit: Int, offset: Int) {
+        func number(_ key: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
+            guard let text = request.uri.queryParameters.get(key) else { return value }
+            guard let number = Int(text), range.contains(number) else {
+                throw StreamError.input("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        return (try number("limit", in: 1...100, default: 25), try number("offset", in: 0...10_000, default: 0))
+    }
+}

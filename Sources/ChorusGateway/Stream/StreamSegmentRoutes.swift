@@ -42,7 +42,7 @@ struct StreamSegmentRoutes {
     func list(_ request: Request, _ context: ChorusRequestContext) throws -> Response {
         try context.requireStreamServer("listing segments")
         let page = try StreamIDs.page(request)
-        let segments = try node.segments().dropFirst(page.offset).prefix(page.limit)
+        let segments = node.segments().dropFirst(page.offset).prefix(page.limit)
         return try StreamJSON.response(["segments": .array(try segments.map(shape))], context: context)
     }
 
@@ -97,8 +97,8 @@ struct StreamSegmentRoutes {
     /// A campaign that uses `segment` and has not completed.
     private func user(of segment: Segment) throws -> Campaign? {
         let now = node.clock.now()
-        return try node.campaigns().first { campaign in
-            campaign.segmentID == segment.id && (try? campaign.status(progress: node.campaignProgress(campaign.id), at: now)) != .completed
+        return node.campaigns().first { campaign in
+            campaign.segmentID == segment.id && (try? campaign.status(progress: node.campaignProgress(of: campaign), at: now)) != .completed
         }
     }
 
@@ -119,27 +119,5 @@ struct StreamSegmentRoutes {
             "filter": segment.filter, "size": .number(Double(segment.size)), "status": "ready", "in_use": .bool(try user(of: segment) != nil),
             "created_at": StreamJSON.time(segment.createdAt), "updated_at": StreamJSON.time(segment.updatedAt),
         ]
-    }
-}
-
-/// What the segment and campaign routes share: server-only access, ids, pages.
-enum StreamIDs {
-    /// A client-chosen id: 1-64 characters from `[A-Za-z0-9_-]`.
-    static func check(_ id: String) throws -> String {
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
-        else { throw StreamError.input("id must be 1-64 characters from [A-Za-z0-9_-]") }
-        return id
-    }
-
-    /// `?limit=` (1-100, default 25) and `?offset=` (0-10,000).
-    static func page(_ request: Request) throws -> (limit: Int, offset: Int) {
-        func number(_ key: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
-            guard let text = request.uri.queryParameters.get(key) else { return value }
-            guard let number = Int(text), range.contains(number) else {
-                throw StreamError.input("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        return (try number("limit", in: 1...100, default: 25), try number("offset", in: 0...10_000, default: 0))
     }
 }

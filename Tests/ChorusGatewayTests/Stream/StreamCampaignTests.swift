@@ -185,7 +185,7 @@ struct StreamCampaignTests {
 
     @Test("a runner that sends to users again after a crash finds their messages: each user has one, and the counts are exact")
     func exactlyOnceAfterACrash() async throws {
-        try await TestAPI.run(configuration: Self.configuration(rate: 100)) { api in
+        try await TestAPI.run(configuration: Self.configuration(rate: 1000)) { api in
             let ids = try await Self.users(12, api: api)
             try await api.stream(.post, "/segments", token: api.serverToken, json: ["id": "all", "name": "All", "type": "user", "filter": ["id": ["$gte": "u"]]])
             let created = try await api.stream(
@@ -211,7 +211,7 @@ struct StreamCampaignTests {
 
     @Test("a user the channel refuses counts as failed; the sender is not sent their own campaign")
     func failures() async throws {
-        try await TestAPI.run(configuration: Self.configuration(rate: 100)) { api in
+        try await TestAPI.run(configuration: Self.configuration(rate: 1000)) { api in
             _ = try await Self.users(3, api: api)
             // u02's channel with brand exists already, and brand left it: the message is refused.
             try await api.createStreamChannel(ChannelAddress.membersID([UserID("brand")!, UserID("u02")!]), by: "u02", members: ["brand"])
@@ -225,6 +225,47 @@ struct StreamCampaignTests {
             #expect(done["messages_sent"] as? Int == 2 && done["failed"] as? Int == 2 && done["users_targeted"] as? Int == 4, "brand itself and u02: \(done)")
             let (first, third) = (try await Self.inbox("u01", api: api), try await Self.inbox("u03", api: api))
             #expect(first.count == 1 && third.count == 1)
+        }
+    }
+
+    @Test("a run whose segment is gone halts: the campaign shows stopped with details, and once resumed with the segment back it completes")
+    func halts() async throws {
+        try await TestAPI.run(configuration: Self.configuration(rate: 1000)) { api in
+            _ = try await Self.users(3, api: api)
+            try await api.stream(.post, "/segments", token: api.serverToken, json: ["id": "s", "name": "S", "type": "user", "filter": ["id": ["$gt": "u"]]])
+            try await api.stream(.post, "/campaigns", token: api.serverToken, json: ["id": "c", "name": "C", "text": "hello", "segment_id": "s", "sender_id": "brand"])
+            let segment = try #require(try api.node.segment("s"))
+            try await api.node.deleteSegment("s")  // behind the API's back (it refuses while a campaign uses it)
+            #expect(try await api.stream(.patch, "/campaigns/c/schedule", token: api.serverToken, json: TestAPI.empty).status == .ok)
+            let halted = try await Self.campaign("c", api: api) { $0["status"] as? String == "stopped" }
+            #expect(halted["status"] as? String == "stopped" && (halted["details"] as? String)?.contains("segment s") == true, "\(halted)")
+            try await api.node.saveSegment(segment)
+            api.clock.advance(by: .seconds(1))
+            #expect(try await api.stream(.patch, "/campaigns/c/resume", token: api.serverToken).status == .ok)
+            let done = try await Self.campaign("c", api: api) { $0["status"] as? String == "completed" }
+            #expect(done["messages_sent"] as? Int == 3 && done["details"] == nil, "\(done)")
+        }
+    }
+
+    @Test("a user who deleted their channel with the sender counts as failed; a campaign made again under the same id sends anew")
+    func deletedChannelAndRecreatedCampaign() async throws {
+        try await TestAPI.run(configuration: Self.configuration(rate: 1000)) { api in
+            let ids = try await Self.users(3, api: api)
+            let channel = ChannelAddress.membersID([UserID("brand")!, UserID("u01")!])
+            try await api.createStreamChannel(channel, by: "brand", members: ["u01"])
+            #expect(try await api.stream(.delete, "/channels/messaging/\(channel)", token: api.serverToken).status == .ok)
+            try await api.stream(.post, "/segments", token: api.serverToken, json: ["id": "s", "name": "S", "type": "user", "filter": ["id": ["$gt": "u"]]])
+            for text in ["first", "second"] {
+                try await api.stream(.post, "/campaigns", token: api.serverToken, json: ["id": "c", "name": "C", "text": text, "segment_id": "s", "sender_id": "brand"])
+                #expect(try await api.stream(.patch, "/campaigns/c/schedule", token: api.serverToken, json: TestAPI.empty).status == .ok)
+                let done = try await Self.campaign("c", api: api) { $0["status"] as? String == "completed" }
+                #expect(done["messages_sent"] as? Int == 2 && done["failed"] as? Int == 1, "\(text): \(done)")
+                #expect(try await api.stream(.delete, "/campaigns/c", token: api.serverToken).status == .ok)
+                api.clock.advance(by: .seconds(1))
+            }
+            for id in ids.dropFirst() {
+                #expect(try await Self.inbox(id, api: api).map { $0["text"] as? String } == ["first", "second"], "\(id)")
+            }
         }
     }
 
