@@ -1,7 +1,7 @@
 /// Something that happened in a channel, as WebSocket clients see it.
 ///
 /// A channel actor makes one event per logged record that others should see (not for hiding or
-/// showing a channel, which concern one user), plus ephemeral typing events. Logged events carry
+/// showing a channel, which concern one user), plus ephemeral typing and custom events. Logged events carry
 /// the `seq` of their record; ephemeral ones have none. Events are published only once their
 /// record is durable, in seq order.
 public struct ChannelEvent: Hashable, Sendable, Codable {
@@ -33,6 +33,9 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         /// Something a member did that only their own sockets hear of (hiding the channel, muting
         /// it). Ephemeral; Stream sockets only.
         case notice(user: UserID, Notice)
+        /// A member's custom event (the Stream API's `POST /channels/{type}/{id}/event` with a type
+        /// of the app's own): its type and fields. Ephemeral; Stream sockets watching the channel only.
+        case custom(user: UserID, type: String, fields: [String: JSONValue])
         /// The channel's replica here replaced its whole log (a recovery installed a newer one):
         /// the events of the records it installed were never published and are not in its event
         /// log. Edges subscribe again and replay, so a session that missed them gets them or
@@ -119,13 +122,14 @@ public struct ChannelEvent: Hashable, Sendable, Codable {
         case .resync: "resync"
         case .presence: "presence"
         case .notice: "notice"
+        case .custom: "custom"
         }
     }
 
     /// Whether v1 sockets get this event (they do not hear of watches, presence or notices).
     public var reachesV1: Bool {
         switch payload {
-        case .watching, .presence, .notice, .resync: false
+        case .watching, .presence, .notice, .custom, .resync: false
         default: true
         }
     }

@@ -75,6 +75,15 @@ public struct ChannelTypeSettings: Sendable, Equatable, Codable {
     /// The types every app has: Stream's, then the v1 API's kinds.
     public static let builtInNames = ["messaging", "team", "livestream", "commerce", "gaming", "dm", "group", "room"]
 
+    /// Stream's built-in commands, which `all` in ``commands`` stands for.
+    public static let builtInCommands = ["giphy", "ban", "unban", "mute", "unmute"]
+
+    /// The commands the type enables: ``commands`` with `all` expanded.
+    public var enabledCommands: [String] {
+        guard commands.contains("all") else { return commands }
+        return Self.builtInCommands + commands.filter { $0 != "all" && !Self.builtInCommands.contains($0) }
+    }
+
     /// A built-in type's settings before any change (Chorus's choice, documented in
     /// docs/stream-api.md): everything on, except that `livestream` has no read or connect events,
     /// URL enrichment or mutes (large audiences) and `commerce` no replies or mutes; the v1 kinds

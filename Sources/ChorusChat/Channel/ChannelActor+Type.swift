@@ -29,14 +29,48 @@ extension ChannelActor {
         throw ChatError(.disabledByChannelType, "\(what) are turned off for channel type \(settings.name)")
     }
 
-    /// Refuses `user`'s action when the type's grants list the user's channel role without
-    /// `permission` (403 `CHAT_PERMISSION_DENIED`). Grants only narrow the built-in rules: a role
-    /// the grants do not list, and a server token acting as a user, keep them.
+    /// Refuses `user`'s action (`permission`) when the type forbids it (403
+    /// `CHAT_PERMISSION_DENIED`): the type's `permissions` policies first — the one of highest
+    /// `priority` (a `Deny` first at equal priority) that names the action's resource (or `*`)
+    /// and the user's channel role or `user` (or `*`), and, when it says `owner`, acts on the
+    /// user's own message or reaction, decides — then, when none applies, its `grants`: a role
+    /// they list needs `permission` there. Neither widens the built-in rules, which the call
+    /// checks next; a server token acting as a user is not checked.
     func requireGranted(_ permission: String, to user: UserID, asServer: Bool) throws(ChatError) {
-        guard !asServer, let settings = typeSettings, !settings.grants.isEmpty else { return }
+        guard !asServer, let settings = typeSettings, !settings.grants.isEmpty || !settings.permissions.isEmpty else { return }
         let role = state.members[user].map { Self.grantRole($0.member.role) } ?? "user"
+        if let resource = Self.policyResources[permission] {
+            let own = permission.hasSuffix("-owner") || permission.hasPrefix("create-") || permission == "delete-reaction"
+            let deciding = settings.permissions
+                .filter { policy in
+                    (policy.resources.contains(resource) || policy.resources.contains("*"))
+                        && (policy.roles.contains(role) || policy.roles.contains("user") || policy.roles.contains("*")) && (!policy.owner || own)
+                }
+                .max { ($0.priority, $0.action == "Deny" ? 1 : 0) < ($1.priority, $1.action == "Deny" ? 1 : 0) }
+            if let deciding {
+                guard deciding.action == "Deny" else { return }
+                throw ChatError(.permissionDenied, "policy \(deciding.name) of channel type \(settings.name) denies \(resource) to role \(role)")
+            }
+        }
         guard let granted = settings.grants[role], !granted.contains(permission) else { return }
         throw ChatError(.permissionDenied, "role \(role) is not granted \(permission) in channel type \(settings.name)")
+    }
+
+    /// The policy resource (Stream's names) of each action that grants govern.
+    static let policyResources: [String: String] = [
+        "create-message": "CreateMessage", "update-message-owner": "UpdateMessage", "delete-message-owner": "DeleteMessage",
+        "delete-message": "DeleteMessage", "create-reaction": "CreateReaction", "delete-reaction": "DeleteReaction",
+        "read-channel": "ReadChannel", "send-custom-event": "SendCustomEvent",
+    ]
+
+    /// Refuses a message that calls a built-in command (`/giphy …`) the type does not enable
+    /// (403 `CHAT_DISABLED_BY_CHANNEL_TYPE`). Chorus runs no command itself: an enabled one is
+    /// posted as the text it is, for clients to act on.
+    func checkCommand(_ body: String) throws(ChatError) {
+        guard body.hasPrefix("/"), let settings = typeSettings else { return }
+        let name = String(body.dropFirst().prefix { !$0.isWhitespace })
+        guard ChannelTypeSettings.builtInCommands.contains(name), !settings.enabledCommands.contains(name) else { return }
+        throw ChatError(.disabledByChannelType, "command /\(name) is not enabled for channel type \(settings.name)")
     }
 
     /// A member role's name in grants (Stream's channel roles).
@@ -53,6 +87,7 @@ extension ChannelActor {
     /// or accepted and logged for moderators (`flag`, the default).
     func checkContent(_ body: String, attachments: Int, messageID: MessageID?) throws(ChatError) {
         guard let settings = typeSettings else { return }
+        try checkCommand(body)
         if attachments > 0 { try requireEnabled(\.uploads, "uploads") }
         guard let blocklist = settings.blocklist else { return }
         let words = env.channelTypes.blockedWords(in: body, blocklist: blocklist)

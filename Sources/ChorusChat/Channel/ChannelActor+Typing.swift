@@ -17,6 +17,16 @@ extension ChannelActor {
         armTypingTimer()
     }
 
+    /// Sends a custom event of `type` with `fields` to the channel's watchers (ephemeral, not
+    /// logged): for a member (or a server acting as one) when the type allows `custom_events` and
+    /// the type's policies and grants allow `send-custom-event`.
+    public distributed func sendCustomEvent(_ type: String, fields: [String: JSONValue], by user: UserID, asServer: Bool = false) throws {
+        _ = try state.requireMember(user)
+        try requireEnabled(\.customEvents, "custom events")
+        try requireGranted("send-custom-event", to: user, asServer: asServer)
+        publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .custom(user: user, type: type, fields: fields)))
+    }
+
     /// The users typing now, in the order they started, for a member.
     public distributed func typingUsers(for user: UserID) throws -> [UserID] {
         _ = try state.requireMember(user)

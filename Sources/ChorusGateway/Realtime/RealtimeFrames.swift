@@ -95,7 +95,7 @@ public enum RealtimeFrames {
                 try c.encode(ChannelBody(info: info), forKey: .data)
             case .read(let user, let cursor):
                 try c.encode(ReadData(user: user, cursor: cursor), forKey: .data)
-            case .watching, .presence, .notice, .resync:
+            case .watching, .presence, .notice, .custom, .resync:
                 break  // Stream sockets only, or the edge's own: the hub never hands them to v1 sockets (`reachesV1`)
             }
         }

@@ -17,7 +17,7 @@ struct StreamChannelTypeRoutes {
         api.delete("channeltypes/:name") { _, context in try await delete(context) }
     }
 
-    /// Stream's built-in commands, which `all` stands for.
+    /// What Stream's built-in commands (``ChannelTypeSettings/builtInCommands``) show.
     static let builtInCommands: [(name: String, description: String, args: String, set: String)] = [
         ("giphy", "Post a random gif to the channel", "[text]", "fun_set"),
         ("ban", "Ban a user", "[@username] [text]", "moderation_set"),
@@ -163,8 +163,7 @@ struct StreamChannelTypeRoutes {
 
     /// A type as Stream shows it: commands as names (create, update) or as objects (list, get).
     static func shape(_ settings: ChannelTypeSettings, commandObjects: Bool) -> [String: JSONValue] {
-        let names = settings.commands.contains("all") ? builtInCommands.map(\.name) : settings.commands
-        let commands: [JSONValue] = names.map { name in
+        let commands: [JSONValue] = settings.enabledCommands.map { name in
             guard commandObjects else { return .string(name) }
             let known = builtInCommands.first { $0.name == name }
             return [

@@ -143,6 +143,10 @@ enum StreamEvents {
             }
             object["user"] = user(id)
             object["channel"] = channelReference(address)
+        case .custom(let id, let type, let fields):
+            object.merge(fields) { kept, _ in kept }
+            object["type"] = .string(type)
+            object["user"] = user(id)
         case .resync:
             return nil
         }

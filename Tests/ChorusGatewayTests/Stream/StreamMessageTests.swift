@@ -72,7 +72,7 @@ struct StreamMessageTests {
         }
     }
 
-    @Test("events: typing.start and typing.stop reach the typing list; other types are refused")
+    @Test("events: typing.start and typing.stop reach the typing list; other typing types are refused")
     func events() async throws {
         try await TestAPI.run { api in
             try await api.upsertUsers("alice", "bob")
@@ -84,7 +84,7 @@ struct StreamMessageTests {
             _ = try await api.stream(.post, "/channels/messaging/general/event", as: "bob", json: ["event": ["type": "typing.stop"]])
             #expect(try await api.call(.get, "/v1/channels/\(id)/typing", as: "alice")["typing_users"] as? [String] == [])
             expectStreamError(
-                try await api.stream(.post, "/channels/messaging/general/event", as: "bob", json: ["event": ["type": "party"]]), .badRequest, code: 4)
+                try await api.stream(.post, "/channels/messaging/general/event", as: "bob", json: ["event": ["type": "typing.party"]]), .badRequest, code: 4)
         }
     }
 
