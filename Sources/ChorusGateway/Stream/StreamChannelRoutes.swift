@@ -197,6 +197,7 @@ struct StreamChannelRoutes {
         guard let message = try body.object("message") else { throw StreamError.input("message is required") }
         let sender = try context.requireStreamUser(named: try message.actingUser() ?? body.actingUser(), what: "send messages")
         let text = try message.string("text") ?? ""
+        try refuseThreads(message, in: try context.channelAddress())
         let clientID = try message.string("id")
         if let clientID { try node.limits.validateClientMessageID(clientID) }
         let name = try await node.profile(of: sender).displayName
@@ -205,6 +206,19 @@ struct StreamChannelRoutes {
         }
         let shapes = StreamShapes(names: [sender: name])
         return try StreamJSON.response(["message": shapes.message(sent.message, cid: address.cid)], status: .created, context: context)
+    }
+
+    /// Replies (`parent_id`) and quotes (`quoted_message_id`): refused with 403 where the type
+    /// turns them off, and with 400 elsewhere, as threads and quoted replies do not exist yet (a
+    /// reply must not be posted as if it were not one).
+    private func refuseThreads(_ message: StreamBody, in address: ChannelAddress) throws {
+        for (key, feature, what) in [("parent_id", \ChannelTypeSettings.replies, "replies"), ("quoted_message_id", \.quotes, "quotes")]
+        where message[key] != nil && message[key] != .null {
+            if let settings = node.channelTypes.settings(address.type), !settings[keyPath: feature] {
+                throw StreamError.notAllowed("\(what) are turned off for channel type \(settings.name)")
+            }
+            throw StreamError.input("message.\(key): \(what) are not supported yet (docs/stream-api.md, \"Not yet\")")
+        }
     }
 
     /// The user a change is made as: the token's user; for a server, the channel's owner (a

@@ -54,6 +54,30 @@ struct StreamTypePolicyTests {
             }
             try await api.createStreamChannel("m", by: "alice", members: [])
             #expect(try await api.stream(.post, "/channels/messaging/m/message", as: "alice", json: ["message": ["text": "/giphy cats"]]).status == .created, "messaging has all")
+
+            // The v1 kinds are types too.
+            #expect(try await api.stream(.put, "/channeltypes/group", token: api.serverToken, json: ["commands": [] as [String]]).status == .created)
+            let group = try await api.channelWithBob()
+            let v1 = try await api.call(.post, "/v1/channels/\(group)/messages", as: "alice", json: ["body": "/ban bob"])
+            #expect(v1.status == .forbidden && v1.errorCode == "CHAT_DISABLED_BY_CHANNEL_TYPE", "\(v1.rawBody)")
+        }
+    }
+
+    @Test("replies and quotes: refused (403) where the type turns them off, and (400) where it does not, as threads do not exist yet")
+    func repliesAndQuotes() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice")
+            #expect(try await api.stream(.post, "/channeltypes", token: api.serverToken, json: ["name": "flat", "replies": false, "quotes": false]).status == .created)
+            try await api.createStreamChannel("f", type: "flat", by: "alice", members: [])
+            try await api.createStreamChannel("t", by: "alice", members: [])
+            try await api.streamSend("root", to: "messaging:t", as: "alice", id: "root")
+            for key in ["parent_id", "quoted_message_id"] {
+                let off = try await api.stream(.post, "/channels/flat/f/message", as: "alice", json: ["message": ["text": "re", key: "root"]])
+                expectStreamError(off, .forbidden, code: 17, mentioning: "turned off")
+                let on = try await api.stream(.post, "/channels/messaging/t/message", as: "alice", json: ["message": ["text": "re", key: "root"]])
+                expectStreamError(on, .badRequest, code: 4, mentioning: "not supported yet")
+            }
+            #expect(try await api.stream(.post, "/channels/flat/f/message", as: "alice", json: ["message": ["text": "plain", "parent_id": NSNull()]]).status == .created)
         }
     }
 
