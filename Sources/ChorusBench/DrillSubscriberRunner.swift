@@ -43,7 +43,7 @@ extension Drill {
             defer { continuation.finish() }
             let loop = group.next()
             let ready = loop.makePromise(of: Void.self)
-            let (subscriber, endpoint, path) = (log, endpoints[node], "/v1/ws?token=\(token)")
+            let (subscriber, endpoint, path) = (log, endpoints[node], "/v1/ws?resume=1&token=\(token)")
             let resumeFrame = subscriber.resumeFrame(channelID: channelID)
             let socket: any Channel
             do {

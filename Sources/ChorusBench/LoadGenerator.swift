@@ -164,8 +164,7 @@ final class ChorusSubscriber: WebSocketClientHandler {
                 stats.recordDelivery(sentAt: payload.sentAt)
             }
         } else if frame.type == "hello" {
-            context.writeClientFrame(.text, ByteBuffer(string: #"{"type":"resume","channels":{}}"#))
-            markReady()
+            markReady()  // events are live from `hello` on (the subscriber does not resume)
         } else if frame.type == "error", !isReady {
             ready.fail(BenchError("the server refused the WebSocket: \(String(buffer: message))"))
         }

@@ -11,13 +11,12 @@ extension TestAPI {
     /// The WebSocket URL of a `.live` test server.
     var webSocketURL: String { "ws://127.0.0.1:\(client.port!)/v1/ws" }
 
-    /// Connects `user` and reads `hello`. Unless `start` is false, sends an empty resume (the
-    /// first frame), so events flow at once instead of after the resume window.
-    func connect(_ user: String, start: Bool = true) async throws -> TestSocket {
-        let socket = TestSocket(url: webSocketURL + "?token=" + token(user))
+    /// Connects `user` and reads `hello`; events are live from then on. With `resuming`, the
+    /// client announces a resume (`?resume=1`): events wait for its first frame (a `resume`).
+    func connect(_ user: String, resuming: Bool = false) async throws -> TestSocket {
+        let socket = TestSocket(url: webSocketURL + (resuming ? "?resume=1&token=" : "?token=") + token(user))
         let hello = try await socket.next()
         guard hello.type == "hello" else { throw TestFailure("expected hello, got \(hello)") }
-        if start { socket.send(#"{"type":"resume","channels":{}}"#) }
         return socket
     }
 }
@@ -163,7 +162,7 @@ struct RealtimeTests {
             let edited = try await api.call(.put, "/v1/channels/\(channel)/messages/\(seen.data["id"]!)", as: "alice", json: ["body": "ONE"])
             #expect(edited.status == .ok)
 
-            let again = try await api.connect("bob", start: false)
+            let again = try await api.connect("bob", resuming: true)
             // Live traffic keeps flowing while the resume is served.
             let background = Task {
                 for i in 0..<20 { try await api.send("live \(i)", to: channel, as: "alice") }
@@ -188,12 +187,41 @@ struct RealtimeTests {
         }
     }
 
+    @Test("a client that does not resume gets live events at once; its late resume of a channel whose newer events went out gets resume_failed")
+    func liveAtOnce() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let before = try await api.send("before", to: channel, as: "alice")["seq"] as! Int
+            let bob = try await api.connect("bob")
+            try await api.send("now", to: channel, as: "alice")
+            let live = try await bob.next()  // no frame sent, no clock moved: nothing waits for the resume window
+            #expect(live.type == "message" && live.data["body"] as? String == "now")
+            bob.send(#"{"type":"resume","channels":{"\#(channel)":\#(before - 1)}}"#)
+            let failed = try await bob.next()
+            #expect(failed.type == "resume_failed" && failed.errorCode == "HISTORY_UNAVAILABLE" && failed.channelID == channel, "\(failed.object)")
+            try await api.send("after", to: channel, as: "alice")
+            #expect(try await bob.next().data["body"] as? String == "after", "still live")
+            bob.close()
+
+            // Announced, the same resume replays what was missed, then the live events.
+            let again = try await api.connect("bob", resuming: true)
+            try await api.send("meanwhile", to: channel, as: "alice")
+            again.send(#"{"type":"resume","channels":{"\#(channel)":\#(before - 1)}}"#)
+            var bodies: [String] = []
+            while bodies.count < 4 {
+                let frame = try await again.next()
+                if frame.type == "message", let body = frame.data["body"] as? String { bodies.append(body) }
+            }
+            #expect(bodies == ["before", "now", "after", "meanwhile"])
+        }
+    }
+
     @Test("a resume from further back than the channel keeps gets resume_failed (reload), then live events")
     func resumeUnavailable() async throws {
         try await TestAPI.run(.live, configuration: .testing { $0.realtime.replayEvents = 3 }) { api in
             let channel = try await api.channelWithBob()
             for i in 0..<5 { try await api.send("m\(i)", to: channel, as: "alice") }
-            let bob = try await api.connect("bob", start: false)
+            let bob = try await api.connect("bob", resuming: true)
             bob.send(#"{"type":"resume","channels":{"\#(channel)":2,"999":0}}"#)
             // Channels are resumed in id order.
             let notMine = try await bob.next()
@@ -272,7 +300,7 @@ struct RealtimeTests {
     func healthFrames() async throws {
         try await TestAPI.run(.live) { api in
             let alice = try await api.connect("alice")
-            try await eventually("the heartbeat and resume window are armed") { api.clock.sleeperCount >= 2 }
+            try await eventually("the heartbeat is armed") { api.clock.sleeperCount >= 1 }
             api.clock.advance(by: .seconds(25))
             #expect(try await alice.next(skipping: []).type == "health")
             api.clock.advance(by: .seconds(25))

@@ -37,9 +37,34 @@ struct SessionStateTests {
         #expect(drain(&state) == ["e8"])
         // A second resume from further back never re-sends what was delivered.
         let began = state.beginReplay(channel, after: 6)
-        #expect(began)
+        #expect(began == .started)
         _ = state.finishReplay(channel, events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
         #expect(drain(&state) == ["e9"])
+    }
+
+    @Test("a replay from before the baseline is refused once newer live events went out; from the baseline on it stitches")
+    func replayAfterLiveEvents() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, buffering: false)
+        state.noteFollowing(channel, from: 10)
+        // Nothing went out yet: a replay from anywhere stitches.
+        #expect(state.beginReplay(channel, after: 3) == .started)
+        _ = state.finishReplay(channel, events: [frame(4), frame(10)], through: 10, trailer: nil, now: t0)
+        _ = state.receive(channel, frame(11), now: t0)
+        #expect(drain(&state) == ["e4", "e10", "e11"])
+        // 11 went out live: events 5-9 can no longer come before it.
+        var live = SessionState(limit: 1 << 20, grace: .seconds(10))
+        live.follow(channel, buffering: false)
+        live.noteFollowing(channel, from: 10)
+        _ = live.receive(channel, frame(11), now: t0)
+        #expect(drain(&live) == ["e11"])
+        #expect(live.beginReplay(channel, after: 4) == .sentLiveAlready)
+        _ = live.receive(channel, frame(12), now: t0)
+        #expect(drain(&live) == ["e12"], "a refused replay leaves the channel live")
+        // From the baseline on, nothing is missing: the replay only skips what went out.
+        #expect(live.beginReplay(channel, after: 10) == .started)
+        _ = live.finishReplay(channel, events: [frame(11), frame(12), frame(13)], through: 13, trailer: nil, now: t0)
+        #expect(drain(&live) == ["e13"])
     }
 
     @Test("the resume window releases buffered events as they are; unfollowed channels get nothing")
@@ -56,7 +81,7 @@ struct SessionStateTests {
         #expect(state.bytes == 0)
         _ = state.receive(other, frame(5), now: t0)
         let followsOther = state.beginReplay(other, after: 0)
-        #expect(!followsOther)
+        #expect(followsOther == .notFollowed)
         #expect(drain(&state) == [])
     }
 
@@ -68,7 +93,7 @@ struct SessionStateTests {
         state.follow(other, buffering: true)
         // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
         let resuming = state.beginReplay(other, after: 6)
-        #expect(resuming)
+        #expect(resuming == .started)
         _ = state.endResumeWindow(except: [other], now: t0)
         _ = state.receive(other, frame(9), now: t0)
         _ = state.endResumeWindow(now: t0)
@@ -80,7 +105,7 @@ struct SessionStateTests {
         _ = state.receive(channel, frame(18), now: t0)
         #expect(drain(&state) == ["e18"])
         let held = state.beginReplay(channel, after: 18)
-        #expect(held)
+        #expect(held == .started)
         _ = state.receive(channel, frame(34), now: t0)
         _ = state.releaseAll(now: t0)
         #expect(drain(&state) == [])
@@ -98,7 +123,7 @@ struct SessionStateTests {
             let held = state.beginReplay(channel, after: state.resumePoint(channel))
             // The client resumes from 18: it has everything up to there.
             let resumed = state.beginReplay(channel, after: 18)
-            #expect(held && resumed)
+            #expect(held == .started && resumed == .started)
             #expect(state.resumePoint(channel) == 18)
             _ = state.receive(channel, frame(21), now: t0)
             let edgeReplay = (6...20).map { frame($0) }

@@ -92,56 +92,36 @@ extension ChatNode {
             (unsaved, lastSave) = (nil, clock.now())
         }
         while !Task.isCancelled {
-            var progress = unsaved
+            var progress: CampaignProgress?
             do {
                 guard ownsCampaign(id), let campaign = try campaign(id) else { return }
+                // What this runner did but has not kept yet, if it is this campaign's.
+                let pending = unsaved.flatMap { $0.campaignCreatedAt == campaign.createdAt ? $0 : nil }
+                progress = try pending ?? campaignProgress(of: campaign)
                 guard campaign.intent == .scheduled else {
-                    if let unsaved { try await keep(unsaved) }  // stopped: its counters are exact
+                    if let pending { try await keep(pending) }  // stopped: its counters are exact
                     return
                 }
-                progress = try unsaved ?? campaignProgress(of: campaign)
-                guard progress!.completedAt == nil, !campaign.isHalted(progress!) else { return }
+                guard var next = progress, next.completedAt == nil, !campaign.isHalted(next) else { return }
                 let started = clock.now()
                 if let due = campaign.scheduledFor, started < due {
                     // Wakes at least every second to see a new schedule.
                     try await clock.sleep(until: min(due, started.advanced(by: .seconds(1))))
                     continue
                 }
-                guard let segment = try segment(campaign.segmentID) else { throw Halt(reason: "segment \(campaign.segmentID) no longer exists") }
-                let filter = try Segment.parse(segment.filter)
-                let sender: UserProfile
-                do {
-                    sender = try await profile(of: campaign.senderID)
-                } catch let error as ChatError where error.code == .userNotFound {
-                    throw Halt(reason: "sender \(campaign.senderID) no longer exists")
-                }
-                if progress!.startedAt == nil {
-                    progress!.startedAt = started
-                    progress!.targeted = try await countUsers(matching: filter)
-                }
-                let users = try await users(matching: filter, after: progress!.cursor, limit: batch)
-                let failed = try await deliver(campaign, to: users, from: sender)
-                progress!.sent += users.count - failed
-                progress!.failed += failed
-                progress!.cursor = users.last?.id ?? progress!.cursor
-                let now = clock.now()
-                if users.count < batch {
-                    progress!.completedAt = now
-                    progress!.targeted = progress!.sent + progress!.failed
-                }
-                progress!.updatedAt = now
+                let count = try await sendBatch(of: campaign, size: batch, progress: &next, at: started)
                 try Task.checkCancellation()
-                if progress!.completedAt != nil || now >= lastSave.advanced(by: .seconds(1)) {
-                    try await keep(progress!)
+                if next.completedAt != nil || next.updatedAt! >= lastSave.advanced(by: .seconds(1)) {
+                    try await keep(next)
                 } else {
-                    unsaved = progress
+                    unsaved = next
                 }
-                if let progress, progress.completedAt != nil {
-                    logger.info("campaign completed", metadata: ["campaign": "\(id)", "sent": "\(progress.sent)", "failed": "\(progress.failed)"])
+                if next.completedAt != nil {
+                    logger.info("campaign completed", metadata: ["campaign": "\(id)", "sent": "\(next.sent)", "failed": "\(next.failed)"])
                     return
                 }
                 failures = 0
-                try await clock.sleep(until: started.advanced(by: .seconds(Double(users.count) / Double(rate))))
+                try await clock.sleep(until: started.advanced(by: .seconds(Double(count) / Double(rate))))
             } catch let halt as Halt {
                 logger.warning("a campaign halted until it is resumed", metadata: ["campaign": "\(id)", "reason": "\(halt.reason)"])
                 guard var progress else { return }
@@ -157,6 +137,35 @@ extension ChatNode {
                 try? await clock.sleep(for: .seconds(min(1 << min(failures, 4), 10)))
             }
         }
+    }
+
+    /// Sends `campaign` to the next `size` users of its segment after `progress`'s cursor and
+    /// counts them in `progress` (completed when there were fewer); returns how many there were.
+    private func sendBatch(of campaign: Campaign, size: Int, progress: inout CampaignProgress, at started: Timestamp) async throws -> Int {
+        guard let segment = try segment(campaign.segmentID) else { throw Halt(reason: "segment \(campaign.segmentID) no longer exists") }
+        let filter = try Segment.parse(segment.filter)
+        let sender: UserProfile
+        do {
+            sender = try await profile(of: campaign.senderID)
+        } catch let error as ChatError where error.code == .userNotFound {
+            throw Halt(reason: "sender \(campaign.senderID) no longer exists")
+        }
+        if progress.startedAt == nil {
+            progress.startedAt = started
+            progress.targeted = try await countUsers(matching: filter)
+        }
+        let users = try await users(matching: filter, after: progress.cursor, limit: size)
+        let failed = try await deliver(campaign, to: users, from: sender)
+        progress.sent += users.count - failed
+        progress.failed += failed
+        progress.cursor = users.last?.id ?? progress.cursor
+        let now = clock.now()
+        if users.count < size {
+            progress.completedAt = now
+            progress.targeted = progress.sent + progress.failed
+        }
+        progress.updatedAt = now
+        return users.count
     }
 
     /// ``deliver(_:to:from:clientMessageID:)`` to each of `users`, up to 16 at a time (each send

@@ -39,14 +39,20 @@ struct RealtimeEndpoint: Sendable {
         let uri = URI(head.path ?? "")
         guard uri.path == "/v1/ws" else { return .dontUpgrade }
         let token = uri.queryParameters.get("token") ?? AuthMiddleware.bearerToken(head.headerFields[.authorization])
+        let resuming = ["1", "true"].contains(uri.queryParameters.get("resume") ?? "")
         return .upgrade([:]) { inbound, outbound, context in
-            await serve(token: token, channel: channel, inbound: inbound, outbound: outbound, logger: context.logger)
+            await serve(token: token, resuming: resuming, channel: channel, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     }
 
     // MARK: One session
 
-    func serve(token: String?, channel: any Channel, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+    /// Serves one socket. `resuming`: the client announced a resume (`?resume=1`): its channels'
+    /// events wait for its first frame (or the resume window) so that the channels it resumes are
+    /// replayed with no gap; any other client gets live events at once.
+    func serve(
+        token: String?, resuming: Bool, channel: any Channel, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
+    ) async {
         let session: RealtimeSession
         do {
             session = try await open(token: token)
@@ -69,12 +75,13 @@ struct RealtimeEndpoint: Sendable {
         session.send(
             RealtimeFrames.hello(
                 connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
+        if !resuming { session.endResumeWindow() }
         logger.debug("WebSocket session opened")
 
         let inbound = InboundTransfer(stream: inbound)
         let close = await withTaskGroup(of: Void.self) { group in
             group.addTask { await heartbeat(session) { RealtimeFrames.health } }
-            group.addTask { await holdForResume(session) }
+            if resuming { group.addTask { await holdForResume(session) } }
             group.addTask { await read(inbound.stream, into: session, logger: logger) }
             let close = await session.closed()
             group.cancelAll()
@@ -144,7 +151,8 @@ struct RealtimeEndpoint: Sendable {
         randomHex(bytes: 16)
     }
 
-    /// Follows every channel of the user, buffering until the client's first frame or the resume window.
+    /// Follows every channel of the user, buffering until the client's first frame or the resume
+    /// window (at once, for a client that does not resume).
     private func setUp(_ session: RealtimeSession, logger: Logger) async {
         let channels: [ChannelID]
         do throws(any Error) {

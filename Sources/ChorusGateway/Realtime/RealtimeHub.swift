@@ -84,7 +84,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
             for channel in state.followers.keys where filter(channel) {
                 let held = (state.followers[channel] ?? [:]).values.compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel, after: point) ? (session, point) : nil
+                    return point > 0 && session.beginReplay(channel, after: point) == .started ? (session, point) : nil
                 }
                 state.generation += 1
                 let generation = state.generation
@@ -336,8 +336,17 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// Replays `channel`'s logged events after `seq` to `session`, then lets its live events
     /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
     func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, announce: Bool) async {
-        guard session.beginReplay(channel, after: seq) else {
+        switch session.beginReplay(channel, after: seq) {
+        case .started:
+            break
+        case .notFollowed:
             session.send(RealtimeFrames.resumeFailed(channel, error: ChatError(.notMember, "you do not follow channel \(channel)"), through: nil))
+            return
+        case .sentLiveAlready:
+            let error = ChatError(
+                .historyUnavailable,
+                "newer events of the channel went out live on this socket before the resume (connect with ?resume=1 to resume); reload the channel's messages over REST")
+            session.send(RealtimeFrames.resumeFailed(channel, error: error, through: nil))
             return
         }
         do {

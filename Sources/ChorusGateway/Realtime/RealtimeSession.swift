@@ -136,7 +136,7 @@ final class RealtimeSession: Sendable {
     }
 
     /// Holds `channel`'s live events for a replay; `false` if it is not followed.
-    func beginReplay(_ channel: ChannelID, after seq: UInt64) -> Bool {
+    func beginReplay(_ channel: ChannelID, after seq: UInt64) -> SessionState.ReplayStart {
         shell.withLock { $0.state.beginReplay(channel, after: seq) }
     }
 

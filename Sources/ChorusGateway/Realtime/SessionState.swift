@@ -104,14 +104,32 @@ struct SessionState {
     /// it, or it came before the session followed the channel. So from here on nothing at or below
     /// `seq` is queued, whichever of several overlapping replays finishes first (an edge's
     /// re-subscription after a ring change can race the client's own `resume`).
-    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64) -> Bool {
+    ///
+    /// A replay from before the session followed the channel (`seq` below its baseline) cannot be
+    /// stitched once live events from after the baseline went out (a client that connected without
+    /// announcing a resume, or that resumes a channel a second time): the older events would come
+    /// after newer ones, or not at all. That is ``ReplayStart/sentLiveAlready``, and nothing changes.
+    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64) -> ReplayStart {
         switch streams[channel] {
-        case nil: return false
-        case .buffering(let delivered, let pending): streams[channel] = .buffering(delivered: max(delivered, seq), pending: pending)
-        case .live(let delivered): streams[channel] = .buffering(delivered: max(delivered, seq), pending: [])
+        case nil:
+            return .notFollowed
+        case .buffering(let delivered, let pending):
+            streams[channel] = .buffering(delivered: max(delivered, seq), pending: pending)
+        case .live(let delivered):
+            if let baseline = baselines[channel], delivered > baseline, seq < baseline { return .sentLiveAlready }
+            streams[channel] = .buffering(delivered: max(delivered, seq), pending: [])
         }
         replaying.insert(channel)
-        return true
+        return .started
+    }
+
+    /// What ``beginReplay(_:after:)`` did.
+    enum ReplayStart: Equatable {
+        /// The channel is held until ``finishReplay(_:events:through:trailer:now:)``.
+        case started
+        case notFollowed
+        /// Live events newer than the replay's start went out already: the replay is refused.
+        case sentLiveAlready
     }
 
     // MARK: Events in
