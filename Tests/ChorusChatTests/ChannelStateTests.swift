@@ -303,3 +303,99 @@ struct UserStateTests {
         #expect(state.profile == UserProfile(id: alice, displayName: "Al", createdAt: t0))
     }
 }
+
+/// Unread counters kept per member (``ChannelState/countedUnread(for:)``) against counting the
+/// history: random records over a seed, on a state that keeps everything in memory and on one
+/// that a checkpoint trims to 3 messages after every step.
+@Suite("ChannelState unread counters")
+struct UnreadCounterTests {
+    /// SplitMix64: one seed decides every step.
+    struct Random {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+    }
+
+    @Test("counters equal the counted history after every record, across sends, deletes, reads, joins, leaves, cleared history and truncation", arguments: 0..<40)
+    func matchesTheHistory(seed: UInt64) throws {
+        let everyone = ["alice", "bob", "carol", "dave"].map { UserID($0)! }
+        var whole = makeChannel()
+        var trimmed = makeChannel()
+        var random = Random(state: seed)
+        var nextID: UInt64 = 100
+        var known = 0
+        for step in 0..<120 {
+            let members = whole.memberOrder
+            let record: ChannelRecord
+            let live = whole.recent.filter { !$0.deleted && !whole.isErased($0.id) }
+            switch random.next(10) {
+            case 0...3:
+                nextID += 1
+                let sender = members[random.next(members.count)]
+                record = .messageSent(NewMessage(id: MessageID(rawValue: nextID), senderID: sender, senderName: "x", draft: MessageDraft(body: "m"), at: t0))
+            case 4 where !live.isEmpty:
+                let target = live[random.next(live.count)]
+                record = .messageDeleted(target.id, by: target.senderID, at: t0)
+                if trimmed.message(target.id) == nil { trimmed.load(target) }  // as the actor loads it first
+            case 5...6 where !whole.recent.isEmpty:
+                let reader = members[random.next(members.count)]
+                let read = random.next(2) == 0 ? whole.recent.last! : whole.recent[random.next(whole.recent.count)]
+                record = .readCursorSet(user: reader, message: read.id, at: t0)
+            case 7:
+                let joining = everyone[random.next(everyone.count)]
+                if whole.members[joining] == nil {
+                    record = .memberAdded(Member(userID: joining, role: .member, joinedAt: t0), by: alice)
+                } else if joining != alice {
+                    record = .memberRemoved(joining, by: alice, at: t0)
+                } else {
+                    continue
+                }
+            case 8 where !whole.recent.isEmpty:
+                let user = members[random.next(members.count)]
+                record = .historyCleared(user: user, through: whole.recent[random.next(whole.recent.count)].id, at: t0)
+            case 9 where !whole.recent.isEmpty && random.next(4) == 0:
+                record = .truncated(through: whole.recent.last!.id, hard: false, by: alice, at: t0)
+            default:
+                continue
+            }
+            whole.apply(record)
+            trimmed.apply(record)
+            trimmed.completeFlush(upTo: trimmed.lastSeq, keeping: 3)
+            for user in whole.memberOrder {
+                let truth = try #require(whole.memoryUnreadCount(for: user))
+                #expect(whole.countedUnread(for: user) == truth, "seed \(seed) step \(step) \(user): \(record)")
+                if let counted = trimmed.countedUnread(for: user) {
+                    #expect(counted == truth, "seed \(seed) step \(step) \(user) (trimmed): \(record)")
+                    known += 1
+                }
+            }
+        }
+        #expect(known > 0, "the trimmed state knows some counters")
+    }
+
+    @Test("a counter costs the same with a long history: members are counted without the store, from their join on")
+    func noStore() throws {
+        var state = makeChannel()
+        for n in 1...50 {
+            state.apply(.messageSent(NewMessage(id: MessageID(rawValue: UInt64(n)), senderID: n % 3 == 0 ? bob : alice, senderName: "x", draft: MessageDraft(body: "m"), at: t0)))
+            state.completeFlush(upTo: state.lastSeq, keeping: 5)
+        }
+        var storeCalls = 0
+        #expect(state.unreadCount(for: bob) { _, _, _ in storeCalls += 1; return 0 } == 34, "alice's 34 of the 50")
+        state.apply(.readCursorSet(user: bob, message: MessageID(rawValue: 50), at: t0))
+        for n in 51...60 { state.apply(.messageSent(NewMessage(id: MessageID(rawValue: UInt64(n)), senderID: n == 55 ? bob : alice, senderName: "x", draft: MessageDraft(body: "m"), at: t0))) }
+        state.completeFlush(upTo: state.lastSeq, keeping: 5)
+        #expect(state.unreadCount(for: bob) { _, _, _ in storeCalls += 1; return 0 } == 9, "nine from others since the read")
+        #expect(storeCalls == 0)
+        // A member who joins a long history is counted from the store until they read.
+        state.apply(.memberAdded(Member(userID: carol, role: .member, joinedAt: t0), by: alice))
+        #expect(state.countedUnread(for: carol) == nil)
+        state.apply(.readCursorSet(user: carol, message: MessageID(rawValue: 60), at: t0))
+        #expect(state.countedUnread(for: carol) == 0)
+    }
+}

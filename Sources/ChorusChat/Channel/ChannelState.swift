@@ -20,6 +20,16 @@ public struct ChannelState: Sendable, Codable, Equatable {
         public var hidden: Bool
         /// Messages up to this one are hidden from this member (hide with `clear_history`).
         public var clearedThrough: MessageID? = nil
+        /// The member's unread count, kept as messages come and go (nil: not known; it is counted
+        /// from the history when asked, see ``ChannelState/unreadCount(for:stored:)``).
+        public var unread: UnreadCounter? = nil
+    }
+
+    /// A member's unread count as of the channel's ``sentCount`` `asOf`: every message sent since
+    /// adds one, except their own, which take one off as they come.
+    public struct UnreadCounter: Sendable, Codable, Equatable {
+        public var count: Int
+        public var asOf: Int
     }
 
     public private(set) var info: ChannelInfo
@@ -53,6 +63,9 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var storeErasedThrough: MessageID?
     /// When the channel was deleted; a deleted channel answers every call as not found.
     public private(set) var deletedAt: Timestamp?
+    /// How many messages were ever sent here: the clock of the members' unread counters
+    /// (optional only so snapshots stored before it decode).
+    private var sentCount: Int?
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) {
@@ -105,6 +118,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
             members[userID] = nil
             memberOrder.removeAll { $0 == userID }
         case .messageSent(let new):
+            sentCount = (sentCount ?? 0) + 1
+            members[new.senderID]?.unread?.count -= 1  // one's own message is not unread
             dirty[new.id] = lastSeq
             recent.append(
                 Message(
@@ -126,6 +141,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
                 message.editedAt = at
             }
         case .messageDeleted(let id, _, _):
+            uncount(id)
             updateMessage(id) { message in
                 message.deleted = true
                 message.body = ""
@@ -151,6 +167,11 @@ public struct ChannelState: Sendable, Codable, Equatable {
             }
         case .readCursorSet(let user, let messageID, let at):
             members[user]?.readCursor = ReadCursor(channelID: info.id, lastReadMessageID: messageID, updatedAt: at)
+            if let newest = newestMessageID, messageID >= newest {
+                members[user]?.unread = UnreadCounter(count: 0, asOf: sentCount ?? 0)
+            } else {
+                recountUnread(user)
+            }
         case .hidden(let user, _):
             members[user]?.hidden = true
         case .shown(let user, _):
@@ -169,17 +190,47 @@ public struct ChannelState: Sendable, Codable, Equatable {
         case .historyCleared(let user, let through, _):
             let cleared = members[user]?.clearedThrough
             members[user]?.clearedThrough = max(cleared ?? through, through)
+            recountUnread(user)
         }
         return lastSeq
     }
 
     private mutating func erase(through id: MessageID, fromStore: Bool) {
+        defer { for user in memberOrder { recountUnread(user) } }
         erasedThrough = max(erasedThrough ?? id, id)
         guard fromStore else { return }
         storeErasedThrough = max(storeErasedThrough ?? id, id)
         recent.removeAll { $0.id <= id }
         overlay = overlay.filter { $0.key > id }
         dirty = dirty.filter { $0.key > id }
+    }
+
+    // MARK: Unread counters
+
+    /// `user`'s unread count from their counter, when it is known.
+    public func countedUnread(for user: UserID) -> Int? {
+        members[user]?.unread.map { $0.count + (sentCount ?? 0) - $0.asOf }
+    }
+
+    /// Sets `user`'s counter from the messages in memory (unknown when older unread messages may
+    /// be in the store).
+    private mutating func recountUnread(_ user: UserID) {
+        guard members[user] != nil else { return }
+        members[user]!.unread = memoryUnreadCount(for: user).map { UnreadCounter(count: $0, asOf: sentCount ?? 0) }
+    }
+
+    /// Takes message `id` (about to be deleted) off the counters of the members it was unread for.
+    /// Deletes are rare next to sends: this visits every member, a send only its sender.
+    private mutating func uncount(_ id: MessageID) {
+        guard let message = message(id) else {
+            // Not loaded (callers load a message before deleting it): the counters cannot tell.
+            for user in memberOrder { members[user]?.unread = nil }
+            return
+        }
+        guard !message.deleted else { return }
+        for user in memberOrder where members[user]?.unread != nil && unreadRule(for: user).counts(message) {
+            members[user]!.unread!.count -= 1
+        }
     }
 
     /// The newest message id `user` cannot see (truncation, cleared history); `nil` for none.
@@ -199,6 +250,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
             memberOrder.append(member.userID)
         }
         members[member.userID] = MemberState(member: member, readCursor: nil, hidden: false)
+        recountUnread(member.userID)
     }
 
     private mutating func updateMessage(_ id: MessageID, _ change: (inout Message) -> Void) {
@@ -324,11 +376,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
         return recent[start...].count(where: rule.counts)
     }
 
-    /// `user`'s unread count: from memory, plus what `stored` counts in the store when their cursor
+    /// `user`'s unread count: their counter when it is known (the common case: it costs the same
+    /// whatever the history's length); else from memory, plus what `stored` counts in the store when their cursor
     /// is older than the memory window (`stored` gets the rule, the first message in memory, and
     /// the older messages whose newer version is in memory, which it must skip).
     public func unreadCount(for user: UserID, stored: (UnreadRule, _ before: MessageID, _ excluding: [MessageID]) throws -> Int) rethrows -> Int {
-        if let count = memoryUnreadCount(for: user) { return count }
+        if let count = countedUnread(for: user) ?? memoryUnreadCount(for: user) { return count }
         guard let firstRecent = recent.first else { return 0 }
         let rule = unreadRule(for: user)
         let overlay = memoryMessages(after: rule.after, before: firstRecent.id)
