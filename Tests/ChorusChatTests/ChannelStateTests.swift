@@ -392,8 +392,12 @@ struct UnreadCounterTests {
         state.completeFlush(upTo: state.lastSeq, keeping: 5)
         #expect(state.unreadCount(for: bob) { _, _, _ in storeCalls += 1; return 0 } == 9, "nine from others since the read")
         #expect(storeCalls == 0)
-        // A member who joins a long history is counted from the store until they read.
+        // A member who joins a long history has every live message unread (the live counts);
+        // one who reads an old message that only the store holds is counted there until the next read.
+        state.apply(.messageDeleted(MessageID(rawValue: 58), by: alice, at: t0))
         state.apply(.memberAdded(Member(userID: carol, role: .member, joinedAt: t0), by: alice))
+        #expect(state.countedUnread(for: carol) == 59)
+        state.apply(.readCursorSet(user: carol, message: MessageID(rawValue: 20), at: t0))
         #expect(state.countedUnread(for: carol) == nil)
         state.apply(.readCursorSet(user: carol, message: MessageID(rawValue: 60), at: t0))
         #expect(state.countedUnread(for: carol) == 0)

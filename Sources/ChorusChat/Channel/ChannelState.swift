@@ -66,6 +66,14 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// How many messages were ever sent here: the clock of the members' unread counters
     /// (optional only so snapshots stored before it decode).
     private var sentCount: Int?
+    /// How many messages are not deleted or erased, in all and by sender: a member who joins
+    /// has them all unread but their own (nil: not known, as in snapshots stored before it).
+    private var liveCounts: LiveCounts?
+
+    struct LiveCounts: Sendable, Codable, Equatable {
+        var total = 0
+        var bySender: [UserID: Int] = [:]
+    }
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) {
@@ -76,6 +84,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
         self.recent = []
         self.lastSeq = 1
         self.lastMessageAt = nil
+        self.liveCounts = LiveCounts()
         for member in members {
             addMember(member)
         }
@@ -109,6 +118,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
             precondition(lastSeq == 1, "a created record starts a channel; use init(info:members:)")
             self.info = info
             self.profile = profile
+            liveCounts = LiveCounts()
             for member in members { addMember(member) }
         case .updated(let name, _, _):
             info.name = name
@@ -120,6 +130,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
         case .messageSent(let new):
             sentCount = (sentCount ?? 0) + 1
             members[new.senderID]?.unread?.count -= 1  // one's own message is not unread
+            liveCounts?.total += 1
+            liveCounts?.bySender[new.senderID, default: 0] += 1
             dirty[new.id] = lastSeq
             recent.append(
                 Message(
@@ -197,6 +209,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
 
     private mutating func erase(through id: MessageID, fromStore: Bool) {
         defer { for user in memberOrder { recountUnread(user) } }
+        // Everything erased: nothing is live. Part of the history: the store knows what is left.
+        liveCounts = newestMessageID.map { $0 <= id } ?? true ? LiveCounts() : nil
         erasedThrough = max(erasedThrough ?? id, id)
         guard fromStore else { return }
         storeErasedThrough = max(storeErasedThrough ?? id, id)
@@ -212,11 +226,15 @@ public struct ChannelState: Sendable, Codable, Equatable {
         members[user]?.unread.map { $0.count + (sentCount ?? 0) - $0.asOf }
     }
 
-    /// Sets `user`'s counter from the messages in memory (unknown when older unread messages may
-    /// be in the store).
+    /// Sets `user`'s counter from the messages in memory, or for a member who has read nothing
+    /// and cleared nothing, from the live counts (unknown when neither can tell).
     private mutating func recountUnread(_ user: UserID) {
-        guard members[user] != nil else { return }
-        members[user]!.unread = memoryUnreadCount(for: user).map { UnreadCounter(count: $0, asOf: sentCount ?? 0) }
+        guard let state = members[user] else { return }
+        var count = memoryUnreadCount(for: user)
+        if count == nil, state.readCursor == nil, state.clearedThrough == nil, let live = liveCounts {
+            count = live.total - live.bySender[user, default: 0]
+        }
+        members[user]!.unread = count.map { UnreadCounter(count: $0, asOf: sentCount ?? 0) }
     }
 
     /// Takes message `id` (about to be deleted) off the counters of the members it was unread for.
@@ -225,9 +243,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
         guard let message = message(id) else {
             // Not loaded (callers load a message before deleting it): the counters cannot tell.
             for user in memberOrder { members[user]?.unread = nil }
+            liveCounts = nil
             return
         }
-        guard !message.deleted else { return }
+        guard !message.deleted, !isErased(id) else { return }
+        liveCounts?.total -= 1
+        liveCounts?.bySender[message.senderID, default: 0] -= 1
         for user in memberOrder where members[user]?.unread != nil && unreadRule(for: user).counts(message) {
             members[user]!.unread!.count -= 1
         }
