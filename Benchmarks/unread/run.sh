@@ -4,10 +4,11 @@
 #
 #  1. alice makes a group with bob (a member from the start) and posts for SEED_SECONDS with wrk;
 #     dave has a channel of his own with 10 messages.
-#  2. The node restarts (checkpoint on stop), so the history is in the store; carol joins.
-#  3. wrk lists channels for DURATION seconds as dave (10 messages), bob (counted since he
-#     joined: his unread counter) and carol (who joined late and never read: her count still
-#     comes from the store), printing latency and server CPU per request.
+#  2. The node restarts (checkpoint on stop), so the history is in the store; carol and erin
+#     join, and erin marks the group's first message read.
+#  3. wrk lists channels for DURATION seconds as dave (10 messages), bob (a member from the start),
+#     carol (joined the long history) and erin (read up to a message only the store holds: her
+#     count comes from the store), printing latency and server CPU per request.
 #
 #   Benchmarks/unread/run.sh
 #   SEED_SECONDS=5 DURATION=5 Benchmarks/unread/run.sh   # a quick run
@@ -37,7 +38,7 @@ start() {
 }
 cpu() { awk '{print $14 + $15}' "/proc/$NODE/stat"; }   # clock ticks (1/100 s)
 token() { "$CHORUS" token --user "$1" --ttl 0; }
-ALICE=$(token alice); BOB=$(token bob); CAROL=$(token carol); DAVE=$(token dave)
+ALICE=$(token alice); BOB=$(token bob); CAROL=$(token carol); DAVE=$(token dave); ERIN=$(token erin)
 post() {  # TOKEN PATH BODY
     curl -sf -XPOST "$BASE$2" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d "$3"
 }
@@ -45,11 +46,12 @@ id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 
 : >"$OUT/node.log"
 start
-for t in "$BOB" "$CAROL" "$DAVE"; do curl -sf "$BASE/v1/channels" -H "Authorization: Bearer $t" >/dev/null; done  # creates the users
+for t in "$BOB" "$CAROL" "$DAVE" "$ERIN"; do curl -sf "$BASE/v1/channels" -H "Authorization: Bearer $t" >/dev/null; done  # creates the users
 GROUP=$(post "$ALICE" /v1/channels '{"type":"group","name":"Long"}' | id)
 post "$ALICE" "/v1/channels/$GROUP/members" '{"user_id":"bob","role":"member"}' >/dev/null
 SMALL=$(post "$DAVE" /v1/channels '{"type":"group","name":"Small"}' | id)
 for i in $(seq 1 10); do post "$DAVE" "/v1/channels/$SMALL/messages" "{\"body\":\"m$i\"}" >/dev/null; done
+FIRST=$(post "$ALICE" "/v1/channels/$GROUP/messages" '{"body":"the first"}' | id)
 cat >"$WORK/post.lua" <<EOF
 wrk.method = "POST"
 wrk.body = '{"body":"a message of the long history"}'
@@ -62,8 +64,10 @@ echo "   $(awk '/requests in/ {print $1}' "$OUT/seed.txt") messages"
 echo "== restart (checkpoint on stop; the history is read from the store)"
 kill -INT "$NODE"; wait "$NODE" || true
 start
-# carol joins now: only the newest messages are in memory, so her count has to come from the store.
+# carol and erin join now, when only the newest messages are in memory; erin reads the first.
 post "$ALICE" "/v1/channels/$GROUP/members" '{"user_id":"carol","role":"member"}' >/dev/null
+post "$ALICE" "/v1/channels/$GROUP/members" '{"user_id":"erin","role":"member"}' >/dev/null
+post "$ERIN" "/v1/channels/$GROUP/read" "{\"last_read_message_id\":\"$FIRST\"}" >/dev/null
 
 measure() {  # NAME TOKEN
     cat >"$WORK/get.lua" <<EOF
@@ -81,4 +85,5 @@ EOF
 echo "== GET /v1/channels ($DURATION s each, 4 connections)"
 measure "dave: 10 messages" "$DAVE"
 measure "bob: the long history, counted" "$BOB"
-measure "carol: the long history, from the store" "$CAROL"
+measure "carol: joined the long history" "$CAROL"
+measure "erin: read an old message, from the store" "$ERIN"
