@@ -111,12 +111,14 @@ public final class ChorusNode: Sendable {
         }
         let name = role?.name ?? configuration.node.name
         actorSystem = ClusterActorSystem(nodeName: name, logger: logger)
+        var placementOnRing: ClusterPlacement?
         if let role {
             let cluster = configuration.cluster
             let placement = ClusterPlacement(
                 nodeName: role.name, ring: HashRing(nodes: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes), clock: clock)
             let member = ClusterMember(placement: placement, actorSystem: actorSystem, logger: logger)
             self.member = member
+            placementOnRing = placement
             let directory: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
             metadataLog = try MetadataLog(
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
@@ -145,8 +147,9 @@ public final class ChorusNode: Sendable {
             tasks: try dataDir.map { try ChatTaskStore(directory: $0 + "/tasks") } ?? ChatTaskStore(), logger: logger)
         if let recovery { chat.restore(recovery.state, maxStoredChannelID: recovery.maxStoredChannelID) }
         realtime = RealtimeHub(edgeName: name, node: chat, configuration: configuration.realtime, logger: logger)
+        let health = NodeHealth { [placementOnRing] in placementOnRing.map { $0.ring.nodes.contains(name) } ?? true }
         dependencies = Gateway.Dependencies(
-            node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults, exportDirectory: dataDir.map { $0 + "/exports" })
+            node: chat, jwtSecret: jwtSecret, cdnKey: cdnKey, faults: faults, exportDirectory: dataDir.map { $0 + "/exports" }, health: health)
         if let member {
             member.start()
             chat.startClusterServices(member: member)
@@ -204,6 +207,12 @@ public final class ChorusNode: Sendable {
             configuration: configuration, dependencies: dependencies, realtime: realtime, logger: logger, onServerRunning: onServerRunning)
     }
 
+    /// Whether the node should get traffic (`GET /readyz`).
+    public var health: NodeHealth { dependencies.health }
+
+    /// The node's metrics (`GET /metrics`).
+    public var metrics: NodeMetrics { dependencies.metrics }
+
     // MARK: The cluster
 
     /// Starts serving peers: the transport listens (TCP) or joins its network (in-process).
@@ -255,6 +264,8 @@ public final class ChorusNode: Sendable {
         }
         services.append(StartWhenReady(clusterReady, application))
         services.append(realtime)
+        // Last, so the graceful shutdown reaches it first: readiness goes off before anything stops.
+        services.append(DrainService(health: dependencies.health))
         return services
     }
 

@@ -23,15 +23,22 @@ public enum Gateway {
         /// Where channel exports are written (default: a directory of this node's in the system's
         /// temporary directory).
         public var exportDirectory: String
+        /// `GET /metrics`.
+        public var metrics: NodeMetrics
+        /// `GET /readyz`.
+        public var health: NodeHealth
 
         public init(
-            node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8], faults: FaultInjectingTransport? = nil, exportDirectory: String? = nil
+            node: ChatNode, jwtSecret: [UInt8], cdnKey: [UInt8], faults: FaultInjectingTransport? = nil, exportDirectory: String? = nil,
+            metrics: NodeMetrics = NodeMetrics(), health: NodeHealth = NodeHealth()
         ) {
             self.node = node
             self.jwtSecret = jwtSecret
             self.cdnKey = cdnKey
             self.faults = faults
             self.exportDirectory = exportDirectory ?? NSTemporaryDirectory() + "chorus-exports-" + node.actorSystem.nodeName
+            self.metrics = metrics
+            self.health = health
         }
     }
 
@@ -59,8 +66,19 @@ public enum Gateway {
         realtime: RealtimeHub? = nil, logger: Logger
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        // Ready: 200 {"status": "ready"}; else 503 {"status": "not_ready", "reasons": [...]}.
+        router.get("readyz") { [health = dependencies.health] _, _ in
+            let reasons = health.reasons()
+            return try JSONBody.response(ReadinessBody(reasons: reasons), status: reasons.isEmpty ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { [metrics = dependencies.metrics, node = dependencies.node, health = dependencies.health] _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(node: node, hub: realtime, health: health))))
+        }
         // Upgrades of /v1/ws never reach the router; a plain GET gets a clear error.
         router.get("v1/ws") { _, _ -> Response in
             throw ChatError(.invalidRequest, "GET /v1/ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")

@@ -7,6 +7,8 @@ import ChorusModel
 import Crypto
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -54,6 +56,9 @@ struct NodeRunner {
             ChorusNode.ClusterRole(name: $0.name, index: $0.index, transport: .tcp(secret: $0.secret), leaveOnStop: $0.leaveOnStop)
         }
         let node = try ChorusNode(configuration: configuration, cluster: role, jwtSecret: jwtSecret, cdnKey: cdnKey, logger: logger)
+        // One node per process here: metrics that libraries emit through swift-metrics land in the
+        // node's registry too, and GET /metrics shows them.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: node.metrics.registry))
         let host = configuration.node.host
         let app = node.application { port in
             // Written in one call, unbuffered: scripts and tests wait for this line.

@@ -35,6 +35,8 @@ struct TestAPI {
     /// The node's WebSocket edge.
     let hub: RealtimeHub
     let client: any TestClientProtocol
+    /// The node's readiness (``TestAPI/run(_:configuration:_:)`` sets it).
+    var health: NodeHealth? = nil
 
     /// Runs `body` against a fresh node, in memory (`.router`) or on a real port (`.live`).
     static func run(
@@ -46,7 +48,7 @@ struct TestAPI {
             configuration: configuration, storage: .memory, clock: clock, jwtSecret: Array(secret.utf8), cdnKey: Array("cdn-key".utf8),
             logger: Logger(label: "test"))
         try await node.application().test(setup) { client in
-            try await body(TestAPI(clock: clock, node: node.chat, hub: node.realtime, client: client))
+            try await body(TestAPI(clock: clock, node: node.chat, hub: node.realtime, client: client, health: node.health))
         }
     }
 

@@ -1,0 +1,97 @@
+import ChorusChat
+import Hummingbird
+import Prometheus
+import Synchronization
+
+/// A node's metrics in Prometheus's text format (`GET /metrics`; the names are listed in
+/// docs/operations.md, "Metrics"). Each node has its own registry, so that several nodes in one
+/// process (tests) keep theirs apart; `chorus serve` also hands it to swift-metrics as the
+/// process's metrics backend.
+///
+/// HTTP requests are recorded as they end (``MetricsMiddleware``); everything else is read from
+/// the node when scraped.
+public final class NodeMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    /// Counters read from the node when scraped, by name: their last value, so each scrape adds
+    /// what happened since the one before.
+    private let scraped = Mutex<[String: Int]>([:])
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+    ]
+
+    public init() {}
+
+    /// One HTTP request ended: its route (the pattern, not the path), method, status and duration.
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "chorus", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
+            labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "chorus", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency by route and method"),
+            labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    /// The text of a scrape: the node's values read now, then every metric.
+    func scrape(node: ChatNode, hub: RealtimeHub?, health: NodeHealth) -> [UInt8] {
+        let report = node.report()
+        if let hub {
+            gauge("websocket_sessions", "open WebSocket sessions").set(Int64(hub.sessionCount))
+            count("websocket_slow_consumer_closes", "sessions closed (1008) for not reading their events", hub.counters.slowClosed.load(ordering: .relaxed))
+            count("events_encoded", "channel events encoded into frames, once per format and edge", hub.counters.encodedEvents.load(ordering: .relaxed))
+            count("deliveries", "frames queued to WebSocket sessions", hub.counters.queuedEvents.load(ordering: .relaxed))
+        }
+        for (kind, count) in report.actors.sorted(by: { $0.key < $1.key }) {
+            registry.makeGauge(
+                descriptor: .init(namespace: "chorus", metricName: "active_actors", unitName: "", helpText: "actors in memory by kind"),
+                labels: [("kind", kind)]
+            ).set(Int64(count))
+        }
+        gauge("ring_epoch", "the epoch of the ring this node uses").set(Int64(report.epoch))
+        gauge("ready", "1 when the node should get traffic (GET /readyz)").set(Int64(health.reasons().isEmpty ? 1 : 0))
+        if let replication = report.replication {
+            gauge("replication_lagging_primaries", "primaries here with a replica that lacks records").set(Int64(replication.lagging))
+            gauge("replication_lag_records", "records the slowest replicas of this node's primaries lack, summed").set(Int64(replication.lagRecords))
+            gauge("replication_max_lag_records", "the most records one primary's slowest replica lacks").set(Int64(replication.maxLagRecords))
+            gauge("replication_recovering", "primaries still recovering from their replicas").set(Int64(replication.recovering))
+            gauge("replication_term", "the newest term a replica here promised (ring epoch in the high 32 bits)").set(Int64(bitPattern: replication.newestTerm))
+        }
+        return registry.emitToBuffer()
+    }
+
+    private func gauge(_ name: String, _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: .init(namespace: "chorus", metricName: name, unitName: "", helpText: help))
+    }
+
+    /// Brings counter `name` (`chorus_<name>_total`) up to `value`, a count the node keeps itself.
+    private func count(_ name: String, _ help: String, _ value: Int) {
+        let last = scraped.withLock { scraped in
+            defer { scraped[name] = value }
+            return scraped[name] ?? 0
+        }
+        registry.makeCounter(descriptor: .init(namespace: "chorus", metricName: name, unitName: "total", helpText: help))
+            .increment(by: Int64(max(0, value - last)))
+    }
+}
+
+/// Records every HTTP request in ``NodeMetrics``: outermost, so it sees the status the client gets.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: NodeMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let route = context.endpointPath ?? "unmatched"
+        do {
+            let response = try await next(request, context)
+            metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: .now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: .now - start)
+            throw error
+        }
+    }
+}

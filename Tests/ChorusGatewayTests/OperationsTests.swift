@@ -1,0 +1,77 @@
+import ChorusGateway
+import Foundation
+import HTTPTypes
+import Testing
+
+/// `GET /metrics` and `GET /readyz` (docs/operations.md, "Metrics", "Health").
+@Suite("Metrics and readiness")
+struct OperationsTests {
+    /// The value of the sample whose name is `name` and whose labels include every one of `labels`.
+    static func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let series = line[..<space]
+            let seriesName = series.split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
+            guard seriesName == name, labels.allSatisfy({ series.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
+            return Double(line[line.index(after: space)...])
+        }
+        return nil
+    }
+
+    @Test("HTTP requests are counted by route pattern, method and status, with latency histograms; unknown routes as unmatched")
+    func httpMetrics() async throws {
+        try await TestAPI.run { api in
+            let channel = try await api.createChannel(owner: "alice")
+            for _ in 0..<3 { try await api.send("hi", to: channel, as: "alice") }
+            _ = try await api.call(.get, "/v1/nope", as: "alice")
+            _ = try await api.call(.get, "/v1/channels/\(channel)/messages", as: "bob")  // not a member: 403
+            let reply = try await api.call(.get, "/metrics", as: nil)
+            #expect(reply.status == .ok && reply.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = reply.rawBody
+            let route = "/v1/channels/{channelID}/messages"
+            #expect(Self.sample(text, "chorus_http_requests_total", ["route": route, "method": "POST", "status": "201"]) == 3, "\(text.prefix(3000))")
+            #expect(Self.sample(text, "chorus_http_requests_total", ["route": route, "method": "GET", "status": "403"]) == 1)
+            #expect(Self.sample(text, "chorus_http_requests_total", ["route": "unmatched", "status": "404"]) == 1)
+            #expect(Self.sample(text, "chorus_http_request_duration_seconds_count", ["route": route, "method": "POST"]) == 3)
+            #expect(Self.sample(text, "chorus_http_request_duration_seconds_bucket", ["route": route, "method": "POST", "le": "+Inf"]) == 3)
+            #expect(Self.sample(text, "chorus_active_actors", ["kind": "channel"]) == 1)
+            #expect(Self.sample(text, "chorus_ready") == 1)
+            #expect(text.contains("# HELP chorus_http_requests_total"))
+        }
+    }
+
+    @Test("WebSocket sessions and deliveries are counted; counters only grow between scrapes")
+    func realtimeMetrics() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let bob = try await api.connect("bob")
+            try await api.send("one", to: channel, as: "alice")
+            _ = try await bob.next()
+            let first = try await api.call(.get, "/metrics", as: nil).rawBody
+            #expect(Self.sample(first, "chorus_websocket_sessions") == 1)
+            let delivered = try #require(Self.sample(first, "chorus_deliveries_total"))
+            #expect(delivered >= 1)
+            try await api.send("two", to: channel, as: "alice")
+            _ = try await bob.next()
+            let second = try await api.call(.get, "/metrics", as: nil).rawBody
+            #expect(try #require(Self.sample(second, "chorus_deliveries_total")) == delivered + 1)
+            bob.close()
+        }
+    }
+
+    @Test("readyz: 200 while serving; 503 with the reason once the node stops (before its sockets close), or while it is off the ring")
+    func readiness() async throws {
+        try await TestAPI.run { api in
+            let ready = try await api.call(.get, "/readyz", as: nil)
+            #expect(ready.status == .ok && ready.string("status") == "ready")
+            try #require(api.health).startDraining()
+            let draining = try await api.call(.get, "/readyz", as: nil)
+            #expect(draining.status == .serviceUnavailable && draining.string("status") == "not_ready", "\(draining.rawBody)")
+            #expect((draining.object["reasons"] as? [String]) == ["the node is stopping"])
+            #expect(Self.sample(try await api.call(.get, "/metrics", as: nil).rawBody, "chorus_ready") == 0)
+            #expect(try await api.call(.get, "/healthz", as: nil).status == .ok, "alive all the same")
+        }
+        let offRing = NodeHealth { false }
+        #expect(offRing.reasons() == ["the node is not on the ring (it serves no keys)"])
+    }
+}
