@@ -206,7 +206,22 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         cluster.withLock { $0?.transport }?.silence(from: peer)
     }
 
+    /// Calls this node made to peers, for metrics: a few atomic adds per call.
+    public let callStats = RemoteCallStats()
+
     private func send(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws -> Wire.Reply.Result {
+        let started = ContinuousClock.now
+        do {
+            let result = try await sendUnmeasured(invocation, to: id, target: target)
+            callStats.record(.now - started, failed: false)
+            return result
+        } catch {
+            callStats.record(.now - started, failed: true)
+            throw error
+        }
+    }
+
+    private func sendUnmeasured(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws -> Wire.Reply.Result {
         guard let (transport, placement) = cluster.withLock({ $0 }) else {
             throw RemoteCallError(.actorNotFound, "\(target) on \(id): no cluster transport on node \(nodeName)")
         }
@@ -251,3 +266,25 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         state.withLock { $0.actors[id]?.actor }
     }
     }
+
+/// Counts of the remote calls a node made: how many, how many failed (unreachable, timed out,
+/// refused: not the callee's own errors, which are replies), and their total time.
+public final class RemoteCallStats: Sendable {
+    private let calls = Atomic<Int>(0)
+    private let failures = Atomic<Int>(0)
+    private let nanoseconds = Atomic<Int>(0)
+
+    public init() {}
+
+    func record(_ duration: Duration, failed: Bool) {
+        calls.add(1, ordering: .relaxed)
+        if failed { failures.add(1, ordering: .relaxed) }
+        let (seconds, attoseconds) = duration.components
+        nanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
+
+    /// Calls, failed calls, and their total time in nanoseconds, so far.
+    public var totals: (calls: Int, failures: Int, nanoseconds: Int) {
+        (calls.load(ordering: .relaxed), failures.load(ordering: .relaxed), nanoseconds.load(ordering: .relaxed))
+    }
+}

@@ -26,7 +26,19 @@ struct ActorEnvironment: Sendable {
     let replication: ReplicationContext?
     /// Every channel type's settings.
     let channelTypes: ChannelTypeRegistry
+    /// What the node counts for its metrics.
+    let stats: ChatStats
     let logger: Logger
+}
+
+/// What a node's actors count for its metrics (a few atomic adds).
+public final class ChatStats: Sendable {
+    let messagesSent = Atomic<Int>(0)
+
+    init() {}
+
+    /// Messages posted through channels whose primary is this node.
+    public var messages: Int { messagesSent.load(ordering: .relaxed) }
 }
 
 /// The operations of a node that an actor starts on other actors (each may cross nodes).

@@ -45,6 +45,8 @@ public final class ChatNode: Sendable {
     public let channelTypes: ChannelTypeRegistry
     /// Segments, campaigns and their progress.
     public let documents: AppDocuments
+    /// What the actors count for the node's metrics.
+    public let stats = ChatStats()
     /// This node's background tasks.
     public let tasks: ChatTaskStore
     /// Runners of task kinds the chat layer does not run itself.
@@ -134,7 +136,7 @@ public final class ChatNode: Sendable {
         ActorEnvironment(
             journal: journal, clock: clock, limits: limits, typingTTL: configuration.typingTTL, messageWindow: configuration.messageWindow,
             eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self,
-            replication: replication, channelTypes: channelTypes, logger: logger)
+            replication: replication, channelTypes: channelTypes, stats: stats, logger: logger)
     }
 
     /// A new channel actor with `state` (call inside the directory's lock when registering it);

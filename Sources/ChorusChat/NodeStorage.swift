@@ -137,11 +137,24 @@ public struct CheckpointService: Service {
     let storage: NodeStorage
     let node: ChatNode
     let logger: Logger
+    /// Told how long each checkpoint took, and how many channels each pass passivated (metrics).
+    let observer: Observer
 
-    public init(storage: NodeStorage, node: ChatNode, logger: Logger) {
+    public struct Observer: Sendable {
+        public var checkpointed: @Sendable (Duration) -> Void
+        public var passivated: @Sendable (Int) -> Void
+
+        public init(checkpointed: @escaping @Sendable (Duration) -> Void = { _ in }, passivated: @escaping @Sendable (Int) -> Void = { _ in }) {
+            self.checkpointed = checkpointed
+            self.passivated = passivated
+        }
+    }
+
+    public init(storage: NodeStorage, node: ChatNode, logger: Logger, observer: Observer = Observer()) {
         self.storage = storage
         self.node = node
         self.logger = logger
+        self.observer = observer
     }
 
     public func run() async throws {
@@ -154,6 +167,7 @@ public struct CheckpointService: Service {
                 lastCheckpointLSN = storage.wal.nextLSN
             }
             let evicted = node.passivateIdleChannels(idleFor: storage.configuration.passivateAfter)
+            observer.passivated(evicted)
             if evicted > 0 {
                 logger.debug("passivated idle channels", metadata: ["storage.passivated": "\(evicted)"])
             }
@@ -170,7 +184,9 @@ public struct CheckpointService: Service {
 
     private func checkpoint() async {
         do {
+            let started = ContinuousClock.now
             try await storage.checkpoint(node)
+            observer.checkpointed(.now - started)
         } catch {
             logger.error("checkpoint failed; the WAL keeps every record", metadata: ["error": "\(error)"])
         }

@@ -237,7 +237,10 @@ public final class ChorusNode: Sendable {
     /// ``application(onServerRunning:)``) as the gateway.
     public func services(application: some Service) -> [any Service] {
         var services: [any Service] = []
-        if let storage { services.append(CheckpointService(storage: storage, node: chat, logger: logger)) }
+        if let storage {
+            storage.wal.observeSyncs { [metrics] duration, records in metrics.recordSync(duration, records: records) }
+            services.append(CheckpointService(storage: storage, node: chat, logger: logger, observer: metrics.checkpointObserver))
+        }
         services.append(
             RetentionService(
                 node: chat, interval: configuration.chat.retentionSweepSeconds.secondsDuration,

@@ -94,6 +94,8 @@ public final class WriteAheadLog: Sendable {
         return log
     }
 
+    private let syncObserver = Mutex<(@Sendable (Duration, UInt64) -> Void)?>(nil)
+
     private init(configuration: Configuration, commit: GroupCommit, segments: [UInt64], logger: Logger) {
         self.configuration = configuration
         self.state = Mutex(State(commit: commit, segments: segments))
@@ -134,6 +136,12 @@ public final class WriteAheadLog: Sendable {
     /// How many syncs the writer has issued (for benchmarks and tests).
     public var syncCount: Int { state.withLock { $0.commit.syncs } }
 
+    /// Tells `observer` of every sync the writer makes: how long the `fdatasync` took and how many
+    /// records it made durable (one group commit). Called on the writer's thread: keep it short.
+    public func observeSyncs(_ observer: @escaping @Sendable (_ duration: Duration, _ records: UInt64) -> Void) {
+        syncObserver.withLock { $0 = observer }
+    }
+
     // MARK: Segments
 
     /// Deletes the segments whose records all have LSNs below `lsn` (a checkpoint covers them).
@@ -169,6 +177,8 @@ public final class WriteAheadLog: Sendable {
     // MARK: Writer thread
 
     private func runWriter(_ segment: inout SegmentFile) {
+        // The last record written, and the last one synced: a sync makes the ones between durable.
+        var (written, synced) = (state.withLock { $0.commit.nextLSN } - 1, state.withLock { $0.commit.nextLSN } - 1)
         while true {
             let (sleep, closing) = state.withLock { ($0.commit.sleep(now: .now), $0.commit.closing) }
             if !closing {
@@ -189,7 +199,13 @@ public final class WriteAheadLog: Sendable {
                     state.withLock { $0.segments.append(firstLSN) }
                 }
                 if !plan.bytes.isEmpty { try segment.write(plan.bytes) }
-                if plan.sync { try segment.sync() }
+                written = plan.lastLSN ?? written
+                if plan.sync {
+                    let started = ContinuousClock.now
+                    try segment.sync()
+                    if let observer = syncObserver.withLock({ $0 }) { observer(.now - started, written - synced) }
+                    synced = written
+                }
             } catch {
                 let failure = (error as? WALError) ?? WALError(.io, "\(error)", file: segment.path)
                 logger.critical("WAL write failed; refusing further writes", metadata: ["error": "\(failure)"])

@@ -35,6 +35,8 @@ struct OperationsTests {
             #expect(Self.sample(text, "chorus_http_request_duration_seconds_count", ["route": route, "method": "POST"]) == 3)
             #expect(Self.sample(text, "chorus_http_request_duration_seconds_bucket", ["route": route, "method": "POST", "le": "+Inf"]) == 3)
             #expect(Self.sample(text, "chorus_active_actors", ["kind": "channel"]) == 1)
+            #expect(Self.sample(text, "chorus_messages_total") == 3)
+            #expect(Self.sample(text, "chorus_wal_next_lsn").map { $0 > 3 } == true)
             #expect(Self.sample(text, "chorus_ready") == 1)
             #expect(text.contains("# HELP chorus_http_requests_total"))
         }

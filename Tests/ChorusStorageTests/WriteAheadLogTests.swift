@@ -1,5 +1,6 @@
 import ChorusStorage
 import Foundation
+import Synchronization
 import Testing
 
 /// A fresh temporary directory, removed by the caller.
@@ -46,6 +47,27 @@ struct WriteAheadLogTests {
         #expect(replayed.map(\.1) == (0..<100).map(frame))
         #expect(try reopened.append(frame(100)) == 101)
         reopened.close()
+    }
+
+    @Test("every sync is reported with the records it made durable: they add up to every record, once")
+    func syncObserver() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (log, _) = try openLog(directory)
+        let seen = Mutex<(syncs: Int, records: UInt64)>((0, 0))
+        log.observeSyncs { duration, records in
+            #expect(duration >= .zero)
+            seen.withLock { $0 = ($0.syncs + 1, $0.records + records) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask { for i in 0..<25 { try await log.waitDurable(try log.append(frame(writer * 100 + i))) } }
+            }
+            try await group.waitForAll()
+        }
+        log.close()
+        let (syncs, records) = seen.withLock { $0 }
+        #expect(records == 200 && syncs >= 1 && syncs <= 200 && syncs == log.syncCount, "\(syncs) syncs, \(records) records")
     }
 
     @Test("group commit: concurrent appenders share syncs")

@@ -287,7 +287,9 @@ public distributed actor ChannelActor {
         let record = try state.decideSend(
             draft, id: id, from: sender, senderName: senderName, at: now, limits: limits, clientMessageID: clientMessageID)
         stopTyping(sender, at: now)
-        return try await commit(record) { state, _ in SentMessage(message: state.recent[state.recent.count - 1], replayed: false) }
+        let sent = try await commit(record) { state, _ in SentMessage(message: state.recent[state.recent.count - 1], replayed: false) }
+        env.stats.messagesSent.add(1, ordering: .relaxed)
+        return sent
     }
 
     /// Edits the caller's own message.

@@ -35,6 +35,35 @@ public final class NodeMetrics: Sendable {
         ).record(duration)
     }
 
+    /// One WAL sync (a group commit): its `fdatasync` time and the records it made durable.
+    public func recordSync(_ duration: Duration, records: UInt64) {
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "chorus", metricName: "wal_fsync_duration", unitName: "seconds", helpText: "time of each WAL fdatasync"),
+            buckets: Self.latencyBuckets
+        ).record(duration)
+        registry.makeValueHistogram(
+            descriptor: .init(namespace: "chorus", metricName: "wal_batch", unitName: "records", helpText: "records made durable by each WAL sync (group commit)"),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        ).record(Double(records))
+        registry.makeCounter(descriptor: .init(namespace: "chorus", metricName: "wal_synced_records", unitName: "total", helpText: "records made durable by WAL syncs"))
+            .increment(by: Int64(records))
+    }
+
+    /// Hooks for the checkpoint service: each checkpoint's duration, and channels passivated.
+    public var checkpointObserver: CheckpointService.Observer {
+        CheckpointService.Observer(
+            checkpointed: { [registry] duration in
+                registry.makeDurationHistogram(
+                    descriptor: .init(namespace: "chorus", metricName: "checkpoint_duration", unitName: "seconds", helpText: "time of each checkpoint"),
+                    buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30)]
+                ).record(duration)
+            },
+            passivated: { [registry] count in
+                registry.makeCounter(descriptor: .init(namespace: "chorus", metricName: "passivations", unitName: "total", helpText: "idle channel actors passivated"))
+                    .increment(by: Int64(count))
+            })
+    }
+
     /// The text of a scrape: the node's values read now, then every metric.
     func scrape(node: ChatNode, hub: RealtimeHub?, health: NodeHealth) -> [UInt8] {
         let report = node.report()
@@ -50,7 +79,19 @@ public final class NodeMetrics: Sendable {
                 labels: [("kind", kind)]
             ).set(Int64(count))
         }
+        count("messages", "messages posted in channels this node is the primary of", node.stats.messages)
+        for peer in node.cluster?.peers.sorted() ?? [] {
+            registry.makeGauge(
+                descriptor: .init(namespace: "chorus", metricName: "cluster_peer_connected", unitName: "", helpText: "1 while this node has a connection to the peer"),
+                labels: [("peer", peer)]
+            ).set(Int64(node.actorSystem.connectedPeers.contains(peer) ? 1 : 0))
+        }
+        let calls = node.actorSystem.callStats.totals
+        count("remote_calls", "calls this node made to actors on peers", calls.calls)
+        count("remote_call_failures", "remote calls that failed in the cluster layer (unreachable, timed out, refused)", calls.failures)
+        count("remote_call_nanoseconds", "total time of remote calls, in nanoseconds (divide by chorus_remote_calls_total for the mean)", calls.nanoseconds)
         gauge("ring_epoch", "the epoch of the ring this node uses").set(Int64(report.epoch))
+        gauge("wal_next_lsn", "the LSN the next WAL record gets: records appended over the node's life").set(Int64(node.journal.nextLSN))
         gauge("ready", "1 when the node should get traffic (GET /readyz)").set(Int64(health.reasons().isEmpty ? 1 : 0))
         if let replication = report.replication {
             gauge("replication_lagging_primaries", "primaries here with a replica that lacks records").set(Int64(replication.lagging))

@@ -51,6 +51,22 @@ struct StreamTaskTests {
         }
     }
 
+    @Test("one task deletes 100 channels (the most a call may name), each reported, each gone")
+    func deleteHundred() async throws {
+        try await TestAPI.run { api in
+            try await api.upsertUsers("alice", "bob")
+            let cids = (0..<100).map { "messaging:h\($0)" }
+            for n in 0..<100 { try await api.createStreamChannel("h\(n)", by: "alice", members: ["bob"]) }
+            let started = try await api.stream(.post, "/channels/delete", token: api.serverToken, json: ["cids": cids, "hard_delete": true])
+            let task = try await finished(try #require(started.object["task_id"] as? String), api: api)
+            #expect(task.object["status"] as? String == "completed", "\(task.rawBody.prefix(300))")
+            let result = task.dict("result")
+            #expect(result.count == 100 && cids.allSatisfy { result.dict($0)["status"] as? String == "ok" })
+            let listed = try await api.stream(.post, "/channels", as: "bob", json: ["filter_conditions": ["members": ["$in": ["bob"]]], "limit": 30])
+            #expect((listed.object["channels"] as? [Any])?.isEmpty == true, "\(listed.rawBody.prefix(300))")
+        }
+    }
+
     @Test("bad batch deletes and unknown tasks get clear errors")
     func errors() async throws {
         try await TestAPI.run { api in
