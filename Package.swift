@@ -172,6 +172,7 @@ let package = Package(
             dependencies: [
                 "chorus",
                 "ChorusBench",
+                "ChorusGateway",
                 "ChorusCluster",
                 "ChorusModel",
                 "ChorusStorage",
