@@ -10,11 +10,8 @@ import Synchronization
 /// node applies the committed table (and keeps the same file, so a restart has it before the log
 /// catches up). See ``ChatNode/saveChannelType(_:_:)``.
 public final class ChannelTypeRegistry: Sendable {
-    /// Types the app created or changed, by name (built-ins not in it have their defaults), and
-    /// the metadata log's version they are as of (0 on a single node).
-    private let stored = Mutex<(table: [String: ChannelTypeSettings], version: UInt64)>(([:], 0))
-    /// Where the table is kept (nil: in memory only).
-    private let file: String?
+    /// Types the app created or changed, by name (built-ins not in it have their defaults).
+    private let stored: KeptTable<ChannelTypeSettings>
     /// The configured word lists (lower-cased), by name.
     private let blocklists: [String: Set<String>]
     /// The built-in types' defaults, made once.
@@ -26,7 +23,7 @@ public final class ChannelTypeRegistry: Sendable {
     public init(defaultMaxMessageLength: Int, blocklists: [String: [String]] = [:]) {
         self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
         self.builtIns = Self.builtIns(defaultMaxMessageLength)
-        self.file = nil
+        self.stored = KeptTable()
     }
 
     private static func builtIns(_ defaultMaxMessageLength: Int) -> [String: ChannelTypeSettings] {
@@ -39,32 +36,23 @@ public final class ChannelTypeRegistry: Sendable {
     /// until it moves.
     public var generation: UInt64 { changes.load(ordering: .acquiring) }
 
-    /// The table kept in `directory` (empty until the first change); a file that cannot be read
-    /// is an error, not an empty table (the next change would overwrite the types it holds).
+    /// The table kept in `directory` (`channel-types.json`; empty until the first change); a
+    /// file that cannot be read is an error, not an empty table (the next change would overwrite
+    /// the types it holds).
     public init(defaultMaxMessageLength: Int, directory: String, blocklists: [String: [String]] = [:]) throws {
         self.blocklists = blocklists.mapValues { Set($0.map { $0.lowercased() }) }
         self.builtIns = Self.builtIns(defaultMaxMessageLength)
-        let file = directory + "/channel-types.json"
-        self.file = file
-        guard let data = FileManager.default.contents(atPath: file) else { return }
-        let kept = try JSONDecoder().decode(Kept.self, from: data)
-        stored.withLock { $0 = (kept.types, kept.version) }
-    }
-
-    /// The file's content.
-    private struct Kept: Codable {
-        var types: [String: ChannelTypeSettings]
-        var version: UInt64
+        self.stored = try KeptTable(file: directory + "/channel-types.json", field: "types")
     }
 
     /// The settings of type `name`, or nil when there is no such type.
     public func settings(_ name: String) -> ChannelTypeSettings? {
-        stored.withLock { $0.table[name] } ?? builtIns[name]
+        stored.value(name) ?? builtIns[name]
     }
 
     /// Every type, by name.
     public func all() -> [ChannelTypeSettings] {
-        let table = stored.withLock { $0.table }
+        let table = stored.values
         return (Array(table.values) + builtIns.values.filter { table[$0.name] == nil }).sorted { $0.name < $1.name }
     }
 
@@ -78,16 +66,10 @@ public final class ChannelTypeRegistry: Sendable {
     }
 
     /// Sets (or, with nil, removes) one stored type here and keeps the table (a single node; a
-    /// cluster changes types through ``ChatNode/saveChannelType(_:_:)``). The file is written
-    /// before the change is visible, under the lock, so it never falls behind memory.
+    /// cluster changes types through ``ChatNode/saveChannelType(_:_:)``).
     public func apply(_ name: String, _ settings: ChannelTypeSettings?) throws {
-        try stored.withLock { stored in
-            var table = stored.table
-            table[name] = settings
-            try save(Kept(types: table, version: stored.version))
-            stored.table = table
-            changes.add(1, ordering: .releasing)
-        }
+        try stored.set(name, settings)
+        changes.add(1, ordering: .releasing)
     }
 
     /// The metadata log's setting key of channel type `name`.
@@ -101,20 +83,6 @@ public final class ChannelTypeRegistry: Sendable {
         for (key, value) in settings where key.hasPrefix(prefix) {
             table[String(key.dropFirst(prefix.count))] = try JSONDecoder().decode(ChannelTypeSettings.self, from: Data(value.utf8))
         }
-        try stored.withLock { stored in
-            guard version > stored.version else { return }
-            if table != stored.table {
-                try save(Kept(types: table, version: version))
-                changes.add(1, ordering: .releasing)
-            }
-            stored = (table, version)
-        }
-    }
-
-    private func save(_ kept: Kept) throws {
-        guard let file else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try encoder.encode(kept).write(to: URL(fileURLWithPath: file), options: .atomic)
+        if try stored.adopt(table, version: version) { changes.add(1, ordering: .releasing) }
     }
 }

@@ -49,6 +49,25 @@ struct StreamCampaignTests {
         #expect(api.clock.sleeperCount > 0)
     }
 
+    @Test("a single node keeps its segments and campaigns in documents.json across restarts; an unreadable file is an error, not an empty table")
+    func keptInTheDataDirectory() throws {
+        let directory = NSTemporaryDirectory() + "chorus-documents-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let documents = try AppDocuments(directory: directory)
+        try documents.apply("segment/s1", #"{"id":"s1"}"#)
+        try documents.apply("campaign/c1", #"{"id":"c1"}"#)
+        try documents.apply("campaign/c1", nil)
+        let reopened = try AppDocuments(directory: directory)
+        #expect(reopened.documents(prefix: "segment/") == ["s1": #"{"id":"s1"}"#] && reopened.document("campaign/c1") == nil)
+        // The metadata log's newer table replaces it; an older version is ignored.
+        try reopened.adopt(settings: ["segment/s2": "{}", "channel_type/x": "{}"], version: 5)
+        try reopened.adopt(settings: ["segment/old": "{}"], version: 4)
+        #expect(try AppDocuments(directory: directory).documents(prefix: "") == ["segment/s2": "{}"])
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: directory + "/documents.json"))
+        #expect(throws: (any Error).self) { try AppDocuments(directory: directory) }
+    }
+
     @Test("segments: create (wrapped or flat), get, list in pages, update, delete; size counts the matching users")
     func segments() async throws {
         try await TestAPI.run { api in
