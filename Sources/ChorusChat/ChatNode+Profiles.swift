@@ -33,6 +33,9 @@ extension ChatNode {
             throw ChatError(.invalidRequest, "channel type \(address.type) does not exist: create it with POST /channeltypes")
         }
         let others = Array(Set(creation.members).subtracting([creation.createdBy])).sorted()
+        guard others.count < limits.maxMembersPerChannel else {
+            throw ChatError(.invalidRequest, "a channel may have at most \(limits.maxMembersPerChannel) members (limits.max_members_per_channel)")
+        }
         for user in [creation.createdBy] + others where try await !userExists(user) {
             throw ChatError.userNotFound(user)
         }

@@ -46,13 +46,15 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var userRequestsPerSecond = 50.0
         /// Requests a user may make in a burst (default 200).
         public var userRequestBurst = 200.0
+        /// Most members of one channel (default 10,000).
+        public var maxMembersPerChannel = 10_000
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case maxBodyBytes = "max_body_bytes", maxMessageLength = "max_message_length"
             case maxAttachments = "max_attachments", userRequestsPerSecond = "user_requests_per_second"
-            case userRequestBurst = "user_request_burst"
+            case userRequestBurst = "user_request_burst", maxMembersPerChannel = "max_members_per_channel"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -62,6 +64,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&maxAttachments, .maxAttachments)
             try c.update(&userRequestsPerSecond, .userRequestsPerSecond)
             try c.update(&userRequestBurst, .userRequestBurst)
+            try c.update(&maxMembersPerChannel, .maxMembersPerChannel)
         }
     }
 
@@ -249,6 +252,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
+        try check((1...1_000_000).contains(limits.maxMembersPerChannel), "limits.max_members_per_channel", "must be 1-1000000")
         try check((1...3650).contains(chat.taskRetentionDays), "chat.task_retention_days", "must be 1-3650")
         try check((1...100_000).contains(chat.campaignMessagesPerSecond), "chat.campaign_messages_per_second", "must be 1-100000")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
@@ -274,7 +278,11 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
     /// The chat layer's settings.
     public var chatNodeConfiguration: ChatNode.Configuration {
         var configuration = ChatNode.Configuration(
-            limits: ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments),
+            limits: {
+                var chat = ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments)
+                chat.maxMembersPerChannel = limits.maxMembersPerChannel
+                return chat
+            }(),
             typingTTL: chat.typingTTLSeconds.secondsDuration,
             messageWindow: storage.recentMessagesInMemory,
             eventLogCapacity: realtime.replayEvents)

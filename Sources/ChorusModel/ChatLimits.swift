@@ -12,6 +12,8 @@ public struct ChatLimits: Hashable, Sendable, Codable {
     public var maxDisplayNameLength: Int
     /// Longest attachment file name, content type or emote shortcode, in characters (default 255).
     public var maxFieldLength: Int
+    /// Most members of one channel (default 10,000).
+    public var maxMembersPerChannel = 10_000
 
     public init(
         maxMessageLength: Int = 4000, maxAttachments: Int = 10, maxInlineEmotes: Int = 100,

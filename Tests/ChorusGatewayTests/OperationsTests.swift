@@ -76,4 +76,23 @@ struct OperationsTests {
         let offRing = NodeHealth { false }
         #expect(offRing.reasons() == ["the node is not on the ring (it serves no keys)"])
     }
+
+    @Test("limits.max_members_per_channel: the member past it is refused with a clear error, through both APIs")
+    func membersPerChannel() async throws {
+        try await TestAPI.run(configuration: .testing { $0.limits.maxMembersPerChannel = 3 }) { api in
+            try await api.createUsers("bob", "carol", "dave")
+            let group = try await api.createChannel(owner: "alice")
+            for user in ["bob", "carol"] { try await api.addMember(user, to: group, by: "alice") }
+            let full = try await api.call(.post, "/v1/channels/\(group)/members", as: "alice", json: ["user_id": "dave", "role": "member"])
+            #expect(full.status == .badRequest && full.errorCode == "INVALID_REQUEST" && full.rawBody.contains("max_members_per_channel"), "\(full.rawBody)")
+
+            try await api.upsertUsers("erin")
+            let tooMany = try await api.stream(
+                .post, "/channels/messaging/big/query", token: api.serverToken, json: ["data": ["created_by": ["id": "alice"], "members": ["bob", "carol", "dave"]]])
+            expectStreamError(tooMany, .badRequest, code: 4, mentioning: "max_members_per_channel")
+            try await api.createStreamChannel("small", by: "alice", members: ["bob", "carol"])
+            let added = try await api.stream(.post, "/channels/messaging/small", token: api.serverToken, json: ["add_members": ["dave"]])
+            expectStreamError(added, .badRequest, code: 4, mentioning: "max_members_per_channel")
+        }
+    }
 }

@@ -72,9 +72,16 @@ struct CrashRecoveryTests {
             // Write from several clients until the kill.
             let killAfter = Duration.milliseconds(Int.random(in: 50...800))
             let target = channel
+            let before = ledger.withLock { $0.order.values.reduce(0) { $0 + $1.count } }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in Self.writers {
                     group.addTask { await write(as: writer, port: port, channel: target, ledger: ledger) }
+                }
+                // The kill lands after at least one acknowledgement of this round (on a loaded
+                // machine the random delay alone may end before the first), then at a random moment.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ledger.withLock({ $0.order.values.reduce(0) { $0 + $1.count } }) == before, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
                 }
                 try await Task.sleep(for: killAfter)
                 kill(server.processIdentifier, SIGKILL)

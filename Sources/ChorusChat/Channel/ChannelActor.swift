@@ -245,7 +245,7 @@ public distributed actor ChannelActor {
         guard try await env.operations.userExists(target) else { throw ChatError.userNotFound(target) }
         // The state may have changed while we asked; decide again.
         let member = Member(userID: target, role: role, joinedAt: env.clock.now())
-        let seq = try await commit(try state.decideAddMember(member, by: user))
+        let seq = try await commit(try state.decideAddMember(member, by: user, limits: limits))
         try await env.operations.membershipChanged(of: target, in: state.info.id, isMember: true, seq: seq)
         return member
     }

@@ -51,9 +51,13 @@ extension ChannelState {
         if members[target] != nil { throw ChatError(.alreadyMember, "user \(target) is already a member") }
     }
 
-    /// Add `member` (whose user must exist).
-    public func decideAddMember(_ member: Member, by actor: UserID) throws(ChatError) -> ChannelRecord {
+    /// Add `member` (whose user must exist), while the channel has fewer than
+    /// `limits.maxMembersPerChannel` members.
+    public func decideAddMember(_ member: Member, by actor: UserID, limits: ChatLimits = ChatLimits()) throws(ChatError) -> ChannelRecord {
         try authorizeAddMember(member.userID, role: member.role, by: actor)
+        guard members.count < limits.maxMembersPerChannel else {
+            throw ChatError(.invalidRequest, "the channel has \(members.count) members, the most a channel may have (limits.max_members_per_channel)")
+        }
         return .memberAdded(member, by: actor)
     }
 
