@@ -14,13 +14,16 @@ extension ChorusConfiguration {
         /// Seconds a socket may stay over its buffer before it is closed with 1008 (default 10).
         /// Queueing twice the buffer closes it at once.
         public var slowConsumerGraceSeconds = 10.0
-        /// Milliseconds after `hello` during which events wait for the client's first frame (a
-        /// `resume`), so replay and live events stitch without a gap or duplicate (default 1,000).
+        /// Milliseconds after `hello` during which events wait for the first frame (a `resume`) of
+        /// a client that announced one (`?resume=1`), so replay and live events stitch without a
+        /// gap or duplicate (default 1,000).
         public var resumeWindowMilliseconds = 1000
         /// Recent events each channel keeps for resuming clients (default 1,000).
         public var replayEvents = 1000
         /// Seconds to wait for a client's close reply, and for queued frames to drain at shutdown (default 5).
         public var closeTimeoutSeconds = 5.0
+        /// Channels one socket may watch without being a member (public channels; default 1,000).
+        public var maxWatchedChannels = 1000
 
         public init() {}
 
@@ -29,7 +32,7 @@ extension ChorusConfiguration {
             case maxInboundFrameBytes = "max_inbound_frame_bytes", maxSocketsPerUser = "max_sockets_per_user"
             case outboundBufferBytes = "outbound_buffer_bytes", slowConsumerGraceSeconds = "slow_consumer_grace_seconds"
             case resumeWindowMilliseconds = "resume_window_ms", replayEvents = "replay_events"
-            case closeTimeoutSeconds = "close_timeout_seconds"
+            case closeTimeoutSeconds = "close_timeout_seconds", maxWatchedChannels = "max_watched_channels"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -43,6 +46,7 @@ extension ChorusConfiguration {
             try c.update(&resumeWindowMilliseconds, .resumeWindowMilliseconds)
             try c.update(&replayEvents, .replayEvents)
             try c.update(&closeTimeoutSeconds, .closeTimeoutSeconds)
+            try c.update(&maxWatchedChannels, .maxWatchedChannels)
         }
 
         /// Checks value ranges; `source` names the file in errors.
@@ -56,6 +60,7 @@ extension ChorusConfiguration {
             try check(resumeWindowMilliseconds >= 0, "realtime.resume_window_ms", "must not be negative")
             try check(replayEvents >= 1, "realtime.replay_events", "must be at least 1")
             try check(closeTimeoutSeconds > 0, "realtime.close_timeout_seconds", "must be positive")
+            try check(maxWatchedChannels >= 1, "realtime.max_watched_channels", "must be at least 1")
         }
     }
 }

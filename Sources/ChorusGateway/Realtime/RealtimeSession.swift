@@ -106,8 +106,14 @@ final class RealtimeSession: Sendable {
         }
     }
 
-    func noteFollowedForWatch(_ channel: ChannelID) {
-        shell.withLock { _ = $0.followedForWatch.insert(channel) }
+    /// Notes that the socket follows `channel` only to watch it; false (nothing noted) when it
+    /// already follows `limit` channels that way.
+    func noteFollowedForWatch(_ channel: ChannelID, limit: Int) -> Bool {
+        shell.withLock { shell in
+            guard shell.followedForWatch.count < limit || shell.followedForWatch.contains(channel) else { return false }
+            shell.followedForWatch.insert(channel)
+            return true
+        }
     }
 
     /// Whether the socket follows `channel` only because it watched it (and now stops following it).

@@ -39,9 +39,18 @@ struct StreamWatch {
             for id in channels {
                 group.addTask {
                     if let local, let hub, !local.follows(id) {
-                        // Not a member (anyone may watch a public channel): the socket follows it while it watches.
-                        try await hub.follow(local, id, buffering: false)
-                        local.noteFollowedForWatch(id)
+                        // Not a member (anyone may watch a public channel): the socket follows it
+                        // while it watches, up to realtime.max_watched_channels such channels.
+                        let limit = hub.configuration.maxWatchedChannels
+                        guard local.noteFollowedForWatch(id, limit: limit) else {
+                            throw StreamError.input("a socket watches at most \(limit) channels it is not a member of (realtime.max_watched_channels); stop watching some first")
+                        }
+                        do {
+                            try await hub.follow(local, id, buffering: false)
+                        } catch {
+                            _ = local.followedForWatch(id)
+                            throw error
+                        }
                     }
                     try await node.withChannel(id) { try await $0.watch(user, connection: request.connection, presence: request.presence) }
                 }

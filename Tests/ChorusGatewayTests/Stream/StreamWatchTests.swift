@@ -112,6 +112,24 @@ struct StreamWatchTests {
         }
     }
 
+    @Test("a socket watches at most realtime.max_watched_channels channels it is not a member of; stop-watching frees a place")
+    func watchLimit() async throws {
+        try await TestAPI.run(.live, configuration: .testing { $0.realtime.maxWatchedChannels = 2 }) { api in
+            try await api.upsertUsers("alice", "bob")
+            for show in ["s1", "s2", "s3"] { try await api.createStreamChannel(show, type: "livestream", by: "alice", members: ["alice"]) }
+            let (bob, hello) = try await api.streamConnect("bob")
+            let connection = hello.object["connection_id"]
+            for show in ["s1", "s2"] { _ = try await api.streamWatch("livestream:\(show)", as: "bob", connection: connection) }
+            let third = try await api.stream(
+                .post, "/channels/livestream/s3/query", as: "bob", json: ["state": true, "watch": true, "connection_id": connection as Any])
+            expectStreamError(third, .badRequest, code: 4, mentioning: "max_watched_channels")
+            _ = try await api.streamWatch("livestream:s1", as: "bob", connection: connection)  // watching one again takes no new place
+            _ = try await api.stream(.post, "/channels/livestream/s1/stop-watching", as: "bob", json: ["connection_id": connection as Any])
+            _ = try await api.streamWatch("livestream:s3", as: "bob", connection: connection)
+            bob.close()
+        }
+    }
+
     @Test("watch errors: no connection_id, an unknown one, another user's socket, a channel the user cannot read")
     func watchErrors() async throws {
         try await TestAPI.run(.live) { api in
