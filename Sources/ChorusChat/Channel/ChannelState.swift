@@ -33,8 +33,8 @@ public struct ChannelState: Sendable, Codable, Equatable {
     }
 
     public private(set) var info: ChannelInfo
-    /// Members by id.
-    public private(set) var members: [UserID: MemberState]
+    /// Members by id (changed by `apply`, and by the unread counters in ChannelState+Unread.swift).
+    public internal(set) var members: [UserID: MemberState]
     /// Member ids in the order they joined.
     public private(set) var memberOrder: [UserID]
     /// The newest messages, ascending by id and seq (all of them while `hasOlderInStore` is false).
@@ -64,16 +64,11 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// When the channel was deleted; a deleted channel answers every call as not found.
     public private(set) var deletedAt: Timestamp?
     /// How many messages were ever sent here: the clock of the members' unread counters
-    /// (optional only so snapshots stored before it decode).
-    private var sentCount: Int?
+    /// (optional only so snapshots stored before it decode; ChannelState+Unread.swift).
+    var sentCount: Int?
     /// How many messages are not deleted or erased, in all and by sender: a member who joins
     /// has them all unread but their own (nil: not known, as in snapshots stored before it).
-    private var liveCounts: LiveCounts?
-
-    struct LiveCounts: Sendable, Codable, Equatable {
-        var total = 0
-        var bySender: [UserID: Int] = [:]
-    }
+    var liveCounts: LiveCounts?
 
     /// The state right after a `created` record (seq 1).
     public init(info: ChannelInfo, members: [Member], profile: ChannelProfile? = nil) {
@@ -128,10 +123,7 @@ public struct ChannelState: Sendable, Codable, Equatable {
             members[userID] = nil
             memberOrder.removeAll { $0 == userID }
         case .messageSent(let new):
-            sentCount = (sentCount ?? 0) + 1
-            members[new.senderID]?.unread?.count -= 1  // one's own message is not unread
-            liveCounts?.total += 1
-            liveCounts?.bySender[new.senderID, default: 0] += 1
+            countSent(by: new.senderID)
             dirty[new.id] = lastSeq
             recent.append(
                 Message(
@@ -217,41 +209,6 @@ public struct ChannelState: Sendable, Codable, Equatable {
         recent.removeAll { $0.id <= id }
         overlay = overlay.filter { $0.key > id }
         dirty = dirty.filter { $0.key > id }
-    }
-
-    // MARK: Unread counters
-
-    /// `user`'s unread count from their counter, when it is known.
-    public func countedUnread(for user: UserID) -> Int? {
-        members[user]?.unread.map { $0.count + (sentCount ?? 0) - $0.asOf }
-    }
-
-    /// Sets `user`'s counter from the messages in memory, or for a member who has read nothing
-    /// and cleared nothing, from the live counts (unknown when neither can tell).
-    private mutating func recountUnread(_ user: UserID) {
-        guard let state = members[user] else { return }
-        var count = memoryUnreadCount(for: user)
-        if count == nil, state.readCursor == nil, state.clearedThrough == nil, let live = liveCounts {
-            count = live.total - live.bySender[user, default: 0]
-        }
-        members[user]!.unread = count.map { UnreadCounter(count: $0, asOf: sentCount ?? 0) }
-    }
-
-    /// Takes message `id` (about to be deleted) off the counters of the members it was unread for.
-    /// Deletes are rare next to sends: this visits every member, a send only its sender.
-    private mutating func uncount(_ id: MessageID) {
-        guard let message = message(id) else {
-            // Not loaded (callers load a message before deleting it): the counters cannot tell.
-            for user in memberOrder { members[user]?.unread = nil }
-            liveCounts = nil
-            return
-        }
-        guard !message.deleted, !isErased(id) else { return }
-        liveCounts?.total -= 1
-        liveCounts?.bySender[message.senderID, default: 0] -= 1
-        for user in memberOrder where members[user]?.unread != nil && unreadRule(for: user).counts(message) {
-            members[user]!.unread!.count -= 1
-        }
     }
 
     /// The newest message id `user` cannot see (truncation, cleared history); `nil` for none.
@@ -380,33 +337,6 @@ public struct ChannelState: Sendable, Codable, Equatable {
     /// The role of `user`, if they are a member.
     public func role(of user: UserID) -> MemberRole? {
         members[user]?.member.role
-    }
-
-    /// The unread rule for `user` at their read cursor.
-    func unreadRule(for user: UserID) -> UnreadRule {
-        let cursor = members[user]?.readCursor?.lastReadMessageID
-        let hidden = hiddenThrough(for: user)
-        return UnreadRule(user: user, after: cursor.map { max($0, hidden ?? $0) } ?? hidden)
-    }
-
-    /// `user`'s unread count from memory alone, or `nil` when older unread messages may be in the store.
-    public func memoryUnreadCount(for user: UserID) -> Int? {
-        let rule = unreadRule(for: user)
-        if hasOlderInStore, let first = recent.first, rule.after.map({ $0 < first.id }) ?? true { return nil }
-        let start = rule.after.map { firstIndex(after: $0, inclusive: false) } ?? 0
-        return recent[start...].count(where: rule.counts)
-    }
-
-    /// `user`'s unread count: their counter when it is known (the common case: it costs the same
-    /// whatever the history's length); else from memory, plus what `stored` counts in the store when their cursor
-    /// is older than the memory window (`stored` gets the rule, the first message in memory, and
-    /// the older messages whose newer version is in memory, which it must skip).
-    public func unreadCount(for user: UserID, stored: (UnreadRule, _ before: MessageID, _ excluding: [MessageID]) throws -> Int) rethrows -> Int {
-        if let count = countedUnread(for: user) ?? memoryUnreadCount(for: user) { return count }
-        guard let firstRecent = recent.first else { return 0 }
-        let rule = unreadRule(for: user)
-        let overlay = memoryMessages(after: rule.after, before: firstRecent.id)
-        return try stored(rule, firstRecent.id, overlay.map(\.id)) + (overlay + recent).count(where: rule.counts)
     }
 
     /// One page of history from memory, oldest first; `nil` when the page reaches into the store.

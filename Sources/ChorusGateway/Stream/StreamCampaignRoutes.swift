@@ -98,13 +98,7 @@ struct StreamCampaignRoutes {
     /// A draft or a campaign that has not started yet may be (re)scheduled.
     func schedule(_ request: Request, _ context: ChorusRequestContext) async throws -> Response {
         try context.requireStreamServer("scheduling a campaign")
-        var campaign = try existing(context)
-        let (status, _) = try state(of: campaign)
-        guard status == .draft || status == .scheduled else {
-            throw StreamError.input("campaign \(campaign.id) is \(status.rawValue): only a draft or a scheduled campaign can be scheduled\(status == .stopped ? " (resume it instead)" : "")")
-        }
         let body = try await StreamBody.read(request, limit: maxBodyBytes)
-        let now = node.clock.now()
         let when: Timestamp? =
             switch body["scheduled_for"] {
             case .number?: try body.int("scheduled_for", in: 0...253_402_300_799).map { Timestamp.seconds(Int64($0)) }
@@ -112,40 +106,46 @@ struct StreamCampaignRoutes {
             case nil, .null?: nil
             default: throw StreamError.input("scheduled_for must be unix seconds or an RFC 3339 time")
             }
-        campaign.intent = .scheduled
-        campaign.scheduledFor = max(when ?? now, now)
-        campaign.scheduledAt = now
-        campaign.updatedAt = now
-        try await node.saveCampaign(campaign)
-        return try StreamJSON.response(["campaign": try shape(campaign)], context: context)
+        return try await transition(context, "scheduled", from: [.draft, .scheduled], hint: [.stopped: " (resume it instead)"]) { campaign, now in
+            campaign.intent = .scheduled
+            campaign.scheduledFor = max(when ?? now, now)
+            campaign.scheduledAt = now
+        }
     }
 
     /// Stops a scheduled or running campaign (its runner stops after the batch it is sending).
     func stop(_ context: ChorusRequestContext) async throws -> Response {
         try context.requireStreamServer("stopping a campaign")
-        var campaign = try existing(context)
-        let (status, _) = try state(of: campaign)
-        guard status == .scheduled || status == .running else {
-            throw StreamError.input("campaign \(campaign.id) is \(status.rawValue): only a scheduled or running campaign can be stopped")
+        return try await transition(context, "stopped", from: [.scheduled, .running]) { campaign, now in
+            campaign.intent = .stopped
+            campaign.stoppedAt = now
         }
-        let now = node.clock.now()
-        campaign.intent = .stopped
-        campaign.stoppedAt = now
-        campaign.updatedAt = now
-        try await node.saveCampaign(campaign)
-        return try StreamJSON.response(["campaign": try shape(campaign)], context: context)
     }
 
     /// Resumes a stopped campaign where it stopped (at its scheduled time, if that is still ahead).
     func resume(_ context: ChorusRequestContext) async throws -> Response {
         try context.requireStreamServer("resuming a campaign")
+        return try await transition(context, "resumed", from: [.stopped]) { campaign, now in
+            campaign.intent = .scheduled
+            campaign.scheduledFor = max(campaign.scheduledFor ?? now, now)
+            campaign.resumedAt = now
+        }
+    }
+
+    /// Changes the path's campaign with `change` when its status is one of `allowed` (else 400
+    /// naming the status, plus the `hint` for it), saves it and answers 200 `{"campaign"}`.
+    private func transition(
+        _ context: ChorusRequestContext, _ what: String, from allowed: Set<Campaign.Status>, hint: [Campaign.Status: String] = [:],
+        _ change: (inout Campaign, Timestamp) -> Void
+    ) async throws -> Response {
         var campaign = try existing(context)
         let (status, _) = try state(of: campaign)
-        guard status == .stopped else { throw StreamError.input("campaign \(campaign.id) is \(status.rawValue): only a stopped campaign can be resumed") }
+        guard allowed.contains(status) else {
+            let names = allowed.map(\.rawValue).sorted().joined(separator: " or ")
+            throw StreamError.input("campaign \(campaign.id) is \(status.rawValue): only a \(names) campaign can be \(what)\(hint[status] ?? "")")
+        }
         let now = node.clock.now()
-        campaign.intent = .scheduled
-        campaign.scheduledFor = max(campaign.scheduledFor ?? now, now)
-        campaign.resumedAt = now
+        change(&campaign, now)
         campaign.updatedAt = now
         try await node.saveCampaign(campaign)
         return try StreamJSON.response(["campaign": try shape(campaign)], context: context)

@@ -176,10 +176,11 @@ struct StreamCampaignTests {
 
             let stopped = try await api.stream(.patch, "/campaigns/welcome/stop", token: api.serverToken)
             #expect(stopped.status == .ok && stopped.dict("campaign")["status"] as? String == "stopped" && stopped.dict("campaign")["stopped_at"] is String)
-            for _ in 0..<3 {
-                api.clock.advance(by: .seconds(1))
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            // The runner wakes, sees the stop and ends (it sends nothing more).
+            api.clock.advance(by: .seconds(1))
+            for _ in 0..<500 where api.node.runningCampaigns.withLock({ !$0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(api.node.runningCampaigns.withLock { $0.isEmpty }, "the runner ended")
+            api.clock.advance(by: .seconds(3))
             campaign = try await Self.campaign("welcome", api: api) { _ in true }
             #expect(campaign["messages_sent"] as? Int == 20 && campaign["status"] as? String == "stopped", "a stopped campaign sends nothing")
             #expect(try await Self.inbox("u21", api: api).isEmpty)
