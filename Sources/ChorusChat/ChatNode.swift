@@ -207,6 +207,11 @@ public final class ChatNode: Sendable {
         var report = NodeReport(
             node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, actors: [ChannelActor.kind: counts.channels, UserActor.kind: counts.users])
         report.replication = replication?.board.summary
+        var counters = ["messages": stats.messages, "wal_records": Int(journal.nextLSN - 1)]
+        for edge in edges.local {
+            counters.merge(edge.statistics, uniquingKeysWith: +)
+        }
+        report.counters = counters
         return report
     }
 
@@ -217,7 +222,9 @@ public final class ChatNode: Sendable {
     public func clusterView() async -> ClusterView {
         if let member = clusterMember { return await member.view() }
         let me = report()
-        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)])
+        var node = ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors)
+        (node.counters, node.ringShare) = (me.counters, 1)
+        return ClusterView(node: me.node, ringEpoch: me.epoch, nodes: [node])
     }
 
     /// The chat node actor of `peer` (a proxy).

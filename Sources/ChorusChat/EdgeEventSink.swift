@@ -16,6 +16,13 @@ public protocol EdgeEventSink: AnyObject, Sendable {
     /// User `user` joined (`isMember`) or left `channel` with the record at `seq`; sessions of that
     /// user start or stop following the channel.
     func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64)
+
+    /// What the edge counts for the node's report (`sessions` open now, `deliveries` so far).
+    var statistics: [String: Int] { get }
+}
+
+extension EdgeEventSink {
+    public var statistics: [String: Int] { [:] }
 }
 
 /// What a resuming session gets from a channel.

@@ -15,6 +15,9 @@ public struct NodeReport: Sendable, Codable, Equatable {
     public var incarnation: UInt64 = 0
     /// The node's replicas (nil without replication, or from a node that does not report them).
     public var replication: ReplicationSummary?
+    /// The node's counters: `messages` and `deliveries` since it started, `sessions` open now,
+    /// `wal_records` appended (nil from a node that does not report them).
+    public var counters: [String: Int]?
 
     public init(node: String, epoch: UInt64, actors: [String: Int]) {
         self.node = node
@@ -208,6 +211,7 @@ public final class ClusterMember: Sendable {
         let ring = placement.ring
         var nodes = [ClusterView.Node(name: me.node, status: "up", isSelf: true, actors: me.actors, onRing: ring.nodes.contains(me.node))]
         nodes[0].replication = me.replication
+        nodes[0].counters = me.counters
         let peers = Set(placement.peers).union(metadataLog?.members ?? []).subtracting([me.node]).sorted()
         // A peer the detector holds down is not asked, and a suspect one only briefly: the view
         // must not wait out a call to a peer that is probably gone.
@@ -230,8 +234,11 @@ public final class ClusterMember: Sendable {
             let status = statuses[peer]?.rawValue ?? (reports[peer] == nil ? "down" : "up")
             var node = ClusterView.Node(name: peer, status: status, isSelf: false, actors: reports[peer]?.actors, onRing: ring.nodes.contains(peer))
             node.replication = reports[peer]?.replication
+            node.counters = reports[peer]?.counters
             nodes.append(node)
         }
+        let shares = ring.shares
+        for index in nodes.indices { nodes[index].ringShare = shares[nodes[index].name] ?? 0 }
         var view = ClusterView(node: me.node, ringEpoch: me.epoch, nodes: nodes.sorted { $0.name < $1.name })
         if let status = metadataLog?.status {
             view.metadata = ClusterView.Metadata(term: status.term, leader: status.leader, role: "\(status.role)", commitIndex: status.commitIndex)
@@ -263,6 +270,10 @@ public struct ClusterView: Sendable, Equatable {
         public var onRing: Bool
         /// Its replicas; `nil` without replication or when it could not be asked.
         public var replication: ReplicationSummary?
+        /// Its counters (``NodeReport/counters``); `nil` when it could not be asked.
+        public var counters: [String: Int]?
+        /// Its share of the answering node's ring (0 when off the ring).
+        public var ringShare: Double = 0
 
         public init(name: String, status: String, isSelf: Bool, actors: [String: Int]?, onRing: Bool = true) {
             self.name = name

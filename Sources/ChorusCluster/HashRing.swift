@@ -62,6 +62,19 @@ public struct HashRing: Sendable, Equatable {
         return result
     }
 
+    /// Each node's share of the hash space (0-1, summing to 1): the arcs that end at its points.
+    public var shares: [String: Double] {
+        guard let last = points.last else { return [:] }
+        var arcs = [UInt64](repeating: 0, count: nodes.count)
+        var previous = last.hash  // the first point's arc wraps around from the last one
+        for point in points {
+            arcs[point.node] &+= point.hash &- previous
+            previous = point.hash
+        }
+        if points.count == 1 || nodes.count == 1 { return [nodes[0]: 1] }
+        return Dictionary(uniqueKeysWithValues: zip(nodes, arcs.map { Double($0) / 0x1p64 }))
+    }
+
     /// This ring with `node` added (a new epoch); unchanged if it is already there.
     public func adding(_ node: String) -> HashRing {
         guard !nodes.contains(node) else { return self }

@@ -93,7 +93,7 @@ public enum Gateway {
             signer: AttachmentURLSigner(baseURL: configuration.cdn.baseURL, key: dependencies.cdnKey, ttlSeconds: configuration.cdn.urlTTLSeconds)
         ).register(on: v1)
         UserRoutes(node: node, maxBodyBytes: maxBody).register(on: v1)
-        AdminRoutes(node: node, faults: dependencies.faults).register(on: v1)
+        AdminRoutes(node: node, faults: dependencies.faults, health: dependencies.health).register(on: v1)
 
         // The Stream-compatible API, at the root (docs/stream-api.md).
         let stream = router.group().add(

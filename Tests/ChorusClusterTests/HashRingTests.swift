@@ -17,6 +17,19 @@ struct HashRingTests {
         for (node, count) in owned {
             #expect(abs(Double(count) - fair) / fair <= 0.10, "\(node): \(count) keys, fair share \(Int(fair))")
         }
+        // The shares the dashboard shows are the fractions of keys each node owns (within 1%).
+        let shares = ring.shares
+        #expect(abs(shares.values.reduce(0, +) - 1) < 1e-9 && Set(shares.keys) == Set(owned.keys))
+        for (node, count) in owned {
+            let fraction = Double(count) / Double(Self.keys.count)
+            #expect(abs(shares[node]! - fraction) < 0.01, "\(node): share \(shares[node]!), owns \(fraction)")
+        }
+    }
+
+    @Test("shares of rings of one node, and of none")
+    func degenerateShares() {
+        #expect(HashRing(nodes: ["solo"]).shares == ["solo": 1])
+        #expect(HashRing(nodes: [String]()).shares.isEmpty)
     }
 
     @Test("a join moves only about 1/N of the keys, all of them to the new node; a leave moves only the leaver's", arguments: [3, 5, 9])

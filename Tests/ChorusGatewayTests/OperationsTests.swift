@@ -61,6 +61,41 @@ struct OperationsTests {
         }
     }
 
+    @Test("admin/cluster: each node's counters and ring share; the stream sends that view as server-sent events; server tokens only; interval_ms bounds")
+    func clusterViewAndStream() async throws {
+        try await TestAPI.run(.live) { api in
+            let channel = try await api.channelWithBob()
+            let bob = try await api.connect("bob")
+            for text in ["one", "two", "three"] {
+                try await api.send(text, to: channel, as: "alice")
+                _ = try await bob.next()
+            }
+            let view = try await api.call(.get, "/v1/admin/cluster", token: api.serverToken)
+            let node = try #require((view.object["nodes"] as? [[String: Any]])?.first, "\(view.rawBody)")
+            let counters = try #require(node["counters"] as? [String: Int], "\(view.rawBody)")
+            #expect(counters["messages"] == 3 && counters["sessions"] == 1, "\(counters)")
+            #expect((counters["deliveries"] ?? 0) >= 3 && (counters["wal_records"] ?? 0) > 3, "\(counters)")
+            #expect(node["ring_share"] as? Double == 1 && (view.object["time_ms"] as? Int ?? 0) > 1_700_000_000_000)
+
+            #expect(try await api.call(.get, "/v1/admin/cluster/stream", as: "alice").status == .forbidden)
+            for bad in ["99", "60001", "soon"] {
+                let reply = try await api.call(.get, "/v1/admin/cluster/stream?interval_ms=\(bad)", token: api.serverToken)
+                #expect(reply.status == .badRequest && reply.rawBody.contains("interval_ms"), "\(bad): \(reply.rawBody)")
+            }
+            // A stopping node ends the stream after the event it owes; one event, then the end.
+            try #require(api.health).startDraining()
+            let stream = try await api.call(.get, "/v1/admin/cluster/stream?interval_ms=100", token: api.serverToken)
+            #expect(stream.status == .ok && stream.headers[.contentType] == "text/event-stream")
+            let events = stream.rawBody.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.count == 1 && events[0].hasPrefix("event: cluster\ndata: {"), "\(stream.rawBody)")
+            let data = try #require(events.first?.components(separatedBy: "data: ").last)
+            let streamed = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
+            let streamedNode = try #require((streamed?["nodes"] as? [[String: Any]])?.first)
+            #expect(streamedNode["counters"] as? [String: Int] == counters)
+            bob.close()
+        }
+    }
+
     @Test("readyz: 200 while serving; 503 with the reason once the node stops (before its sockets close), or while it is off the ring")
     func readiness() async throws {
         try await TestAPI.run { api in

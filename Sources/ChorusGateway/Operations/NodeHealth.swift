@@ -19,10 +19,13 @@ public final class NodeHealth: Sendable {
         draining.store(true, ordering: .releasing)
     }
 
+    /// Whether the node is stopping (long-lived responses end when it is).
+    public var isDraining: Bool { draining.load(ordering: .acquiring) }
+
     /// Why the node should get no traffic now (empty: it is ready).
     public func reasons() -> [String] {
         var reasons: [String] = []
-        if draining.load(ordering: .acquiring) { reasons.append("the node is stopping") }
+        if isDraining { reasons.append("the node is stopping") }
         if !onRing() { reasons.append("the node is not on the ring (it serves no keys)") }
         return reasons
     }

@@ -269,6 +269,11 @@ public final class RealtimeHub: EdgeEventSink, Service {
         (counters.encodedEvents.load(ordering: .relaxed), counters.queuedEvents.load(ordering: .relaxed))
     }
 
+    /// Open sessions and frames queued since start, for the node's report (the dashboard).
+    public var statistics: [String: Int] {
+        ["sessions": sessionCount, "deliveries": counters.queuedEvents.load(ordering: .relaxed)]
+    }
+
     /// Sessions closed as slow consumers since start.
     public var slowConsumerCloses: Int { counters.slowClosed.load(ordering: .relaxed) }
 
