@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Fuzz/) and runs them.
+#
+#   scripts/fuzz.sh <target[,target...]|all> [runs] [--keep]
+#
+# target: wal, wire, binary, ws, http (or all). runs: executions per target (default 10,000,000;
+# CI runs a short version). Each run starts from the corpus kept in Fuzz/corpus/<target> (seeded
+# by the binary when empty); new inputs go to a scratch folder, or with --keep are merged into
+# the kept corpus. A crash, sanitizer report, 5xx (http) or a hang over 10 s fails the run and
+# leaves the input in Fuzz/findings/. docs/testing.md, "Fuzzing".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(wal wire binary ws http)
+target="${1:-}"
+runs="${2:-10000000}"
+keep="${3:-}"
+if [[ "$target" == "all" ]]; then selected=("${targets[@]}"); else IFS=, read -ra selected <<<"$target"; fi
+for name in "${selected[@]}"; do
+    if [[ " ${targets[*]} " != *" $name "* ]]; then
+        echo "usage: scripts/fuzz.sh <target[,target...]|all> [runs] [--keep]; targets: ${targets[*]}" >&2
+        exit 64
+    fi
+done
+
+flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
+swift build --package-path Fuzz "${flags[@]}" >&2
+binary="$(swift build --package-path Fuzz "${flags[@]}" --show-bin-path)/chorus-fuzz"
+
+mkdir -p Fuzz/findings
+for name in "${selected[@]}"; do
+    corpus="Fuzz/corpus/$name"
+    if [[ ! -d "$corpus" || -z "$(ls -A "$corpus" 2>/dev/null)" ]]; then
+        CHORUS_FUZZ_TARGET="$name" CHORUS_FUZZ_SEEDS="$corpus" "$binary" -runs=0 >/dev/null 2>&1 || true
+    fi
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    echo "== $name: $runs runs from $(ls "$corpus" | wc -l) corpus inputs" >&2
+    start=$(date +%s)
+    status=0
+    CHORUS_FUZZ_TARGET="$name" "$binary" "$scratch" "$corpus" -runs="$runs" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+        -artifact_prefix="Fuzz/findings/$name-" -print_final_stats=1 >"$scratch.log" 2>&1 || status=$?
+    grep -E "Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|chorus-fuzz:|Test unit written" "$scratch.log" >&2 || true
+    [[ $status -eq 0 ]] || tail -40 "$scratch.log" >&2
+    rm -f "$scratch.log"
+    echo "== $name: exit $status after $(( $(date +%s) - start )) s" >&2
+    if [[ "$keep" == "--keep" && $status -eq 0 ]]; then
+        CHORUS_FUZZ_TARGET="$name" "$binary" -merge=1 "$corpus" "$scratch" >/dev/null 2>&1
+    fi
+    rm -rf "$scratch"
+    [[ $status -eq 0 ]] || exit "$status"
+done
