@@ -79,6 +79,17 @@ public enum Gateway {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(node: node, hub: realtime, health: health))))
         }
+        // The API descriptions and the dashboard: static documents, no token (docs/operations.md).
+        for (name, text) in [("v1", OpenAPIDocuments.v1), ("stream", OpenAPIDocuments.stream)] {
+            let document = ByteBuffer(string: text)
+            router.get("openapi/\(name).yaml") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: document))
+            }
+        }
+        let dashboard = ByteBuffer(string: DashboardPage.html)
+        router.get("dashboard") { _, _ in
+            Response(status: .ok, headers: DashboardPage.headers, body: .init(byteBuffer: dashboard))
+        }
         // Upgrades of /v1/ws never reach the router; a plain GET gets a clear error.
         router.get("v1/ws") { _, _ -> Response in
             throw ChatError(.invalidRequest, "GET /v1/ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")

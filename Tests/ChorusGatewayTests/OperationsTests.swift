@@ -96,6 +96,25 @@ struct OperationsTests {
         }
     }
 
+    @Test("the OpenAPI documents and the dashboard are served without a token, as YAML and as a self-contained page")
+    func documentsAndDashboard() async throws {
+        try await TestAPI.run { api in
+            for (name, title) in [("v1", "title: Chorus v1 API"), ("stream", "openapi: 3.1.0")] {
+                let reply = try await api.call(.get, "/openapi/\(name).yaml")
+                #expect(reply.status == .ok && reply.headers[.contentType] == "application/yaml; charset=utf-8")
+                #expect(reply.rawBody.hasPrefix("openapi: 3.1.0\n") && reply.rawBody.contains(title), "\(reply.rawBody.prefix(200))")
+            }
+            let page = try await api.call(.get, "/dashboard")
+            #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("connect-src 'self'") == true)
+            #expect(page.rawBody.contains("/v1/admin/cluster/stream") && page.rawBody.contains("data-field"))
+            // No external assets: the only absolute URL is SVG's namespace name, which is never fetched.
+            let urls = page.rawBody.replacingOccurrences(of: "\"http://www.w3.org/2000/svg\"", with: "")
+            #expect(!urls.contains("http://") && !urls.contains("https://"))
+            #expect(try await api.call(.get, "/openapi/nope.yaml").status == .notFound)
+        }
+    }
+
     @Test("readyz: 200 while serving; 503 with the reason once the node stops (before its sockets close), or while it is off the ring")
     func readiness() async throws {
         try await TestAPI.run { api in

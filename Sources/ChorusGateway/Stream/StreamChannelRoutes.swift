@@ -19,6 +19,10 @@ struct StreamChannelRoutes {
         api.post("channels/:type/:id/show") { request, context in try await setHidden(false, request, context) }
         api.post("channels/:type/:id/read", use: markRead)
         api.delete("channels/:type/:id", use: deleteChannel)
+        // The router prefers the literal "query" segment, so these would otherwise be unmatched.
+        for method in [HTTPRequest.Method.patch, .delete] {
+            api.on("channels/:type/query", method: method) { _, _ -> Response in throw ChorusRequestContext.reservedChannelIDError }
+        }
         api.post("channels/:type/:id/truncate", use: truncate)
         api.post("channels/:type/:id/event", use: sendEvent)
         api.post("channels/:type/:id/stop-watching", use: stopWatching)

@@ -168,8 +168,15 @@ extension ChorusRequestContext {
         guard let address = ChannelAddress(type: type, id: id) else {
             throw StreamError.input("channel type and id must be 1-64 characters from [A-Za-z0-9_-] (ids may also use !)")
         }
+        guard id != Self.reservedChannelID else { throw Self.reservedChannelIDError }
         return address
     }
+
+    /// `/channels/{type}/query` is Query Channel by members, so no channel may have this id (its
+    /// update and delete paths would be that route's).
+    static let reservedChannelID = "query"
+    static let reservedChannelIDError = StreamError.input(
+        "channel id \"query\" is reserved: /channels/{type}/query is the get-or-create by members route")
 }
 
 /// Ids and pages of the app-level resources (segments, campaigns).
