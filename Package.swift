@@ -34,7 +34,7 @@ let package = Package(
     targets: [
         .target(
             name: "ChorusModel",
-            dependencies: []
+            dependencies: ["ChorusWire"]
         ),
         .target(
             name: "ChorusStorage",
@@ -143,7 +143,7 @@ let package = Package(
             ]
         ),
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
-        .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),

@@ -49,6 +49,8 @@ protocol ChatOperations: AnyObject, Sendable {
     func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) async throws
     /// Whether user `id` exists.
     func userExists(_ id: UserID) async throws -> Bool
+    /// Throws unless user `id` exists and may join one more channel (``UserActor/checkCanJoin()``).
+    func checkCanJoin(_ id: UserID) async throws
     /// Runs `body` on user `id`'s actor, here or on its owner.
     func withUser<Result>(_ id: UserID, _ body: (UserActor) async throws -> Result) async throws -> Result
     /// Creates the DM channel of two users on its owner; returns it with its members.

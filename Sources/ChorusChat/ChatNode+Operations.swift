@@ -131,6 +131,7 @@ extension ChatNode {
     public func createChannel(kind: ChannelKind, name: String, owner: UserID) async throws -> ChannelInfo {
         precondition(kind != .dm, "DMs are opened with openDirectChannel")
         try limits.validateChannelName(name)
+        try await checkCanJoin(owner)
         let now = clock.now()
         let members = [Member(userID: owner, role: .owner, joinedAt: now)]
         let info = try await createChannelRecord(kind: kind, name: name, owner: owner, members: members, at: now)
@@ -194,6 +195,10 @@ extension ChatNode {
     }
 
     /// Whether user `id` exists.
+    func checkCanJoin(_ id: UserID) async throws {
+        try await withUser(id) { try await $0.checkCanJoin() }
+    }
+
     func userExists(_ id: UserID) async throws -> Bool {
         do {
             return try await withUser(id) { try await $0.exists() }

@@ -36,8 +36,8 @@ extension ChatNode {
         guard others.count < limits.maxMembersPerChannel else {
             throw ChatError(.invalidRequest, "a channel may have at most \(limits.maxMembersPerChannel) members (limits.max_members_per_channel)")
         }
-        for user in [creation.createdBy] + others where try await !userExists(user) {
-            throw ChatError.userNotFound(user)
+        for user in [creation.createdBy] + others {
+            try await checkCanJoin(user)
         }
         let now = clock.now()
         let members = [Member(userID: creation.createdBy, role: .owner, joinedAt: now)] + others.map { Member(userID: $0, role: .member, joinedAt: now) }

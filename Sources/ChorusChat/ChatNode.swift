@@ -216,7 +216,7 @@ public final class ChatNode: Sendable {
     }
 
     /// This node's cluster membership, once ``startClusterServices(member:)`` ran.
-    var clusterMember: ClusterMember? { clusterParts.withLock { $0?.member } }
+    public var clusterMember: ClusterMember? { clusterParts.withLock { $0?.member } }
 
     /// Every node with its status and actor counts (just this one when not clustered).
     public func clusterView() async -> ClusterView {

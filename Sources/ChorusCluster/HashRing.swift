@@ -65,13 +65,13 @@ public struct HashRing: Sendable, Equatable {
     /// Each node's share of the hash space (0-1, summing to 1): the arcs that end at its points.
     public var shares: [String: Double] {
         guard let last = points.last else { return [:] }
+        if nodes.count == 1 { return [nodes[0]: 1] }  // its arcs sum to 2^64, which wraps to 0
         var arcs = [UInt64](repeating: 0, count: nodes.count)
         var previous = last.hash  // the first point's arc wraps around from the last one
         for point in points {
             arcs[point.node] &+= point.hash &- previous
             previous = point.hash
         }
-        if points.count == 1 || nodes.count == 1 { return [nodes[0]: 1] }
         return Dictionary(uniqueKeysWithValues: zip(nodes, arcs.map { Double($0) / 0x1p64 }))
     }
 

@@ -48,6 +48,8 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var userRequestBurst = 200.0
         /// Most members of one channel (default 10,000).
         public var maxMembersPerChannel = 10_000
+        /// Most channels one user may be a member of (default 10,000).
+        public var maxChannelsPerUser = 10_000
 
         public init() {}
 
@@ -55,6 +57,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             case maxBodyBytes = "max_body_bytes", maxMessageLength = "max_message_length"
             case maxAttachments = "max_attachments", userRequestsPerSecond = "user_requests_per_second"
             case userRequestBurst = "user_request_burst", maxMembersPerChannel = "max_members_per_channel"
+            case maxChannelsPerUser = "max_channels_per_user"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -65,6 +68,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&userRequestsPerSecond, .userRequestsPerSecond)
             try c.update(&userRequestBurst, .userRequestBurst)
             try c.update(&maxMembersPerChannel, .maxMembersPerChannel)
+            try c.update(&maxChannelsPerUser, .maxChannelsPerUser)
         }
     }
 
@@ -253,6 +257,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
         try check((1...1_000_000).contains(limits.maxMembersPerChannel), "limits.max_members_per_channel", "must be 1-1000000")
+        try check((1...1_000_000).contains(limits.maxChannelsPerUser), "limits.max_channels_per_user", "must be 1-1000000")
         try check((1...3650).contains(chat.taskRetentionDays), "chat.task_retention_days", "must be 1-3650")
         try check((1...100_000).contains(chat.campaignMessagesPerSecond), "chat.campaign_messages_per_second", "must be 1-100000")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
@@ -281,6 +286,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             limits: {
                 var chat = ChatLimits(maxMessageLength: limits.maxMessageLength, maxAttachments: limits.maxAttachments)
                 chat.maxMembersPerChannel = limits.maxMembersPerChannel
+                chat.maxChannelsPerUser = limits.maxChannelsPerUser
                 return chat
             }(),
             typingTTL: chat.typingTTLSeconds.secondsDuration,

@@ -14,6 +14,8 @@ public struct ChatLimits: Hashable, Sendable, Codable {
     public var maxFieldLength: Int
     /// Most members of one channel (default 10,000).
     public var maxMembersPerChannel = 10_000
+    /// Most channels one user may be a member of (default 10,000; DMs count).
+    public var maxChannelsPerUser = 10_000
 
     public init(
         maxMessageLength: Int = 4000, maxAttachments: Int = 10, maxInlineEmotes: Int = 100,

@@ -7,8 +7,13 @@ public struct BinaryDecoder {
 
     public init() {}
 
-    /// Decodes a `T` from `bytes`, which must hold exactly one value.
+    /// Decodes a `T` from `bytes`, which must hold exactly one value (in `T`'s own layout if it
+    /// is ``BinaryRepresentable``).
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        if let representable = T.self as? any BinaryRepresentable.Type {
+            guard let value = try representable.init(binaryRepresentation: bytes) as? T else { throw WireError(.malformed, "not a \(T.self)") }
+            return value
+        }
         var reader = ByteReader(bytes)
         let value = try BinaryValue.read(from: &reader)
         guard reader.isAtEnd else { throw WireError(.malformed, "trailing bytes after the value") }

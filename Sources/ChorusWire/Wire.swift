@@ -11,8 +11,8 @@ public enum Wire {
     /// The version of this protocol; peers must speak the same (a peer of another version is
     /// refused at the handshake). 2: the cluster layer's calls go to `clusternode/<name>` actors,
     /// and node reports count actors by kind. 3: `ping` and `pong`. 4: replication messages carry
-    /// lineages.
-    public static let protocolVersion: UInt16 = 4
+    /// lineages. 5: events to a remote edge travel in their own binary layout (``BinaryRepresentable``).
+    public static let protocolVersion: UInt16 = 5
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

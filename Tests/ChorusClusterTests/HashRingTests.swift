@@ -26,10 +26,15 @@ struct HashRingTests {
         }
     }
 
-    @Test("shares of rings of one node, and of none")
+    @Test("shares: one node, none, and two of one point each, exactly")
     func degenerateShares() {
         #expect(HashRing(nodes: ["solo"]).shares == ["solo": 1])
         #expect(HashRing(nodes: [String]()).shares.isEmpty)
+        // Two nodes with one point each: each owns the arc that ends at its point.
+        let ring = HashRing(nodes: ["a", "b"], virtualNodes: 1)
+        let (a, b) = (HashRing.hash("a#0"), HashRing.hash("b#0"))
+        #expect(ring.shares["a"] == Double(a &- b) / 0x1p64 && ring.shares["b"] == Double(b &- a) / 0x1p64)
+        #expect(ring.owner(of: "a#0") == "a" && ring.owner(of: "b#0") == "b")
     }
 
     @Test("a join moves only about 1/N of the keys, all of them to the new node; a leave moves only the leaver's", arguments: [3, 5, 9])

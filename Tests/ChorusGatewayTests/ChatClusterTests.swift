@@ -262,6 +262,12 @@ struct ChatClusterTests {
             one.clock.advance(by: .seconds(3))
             await membership.beat()
             #expect(membership.view.map(\.status) == [.up, .down])
+            let metrics = try await one.call(.get, "/metrics").rawBody
+            for (peer, status) in [("chorus-2", "up"), ("chorus-3", "down")] {
+                for candidate in ["up", "suspect", "down"] {
+                    #expect(OperationsTests.sample(metrics, "chorus_cluster_peer_status", ["peer": peer, "status": candidate]) == (candidate == status ? 1 : 0))
+                }
+            }
             let view = try await one.call(.get, "/v1/admin/cluster", token: one.serverToken)
             let nodes = view["nodes"] as? [[String: Any]] ?? []
             #expect(nodes.map { $0["status"] as? String } == ["up", "up", "down"])
@@ -270,7 +276,7 @@ struct ChatClusterTests {
         }
     }
 
-    @Test("the nodes elect a leader of the metadata log on the injected clock; the admin view shows the term and the leader")
+    @Test("the nodes elect a leader of the metadata log on the injected clock; the admin view and the metrics show the term and the leader")
     func metadataLeader() async throws {
         try await TestCluster.run { cluster in
             let logs = cluster.members.map { $0.metadataLog! }
@@ -288,6 +294,9 @@ struct ChatClusterTests {
                 #expect(metadata["leader"] as? String == leader)
                 #expect((metadata["term"] as? Int ?? 0) >= 1)
                 #expect(metadata["role"] as? String == (view["node"] as? String == leader ? "leader" : "follower"))
+                let metrics = try await api.call(.get, "/metrics").rawBody
+                #expect(OperationsTests.sample(metrics, "chorus_metadata_term") == Double(metadata["term"] as? Int ?? -1))
+                #expect(OperationsTests.sample(metrics, "chorus_metadata_leader") == (view["node"] as? String == leader ? 1 : 0))
             }
         }
     }

@@ -149,4 +149,34 @@ struct OperationsTests {
             expectStreamError(added, .badRequest, code: 4, mentioning: "max_members_per_channel")
         }
     }
+
+    @Test("limits.max_channels_per_user: joining past it is refused with a clear error (groups, added members, DMs, Stream channels); leaving makes room")
+    func channelsPerUser() async throws {
+        try await TestAPI.run(configuration: .testing { $0.limits.maxChannelsPerUser = 2 }) { api in
+            try await api.createUsers("alice", "bob", "carol")
+            _ = try await api.createChannel(owner: "alice")
+            let bobs = try await api.createChannel(owner: "bob")
+            try await api.addMember("alice", to: bobs, by: "bob")
+            // alice is in 2 channels: a third of her own, an added membership, a DM and a Stream channel are refused.
+            let third = try await api.call(.post, "/v1/channels", as: "alice", json: ["type": "group", "name": "Third"])
+            #expect(third.status == .badRequest && third.errorCode == "INVALID_REQUEST" && third.rawBody.contains("max_channels_per_user"), "\(third.rawBody)")
+            let carols = try await api.createChannel(owner: "carol")
+            let added = try await api.call(.post, "/v1/channels/\(carols)/members", as: "carol", json: ["user_id": "alice", "role": "member"])
+            #expect(added.status == .badRequest && added.rawBody.contains("max_channels_per_user"), "\(added.rawBody)")
+            let dm = try await api.call(.post, "/v1/channels", as: "carol", json: ["type": "dm", "user_id": "alice"])
+            #expect(dm.status == .badRequest && dm.rawBody.contains("max_channels_per_user"), "\(dm.rawBody)")
+            let stream = try await api.stream(
+                .post, "/channels/messaging/more/query", token: api.serverToken, json: ["data": ["created_by": ["id": "bob"], "members": ["alice"]]])
+            expectStreamError(stream, .badRequest, code: 4, mentioning: "max_channels_per_user")
+            // Leaving one makes room for the next.
+            #expect(try await api.call(.delete, "/v1/channels/\(bobs)/members/alice", as: "alice").status == .noContent)
+            #expect(try await api.call(.post, "/v1/channels/\(carols)/members", as: "carol", json: ["user_id": "alice", "role": "member"]).status == .created)
+            // A DM that exists already is returned, whatever the count: bob and carol (one channel
+            // each) open theirs, which fills both, and opening it again still answers with it.
+            let opened = try await api.call(.post, "/v1/channels", as: "bob", json: ["type": "dm", "user_id": "carol"])
+            #expect(opened.status == .created, "\(opened.rawBody)")
+            let again = try await api.call(.post, "/v1/channels", as: "carol", json: ["type": "dm", "user_id": "bob"])
+            #expect(again.status == .ok && again.string("id") == opened.string("id"), "\(again.rawBody)")
+        }
+    }
 }

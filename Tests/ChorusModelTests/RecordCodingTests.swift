@@ -1,5 +1,7 @@
 import ChorusModel
 import ChorusTestSupport
+import struct ChorusWire.BinaryDecoder
+import struct ChorusWire.BinaryEncoder
 import Testing
 
 /// Every record type survives the binary record format, and no input, however damaged, traps.
@@ -81,6 +83,57 @@ struct RecordCodingTests {
         tags = []
         for record in Self.userRecords { tags.insert(try roundTrip(record)[0]) }
         #expect(tags == Set(1...7))
+    }
+
+    /// One event of every payload case (and of each notice).
+    static let events: [ChannelEvent] = {
+        let full = Message(
+            id: message, channelID: info.id, seq: 41, senderID: bob, senderName: "Bob", body: "hi :wave:", attachments: draft.attachments,
+            inlineEmotes: draft.inlineEmotes, createdAt: at, editedAt: at, deleted: false,
+            reactions: [Reaction(emoteAssetID: emote, userIDs: [alice, bob])], clientMessageID: "c-1")
+        let change = ChannelEvent.ReactionChange(messageID: message, emote: emote, userID: alice)
+        let payloads: [ChannelEvent.Payload] = [
+            .message(full),
+            .messageUpdate(Message(id: MessageID(rawValue: 1), channelID: dm.id, seq: 0, senderID: alice, senderName: "", body: "", attachments: [], inlineEmotes: [], createdAt: at, deleted: true)),
+            .messageDelete(message), .reactionAdd(change), .reactionRemove(change), .typing(alice), .typingStop(bob),
+            .memberAdd(Member(userID: bob, role: .member, joinedAt: at)), .memberUpdate(Member(userID: bob, role: .admin, joinedAt: at)),
+            .memberRemove(bob), .channelUpdate(info), .channelTruncate(dm), .channelDelete(info),
+            .read(user: alice, cursor: ReadCursor(channelID: info.id, lastReadMessageID: message, updatedAt: at)),
+            .watching(ChannelEvent.WatchChange(user: bob, connectionID: "conn-1", watching: true, presence: false, announce: true, watcherCount: 3)),
+            .presence(user: bob, online: true), .notice(user: alice, .hidden(clearHistory: true)), .notice(user: alice, .hidden(clearHistory: false)),
+            .notice(user: alice, .visible), .notice(user: alice, .muted), .notice(user: alice, .unmuted),
+            .custom(user: alice, type: "game.move", fields: ["x": 3, "board": ["a", nil, true]]), .resync,
+        ]
+        return payloads.enumerated().map { index, payload in
+            ChannelEvent(channelID: info.id, seq: index.isMultiple(of: 2) ? UInt64(index) : nil, createdAt: at, payload: payload)
+        }
+    }()
+
+    @Test("channel events round-trip in their binary layout, through the remote-call coder too; every payload has its own tag; truncations throw")
+    func channelEvents() throws {
+        var tags = Set<UInt8>()
+        for event in Self.events {
+            let bytes = try roundTrip(event)
+            // The tag follows the channel id, the optional seq and the time.
+            var reader = ByteReader(bytes)
+            _ = try reader.read(ChannelID.self)
+            _ = try reader.readOptional { try $0.readVarint() }
+            _ = try reader.read(Timestamp.self)
+            tags.insert(try reader.readByte())
+            for length in 0..<bytes.count {
+                var truncated = ByteReader(Array(bytes[..<length]))
+                #expect(throws: RecordDecodingError.self) { _ = try ChannelEvent(from: &truncated) }
+            }
+        }
+        #expect(tags == Set(1...19))
+        // What a remote `deliver` carries: the batch in this layout, and the same events back.
+        let batch = ChannelEventBatch(Self.events)
+        let carried = try BinaryEncoder().encode(batch)
+        #expect(carried == batch.binaryRepresentation)
+        #expect(try BinaryDecoder().decode(ChannelEventBatch.self, from: carried) == batch)
+        #expect(try BinaryDecoder().decode(ChannelEventBatch.self, from: BinaryEncoder().encode(ChannelEventBatch([]))).events.isEmpty)
+        #expect(throws: (any Error).self) { _ = try ChannelEventBatch(binaryRepresentation: carried + [0]) }
+        #expect(throws: (any Error).self) { _ = try ChannelEventBatch(binaryRepresentation: Array(carried.dropLast())) }
     }
 
     @Test("custom data encodes to the same bytes whatever the order of its keys")

@@ -95,7 +95,6 @@ struct OperationsProcessTests {
                 ["node", "--config", directory + "/cluster.yaml", "--name", name],
                 environment: ["CHORUS_JWT_SECRET": Self.secret, "CHORUS_CLUSTER_SECRET": "dashboard-cluster"])
         }
-        defer { for node in nodes { kill(node.processIdentifier, SIGKILL) } }
         for node in nodes { _ = try await node.listeningPort() }
         let entry = ports[3]
 

@@ -64,11 +64,11 @@ let benchmarks: @Sendable () -> Void = {
         for i in benchmark.scaledIterations {
             let call = Wire.Call(
                 id: UInt64(i), recipientKind: "node", recipientKey: "chorus-2", target: "deliver(_:toEdge:)",
-                arguments: [try encoder.encode([sampleEvent])], timeoutMilliseconds: 5_000, epoch: 1)
+                arguments: [try encoder.encode(ChannelEventBatch([sampleEvent]))], timeoutMilliseconds: 5_000, epoch: 1)
             var frames = WireFrameDecoder()
             frames.append(Wire.Envelope.call(call).frame())
             guard case .call(let received)? = try frames.next() else { fatalError("the frame did not decode to a call") }
-            blackHole(try decoder.decode([ChannelEvent].self, from: received.arguments[0]))
+            blackHole(try decoder.decode(ChannelEventBatch.self, from: received.arguments[0]))
         }
     }
 }

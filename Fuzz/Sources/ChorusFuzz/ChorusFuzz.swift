@@ -45,7 +45,7 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
     if let directory = ProcessInfo.processInfo.environment["CHORUS_FUZZ_SEEDS"] {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for (index, seed) in Seeds.inputs(for: target).enumerated() {
-            FileManager.default.createFile(atPath: "\(directory)/seed-\(index)", contents: Data(seed))
+            _ = FileManager.default.createFile(atPath: "\(directory)/seed-\(index)", contents: Data(seed))
         }
     }
     if target == .http { _ = HTTPTarget.shared }

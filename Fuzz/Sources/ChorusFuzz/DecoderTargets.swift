@@ -31,6 +31,7 @@ enum DecoderTargets {
 
     private static func decodeArgument(_ bytes: [UInt8]) {
         let decoder = BinaryDecoder()
+        _ = try? decoder.decode(ChannelEventBatch.self, from: bytes)
         _ = try? decoder.decode(ChannelEvent.self, from: bytes)
         _ = try? decoder.decode(ChannelRecord.self, from: bytes)
         _ = try? decoder.decode(NewMessage.self, from: bytes)

@@ -18,7 +18,8 @@ import Synchronization
 ///              after it: the body
 ///
 /// A node starts with two users, a v1 group with a message, and a Stream channel, so routes
-/// reach their handlers' checks, not just "not found". Every answer must be below 500.
+/// reach their handlers' checks, not just "not found"; every ``inputsPerSeeding`` inputs it gets
+/// new ones. Every answer must be below 500.
 final class HTTPTarget: Sendable {
     static let shared = HTTPTarget()
     private static let secret = Array("fuzz-secret".utf8)
@@ -53,57 +54,82 @@ final class HTTPTarget: Sendable {
         (.get, "/campaigns"), (.post, "/campaigns"), (.get, "/campaigns/c1"), (.put, "/campaigns/c1"), (.delete, "/campaigns/c1"),
         (.patch, "/campaigns/c1/schedule"), (.patch, "/campaigns/c1/stop"), (.patch, "/campaigns/c1/resume"), (.post, "/campaigns/c1/test"),
         (.post, "/export_channels"), (.get, "/export_channels/t1"), (.get, "/tasks/t1"), (.get, "/exports/x.json"),
+        // Added later: new routes go at the end, so kept inputs keep their routes.
+        (.post, "/campaigns/c1/start"), (.post, "/campaigns/c1/stop"), (.patch, "/channels/messaging/query"),
+        (.delete, "/channels/messaging/query"), (.get, "/openapi/v1.yaml"), (.get, "/dashboard"),
     ]
+    // Not here: GET /v1/admin/cluster/stream, which streams until the node stops.
 
-    private struct Seeded: Sendable {
-        var group = "", message = "", channel = "fuzz"
+    /// The node, and the ids of what it was last seeded with.
+    private struct World: Sendable {
+        let node: ChorusNode
+        let responder: RouterResponder<ChorusRequestContext>
+        var group = "", message = "", channel = "fuzz-0", seedings = 0
     }
 
-    private let node: ChorusNode
+    /// Inputs between seedings: inputs delete what the routes name, and later ones would
+    /// otherwise hit "not found" only. (The node itself stays: a dropped node is not freed, its
+    /// parts hold each other, and LeakSanitizer would report it; a node lives as long as its
+    /// process.)
+    static let inputsPerSeeding = 1_000
+
     private let clock = ManualTimeSource()
-    private let responder: RouterResponder<ChorusRequestContext>
     private let channel = EmbeddedChannel()
     private let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
-    private let seeded = Mutex(Seeded())
+    private let state: Mutex<(world: World, inputs: Int)>
 
     private init() {
+        state = Mutex((Self.makeWorld(clock: clock, logger: logger), 0))
+        seed()
+    }
+
+    private static func makeWorld(clock: ManualTimeSource, logger: Logger) -> World {
         var configuration = ChorusConfiguration()
         configuration.limits.userRequestsPerSecond = 1_000_000_000
         configuration.limits.userRequestBurst = 1_000_000_000
         do {
-            node = try ChorusNode(
-                configuration: configuration, storage: .memory, clock: clock, jwtSecret: Self.secret, cdnKey: Array("fuzz-cdn".utf8),
-                logger: logger)
+            let node = try ChorusNode(
+                configuration: configuration, storage: .memory, clock: clock, jwtSecret: secret, cdnKey: Array("fuzz-cdn".utf8), logger: logger)
+            let responder = Gateway.router(
+                configuration: configuration, dependencies: Gateway.Dependencies(node: node.chat, jwtSecret: secret, cdnKey: Array("fuzz-cdn".utf8)),
+                logger: logger
+            ).buildResponder()
+            return World(node: node, responder: responder)
         } catch {
             fatalError("chorus-fuzz: the node did not start: \(error)")
         }
-        responder = Gateway.router(
-            configuration: configuration, dependencies: Gateway.Dependencies(node: node.chat, jwtSecret: Self.secret, cdnKey: Array("fuzz-cdn".utf8)),
-            logger: logger
-        ).buildResponder()
-        seed()
     }
 
-    /// Two users, alice's group with bob and a message, and a Stream channel of both.
+    /// Two users, alice's group with bob and a message, and a Stream channel of both (new ones
+    /// at each seeding).
     private func seed() {
+        let channel = state.withLock { state in
+            state.world.seedings += 1
+            return "fuzz-\(state.world.seedings)"
+        }
         let group = object(send(.post, "/v1/channels", as: 0, body: Array(#"{"type": "group", "name": "Fuzz"}"#.utf8)))["id"] as? String ?? ""
         _ = send(.post, "/v1/channels/\(group)/members", as: 0, body: Array(#"{"user_id": "bob"}"#.utf8))
         let message = object(send(.post, "/v1/channels/\(group)/messages", as: 0, body: Array(#"{"body": "hello"}"#.utf8)))["id"] as? String ?? ""
-        _ = send(.post, "/channels/messaging/fuzz/query?api_key=chorus", as: 1, body: Array(#"{"data": {"created_by_id": "alice", "members": ["alice", "bob"]}}"#.utf8))
-        seeded.withLock { $0 = Seeded(group: group, message: message, channel: "fuzz") }
+        _ = send(.post, "/channels/messaging/\(channel)/query?api_key=chorus", as: 1, body: Array(#"{"data": {"created_by_id": "alice", "members": ["alice", "bob"]}}"#.utf8))
         guard !group.isEmpty, !message.isEmpty else { fatalError("chorus-fuzz: seeding the node failed (group \(group), message \(message))") }
+        state.withLock { ($0.world.group, $0.world.message, $0.world.channel) = (group, message, channel) }
     }
 
     func run(_ bytes: [UInt8]) {
         guard bytes.count >= 2 else { return }
+        let reseed = state.withLock { state in
+            state.inputs += 1
+            return state.inputs.isMultiple(of: Self.inputsPerSeeding)
+        }
+        if reseed { seed() }
         let (method, template) = Self.routes[Int(bytes[0]) % Self.routes.count]
         let rest = bytes[2...]
         let newline = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
         let query = Self.percentEncoded(rest[rest.startIndex..<newline])
         let body = newline < rest.endIndex ? Array(rest[(newline + 1)...]) : []
-        let s = seeded.withLock { $0 }
-        var path = template.replacingOccurrences(of: "{group}", with: s.group).replacingOccurrences(of: "{message}", with: s.message)
-            .replacingOccurrences(of: "{channel}", with: s.channel)
+        let world = state.withLock { $0.world }
+        var path = template.replacingOccurrences(of: "{group}", with: world.group).replacingOccurrences(of: "{message}", with: world.message)
+            .replacingOccurrences(of: "{channel}", with: world.channel)
         let isStream = !path.hasPrefix("/v1/")
         path += "?" + (isStream ? "api_key=chorus&" : "") + query
         let status = send(method, path, as: Int(bytes[1] & 3), body: body).status
@@ -129,7 +155,8 @@ final class HTTPTarget: Sendable {
         let context = ChorusRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         let answer = Mutex<(HTTPResponse.Status, [UInt8])>((.internalServerError, []))
         let done = DispatchSemaphore(value: 0)
-        Task { [responder] in
+        let responder = state.withLock { $0.world.responder }
+        Task {
             defer { done.signal() }
             do {
                 let response = try await responder.respond(to: request, context: context)

@@ -242,7 +242,7 @@ public distributed actor ChannelActor {
     /// Adds `target` with `role` (or lets `target` join a room when `by == target`).
     public distributed func addMember(_ target: UserID, role: MemberRole, by user: UserID) async throws -> Member {
         try state.authorizeAddMember(target, role: role, by: user)
-        guard try await env.operations.userExists(target) else { throw ChatError.userNotFound(target) }
+        try await env.operations.checkCanJoin(target)
         // The state may have changed while we asked; decide again.
         let member = Member(userID: target, role: role, joinedAt: env.clock.now())
         let seq = try await commit(try state.decideAddMember(member, by: user, limits: limits))

@@ -98,8 +98,8 @@ public distributed actor ChatNodeActor {
     }
 
     /// Events of channels on other nodes for edge `edge` here, in order.
-    public distributed func deliver(_ events: [ChannelEvent], toEdge edge: String) {
+    public distributed func deliver(_ batch: ChannelEventBatch, toEdge edge: String) {
         guard let sink = node.eventSink(edge: edge) else { return }
-        for event in events { sink.deliver(event) }
+        for event in batch.events { sink.deliver(event) }
     }
 }

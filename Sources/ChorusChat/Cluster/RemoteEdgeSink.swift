@@ -106,7 +106,7 @@ final class RemoteEdgeSink: EdgeEventSink {
         /// Sends the run of events gathered so far; on failure, everything from the run on is undelivered.
         func sendRun() async throws(Undelivered) {
             guard !events.isEmpty else { return }
-            do { try await nodeActor.deliver(events, toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
+            do { try await nodeActor.deliver(ChannelEventBatch(events), toEdge: edgeName) } catch { throw Undelivered(items: Array(batch[runStart...]), error: error) }
             events = []
         }
         for (index, item) in batch.enumerated() {

@@ -104,6 +104,19 @@ public distributed actor UserActor {
         state.exists
     }
 
+    /// Refuses a user who does not exist, or who is a member of `limits.maxChannelsPerUser`
+    /// channels already: asked before the user joins one more. Concurrent joins can pass the
+    /// bound by the few that were in flight.
+    public distributed func checkCanJoin() throws {
+        _ = try requireProfile()
+        let limit = env.limits.maxChannelsPerUser
+        guard state.channelCount < limit else {
+            throw ChatError(
+                .invalidRequest,
+                "user \(state.id) is a member of \(state.channelCount) channels, the most a user may join (limits.max_channels_per_user)")
+        }
+    }
+
     /// The profile; `CHAT_USER_NOT_FOUND` before the user is created.
     public distributed func profile() throws -> UserProfile {
         try requireProfile()
@@ -232,6 +245,8 @@ public distributed actor UserActor {
             return DirectChannelResult(channel: try await opening.value.channel, created: false)
         }
         let opening = Task { () async throws -> DirectChannelResult in
+            try checkCanJoin()
+            try await env.operations.checkCanJoin(other)
             let (info, members) = try await env.operations.createDirectChannel(between: me.id, and: other)
             try await commit(.directChannelOpened(info, with: other))
             try await env.operations.announceMembers(of: info.id, members)

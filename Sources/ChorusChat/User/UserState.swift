@@ -75,6 +75,9 @@ public struct UserState: Sendable, Codable, Equatable {
     public var exists: Bool { profile != nil }
 
     /// The channels the user is a member of, ascending by id.
+    /// How many channels the user is a member of.
+    public var channelCount: Int { memberships.values.count(where: \.isMember) }
+
     public var channelIDs: [ChannelID] {
         memberships.filter(\.value.isMember).keys.sorted()
     }

@@ -91,6 +91,24 @@ public final class NodeMetrics: Sendable {
         count("remote_call_failures", "remote calls that failed in the cluster layer (unreachable, timed out, refused)", calls.failures)
         count("remote_call_nanoseconds", "total time of remote calls, in nanoseconds (divide by chorus_remote_calls_total for the mean)", calls.nanoseconds)
         gauge("ring_epoch", "the epoch of the ring this node uses").set(Int64(report.epoch))
+        if let member = node.clusterMember {
+            // One series per peer and status, 1 for the status it has now (Prometheus's enum idiom).
+            for (peer, status, _) in member.membership?.view ?? [] {
+                for candidate in ["up", "suspect", "down"] {
+                    registry.makeGauge(
+                        descriptor: .init(
+                            namespace: "chorus", metricName: "cluster_peer_status", unitName: "",
+                            helpText: "1 for the peer's status as this node's failure detector sees it"),
+                        labels: [("peer", peer), ("status", candidate)]
+                    ).set(Int64(status.rawValue == candidate ? 1 : 0))
+                }
+            }
+            if let metadata = member.metadataLog?.status {
+                gauge("metadata_term", "the metadata log's Raft term as this node knows it").set(Int64(metadata.term))
+                gauge("metadata_commit_index", "the metadata log's commit index on this node").set(Int64(metadata.commitIndex))
+                gauge("metadata_leader", "1 while this node leads the metadata log").set(Int64(metadata.leader == report.node ? 1 : 0))
+            }
+        }
         gauge("wal_next_lsn", "the LSN the next WAL record gets: records appended over the node's life").set(Int64(node.journal.nextLSN))
         gauge("ready", "1 when the node should get traffic (GET /readyz)").set(Int64(health.reasons().isEmpty ? 1 : 0))
         if let replication = report.replication {

@@ -4,6 +4,7 @@ import ChorusCluster
 import ChorusModel
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// `/v1/admin`: operator views (server token).
 struct AdminRoutes {
@@ -45,8 +46,8 @@ struct AdminRoutes {
 
     /// `GET /v1/admin/cluster/stream?interval_ms=1000`: the cluster view as server-sent events,
     /// `event: cluster` with the body of `GET /v1/admin/cluster`, every `interval_ms` (100-60000)
-    /// until the client goes away or the node stops (the dashboard follows it). The first event
-    /// goes out at once.
+    /// until the client goes away (noticed at the next write) or the node stops (the dashboard
+    /// follows it). The first event goes out at once.
     @Sendable func clusterStream(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         try context.requireServer()
         let interval: Int
@@ -58,16 +59,15 @@ struct AdminRoutes {
         let (node, health) = (node, health)
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
             repeat {
-                let body = try encoder.encode(ClusterBody(view: await node.clusterView()))
+                let body = try JSONBody.encoder.encode(ClusterBody(view: await node.clusterView()))
                 var frame = ByteBuffer(string: "event: cluster\ndata: ")
                 frame.writeBytes(body)
                 frame.writeString("\n\n")
                 try await writer.write(frame)
-                try await Task.sleep(for: .milliseconds(interval))
-            } while !health.isDraining
+                // A stopping node ends the wait at once, so a stream never holds up a shutdown.
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(interval)) }
+            } while !health.isDraining && !Task.isShuttingDownGracefully
             try await writer.finish(nil)
         })
     }
