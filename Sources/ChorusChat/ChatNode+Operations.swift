@@ -194,11 +194,12 @@ extension ChatNode {
         }
     }
 
-    /// Whether user `id` exists.
+    /// Throws unless user `id` exists and may join one more channel.
     func checkCanJoin(_ id: UserID) async throws {
         try await withUser(id) { try await $0.checkCanJoin() }
     }
 
+    /// Whether user `id` exists.
     func userExists(_ id: UserID) async throws -> Bool {
         do {
             return try await withUser(id) { try await $0.exists() }

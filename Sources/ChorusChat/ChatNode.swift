@@ -207,7 +207,7 @@ public final class ChatNode: Sendable {
         var report = NodeReport(
             node: actorSystem.nodeName, epoch: cluster?.epoch ?? 0, actors: [ChannelActor.kind: counts.channels, UserActor.kind: counts.users])
         report.replication = replication?.board.summary
-        var counters = ["messages": stats.messages, "wal_records": Int(journal.nextLSN - 1)]
+        var counters = ["messages": stats.messages, "wal_records": max(0, Int(journal.nextLSN) - 1)]
         for edge in edges.local {
             counters.merge(edge.statistics, uniquingKeysWith: +)
         }

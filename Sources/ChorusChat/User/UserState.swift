@@ -74,10 +74,10 @@ public struct UserState: Sendable, Codable, Equatable {
     /// Whether this user exists (was created).
     public var exists: Bool { profile != nil }
 
-    /// The channels the user is a member of, ascending by id.
     /// How many channels the user is a member of.
     public var channelCount: Int { memberships.values.count(where: \.isMember) }
 
+    /// The channels the user is a member of, ascending by id.
     public var channelIDs: [ChannelID] {
         memberships.filter(\.value.isMember).keys.sorted()
     }

@@ -67,7 +67,7 @@ struct AdminRoutes {
                 try await writer.write(frame)
                 // A stopping node ends the wait at once, so a stream never holds up a shutdown.
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(interval)) }
-            } while !health.isDraining && !Task.isShuttingDownGracefully
+            } while !health.isDraining && !Task.isShuttingDownGracefully && !Task.isCancelled
             try await writer.finish(nil)
         })
     }
