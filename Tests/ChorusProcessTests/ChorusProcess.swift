@@ -129,7 +129,11 @@ final class ChorusProcess: Sendable {
 
 /// Runs a tool other than `chorus` (`/usr/bin/env ARGUMENTS…`: bash, python3) to completion,
 /// for at most `timeout` (then it is terminated); returns its status and its standard output and
-/// error together, read as they come (so a chatty tool never blocks on a full pipe).
+/// error together.
+///
+/// The output goes to a temporary file, read once the tool has exited: a pipe with a
+/// `readabilityHandler` (a dispatch source) crashed libdispatch's manager thread once, in a CI
+/// run, when a chatty tool's handler was removed.
 func runTool(
     _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, timeout: Duration
 ) async throws -> (status: Int32, output: String) {
@@ -138,21 +142,20 @@ func runTool(
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = directory }
-    let pipe = Pipe()
-    let collected = Mutex("")
-    pipe.fileHandleForReading.readabilityHandler = { handle in
-        let text = String(decoding: handle.availableData, as: UTF8.self)
-        collected.withLock { $0 += text }
+    let outputPath = NSTemporaryDirectory() + "chorus-tool-\(UUID().uuidString).log"
+    guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
+        throw ProcessFailure(description: "cannot create \(outputPath)")
     }
-    process.standardOutput = pipe
-    process.standardError = pipe
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    process.standardOutput = output
+    process.standardError = output
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    try output.close()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     if process.isRunning { process.terminate() }
     process.waitUntilExit()
-    try await Task.sleep(for: .milliseconds(50))  // let the pipe drain
-    pipe.fileHandleForReading.readabilityHandler = nil
-    return (process.terminationStatus, collected.withLock { $0 })
+    let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    return (process.terminationStatus, text)
 }
