@@ -36,22 +36,18 @@ struct CampaignProcessTests {
         let directory = NSTemporaryDirectory() + "chorus-campaign-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ports = try LocalPorts.free(6)
-        var yaml = "cluster:\n  name: campaign-test\n  heartbeat_interval_ms: 200\n  suspect_after_ms: 1000\n  down_after_ms: 2000\n  call_timeout_ms: 3000\n  nodes:\n"
-        for (index, name) in names.enumerated() {
-            yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/\(name)\n"
-        }
-        yaml += "storage:\n  fsync: none\nchat:\n  campaign_messages_per_second: 5\n"
-        try yaml.write(toFile: directory + "/cluster.yaml", atomically: true, encoding: .utf8)
+        let (config, clientPorts) = try writeClusterConfig(
+            names: names, in: directory, clusterName: "campaign-test", clusterSettings: ClusterProcessTests.fastDetection,
+            extra: "chat:\n  campaign_messages_per_second: 5\n")
         let nodes = try names.map { name in
             try ChorusProcess(
-                ["node", "--config", directory + "/cluster.yaml", "--name", name],
+                ["node", "--config", config, "--name", name],
                 environment: ["CHORUS_JWT_SECRET": Self.jwtSecret, "CHORUS_CLUSTER_SECRET": "campaign-cluster"])
         }
         var killed = false
         defer { if !killed { kill(nodes[1].processIdentifier, SIGKILL) } }
         for node in nodes { _ = try await node.listeningPort() }
-        let entry = ports[3]
+        let entry = clientPorts[0]
 
         let users = (1...userCount).map { String(format: "u%03d", $0) }
         let userObjects = (["brand"] + users).map { #""\#($0)": {"id": "\#($0)", "name": "Name \#($0)"}"# }.joined(separator: ",")

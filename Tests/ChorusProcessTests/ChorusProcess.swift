@@ -1,3 +1,4 @@
+import ChorusBench
 import Crypto
 import Foundation
 import Synchronization
@@ -11,6 +12,25 @@ func signedToken(payload: String, secret: String) -> String {
     let input = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + base64URL(Data(payload.utf8))
     let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: Data(secret.utf8)))
     return input + "." + base64URL(Data(mac))
+}
+
+/// Writes `<directory>/cluster.yaml` for a cluster of `names` on free 127.0.0.1 ports, each
+/// node's data in `<directory>/<name>`, `fsync: none`. `clusterSettings` are more lines of the
+/// `cluster` section ("key: value"); `extra` is more YAML at the top level. Returns the file's
+/// path and each node's client port, in the order of `names`.
+func writeClusterConfig(
+    names: [String], in directory: String, clusterName: String, clusterSettings: [String] = [], extra: String = ""
+) throws -> (path: String, clientPorts: [Int]) {
+    let ports = try LocalPorts.free(2 * names.count)
+    var yaml = "cluster:\n  name: \(clusterName)\n" + clusterSettings.map { "  \($0)\n" }.joined() + "  nodes:\n"
+    for (index, name) in names.enumerated() {
+        yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n"
+            + "      client_address: 127.0.0.1:\(ports[names.count + index])\n      data_dir: \(directory)/\(name)\n"
+    }
+    yaml += "storage:\n  fsync: none\n" + extra
+    let path = directory + "/cluster.yaml"
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    return (path, Array(ports[names.count...]))
 }
 
 /// Finds the `chorus` binary that `swift build` put next to this test bundle.

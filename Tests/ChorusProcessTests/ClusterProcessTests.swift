@@ -22,16 +22,11 @@ struct ClusterProcessTests {
 
     /// A config file for a 3-node cluster in `directory`; returns its path and the client ports.
     func writeConfig(in directory: String) throws -> (String, [Int]) {
-        let ports = try LocalPorts.free(6)
-        var yaml = "cluster:\n  name: process-test\n  heartbeat_interval_ms: 200\n  suspect_after_ms: 1000\n  down_after_ms: 2000\n  call_timeout_ms: 3000\n  nodes:\n"
-        for (index, name) in names.enumerated() {
-            yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/\(name)\n"
-        }
-        yaml += "storage:\n  fsync: none\n"
-        let path = directory + "/cluster.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return (path, Array(ports[3...]))
+        try writeClusterConfig(names: names, in: directory, clusterName: "process-test", clusterSettings: Self.fastDetection)
     }
+
+    /// Heartbeats and timeouts short enough for a test to see a node go down in seconds.
+    static let fastDetection = ["heartbeat_interval_ms: 200", "suspect_after_ms: 1000", "down_after_ms: 2000", "call_timeout_ms: 3000"]
 
     /// A fresh scratch directory (the caller removes it).
     func scratchDirectory() throws -> String {

@@ -83,20 +83,15 @@ struct OperationsProcessTests {
         let directory = NSTemporaryDirectory() + "chorus-dashboard-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ports = try LocalPorts.free(6)
-        var yaml = "cluster:\n  name: dashboard-test\n  replication_factor: 2\n  nodes:\n"
-        for (index, name) in names.enumerated() {
-            yaml += "    - name: \(name)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/\(name)\n"
-        }
-        yaml += "storage:\n  fsync: none\n"
-        try yaml.write(toFile: directory + "/cluster.yaml", atomically: true, encoding: .utf8)
+        let (config, clientPorts) = try writeClusterConfig(
+            names: names, in: directory, clusterName: "dashboard-test", clusterSettings: ["replication_factor: 2"])
         let nodes = try names.map { name in
             try ChorusProcess(
-                ["node", "--config", directory + "/cluster.yaml", "--name", name],
+                ["node", "--config", config, "--name", name],
                 environment: ["CHORUS_JWT_SECRET": Self.secret, "CHORUS_CLUSTER_SECRET": "dashboard-cluster"])
         }
         for node in nodes { _ = try await node.listeningPort() }
-        let entry = ports[3]
+        let entry = clientPorts[0]
 
         // Some traffic: rooms on every node, with messages.
         for index in 0..<6 {
