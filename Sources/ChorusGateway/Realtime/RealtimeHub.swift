@@ -23,7 +23,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var sessions: [String: RealtimeSession] = [:]
         var sessionsByUser: [UserID: Set<String>] = [:]
         /// Sessions following each channel.
-        var followers: [ChannelID: [String: RealtimeSession]] = [:]
+        var followers: [ChannelID: ChannelFollowers] = [:]
         /// This edge's subscription at each followed channel's actor (done or in flight), with the
         /// seq after which events reach the edge.
         var subscriptions: [ChannelID: Task<UInt64, any Error>] = [:]
@@ -82,7 +82,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
             for channel in state.followers.keys where filter(channel) {
-                let held = (state.followers[channel] ?? [:]).values.compactMap { session -> (RealtimeSession, UInt64)? in
+                let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
                     return point > 0 && session.beginReplay(channel, after: point) == .started ? (session, point) : nil
                 }
@@ -106,7 +106,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     }
                 }
                 state.subscriptions[channel] = subscription
-                let watchers = (state.followers[channel] ?? [:]).values.filter { $0.audience(channel) != .member }
+                let watchers = (state.followers[channel]?.stream ?? []).filter { $0.audience(channel) != .member }
                 Task {
                     // Events published at the owner before the subscription landed are only in its
                     // log. If the subscription failed, the replay fails too and tells the sessions
@@ -135,41 +135,34 @@ public final class RealtimeHub: EdgeEventSink, Service {
             resubscribeAll { $0 == event.channelID }
             return
         }
-        let (followers, address) = state.withLock { ($0.followers[event.channelID].map { Array($0.values) } ?? [], $0.addresses[event.channelID]) }
-        guard !followers.isEmpty else { return }
-        // Encoded once per format that a follower speaks (Stream: once for watchers, once for
-        // members that only get notifications).
-        var v1Frame: SessionState.Frame?
-        var streamFrames: [Bool: SessionState.Frame?] = [:]
+        let (followers, address) = state.withLock { ($0.followers[event.channelID], $0.addresses[event.channelID]) }
+        guard let followers else { return }
         let now = node.clock.now()
         var writers: [SocketWriter] = []
         var queued = 0
-        for follower in followers {
-            let frame: SessionState.Frame?
-            switch follower.format {
-            case .v1:
-                guard event.reachesV1 else { continue }
-                if v1Frame == nil {
-                    v1Frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
-                    counters.encodedEvents.add(1, ordering: .relaxed)
-                }
-                frame = v1Frame
-            case .stream:
-                if case .watching(let change) = event.payload { follower.applyWatch(event.channelID, change) }
+        func hand(_ frame: SessionState.Frame, to follower: RealtimeSession) {
+            queued += 1
+            if let writer = follower.receive(event.channelID, frame, now: now) { writers.append(writer) }
+        }
+        // Encoded once per format that a follower speaks (Stream: once for watchers, once for
+        // members that only get notifications).
+        if event.reachesV1, !followers.v1.isEmpty {
+            let frame = SessionState.Frame(seq: event.seq, bytes: RealtimeFrames.event(event))
+            counters.encodedEvents.add(1, ordering: .relaxed)
+            for follower in followers.v1 { hand(frame, to: follower) }
+        }
+        if !followers.stream.isEmpty, reachesStream(event, followers), let address {
+            var frames: [Bool: SessionState.Frame?] = [:]
+            for follower in followers.stream {
                 let audience = follower.audience(event.channelID)
                 guard StreamEvents.reaches(event, user: follower.user, as: audience) else { continue }
                 let asMember = audience == .member
-                if streamFrames[asMember] == nil {
-                    streamFrames[asMember] = address.flatMap { StreamEvents.frame(event, address: $0, for: audience) }.map {
-                        SessionState.Frame(seq: event.seq, bytes: $0)
-                    }
+                if frames[asMember] == nil {
+                    frames[asMember] = StreamEvents.frame(event, address: address, for: audience).map { SessionState.Frame(seq: event.seq, bytes: $0) }
                     counters.encodedEvents.add(1, ordering: .relaxed)
                 }
-                frame = streamFrames[asMember] ?? nil
+                if let frame = frames[asMember] ?? nil { hand(frame, to: follower) }
             }
-            guard let frame else { continue }
-            queued += 1
-            if let writer = follower.receive(event.channelID, frame, now: now) { writers.append(writer) }
         }
         counters.queuedEvents.add(queued, ordering: .relaxed)
         SocketWriter.wake(writers)
@@ -177,6 +170,15 @@ public final class RealtimeHub: EdgeEventSink, Service {
         if case .memberRemove(let user) = event.payload {
             for session in sessions(of: user) { unfollow(session, event.channelID) }
         }
+    }
+
+    /// Whether `event` may reach any Stream follower. A watch change is applied first to the
+    /// socket it names, before any later event of the channel reaches that socket; only an
+    /// announced one goes out to the other watchers.
+    private func reachesStream(_ event: ChorusModel.ChannelEvent, _ followers: ChannelFollowers) -> Bool {
+        guard case .watching(let change) = event.payload else { return true }
+        followers.streamSession(change.connectionID)?.applyWatch(event.channelID, change)
+        return change.announce
     }
 
     /// A user joined or left `channel` at log position `seq`. Changes may arrive in any order
@@ -289,7 +291,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         if session.format == .stream { _ = try await address(of: channel) }
         let subscription = state.withLock { state in
             session.follow(channel, buffering: buffering)
-            state.followers[channel, default: [:]][session.id] = session
+            state.followers[channel, default: ChannelFollowers()].insert(session)
             if let existing = state.subscriptions[channel] { return existing }
             state.generation += 1
             let generation = state.generation
@@ -325,7 +327,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     func unfollow(_ session: RealtimeSession, _ channel: ChannelID) {
         session.unfollow(channel)
         let generation = state.withLock { state -> UInt64? in
-            guard state.followers[channel]?.removeValue(forKey: session.id) != nil, state.followers[channel]!.isEmpty else { return nil }
+            guard state.followers[channel]?.remove(session) == true, state.followers[channel]!.isEmpty else { return nil }
             state.followers[channel] = nil
             state.subscriptions[channel] = nil
             state.addresses[channel] = nil
