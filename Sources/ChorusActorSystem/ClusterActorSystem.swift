@@ -268,23 +268,41 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
 /// Counts of the remote calls a node made: how many, how many failed (unreachable, timed out,
-/// refused: not the callee's own errors, which are replies), and their total time.
+/// refused: not the callee's own errors, which are replies), their total time, and how many took
+/// at most each of ``bucketBounds`` (a latency histogram; `GET /metrics` shows it).
 public final class RemoteCallStats: Sendable {
-    private let calls = Atomic<Int>(0)
-    private let failures = Atomic<Int>(0)
-    private let nanoseconds = Atomic<Int>(0)
+    /// The upper bounds of the latency histogram's buckets (a last one, unbounded, is implied).
+    public static let bucketBounds: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5),
+    ]
+
+    public struct Totals: Sendable, Equatable {
+        public var calls = 0
+        public var failures = 0
+        public var nanoseconds = 0
+        /// Calls whose time was at most each bound of ``bucketBounds``, not cumulative; one more
+        /// entry at the end for the slower ones.
+        public var buckets = [Int](repeating: 0, count: RemoteCallStats.bucketBounds.count + 1)
+    }
+
+    private let totalsSoFar = Mutex(Totals())
 
     public init() {}
 
     func record(_ duration: Duration, failed: Bool) {
-        calls.add(1, ordering: .relaxed)
-        if failed { failures.add(1, ordering: .relaxed) }
         let (seconds, attoseconds) = duration.components
-        nanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        let bucket = Self.bucketBounds.firstIndex { duration <= $0 } ?? Self.bucketBounds.count
+        totalsSoFar.withLock { totals in
+            totals.calls += 1
+            if failed { totals.failures += 1 }
+            totals.nanoseconds += nanoseconds
+            totals.buckets[bucket] += 1
+        }
     }
 
-    /// Calls, failed calls, and their total time in nanoseconds, so far.
-    public var totals: (calls: Int, failures: Int, nanoseconds: Int) {
-        (calls.load(ordering: .relaxed), failures.load(ordering: .relaxed), nanoseconds.load(ordering: .relaxed))
-    }
+    /// Everything counted so far.
+    public var totals: Totals { totalsSoFar.withLock { $0 } }
 }

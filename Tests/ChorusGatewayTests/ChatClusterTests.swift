@@ -276,6 +276,33 @@ struct ChatClusterTests {
         }
     }
 
+    @Test("remote calls are counted with a latency histogram: cumulative buckets, +Inf and _count equal the calls, _sum their total time")
+    func remoteCallLatency() async throws {
+        try await TestCluster.run { cluster in
+            let one = cluster.apis[0]
+            // Channels land on every node: creating and posting in them calls actors on the peers.
+            for _ in 0..<6 {
+                let channel = try await one.createChannel(owner: "alice")
+                try await one.send("hi", to: channel, as: "alice")
+            }
+            let metrics = try await one.call(.get, "/metrics").rawBody
+            let calls = try #require(OperationsTests.sample(metrics, "chorus_remote_calls_total"))
+            #expect(calls > 0)
+            let name = "chorus_remote_call_duration_seconds"
+            #expect(OperationsTests.sample(metrics, name + "_count") == calls)
+            #expect(OperationsTests.sample(metrics, name + "_bucket", ["le": "+Inf"]) == calls)
+            let buckets = RemoteCallStats.bucketBounds.map { bound in
+                OperationsTests.sample(metrics, name + "_bucket", ["le": "\(Double(bound.components.seconds) + Double(bound.components.attoseconds) / 1e18)"])
+            }
+            #expect(buckets.allSatisfy { $0 != nil } && zip(buckets, buckets.dropFirst()).allSatisfy { $0! <= $1! }, "\(buckets)")
+            #expect(buckets.last!! <= calls)
+            let nanoseconds = try #require(OperationsTests.sample(metrics, "chorus_remote_call_nanoseconds_total"))
+            let sum = try #require(OperationsTests.sample(metrics, name + "_sum"))
+            #expect(abs(sum - nanoseconds / 1e9) < 1e-6)
+            #expect(metrics.contains("# TYPE \(name) histogram"))
+        }
+    }
+
     @Test("the nodes elect a leader of the metadata log on the injected clock; the admin view and the metrics show the term and the leader")
     func metadataLeader() async throws {
         try await TestCluster.run { cluster in

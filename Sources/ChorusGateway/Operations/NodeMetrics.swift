@@ -1,3 +1,4 @@
+import ChorusActorSystem
 import ChorusChat
 import Hummingbird
 import Prometheus
@@ -90,6 +91,9 @@ public final class NodeMetrics: Sendable {
         count("remote_calls", "calls this node made to actors on peers", calls.calls)
         count("remote_call_failures", "remote calls that failed in the cluster layer (unreachable, timed out, refused)", calls.failures)
         count("remote_call_nanoseconds", "total time of remote calls, in nanoseconds (divide by chorus_remote_calls_total for the mean)", calls.nanoseconds)
+        let remoteCallLatency = Self.histogram(
+            "chorus_remote_call_duration_seconds", "latency of remote calls this node made (failed ones included)",
+            bounds: RemoteCallStats.bucketBounds, counts: calls.buckets, sum: Double(calls.nanoseconds) / 1e9)
         gauge("ring_epoch", "the epoch of the ring this node uses").set(Int64(report.epoch))
         if let member = node.clusterMember {
             // One series per peer and status, 1 for the status it has now (Prometheus's enum idiom).
@@ -118,7 +122,22 @@ public final class NodeMetrics: Sendable {
             gauge("replication_recovering", "primaries still recovering from their replicas").set(Int64(replication.recovering))
             gauge("replication_term", "the newest term a replica here promised (ring epoch in the high 32 bits)").set(Int64(bitPattern: replication.newestTerm))
         }
-        return registry.emitToBuffer()
+        return registry.emitToBuffer() + remoteCallLatency
+    }
+
+    /// A histogram the node counts itself (its buckets not cumulative, one past the last bound),
+    /// in Prometheus's text format.
+    static func histogram(_ name: String, _ help: String, bounds: [Duration], counts: [Int], sum: Double) -> [UInt8] {
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        var cumulative = 0
+        for (bound, count) in zip(bounds, counts) {
+            cumulative += count
+            let (seconds, attoseconds) = bound.components
+            text += "\(name)_bucket{le=\"\(Double(seconds) + Double(attoseconds) / 1e18)\"} \(cumulative)\n"
+        }
+        let total = counts.reduce(0, +)
+        text += "\(name)_bucket{le=\"+Inf\"} \(total)\n\(name)_sum \(sum)\n\(name)_count \(total)\n"
+        return Array(text.utf8)
     }
 
     private func gauge(_ name: String, _ help: String) -> Gauge {
