@@ -77,9 +77,16 @@ public struct FanoutBenchmark: Sendable {
     private func measure(runID: String, loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], connections: ConnectionBag) async throws -> FanoutResult {
         // 1. Channels and memberships (Chorus), then subscribers, then senders.
         let setupStart = monotonicNanos()
+        let memoryBefore = serverRSS()
         let channelIDs = try await prepareChannels(runID: runID, loops: loops, connections: connections)
+        let memoryAfterJoins = serverRSS()
         progress("subscribing \(workload.subscribers) WebSocket clients")
         try await connectSubscribers(runID: runID, channelIDs: channelIDs, loops: loops, stats: stats, connections: connections)
+        var memory: ServerMemory?
+        if let memoryBefore, let memoryAfterJoins {
+            try await Task.sleep(for: .seconds(1))  // what opening a socket sets off (presence) settles
+            memory = serverRSS().map { ServerMemory(before: memoryBefore, afterJoins: memoryAfterJoins, afterSockets: $0, sockets: workload.subscribers) }
+        }
         let senders = try await connectSenders(runID: runID, channelIDs: channelIDs, loops: loops, stats: stats, connections: connections)
         progress(String(format: "setup took %.1f s", Double(monotonicNanos() - setupStart) / 1e9))
 
@@ -161,7 +168,18 @@ public struct FanoutBenchmark: Sendable {
         // 5. The result.
         return try await result(loops: loops, stats: stats, measured: Double(windowEnd - windowStart) / 1e9,
                                 serverCPU: serverCPUStart.flatMap { s in serverCPUEnd.map { $0 - s } },
-                                loadCPU: loadCPUEnd - loadCPUStart)
+                                loadCPU: loadCPUEnd - loadCPUStart, memory: memory)
+    }
+
+    /// The servers' resident memory, summed (nil if not ours to read).
+    private func serverRSS() -> Int? {
+        guard !serverPIDs.isEmpty else { return nil }
+        var total = 0
+        for pid in serverPIDs {
+            guard let bytes = ResidentMemory.process(pid) else { return nil }
+            total += bytes
+        }
+        return total
     }
 
     private func serverCPU() -> Double? {
@@ -211,7 +229,7 @@ public struct FanoutBenchmark: Sendable {
         return true
     }
 
-    private func result(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, loadCPU: Double) async throws -> FanoutResult {
+    private func result(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, loadCPU: Double, memory: ServerMemory?) async throws -> FanoutResult {
         let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
         let totals = try await gather(loops: loops, stats: stats, resetInterval: false)
         var endToEnd = LatencyHistogram()
@@ -233,7 +251,7 @@ public struct FanoutBenchmark: Sendable {
             target: target.name, endpoints: target.endpoints.map(\.description), workload: workload, measuredSeconds: measured,
             sent: totals.sent, acknowledged: totals.acked, sendErrors: totals.sendErrors, backlogSkipped: totals.backlogSkipped,
             delivered: totals.deliveredInWindow, endToEnd: endToEnd.summary, sendAck: ack.summary, delivery: check,
-            disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU)
+            disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU, serverMemory: memory)
     }
 
     private func progressLine(_ s: LoadCounts, previous: LoadCounts, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {

@@ -27,12 +27,14 @@ public struct FanoutResult: Sendable, Codable {
     /// and the load generator.
     public var serverCPUSeconds: Double?
     public var loadGeneratorCPUSeconds: Double
+    /// The server's memory through the setup (nil if it is not ours to read).
+    public var serverMemory: ServerMemory?
 
     public init(
         target: String, endpoints: [String], workload: FanoutWorkload, measuredSeconds: Double, sent: Int,
         acknowledged: Int, sendErrors: [String: Int], backlogSkipped: Int, delivered: Int, endToEnd: LatencySummary,
         sendAck: LatencySummary, delivery: DeliveryCheck, disconnects: Int, serverCPUSeconds: Double?,
-        loadGeneratorCPUSeconds: Double
+        loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil
     ) {
         self.target = target
         self.endpoints = endpoints
@@ -49,6 +51,7 @@ public struct FanoutResult: Sendable, Codable {
         self.disconnects = disconnects
         self.serverCPUSeconds = serverCPUSeconds
         self.loadGeneratorCPUSeconds = loadGeneratorCPUSeconds
+        self.serverMemory = serverMemory
     }
 
     enum CodingKeys: String, CodingKey {
@@ -56,7 +59,7 @@ public struct FanoutResult: Sendable, Codable {
         case backlogSkipped = "backlog_skipped", delivered, deliveredPerSecond = "delivered_per_s"
         case endToEnd = "end_to_end", sendAck = "send_ack", delivery, disconnects
         case serverCPUSeconds = "server_cpu_s", loadGeneratorCPUSeconds = "load_generator_cpu_s"
-        case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up"
+        case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up", serverMemory = "server_memory"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -79,6 +82,7 @@ public struct FanoutResult: Sendable, Codable {
         try c.encode(loadGeneratorCPUSeconds, forKey: .loadGeneratorCPUSeconds)
         try c.encode(serverCPUPerMillion, forKey: .serverCPUPerMillion)
         try c.encode(keptUp, forKey: .keptUp)
+        try c.encodeIfPresent(serverMemory, forKey: .serverMemory)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -93,7 +97,8 @@ public struct FanoutResult: Sendable, Codable {
             endToEnd: try c.decode(LatencySummary.self, forKey: .endToEnd), sendAck: try c.decode(LatencySummary.self, forKey: .sendAck),
             delivery: try c.decode(DeliveryCheck.self, forKey: .delivery), disconnects: try c.decode(Int.self, forKey: .disconnects),
             serverCPUSeconds: try c.decodeIfPresent(Double.self, forKey: .serverCPUSeconds),
-            loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds))
+            loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds),
+            serverMemory: try c.decodeIfPresent(ServerMemory.self, forKey: .serverMemory))
     }
 
     /// Deliveries inside the window per second.

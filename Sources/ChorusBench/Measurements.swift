@@ -93,3 +93,38 @@ public func monotonicNanos() -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
+
+/// Resident memory of processes, from the kernel.
+public enum ResidentMemory {
+    /// The resident set size of process `pid` in bytes (`VmRSS` in `/proc/<pid>/status`), nil if it is gone.
+    public static func process(_ pid: Int32) -> Int? {
+        (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).flatMap(parseStatus)
+    }
+
+    /// `VmRSS` of a `/proc/<pid>/status` text, in bytes.
+    public static func parseStatus(_ text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count == 3, fields[2] == "kB", let kilobytes = Int(fields[1]) else { return nil }
+        return kilobytes * 1024
+    }
+}
+
+/// The server's resident memory at three points of a run's setup: before it, once every channel
+/// has its members, and once every subscriber's socket is open (and a second has passed).
+public struct ServerMemory: Sendable, Codable, Equatable {
+    public var before: Int
+    public var afterJoins: Int
+    public var afterSockets: Int
+    public var sockets: Int
+
+    enum CodingKeys: String, CodingKey {
+        case before = "before_bytes", afterJoins = "after_joins_bytes", afterSockets = "after_sockets_bytes", sockets
+    }
+
+    /// Bytes per open socket alone (its user and memberships already existed).
+    public var perSocket: Double { Double(afterSockets - afterJoins) / Double(max(sockets, 1)) }
+
+    /// Bytes per socket with its user and membership (what an idle connected user costs).
+    public var perUser: Double { Double(afterSockets - before) / Double(max(sockets, 1)) }
+}

@@ -41,6 +41,13 @@ public enum Report {
         } else {
             rows.append(("server CPU", "not measured (the server is not a child of this run)"))
         }
+        if let memory = r.serverMemory {
+            let mib = { (bytes: Int) in fixed(Double(bytes) / 1_048_576, 1) }
+            rows.append((
+                "server memory",
+                "RSS \(mib(memory.before)) → \(mib(memory.afterJoins)) MiB with the members → \(mib(memory.afterSockets)) MiB with the sockets: "
+                    + "\(fixed(memory.perSocket / 1024, 1)) KiB per socket, \(fixed(memory.perUser / 1024, 1)) KiB with its user"))
+        }
         let loadPerMillion = r.delivered > 0 ? r.loadGeneratorCPUSeconds / Double(r.delivered) * 1e6 : .nan
         rows.append(("load generator CPU", "\(fixed(r.loadGeneratorCPUSeconds, 2)) s (\(fixed(r.loadGeneratorCPUSeconds / r.measuredSeconds * 100, 0))% of one core), \(fixed(loadPerMillion, 2)) s per million deliveries"))
         let width = rows.map(\.0.count).max() ?? 0

@@ -22,6 +22,16 @@ import Testing
         #expect(CPUTime.parseStat("1 (x) S 1 2") == nil)
     }
 
+    @Test func residentMemoryFromProcStatus() throws {
+        let status = "Name:\tchorus\nVmPeak:\t  900000 kB\nVmHWM:\t  600000 kB\nVmRSS:\t  512000 kB\nThreads:\t4\n"
+        #expect(ResidentMemory.parseStatus(status) == 512_000 * 1024)
+        #expect(ResidentMemory.parseStatus("VmRSS:\t12 MB\n") == nil)
+        #expect(ResidentMemory.parseStatus("Name:\tx\n") == nil)
+        #expect(try #require(ResidentMemory.process(getpid())) > 1_000_000)
+        let memory = ServerMemory(before: 100 << 20, afterJoins: 110 << 20, afterSockets: 130 << 20, sockets: 1024)
+        #expect(memory.perSocket == 20 * 1024 && memory.perUser == 30 * 1024)
+    }
+
     @Test func readsThisProcessFromProc() throws {
         let seconds = try #require(CPUTime.process(getpid()))
         #expect(seconds >= 0)

@@ -1,5 +1,5 @@
 import ChorusAuth
-import ChorusGateway
+@testable import ChorusGateway
 import ChorusTestSupport
 import ChorusModel
 import Foundation
@@ -418,15 +418,26 @@ struct RealtimeTests {
         }
     }
 
-    @Test("a peer that answers no ping within the idle timeout is closed")
+    @Test("the server pings a silent peer after half the idle timeout; one that answers stays, one that answers none is closed with 1001 (injected clock)")
     func idleTimeout() async throws {
-        try await TestAPI.run(.live, configuration: .testing { $0.realtime.idleTimeoutSeconds = 0.4 }) { api in
+        try await TestAPI.run(.live) { api in  // idle timeout 60 s
             let channel = try await api.createChannel(owner: "alice")
             let alice = try await api.connect("alice")
+            let bob = try await api.connect("bob")
+            let bobID = try #require(bob.received.first?.object["connection_id"] as? String)
+            let bobSession = try #require(api.hub.session(bobID))
             alice.pause()  // pings are answered while reading; paused after the next frame, it answers none
             try await api.send("stop here", to: channel, as: "alice")
-            try await eventually("the silent peer is closed") { api.hub.sessionCount == 0 }
-            #expect(api.hub.sessionCount == 0)
+            try await eventually("alice stopped reading") { alice.received.contains { $0.text.contains("stop here") } }
+            let start = api.clock.now()
+            api.clock.advance(by: .seconds(30))
+            try await eventually("bob answered the ping") { bobSession.lastHeard > start }
+            #expect(api.hub.sessionCount == 2)
+            api.clock.advance(by: .seconds(30))
+            try await eventually("alice is closed") { api.hub.sessionCount == 1 }
+            alice.unpause()
+            #expect(try await alice.closed() == .goingAway)
+            #expect(api.hub.session(bobID) != nil && bob.closeCode == nil)
         }
     }
 }

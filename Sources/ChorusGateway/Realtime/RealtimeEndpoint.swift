@@ -14,8 +14,9 @@ import NIOWebSocket
 ///
 /// A session first follows every channel of its user (buffering their events), then sends
 /// `hello`, so everything after `hello` reaches the client. Then it runs at once: a writer that
-/// drains the session's queue to the socket, a heartbeat (a `health` frame every
-/// `heartbeat_interval` on the node's clock), the resume window, and the reader of client frames.
+/// drains the session's queue to the socket, its keep-alive (a `health` frame every
+/// `heartbeat_interval` and pings, ticked by the hub on the node's clock), the resume window, and
+/// the reader of client frames.
 /// Whatever ends the session first (the client leaving, a slow consumer, the node stopping)
 /// closes it for all.
 struct RealtimeEndpoint: Sendable {
@@ -26,12 +27,11 @@ struct RealtimeEndpoint: Sendable {
     var node: ChatNode { hub.node }
     var configuration: ChorusConfiguration.Realtime { hub.configuration }
 
-    /// The server's WebSocket settings: inbound frame limit, liveness pings and close timeout.
+    /// The server's WebSocket settings: inbound frame limit and close timeout. Pings are the
+    /// hub's (``KeepAlive``, on the node's clock), not a task per socket.
     static func webSocketConfiguration(_ realtime: ChorusConfiguration.Realtime) -> WebSocketServerConfiguration {
         WebSocketServerConfiguration(
-            maxFrameSize: realtime.maxInboundFrameBytes,
-            autoPing: .enabled(timePeriod: (realtime.idleTimeoutSeconds / 2).secondsDuration),
-            closeTimeout: realtime.closeTimeoutSeconds.secondsDuration)
+            maxFrameSize: realtime.maxInboundFrameBytes, autoPing: .disabled, closeTimeout: realtime.closeTimeoutSeconds.secondsDuration)
     }
 
     /// Upgrades `GET /v1/ws` (any other upgrade request is left to the router).
@@ -53,10 +53,22 @@ struct RealtimeEndpoint: Sendable {
     func serve(
         token: String?, resuming: Bool, channel: any Channel, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
     ) async {
+        let opened = await Self.apart { () async -> Result<(RealtimeSession, Logger)?, any Error> in
+            do {
+                let session = try await open(token: token)
+                guard let logger = await attachWriter(session, channel: channel, logger: logger) else { return .success(nil) }
+                await setUp(session, logger: logger)
+                return .success((session, logger))
+            } catch {
+                return .failure(error)
+            }
+        }
         let session: RealtimeSession
-        do {
-            session = try await open(token: token)
-        } catch {
+        let logger: Logger
+        switch opened {
+        case .success(nil): return
+        case .success(let (opened, openedLogger)?): (session, logger) = (opened, openedLogger)
+        case .failure(let error):
             // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
             // many for the user) or 1001 (the node is stopping).
             let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
@@ -70,17 +82,15 @@ struct RealtimeEndpoint: Sendable {
             try? await outbound.close(code, reason: chatError.message)
             return
         }
-        guard let logger = await attachWriter(session, channel: channel, logger: logger) else { return }
-        await setUp(session, logger: logger)
         session.send(
             RealtimeFrames.hello(
                 connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
         if !resuming { session.endResumeWindow() }
+        startKeepAlive(session) { _ in RealtimeFrames.health }
         logger.debug("WebSocket session opened")
 
         let inbound = InboundTransfer(stream: inbound)
         let close = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await heartbeat(session) { RealtimeFrames.health } }
             if resuming { group.addTask { await holdForResume(session) } }
             group.addTask { await read(inbound.stream, into: session, logger: logger) }
             let close = await session.closed()
@@ -88,6 +98,15 @@ struct RealtimeEndpoint: Sendable {
             return close
         }
         await finish(session, close, outbound: outbound, logger: logger)
+    }
+
+    /// Runs `body` in a task of its own and waits for it. A socket's task lives as long as the
+    /// socket, and a task keeps the memory its deepest call needed until it ends (its stack
+    /// slabs): a session's setup (the token, the user's actor, following every channel) runs
+    /// apart, so what its calls needed is freed when they return (~3 KiB per idle socket,
+    /// docs/benchmarks.md).
+    static func apart<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await Task { await body() }.value
     }
 
     /// Installs the session's socket writer; returns the session's logger, or `nil` (the session
@@ -185,20 +204,12 @@ struct RealtimeEndpoint: Sendable {
         session.endResumeWindow()
     }
 
-    /// Sends `frame()` every heartbeat interval on the node's clock until cancelled.
-    func heartbeat(_ session: RealtimeSession, frame: () -> ByteBuffer) async {
-        let clock = node.clock
-        let interval = configuration.heartbeatIntervalSeconds.secondsDuration
-        var next = clock.now().advanced(by: interval)
-        while true {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            session.send(frame())
-            next = next.advanced(by: interval)
-        }
+    /// Starts `session`'s heartbeat (`frame` every heartbeat interval) and idle check; the
+    /// hub's timer runs them (``KeepAlive``).
+    func startKeepAlive(_ session: RealtimeSession, frame: @escaping @Sendable (Timestamp) -> ByteBuffer) {
+        session.startKeepAlive(
+            heartbeat: configuration.heartbeatIntervalSeconds.secondsDuration, idleTimeout: configuration.idleTimeoutSeconds.secondsDuration,
+            frame: frame)
     }
 
     /// A final text frame carrying `bytes` (already JSON).

@@ -34,6 +34,8 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var membership: [UserID: [ChannelID: MembershipChange]] = [:]
         /// The Stream addresses of channels Stream sessions follow (their events carry the cid).
         var addresses: [ChannelID: ChannelAddress] = [:]
+        /// The timer that ticks every session's keep-alive, while there are sessions.
+        var keepAliveTimer: Task<Void, Never>?
     }
 
     struct MembershipChange {
@@ -230,6 +232,30 @@ public final class RealtimeHub: EdgeEventSink, Service {
             }
             state.sessions[session.id] = session
             state.sessionsByUser[session.user, default: []].insert(session.id)
+            if state.keepAliveTimer == nil { state.keepAliveTimer = startKeepAliveTimer() }
+        }
+    }
+
+    /// Ticks every session's keep-alive (``KeepAlive``) on the node's clock, a few times per idle
+    /// timeout and at least every second; stops when the last session is gone (``register(_:)``
+    /// starts it again).
+    private func startKeepAliveTimer() -> Task<Void, Never> {
+        let clock = node.clock
+        let period = min(.seconds(1), configuration.idleTimeoutSeconds.secondsDuration / 4)
+        return Task { [weak self] in
+            var next = clock.now().advanced(by: period)
+            while !Task.isCancelled {
+                try? await clock.sleep(until: next)
+                let sessions = self?.state.withLock { state -> [RealtimeSession] in
+                    if state.sessions.isEmpty { state.keepAliveTimer = nil }
+                    return Array(state.sessions.values)
+                }
+                guard let sessions, !sessions.isEmpty else { return }
+                let now = clock.now()
+                for session in sessions { session.tickKeepAlive(now: now) }
+                next = next.advanced(by: period)
+                if next <= now { next = now.advanced(by: period) }  // late: no burst of ticks
+            }
         }
     }
 

@@ -20,6 +20,7 @@ final class RealtimeSession: Sendable {
         static let slowConsumer = Close(code: .policyViolation, reason: "slow consumer: outbound buffer over its limit")
         static let goingAway = Close(code: .goingAway, reason: "node is stopping", drain: true)
         static let tooLarge = Close(code: .messageTooLarge, reason: "frame larger than the limit")
+        static let idle = Close(code: .goingAway, reason: "idle timeout: no answer to pings")
     }
 
     private struct Shell {
@@ -33,6 +34,9 @@ final class RealtimeSession: Sendable {
         var watching: [ChannelID: Bool] = [:]
         /// Channels the socket follows only because it watches them (not its user's).
         var followedForWatch: Set<ChannelID> = []
+        /// The heartbeat and idle check, once `hello` went out, with the heartbeat frame at a time.
+        var keepAlive: KeepAlive?
+        var heartbeatFrame: (@Sendable (Timestamp) -> ByteBuffer)?
     }
 
     /// The `connection_id` of `hello`.
@@ -43,6 +47,8 @@ final class RealtimeSession: Sendable {
     private let clock: any TimeSource
     private let shell: Mutex<Shell>
     private let counters: RealtimeHub.Counters
+    /// When the client last sent anything (milliseconds of `clock`): any bytes, a pong included.
+    private let heardAt: Atomic<Int64>
 
     init(
         id: String, user: UserID, format: EventFormat = .v1, bufferLimit: Int, grace: Duration, clock: any TimeSource, counters: RealtimeHub.Counters
@@ -53,6 +59,7 @@ final class RealtimeSession: Sendable {
         self.clock = clock
         self.shell = Mutex(Shell(state: SessionState(limit: bufferLimit, grace: grace)))
         self.counters = counters
+        self.heardAt = Atomic(clock.now().milliseconds)
         counters.sessionObjects.add(1, ordering: .relaxed)
     }
 
@@ -178,6 +185,41 @@ final class RealtimeSession: Sendable {
         case .closeSlow:
             requestClose(.slowConsumer)
         }
+    }
+
+    // MARK: Keep-alive
+
+    /// When the client last sent anything.
+    var lastHeard: Timestamp { Timestamp(milliseconds: heardAt.load(ordering: .relaxed)) }
+
+    /// The client sent something (called on the socket's event loop for every read).
+    func heard() {
+        heardAt.store(clock.now().milliseconds, ordering: .relaxed)
+    }
+
+    /// Starts the heartbeat and the idle check (after `hello`); the hub's timer ticks them from now on.
+    func startKeepAlive(heartbeat: Duration, idleTimeout: Duration, frame: @escaping @Sendable (Timestamp) -> ByteBuffer) {
+        let now = clock.now()
+        heard()
+        shell.withLock { shell in
+            shell.keepAlive = KeepAlive(heartbeat: heartbeat, idleTimeout: idleTimeout, start: now)
+            shell.heartbeatFrame = frame
+        }
+    }
+
+    /// One tick of the hub's timer: sends the heartbeat frame or a ping if due, or closes a
+    /// client silent for the idle timeout.
+    func tickKeepAlive(now: Timestamp) {
+        let heard = lastHeard
+        let (actions, frame, writer) = shell.withLock { shell -> (KeepAlive.Actions, (@Sendable (Timestamp) -> ByteBuffer)?, SocketWriter?) in
+            guard shell.close == nil, var keepAlive = shell.keepAlive else { return (KeepAlive.Actions(), nil, nil) }
+            let actions = keepAlive.tick(now: now, heard: heard)
+            shell.keepAlive = keepAlive
+            return (actions, shell.heartbeatFrame, shell.writer)
+        }
+        if actions.close { return requestClose(.idle) }
+        if actions.heartbeat, let frame { send(frame(now)) }
+        if actions.ping { writer?.ping() }
     }
 
     // MARK: Writer and closing

@@ -11,7 +11,7 @@ import Synchronization
 /// the event loop (less when frames arrive together) instead of a task wake-up and an async write.
 final class SocketWriter: Sendable {
     private let channel: any Channel
-    private let session: RealtimeSession
+    fileprivate let session: RealtimeSession
     private let scheduled = Atomic<Bool>(false)
 
     init(channel: any Channel, session: RealtimeSession) {
@@ -19,9 +19,18 @@ final class SocketWriter: Sendable {
         self.session = session
     }
 
-    /// Adds the handler that resumes draining when the socket is writable again.
+    /// Adds the handler that resumes draining when the socket is writable again and notes every
+    /// read (the session's keep-alive hears the client).
     func install() async throws {
-        try await channel.pipeline.addHandler(WritabilityHandler(writer: self), position: .first)
+        try await channel.pipeline.addHandler(SocketHandler(writer: self), position: .first)
+    }
+
+    /// Pings the client (the keep-alive found it silent).
+    func ping() {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()), promise: nil)
+        }
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
@@ -59,12 +68,17 @@ final class SocketWriter: Sendable {
         if wrote { channel.flush() }
     }
 
-    /// Resumes the drain when the socket's buffer empties below its low-water mark.
-    private final class WritabilityHandler: ChannelInboundHandler, Sendable {
+    /// Resumes the drain when the socket's buffer empties below its low-water mark; notes reads.
+    private final class SocketHandler: ChannelInboundHandler, Sendable {
         typealias InboundIn = NIOAny
         let writer: SocketWriter
 
         init(writer: SocketWriter) { self.writer = writer }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            writer.session.heard()
+            context.fireChannelRead(data)
+        }
 
         func channelWritabilityChanged(context: ChannelHandlerContext) {
             if context.channel.isWritable { writer.wake() }

@@ -45,25 +45,34 @@ struct StreamRealtimeEndpoint: Sendable {
     }
 
     func serve(_ request: ConnectRequest, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, logger: Logger) async {
+        // Apart from the socket's long-lived task: see RealtimeEndpoint.apart.
+        let opened = await RealtimeEndpoint.apart { () async -> Result<(RealtimeSession, Logger, JSONValue)?, any Error> in
+            do {
+                let session = try await open(request)
+                guard let logger = await v1.attachWriter(session, channel: channel, logger: logger) else { return .success(nil) }
+                return .success((session, logger, await setUp(session, logger: logger)))
+            } catch {
+                return .failure(error)
+            }
+        }
         let session: RealtimeSession
-        do {
-            session = try await open(request)
-        } catch {
+        let logger: Logger
+        let me: JSONValue
+        switch opened {
+        case .success(nil): return
+        case .success(let (opened, openedLogger, openedMe)?): (session, logger, me) = (opened, openedLogger, openedMe)
+        case .failure(let error):
             let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
             try? await outbound.write(.custom(RealtimeEndpoint.textFrame(StreamEvents.error(streamError))))
             try? await outbound.close(.normalClosure, reason: String(streamError.message.prefix(120)))
             return
         }
-        guard let logger = await v1.attachWriter(session, channel: channel, logger: logger) else { return }
-        let me = await setUp(session, logger: logger)
         let connectionID = session.id
         session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
         session.endResumeWindow()
+        v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
         let inbound = InboundTransfer(stream: inbound)
         let close = await withTaskGroup(of: Void.self) { group in
-            group.addTask { [node] in
-                await v1.heartbeat(session) { StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: node.clock.now()) }
-            }
             group.addTask { await read(inbound.stream, session: session) }
             let close = await session.closed()
             group.cancelAll()
