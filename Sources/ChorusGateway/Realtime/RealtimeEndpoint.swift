@@ -89,14 +89,13 @@ struct RealtimeEndpoint: Sendable {
         startKeepAlive(session) { _ in RealtimeFrames.health }
         logger.debug("WebSocket session opened")
 
-        let inbound = InboundTransfer(stream: inbound)
-        let close = await withTaskGroup(of: Void.self) { group in
-            if resuming { group.addTask { await holdForResume(session) } }
-            group.addTask { await read(inbound.stream, into: session, logger: logger) }
-            let close = await session.closed()
-            group.cancelAll()
-            return close
-        }
+        // The reader runs in this task, the socket's own (a task per socket costs memory): it
+        // returns when the client leaves, or when the session closes for another reason, which
+        // stops the socket's reading (``SocketWriter/stopReading()``).
+        let hold = resuming ? Task { await holdForResume(session) } : nil
+        await read(inbound, into: session, logger: logger)
+        hold?.cancel()
+        let close = await session.closed()
         await finish(session, close, outbound: outbound, logger: logger)
     }
 
@@ -271,15 +270,6 @@ struct RealtimeEndpoint: Sendable {
             session.send(RealtimeFrames.error(chatError, channelID: channel))
         }
     }
-}
-
-/// Moves the session's inbound stream into the one task that reads it.
-///
-/// `@unchecked Sendable` is safe here: each `serve` wraps the stream right before starting the reader
-/// task, never touches it again, and only that task iterates it, so it is never used from two
-/// tasks (WebSocketInboundStream is not Sendable because its iterator must have one owner).
-struct InboundTransfer: @unchecked Sendable {
-    let stream: WebSocketInboundStream
 }
 
 /// Runs `body`, giving up (by cancelling it) after `limit` of real time.

@@ -230,7 +230,11 @@ final class RealtimeSession: Sendable {
 
     /// From now on `writer` drains the queue (it is woken for what is queued already).
     func attach(_ writer: SocketWriter) {
-        shell.withLock { $0.writer = writer }
+        let closing = shell.withLock { shell in
+            if shell.close == nil { shell.writer = writer }
+            return shell.close != nil
+        }
+        if closing { return writer.stopReading() }
         writer.wake()
     }
 
@@ -243,8 +247,8 @@ final class RealtimeSession: Sendable {
     /// for ``takeDrain()``.
     func requestClose(_ close: Close) {
         let now = clock.now()
-        let waiters = shell.withLock { shell -> [CheckedContinuation<Close, Never>] in
-            guard shell.close == nil else { return [] }
+        let (waiters, writer) = shell.withLock { shell -> ([CheckedContinuation<Close, Never>], SocketWriter?) in
+            guard shell.close == nil else { return ([], nil) }
             shell.close = close
             let remaining = shell.state.close(releasingHeld: close.drain, now: now)
             if close.drain { shell.drain = remaining }
@@ -252,8 +256,9 @@ final class RealtimeSession: Sendable {
                 shell.closeWaiters = []
                 shell.writer = nil  // the writer holds the session: break the cycle
             }
-            return shell.closeWaiters
+            return (shell.closeWaiters, shell.writer)
         }
+        writer?.stopReading()  // the session's reader returns
         for waiter in waiters { waiter.resume(returning: close) }
     }
 

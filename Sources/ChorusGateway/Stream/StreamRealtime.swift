@@ -71,13 +71,8 @@ struct StreamRealtimeEndpoint: Sendable {
         session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
         session.endResumeWindow()
         v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
-        let inbound = InboundTransfer(stream: inbound)
-        let close = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await read(inbound.stream, session: session) }
-            let close = await session.closed()
-            group.cancelAll()
-            return close
-        }
+        await read(inbound, session: session)  // in the socket's task, as RealtimeEndpoint.serve does
+        let close = await session.closed()
         await v1.finish(session, close, outbound: outbound, logger: logger)
     }
 
