@@ -36,6 +36,9 @@ done
 trap 'pkill -TERM -P $$ 2>/dev/null; exit 143' TERM INT
 
 flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
+# SwiftPM keeps its build plan for the path dependency (the Chorus package) and misses source
+# files added to it since; a newer manifest makes it plan again (the compiling stays incremental).
+touch Fuzz/Package.swift
 swift build --package-path Fuzz "${flags[@]}" >&2
 binary="$(swift build --package-path Fuzz "${flags[@]}" --show-bin-path)/chorus-fuzz"
 
