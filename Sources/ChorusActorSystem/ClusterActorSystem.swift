@@ -173,13 +173,16 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     /// Serves peers' calls through `transport` and routes calls on remote ids through `placement`.
     public func startTransport(_ transport: any ClusterTransport, placement: any ActorPlacement) async throws {
-        try await transport.start { [weak self] call, peer, reply in
+        let inbound = InboundCalls { [weak self] call in
+            self?.localActor(ActorIdentity(kind: call.recipientKind, key: call.recipientKey)) != nil
+        } start: { [weak self] call, peer, reply in
             guard let self else { return }
             // Starts synchronously up to the hop onto the actor, so calls run in arrival order. The
             // callee does not inherit the caller's call timeout (an in-process transport runs it
             // from the caller's task).
             Task.immediate { await ClusterActorSystem.$callTimeout.withValue(nil) { await self.serve(call, from: peer, reply: reply) } }
         }
+        try await transport.start { call, peer, reply in inbound.receive(call, from: peer, reply: reply) }
         cluster.withLock { $0 = (transport, placement) }
     }
 

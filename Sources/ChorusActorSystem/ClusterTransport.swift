@@ -11,7 +11,8 @@ public typealias ClusterCallHandler = @Sendable (_ call: Wire.Call, _ from: Stri
 /// call that has no reply by its deadline with `timeout`, and fails the calls of a peer it loses
 /// with `unreachable`.
 public protocol ClusterTransport: AnyObject, Sendable {
-    /// Starts serving: peers' calls go to `onCall`, in the order they arrive.
+    /// Starts serving: peers' calls go to `onCall`, in the order they arrive, on the transport's
+    /// thread (a TCP connection's event loop), so `onCall` must not block.
     func start(onCall: @escaping ClusterCallHandler) async throws
     /// Sends the call `makeCall` builds (given a fresh call id) to `peer` and waits for its reply
     /// until `timeout` passes. `target` names the call in errors.

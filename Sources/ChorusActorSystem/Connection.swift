@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Everything happens on the channel's event loop or is handed to it directly: frames are decoded
 /// in the pipeline (``ConnectionHandler``), replies resume their callers from there, and inbound
-/// calls start there. `send` queues a frame and, when the state says so, schedules one
+/// calls are handed on from there (``InboundCalls`` decides where each starts). `send` queues a frame and, when the state says so, schedules one
 /// write-and-flush on the event loop, which takes everything that accumulated meanwhile. One
 /// event-loop timer per connection sweeps expired calls every 20 ms (a timer per call would wake
 /// the event loop once more per call) and sends the keepalive `ping`; a `ping` is answered from
@@ -22,9 +22,6 @@ final class Connection: Sendable {
 
     private let state: Mutex<State>
     private let sweeper = Mutex<RepeatedTask?>(nil)
-    /// Inbound calls, in arrival order, for the task that starts them off the event loop.
-    private let inbound: AsyncStream<(Wire.Call, String)>.Continuation
-    private let calls: AsyncStream<(Wire.Call, String)>
     private let onCall: @Sendable (Wire.Call, String, Connection) -> Void
     let channel: any Channel
     private let logger: Logger
@@ -43,7 +40,6 @@ final class Connection: Sendable {
         self.keepalivesOn = keepalivesOn
         self.logger = logger
         self.state = Mutex(State(handshake: handshake))
-        (calls, inbound) = AsyncStream<(Wire.Call, String)>.makeStream()
         self.onCall = onCall
     }
 
@@ -54,17 +50,9 @@ final class Connection: Sendable {
         state.withLock { state in state.peer.flatMap { peer in state.lastHeard.map { (peer, $0) } } }
     }
 
-    /// Sends `hello`, and starts the sweeper and the task that dispatches inbound calls; called
-    /// once the channel is active.
+    /// Sends `hello` and starts the sweeper; called once the channel is active.
     func start() {
         guard let hello = state.withLock({ $0.start() }) else { return }
-        // One task per connection starts the calls in the order they came (each runs
-        // synchronously up to its hop onto the actor), never on the event loop itself.
-        Task { [calls, onCall] in
-            for await (call, peer) in calls {
-                onCall(call, peer, self)
-            }
-        }
         send(hello)
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
             let now = self.clock.now()
@@ -98,7 +86,7 @@ final class Connection: Sendable {
             close(reason: reason, refused: true)
             return false
         case .call(let call, let peer):
-            inbound.yield((call, peer))
+            onCall(call, peer, self)  // in arrival order; it must not block (``InboundCalls``)
         case .reply(let caller, let result):
             caller.resume(returning: result)
         case .ignore:
@@ -152,7 +140,6 @@ final class Connection: Sendable {
     func close(reason: String = "closed", refused: Bool = false) {
         guard let closed = state.withLock({ $0.close(reason: reason, refused: refused) }) else { return }
         sweeper.withLock { $0 }?.cancel()
-        inbound.finish()
         for caller in closed.callers { caller.resume(throwing: closed.error) }
         for opener in closed.openers { opener.resume(throwing: closed.error) }
         // Let a final `refused` frame (already queued) go out before the socket closes.

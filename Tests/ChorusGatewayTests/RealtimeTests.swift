@@ -49,12 +49,12 @@ struct RealtimeTests {
             // frame follows it at once, and the client library can miss frames that early).
             for (query, code) in cases {
                 let bad = try RawWebSocket(port: api.client.port!, path: "/v1/ws" + query)
-                let text = try #require(try bad.nextText())
+                let text = try #require(try await bad.nextText())
                 let frame = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
                 #expect(frame?["type"] as? String == "error", "\(query)")
                 #expect((frame?["error"] as? [String: Any])?["code"] as? String == code, "\(query)")
                 var rest: [String] = []
-                #expect(try bad.readUntilClose(texts: &rest) == 1000 && rest.isEmpty)
+                #expect(try await bad.readUntilClose(texts: &rest) == 1000 && rest.isEmpty)
             }
             // A plain GET is a clear error, not a hang.
             #expect(try await api.call(.get, "/v1/ws").errorCode == "INVALID_REQUEST")
@@ -346,10 +346,10 @@ struct RealtimeTests {
             let second = try await api.connect("alice")
             // The refusal comes right after the upgrade: read it with the raw client (see connectAndAuth).
             let third = try RawWebSocket(port: api.client.port!, path: "/v1/ws?token=" + api.token("alice"))
-            let refused = try JSONSerialization.jsonObject(with: Data(try #require(try third.nextText()).utf8)) as? [String: Any]
+            let refused = try JSONSerialization.jsonObject(with: Data(try #require(try await third.nextText()).utf8)) as? [String: Any]
             #expect(refused?["type"] as? String == "error" && (refused?["error"] as? [String: Any])?["code"] as? String == "RATE_LIMITED")
             var rest: [String] = []
-            #expect(try third.readUntilClose(texts: &rest) == 1008 && rest.isEmpty)
+            #expect(try await third.readUntilClose(texts: &rest) == 1008 && rest.isEmpty)
             first.close()
             _ = try await first.closed()
             try await eventually("the closed socket is gone") { api.hub.sessionCount == 1 }
@@ -411,10 +411,10 @@ struct RealtimeTests {
             // New sockets are refused while stopping. The refusal comes right after the upgrade:
             // read it with the raw client (HummingbirdWSClient can miss a frame sent that early).
             let late = try RawWebSocket(port: api.client.port!, path: "/v1/ws?token=" + api.token("bob"))
-            let refused = try JSONSerialization.jsonObject(with: Data(try #require(try late.nextText()).utf8)) as? [String: Any]
+            let refused = try JSONSerialization.jsonObject(with: Data(try #require(try await late.nextText()).utf8)) as? [String: Any]
             #expect((refused?["error"] as? [String: Any])?["code"] as? String == "CLUSTER_UNAVAILABLE")
             var rest: [String] = []
-            #expect(try late.readUntilClose(texts: &rest) == 1001 && rest.isEmpty)
+            #expect(try await late.readUntilClose(texts: &rest) == 1001 && rest.isEmpty)
         }
     }
 

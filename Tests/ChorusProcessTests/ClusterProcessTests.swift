@@ -81,7 +81,7 @@ struct ClusterProcessTests {
         let alice = try RawWebSocket(port: ports[0], path: "/v1/ws?token=\(userToken("alice"))")
         let bob = try RawWebSocket(port: ports[2], path: "/v1/ws?token=\(userToken("bob"))")
         for socket in [alice, bob] {
-            #expect(try socket.nextText()?.contains(#""type":"hello""#) == true)
+            #expect(try await socket.nextText()?.contains(#""type":"hello""#) == true)
             try socket.sendText(#"{"type":"resume","channels":{}}"#)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -89,16 +89,16 @@ struct ClusterProcessTests {
             group.addTask { for i in 0..<15 { _ = try await request(ports[2], .post, "/v1/channels/\(room)/messages", token: userToken("bob"), json: #"{"body":"b\#(i)"}"#) } }
             try await group.waitForAll()
         }
-        func messages(_ socket: RawWebSocket) throws -> [String] {
+        func messages(_ socket: RawWebSocket) async throws -> [String] {
             var seen: [String] = []
-            while seen.count < 30, let text = try socket.nextText() {
+            while seen.count < 30, let text = try await socket.nextText() {
                 guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], object["type"] as? String == "message" else { continue }
                 seen.append("\(object["seq"]!) \((object["data"] as? [String: Any])?["body"] ?? "")")
             }
             return seen
         }
-        let aliceSaw = try messages(alice)
-        let bobSaw = try messages(bob)
+        let aliceSaw = try await messages(alice)
+        let bobSaw = try await messages(bob)
         #expect(aliceSaw.count == 30 && aliceSaw == bobSaw)
 
         // The admin view sees three nodes up, with the room's actor on node 2.

@@ -49,12 +49,12 @@ struct RealtimeProcessTests {
             let room = try await createRoom(client, owner: "alice")
             let socket = try RawWebSocket(port: port, path: "/v1/ws?token=\(token("alice"))")
             // Everything after hello reaches the client; a SIGTERM before it may close the socket first.
-            #expect(try socket.nextText()?.contains(#""type":"hello""#) == true)
+            #expect(try await socket.nextText()?.contains(#""type":"hello""#) == true)
             try socket.sendText(#"{"type":"resume","channels":{}}"#)
             _ = try await post(client, "/v1/channels/\(room)/messages", as: "alice", json: #"{"body":"bye"}"#)
             #expect(try await server.stop(signal: SIGTERM) == 0)
             var texts: [String] = []
-            let code = try socket.readUntilClose(texts: &texts)
+            let code = try await socket.readUntilClose(texts: &texts)
             #expect(code == 1001)
             #expect(texts.contains { $0.contains(#""body":"bye""#) })
         }

@@ -12,7 +12,13 @@ public struct RawWebSocketError: Error, CustomStringConvertible {
 /// A bare WebSocket client on a blocking POSIX socket: it can connect with a tiny receive buffer
 /// and then never read, which a full client library would not allow (slow-consumer tests), and
 /// that reads every byte the server sends right after the upgrade response.
-public final class RawWebSocket {
+///
+/// Its reads wait for the server, so they run on a thread of their own (``offThePool``): a read
+/// blocking one of the few threads of Swift's cooperative pool would stall the in-process server
+/// it waits for (and every other test) until the socket's 20 s receive timeout.
+/// `@unchecked Sendable` is safe: a test uses a socket from one task, and that task waits while
+/// the socket's read runs on the other thread, so no two threads touch it at once.
+public final class RawWebSocket: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
@@ -94,7 +100,11 @@ public final class RawWebSocket {
     }
 
     /// The next text frame; `nil` at a close frame. Pings are not answered.
-    public func nextText() throws -> String? {
+    public func nextText() async throws -> String? {
+        try await offThePool { Result { try self.blockingNextText() } }.get()
+    }
+
+    private func blockingNextText() throws -> String? {
         while true {
             let (opcode, payload) = try nextFrame()
             switch opcode {
@@ -107,11 +117,18 @@ public final class RawWebSocket {
 
     /// Reads frames until a close frame; returns its code (`nil` if it has none). Text frames are
     /// collected into `texts`; pings are not answered.
-    public func readUntilClose(texts: inout [String]) throws -> UInt16? {
+    public func readUntilClose(texts: inout [String]) async throws -> UInt16? {
+        let (code, read) = try await offThePool { Result { try self.blockingReadUntilClose() } }.get()
+        texts += read
+        return code
+    }
+
+    private func blockingReadUntilClose() throws -> (UInt16?, [String]) {
+        var texts: [String] = []
         while true {
             let (opcode, payload) = try nextFrame()
             switch opcode {
-            case 0x8: return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
+            case 0x8: return (payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil, texts)
             case 0x1: texts.append(String(decoding: payload, as: UTF8.self))
             default: continue
             }

@@ -146,13 +146,13 @@ struct StreamWebSocketTests {
             for (url, code) in cases {
                 let path = String(url.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
                 let socket = try RawWebSocket(port: api.client.port!, path: path)
-                let text = try #require(try socket.nextText())
+                let text = try #require(try await socket.nextText())
                 let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
                 let error = try #require(frame["error"] as? [String: Any], "\(text)")
                 #expect(error["code"] as? Int == code, "\(url): \(text)")
                 #expect(error["StatusCode"] is Int && error["message"] is String)
                 var rest: [String] = []
-                #expect(try socket.readUntilClose(texts: &rest) == 1000 && rest.isEmpty, "\(url)")
+                #expect(try await socket.readUntilClose(texts: &rest) == 1000 && rest.isEmpty, "\(url)")
             }
         }
     }
