@@ -126,6 +126,8 @@ extension ChatNode {
     static func first(_ limit: Int, of channels: [IndexedChannel], sort: QuerySort) -> [IndexedChannel] {
         var seen = Set<ChannelID>()
         let unique = channels.filter { seen.insert($0.id).inserted }
-        return Array(unique.sorted { a, b in sort.precedes({ a.document[$0] }, { b.document[$0] }) { a.id > b.id } }.prefix(limit))
+        // Each channel's sort values are read (and timestamps parsed) once, not at every comparison.
+        let keyed = unique.map { channel in (channel, sort.key { channel.document[$0] }) }
+        return keyed.sorted { a, b in sort.precedes(a.1, b.1) { a.0.id > b.0.id } }.prefix(limit).map(\.0)
     }
 }

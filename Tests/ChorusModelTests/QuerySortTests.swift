@@ -1,4 +1,5 @@
 import ChorusModel
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -119,5 +120,27 @@ struct QuerySortTests {
     func codable() throws {
         let sort = try QuerySort.parse([["field": "last_message_at", "direction": -1], ["field": "id"]])
         #expect(try JSONDecoder().decode(QuerySort.self, from: JSONEncoder().encode(sort)) == sort)
+    }
+
+    @Test("keys order exactly as their documents: random documents of mixed types, timestamps in several offsets, missing fields and nulls")
+    func keysOrderAsDocuments() {
+        var random = SeededRandom(seed: 11)
+        let values: [JSONValue?] = [
+            nil, .null, 1, 2.5, -3, true, false, "a", "b", "B", "", "2026-12-01T10:00:00Z", "2026-12-01T12:00:00+02:00",
+            "2026-12-01T10:00:00.5Z", "2025-01-01T00:00:00Z", "not a time", ["x"], ["k": 1],
+        ]
+        let sorts = [
+            QuerySort(fields: [.init(name: "a")]), QuerySort(fields: [.init(name: "a", ascending: false), .init(name: "b")]),
+            QuerySort(fields: [.init(name: "b"), .init(name: "a", ascending: false)]),
+        ]
+        for _ in 0..<2_000 {
+            let documents = (0..<2).map { _ in
+                ["a": values.randomElement(using: &random)!, "b": values.randomElement(using: &random)!].compactMapValues { $0 }
+            }
+            for sort in sorts {
+                let (a, b) = (documents[0], documents[1])
+                #expect(sort.areInIncreasingOrder(sort.key { a[$0] }, sort.key { b[$0] }) == sort.areInIncreasingOrder({ a[$0] }, { b[$0] }))
+            }
+        }
     }
 }

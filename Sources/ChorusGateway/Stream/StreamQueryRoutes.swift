@@ -44,10 +44,10 @@ struct StreamQueryRoutes {
         } else {
             // Candidates are read without messages; only the page's channels are read again with them.
             let (views, documents, matched) = try await matchingChannels(filter, for: user, messages: 0)
-            let sorted = matched.sorted { lhs, rhs in
-                let (a, b) = (documents[lhs], documents[rhs])
-                return effectiveSort.precedes({ a[$0] }, { b[$0] }) { views[lhs].info.id > views[rhs].info.id }
-            }
+            let keys = matched.map { index in effectiveSort.key { documents[index][$0] } }  // read once per channel
+            let sorted = matched.indices.sorted { lhs, rhs in
+                effectiveSort.precedes(keys[lhs], keys[rhs]) { views[matched[lhs]].info.id > views[matched[rhs]].info.id }
+            }.map { matched[$0] }
             page = sorted.dropFirst(offset).prefix(limit).map { views[$0] }
             if messageLimit > 0 {
                 let withMessages = try await node.views(of: page.map(\.info.id), for: user, messages: messageLimit)
