@@ -8,9 +8,12 @@ import Testing
 @Suite("In-process transport")
 struct InProcessTransportTests {
     /// Nodes `a` and `b` on one network, `echo/1` on `b`: `body` gets the network, both systems,
-    /// the actor on `b` and `a`'s proxy of it.
+    /// the actor on `b` and `a`'s proxy of it. The default call timeout is long: these tests check
+    /// values and order (tests of deadlines set their own), and in CI every suite runs at once,
+    /// so a call can wait tens of seconds for a thread of the saturated cooperative pool (500
+    /// calls timed out at 30 s there twice).
     func withPair(
-        callTimeout: Duration = .seconds(30), _ body: (InProcessNetwork, ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void
+        callTimeout: Duration = .seconds(300), _ body: (InProcessNetwork, ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void
     ) async throws {
         let network = InProcessNetwork()
         var systems: [ClusterActorSystem] = []

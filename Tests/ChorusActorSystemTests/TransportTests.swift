@@ -122,7 +122,7 @@ struct TransportTests {
 
     /// A node with a transport, placing `echo/1` on node `b`.
     func node(
-        _ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(30), clock: TransportClock = .continuous
+        _ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(300), clock: TransportClock = .continuous
     ) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
         system.register(errorType: EchoError.self)
