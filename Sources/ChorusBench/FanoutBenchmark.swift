@@ -172,22 +172,18 @@ public struct FanoutBenchmark: Sendable {
     }
 
     /// The servers' resident memory, summed (nil if not ours to read).
-    private func serverRSS() -> Int? {
-        guard !serverPIDs.isEmpty else { return nil }
-        var total = 0
-        for pid in serverPIDs {
-            guard let bytes = ResidentMemory.process(pid) else { return nil }
-            total += bytes
-        }
-        return total
-    }
+    private func serverRSS() -> Int? { summedOverServers(ResidentMemory.process) }
 
-    private func serverCPU() -> Double? {
+    /// The servers' CPU seconds, summed (nil if not ours to read).
+    private func serverCPU() -> Double? { summedOverServers(CPUTime.process) }
+
+    /// `read` of every server process, summed; nil without servers or if one cannot be read.
+    private func summedOverServers<T: AdditiveArithmetic>(_ read: (Int32) -> T?) -> T? {
         guard !serverPIDs.isEmpty else { return nil }
-        var total = 0.0
+        var total = T.zero
         for pid in serverPIDs {
-            guard let seconds = CPUTime.process(pid) else { return nil }
-            total += seconds
+            guard let value = read(pid) else { return nil }
+            total += value
         }
         return total
     }
