@@ -54,13 +54,15 @@ for name in "${selected[@]}"; do
     status=0
     # The node behind http keeps what inputs create, so nearly every input allocates for good:
     # libFuzzer's leak check after each such input (a full LeakSanitizer scan) would make it
-    # ~15x slower. Its leaks are checked once, at the end of the run, instead.
-    leaks=1
-    [[ "$name" == http ]] && leaks=0
-    CHORUS_FUZZ_TARGET="$name" "$binary" "$scratch" "$corpus" -runs="$runs" -timeout=10 -rss_limit_mb=4096 -max_len=4096 -detect_leaks=$leaks \
+    # ~15x slower. Its leaks are checked when a process exits instead. And it runs in fork mode:
+    # each job (at most 300 s) is a process with a fresh node, so no node grows for the whole
+    # run; CHORUS_FUZZ_JOBS runs that many jobs at once.
+    mode=(-detect_leaks=1)
+    [[ "$name" == http ]] && mode=(-detect_leaks=0 -fork="${CHORUS_FUZZ_JOBS:-1}")
+    CHORUS_FUZZ_TARGET="$name" "$binary" "$scratch" "$corpus" -runs="$runs" -timeout=10 -rss_limit_mb=4096 -max_len=4096 "${mode[@]}" \
         -artifact_prefix="Fuzz/findings/$name-" -print_final_stats=1 >"$scratch.log" 2>&1 &
     wait $! || status=$?
-    grep -E "Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|chorus-fuzz:|Test unit written" "$scratch.log" >&2 || true
+    grep -E "Done [0-9]+ runs|fuzzed for [0-9]+ iterations|stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|chorus-fuzz:|Test unit written" "$scratch.log" >&2 || true
     [[ $status -eq 0 ]] || tail -40 "$scratch.log" >&2
     rm -f "$scratch.log"
     echo "== $name: exit $status after $(( $(date +%s) - start )) s" >&2

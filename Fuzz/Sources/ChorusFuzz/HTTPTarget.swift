@@ -19,23 +19,26 @@ import Synchronization
 ///
 /// A node starts with two users, a v1 group with a message, and a Stream channel, so routes
 /// reach their handlers' checks, not just "not found"; every ``inputsPerSeeding`` inputs it gets
-/// new ones. Every answer must be below 500.
+/// new ones, users included: what inputs create belongs to the users of their seeding, so a
+/// user's channel list (what most queries read) stays as small as one seeding makes it, however
+/// long the run. Every answer must be below 500.
 final class HTTPTarget: Sendable {
     static let shared = HTTPTarget()
     private static let secret = Array("fuzz-secret".utf8)
 
-    /// Method and path; `{group}`, `{message}` and `{channel}` name the seeded ones.
+    /// Method and path; `{group}`, `{message}`, `{channel}`, `{alice}` and `{bob}` name the
+    /// seeded ones.
     static let routes: [(HTTPRequest.Method, String)] = [
         (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"),
         (.get, "/v1/channels"), (.post, "/v1/channels"), (.get, "/v1/channels/{group}"), (.put, "/v1/channels/{group}"),
-        (.get, "/v1/channels/{group}/members"), (.post, "/v1/channels/{group}/members"), (.delete, "/v1/channels/{group}/members/bob"),
+        (.get, "/v1/channels/{group}/members"), (.post, "/v1/channels/{group}/members"), (.delete, "/v1/channels/{group}/members/{bob}"),
         (.get, "/v1/channels/{group}/messages"), (.post, "/v1/channels/{group}/messages"),
         (.put, "/v1/channels/{group}/messages/{message}"), (.delete, "/v1/channels/{group}/messages/{message}"),
         (.post, "/v1/channels/{group}/messages/{message}/reactions"), (.delete, "/v1/channels/{group}/messages/{message}/reactions/smile"),
         (.get, "/v1/channels/{group}/messages/{message}/attachments/a1/url"),
         (.post, "/v1/channels/{group}/read"), (.post, "/v1/channels/{group}/hide"), (.post, "/v1/channels/{group}/show"),
         (.get, "/v1/channels/{group}/typing"), (.post, "/v1/channels/{group}/typing"),
-        (.get, "/v1/users/bob"), (.put, "/v1/users/alice"), (.get, "/v1/blocks"), (.post, "/v1/blocks"), (.delete, "/v1/blocks/bob"),
+        (.get, "/v1/users/{bob}"), (.put, "/v1/users/{alice}"), (.get, "/v1/blocks"), (.post, "/v1/blocks"), (.delete, "/v1/blocks/{bob}"),
         (.get, "/v1/admin/cluster"), (.post, "/v1/admin/faults"),
         (.post, "/users"), (.patch, "/users"), (.get, "/users"), (.get, "/app"), (.get, "/unread"), (.get, "/members"), (.get, "/search"),
         (.post, "/channels"), (.post, "/channels/messaging/query"), (.post, "/channels/delete"), (.post, "/channels/read"),
@@ -65,6 +68,10 @@ final class HTTPTarget: Sendable {
         let node: ChorusNode
         let responder: RouterResponder<ChorusRequestContext>
         var group = "", message = "", channel = "fuzz-0", seedings = 0
+        /// A member, another member, and a user in none of the seeded channels.
+        var alice: String { "alice-\(seedings)" }
+        var bob: String { "bob-\(seedings)" }
+        var carol: String { "carol-\(seedings)" }
     }
 
     /// Inputs between seedings: inputs delete what the routes name, and later ones would
@@ -103,14 +110,17 @@ final class HTTPTarget: Sendable {
     /// Two users, alice's group with bob and a message, and a Stream channel of both (new ones
     /// at each seeding).
     private func seed() {
-        let channel = state.withLock { state in
+        let world = state.withLock { state in
             state.world.seedings += 1
-            return "fuzz-\(state.world.seedings)"
+            return state.world
         }
+        let (alice, bob, channel) = (world.alice, world.bob, "fuzz-\(world.seedings)")
         let group = object(send(.post, "/v1/channels", as: 0, body: Array(#"{"type": "group", "name": "Fuzz"}"#.utf8)))["id"] as? String ?? ""
-        _ = send(.post, "/v1/channels/\(group)/members", as: 0, body: Array(#"{"user_id": "bob"}"#.utf8))
+        _ = send(.post, "/v1/channels/\(group)/members", as: 0, body: Array(#"{"user_id": "\#(bob)"}"#.utf8))
         let message = object(send(.post, "/v1/channels/\(group)/messages", as: 0, body: Array(#"{"body": "hello"}"#.utf8)))["id"] as? String ?? ""
-        _ = send(.post, "/channels/messaging/\(channel)/query?api_key=chorus", as: 1, body: Array(#"{"data": {"created_by_id": "alice", "members": ["alice", "bob"]}}"#.utf8))
+        _ = send(
+            .post, "/channels/messaging/\(channel)/query?api_key=chorus", as: 1,
+            body: Array(#"{"data": {"created_by_id": "\#(alice)", "members": ["\#(alice)", "\#(bob)"]}}"#.utf8))
         guard !group.isEmpty, !message.isEmpty else { fatalError("chorus-fuzz: seeding the node failed (group \(group), message \(message))") }
         state.withLock { ($0.world.group, $0.world.message, $0.world.channel) = (group, message, channel) }
     }
@@ -129,7 +139,8 @@ final class HTTPTarget: Sendable {
         let body = newline < rest.endIndex ? Array(rest[(newline + 1)...]) : []
         let world = state.withLock { $0.world }
         var path = template.replacingOccurrences(of: "{group}", with: world.group).replacingOccurrences(of: "{message}", with: world.message)
-            .replacingOccurrences(of: "{channel}", with: world.channel)
+            .replacingOccurrences(of: "{channel}", with: world.channel).replacingOccurrences(of: "{alice}", with: world.alice)
+            .replacingOccurrences(of: "{bob}", with: world.bob)
         let isStream = !path.hasPrefix("/v1/")
         path += "?" + (isStream ? "api_key=chorus&" : "") + query
         let status = send(method, path, as: Int(bytes[1] & 3), body: body).status
@@ -143,7 +154,8 @@ final class HTTPTarget: Sendable {
     private func send(_ method: HTTPRequest.Method, _ path: String, as who: Int, body: [UInt8]) -> (status: HTTPResponse.Status, body: [UInt8]) {
         var headers: HTTPFields = [.contentType: "application/json"]
         let now = Double(clock.now().seconds)
-        let user: String? = [0: "alice", 3: "carol"][who]
+        let world = state.withLock { $0.world }
+        let user: String? = [0: world.alice, 3: world.carol][who]
         if who != 2 {
             let token = JWT.sign(JWT.Claims(userID: user, exp: now + 3600, iat: now), secret: Self.secret)
             headers[.authorization] = path.hasPrefix("/v1/") ? "Bearer \(token)" : token
