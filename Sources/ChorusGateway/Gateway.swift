@@ -5,6 +5,7 @@ import ChorusModel
 import Crypto
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -68,7 +69,10 @@ public enum Gateway {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
-        router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        let alive = ByteBuffer(string: #"{"status":"ok"}"#)
+        router.get("healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: alive))
+        }
         // Ready: 200 {"status": "ready"}; else 503 {"status": "not_ready", "reasons": [...]}.
         router.get("readyz") { [health = dependencies.health] _, _ in
             let reasons = health.reasons()
@@ -147,11 +151,14 @@ public enum Gateway {
             router: router(
                 configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
                 logger: logger),
-            server: .http1WebSocketUpgrade(
-                configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
-                shouldUpgrade: { head, channel, _ in
-                    streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
-                }),
+            server: HTTPServerBuilder { responder in
+                EventLoopConnections(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
+                        shouldUpgrade: { head, channel, _ in
+                            streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
+                        }))
+            },
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

@@ -45,6 +45,24 @@ struct LoggingTests {
         #expect(lines.objects.last?["error"]?.contains("x") == true)
     }
 
+    @Test("deferred metadata: lines carry the logger's metadata under the call site's, levels pass through, nothing below the level is written")
+    func deferredMetadata() throws {
+        let lines = Lines()
+        var logger = Logger(label: "chorus.test") { label in DeferredMetadataLogHandler(JSONLogHandler(label: label, write: lines.append)) }
+        logger.logLevel = .info
+        logger[metadataKey: "node"] = "n1"
+        logger[metadataKey: "request.id"] = "from-logger"
+        #expect(logger[metadataKey: "node"] == "n1")
+        logger.info("first", metadata: ["request.id": "from-call"])
+        logger[metadataKey: "node"] = nil
+        logger.warning("second")
+        logger.debug("not written")
+        let objects = lines.objects
+        #expect(objects.count == 2)
+        #expect(objects.first?["node"] == "n1" && objects.first?["request.id"] == "from-call")
+        #expect(objects.last?["node"] == nil && objects.last?["request.id"] == "from-logger" && objects.last?["level"] == "warning")
+    }
+
     @Test("every request is logged once with method, path (no query), status, duration and request id")
     func requestLog() async throws {
         let lines = Lines()

@@ -26,14 +26,34 @@ public final class NodeMetrics: Sendable {
 
     /// One HTTP request ended: its route (the pattern, not the path), method, status and duration.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "chorus", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
-            labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "chorus", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency by route and method"),
-            labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets
-        ).record(duration)
+        let key = RequestSeries(route: route, method: method, status: status)
+        let series = requestSeries.withLock { $0[key] } ?? makeSeries(key)
+        series.requests.increment()
+        series.latency.record(duration)
+    }
+
+    /// The labels of a request's series. Routes are the router's patterns, so there are as many
+    /// keys as routes × methods × statuses, however many requests.
+    private struct RequestSeries: Hashable {
+        var route: String, method: String, status: Int
+    }
+
+    /// The counter and histogram of each request series, looked up once: asking the registry
+    /// for them builds their names and labels and takes its lock, which cost ~5% of the CPU of a
+    /// `GET /healthz` (docs/benchmarks.md, "REST requests").
+    private let requestSeries = Mutex<[RequestSeries: (requests: Counter, latency: DurationHistogram)]>([:])
+
+    private func makeSeries(_ key: RequestSeries) -> (requests: Counter, latency: DurationHistogram) {
+        let series = (
+            requests: registry.makeCounter(
+                descriptor: .init(namespace: "chorus", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
+                labels: [("route", key.route), ("method", key.method), ("status", String(key.status))]),
+            latency: registry.makeDurationHistogram(
+                descriptor: .init(namespace: "chorus", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency by route and method"),
+                labels: [("route", key.route), ("method", key.method)], buckets: Self.latencyBuckets)
+        )
+        requestSeries.withLock { $0[key] = series }
+        return series
     }
 
     /// One WAL sync (a group commit): its `fdatasync` time and the records it made durable.
