@@ -12,7 +12,7 @@ import Synchronization
 /// HTTP requests are recorded as they end (``MetricsMiddleware``); everything else is read from
 /// the node when scraped.
 public final class NodeMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
     /// Counters read from the node when scraped, by name: their last value, so each scrape adds
     /// what happened since the one before.
     private let scraped = Mutex<[String: Int]>([:])
@@ -22,7 +22,25 @@ public final class NodeMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
     ]
 
-    public init() {}
+    /// The WAL's sync metrics, made once: each group commit records them on the writer thread,
+    /// and asking the registry for them there (names built, its lock taken, three times a sync)
+    /// was ~11% of a durable send's CPU (docs/benchmarks.md, "REST requests").
+    private let walSync: (duration: DurationHistogram, batch: ValueHistogram, records: Counter)
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        walSync = (
+            duration: registry.makeDurationHistogram(
+                descriptor: .init(namespace: "chorus", metricName: "wal_fsync_duration", unitName: "seconds", helpText: "time of each WAL fdatasync"),
+                buckets: Self.latencyBuckets),
+            batch: registry.makeValueHistogram(
+                descriptor: .init(namespace: "chorus", metricName: "wal_batch", unitName: "records", helpText: "records made durable by each WAL sync (group commit)"),
+                buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]),
+            records: registry.makeCounter(
+                descriptor: .init(namespace: "chorus", metricName: "wal_synced_records", unitName: "total", helpText: "records made durable by WAL syncs"))
+        )
+    }
 
     /// One HTTP request ended: its route (the pattern, not the path), method, status and duration.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
@@ -58,16 +76,9 @@ public final class NodeMetrics: Sendable {
 
     /// One WAL sync (a group commit): its `fdatasync` time and the records it made durable.
     public func recordSync(_ duration: Duration, records: UInt64) {
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "chorus", metricName: "wal_fsync_duration", unitName: "seconds", helpText: "time of each WAL fdatasync"),
-            buckets: Self.latencyBuckets
-        ).record(duration)
-        registry.makeValueHistogram(
-            descriptor: .init(namespace: "chorus", metricName: "wal_batch", unitName: "records", helpText: "records made durable by each WAL sync (group commit)"),
-            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
-        ).record(Double(records))
-        registry.makeCounter(descriptor: .init(namespace: "chorus", metricName: "wal_synced_records", unitName: "total", helpText: "records made durable by WAL syncs"))
-            .increment(by: Int64(records))
+        walSync.duration.record(duration)
+        walSync.batch.record(Double(records))
+        walSync.records.increment(by: Int64(records))
     }
 
     /// Hooks for the checkpoint service: each checkpoint's duration, and channels passivated.
