@@ -139,7 +139,7 @@ extension Drill {
             let process = Process()
             process.executableURL = executable
             process.arguments = arguments
-            process.environment = environment
+            process.environment = ParentWatch.environment(environment)
             var copy: FileHandle?
             if let nodeLogDirectory {
                 try FileManager.default.createDirectory(atPath: nodeLogDirectory, withIntermediateDirectories: true)

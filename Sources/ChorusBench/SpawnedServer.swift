@@ -104,7 +104,7 @@ public final class SpawnedServer: Sendable {
                 let process = Process()
                 process.executableURL = executable
                 process.arguments = node.arguments
-                process.environment = environment
+                process.environment = ParentWatch.environment(environment)
                 let log = NodeLog.capturing(process, name: node.name)
                 try process.run()
                 processes.append(process)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusBench
 import ChorusGateway
 import ChorusModel
 import Foundation
@@ -48,7 +49,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 process.executableURL = executable
                 // The whole cluster stops together: nobody is left to hand keys to.
                 process.arguments = ["node", "--config", config, "--name", node.name, "--on-stop", "stay"] + logging.arguments
-                process.environment = environment
+                process.environment = ParentWatch.environment(environment)
                 let output = Pipe()
                 process.standardOutput = output
                 process.standardError = output

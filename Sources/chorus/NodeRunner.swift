@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusActorSystem
+import ChorusBench
 import ChorusChat
 import ChorusCluster
 import ChorusGateway
@@ -30,6 +31,7 @@ struct NodeRunner {
     func run() async throws {
         // First of all: from here on a SIGINT or SIGTERM is never lost, even during recovery.
         let signals = StopSignals.install()
+        ParentWatch.start()
         logging.bootstrap()
         var logger = Logger(label: "chorus")
         logger[metadataKey: "node"] = "\(configuration.node.name)"

@@ -256,4 +256,20 @@ struct ClusterProcessTests {
             await #expect(throws: (any Error).self) { _ = try await request(port, .get, "/healthz", token: "") }
         }
     }
+
+    @Test("cluster up killed with SIGKILL: its nodes notice they lost their parent and stop by themselves")
+    func clusterUpKilled() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (config, ports) = try writeConfig(in: directory)
+        let up = try ChorusProcess(["cluster", "up", "--config", config], environment: ["CHORUS_JWT_SECRET": Self.jwtSecret])
+        try await up.waitFor("three ready lines", timeout: .seconds(60)) { out, _ in out.components(separatedBy: " ready: http://").count == 4 }
+        #expect(try await request(ports[0], .get, "/healthz", token: "").0 == .ok)
+        #expect(try await up.stop(signal: SIGKILL) == SIGKILL)
+        for port in ports {
+            try await eventuallyAsync("the node on port \(port) stops", timeout: .seconds(60)) {
+                (try? await request(port, .get, "/healthz", token: "")) == nil
+            }
+        }
+    }
 }
