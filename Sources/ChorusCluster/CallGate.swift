@@ -15,7 +15,8 @@ public final class CallGate: Sendable {
     }
     private let state: Mutex<State>
     /// Keeps the hand-off target durable (set when a hand-off begins, `nil` when it ends).
-    private let persist = Mutex<(@Sendable (HashRing?) throws -> Void)?>(nil)
+    /// A ``ClosureSlot``, not a bare optional closure (see there).
+    private let persist = Mutex<ClosureSlot<@Sendable (HashRing?) throws -> Void>?>(nil)
     /// The clock of hand-off deadlines.
     private let clock: any TimeSource
 
@@ -32,7 +33,7 @@ public final class CallGate: Sendable {
     /// Saves happen under the gate's lock, in the order the target changes. A hand-off whose
     /// target cannot be saved does not begin; a failure to forget one is logged by `save` itself.
     public func persistTarget(with save: @escaping @Sendable (HashRing?) throws -> Void) {
-        persist.withLock { $0 = save }
+        persist.withLock { $0 = ClosureSlot(save) }
     }
 
     /// A hand-off towards `target` was under way when the node stopped: refuse the keys it moves
@@ -86,7 +87,7 @@ public final class CallGate: Sendable {
                 if let running = state.gate.target, running != target || !state.gate.restored {
                     return .failure(RemoteCallError(.unreachable, "a hand-off towards ring \(running.epoch) is already running"))
                 }
-                let save = persist.withLock { $0 }
+                let save = persist.withLock { $0 }?.closure
                 do {
                     try save?(target)
                 } catch {
@@ -119,7 +120,7 @@ public final class CallGate: Sendable {
     /// hand-off (if any), to be resumed outside the lock.
     /// A hand-off that ends (its target cleared) is forgotten by the persisted target too.
     private func takeWaiter(_ change: (inout HandoffGate) -> Bool) -> CheckedContinuation<Void, any Error>? {
-        let save = persist.withLock { $0 }
+        let save = persist.withLock { $0 }?.closure
         return state.withLock { state in
             let before = state.gate.target
             guard change(&state.gate) else { return nil }

@@ -1,3 +1,4 @@
+import ChorusModel
 import Dispatch
 import Foundation
 import Logging
@@ -94,7 +95,10 @@ public final class WriteAheadLog: Sendable {
         return log
     }
 
-    private let syncObserver = Mutex<(@Sendable (Duration, UInt64) -> Void)?>(nil)
+    /// In a struct, not as a bare optional closure: reading a closure that is a `Mutex`'s value
+    /// through `withLock` wraps the stored one in two more reabstraction thunks each time (Swift
+    /// 6.3), so every sync got slower than the one before (``ClosureSlot``).
+    private let syncObserver = Mutex<ClosureSlot<@Sendable (Duration, UInt64) -> Void>?>(nil)
 
     private init(configuration: Configuration, commit: GroupCommit, segments: [UInt64], logger: Logger) {
         self.configuration = configuration
@@ -139,7 +143,7 @@ public final class WriteAheadLog: Sendable {
     /// Tells `observer` of every sync the writer makes: how long the `fdatasync` took and how many
     /// records it made durable (one group commit). Called on the writer's thread: keep it short.
     public func observeSyncs(_ observer: @escaping @Sendable (_ duration: Duration, _ records: UInt64) -> Void) {
-        syncObserver.withLock { $0 = observer }
+        syncObserver.withLock { $0 = ClosureSlot(observer) }
     }
 
     // MARK: Segments
@@ -203,7 +207,7 @@ public final class WriteAheadLog: Sendable {
                 if plan.sync {
                     let started = ContinuousClock.now
                     try segment.sync()
-                    if let observer = syncObserver.withLock({ $0 }) { observer(.now - started, written - synced) }
+                    if let observer = syncObserver.withLock({ $0 }) { observer.closure(.now - started, written - synced) }
                     synced = written
                 }
             } catch {

@@ -54,10 +54,13 @@ struct WriteAheadLogTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (log, _) = try openLog(directory)
-        let seen = Mutex<(syncs: Int, records: UInt64)>((0, 0))
+        let seen = Mutex<(syncs: Int, records: UInt64, depths: Set<Int>)>((0, 0, []))
         log.observeSyncs { duration, records in
             #expect(duration >= .zero)
-            seen.withLock { $0 = ($0.syncs + 1, $0.records + records) }
+            // The stack under the observer: the same at every sync (a closure read out of a
+            // Mutex once grew two thunks deeper per sync; ClosureSlot).
+            let depth = Thread.callStackReturnAddresses.count
+            seen.withLock { $0 = ($0.syncs + 1, $0.records + records, $0.depths.union([depth])) }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
@@ -66,8 +69,9 @@ struct WriteAheadLogTests {
             try await group.waitForAll()
         }
         log.close()
-        let (syncs, records) = seen.withLock { $0 }
+        let (syncs, records, depths) = seen.withLock { $0 }
         #expect(records == 200 && syncs >= 1 && syncs <= 200 && syncs == log.syncCount, "\(syncs) syncs, \(records) records")
+        #expect(depths.count == 1, "stack depths under the observer: \(depths.sorted())")
     }
 
     @Test("group commit: concurrent appenders share syncs")
