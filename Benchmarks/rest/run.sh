@@ -10,6 +10,7 @@
 #   Benchmarks/rest/run.sh
 #   DURATION=5 Benchmarks/rest/run.sh                 # a quick run
 #   PERF=healthz Benchmarks/rest/run.sh               # also perf-record the node during that row
+#   CHORUS_BIN=/tmp/old/chorus Benchmarks/rest/run.sh # another build of chorus
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -21,8 +22,13 @@ need() {  # COMMAND PACKAGE
 }
 need wrk wrk
 need nginx nginx
-(cd "$ROOT" && swift build -c release --product chorus >"$OUT/build.log" 2>&1) || { cat "$OUT/build.log"; exit 1; }
-CHORUS=$ROOT/.build/release/chorus
+# CHORUS_BIN=PATH measures another build (for a before/after) instead of building this one.
+if [ -n "${CHORUS_BIN:-}" ]; then
+    CHORUS=$CHORUS_BIN
+else
+    (cd "$ROOT" && swift build -c release --product chorus >"$OUT/build.log" 2>&1) || { cat "$OUT/build.log"; exit 1; }
+    CHORUS=$ROOT/.build/release/chorus
+fi
 WORK=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
