@@ -48,7 +48,7 @@ struct MessageRoutes {
         let user = try context.requireUser()
         let pageRequest = try Self.pageRequest(request.uri.queryParameters)
         let page = try await node.withChannel(try context.channelID()) { try await $0.messages(pageRequest, for: user.id) }
-        return try JSONBody.response(MessagePageBody(messages: page.messages.map(MessageBody.init), hasMore: page.hasMore))
+        return JSONBody.response(MessagePageBody(messages: page.messages.map(MessageBody.init), hasMore: page.hasMore))
     }
 
     @Sendable func sendMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {
@@ -66,7 +66,7 @@ struct MessageRoutes {
                 inlineEmotes: (body.inlineEmotes ?? []).map(\.model))
             return try await channel.send(draft, from: user.id, senderName: user.displayName, clientMessageID: clientID)
         }
-        var response = try JSONBody.response(MessageBody(message: sent.message), status: .created)
+        var response = JSONBody.response(MessageBody(message: sent.message), status: .created)
         if sent.replayed && givenID != nil { response.headers[.idempotentReplayed] = "true" }
         return response
     }
@@ -87,7 +87,7 @@ struct MessageRoutes {
         let message = try await node.withChannel(try context.channelID()) { channel in
             return try await channel.edit(messageID, body: body.body, inlineEmotes: (body.inlineEmotes ?? []).map(\.model), by: user.id)
         }
-        return try JSONBody.response(MessageBody(message: message))
+        return JSONBody.response(MessageBody(message: message))
     }
 
     @Sendable func deleteMessage(_ request: Request, context: ChorusRequestContext) async throws -> Response {

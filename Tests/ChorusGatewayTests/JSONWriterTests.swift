@@ -1,0 +1,59 @@
+import ChorusModel
+import ChorusTestSupport
+import Foundation
+import Testing
+
+@testable import ChorusGateway
+
+@Suite("JSONWriter")
+struct JSONWriterTests {
+    /// Text with what JSON must escape: quotes, backslashes, slashes, every control character,
+    /// DEL, non-ASCII letters, emoji and a line separator.
+    static func text(_ random: inout SeededRandom) -> String {
+        let pieces = ["a", "Z", "0", " ", "\"", "\\", "/", "é", "✨", "👩‍💻", "\u{7F}", "\u{2028}", "{", "}", ":", ","]
+            + (0..<0x20).map { String(Unicode.Scalar(UInt8($0))) }
+        return String((0..<Int(random.next() % 12)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined())
+    }
+
+    static func name(_ random: inout SeededRandom) -> String {
+        "n" + String(random.next() % 100_000)
+    }
+
+    static func message(_ random: inout SeededRandom) -> Message {
+        let attachments = (0..<Int(random.next() % 3)).map { _ in
+            Attachment(
+                assetID: AssetID(name(&random))!, filename: text(&random), contentType: text(&random),
+                sizeBytes: Int64(bitPattern: random.next()) >> Int64(random.next() % 64))
+        }
+        let emotes = (0..<Int(random.next() % 3)).map { _ in
+            InlineEmote(shortcode: text(&random), assetID: AssetID(name(&random))!, startIndex: Int(random.next() % 50), endIndex: Int(random.next() % 50))
+        }
+        var message = Message(
+            id: MessageID(rawValue: random.next()), channelID: ChannelID(rawValue: random.next() >> 1), seq: random.next() >> 8,
+            senderID: UserID(name(&random))!, senderName: text(&random), body: text(&random), attachments: attachments, inlineEmotes: emotes,
+            createdAt: Timestamp(milliseconds: Int64(bitPattern: random.next() >> 20) - (1 << 40)))
+        if random.chance(0.5) { message.editedAt = Timestamp(milliseconds: Int64(random.next() >> 24)) }
+        message.deleted = random.chance(0.3)
+        message.reactions = (0..<Int(random.next() % 3)).map { _ in
+            Reaction(emoteAssetID: AssetID(name(&random))!, userIDs: (0..<Int(random.next() % 3)).map { _ in UserID(name(&random))! })
+        }
+        return message
+    }
+
+    @Test("a message writes exactly the bytes JSONEncoder makes of it (500 random messages and pages)")
+    func messagesMatchTheEncoder() throws {
+        var random = SeededRandom(seed: 2026_12_02)
+        for _ in 0..<500 {
+            let body = MessageBody(message: Self.message(&random))
+            var writer = JSONWriter()
+            body.write(to: &writer)
+            let expected = try JSONBody.encoder.encode(body)
+            #expect(writer.bytes == Array(expected), "\(String(decoding: writer.bytes, as: UTF8.self))\n\(String(decoding: expected, as: UTF8.self))")
+
+            let page = MessagePageBody(messages: (0..<Int(random.next() % 3)).map { _ in MessageBody(message: Self.message(&random)) }, hasMore: random.chance(0.5))
+            var pageWriter = JSONWriter()
+            page.write(to: &pageWriter)
+            #expect(pageWriter.bytes == Array(try JSONBody.encoder.encode(page)))
+        }
+    }
+}
