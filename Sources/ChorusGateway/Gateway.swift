@@ -5,7 +5,6 @@ import ChorusModel
 import Crypto
 import Foundation
 import Hummingbird
-import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -151,14 +150,11 @@ public enum Gateway {
             router: router(
                 configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
                 logger: logger),
-            server: HTTPServerBuilder { responder in
-                EventLoopConnections(
-                    base: HTTP1WebSocketUpgradeChannel(
-                        responder: responder, configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
-                        shouldUpgrade: { head, channel, _ in
-                            streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
-                        }))
-            },
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
+                shouldUpgrade: { head, channel, _ in
+                    streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
+                }),
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

@@ -1,3 +1,4 @@
+@testable import ChorusChat
 import ChorusModel
 import ChorusTestSupport
 import Foundation
@@ -54,6 +55,27 @@ struct JSONWriterTests {
             var pageWriter = JSONWriter()
             page.write(to: &pageWriter)
             #expect(pageWriter.bytes == Array(try JSONBody.encoder.encode(page)))
+        }
+    }
+
+    @Test("a channel list writes exactly the bytes JSONEncoder makes of it (300 random lists: DMs, groups, rooms)")
+    func channelListsMatchTheEncoder() throws {
+        var random = SeededRandom(seed: 2026_12_02_2)
+        for _ in 0..<300 {
+            let list = (0..<Int(random.next() % 4)).map { _ in
+                let kind = ChannelKind.allCases[Int(random.next() % UInt64(ChannelKind.allCases.count))]
+                let info = ChannelInfo(
+                    id: ChannelID(rawValue: random.next() >> 1), kind: kind, name: Self.text(&random),
+                    ownerID: random.chance(0.5) ? UserID(Self.name(&random))! : nil, createdAt: Timestamp(milliseconds: Int64(random.next() >> 24)))
+                let summary = ChannelSummary(
+                    info: info, unreadCount: Int(random.next() % 100_000), lastActivityAt: Timestamp(milliseconds: Int64(random.next() >> 24)),
+                    hidden: random.chance(0.2), otherUserID: random.chance(0.4) ? UserID(Self.name(&random))! : nil)
+                return ChannelListItemBody(entry: ChatNode.ChannelListEntry(summary: summary, otherUserName: random.chance(0.5) ? Self.text(&random) : nil))
+            }
+            var writer = JSONWriter()
+            list.write(to: &writer)
+            let expected = try JSONBody.encoder.encode(list)
+            #expect(writer.bytes == Array(expected), "\(String(decoding: writer.bytes, as: UTF8.self))\n\(String(decoding: expected, as: UTF8.self))")
         }
     }
 }

@@ -171,3 +171,32 @@ extension MessagePageBody: JSONWritable {
         }
     }
 }
+
+extension ChannelListItemBody: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        let summary = entry.summary
+        writer.object { w in
+            w.member("created_at", summary.info.createdAt.seconds)
+            w.member("hidden", summary.hidden)
+            w.member("id", summary.info.id.description)
+            w.member("last_activity_at", summary.lastActivityAt.seconds)
+            w.member("name", summary.info.name)
+            if let other = summary.otherUserID {
+                w.member("other_user_id", other.rawValue)
+                w.member("other_user_name", entry.otherUserName ?? other.rawValue)
+            }
+            w.key("owner_id")
+            if let owner = summary.info.ownerID { w.string(owner.rawValue) } else { w.null() }  // null for DMs
+            w.next()
+            w.member("type", summary.info.kind.rawValue)
+            w.member("unread_count", summary.unreadCount)
+        }
+    }
+}
+
+/// A list of bodies that write themselves (List Channels' array).
+extension Array: JSONWritable where Element: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.array(self) { w, element in element.write(to: &w) }
+    }
+}

@@ -31,7 +31,7 @@ struct ChannelRoutes {
         default: throw ChatError(.invalidRequest, "include_hidden must be true or false")
         }
         let entries = try await node.listChannels(for: user.id, includeHidden: includeHidden)
-        return try JSONBody.response(entries.map(ChannelListItemBody.init))
+        return JSONBody.response(entries.map(ChannelListItemBody.init))
     }
 
     @Sendable func createChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
