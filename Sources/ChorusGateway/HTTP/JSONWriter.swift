@@ -37,14 +37,14 @@ struct JSONWriter {
     }
 
     /// `"key":` (keys are plain ASCII names).
-    mutating func key(_ key: StaticString) {
+    private mutating func key(_ key: StaticString) {
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 
     /// Ends a member (the object drops the last one's comma).
-    mutating func next() {
+    private mutating func next() {
         bytes.append(UInt8(ascii: ","))
     }
 
@@ -62,13 +62,32 @@ struct JSONWriter {
 
     mutating func member(_ key: StaticString, _ value: Bool) {
         self.key(key)
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
         next()
     }
 
-    mutating func null() {
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    /// A member that is `null` when `value` is `nil`.
+    mutating func member(_ key: StaticString, nullable value: String?) {
+        self.key(key)
+        if let value { string(value) } else { bytes.append(contentsOf: "null".utf8) }
+        next()
     }
+
+    /// A member that is `null` when `value` is `nil`.
+    mutating func member(_ key: StaticString, nullable value: Int64?) {
+        self.key(key)
+        if let value { integer(value) } else { bytes.append(contentsOf: "null".utf8) }
+        next()
+    }
+
+    /// A member whose value is an array of `elements`, each written by `write`.
+    mutating func member<Element>(_ key: StaticString, each elements: some Collection<Element>, _ write: (inout JSONWriter, Element) -> Void) {
+        self.key(key)
+        array(elements, write)
+        next()
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     mutating func integer(_ value: some BinaryInteger) {
         bytes.append(contentsOf: String(value).utf8)
@@ -87,7 +106,7 @@ struct JSONWriter {
             case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
+                let hex = Self.hexDigits
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             default: bytes.append(byte)
             }
@@ -115,8 +134,7 @@ extension JSONBody {
 extension MessageBody: JSONWritable {
     func write(to writer: inout JSONWriter) {
         writer.object { w in
-            w.key("attachments")
-            w.array(message.attachments) { w, attachment in
+            w.member("attachments", each: message.attachments) { w, attachment in
                 w.object { w in
                     w.member("asset_id", attachment.assetID.rawValue)
                     w.member("content_type", attachment.contentType)
@@ -124,17 +142,13 @@ extension MessageBody: JSONWritable {
                     w.member("size_bytes", attachment.sizeBytes)
                 }
             }
-            w.next()
             w.member("body", message.body)
             w.member("channel_id", message.channelID.description)
             w.member("created_at", message.createdAt.seconds)
             w.member("deleted", message.deleted)
-            w.key("edited_at")
-            if let editedAt = message.editedAt { w.integer(editedAt.seconds) } else { w.null() }
-            w.next()
+            w.member("edited_at", nullable: message.editedAt?.seconds)
             w.member("id", message.id.description)
-            w.key("inline_emotes")
-            w.array(message.inlineEmotes) { w, emote in
+            w.member("inline_emotes", each: message.inlineEmotes) { w, emote in
                 w.object { w in
                     w.member("asset_id", emote.assetID.rawValue)
                     w.member("end_index", emote.endIndex)
@@ -142,18 +156,13 @@ extension MessageBody: JSONWritable {
                     w.member("start_index", emote.startIndex)
                 }
             }
-            w.next()
-            w.key("reactions")
-            w.array(message.reactions) { w, reaction in
+            w.member("reactions", each: message.reactions) { w, reaction in
                 w.object { w in
                     w.member("count", reaction.count)
                     w.member("emote_asset_id", reaction.emoteAssetID.rawValue)
-                    w.key("user_ids")
-                    w.array(reaction.userIDs) { w, user in w.string(user.rawValue) }
-                    w.next()
+                    w.member("user_ids", each: reaction.userIDs) { w, user in w.string(user.rawValue) }
                 }
             }
-            w.next()
             w.member("sender_id", message.senderID.rawValue)
             w.member("sender_name", message.senderName)
             w.member("seq", message.seq)
@@ -165,9 +174,7 @@ extension MessagePageBody: JSONWritable {
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.member("has_more", hasMore)
-            w.key("messages")
-            w.array(messages) { w, message in message.write(to: &w) }
-            w.next()
+            w.member("messages", each: messages) { w, message in message.write(to: &w) }
         }
     }
 }
@@ -185,9 +192,7 @@ extension ChannelListItemBody: JSONWritable {
                 w.member("other_user_id", other.rawValue)
                 w.member("other_user_name", entry.otherUserName ?? other.rawValue)
             }
-            w.key("owner_id")
-            if let owner = summary.info.ownerID { w.string(owner.rawValue) } else { w.null() }  // null for DMs
-            w.next()
+            w.member("owner_id", nullable: summary.info.ownerID?.rawValue)  // null for DMs
             w.member("type", summary.info.kind.rawValue)
             w.member("unread_count", summary.unreadCount)
         }
