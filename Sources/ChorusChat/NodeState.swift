@@ -32,74 +32,98 @@ public struct NodeState: Sendable, Codable, Equatable {
         switch entry {
         case .channel(let id, .created(let info, let members, let profile)):
             // A row stored after this record (a hand-off's copy, a replica's install) supersedes it.
-            if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
-                channels[id] = stored
-            }
-            if channels[id] == nil {
+            guard let index = try channelIndex(id, store: store, window: window) else {
                 channels[id] = Snapshot(state: ChannelState(info: info, members: members, profile: profile), appliedLSN: lsn)
-            } else if channels[id]!.state.isPlaceholder, lsn > channels[id]!.appliedLSN {
-                // A replicated channel's primary logs its terms (a promise, a placeholder here)
-                // before the channel's first record: apply it as the live commit did.
-                channels[id]!.state.apply(.created(info: info, members: members, profile: profile))
-                channels[id]!.appliedLSN = lsn
+                return
             }
+            // A replicated channel's primary logs its terms (a promise, a placeholder here) before
+            // the channel's first record: apply it as the live commit did.
+            try channels.values[index].replay(lsn: lsn, placeholderOnly: true, .created(info: info, members: members, profile: profile), store: store)
         case .channel(let id, let record):
-            if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
-                channels[id] = stored
-            }
-            guard let applied = channels[id]?.appliedLSN else {
+            guard let index = try channelIndex(id, store: store, window: window) else {
                 throw WALError(.corrupt, "LSN \(lsn) changes channel \(id), which was never created")
             }
-            guard lsn > applied else { return }
-            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try store?.message(target, in: id) {
-                channels[id]!.state.load(message)
-            }
-            // Mutate in place: copying the snapshot out would copy its whole message history.
-            channels[id]!.state.apply(record)
-            channels[id]!.appliedLSN = lsn
+            try channels.values[index].replay(lsn: lsn, record, store: store)
         case .replica(let id, let batch):
-            try replay(lsn: lsn, channel: id, batch: batch, store: store, window: window)
+            // A replica that had nothing of the channel: its first batch starts it (records from seq 1, or a promise).
+            let index = try channelIndex(id, store: store, window: window) ?? channels.insert(id, Snapshot(state: ChannelState(placeholder: id), appliedLSN: 0))
+            try channels.values[index].replay(lsn: lsn, batch, of: id, store: store)
         case .user(let id, let record):
-            if users[id] == nil { users[id] = Snapshot(state: UserState(id: id), appliedLSN: 0) }
-            guard lsn > users[id]!.appliedLSN else { return }
-            users[id]!.state.apply(record)
-            users[id]!.appliedLSN = lsn
+            let index = users.index(forKey: id) ?? users.insert(id, Snapshot(state: UserState(id: id), appliedLSN: 0))
+            guard lsn > users.values[index].appliedLSN else { return }
+            users.values[index].state.apply(record)
+            users.values[index].appliedLSN = lsn
         case .userReplica(let id, let batch):
-            if users[id] == nil { users[id] = Snapshot(state: UserState(id: id), appliedLSN: 0) }
-            guard lsn > users[id]!.appliedLSN else { return }
-            if batch.from != users[id]!.state.lastSeq + 1, !batch.records.isEmpty {
-                throw WALError(.corrupt, "LSN \(lsn) extends user \(id) at seq \(batch.from), but their log ends at \(users[id]!.state.lastSeq)")
-            }
-            users[id]!.state.setReplicaTerms(replayed(batch, over: users[id]!.state.replicaTerms, endingAt: users[id]!.state.lastSeq))
-            for record in batch.records { users[id]!.state.apply(record) }
-            users[id]!.appliedLSN = lsn
+            let index = users.index(forKey: id) ?? users.insert(id, Snapshot(state: UserState(id: id), appliedLSN: 0))
+            try users.values[index].replay(lsn: lsn, batch, of: "user \(id)") { $0.apply($1) }
         }
+    }
+
+    /// Where channel `id` is in `channels`, loading it from `store` on first use; nil if neither has it.
+    private mutating func channelIndex(_ id: ChannelID, store: HistoryStore?, window: Int) throws -> Dictionary<ChannelID, Snapshot<ChannelState>>.Index? {
+        if let index = channels.index(forKey: id) { return index }
+        guard let stored = try store?.channelSnapshot(id, window: window) else { return nil }
+        return channels.insert(id, stored)
     }
 }
 
-extension NodeState {
-    /// A replica's batch: its records extend the channel (the first batch of a replica that had
-    /// nothing starts with the `created` record), and its terms become the channel's.
-    private mutating func replay(lsn: UInt64, channel id: ChannelID, batch: ReplicaBatch<ChannelRecord>, store: HistoryStore?, window: Int) throws {
-        if channels[id] == nil, let stored = try store?.channelSnapshot(id, window: window) {
-            channels[id] = stored
+// Snapshots are changed in place (`values[index]`): a copy of one would copy (retain) all of its state.
+extension NodeState.Snapshot<ChannelState> {
+    /// Applies `record` at `lsn` unless this snapshot has it (`placeholderOnly`: only to a
+    /// replica's placeholder), loading the stored message it changes first.
+    fileprivate mutating func replay(lsn: UInt64, placeholderOnly: Bool = false, _ record: ChannelRecord, store: HistoryStore?) throws {
+        guard lsn > appliedLSN, !placeholderOnly || state.isPlaceholder else { return }
+        try state.replay(record, store: store)
+        appliedLSN = lsn
+    }
+
+    /// Applies a replica's batch at `lsn` unless this snapshot has it.
+    fileprivate mutating func replay(lsn: UInt64, _ batch: ReplicaBatch<ChannelRecord>, of id: ChannelID, store: HistoryStore?) throws {
+        try replay(lsn: lsn, batch, of: "channel \(id)") { state, record in try state.replay(record, store: store) }
+    }
+}
+
+extension ChannelState {
+    /// Applies `record`, first loading the stored message it changes if only the store has it.
+    fileprivate mutating func replay(_ record: ChannelRecord, store: HistoryStore?) throws {
+        if let target = record.changedMessage, mayBeInStore(target), let message = try store?.message(target, in: info.id) {
+            load(message)
         }
-        if let applied = channels[id]?.appliedLSN, lsn <= applied { return }
-        if channels[id] == nil {
-            // A replica that had nothing of the channel: its first batch starts it (records from seq 1, or a promise).
-            channels[id] = Snapshot(state: ChannelState(placeholder: id), appliedLSN: 0)
+        apply(record)
+    }
+}
+
+/// What a replica's batch needs of the state it extends.
+protocol ReplicaLogState {
+    var lastSeq: UInt64 { get }
+    var replicaTerms: ReplicaTerms? { get }
+    mutating func setReplicaTerms(_ terms: ReplicaTerms)
+}
+extension ChannelState: ReplicaLogState {}
+extension UserState: ReplicaLogState {}
+
+extension NodeState.Snapshot where State: ReplicaLogState {
+    /// Applies a replica's batch at `lsn` unless this snapshot has it: its records extend the log,
+    /// which must end right before the batch (`name` says whose, in the error), and its terms
+    /// become the state's.
+    fileprivate mutating func replay<Record>(
+        lsn: UInt64, _ batch: ReplicaBatch<Record>, of name: @autoclosure () -> String, apply: (inout State, Record) throws -> Void
+    ) throws {
+        guard lsn > appliedLSN else { return }
+        if batch.from != state.lastSeq + 1, !batch.records.isEmpty {
+            throw WALError(.corrupt, "LSN \(lsn) extends \(name()) at seq \(batch.from), but its log ends at \(state.lastSeq)")
         }
-        if batch.from != channels[id]!.state.lastSeq + 1, !batch.records.isEmpty {
-            throw WALError(.corrupt, "LSN \(lsn) extends channel \(id) at seq \(batch.from), but its log ends at \(channels[id]!.state.lastSeq)")
-        }
-        channels[id]!.state.setReplicaTerms(replayed(batch, over: channels[id]!.state.replicaTerms, endingAt: channels[id]!.state.lastSeq))
-        for record in batch.records {
-            if let target = record.changedMessage, channels[id]!.state.mayBeInStore(target), let message = try store?.message(target, in: id) {
-                channels[id]!.state.load(message)
-            }
-            channels[id]!.state.apply(record)
-        }
-        channels[id]!.appliedLSN = lsn
+        state.setReplicaTerms(replayed(batch, over: state.replicaTerms, endingAt: state.lastSeq))
+        for record in batch.records { try apply(&state, record) }
+        appliedLSN = lsn
+    }
+}
+
+extension Dictionary {
+    /// Adds `value` under `key` (not there yet) and returns where it is.
+    fileprivate mutating func insert(_ key: Key, _ value: Value) -> Index {
+        self[key] = value
+        return index(forKey: key)!
     }
 }
 

@@ -8,7 +8,9 @@ import ChorusModel
 ///
 /// **History in memory is bounded.** `recent` holds the newest messages; older ones live in the
 /// ``HistoryStore``. `overlay` holds old messages loaded from the store to be changed (edited,
-/// deleted, reacted to). `dirty` lists every message changed since the last checkpoint; a
+/// deleted, reacted to). A message changed since the last checkpoint is dirty: sent after the
+/// seq the last checkpoint covered (`flushedSeq`, no bookkeeping per send), or listed in `dirty`
+/// (changed later, or still unwritten when a checkpoint trimmed it out of `recent`); a
 /// checkpoint writes them to the store, then ``completeFlush(upTo:keeping:)`` trims `recent`
 /// back to the window and drops clean overlay entries. The truth of a channel's history is the
 /// store overlaid with memory (memory wins).
@@ -41,8 +43,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
     public private(set) var recent: [Message]
     /// Messages older than `recent` that are loaded from the store, by id.
     public private(set) var overlay: [MessageID: Message] = [:]
-    /// Messages changed since the last checkpoint, with the seq of their last change.
+    /// Messages changed since the last checkpoint, with the seq of their last change, besides
+    /// those sent after `flushedSeq`.
     public private(set) var dirty: [MessageID: UInt64] = [:]
+    /// The seq up to which messages sent here are in the store (optional only so snapshots
+    /// stored before it decode; nil counts as 0: everything in `recent` is written again).
+    private var flushedSeq: UInt64?
     /// Whether the store holds messages older than `recent.first`.
     public private(set) var hasOlderInStore = false
     /// The seq of the last applied record.
@@ -124,7 +130,6 @@ public struct ChannelState: Sendable, Codable, Equatable {
             memberOrder.removeAll { $0 == userID }
         case .messageSent(let new):
             countSent(by: new.senderID)
-            dirty[new.id] = lastSeq
             recent.append(
                 Message(
                     id: new.id, channelID: info.id, seq: lastSeq, senderID: new.senderID, senderName: new.senderName,
@@ -135,8 +140,9 @@ public struct ChannelState: Sendable, Codable, Equatable {
                 clientSends = clientSends ?? RecentSends()
                 clientSends!.remember(new.id, sentBy: new.senderID, clientID: clientID)
             }
-            for userID in memberOrder where members[userID]?.hidden == true {
-                members[userID]?.hidden = false
+            // A message shows the channel again to members who hid it (by index: no hashing per member).
+            for index in members.indices where members.values[index].hidden {
+                members.values[index].hidden = false
             }
         case .messageEdited(let id, let body, let emotes, let at):
             updateMessage(id) { message in
@@ -279,20 +285,31 @@ public struct ChannelState: Sendable, Codable, Equatable {
         self = metadata
         self.recent = recent
         self.hasOlderInStore = hasOlderInStore
+        self.flushedSeq = lastSeq
     }
 
     /// The messages a checkpoint must write: every dirty one.
     public var dirtyMessages: [Message] {
-        dirty.keys.compactMap { message($0) }
+        dirty.keys.compactMap { message($0) } + unflushedSends.filter { dirty[$0.id] == nil }
+    }
+
+    /// The messages in `recent` sent after the seq the last checkpoint covered (the newest ones).
+    private var unflushedSends: ArraySlice<Message> {
+        let flushed = flushedSeq ?? 0
+        let start = recent.lastIndex { $0.seq <= flushed }.map { $0 + 1 } ?? recent.startIndex
+        return recent[start...]
     }
 
     /// After a checkpoint wrote every change up to `seq`: forgets those changes, trims `recent` to
     /// its newest `window` messages and drops overlay entries that are now clean.
     public mutating func completeFlush(upTo seq: UInt64, keeping window: Int) {
         dirty = dirty.filter { $0.value > seq }
+        flushedSeq = max(flushedSeq ?? 0, seq)
         if recent.count > window {
             let cut = recent.count - window
-            for message in recent[..<cut] where dirty[message.id] != nil {
+            for message in recent[..<cut] where dirty[message.id] != nil || message.seq > seq {
+                // Sent after what this checkpoint wrote: listed, since it leaves `recent`.
+                if dirty[message.id] == nil { dirty[message.id] = message.seq }
                 overlay[message.id] = message
             }
             recent.removeFirst(cut)
