@@ -132,4 +132,13 @@ struct RandomHexTests {
         #expect(randomHex(bytes: 0).isEmpty)
         #expect(a != randomHex(bytes: 32))
     }
+
+    @Test("every digit is random, across the eight-byte draws (a length that is not a multiple of eight too)")
+    func everyDigitVaries() {
+        let samples = (0..<200).map { _ in Array(randomHex(bytes: 20).utf8) }
+        for position in 0..<40 {
+            // All 200 the same digit by chance: 16 × 16^-200.
+            #expect(Set(samples.map { $0[position] }).count > 1, "digit \(position)")
+        }
+    }
 }
