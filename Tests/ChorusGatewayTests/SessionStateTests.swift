@@ -22,8 +22,7 @@ struct SessionStateTests {
     @Test("buffered live events and a replay join with no gap and no duplicate; ephemeral events pass")
     func stitching() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, heldFor: .resumeWindow)
-        #expect(state.beginReplay(channel, after: 2) == .started)
+        state.follow(channel, buffering: true)
         // Live events arrive while the replay is fetched: 5 and 6 overlap what the replay returns.
         for seq: UInt64 in [5, 6] { _ = state.receive(channel, frame(seq), now: t0) }
         _ = state.receive(channel, frame(nil), now: t0)
@@ -46,7 +45,7 @@ struct SessionStateTests {
     @Test("a replay from before the baseline is refused once newer live events went out; from the baseline on it stitches")
     func replayAfterLiveEvents() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, heldFor: nil)
+        state.follow(channel, buffering: false)
         state.noteFollowing(channel, from: 10)
         // Nothing went out yet: a replay from anywhere stitches.
         #expect(state.beginReplay(channel, after: 3) == .started)
@@ -55,7 +54,7 @@ struct SessionStateTests {
         #expect(drain(&state) == ["e4", "e10", "e11"])
         // 11 went out live: events 5-9 can no longer come before it.
         var live = SessionState(limit: 1 << 20, grace: .seconds(10))
-        live.follow(channel, heldFor: nil)
+        live.follow(channel, buffering: false)
         live.noteFollowing(channel, from: 10)
         _ = live.receive(channel, frame(11), now: t0)
         #expect(drain(&live) == ["e11"])
@@ -72,11 +71,11 @@ struct SessionStateTests {
     func release() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
         let other = ChannelID(rawValue: 8)
-        state.follow(channel, heldFor: .resumeWindow)
-        state.follow(other, heldFor: .resumeWindow)
+        state.follow(channel, buffering: true)
+        state.follow(other, buffering: true)
         _ = state.receive(channel, frame(2), now: t0)
         _ = state.receive(other, frame(4), now: t0)
-        _ = state.endResumeWindow(except: [other], now: t0)
+        _ = state.releaseAll(except: [other], now: t0)
         #expect(drain(&state) == ["e2"])
         state.unfollow(other)
         #expect(state.bytes == 0)
@@ -90,8 +89,8 @@ struct SessionStateTests {
     func windowAndReplays() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
         let other = ChannelID(rawValue: 8)
-        state.follow(channel, heldFor: .resumeWindow)
-        state.follow(other, heldFor: .resumeWindow)
+        state.follow(channel, buffering: true)
+        state.follow(other, buffering: true)
         // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
         let resuming = state.beginReplay(other, after: 6)
         #expect(resuming == .started)
@@ -101,13 +100,14 @@ struct SessionStateTests {
         #expect(drain(&state) == [])
         _ = state.finishReplay(other, events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
         #expect(drain(&state) == ["e7", "e8", "e9"])
-        // The edge subscribes again and replays `channel` (live since the window ended): it stays
-        // held while that replay is in flight, and the replay's events all arrive.
+        // The edge subscribes again and replays `channel` (live since the window ended): a release
+        // while that replay is in flight keeps it held, and the replay's events all arrive.
         _ = state.receive(channel, frame(18), now: t0)
         #expect(drain(&state) == ["e18"])
-        let held = state.beginReplay(channel, after: 18, kind: .catchUp)
+        let held = state.beginReplay(channel, after: 18)
         #expect(held == .started)
         _ = state.receive(channel, frame(34), now: t0)
+        _ = state.releaseAll(now: t0)
         #expect(drain(&state) == [])
         _ = state.finishReplay(channel, events: (19...33).map { frame($0) }, through: 33, trailer: nil, now: t0)
         #expect(drain(&state) == (19...34).map { "e\($0)" })
@@ -117,10 +117,10 @@ struct SessionStateTests {
     func overlappingReplays() {
         for resumeFirst in [true, false] {
             var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-            state.follow(channel, heldFor: .resumeWindow)
+            state.follow(channel, buffering: true)
             state.noteFollowing(channel, from: 5)
             // The ring changed while the new session set up: the edge replays after its resume point (5).
-            let held = state.beginReplay(channel, after: state.resumePoint(channel), kind: .catchUp)
+            let held = state.beginReplay(channel, after: state.resumePoint(channel))
             // The client resumes from 18: it has everything up to there.
             let resumed = state.beginReplay(channel, after: 18)
             #expect(held == .started && resumed == .started)
@@ -135,75 +135,28 @@ struct SessionStateTests {
                 _ = state.finishReplay(channel, events: edgeReplay, through: 20, trailer: nil, now: t0)
                 _ = state.finishReplay(channel, events: clientReplay, through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
             }
-            #expect(drain(&state) == ["e19", "e20", "resumed", "e21"])
+            let expected = resumeFirst ? ["e19", "e20", "resumed", "e21"] : ["e19", "e20", "e21", "resumed"]
+            #expect(drain(&state) == expected)
         }
     }
 
-    @Test("an edge's catch-up from its subscription's start never hides what a client resuming from further back missed, in any order")
-    func catchUpBelowTheClient() {
-        // The owner restarted: the session followed its channel anew at 10, and the edge catches up
-        // after 10. The client, which has 7, resumes: it must get 8-11 (the kill drill's gap).
-        enum Order: CaseIterable { case edgeFirst, clientFirst, edgeBeforeTheClientsFirstFrame }
-        for order in Order.allCases {
-            var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-            state.follow(channel, heldFor: .resumeWindow)
-            state.noteFollowing(channel, from: 10)
-            #expect(state.beginReplay(channel, after: state.resumePoint(channel), kind: .catchUp) == .started)
-            let edge = { state.finishReplay(self.channel, events: [self.frame(11)], through: 11, trailer: nil, now: self.t0) }
-            if order == .edgeBeforeTheClientsFirstFrame {
-                _ = edge()
-                #expect(drain(&state) == [], "the resume window still holds the channel")
-            }
-            _ = state.endResumeWindow(except: [channel], now: t0)
-            #expect(state.beginReplay(channel, after: 7) == .started)
-            _ = state.receive(channel, frame(12), now: t0)
-            let client = { state.finishReplay(self.channel, events: (8...11).map { self.frame($0) }, through: 11, trailer: ByteBuffer(string: "resumed"), now: self.t0) }
-            switch order {
-            case .edgeFirst: _ = edge(); _ = client()
-            case .clientFirst: _ = client(); _ = edge()
-            case .edgeBeforeTheClientsFirstFrame: _ = client()
-            }
-            #expect(drain(&state) == ["e8", "e9", "e10", "e11", "resumed", "e12"], "\(order)")
-            #expect(state.bytes == 0)
-        }
-    }
-
-    @Test("a channel goes live only when its last replay finishes: one finishing first does not drop what another brings")
-    func lastReplayReleases() {
-        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, heldFor: .resumeWindow)
-        state.noteFollowing(channel, from: 5)
-        #expect(state.beginReplay(channel, after: 5, kind: .catchUp) == .started)
-        _ = state.endResumeWindow(except: [channel], now: t0)
-        #expect(state.beginReplay(channel, after: 18) == .started)
-        // The client's replay was served before the edge's new subscription: through 20 only.
-        _ = state.finishReplay(channel, events: [frame(19), frame(20)], through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
-        _ = state.receive(channel, frame(26), now: t0)
-        #expect(drain(&state) == [], "the edge's replay still holds it")
-        _ = state.finishReplay(channel, events: (6...25).map { frame($0) }, through: 25, trailer: nil, now: t0)
-        #expect(drain(&state) == (19...25).map { "e\($0)" } + ["resumed", "e26"])
-    }
-
-    @Test("a joined channel waits for the join's replay, whatever an edge's catch-up does meanwhile; the window's end leaves it held")
-    func joinWaitsForItsReplay() {
-        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, heldFor: .firstReplay)
-        state.noteFollowing(channel, from: 40)
-        _ = state.receive(channel, frame(41), now: t0)
-        #expect(state.beginReplay(channel, after: 40, kind: .catchUp) == .started)
-        _ = state.finishReplay(channel, events: [frame(41)], through: 41, trailer: nil, now: t0)
+    @Test("a long hold keeps every event and lets them go in order, counting their bytes")
+    func longHold() {
+        var state = SessionState(limit: 1 << 30, grace: .seconds(10))
+        state.follow(channel, buffering: true)
+        let events = (1...20_000).map { frame(UInt64($0)) }
+        for event in events { _ = state.receive(channel, event, now: t0) }
+        #expect(state.bytes == events.reduce(0) { $0 + $1.bytes.readableBytes })
+        #expect(state.next() == nil)
         _ = state.endResumeWindow(now: t0)
-        #expect(drain(&state) == [])
-        // The join: its member_add is seq 38, so it replays after 37.
-        #expect(state.beginReplay(channel, after: 37) == .started)
-        _ = state.finishReplay(channel, events: (38...41).map { frame($0) }, through: 41, trailer: nil, now: t0)
-        #expect(drain(&state) == ["e38", "e39", "e40", "e41"])
+        #expect(drain(&state) == (1...20_000).map { "e\($0)" })
+        #expect(state.bytes == 0)
     }
 
     @Test("over the limit starts a slow episode; reading ends it; past the grace or at twice the limit it closes")
     func backpressure() {
         var state = SessionState(limit: 100, grace: .seconds(10))
-        state.follow(channel, heldFor: nil)
+        state.follow(channel, buffering: false)
         let big = String(repeating: "x", count: 60)
         let first = state.receive(channel, frame(1, big), now: t0)
         let second = state.receive(channel, frame(2, big), now: t0)
@@ -220,7 +173,7 @@ struct SessionStateTests {
         #expect(late == .closeSlow)
         // Twice the limit closes at once, before any grace.
         var burst = SessionState(limit: 100, grace: .seconds(10))
-        burst.follow(channel, heldFor: nil)
+        burst.follow(channel, buffering: false)
         var actions: [SessionState.Action] = []
         for seq: UInt64 in 1...4 { actions.append(burst.receive(channel, frame(seq, big), now: t0)) }
         #expect(actions == [.write, .armSlowTimer(deadline: t0.advanced(by: .seconds(10))), .write, .closeSlow])  // 180 B, then 240 B > 2 × 100
@@ -233,11 +186,11 @@ struct SessionStateTests {
     @Test("a draining close also sends the events still held for a resume")
     func drainingClose() {
         var held = SessionState(limit: 1 << 20, grace: .seconds(10))
-        held.follow(channel, heldFor: .resumeWindow)
+        held.follow(channel, buffering: true)
         _ = held.receive(channel, frame(4), now: t0)
         #expect(held.close(releasingHeld: true, now: t0).map { String(buffer: $0) } == ["e4"])
         var dropped = SessionState(limit: 1 << 20, grace: .seconds(10))
-        dropped.follow(channel, heldFor: .resumeWindow)
+        dropped.follow(channel, buffering: true)
         _ = dropped.receive(channel, frame(4), now: t0)
         #expect(dropped.close(now: t0).isEmpty)
     }

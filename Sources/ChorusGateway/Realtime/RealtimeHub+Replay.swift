@@ -4,13 +4,9 @@ import ChorusModel
 /// Replays: what a session missed of a channel, from the channel's log.
 extension RealtimeHub {
     /// Replays `channel`'s logged events after `seq` to `session`, then lets its live events
-    /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay. A
-    /// client's resume (or a join's catch-up) begins its replay here; an edge's catch-up has begun
-    /// it already (`begun`), when it took the resume point.
-    func replay(
-        _ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, announce: Bool, begun: Bool = false
-    ) async {
-        switch begun ? .started : session.beginReplay(channel, after: seq, kind: .resume) {
+    /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
+    func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, announce: Bool) async {
+        switch session.beginReplay(channel, after: seq) {
         case .started:
             break
         case .notFollowed:

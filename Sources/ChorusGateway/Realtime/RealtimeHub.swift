@@ -86,7 +86,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
             for channel in state.followers.keys where filter(channel) {
                 let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel, after: point, kind: .catchUp) == .started ? (session, point) : nil
+                    return point > 0 && session.beginReplay(channel, after: point) == .started ? (session, point) : nil
                 }
                 state.generation += 1
                 let generation = state.generation
@@ -115,7 +115,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     // (`resume_failed`), so their clients resume elsewhere.
                     _ = try? await subscription.value
                     for (session, point) in held {
-                        await self.replay(session, channel, after: point, announce: false, begun: true)
+                        await self.replay(session, channel, after: point, announce: false)
                     }
                     // The owner's watcher list is ephemeral: register this edge's watches again.
                     for session in watchers {
@@ -206,7 +206,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     private func join(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64) async {
         guard !session.follows(channel) else { return }
         do {
-            try await follow(session, channel, heldFor: .firstReplay)
+            try await follow(session, channel, buffering: true)
         } catch {
             logger.debug("follow failed", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
             return
@@ -313,10 +313,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
     // MARK: Following channels
 
     /// Makes `session` follow `channel` and waits until this edge is subscribed to it.
-    func follow(_ session: RealtimeSession, _ channel: ChannelID, heldFor hold: SessionState.Hold?) async throws {
+    func follow(_ session: RealtimeSession, _ channel: ChannelID, buffering: Bool) async throws {
         if session.format == .stream { _ = try await address(of: channel) }
         let subscription = state.withLock { state in
-            session.follow(channel, heldFor: hold)
+            session.follow(channel, buffering: buffering)
             state.followers[channel, default: ChannelFollowers()].insert(session)
             if let existing = state.subscriptions[channel] { return existing }
             state.generation += 1

@@ -85,8 +85,8 @@ final class RealtimeSession: Sendable {
         perform(shell.withLock { $0.state.send(bytes, now: now) })
     }
 
-    func follow(_ channel: ChannelID, heldFor hold: SessionState.Hold?) {
-        shell.withLock { $0.state.follow(channel, heldFor: hold) }
+    func follow(_ channel: ChannelID, buffering: Bool) {
+        shell.withLock { $0.state.follow(channel, buffering: buffering) }
     }
 
     func follows(_ channel: ChannelID) -> Bool {
@@ -148,9 +148,9 @@ final class RealtimeSession: Sendable {
         shell.withLock { Array($0.state.streams.keys) }
     }
 
-    /// Holds `channel`'s live events for a replay (see ``SessionState/beginReplay(_:after:kind:)``).
-    func beginReplay(_ channel: ChannelID, after seq: UInt64, kind: SessionState.ReplayKind) -> SessionState.ReplayStart {
-        shell.withLock { $0.state.beginReplay(channel, after: seq, kind: kind) }
+    /// Holds `channel`'s live events for a replay; `false` if it is not followed.
+    func beginReplay(_ channel: ChannelID, after seq: UInt64) -> SessionState.ReplayStart {
+        shell.withLock { $0.state.beginReplay(channel, after: seq) }
     }
 
     func finishReplay(_ channel: ChannelID, events: [SessionState.Frame], through: UInt64, trailer: ByteBuffer?) {

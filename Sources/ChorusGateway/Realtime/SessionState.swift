@@ -4,14 +4,11 @@ import NIOCore
 /// What one WebSocket session has queued and how each channel's events join its stream: a pure
 /// state machine, driven by the session shell and tested without sockets.
 ///
-/// **Stitching.** Each followed channel is either `held` (events wait: during the resume window
-/// after `hello`, until a join's first replay, and while any replay is fetched) or `live` (events
-/// go to the queue). A live channel remembers the last seq it queued and drops any logged event at
-/// or below it, so a replayed event is never sent twice. A held channel counts the replays in
-/// flight and goes live only when the last one has finished and nothing else holds it: then the
-/// replayed events go out first (merged by seq), then the replays' trailers, then the buffered
-/// events after the replays' last seq. So replays that overlap (a client's `resume` and an edge's
-/// catch-up after a ring change or an owner's restart) join into one stream in either order.
+/// **Stitching.** Each followed channel is either `buffering` (events wait: during the resume
+/// window after `hello`, and while a replay is fetched) or `live` (events go to the queue). A live
+/// channel remembers the last seq it queued and drops any logged event at or below it, so a
+/// replayed event is never sent twice. A replay ends with ``finishReplay(_:events:through:trailer:now:)``:
+/// the replayed events go out first, then the buffered ones after the replay's last seq.
 ///
 /// **Backpressure.** Queued and buffered bytes count against `limit`. Over the limit, the session
 /// is slow from that moment; still slow after the grace period, or at twice the limit, it must be
@@ -24,47 +21,8 @@ struct SessionState {
     }
 
     enum Stream {
-        case held(Held)
+        case buffering(delivered: UInt64, pending: [Frame])
         case live(delivered: UInt64)
-    }
-
-    /// What holds a channel's events besides replays in flight.
-    enum Hold: Equatable {
-        /// The resume window after `hello`: the client may still resume the channel.
-        case resumeWindow
-        /// The channel's first replay (a join's catch-up), about to begin.
-        case firstReplay
-    }
-
-    /// Whose replay it is: what it says about the events the socket needs.
-    enum ReplayKind: Equatable {
-        /// The client's resume (or a join's catch-up): the socket needs nothing at or below its start.
-        case resume
-        /// The edge's own catch-up after it subscribed again: says nothing of what the client has.
-        case catchUp
-    }
-
-    /// A held channel: what it waits for, and what waits in it.
-    struct Held {
-        /// The last seq that went out (or that the socket needs nothing up to).
-        var delivered: UInt64
-        var waitingFor: Hold?
-        /// Replays begun and not finished.
-        var replays = 0
-        /// Live events that arrived meanwhile, in arrival order.
-        var pending: [Frame] = []
-        /// Events of the finished replays, ascending by seq, no seq twice.
-        var replayed: [Frame] = []
-        /// The finished replays' trailers (e.g. `resumed`), in the order they finished.
-        var trailers: [ByteBuffer] = []
-        /// The newest seq the finished replays covered.
-        var through: UInt64 = 0
-
-        var isReleasable: Bool { replays == 0 && waitingFor == nil }
-        var bytes: Int {
-            pending.reduce(0) { $0 + $1.bytes.readableBytes } + replayed.reduce(0) { $0 + $1.bytes.readableBytes }
-                + trailers.reduce(0) { $0 + $1.readableBytes }
-        }
     }
 
     /// What the shell must do after a change.
@@ -84,6 +42,8 @@ struct SessionState {
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
+    /// Channels held for a replay that has not finished: only a ``finishReplay`` lets them go.
+    private var replaying: Set<ChannelID> = []
     /// Whether the resume window after `hello` is still open (the first client frame or the
     /// window's timer closes it, whichever comes first).
     private var resumeWindowOpen = true
@@ -101,11 +61,10 @@ struct SessionState {
 
     // MARK: Following channels
 
-    /// Starts following `channel` (no-op if it already does); its events wait while `hold` holds
-    /// it (`nil`: live at once).
-    mutating func follow(_ channel: ChannelID, heldFor hold: Hold?) {
+    /// Starts following `channel` (no-op if it already does); events wait while `buffering`.
+    mutating func follow(_ channel: ChannelID, buffering: Bool) {
         guard streams[channel] == nil else { return }
-        streams[channel] = hold.map { .held(Held(delivered: 0, waitingFor: $0)) } ?? .live(delivered: 0)
+        streams[channel] = buffering ? .buffering(delivered: 0, pending: []) : .live(delivered: 0)
     }
 
     /// Notes that the session follows `channel` from after `seq` (events up to it came before).
@@ -118,8 +77,7 @@ struct SessionState {
     func resumePoint(_ channel: ChannelID) -> UInt64 {
         let delivered: UInt64 =
             switch streams[channel] {
-            case .held(let held)?: held.delivered
-            case .live(let delivered)?: delivered
+            case .buffering(let delivered, _)?, .live(let delivered)?: delivered
             case nil: 0
             }
         return max(delivered, baselines[channel] ?? 0)
@@ -130,45 +88,42 @@ struct SessionState {
 
     /// Stops following `channel`, dropping what it buffered.
     mutating func unfollow(_ channel: ChannelID) {
-        if case .held(let held)? = streams[channel] { bytes -= held.bytes }
+        if case .buffering(_, let pending)? = streams[channel] {
+            bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
+        }
         streams[channel] = nil
         baselines[channel] = nil
+        replaying.remove(channel)
         updateSlow(now: nil)
     }
 
     /// Holds `channel`'s live events while a replay of what came after `seq` is fetched (`false` if
-    /// it is not followed). Each ``ReplayStart/started`` needs its one ``finishReplay``.
+    /// it is not followed).
     ///
-    /// A ``ReplayKind/resume`` says the socket needs nothing at or below `seq` (the client has it,
-    /// or it came before the channel was joined): from here on nothing at or below it is queued.
-    /// A ``ReplayKind/catchUp`` (the edge's, after it subscribed again) says nothing about the
-    /// client: it must not hide events the client's own resume, maybe still to come, asks for.
+    /// Whoever asks for a replay after `seq` needs nothing at or below it: the client resumed from
+    /// it, or it came before the session followed the channel. So from here on nothing at or below
+    /// `seq` is queued, whichever of several overlapping replays finishes first (an edge's
+    /// re-subscription after a ring change can race the client's own `resume`).
     ///
-    /// A resume from before the session followed the channel (`seq` below its baseline) cannot be
+    /// A replay from before the session followed the channel (`seq` below its baseline) cannot be
     /// stitched once live events from after the baseline went out (a client that connected without
     /// announcing a resume, or that resumes a channel a second time): the older events would come
     /// after newer ones, or not at all. That is ``ReplayStart/sentLiveAlready``, and nothing changes.
-    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64, kind: ReplayKind = .resume) -> ReplayStart {
-        var held: Held
+    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64) -> ReplayStart {
         switch streams[channel] {
         case nil:
             return .notFollowed
-        case .held(let current):
-            held = current
+        case .buffering(let delivered, let pending):
+            streams[channel] = .buffering(delivered: max(delivered, seq), pending: pending)
         case .live(let delivered):
-            if kind == .resume, let baseline = baselines[channel], delivered > baseline, seq < baseline { return .sentLiveAlready }
-            held = Held(delivered: delivered)
+            if let baseline = baselines[channel], delivered > baseline, seq < baseline { return .sentLiveAlready }
+            streams[channel] = .buffering(delivered: max(delivered, seq), pending: [])
         }
-        if kind == .resume {
-            held.delivered = max(held.delivered, seq)
-            held.waitingFor = nil
-        }
-        held.replays += 1
-        streams[channel] = .held(held)
+        replaying.insert(channel)
         return .started
     }
 
-    /// What ``beginReplay(_:after:kind:)`` did.
+    /// What ``beginReplay(_:after:)`` did.
     enum ReplayStart: Equatable {
         /// The channel is held until ``finishReplay(_:events:through:trailer:now:)``.
         case started
@@ -181,61 +136,47 @@ struct SessionState {
 
     /// A live event of `channel`.
     mutating func receive(_ channel: ChannelID, _ frame: Frame, now: Timestamp) -> Action {
-        guard !isClosing, let stream = streams[channel] else { return .none }
-        switch stream {
-        case .held(var held):
-            held.pending.append(frame)
-            streams[channel] = .held(held)
+        guard !isClosing, let index = streams.index(forKey: channel) else { return .none }
+        switch streams.values[index] {
+        case .buffering(let delivered, var pending):
+            // The dictionary lets go of its copy first, so the append is in place: otherwise each
+            // event would copy the whole buffer (quadratic over a long hold).
+            streams.values[index] = .live(delivered: delivered)
+            pending.append(frame)
+            streams.values[index] = .buffering(delivered: delivered, pending: pending)
             bytes += frame.bytes.readableBytes
             return updateSlow(now: now)
         case .live(let delivered):
             guard let seq = frame.seq else { return enqueue(frame.bytes, now: now) }
             guard seq > delivered else { return .none }
-            streams[channel] = .live(delivered: seq)
+            streams.values[index] = .live(delivered: seq)
             return enqueue(frame.bytes, now: now)
         }
     }
 
-    /// A replay of `channel` arrived: its events (through seq `through`) and `trailer` (e.g. the
-    /// `resumed` frame) join what the channel holds. When no other replay or hold remains, the
-    /// channel goes live: the replayed events after what was delivered (or needed by no one, see
-    /// ``beginReplay(_:after:kind:)``), then the trailers, then the buffered events after the
-    /// newest seq the replays covered. A replay that finishes on a live channel (one it no longer
-    /// held: it was unfollowed and followed again meanwhile) adds only what is newer than what went out.
+    /// A replay of `channel` arrived: queue the replayed events after what was delivered (or
+    /// needed by no one, see ``beginReplay(_:after:)``), then `trailer` (e.g. the `resumed` frame),
+    /// then the buffered events after `through`; the channel goes live. A replay that finishes after
+    /// another already let the channel go live adds only what is newer than what went out.
     mutating func finishReplay(_ channel: ChannelID, events: [Frame], through: UInt64, trailer: ByteBuffer?, now: Timestamp) -> Action {
         guard !isClosing, let stream = streams[channel] else { return .none }
-        var held: Held
-        switch stream {
-        case .held(let current):
-            held = current
-            held.replays = max(held.replays - 1, 0)
-        case .live(let delivered):
-            held = Held(delivered: delivered)
-        }
-        let before = held.bytes
-        held.replayed = merged(held.replayed, events.filter { $0.seq != nil })
-        if let trailer { held.trailers.append(trailer) }
-        held.through = max(held.through, through)
-        bytes += held.bytes - before
-        guard held.isReleasable else {
-            streams[channel] = .held(held)
-            return updateSlow(now: now)
-        }
-        return goLive(channel, held, now: now)
-    }
-
-    /// Queues what `held` kept, in order, and makes `channel` live.
-    private mutating func goLive(_ channel: ChannelID, _ held: Held, now: Timestamp) -> Action {
-        bytes -= held.bytes
-        var last = held.delivered
+        replaying.remove(channel)
+        let (delivered, pending): (UInt64, [Frame]) =
+            switch stream {
+            case .buffering(let delivered, let pending): (delivered, pending)
+            case .live(let delivered): (delivered, [])
+            }
+        bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
+        var last = delivered
         var frames: [ByteBuffer] = []
-        for event in held.replayed where event.seq! > last {
+        for event in events {
+            guard let seq = event.seq, seq > last else { continue }
             frames.append(event.bytes)
-            last = event.seq!
+            last = seq
         }
-        frames += held.trailers
-        last = max(last, held.through)
-        for event in held.pending {
+        if let trailer { frames.append(trailer) }
+        last = max(last, through)
+        for event in pending {
             if let seq = event.seq {
                 guard seq > last else { continue }
                 last = seq
@@ -246,22 +187,27 @@ struct SessionState {
         return enqueue(frames, now: now)
     }
 
+    /// Ends buffering of `channel` without a replay: its buffered events go out as they are.
+    mutating func release(_ channel: ChannelID, now: Timestamp) -> Action {
+        guard case .buffering(let delivered, _)? = streams[channel] else { return .none }
+        return finishReplay(channel, events: [], through: delivered, trailer: nil, now: now)
+    }
+
     /// Ends the resume window (the client's first frame came, keeping the channels it resumes, or
-    /// the window's time passed), once: channels it held go live, except those a replay holds
-    /// (their replay's ``finishReplay`` will; releasing them early would drop what the replay
-    /// brings) and those kept for the client's resume (its replay begins next).
+    /// the window's time passed), once: buffered channels go live, except those a replay holds.
     mutating func endResumeWindow(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
         guard resumeWindowOpen else { return .none }
         resumeWindowOpen = false
+        return releaseAll(except: kept, now: now)
+    }
+
+    /// Ends buffering of every channel but `kept` and those a replay holds (their replay's
+    /// ``finishReplay`` will; releasing them early would drop what the replay brings).
+    mutating func releaseAll(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
         var action = Action.none
-        for (channel, stream) in streams where !kept.contains(channel) {
-            guard case .held(var held) = stream, held.waitingFor == .resumeWindow else { continue }
-            held.waitingFor = nil
-            streams[channel] = .held(held)
-            if held.isReleasable {
-                let result = goLive(channel, held, now: now)
-                if result != .none { action = result }
-            }
+        for channel in streams.keys where !kept.contains(channel) && !replaying.contains(channel) {
+            let result = release(channel, now: now)
+            if result != .none { action = result }
         }
         return action
     }
@@ -291,9 +237,7 @@ struct SessionState {
     /// Stops queueing; returns what is still queued (to drain at a graceful close). With
     /// `releasingHeld`, events still held for a resume go out too: the client will not resume here.
     mutating func close(releasingHeld: Bool = false, now: Timestamp) -> [ByteBuffer] {
-        if releasingHeld {
-            for case (let channel, .held(let held)) in streams { _ = goLive(channel, held, now: now) }
-        }
+        if releasingHeld { _ = releaseAll(now: now) }
         isClosing = true
         let remaining = Array(queue)
         queue.removeAll()
@@ -331,25 +275,4 @@ struct SessionState {
         slowSince = now
         return .armSlowTimer(deadline: now.advanced(by: grace))
     }
-}
-
-/// `old` and `new` (each ascending by seq) as one list ascending by seq, no seq twice.
-private func merged(_ old: [SessionState.Frame], _ new: [SessionState.Frame]) -> [SessionState.Frame] {
-    guard !old.isEmpty else { return new }
-    var result: [SessionState.Frame] = []
-    result.reserveCapacity(old.count + new.count)
-    var (i, j) = (0, 0)
-    while i < old.count || j < new.count {
-        let next: SessionState.Frame
-        if j == new.count || (i < old.count && old[i].seq! <= new[j].seq!) {
-            next = old[i]
-            i += 1
-        } else {
-            next = new[j]
-            j += 1
-        }
-        if let previous = result.last?.seq, previous >= next.seq! { continue }
-        result.append(next)
-    }
-    return result
 }
