@@ -140,9 +140,12 @@ public struct ChannelState: Sendable, Codable, Equatable {
                 clientSends = clientSends ?? RecentSends()
                 clientSends!.remember(new.id, sentBy: new.senderID, clientID: clientID)
             }
-            // A message shows the channel again to members who hid it (by index: no hashing per member).
-            for index in members.indices where members.values[index].hidden {
-                members.values[index].hidden = false
+            // A message shows the channel again to members who hid it. Most sends find none: a
+            // scan of the values first costs no hashing per member.
+            if members.values.contains(where: \.hidden) {
+                for userID in memberOrder where members[userID]?.hidden == true {
+                    members[userID]?.hidden = false
+                }
             }
         case .messageEdited(let id, let body, let emotes, let at):
             updateMessage(id) { message in
