@@ -10,12 +10,17 @@ public struct BinaryEncoder {
     /// The bytes of `value` (its own layout if it is ``BinaryRepresentable``).
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         if let value = value as? any BinaryRepresentable { return value.binaryRepresentation }
-        var bytes: [UInt8] = []
-        try encodeValue(value).write(to: &bytes)
-        return bytes
+        let writer = BinaryStreamWriter(userInfo: userInfo)
+        try writer.write(value, parent: nil, key: nil)
+        let bytes = writer.finish()
+        if !writer.needsTree { return bytes }
+        var treeBytes: [UInt8] = []
+        try encodeValue(value).write(to: &treeBytes)
+        return treeBytes
     }
 
-    /// The value tree of `value`.
+    /// The value tree of `value`: the reference encoding, and the one used for values whose
+    /// `encode(to:)` uses its containers in an order ``BinaryStreamWriter`` cannot stream.
     public func encodeValue<T: Encodable>(_ value: T) throws -> BinaryValue {
         let encoder = TreeEncoder(codingPath: [], userInfo: userInfo)
         try value.encode(to: encoder)
@@ -132,11 +137,13 @@ private final class TreeEncoder: Encoder {
             return UnkeyedContainer(node: child, codingPath: codingPath + [key], userInfo: userInfo)
         }
 
-        mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
+        mutating func superEncoder() -> any Encoder { superEncoder(key: SuperKey()) }
 
-        mutating func superEncoder(forKey key: Key) -> any Encoder {
+        mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(key: key) }
+
+        private func superEncoder(key: any CodingKey) -> any Encoder {
             let child = Node(.map)
-            append(key, child)
+            node.pairs.append((key.stringValue, child))
             return TreeEncoder(codingPath: codingPath + [key], userInfo: userInfo, root: child)
         }
     }
@@ -187,6 +194,15 @@ private final class TreeEncoder: Encoder {
             encoder.root = try TreeEncoder.node(for: value, codingPath: codingPath, userInfo: encoder.userInfo)
         }
     }
+}
+
+/// The key of `superEncoder()` and `superDecoder()`: "super", whatever keys the type declares.
+struct SuperKey: CodingKey {
+    var stringValue: String { "super" }
+    var intValue: Int? { nil }
+    init() {}
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { nil }
 }
 
 /// A value with its own compact layout, written and read by hand: the binary coder uses it

@@ -62,38 +62,6 @@ public indirect enum BinaryValue: Equatable, Sendable {
             }
         }
     }
-
-    /// Reads one value at `reader`'s position.
-    public static func read(from reader: inout ByteReader, depth: Int = 0) throws(WireError) -> BinaryValue {
-        guard depth < 128 else { throw WireError(.malformed, "values nested more than 128 deep") }
-        guard let tag = Tag(rawValue: try reader.readByte()) else { throw WireError(.malformed, "unknown value tag") }
-        switch tag {
-        case .null: return .null
-        case .falseValue: return .bool(false)
-        case .trueValue: return .bool(true)
-        case .int:
-            let raw = try reader.readVarint()
-            return .int(Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1))
-        case .uint: return .uint(try reader.readVarint())
-        case .double:
-            let bytes = try reader.readBytes(8)
-            let bits = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            return .double(Double(bitPattern: bits))
-        case .string: return .string(try reader.readString())
-        case .array:
-            let count = try reader.readCount()
-            var values: [BinaryValue] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try read(from: &reader, depth: depth + 1)) }
-            return .array(values)
-        case .map:
-            let count = try reader.readCount()
-            var pairs: [(String, BinaryValue)] = []
-            pairs.reserveCapacity(count)
-            for _ in 0..<count { pairs.append((try reader.readString(), try read(from: &reader, depth: depth + 1))) }
-            return .map(pairs)
-        }
-    }
 }
 
 /// LEB128 varints and length-prefixed strings.

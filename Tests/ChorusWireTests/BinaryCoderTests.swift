@@ -73,3 +73,138 @@ struct BinaryCoderTests {
         #expect(throws: (any Error).self) { try BinaryDecoder().decode(Int8.self, from: try BinaryEncoder().encode(300)) }
     }
 }
+
+/// The streaming encoder against the tree encoder (the reference), and the in-place decoder on
+/// shapes synthesized `Codable` code does not produce.
+@Suite("Binary coding: streaming")
+struct BinaryStreamingTests {
+    /// The bytes the tree encoder writes for `value`.
+    func treeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try BinaryEncoder().encodeValue(value).write(to: &bytes)
+        return bytes
+    }
+
+    @Test("the streaming encoder writes the tree encoder's bytes, counts over 127 included")
+    func sameBytesAsTheTree() throws {
+        let channel = ChannelID(rawValue: 1_843_000_000_000_001)
+        let t0 = Timestamp.seconds(1_800_000_000)
+        let message = Message(
+            id: MessageID(rawValue: 42), channelID: channel, seq: 7, senderID: UserID("alice")!, senderName: "Alice",
+            body: "hi", attachments: [], inlineEmotes: [], createdAt: t0)
+        let event = ChannelEvent(channelID: channel, seq: 7, createdAt: t0, payload: .message(message))
+        #expect(try BinaryEncoder().encode(event) == treeBytes(event))
+        #expect(try BinaryEncoder().encode([event, event]) == treeBytes([event, event]))
+        // Counts of 128 and 20,000 take two and three bytes: the container's bytes move.
+        let wide = Dictionary(uniqueKeysWithValues: (0..<200).map { ("key\($0)", [Int](0..<($0 % 3 == 0 ? 130 : 2))) })
+        #expect(try BinaryEncoder().encode(wide) == treeBytes(wide))
+        let nested = [[Int](0..<128), [], [Int](0..<20_000), [1]]
+        #expect(try BinaryEncoder().encode(nested) == treeBytes(nested))
+        #expect(try BinaryDecoder().decode([[Int]].self, from: BinaryEncoder().encode(nested)) == nested)
+        #expect(try BinaryDecoder().decode([String: [Int]].self, from: BinaryEncoder().encode(wide)) == wide)
+        for scalar in [Optional<Double>.none, 1.5, -0.0] {
+            #expect(try BinaryEncoder().encode(scalar) == treeBytes(scalar))
+        }
+        #expect(try BinaryEncoder().encode(Nothing()) == [0])
+    }
+
+    @Test("containers used out of order, super encoders and two values in one container fall back to the tree")
+    func outOfOrder() throws {
+        for value in [Unusual(mode: .interleaved), Unusual(mode: .superEncoder), Unusual(mode: .twoSingles)] {
+            let bytes = try BinaryEncoder().encode(value)
+            #expect(bytes == (try treeBytes(value)), "\(value.mode)")
+        }
+        let decoded = try BinaryDecoder().decode(Interleaved.self, from: BinaryEncoder().encode(Unusual(mode: .interleaved)))
+        #expect(decoded == Interleaved(inner: Interleaved.Inner(a: 1, b: 2), after: "x"))
+    }
+
+    @Test("keys in any order, extra keys, missing keys and wrong types")
+    func keyedShapes() throws {
+        // Written in reverse order, with a key the type does not know.
+        let bytes = try BinaryEncoder().encode(["extra": "?", "body": "hi", "id": "7"])
+        struct Two: Decodable, Equatable { let id: String; let body: String; let missing: String? }
+        #expect(try BinaryDecoder().decode(Two.self, from: bytes) == Two(id: "7", body: "hi", missing: nil))
+        struct Required: Decodable { let absent: String }
+        #expect {
+            try BinaryDecoder().decode(Required.self, from: bytes)
+        } throws: { error in
+            guard case DecodingError.keyNotFound(let key, _) = error else { return false }
+            return key.stringValue == "absent"
+        }
+        struct Nested: Decodable { let outer: [String: Int] }
+        let wrong = try BinaryEncoder().encode(["outer": ["n": "not a number"]])
+        #expect {
+            try BinaryDecoder().decode(Nested.self, from: wrong)
+        } throws: { error in
+            guard case DecodingError.typeMismatch(_, let context) = error else { return false }
+            return context.codingPath.map(\.stringValue) == ["outer", "n"]
+        }
+    }
+
+    @Test("userInfo reaches the values on both sides")
+    func userInfo() throws {
+        var encoder = BinaryEncoder()
+        encoder.userInfo[Scaled.key] = 10
+        var decoder = BinaryDecoder()
+        decoder.userInfo[Scaled.key] = 10
+        let bytes = try encoder.encode([Scaled(value: 3)])
+        #expect(try BinaryDecoder().decode([Int].self, from: bytes) == [30])
+        #expect(try decoder.decode([Scaled].self, from: bytes) == [Scaled(value: 3)])
+    }
+}
+
+private struct Nothing: Encodable {
+    func encode(to encoder: any Encoder) throws {}
+}
+
+/// Multiplies by the coder's `Scaled.key` on the wire.
+private struct Scaled: Codable, Equatable {
+    static let key = CodingUserInfoKey(rawValue: "scale")!
+    let value: Int
+
+    init(value: Int) { self.value = value }
+
+    init(from decoder: any Decoder) throws {
+        value = try decoder.singleValueContainer().decode(Int.self) / (decoder.userInfo[Self.key] as! Int)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value * (encoder.userInfo[Self.key] as! Int))
+    }
+}
+
+/// The shape `Unusual(mode: .interleaved)` writes.
+private struct Interleaved: Decodable, Equatable {
+    struct Inner: Decodable, Equatable { let a: Int; let b: Int }
+    let inner: Inner
+    let after: String
+}
+
+/// `Encodable` code that uses containers in ways the streaming encoder cannot follow.
+private struct Unusual: Encodable {
+    enum Mode { case interleaved, superEncoder, twoSingles }
+    enum Keys: String, CodingKey { case inner, after, a, b }
+    let mode: Mode
+
+    func encode(to encoder: any Encoder) throws {
+        switch mode {
+        case .interleaved:
+            var outer = encoder.container(keyedBy: Keys.self)
+            var inner = outer.nestedContainer(keyedBy: Keys.self, forKey: .inner)
+            try inner.encode(1, forKey: .a)
+            try outer.encode("x", forKey: .after)
+            try inner.encode(2, forKey: .b)  // back into a container after its parent moved on
+        case .superEncoder:
+            var outer = encoder.container(keyedBy: Keys.self)
+            let superEncoder = outer.superEncoder()
+            try outer.encode("x", forKey: .after)
+            var single = superEncoder.singleValueContainer()
+            try single.encode(5)
+        case .twoSingles:
+            var single = encoder.singleValueContainer()
+            try single.encode(1)
+            try single.encode(2)
+        }
+    }
+}

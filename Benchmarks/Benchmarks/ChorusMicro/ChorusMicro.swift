@@ -57,6 +57,16 @@ let benchmarks: @Sendable () -> Void = {
         for i in benchmark.scaledIterations { blackHole(sampleRing.owner(of: sampleKeys[i & 1023])) }
     }
 
+    // A remote call's argument of a type without its own layout (most calls: a send forwarded by an
+    // edge, replication, reads): through the Codable binary coder both ways.
+    Benchmark("binary coder encode + decode (Codable message event)") { benchmark in
+        let encoder = BinaryEncoder()
+        let decoder = BinaryDecoder()
+        for _ in benchmark.scaledIterations {
+            blackHole(try decoder.decode(ChannelEvent.self, from: encoder.encode(sampleEvent)))
+        }
+    }
+
     // A remote delivery's wire cost: the event argument encoded, framed, unframed and decoded.
     Benchmark("remote call encode + decode (event argument)") { benchmark in
         let encoder = BinaryEncoder()

@@ -3,6 +3,7 @@ import ChorusChat
 import ChorusCluster
 import Foundation
 import ChorusModel
+import ChorusWire
 import Distributed
 import Synchronization
 
@@ -87,6 +88,31 @@ func remoteCallBenchmarks() async throws {
     await a.shutdownTransport()
     await b.shutdownTransport()
     withExtendedLifetime(local) {}
+}
+
+/// The Codable binary coder alone, one thread: a message event (the argument of most remote
+/// calls is a value of this size) encoded, decoded, and both.
+func coderBenchmarks() async throws {
+    let message = Message(
+        id: MessageID(rawValue: 1_843_000_000_000_042), channelID: ChannelID(rawValue: 1_843_000_000_000_001), seq: 7,
+        senderID: UserID("alice")!, senderName: "Alice", body: String(repeating: "x", count: 64), attachments: [], inlineEmotes: [],
+        createdAt: .seconds(1_800_000_000))
+    let event = ChannelEvent(channelID: message.channelID, seq: 7, createdAt: message.createdAt, payload: .message(message))
+    let bytes = try BinaryEncoder().encode(event)
+    let count = 200_000
+    var results: [Result] = []
+    results.append(try await measure("encode (message event)", operations: count) {
+        for _ in 0..<count { _ = try BinaryEncoder().encode(event) }
+    })
+    results.append(try await measure("decode (message event)", operations: count) {
+        for _ in 0..<count { _ = try BinaryDecoder().decode(ChannelEvent.self, from: bytes) }
+    })
+    print("\n## Binary coder (`coder`): a message event, \(bytes.count) bytes\n")
+    print("| benchmark | operations | CPU µs/op |")
+    print("| --- | ---: | ---: |")
+    for result in results {
+        print("| \(result.name) | \(result.operations) | \(String(format: "%.2f", result.cpuMicrosPerOperation)) |")
+    }
 }
 
 /// A message send through an edge that does not own the channel, next to one through the owner

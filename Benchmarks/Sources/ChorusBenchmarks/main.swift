@@ -1,4 +1,4 @@
-// chorus-benchmarks [actors|wal|recovery|passivation|remote|all] (recovery binary: the binary record format only)
+// chorus-benchmarks [actors|wal|recovery|passivation|remote|coder|all] (recovery binary: the binary record format only)
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
@@ -8,3 +8,4 @@ if which == "remote" || which == "all" {
     try await remoteCallBenchmarks()
     try await edgeSendBenchmarks()
 }
+if which == "coder" || which == "all" { try await coderBenchmarks() }
