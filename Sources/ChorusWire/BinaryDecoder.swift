@@ -86,7 +86,7 @@ final class BinaryInput {
         case .double:
             guard bytes.count - offset >= 8 else { throw WireError(.malformed, "truncated value") }
             return offset + 8
-        case .string:
+        case .string, .bytes:
             return try stringRange(at: &offset).upperBound
         case .array:
             let count = try count(at: &offset)
@@ -166,9 +166,19 @@ struct StreamDecoder: Decoder {
 
     var isNull: Bool { (try? input.tag(at: offset)) == .null }
 
-    /// The value here as a `T`: primitives read directly, everything else through `T(from:)`.
+    /// The value here as a `T`: primitives read directly, a ``BinaryRepresentable`` from its own
+    /// layout, everything else through `T(from:)`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if let primitive = try decodePrimitive(type) { return primitive }
+        if let representable = T.self as? any BinaryRepresentable.Type {
+            guard try input.tag(at: offset) == .bytes else { throw mismatch("the bytes of a \(T.self)") }
+            var position = offset + 1
+            let range = try input.stringRange(at: &position)
+            guard let value = try representable.init(binaryRepresentation: Array(input.bytes[range])) as? T else {
+                throw WireError(.malformed, "not a \(T.self)")
+            }
+            return value
+        }
         return try T(from: self)
     }
 

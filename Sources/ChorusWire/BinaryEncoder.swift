@@ -84,6 +84,7 @@ private final class TreeEncoder: Encoder {
     /// Encodes `value` as a child node.
     static func node<T: Encodable>(for value: T, codingPath: [any CodingKey], userInfo: [CodingUserInfoKey: Any]) throws -> Node {
         if let primitive = primitive(value) { return Node(value: primitive) }
+        if let representable = value as? any BinaryRepresentable { return Node(value: .bytes(representable.binaryRepresentation)) }
         let encoder = TreeEncoder(codingPath: codingPath, userInfo: userInfo, root: nil)
         try value.encode(to: encoder)
         return encoder.root ?? Node(value: .null)
@@ -206,10 +207,11 @@ struct SuperKey: CodingKey {
 }
 
 /// A value with its own compact layout, written and read by hand: the binary coder uses it
-/// instead of building a value tree (a remote call's argument or result of such a type costs a
-/// fraction of a microsecond instead of tens). Only at the top level of ``BinaryEncoder/encode(_:)``
-/// and ``BinaryDecoder/decode(_:from:)``: nested in another `Codable` value it is encoded as usual.
-/// Nodes must agree on which types conform (part of ``Wire/protocolVersion``).
+/// instead of `Codable` (a remote call's argument or result of such a type costs a microsecond
+/// or two instead of tens). At the top level of ``BinaryEncoder/encode(_:)`` and
+/// ``BinaryDecoder/decode(_:from:)`` the bytes are the layout itself; nested in another value
+/// they are a byte string (``BinaryValue/bytes(_:)``). Nodes must agree on which types conform
+/// (part of ``Wire/protocolVersion``).
 public protocol BinaryRepresentable {
     var binaryRepresentation: [UInt8] { get }
     /// Throws on bytes that are not exactly one value.

@@ -36,6 +36,11 @@ final class BinaryStreamWriter {
     /// Writes `value` at the current position (an element, a map value or the whole value).
     func write<T: Encodable>(_ value: T, parent: StreamEncoder?, key: (any CodingKey)?) throws {
         if writePrimitive(value) { return }
+        if let representable = value as? any BinaryRepresentable {
+            bytes.append(BinaryValue.Tag.bytes.rawValue)
+            Varint.writeBytes(representable.binaryRepresentation, to: &bytes)
+            return
+        }
         let start = bytes.count
         try value.encode(to: StreamEncoder(writer: self, parent: parent, key: key))
         // A value that wrote nothing is null, as in the tree.

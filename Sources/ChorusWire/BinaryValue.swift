@@ -2,7 +2,8 @@
 ///
 /// On the wire each value is a tag byte and its data: integers as (zigzag) LEB128 varints,
 /// doubles as 8 little-endian bytes, strings and byte strings with a varint length, arrays with a
-/// varint count, maps with a count and (string key, value) pairs. Compact next to JSON (no quotes,
+/// varint count, maps with a count and (string key, value) pairs. A ``BinaryRepresentable`` value
+/// inside another is a byte string of its own layout. Compact next to JSON (no quotes,
 /// no decimal digits, no escaping) and decoded without any text parsing.
 public indirect enum BinaryValue: Equatable, Sendable {
     case null
@@ -11,6 +12,8 @@ public indirect enum BinaryValue: Equatable, Sendable {
     case uint(UInt64)
     case double(Double)
     case string(String)
+    /// A ``BinaryRepresentable`` value's own layout.
+    case bytes([UInt8])
     case array([BinaryValue])
     case map([(String, BinaryValue)])
 
@@ -22,6 +25,7 @@ public indirect enum BinaryValue: Equatable, Sendable {
         case (.uint(let a), .uint(let b)): a == b
         case (.double(let a), .double(let b)): a.bitPattern == b.bitPattern
         case (.string(let a), .string(let b)): a == b
+        case (.bytes(let a), .bytes(let b)): a == b
         case (.array(let a), .array(let b)): a == b
         case (.map(let a), .map(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
@@ -29,7 +33,7 @@ public indirect enum BinaryValue: Equatable, Sendable {
     }
 
     enum Tag: UInt8 {
-        case null = 0, falseValue, trueValue, int, uint, double, string, array, map
+        case null = 0, falseValue, trueValue, int, uint, double, string, array, map, bytes
     }
 
     /// Appends the encoding of this value to `bytes`.
@@ -49,6 +53,9 @@ public indirect enum BinaryValue: Equatable, Sendable {
         case .string(let value):
             bytes.append(Tag.string.rawValue)
             Varint.writeString(value, to: &bytes)
+        case .bytes(let data):
+            bytes.append(Tag.bytes.rawValue)
+            Varint.writeBytes(data, to: &bytes)
         case .array(let values):
             bytes.append(Tag.array.rawValue)
             Varint.write(UInt64(values.count), to: &bytes)

@@ -12,7 +12,8 @@ public enum Wire {
     /// refused at the handshake). 2: the cluster layer's calls go to `clusternode/<name>` actors,
     /// and node reports count actors by kind. 3: `ping` and `pong`. 4: replication messages carry
     /// lineages. 5: events to a remote edge travel in their own binary layout (``BinaryRepresentable``).
-    public static let protocolVersion: UInt16 = 5
+    /// 6: so do messages, drafts and records, also nested in other values (``BinaryValue/bytes(_:)``).
+    public static let protocolVersion: UInt16 = 6
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

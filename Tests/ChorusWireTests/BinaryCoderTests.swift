@@ -93,7 +93,10 @@ struct BinaryStreamingTests {
             id: MessageID(rawValue: 42), channelID: channel, seq: 7, senderID: UserID("alice")!, senderName: "Alice",
             body: "hi", attachments: [], inlineEmotes: [], createdAt: t0)
         let event = ChannelEvent(channelID: channel, seq: 7, createdAt: t0, payload: .message(message))
-        #expect(try BinaryEncoder().encode(event) == treeBytes(event))
+        let info = ChannelInfo(id: channel, kind: .room, name: "Lobby", ownerID: UserID("alice")!, createdAt: t0)
+        #expect(try BinaryEncoder().encode(info) == treeBytes(info))
+        let members = [Member(userID: UserID("bob")!, role: .admin, joinedAt: t0), Member(userID: UserID("carol")!, role: .member, joinedAt: t0)]
+        #expect(try BinaryEncoder().encode(members) == treeBytes(members))
         #expect(try BinaryEncoder().encode([event, event]) == treeBytes([event, event]))
         // Counts of 128 and 20,000 take two and three bytes: the container's bytes move.
         let wide = Dictionary(uniqueKeysWithValues: (0..<200).map { ("key\($0)", [Int](0..<($0 % 3 == 0 ? 130 : 2))) })
@@ -106,6 +109,27 @@ struct BinaryStreamingTests {
             #expect(try BinaryEncoder().encode(scalar) == treeBytes(scalar))
         }
         #expect(try BinaryEncoder().encode(Nothing()) == [0])
+    }
+
+    @Test("a value with its own layout is that layout at the top level and a byte string of it inside another value")
+    func ownLayout() throws {
+        let t0 = Timestamp.seconds(1_800_000_000)
+        let message = Message(
+            id: MessageID(rawValue: 42), channelID: ChannelID(rawValue: 1_843_000_000_000_001), seq: 7, senderID: UserID("alice")!,
+            senderName: "Alice", body: "hi", attachments: [], inlineEmotes: [], createdAt: t0)
+        #expect(try BinaryEncoder().encode(message) == message.binaryRepresentation)
+        let nested = try BinaryEncoder().encode(["m": message])
+        var expected: [UInt8] = [8, 1]  // a map of one pair
+        Varint.writeString("m", to: &expected)
+        expected.append(9)  // bytes
+        Varint.writeBytes(message.binaryRepresentation, to: &expected)
+        #expect(nested == expected)
+        #expect(try BinaryDecoder().decode([String: Message].self, from: nested) == ["m": message])
+        // A byte string where another type is expected, and a damaged layout inside, throw.
+        #expect(throws: (any Error).self) { try BinaryDecoder().decode([String: String].self, from: nested) }
+        var damaged = nested
+        damaged[damaged.count - 1] ^= 0xFF
+        #expect(throws: (any Error).self) { try BinaryDecoder().decode([String: Message].self, from: damaged) }
     }
 
     @Test("containers used out of order, super encoders and two values in one container fall back to the tree")

@@ -90,8 +90,8 @@ func remoteCallBenchmarks() async throws {
     withExtendedLifetime(local) {}
 }
 
-/// The Codable binary coder alone, one thread: a message event (the argument of most remote
-/// calls is a value of this size) encoded, decoded, and both.
+/// The binary coder alone, one thread: a message event (in its own layout since protocol 6) and
+/// a channel's info with ten members (through `Codable`), encoded and decoded.
 func coderBenchmarks() async throws {
     let message = Message(
         id: MessageID(rawValue: 1_843_000_000_000_042), channelID: ChannelID(rawValue: 1_843_000_000_000_001), seq: 7,
@@ -99,15 +99,26 @@ func coderBenchmarks() async throws {
         createdAt: .seconds(1_800_000_000))
     let event = ChannelEvent(channelID: message.channelID, seq: 7, createdAt: message.createdAt, payload: .message(message))
     let bytes = try BinaryEncoder().encode(event)
+    let members = (0..<10).map { Member(userID: UserID("user\($0)")!, role: .member, joinedAt: message.createdAt) }
+    let info = ChannelInfo(id: message.channelID, kind: .room, name: "Lobby", ownerID: message.senderID, createdAt: message.createdAt)
+    struct ChannelWithMembers: Codable { var info: ChannelInfo; var members: [Member] }
+    let channel = ChannelWithMembers(info: info, members: members)
+    let channelBytes = try BinaryEncoder().encode(channel)
     let count = 200_000
     var results: [Result] = []
-    results.append(try await measure("encode (message event)", operations: count) {
+    results.append(try await measure("encode (message event, own layout)", operations: count) {
         for _ in 0..<count { _ = try BinaryEncoder().encode(event) }
     })
-    results.append(try await measure("decode (message event)", operations: count) {
+    results.append(try await measure("decode (message event, own layout)", operations: count) {
         for _ in 0..<count { _ = try BinaryDecoder().decode(ChannelEvent.self, from: bytes) }
     })
-    print("\n## Binary coder (`coder`): a message event, \(bytes.count) bytes\n")
+    results.append(try await measure("encode (channel info and 10 members, Codable)", operations: count) {
+        for _ in 0..<count { _ = try BinaryEncoder().encode(channel) }
+    })
+    results.append(try await measure("decode (channel info and 10 members, Codable)", operations: count) {
+        for _ in 0..<count { _ = try BinaryDecoder().decode(ChannelWithMembers.self, from: channelBytes) }
+    })
+    print("\n## Binary coder (`coder`): a message event (\(bytes.count) bytes), a channel (\(channelBytes.count) bytes)\n")
     print("| benchmark | operations | CPU µs/op |")
     print("| --- | ---: | ---: |")
     for result in results {
