@@ -17,6 +17,15 @@ let sampleMessage = Message(
     createdAt: .seconds(1_800_000_000))
 let sampleEvent = ChannelEvent(channelID: sampleMessage.channelID, seq: 7, createdAt: sampleMessage.createdAt, payload: .message(sampleMessage))
 
+/// A channel's info and members: a `Codable` value with no layout of its own.
+struct SampleChannel: Codable {
+    var info: ChannelInfo
+    var members: [Member]
+}
+let sampleChannel = SampleChannel(
+    info: ChannelInfo(id: sampleMessage.channelID, kind: .room, name: "Lobby", ownerID: sampleMessage.senderID, createdAt: sampleMessage.createdAt),
+    members: (0..<10).map { Member(userID: UserID("user\($0)")!, role: .member, joinedAt: sampleMessage.createdAt) })
+
 /// A 3-node ring and channel keys to look up, built once outside the measurements.
 let sampleRing = HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"])
 let sampleKeys = (0..<1024).map { "channel:\(1_843_000_000_000_000 + $0)" }
@@ -57,13 +66,13 @@ let benchmarks: @Sendable () -> Void = {
         for i in benchmark.scaledIterations { blackHole(sampleRing.owner(of: sampleKeys[i & 1023])) }
     }
 
-    // A remote call's argument of a type without its own layout (most calls: a send forwarded by an
-    // edge, replication, reads): through the Codable binary coder both ways.
-    Benchmark("binary coder encode + decode (Codable message event)") { benchmark in
+    // A remote call's argument of a type without its own layout (a channel's info and members,
+    // as reads and hand-offs carry them): through the Codable binary coder both ways.
+    Benchmark("binary coder encode + decode (Codable channel info, 10 members)") { benchmark in
         let encoder = BinaryEncoder()
         let decoder = BinaryDecoder()
         for _ in benchmark.scaledIterations {
-            blackHole(try decoder.decode(ChannelEvent.self, from: encoder.encode(sampleEvent)))
+            blackHole(try decoder.decode(SampleChannel.self, from: encoder.encode(sampleChannel)))
         }
     }
 
