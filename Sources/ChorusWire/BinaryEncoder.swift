@@ -83,32 +83,11 @@ private final class TreeEncoder: Encoder {
 
     /// Encodes `value` as a child node.
     static func node<T: Encodable>(for value: T, codingPath: [any CodingKey], userInfo: [CodingUserInfoKey: Any]) throws -> Node {
-        if let primitive = primitive(value) { return Node(value: primitive) }
+        if let primitive = BinaryValue(primitive: value) { return Node(value: primitive) }
         if let representable = value as? any BinaryRepresentable { return Node(value: .bytes(representable.binaryRepresentation)) }
         let encoder = TreeEncoder(codingPath: codingPath, userInfo: userInfo, root: nil)
         try value.encode(to: encoder)
         return encoder.root ?? Node(value: .null)
-    }
-
-    /// The value of a primitive type, found by comparing metatypes (cheap) rather than by
-    /// dynamic casts of the value (expensive, and tried for every struct otherwise).
-    static func primitive<T>(_ value: T) -> BinaryValue? {
-        let type = T.self
-        if type == String.self { return .string(value as! String) }
-        if type == UInt64.self { return .uint(value as! UInt64) }
-        if type == Int64.self { return .int(value as! Int64) }
-        if type == Int.self { return .int(Int64(value as! Int)) }
-        if type == Bool.self { return .bool(value as! Bool) }
-        if type == Double.self { return .double(value as! Double) }
-        if type == UInt.self { return .uint(UInt64(value as! UInt)) }
-        if type == Int32.self { return .int(Int64(value as! Int32)) }
-        if type == UInt32.self { return .uint(UInt64(value as! UInt32)) }
-        if type == Int16.self { return .int(Int64(value as! Int16)) }
-        if type == UInt16.self { return .uint(UInt64(value as! UInt16)) }
-        if type == Int8.self { return .int(Int64(value as! Int8)) }
-        if type == UInt8.self { return .uint(UInt64(value as! UInt8)) }
-        if type == Float.self { return .double(Double(value as! Float)) }
-        return nil
     }
 
     private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {

@@ -35,7 +35,10 @@ final class BinaryStreamWriter {
 
     /// Writes `value` at the current position (an element, a map value or the whole value).
     func write<T: Encodable>(_ value: T, parent: StreamEncoder?, key: (any CodingKey)?) throws {
-        if writePrimitive(value) { return }
+        if let primitive = BinaryValue(primitive: value) {
+            primitive.write(to: &bytes)
+            return
+        }
         if let representable = value as? any BinaryRepresentable {
             bytes.append(BinaryValue.Tag.bytes.rawValue)
             Varint.writeBytes(representable.binaryRepresentation, to: &bytes)
@@ -91,55 +94,6 @@ final class BinaryStreamWriter {
                 bytes.insert(contentsOf: varint[1...], at: container.countOffset + 1)
             }
         }
-    }
-
-    /// Writes a value of a primitive type, found by comparing metatypes (cheap) rather than by
-    /// dynamic casts of the value (expensive, and tried for every struct otherwise).
-    private func writePrimitive<T>(_ value: T) -> Bool {
-        let type = T.self
-        if type == String.self {
-            bytes.append(BinaryValue.Tag.string.rawValue)
-            Varint.writeString(value as! String, to: &bytes)
-        } else if type == UInt64.self {
-            writeUInt(value as! UInt64)
-        } else if type == Int64.self {
-            writeInt(value as! Int64)
-        } else if type == Int.self {
-            writeInt(Int64(value as! Int))
-        } else if type == Bool.self {
-            bytes.append((value as! Bool) ? BinaryValue.Tag.trueValue.rawValue : BinaryValue.Tag.falseValue.rawValue)
-        } else if type == Double.self || type == Float.self {
-            let double = type == Float.self ? Double(value as! Float) : value as! Double
-            bytes.append(BinaryValue.Tag.double.rawValue)
-            withUnsafeBytes(of: double.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        } else if type == UInt.self {
-            writeUInt(UInt64(value as! UInt))
-        } else if type == Int32.self {
-            writeInt(Int64(value as! Int32))
-        } else if type == UInt32.self {
-            writeUInt(UInt64(value as! UInt32))
-        } else if type == Int16.self {
-            writeInt(Int64(value as! Int16))
-        } else if type == UInt16.self {
-            writeUInt(UInt64(value as! UInt16))
-        } else if type == Int8.self {
-            writeInt(Int64(value as! Int8))
-        } else if type == UInt8.self {
-            writeUInt(UInt64(value as! UInt8))
-        } else {
-            return false
-        }
-        return true
-    }
-
-    private func writeInt(_ value: Int64) {
-        bytes.append(BinaryValue.Tag.int.rawValue)
-        Varint.write(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &bytes)
-    }
-
-    private func writeUInt(_ value: UInt64) {
-        bytes.append(BinaryValue.Tag.uint.rawValue)
-        Varint.write(value, to: &bytes)
     }
 }
 

@@ -36,6 +36,44 @@ public indirect enum BinaryValue: Equatable, Sendable {
         case null = 0, falseValue, trueValue, int, uint, double, string, array, map, bytes
     }
 
+    /// The value of a primitive type (strings, integers, booleans, floating point), `nil` for any
+    /// other: found by comparing metatypes (cheap) rather than by dynamic casts of the value
+    /// (expensive, and tried for every struct otherwise).
+    init?<T>(primitive value: T) {
+        let type = T.self
+        if type == String.self {
+            self = .string(value as! String)
+        } else if type == UInt64.self {
+            self = .uint(value as! UInt64)
+        } else if type == Int64.self {
+            self = .int(value as! Int64)
+        } else if type == Int.self {
+            self = .int(Int64(value as! Int))
+        } else if type == Bool.self {
+            self = .bool(value as! Bool)
+        } else if type == Double.self {
+            self = .double(value as! Double)
+        } else if type == UInt.self {
+            self = .uint(UInt64(value as! UInt))
+        } else if type == Int32.self {
+            self = .int(Int64(value as! Int32))
+        } else if type == UInt32.self {
+            self = .uint(UInt64(value as! UInt32))
+        } else if type == Int16.self {
+            self = .int(Int64(value as! Int16))
+        } else if type == UInt16.self {
+            self = .uint(UInt64(value as! UInt16))
+        } else if type == Int8.self {
+            self = .int(Int64(value as! Int8))
+        } else if type == UInt8.self {
+            self = .uint(UInt64(value as! UInt8))
+        } else if type == Float.self {
+            self = .double(Double(value as! Float))
+        } else {
+            return nil
+        }
+    }
+
     /// Appends the encoding of this value to `bytes`.
     public func write(to bytes: inout [UInt8]) {
         switch self {
