@@ -40,7 +40,12 @@ flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
 # files added to it since; a newer manifest makes it plan again (the compiling stays incremental).
 touch Fuzz/Package.swift
 swift build --package-path Fuzz "${flags[@]}" >&2
-binary="$(swift build --package-path Fuzz "${flags[@]}" --show-bin-path)/chorus-fuzz"
+# A private copy: a rebuild while a long run goes on (the test suite's short run rebuilds) would
+# replace the file its fork-mode jobs start from ("Text file busy", or jobs of a newer build).
+built="$(swift build --package-path Fuzz "${flags[@]}" --show-bin-path)/chorus-fuzz"
+binary="$(mktemp -d)/chorus-fuzz"
+cp "$built" "$binary"
+trap 'rm -rf "$(dirname "$binary")"' EXIT
 
 mkdir -p Fuzz/findings
 for name in "${selected[@]}"; do

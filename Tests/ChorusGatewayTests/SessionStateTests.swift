@@ -22,48 +22,49 @@ struct SessionStateTests {
     @Test("buffered live events and a replay join with no gap and no duplicate; ephemeral events pass")
     func stitching() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, buffering: true)
+        state.follow(channel, .untilResumeWindowEnds)
+        #expect(state.beginReplay(channel, after: 2, by: .client) == .started)
         // Live events arrive while the replay is fetched: 5 and 6 overlap what the replay returns.
         for seq: UInt64 in [5, 6] { _ = state.receive(channel, frame(seq), now: t0) }
         _ = state.receive(channel, frame(nil), now: t0)
         _ = state.receive(channel, frame(7), now: t0)
         #expect(drain(&state) == [])
         _ = state.finishReplay(
-            channel, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, trailer: ByteBuffer(string: "resumed"), now: t0)
+            channel, by: .client, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, trailer: ByteBuffer(string: "resumed"), now: t0)
         #expect(drain(&state) == ["e3", "e4", "e5", "e6", "resumed", "typing", "e7"])
         // Live now: an old seq is a duplicate and dropped; new ones pass.
         _ = state.receive(channel, frame(7), now: t0)
         _ = state.receive(channel, frame(8), now: t0)
         #expect(drain(&state) == ["e8"])
         // A second resume from further back never re-sends what was delivered.
-        let began = state.beginReplay(channel, after: 6)
+        let began = state.beginReplay(channel, after: 6, by: .client)
         #expect(began == .started)
-        _ = state.finishReplay(channel, events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
+        _ = state.finishReplay(channel, by: .client, events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
         #expect(drain(&state) == ["e9"])
     }
 
     @Test("a replay from before the baseline is refused once newer live events went out; from the baseline on it stitches")
     func replayAfterLiveEvents() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, buffering: false)
+        state.follow(channel, .live)
         state.noteFollowing(channel, from: 10)
         // Nothing went out yet: a replay from anywhere stitches.
-        #expect(state.beginReplay(channel, after: 3) == .started)
-        _ = state.finishReplay(channel, events: [frame(4), frame(10)], through: 10, trailer: nil, now: t0)
+        #expect(state.beginReplay(channel, after: 3, by: .client) == .started)
+        _ = state.finishReplay(channel, by: .client, events: [frame(4), frame(10)], through: 10, trailer: nil, now: t0)
         _ = state.receive(channel, frame(11), now: t0)
         #expect(drain(&state) == ["e4", "e10", "e11"])
         // 11 went out live: events 5-9 can no longer come before it.
         var live = SessionState(limit: 1 << 20, grace: .seconds(10))
-        live.follow(channel, buffering: false)
+        live.follow(channel, .live)
         live.noteFollowing(channel, from: 10)
         _ = live.receive(channel, frame(11), now: t0)
         #expect(drain(&live) == ["e11"])
-        #expect(live.beginReplay(channel, after: 4) == .sentLiveAlready)
+        #expect(live.beginReplay(channel, after: 4, by: .client) == .sentLiveAlready)
         _ = live.receive(channel, frame(12), now: t0)
         #expect(drain(&live) == ["e12"], "a refused replay leaves the channel live")
         // From the baseline on, nothing is missing: the replay only skips what went out.
-        #expect(live.beginReplay(channel, after: 10) == .started)
-        _ = live.finishReplay(channel, events: [frame(11), frame(12), frame(13)], through: 13, trailer: nil, now: t0)
+        #expect(live.beginReplay(channel, after: 10, by: .client) == .started)
+        _ = live.finishReplay(channel, by: .client, events: [frame(11), frame(12), frame(13)], through: 13, trailer: nil, now: t0)
         #expect(drain(&live) == ["e13"])
     }
 
@@ -71,16 +72,16 @@ struct SessionStateTests {
     func release() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
         let other = ChannelID(rawValue: 8)
-        state.follow(channel, buffering: true)
-        state.follow(other, buffering: true)
+        state.follow(channel, .untilResumeWindowEnds)
+        state.follow(other, .untilResumeWindowEnds)
         _ = state.receive(channel, frame(2), now: t0)
         _ = state.receive(other, frame(4), now: t0)
-        _ = state.releaseAll(except: [other], now: t0)
+        _ = state.endResumeWindow(except: [other], now: t0)
         #expect(drain(&state) == ["e2"])
         state.unfollow(other)
         #expect(state.bytes == 0)
         _ = state.receive(other, frame(5), now: t0)
-        let followsOther = state.beginReplay(other, after: 0)
+        let followsOther = state.beginReplay(other, after: 0, by: .client)
         #expect(followsOther == .notFollowed)
         #expect(drain(&state) == [])
     }
@@ -89,61 +90,145 @@ struct SessionStateTests {
     func windowAndReplays() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
         let other = ChannelID(rawValue: 8)
-        state.follow(channel, buffering: true)
-        state.follow(other, buffering: true)
+        state.follow(channel, .untilResumeWindowEnds)
+        state.follow(other, .untilResumeWindowEnds)
         // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
-        let resuming = state.beginReplay(other, after: 6)
+        let resuming = state.beginReplay(other, after: 6, by: .client)
         #expect(resuming == .started)
         _ = state.endResumeWindow(except: [other], now: t0)
         _ = state.receive(other, frame(9), now: t0)
         _ = state.endResumeWindow(now: t0)
         #expect(drain(&state) == [])
-        _ = state.finishReplay(other, events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
+        _ = state.finishReplay(other, by: .client, events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
         #expect(drain(&state) == ["e7", "e8", "e9"])
-        // The edge subscribes again and replays `channel` (live since the window ended): a release
-        // while that replay is in flight keeps it held, and the replay's events all arrive.
+        // The edge subscribes again and replays `channel` (live since the window ended): it stays
+        // held until that replay finishes, and the replay's events all arrive.
         _ = state.receive(channel, frame(18), now: t0)
         #expect(drain(&state) == ["e18"])
-        let held = state.beginReplay(channel, after: 18)
+        let held = state.beginReplay(channel, after: 18, by: .edge(1))
         #expect(held == .started)
         _ = state.receive(channel, frame(34), now: t0)
-        _ = state.releaseAll(now: t0)
         #expect(drain(&state) == [])
-        _ = state.finishReplay(channel, events: (19...33).map { frame($0) }, through: 33, trailer: nil, now: t0)
+        _ = state.finishReplay(channel, by: .edge(1), events: (19...33).map { frame($0) }, through: 33, trailer: nil, now: t0)
         #expect(drain(&state) == (19...34).map { "e\($0)" })
     }
 
-    @Test("a client's resume and an edge's re-subscription replay race: nothing the client resumed from comes again, in either order")
+    @Test("a channel followed after the resume window ended starts live; a join's channel waits for the join's replay")
+    func lateFollows() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        _ = state.endResumeWindow(now: t0)
+        state.follow(channel, .untilResumeWindowEnds)
+        _ = state.receive(channel, frame(3), now: t0)
+        #expect(drain(&state) == ["e3"])
+        // A join: held whatever the window does, until its replay from the member_add (seq 10).
+        let joined = ChannelID(rawValue: 9)
+        var fresh = SessionState(limit: 1 << 20, grace: .seconds(10))
+        fresh.follow(joined, .untilReplay)
+        _ = fresh.receive(joined, frame(12), now: t0)
+        _ = fresh.endResumeWindow(now: t0)
+        #expect(drain(&fresh) == [])
+        #expect(fresh.beginReplay(joined, after: 9, by: .client) == .started)
+        _ = fresh.finishReplay(joined, by: .client, events: [frame(10), frame(11), frame(12)], through: 12, trailer: nil, now: t0)
+        #expect(drain(&fresh) == ["e10", "e11", "e12"])
+    }
+
+    @Test("a client's resume and an edge's re-subscription replay overlap: in every order of finishing, exactly what the client missed")
     func overlappingReplays() {
-        for resumeFirst in [true, false] {
-            var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-            state.follow(channel, buffering: true)
-            state.noteFollowing(channel, from: 5)
-            // The ring changed while the new session set up: the edge replays after its resume point (5).
-            let held = state.beginReplay(channel, after: state.resumePoint(channel))
-            // The client resumes from 18: it has everything up to there.
-            let resumed = state.beginReplay(channel, after: 18)
-            #expect(held == .started && resumed == .started)
-            #expect(state.resumePoint(channel) == 18)
-            _ = state.receive(channel, frame(21), now: t0)
-            let edgeReplay = (6...20).map { frame($0) }
-            let clientReplay = (19...20).map { frame($0) }
-            if resumeFirst {
-                _ = state.finishReplay(channel, events: clientReplay, through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
-                _ = state.finishReplay(channel, events: edgeReplay, through: 20, trailer: nil, now: t0)
-            } else {
-                _ = state.finishReplay(channel, events: edgeReplay, through: 20, trailer: nil, now: t0)
-                _ = state.finishReplay(channel, events: clientReplay, through: 20, trailer: ByteBuffer(string: "resumed"), now: t0)
+        // The new socket followed from seq 5 (its baseline). The ring changed while it set up: the
+        // edge replays after its resume point (5). The client resumes from `resumedFrom`: from 18
+        // (it has more than the baseline) or from 3 (older: it missed events before the new socket
+        // followed, which only its own replay brings).
+        for resumedFrom: UInt64 in [18, 3] {
+            for resumeFirst in [true, false] {
+                for edgeBeganFirst in [true, false] {
+                    var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+                    state.follow(channel, .untilResumeWindowEnds)
+                    state.noteFollowing(channel, from: 5)
+                    let point = state.resumePoint(channel)
+                    #expect(point == 5)
+                    _ = state.endResumeWindow(except: [channel], now: t0)  // the client's resume frame came first
+                    var began: [SessionState.ReplayStart] = []
+                    if edgeBeganFirst { began.append(state.beginReplay(channel, after: point, by: .edge(1))) }
+                    began.append(state.beginReplay(channel, after: resumedFrom, by: .client))
+                    if !edgeBeganFirst { began.append(state.beginReplay(channel, after: point, by: .edge(1))) }
+                    #expect(began == [.started, .started])
+                    _ = state.receive(channel, frame(21), now: t0)
+                    let edgeReplay = (6...20).map { frame($0) }
+                    let clientReplay = ((resumedFrom + 1)...20).map { frame($0) }
+                    let trailer = ByteBuffer(string: "resumed")
+                    if resumeFirst {
+                        _ = state.finishReplay(channel, by: .client, events: clientReplay, through: 20, trailer: trailer, now: t0)
+                        #expect(drain(&state) == [], "held while the edge's replay is on its way")
+                        _ = state.finishReplay(channel, by: .edge(1), events: edgeReplay, through: 20, trailer: nil, now: t0)
+                    } else {
+                        _ = state.finishReplay(channel, by: .edge(1), events: edgeReplay, through: 20, trailer: nil, now: t0)
+                        #expect(drain(&state) == [], "held while the client's replay is on its way")
+                        _ = state.finishReplay(channel, by: .client, events: clientReplay, through: 20, trailer: trailer, now: t0)
+                    }
+                    let expected = ((resumedFrom + 1)...20).map { "e\($0)" } + ["resumed", "e21"]
+                    #expect(drain(&state) == expected, "resumed from \(resumedFrom), resume first: \(resumeFirst), edge began first: \(edgeBeganFirst)")
+                    _ = state.receive(channel, frame(21), now: t0)
+                    _ = state.receive(channel, frame(22), now: t0)
+                    #expect(drain(&state) == ["e22"])
+                }
             }
-            let expected = resumeFirst ? ["e19", "e20", "resumed", "e21"] : ["e19", "e20", "e21", "resumed"]
-            #expect(drain(&state) == expected)
         }
+    }
+
+    @Test("an edge replay waits for the client's resume while the resume window is open: the edge's start does not decide what the client needs")
+    func edgeReplayDuringResumeWindow() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, .untilResumeWindowEnds)
+        state.noteFollowing(channel, from: 5)
+        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
+        _ = state.receive(channel, frame(9), now: t0)
+        _ = state.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
+        #expect(drain(&state) == [], "the client may still resume from before 5")
+        _ = state.endResumeWindow(except: [channel], now: t0)
+        _ = state.beginReplay(channel, after: 2, by: .client)
+        _ = state.finishReplay(channel, by: .client, events: (3...9).map { frame($0) }, through: 9, trailer: ByteBuffer(string: "resumed"), now: t0)
+        #expect(drain(&state) == (3...9).map { "e\($0)" } + ["resumed"])
+        // Without a resume of the channel, the window's end lets everything held go.
+        var plain = SessionState(limit: 1 << 20, grace: .seconds(10))
+        plain.follow(channel, .untilResumeWindowEnds)
+        plain.noteFollowing(channel, from: 5)
+        _ = plain.beginReplay(channel, after: plain.resumePoint(channel), by: .edge(1))
+        _ = plain.receive(channel, frame(9), now: t0)
+        _ = plain.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
+        _ = plain.endResumeWindow(now: t0)
+        #expect(drain(&plain) == (6...9).map { "e\($0)" })
+    }
+
+    @Test("a newer edge replay supersedes an older one; a client replay with a hole after it waits for the edge's")
+    func supersededEdgeReplays() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, .live)
+        state.noteFollowing(channel, from: 1)
+        _ = state.receive(channel, frame(2), now: t0)
+        #expect(drain(&state) == ["e2"])
+        // The owner restarted, then the ring changed: two re-subscriptions, each replaying after 2.
+        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
+        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(2))
+        _ = state.receive(channel, frame(7), now: t0)  // through the newest subscription
+        // The older replay finishes: the newer one is still on its way, so the channel stays held.
+        _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(4)], through: 4, trailer: nil, now: t0)
+        #expect(drain(&state) == [])
+        // A second resume on this socket finishes too: still held for the edge's newest replay.
+        _ = state.beginReplay(channel, after: 2, by: .client)
+        _ = state.finishReplay(channel, by: .client, events: [frame(3), frame(4), frame(5)], through: 5, trailer: nil, now: t0)
+        #expect(drain(&state) == [])
+        _ = state.finishReplay(channel, by: .edge(2), events: (3...6).map { frame($0) }, through: 6, trailer: nil, now: t0)
+        #expect(drain(&state) == (3...7).map { "e\($0)" })
+        #expect(state.bytes == 0)
+        // The older replay was superseded; a late copy of it adds nothing old.
+        _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(8)], through: 8, trailer: nil, now: t0)
+        #expect(drain(&state) == ["e8"])
     }
 
     @Test("a long hold keeps every event and lets them go in order, counting their bytes")
     func longHold() {
         var state = SessionState(limit: 1 << 30, grace: .seconds(10))
-        state.follow(channel, buffering: true)
+        state.follow(channel, .untilResumeWindowEnds)
         let events = (1...20_000).map { frame(UInt64($0)) }
         for event in events { _ = state.receive(channel, event, now: t0) }
         #expect(state.bytes == events.reduce(0) { $0 + $1.bytes.readableBytes })
@@ -156,7 +241,7 @@ struct SessionStateTests {
     @Test("over the limit starts a slow episode; reading ends it; past the grace or at twice the limit it closes")
     func backpressure() {
         var state = SessionState(limit: 100, grace: .seconds(10))
-        state.follow(channel, buffering: false)
+        state.follow(channel, .live)
         let big = String(repeating: "x", count: 60)
         let first = state.receive(channel, frame(1, big), now: t0)
         let second = state.receive(channel, frame(2, big), now: t0)
@@ -173,7 +258,7 @@ struct SessionStateTests {
         #expect(late == .closeSlow)
         // Twice the limit closes at once, before any grace.
         var burst = SessionState(limit: 100, grace: .seconds(10))
-        burst.follow(channel, buffering: false)
+        burst.follow(channel, .live)
         var actions: [SessionState.Action] = []
         for seq: UInt64 in 1...4 { actions.append(burst.receive(channel, frame(seq, big), now: t0)) }
         #expect(actions == [.write, .armSlowTimer(deadline: t0.advanced(by: .seconds(10))), .write, .closeSlow])  // 180 B, then 240 B > 2 × 100
@@ -186,11 +271,11 @@ struct SessionStateTests {
     @Test("a draining close also sends the events still held for a resume")
     func drainingClose() {
         var held = SessionState(limit: 1 << 20, grace: .seconds(10))
-        held.follow(channel, buffering: true)
+        held.follow(channel, .untilResumeWindowEnds)
         _ = held.receive(channel, frame(4), now: t0)
         #expect(held.close(releasingHeld: true, now: t0).map { String(buffer: $0) } == ["e4"])
         var dropped = SessionState(limit: 1 << 20, grace: .seconds(10))
-        dropped.follow(channel, buffering: true)
+        dropped.follow(channel, .untilResumeWindowEnds)
         _ = dropped.receive(channel, frame(4), now: t0)
         #expect(dropped.close(now: t0).isEmpty)
     }

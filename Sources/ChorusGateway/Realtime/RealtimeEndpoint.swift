@@ -183,7 +183,7 @@ struct RealtimeEndpoint: Sendable {
             for channel in channels {
                 group.addTask {
                     do {
-                        try await hub.follow(session, channel, buffering: true)
+                        try await hub.follow(session, channel, .untilResumeWindowEnds)
                     } catch {
                         logger.debug("cannot follow channel", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
                     }

@@ -78,18 +78,20 @@ public final class RealtimeHub: EdgeEventSink, Service {
     ///
     /// Each session's stream of the channel is held (buffered) and its resume point taken before
     /// the new subscription is made: a live event that arrives through it before the replay must
-    /// not move the resume point past the events the session missed. A session still setting up
-    /// (no resume point yet: its follow is in flight, and its client's `resume` or the resume
-    /// window decides what it gets) is left alone.
+    /// not move the resume point past the events the session missed. The replay is the edge's
+    /// (``SessionState/Replayer/edge(_:)``, by the subscription's generation): a newer one
+    /// supersedes it, and it does not decide what a client still setting up needs. A session whose
+    /// follow is still in flight (no resume point yet) is left alone.
     func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
             for channel in state.followers.keys where filter(channel) {
-                let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
-                    let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel, after: point) == .started ? (session, point) : nil
-                }
                 state.generation += 1
                 let generation = state.generation
+                let replayer = SessionState.Replayer.edge(generation)
+                let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
+                    let point = session.resumePoint(channel)
+                    return point > 0 && session.beginReplay(channel, after: point, by: replayer) == .started ? (session, point) : nil
+                }
                 let subscription = Task { [node, edgeName] in
                     // The owner may still be hard to reach (it just restarted, or the ring just
                     // changed): keep trying for a while rather than leave the sessions without events.
@@ -112,10 +114,13 @@ public final class RealtimeHub: EdgeEventSink, Service {
                 Task {
                     // Events published at the owner before the subscription landed are only in its
                     // log. If the subscription failed, the replay fails too and tells the sessions
-                    // (`resume_failed`), so their clients resume elsewhere.
+                    // (`resume_failed`), so their clients resume elsewhere. The sessions' replays
+                    // run at once: each holds its channel until it finishes.
                     _ = try? await subscription.value
-                    for (session, point) in held {
-                        await self.replay(session, channel, after: point, announce: false)
+                    await withTaskGroup(of: Void.self) { group in
+                        for (session, point) in held {
+                            group.addTask { await self.replay(session, channel, after: point, by: replayer, announce: false) }
+                        }
                     }
                     // The owner's watcher list is ephemeral: register this edge's watches again.
                     for session in watchers {
@@ -206,7 +211,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     private func join(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64) async {
         guard !session.follows(channel) else { return }
         do {
-            try await follow(session, channel, buffering: true)
+            try await follow(session, channel, .untilReplay)
         } catch {
             logger.debug("follow failed", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
             return
@@ -313,10 +318,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
     // MARK: Following channels
 
     /// Makes `session` follow `channel` and waits until this edge is subscribed to it.
-    func follow(_ session: RealtimeSession, _ channel: ChannelID, buffering: Bool) async throws {
+    func follow(_ session: RealtimeSession, _ channel: ChannelID, _ start: SessionState.Following) async throws {
         if session.format == .stream { _ = try await address(of: channel) }
         let subscription = state.withLock { state in
-            session.follow(channel, buffering: buffering)
+            session.follow(channel, start)
             state.followers[channel, default: ChannelFollowers()].insert(session)
             if let existing = state.subscriptions[channel] { return existing }
             state.generation += 1

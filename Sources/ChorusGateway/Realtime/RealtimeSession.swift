@@ -85,8 +85,8 @@ final class RealtimeSession: Sendable {
         perform(shell.withLock { $0.state.send(bytes, now: now) })
     }
 
-    func follow(_ channel: ChannelID, buffering: Bool) {
-        shell.withLock { $0.state.follow(channel, buffering: buffering) }
+    func follow(_ channel: ChannelID, _ start: SessionState.Following) {
+        shell.withLock { $0.state.follow(channel, start) }
     }
 
     func follows(_ channel: ChannelID) -> Bool {
@@ -148,14 +148,16 @@ final class RealtimeSession: Sendable {
         shell.withLock { Array($0.state.streams.keys) }
     }
 
-    /// Holds `channel`'s live events for a replay; `false` if it is not followed.
-    func beginReplay(_ channel: ChannelID, after seq: UInt64) -> SessionState.ReplayStart {
-        shell.withLock { $0.state.beginReplay(channel, after: seq) }
+    /// Holds `channel`'s live events for a replay (see ``SessionState/beginReplay(_:after:by:)``).
+    func beginReplay(_ channel: ChannelID, after seq: UInt64, by replayer: SessionState.Replayer) -> SessionState.ReplayStart {
+        shell.withLock { $0.state.beginReplay(channel, after: seq, by: replayer) }
     }
 
-    func finishReplay(_ channel: ChannelID, events: [SessionState.Frame], through: UInt64, trailer: ByteBuffer?) {
+    func finishReplay(
+        _ channel: ChannelID, by replayer: SessionState.Replayer, events: [SessionState.Frame], through: UInt64, trailer: ByteBuffer?
+    ) {
         let now = clock.now()
-        perform(shell.withLock { $0.state.finishReplay(channel, events: events, through: through, trailer: trailer, now: now) })
+        perform(shell.withLock { $0.state.finishReplay(channel, by: replayer, events: events, through: through, trailer: trailer, now: now) })
     }
 
     /// Ends the resume window, once (see ``SessionState/endResumeWindow(except:now:)``).

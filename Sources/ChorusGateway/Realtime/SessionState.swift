@@ -4,13 +4,25 @@ import NIOCore
 /// What one WebSocket session has queued and how each channel's events join its stream: a pure
 /// state machine, driven by the session shell and tested without sockets.
 ///
-/// **Stitching.** Each followed channel is either `buffering` (events wait: during the resume
-/// window after `hello`, and while a replay is fetched) or `live` (events go to the queue). A live
-/// channel remembers the last seq it queued and drops any logged event at or below it, so a
-/// replayed event is never sent twice. A replay ends with ``finishReplay(_:events:through:trailer:now:)``:
-/// the replayed events go out first, then the buffered ones after the replay's last seq.
+/// **Stitching.** Each followed channel is either `held` (events wait: during the resume window
+/// after `hello`, and while replays are fetched) or `live` (events go to the queue). A live channel
+/// remembers the last seq it queued and drops any logged event at or below it, so a replayed event
+/// is never sent twice. A held channel keeps what arrives — live events and the events of each
+/// replay that finished — and lets it go, merged in seq order without duplicates, once it knows
+/// what the client needs and no replay it waits for is still on its way:
 ///
-/// **Backpressure.** Queued and buffered bytes count against `limit`. Over the limit, the session
+/// - What the client needs (`delivered`) is known when it went out already (the channel was live),
+///   when the client resumed from a seq or a join replays from its `member_add`, or when the resume
+///   window ended without the client naming the channel. Until then (a client that announced a
+///   resume), an edge's replay does not decide it: the client may still ask for older events.
+/// - It waits for every client replay (a resume, a join) and for the newest edge replay (after a
+///   ring change or an owner's restart, the edge subscribed again; events between the old
+///   subscription and the new one are only in the replay). A newer edge replay supersedes an older
+///   one: it starts from where the older one would, with the newest subscription behind it.
+///
+/// So overlapping replays never drop what another brings, whichever finishes first.
+///
+/// **Backpressure.** Queued and held bytes count against `limit`. Over the limit, the session
 /// is slow from that moment; still slow after the grace period, or at twice the limit, it must be
 /// closed (1008). Below the limit again, it is no longer slow.
 struct SessionState {
@@ -21,8 +33,56 @@ struct SessionState {
     }
 
     enum Stream {
-        case buffering(delivered: UInt64, pending: [Frame])
+        case held(Hold)
         case live(delivered: UInt64)
+    }
+
+    /// A held channel's frames and what it waits for.
+    struct Hold {
+        /// Every event at or below it went out or is not needed; `nil` while the client (which
+        /// announced a resume) may still ask for older events.
+        var delivered: UInt64?
+        /// Whether the end of the resume window decides `delivered` (else a client replay does).
+        var untilResumeWindowEnds: Bool
+        /// Client replays (a resume, a join) on their way.
+        var clientReplays = 0
+        /// The newest edge replay on its way, by id (older ones are superseded).
+        var edgeReplay: UInt64?
+        /// The newest seq any replay that finished covers (all events up to it were in one).
+        var through: UInt64 = 0
+        /// The newest seq of a live event held: an ephemeral event arriving after it goes out after it.
+        var lastLive: UInt64 = 0
+        var frames: [Held] = []
+
+        var isWaiting: Bool { delivered == nil || clientReplays > 0 || edgeReplay != nil }
+    }
+
+    /// A held frame and where it goes: in `position` order (an event's seq; a replay's trailer
+    /// at the replay's last seq, after the events; an ephemeral event after the live event before it).
+    struct Held {
+        var position: UInt64
+        var rank: UInt8
+        var frame: Frame
+
+        static func event(_ frame: Frame) -> Held { Held(position: frame.seq ?? 0, rank: 0, frame: frame) }
+    }
+
+    /// How a channel starts when the session follows it.
+    enum Following: Equatable {
+        case live
+        /// Held until the resume window ends or the client resumes the channel.
+        case untilResumeWindowEnds
+        /// Held until a client replay (a join's) says where it starts and finishes.
+        case untilReplay
+    }
+
+    /// Who asked for a replay.
+    enum Replayer: Equatable, Sendable {
+        /// The client's `resume`, or a join: its start is what the socket needs.
+        case client
+        /// The edge, after subscribing again (id: increasing per edge); its start is only where the
+        /// edge knows the socket was.
+        case edge(UInt64)
     }
 
     /// What the shell must do after a change.
@@ -42,12 +102,10 @@ struct SessionState {
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
-    /// Channels held for a replay that has not finished: only a ``finishReplay`` lets them go.
-    private var replaying: Set<ChannelID> = []
     /// Whether the resume window after `hello` is still open (the first client frame or the
     /// window's timer closes it, whichever comes first).
     private var resumeWindowOpen = true
-    /// Bytes in `queue` plus bytes buffered in streams.
+    /// Bytes in `queue` plus bytes held in streams.
     private(set) var bytes = 0
     /// When the session went over `limit`; `nil` while under it.
     private(set) var slowSince: Timestamp?
@@ -61,10 +119,15 @@ struct SessionState {
 
     // MARK: Following channels
 
-    /// Starts following `channel` (no-op if it already does); events wait while `buffering`.
-    mutating func follow(_ channel: ChannelID, buffering: Bool) {
+    /// Starts following `channel` (no-op if it already does).
+    mutating func follow(_ channel: ChannelID, _ start: Following) {
         guard streams[channel] == nil else { return }
-        streams[channel] = buffering ? .buffering(delivered: 0, pending: []) : .live(delivered: 0)
+        switch start {
+        case .live: streams[channel] = .live(delivered: 0)
+        // Once the window has ended, nothing will name the channel.
+        case .untilResumeWindowEnds: streams[channel] = resumeWindowOpen ? .held(Hold(delivered: nil, untilResumeWindowEnds: true)) : .live(delivered: 0)
+        case .untilReplay: streams[channel] = .held(Hold(delivered: nil, untilResumeWindowEnds: false))
+        }
     }
 
     /// Notes that the session follows `channel` from after `seq` (events up to it came before).
@@ -72,12 +135,13 @@ struct SessionState {
         baselines[channel] = max(baselines[channel] ?? 0, seq)
     }
 
-    /// Where to replay `channel` from after it moved to another node: the later of the last seq
+    /// Where the edge replays `channel` from after subscribing again: the later of the last seq
     /// delivered and the seq the session started following at.
     func resumePoint(_ channel: ChannelID) -> UInt64 {
         let delivered: UInt64 =
             switch streams[channel] {
-            case .buffering(let delivered, _)?, .live(let delivered)?: delivered
+            case .held(let hold)?: hold.delivered ?? 0
+            case .live(let delivered)?: delivered
             case nil: 0
             }
         return max(delivered, baselines[channel] ?? 0)
@@ -86,46 +150,53 @@ struct SessionState {
     /// Whether events of `channel` reach this session.
     func follows(_ channel: ChannelID) -> Bool { streams[channel] != nil }
 
-    /// Stops following `channel`, dropping what it buffered.
+    /// Stops following `channel`, dropping what it held.
     mutating func unfollow(_ channel: ChannelID) {
-        if case .buffering(_, let pending)? = streams[channel] {
-            bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
-        }
+        if case .held(let hold)? = streams[channel] { bytes -= hold.frames.byteCount }
         streams[channel] = nil
         baselines[channel] = nil
-        replaying.remove(channel)
         updateSlow(now: nil)
     }
 
-    /// Holds `channel`'s live events while a replay of what came after `seq` is fetched (`false` if
-    /// it is not followed).
+    /// Holds `channel` while a replay of what came after `seq` is fetched.
     ///
-    /// Whoever asks for a replay after `seq` needs nothing at or below it: the client resumed from
-    /// it, or it came before the session followed the channel. So from here on nothing at or below
-    /// `seq` is queued, whichever of several overlapping replays finishes first (an edge's
-    /// re-subscription after a ring change can race the client's own `resume`).
+    /// A client's replay means the socket needs nothing at or below `seq`: the client resumed from
+    /// it, or (a join) it came before the user joined. An edge's replay says nothing about that
+    /// while the client may still resume the channel (see the type's documentation).
     ///
-    /// A replay from before the session followed the channel (`seq` below its baseline) cannot be
-    /// stitched once live events from after the baseline went out (a client that connected without
-    /// announcing a resume, or that resumes a channel a second time): the older events would come
-    /// after newer ones, or not at all. That is ``ReplayStart/sentLiveAlready``, and nothing changes.
-    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64) -> ReplayStart {
+    /// A client replay from before the session followed the channel (`seq` below its baseline)
+    /// cannot be stitched once live events from after the baseline went out (a client that
+    /// connected without announcing a resume, or that resumes a channel a second time): the older
+    /// events would come after newer ones, or not at all. That is ``ReplayStart/sentLiveAlready``,
+    /// and nothing changes.
+    mutating func beginReplay(_ channel: ChannelID, after seq: UInt64, by replayer: Replayer) -> ReplayStart {
+        var hold: Hold
         switch streams[channel] {
         case nil:
             return .notFollowed
-        case .buffering(let delivered, let pending):
-            streams[channel] = .buffering(delivered: max(delivered, seq), pending: pending)
+        case .held(let held):
+            hold = held
         case .live(let delivered):
-            if let baseline = baselines[channel], delivered > baseline, seq < baseline { return .sentLiveAlready }
-            streams[channel] = .buffering(delivered: max(delivered, seq), pending: [])
+            hold = Hold(delivered: delivered, untilResumeWindowEnds: false)
         }
-        replaying.insert(channel)
+        switch replayer {
+        case .client:
+            if let delivered = hold.delivered, let baseline = baselines[channel], delivered > baseline, seq < baseline {
+                return .sentLiveAlready
+            }
+            hold.delivered = max(hold.delivered ?? 0, seq)
+            hold.untilResumeWindowEnds = false
+            hold.clientReplays += 1
+        case .edge(let id):
+            hold.edgeReplay = max(hold.edgeReplay ?? 0, id)
+        }
+        streams[channel] = .held(hold)
         return .started
     }
 
-    /// What ``beginReplay(_:after:)`` did.
+    /// What ``beginReplay(_:after:by:)`` did.
     enum ReplayStart: Equatable {
-        /// The channel is held until ``finishReplay(_:events:through:trailer:now:)``.
+        /// The channel is held until the replay finishes.
         case started
         case notFollowed
         /// Live events newer than the replay's start went out already: the replay is refused.
@@ -138,12 +209,17 @@ struct SessionState {
     mutating func receive(_ channel: ChannelID, _ frame: Frame, now: Timestamp) -> Action {
         guard !isClosing, let index = streams.index(forKey: channel) else { return .none }
         switch streams.values[index] {
-        case .buffering(let delivered, var pending):
+        case .held(var hold):
             // The dictionary lets go of its copy first, so the append is in place: otherwise each
-            // event would copy the whole buffer (quadratic over a long hold).
-            streams.values[index] = .live(delivered: delivered)
-            pending.append(frame)
-            streams.values[index] = .buffering(delivered: delivered, pending: pending)
+            // event would copy the whole hold (quadratic over a long one).
+            streams.values[index] = .live(delivered: 0)
+            if let seq = frame.seq {
+                hold.frames.append(.event(frame))
+                hold.lastLive = max(hold.lastLive, seq)
+            } else {
+                hold.frames.append(Held(position: hold.lastLive, rank: 2, frame: frame))
+            }
+            streams.values[index] = .held(hold)
             bytes += frame.bytes.readableBytes
             return updateSlow(now: now)
         case .live(let delivered):
@@ -154,60 +230,86 @@ struct SessionState {
         }
     }
 
-    /// A replay of `channel` arrived: queue the replayed events after what was delivered (or
-    /// needed by no one, see ``beginReplay(_:after:)``), then `trailer` (e.g. the `resumed` frame),
-    /// then the buffered events after `through`; the channel goes live. A replay that finishes after
-    /// another already let the channel go live adds only what is newer than what went out.
-    mutating func finishReplay(_ channel: ChannelID, events: [Frame], through: UInt64, trailer: ByteBuffer?, now: Timestamp) -> Action {
+    /// A replay of `channel` by `replayer` arrived: its events (all of the channel's events up to
+    /// `through` that the socket may see) and `trailer` (e.g. the `resumed` frame, after them).
+    /// The channel goes live once nothing it waits for is left (see the type's documentation).
+    /// A replay that finishes after the channel went live adds only what is newer than what went out.
+    mutating func finishReplay(
+        _ channel: ChannelID, by replayer: Replayer, events: [Frame], through: UInt64, trailer: ByteBuffer?, now: Timestamp
+    ) -> Action {
         guard !isClosing, let stream = streams[channel] else { return .none }
-        replaying.remove(channel)
-        let (delivered, pending): (UInt64, [Frame]) =
-            switch stream {
-            case .buffering(let delivered, let pending): (delivered, pending)
-            case .live(let delivered): (delivered, [])
+        switch stream {
+        case .live(let delivered):
+            var last = delivered
+            var frames: [ByteBuffer] = []
+            for event in events {
+                guard let seq = event.seq, seq > last else { continue }
+                frames.append(event.bytes)
+                last = seq
             }
-        bytes -= pending.reduce(0) { $0 + $1.bytes.readableBytes }
-        var last = delivered
-        var frames: [ByteBuffer] = []
-        for event in events {
-            guard let seq = event.seq, seq > last else { continue }
-            frames.append(event.bytes)
-            last = seq
+            if let trailer { frames.append(trailer) }
+            streams[channel] = .live(delivered: max(last, through))
+            return enqueue(frames, now: now)
+        case .held(var hold):
+            switch replayer {
+            case .client: hold.clientReplays = max(hold.clientReplays - 1, 0)
+            case .edge(let id): if hold.edgeReplay == id { hold.edgeReplay = nil }
+            }
+            hold.through = max(hold.through, through)
+            hold.frames.reserveCapacity(hold.frames.count + events.count + 1)
+            for event in events {
+                hold.frames.append(.event(event))
+                bytes += event.bytes.readableBytes
+            }
+            if let trailer {
+                hold.frames.append(Held(position: through, rank: 1, frame: Frame(seq: nil, bytes: trailer)))
+                bytes += trailer.readableBytes
+            }
+            guard hold.isWaiting else { return release(channel, hold, now: now) }
+            streams[channel] = .held(hold)
+            return updateSlow(now: now)
         }
-        if let trailer { frames.append(trailer) }
-        last = max(last, through)
-        for event in pending {
-            if let seq = event.seq {
+    }
+
+    /// Lets `hold` go: its frames in order, without events at or below what was delivered and
+    /// without duplicates; the channel goes live.
+    private mutating func release(_ channel: ChannelID, _ hold: Hold, now: Timestamp) -> Action {
+        bytes -= hold.frames.byteCount
+        // A stable sort: frames at one position keep their order of arrival.
+        let ordered = hold.frames.enumerated().sorted {
+            ($0.element.position, $0.element.rank, $0.offset) < ($1.element.position, $1.element.rank, $1.offset)
+        }
+        var last = hold.delivered ?? 0
+        var frames: [ByteBuffer] = []
+        frames.reserveCapacity(ordered.count)
+        for (_, held) in ordered {
+            if let seq = held.frame.seq {
                 guard seq > last else { continue }
                 last = seq
             }
-            frames.append(event.bytes)
+            frames.append(held.frame.bytes)
         }
-        streams[channel] = .live(delivered: last)
+        streams[channel] = .live(delivered: max(last, hold.through))
         return enqueue(frames, now: now)
     }
 
-    /// Ends buffering of `channel` without a replay: its buffered events go out as they are.
-    mutating func release(_ channel: ChannelID, now: Timestamp) -> Action {
-        guard case .buffering(let delivered, _)? = streams[channel] else { return .none }
-        return finishReplay(channel, events: [], through: delivered, trailer: nil, now: now)
-    }
-
     /// Ends the resume window (the client's first frame came, keeping the channels it resumes, or
-    /// the window's time passed), once: buffered channels go live, except those a replay holds.
+    /// the window's time passed), once: the channels it held need what came after the session
+    /// followed them, and go live unless a replay holds them.
     mutating func endResumeWindow(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
         guard resumeWindowOpen else { return .none }
         resumeWindowOpen = false
-        return releaseAll(except: kept, now: now)
-    }
-
-    /// Ends buffering of every channel but `kept` and those a replay holds (their replay's
-    /// ``finishReplay`` will; releasing them early would drop what the replay brings).
-    mutating func releaseAll(except kept: Set<ChannelID> = [], now: Timestamp) -> Action {
         var action = Action.none
-        for channel in streams.keys where !kept.contains(channel) && !replaying.contains(channel) {
-            let result = release(channel, now: now)
-            if result != .none { action = result }
+        for (channel, stream) in streams where !kept.contains(channel) {
+            guard case .held(var hold) = stream, hold.untilResumeWindowEnds else { continue }
+            hold.untilResumeWindowEnds = false
+            hold.delivered = hold.delivered ?? 0
+            if hold.isWaiting {
+                streams[channel] = .held(hold)
+            } else {
+                let result = release(channel, hold, now: now)
+                if result != .none { action = result }
+            }
         }
         return action
     }
@@ -237,7 +339,11 @@ struct SessionState {
     /// Stops queueing; returns what is still queued (to drain at a graceful close). With
     /// `releasingHeld`, events still held for a resume go out too: the client will not resume here.
     mutating func close(releasingHeld: Bool = false, now: Timestamp) -> [ByteBuffer] {
-        if releasingHeld { _ = releaseAll(now: now) }
+        if releasingHeld {
+            for (channel, stream) in streams {
+                if case .held(let hold) = stream { _ = release(channel, hold, now: now) }
+            }
+        }
         isClosing = true
         let remaining = Array(queue)
         queue.removeAll()
@@ -275,4 +381,8 @@ struct SessionState {
         slowSince = now
         return .armSlowTimer(deadline: now.advanced(by: grace))
     }
+}
+
+extension [SessionState.Held] {
+    var byteCount: Int { reduce(0) { $0 + $1.frame.bytes.readableBytes } }
 }

@@ -131,7 +131,7 @@ struct StreamRealtimeEndpoint: Sendable {
                         do {
                             let view = try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: 0)) }
                             hub.noteAddress(view.address, of: id)
-                            try await hub.follow(session, id, buffering: true)
+                            try await hub.follow(session, id, .untilResumeWindowEnds)
                             return view
                         } catch {
                             logger.debug("cannot follow channel", metadata: ["channel.id": "\(id)", "error": "\(error)"])

@@ -46,7 +46,7 @@ struct StreamWatch {
                             throw StreamError.input("a socket watches at most \(limit) channels it is not a member of (realtime.max_watched_channels); stop watching some first")
                         }
                         do {
-                            try await hub.follow(local, id, buffering: false)
+                            try await hub.follow(local, id, .live)
                         } catch {
                             _ = local.followedForWatch(id)
                             throw error

@@ -1,0 +1,208 @@
+@testable import ChorusGateway
+import ChorusModel
+import ChorusTestSupport
+import NIOCore
+import Testing
+
+/// Runs one socket's ``SessionState`` for one channel through random interleavings of what the
+/// edge sees when a client reconnects with `?resume=1` while the channel's owner fails: live
+/// events, owners dying (events stop reaching the edge), the edge's re-subscriptions and replays
+/// (several overlapping, finishing in any order), and the client's own `resume` from an older seq.
+/// One seed decides every step; after each step the socket's stream so far must be exactly the
+/// events after the client's resume point, in order: no gap, no duplicate, no reordering.
+@Suite("SessionState stitching simulation")
+struct SessionStitchingSimulationTests {
+    let channel = ChannelID(rawValue: 7)
+    let now = Timestamp.seconds(1_800_000_000)
+
+    /// An edge replay after a re-subscription, from when it began to when it finished.
+    struct EdgeReplay {
+        enum Phase { case subscribing, subscribed, fetched(events: [UInt64], through: UInt64) }
+        var id: UInt64
+        var point: UInt64
+        var phase: Phase
+    }
+
+    enum Client {
+        /// Connected; the resume frame has not come yet.
+        case connected
+        /// Its resume frame came (the window ended) but this channel's replay has not begun.
+        case resumeFrame
+        case replaying
+        case fetched(events: [UInt64], through: UInt64)
+        case done
+    }
+
+    struct World {
+        var random: SeededRandom
+        var state = SessionState(limit: 1 << 30, grace: .seconds(10))
+        var head: UInt64 = 0
+        /// Live events on their way to the edge, in order.
+        var wire: [UInt64] = []
+        /// Whether the edge's subscription is dead (the owner failed, or a re-subscription is not in place yet).
+        var outage = false
+        var replays: [EdgeReplay] = []
+        var generation: UInt64 = 0
+        var client = Client.connected
+        var resumedFrom: UInt64 = 0
+        /// What the socket got, in order.
+        var out: [String] = []
+        var lastOut: UInt64 = 0
+        var failure: String?
+    }
+
+    @Test("random interleavings of live events, owner failures, overlapping edge replays and a client's resume: exactly what the client missed, in order")
+    func randomInterleavings() {
+        var failures: [String] = []
+        for seed in UInt64(1)...1_500 {
+            if let failure = run(seed: seed) { failures.append("seed \(seed): \(failure)") }
+            if failures.count >= 3 { break }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    /// One run; the first broken invariant, or `nil`.
+    func run(seed: UInt64) -> String? {
+        var world = World(random: SeededRandom(seed: seed))
+        // Events before the socket follows; the edge's subscription starts after them.
+        for _ in 0..<Int.random(in: 1...6, using: &world.random) { world.head += 1 }
+        world.state.follow(channel, .untilResumeWindowEnds)
+        world.state.noteFollowing(channel, from: world.head)
+        world.resumedFrom = UInt64.random(in: 0...world.head, using: &world.random)
+        world.lastOut = world.resumedFrom
+        for _ in 0..<200 {
+            step(&world)
+            collect(&world)
+            if let failure = world.failure { return failure }
+        }
+        settle(&world)
+        if let failure = world.failure { return failure }
+        guard world.lastOut == world.head else { return "ended at \(world.lastOut) of \(world.head): \(world.out.suffix(8))" }
+        guard world.out.filter({ $0 == "resumed" }).count == 1 else { return "the resumed frame went out \(world.out.filter { $0 == "resumed" }.count) times" }
+        return nil
+    }
+
+    /// One random step of whoever may act.
+    func step(_ world: inout World) {
+        switch Int.random(in: 0..<10, using: &world.random) {
+        case 0, 1:  // an event is published
+            world.head += 1
+            if !world.outage { world.wire.append(world.head) }
+        case 2, 3:  // a live event reaches the edge
+            if !world.wire.isEmpty { receive(world.wire.removeFirst(), &world) }
+        case 4:  // the owner fails: its events stop reaching the edge
+            if world.random.chance(0.3) { world.outage = true }
+        case 5:  // the edge subscribes again (a ring change, an owner's new incarnation)
+            if world.outage || world.random.chance(0.2) { beginEdgeReplay(&world) }
+        case 6, 7:  // an edge replay moves on
+            if let index = world.replays.indices.randomElement(using: &world.random) { advance(edgeReplay: index, &world) }
+        default:  // the client moves on
+            advanceClient(&world)
+        }
+    }
+
+    func beginEdgeReplay(_ world: inout World) {
+        world.generation += 1
+        let point = world.state.resumePoint(channel)
+        guard world.state.beginReplay(channel, after: point, by: .edge(world.generation)) == .started else {
+            world.failure = "an edge replay was refused"
+            return
+        }
+        // The old subscription may keep delivering until the new one lands, or not.
+        if world.random.chance(0.5) { world.outage = true }
+        world.replays.append(EdgeReplay(id: world.generation, point: point, phase: .subscribing))
+    }
+
+    func advance(edgeReplay index: Int, _ world: inout World) {
+        let replay = world.replays[index]
+        switch replay.phase {
+        case .subscribing:
+            // Only the newest subscription takes effect (the owner ignores older generations).
+            if replay.id == world.generation { world.outage = false }
+            world.replays[index].phase = .subscribed
+        case .subscribed:
+            world.replays[index].phase = .fetched(events: log(after: replay.point, world), through: world.head)
+        case .fetched(let events, let through):
+            world.replays.remove(at: index)
+            _ = world.state.finishReplay(channel, by: .edge(replay.id), events: events.map(frame), through: through, trailer: nil, now: now)
+        }
+    }
+
+    func advanceClient(_ world: inout World) {
+        switch world.client {
+        case .connected:
+            _ = world.state.endResumeWindow(except: [channel], now: now)
+            world.client = .resumeFrame
+        case .resumeFrame:
+            guard world.state.beginReplay(channel, after: world.resumedFrom, by: .client) == .started else {
+                world.failure = "the client's resume was refused"
+                return
+            }
+            world.client = .replaying
+        case .replaying:
+            world.client = .fetched(events: log(after: world.resumedFrom, world), through: world.head)
+        case .fetched(let events, let through):
+            _ = world.state.finishReplay(
+                channel, by: .client, events: events.map(frame), through: through, trailer: ByteBuffer(string: "resumed"), now: now)
+            world.client = .done
+        case .done:
+            break
+        }
+    }
+
+    /// Lets everything finish: the client's resume, an edge replay for an outage still open, every
+    /// replay, every live event; then one more event.
+    func settle(_ world: inout World) {
+        while !isDone(world.client) {
+            advanceClient(&world)
+            collect(&world)
+        }
+        if world.outage { beginEdgeReplay(&world) }
+        while !world.replays.isEmpty {
+            advance(edgeReplay: 0, &world)
+            collect(&world)
+        }
+        world.head += 1
+        world.wire.append(world.head)
+        while !world.wire.isEmpty {
+            receive(world.wire.removeFirst(), &world)
+            collect(&world)
+        }
+    }
+
+    func isDone(_ client: Client) -> Bool {
+        if case .done = client { return true }
+        return false
+    }
+
+    func receive(_ seq: UInt64, _ world: inout World) {
+        _ = world.state.receive(channel, frame(seq), now: now)
+    }
+
+    /// Takes what the socket's writer would write, checking each event follows the last.
+    func collect(_ world: inout World) {
+        while let bytes = world.state.next() {
+            let text = String(buffer: bytes)
+            world.out.append(text)
+            guard text != "resumed" else { continue }
+            guard let seq = UInt64(text.dropFirst()) else {
+                world.failure = "unexpected frame \(text)"
+                return
+            }
+            guard seq == world.lastOut + 1 else {
+                world.failure = "event \(seq) after \(world.lastOut) (resumed from \(world.resumedFrom)): \(world.out.suffix(8))"
+                return
+            }
+            world.lastOut = seq
+        }
+    }
+
+    /// The channel's logged events after `seq`.
+    func log(after seq: UInt64, _ world: World) -> [UInt64] {
+        seq < world.head ? Array((seq + 1)...world.head) : []
+    }
+
+    func frame(_ seq: UInt64) -> SessionState.Frame {
+        SessionState.Frame(seq: seq, bytes: ByteBuffer(string: "e\(seq)"))
+    }
+}
