@@ -23,23 +23,23 @@ struct SessionStateTests {
     func stitching() {
         var state = SessionState(limit: 1 << 20, grace: .seconds(10))
         state.follow(channel, .untilResumeWindowEnds)
-        #expect(state.beginReplay(channel, after: 2, by: .client) == .started)
+        #expect(state.beginReplay(channel, after: 2, by: .client(1)) == .started)
         // Live events arrive while the replay is fetched: 5 and 6 overlap what the replay returns.
         for seq: UInt64 in [5, 6] { _ = state.receive(channel, frame(seq), now: t0) }
         _ = state.receive(channel, frame(nil), now: t0)
         _ = state.receive(channel, frame(7), now: t0)
         #expect(drain(&state) == [])
         _ = state.finishReplay(
-            channel, by: .client, events: [frame(3), frame(4), frame(5), frame(6)], through: 6, trailer: ByteBuffer(string: "resumed"), now: t0)
+            channel, by: .client(1), events: [frame(3), frame(4), frame(5), frame(6)], through: 6, trailer: ByteBuffer(string: "resumed"), now: t0)
         #expect(drain(&state) == ["e3", "e4", "e5", "e6", "resumed", "typing", "e7"])
         // Live now: an old seq is a duplicate and dropped; new ones pass.
         _ = state.receive(channel, frame(7), now: t0)
         _ = state.receive(channel, frame(8), now: t0)
         #expect(drain(&state) == ["e8"])
         // A second resume from further back never re-sends what was delivered.
-        let began = state.beginReplay(channel, after: 6, by: .client)
+        let began = state.beginReplay(channel, after: 6, by: .client(1))
         #expect(began == .started)
-        _ = state.finishReplay(channel, by: .client, events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
+        _ = state.finishReplay(channel, by: .client(1), events: [frame(7), frame(8), frame(9)], through: 9, trailer: nil, now: t0)
         #expect(drain(&state) == ["e9"])
     }
 
@@ -49,8 +49,8 @@ struct SessionStateTests {
         state.follow(channel, .live)
         state.noteFollowing(channel, from: 10)
         // Nothing went out yet: a replay from anywhere stitches.
-        #expect(state.beginReplay(channel, after: 3, by: .client) == .started)
-        _ = state.finishReplay(channel, by: .client, events: [frame(4), frame(10)], through: 10, trailer: nil, now: t0)
+        #expect(state.beginReplay(channel, after: 3, by: .client(1)) == .started)
+        _ = state.finishReplay(channel, by: .client(1), events: [frame(4), frame(10)], through: 10, trailer: nil, now: t0)
         _ = state.receive(channel, frame(11), now: t0)
         #expect(drain(&state) == ["e4", "e10", "e11"])
         // 11 went out live: events 5-9 can no longer come before it.
@@ -59,12 +59,12 @@ struct SessionStateTests {
         live.noteFollowing(channel, from: 10)
         _ = live.receive(channel, frame(11), now: t0)
         #expect(drain(&live) == ["e11"])
-        #expect(live.beginReplay(channel, after: 4, by: .client) == .sentLiveAlready)
+        #expect(live.beginReplay(channel, after: 4, by: .client(1)) == .sentLiveAlready)
         _ = live.receive(channel, frame(12), now: t0)
         #expect(drain(&live) == ["e12"], "a refused replay leaves the channel live")
         // From the baseline on, nothing is missing: the replay only skips what went out.
-        #expect(live.beginReplay(channel, after: 10, by: .client) == .started)
-        _ = live.finishReplay(channel, by: .client, events: [frame(11), frame(12), frame(13)], through: 13, trailer: nil, now: t0)
+        #expect(live.beginReplay(channel, after: 10, by: .client(1)) == .started)
+        _ = live.finishReplay(channel, by: .client(1), events: [frame(11), frame(12), frame(13)], through: 13, trailer: nil, now: t0)
         #expect(drain(&live) == ["e13"])
     }
 
@@ -81,7 +81,7 @@ struct SessionStateTests {
         state.unfollow(other)
         #expect(state.bytes == 0)
         _ = state.receive(other, frame(5), now: t0)
-        let followsOther = state.beginReplay(other, after: 0, by: .client)
+        let followsOther = state.beginReplay(other, after: 0, by: .client(1))
         #expect(followsOther == .notFollowed)
         #expect(drain(&state) == [])
     }
@@ -93,13 +93,13 @@ struct SessionStateTests {
         state.follow(channel, .untilResumeWindowEnds)
         state.follow(other, .untilResumeWindowEnds)
         // The client's first frame resumes `other`; the window's timer fires later: `other` stays held.
-        let resuming = state.beginReplay(other, after: 6, by: .client)
+        let resuming = state.beginReplay(other, after: 6, by: .client(1))
         #expect(resuming == .started)
         _ = state.endResumeWindow(except: [other], now: t0)
         _ = state.receive(other, frame(9), now: t0)
         _ = state.endResumeWindow(now: t0)
         #expect(drain(&state) == [])
-        _ = state.finishReplay(other, by: .client, events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
+        _ = state.finishReplay(other, by: .client(1), events: [frame(7), frame(8)], through: 8, trailer: nil, now: t0)
         #expect(drain(&state) == ["e7", "e8", "e9"])
         // The edge subscribes again and replays `channel` (live since the window ended): it stays
         // held until that replay finishes, and the replay's events all arrive.
@@ -127,8 +127,8 @@ struct SessionStateTests {
         _ = fresh.receive(joined, frame(12), now: t0)
         _ = fresh.endResumeWindow(now: t0)
         #expect(drain(&fresh) == [])
-        #expect(fresh.beginReplay(joined, after: 9, by: .client) == .started)
-        _ = fresh.finishReplay(joined, by: .client, events: [frame(10), frame(11), frame(12)], through: 12, trailer: nil, now: t0)
+        #expect(fresh.beginReplay(joined, after: 9, by: .client(1)) == .started)
+        _ = fresh.finishReplay(joined, by: .client(1), events: [frame(10), frame(11), frame(12)], through: 12, trailer: nil, now: t0)
         #expect(drain(&fresh) == ["e10", "e11", "e12"])
     }
 
@@ -149,7 +149,7 @@ struct SessionStateTests {
                     _ = state.endResumeWindow(except: [channel], now: t0)  // the client's resume frame came first
                     var began: [SessionState.ReplayStart] = []
                     if edgeBeganFirst { began.append(state.beginReplay(channel, after: point, by: .edge(1))) }
-                    began.append(state.beginReplay(channel, after: resumedFrom, by: .client))
+                    began.append(state.beginReplay(channel, after: resumedFrom, by: .client(1)))
                     if !edgeBeganFirst { began.append(state.beginReplay(channel, after: point, by: .edge(1))) }
                     #expect(began == [.started, .started])
                     _ = state.receive(channel, frame(21), now: t0)
@@ -157,13 +157,13 @@ struct SessionStateTests {
                     let clientReplay = ((resumedFrom + 1)...20).map { frame($0) }
                     let trailer = ByteBuffer(string: "resumed")
                     if resumeFirst {
-                        _ = state.finishReplay(channel, by: .client, events: clientReplay, through: 20, trailer: trailer, now: t0)
+                        _ = state.finishReplay(channel, by: .client(1), events: clientReplay, through: 20, trailer: trailer, now: t0)
                         #expect(drain(&state) == [], "held while the edge's replay is on its way")
                         _ = state.finishReplay(channel, by: .edge(1), events: edgeReplay, through: 20, trailer: nil, now: t0)
                     } else {
                         _ = state.finishReplay(channel, by: .edge(1), events: edgeReplay, through: 20, trailer: nil, now: t0)
                         #expect(drain(&state) == [], "held while the client's replay is on its way")
-                        _ = state.finishReplay(channel, by: .client, events: clientReplay, through: 20, trailer: trailer, now: t0)
+                        _ = state.finishReplay(channel, by: .client(1), events: clientReplay, through: 20, trailer: trailer, now: t0)
                     }
                     let expected = ((resumedFrom + 1)...20).map { "e\($0)" } + ["resumed", "e21"]
                     #expect(drain(&state) == expected, "resumed from \(resumedFrom), resume first: \(resumeFirst), edge began first: \(edgeBeganFirst)")
@@ -185,8 +185,8 @@ struct SessionStateTests {
         _ = state.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
         #expect(drain(&state) == [], "the client may still resume from before 5")
         _ = state.endResumeWindow(except: [channel], now: t0)
-        _ = state.beginReplay(channel, after: 2, by: .client)
-        _ = state.finishReplay(channel, by: .client, events: (3...9).map { frame($0) }, through: 9, trailer: ByteBuffer(string: "resumed"), now: t0)
+        _ = state.beginReplay(channel, after: 2, by: .client(1))
+        _ = state.finishReplay(channel, by: .client(1), events: (3...9).map { frame($0) }, through: 9, trailer: ByteBuffer(string: "resumed"), now: t0)
         #expect(drain(&state) == (3...9).map { "e\($0)" } + ["resumed"])
         // Without a resume of the channel, the window's end lets everything held go.
         var plain = SessionState(limit: 1 << 20, grace: .seconds(10))
@@ -214,15 +214,57 @@ struct SessionStateTests {
         _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(4)], through: 4, trailer: nil, now: t0)
         #expect(drain(&state) == [])
         // A second resume on this socket finishes too: still held for the edge's newest replay.
-        _ = state.beginReplay(channel, after: 2, by: .client)
-        _ = state.finishReplay(channel, by: .client, events: [frame(3), frame(4), frame(5)], through: 5, trailer: nil, now: t0)
+        _ = state.beginReplay(channel, after: 2, by: .client(1))
+        _ = state.finishReplay(channel, by: .client(1), events: [frame(3), frame(4), frame(5)], through: 5, trailer: nil, now: t0)
         #expect(drain(&state) == [])
         _ = state.finishReplay(channel, by: .edge(2), events: (3...6).map { frame($0) }, through: 6, trailer: nil, now: t0)
         #expect(drain(&state) == (3...7).map { "e\($0)" })
         #expect(state.bytes == 0)
-        // The older replay was superseded; a late copy of it adds nothing old.
-        _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(8)], through: 8, trailer: nil, now: t0)
+        // A replay the channel no longer waits for changes nothing.
+        _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(8)], through: 8, trailer: ByteBuffer(string: "failed"), now: t0)
+        #expect(drain(&state) == [])
+        _ = state.receive(channel, frame(8), now: t0)
         #expect(drain(&state) == ["e8"])
+    }
+
+    @Test("a replay from before the channel was followed again is ignored: it cannot let the new hold go early")
+    func staleClientReplay() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        // A join (member_add at 10) whose replay is slow; the user leaves, and joins again at 20.
+        state.follow(channel, .untilReplay)
+        let first = state.nextClientReplay()
+        #expect(state.beginReplay(channel, after: 9, by: first) == .started)
+        state.unfollow(channel)
+        state.follow(channel, .untilReplay)
+        let second = state.nextClientReplay()
+        #expect(first != second)
+        #expect(state.beginReplay(channel, after: 19, by: second) == .started)
+        _ = state.receive(channel, frame(21), now: t0)
+        _ = state.finishReplay(channel, by: first, events: (10...12).map { frame($0) }, through: 12, trailer: nil, now: t0)
+        #expect(drain(&state) == [], "the first join's replay does not release the second join's hold")
+        _ = state.finishReplay(channel, by: second, events: (20...21).map { frame($0) }, through: 21, trailer: nil, now: t0)
+        #expect(drain(&state) == ["e20", "e21"])
+    }
+
+    @Test("ephemeral events held before any live event go out before the next live event, after the replayed history")
+    func heldEphemeralEvents() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, .untilResumeWindowEnds)
+        _ = state.receive(channel, frame(nil, "typing1"), now: t0)
+        _ = state.receive(channel, frame(6), now: t0)
+        _ = state.receive(channel, frame(nil, "typing2"), now: t0)
+        _ = state.endResumeWindow(except: [channel], now: t0)
+        _ = state.beginReplay(channel, after: 2, by: .client(1))
+        _ = state.finishReplay(channel, by: .client(1), events: (3...5).map { frame($0) }, through: 5, trailer: ByteBuffer(string: "resumed"), now: t0)
+        #expect(drain(&state) == ["e3", "e4", "e5", "resumed", "typing1", "e6", "typing2"])
+        // With no live event after it, a held ephemeral event goes out last.
+        var quiet = SessionState(limit: 1 << 20, grace: .seconds(10))
+        quiet.follow(channel, .untilResumeWindowEnds)
+        _ = quiet.receive(channel, frame(nil, "typing"), now: t0)
+        _ = quiet.endResumeWindow(except: [channel], now: t0)
+        _ = quiet.beginReplay(channel, after: 2, by: .client(1))
+        _ = quiet.finishReplay(channel, by: .client(1), events: [frame(3)], through: 3, trailer: nil, now: t0)
+        #expect(drain(&quiet) == ["e3", "typing"])
     }
 
     @Test("a long hold keeps every event and lets them go in order, counting their bytes")
@@ -263,20 +305,20 @@ struct SessionStateTests {
         for seq: UInt64 in 1...4 { actions.append(burst.receive(channel, frame(seq, big), now: t0)) }
         #expect(actions == [.write, .armSlowTimer(deadline: t0.advanced(by: .seconds(10))), .write, .closeSlow])  // 180 B, then 240 B > 2 × 100
         // Closing keeps what was queued (for a draining close) and queues nothing more.
-        let remaining = burst.close(now: t0)
+        let remaining = burst.close()
         let afterClose = burst.send(ByteBuffer(string: "late"), now: t0)
         #expect(remaining.count == 4 && afterClose == .none && burst.next() == nil)
     }
 
-    @Test("a draining close also sends the events still held for a resume")
+    @Test("a draining close returns what is queued, not what channels hold (the client resumes elsewhere from what it has)")
     func drainingClose() {
-        var held = SessionState(limit: 1 << 20, grace: .seconds(10))
-        held.follow(channel, .untilResumeWindowEnds)
-        _ = held.receive(channel, frame(4), now: t0)
-        #expect(held.close(releasingHeld: true, now: t0).map { String(buffer: $0) } == ["e4"])
-        var dropped = SessionState(limit: 1 << 20, grace: .seconds(10))
-        dropped.follow(channel, .untilResumeWindowEnds)
-        _ = dropped.receive(channel, frame(4), now: t0)
-        #expect(dropped.close(now: t0).isEmpty)
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        let other = ChannelID(rawValue: 8)
+        state.follow(channel, .live)
+        state.follow(other, .untilResumeWindowEnds)
+        _ = state.receive(channel, frame(3), now: t0)
+        _ = state.receive(other, frame(4), now: t0)
+        #expect(state.close().map { String(buffer: $0) } == ["e3"])
+        #expect(state.bytes == 0)
     }
 }

@@ -9,7 +9,8 @@ import Testing
 /// events, owners dying (events stop reaching the edge), the edge's re-subscriptions and replays
 /// (several overlapping, finishing in any order), and the client's own `resume` from an older seq.
 /// One seed decides every step; after each step the socket's stream so far must be exactly the
-/// events after the client's resume point, in order: no gap, no duplicate, no reordering.
+/// events after the client's resume point (or, if it does not resume the channel, after the
+/// socket started following it), in order: no gap, no duplicate, no reordering.
 @Suite("SessionState stitching simulation")
 struct SessionStitchingSimulationTests {
     let channel = ChannelID(rawValue: 7)
@@ -44,6 +45,8 @@ struct SessionStitchingSimulationTests {
         var replays: [EdgeReplay] = []
         var generation: UInt64 = 0
         var client = Client.connected
+        /// Whether the client's resume frame names the channel (else the window's end releases it).
+        var resumes = true
         var resumedFrom: UInt64 = 0
         /// What the socket got, in order.
         var out: [String] = []
@@ -68,7 +71,10 @@ struct SessionStitchingSimulationTests {
         for _ in 0..<Int.random(in: 1...6, using: &world.random) { world.head += 1 }
         world.state.follow(channel, .untilResumeWindowEnds)
         world.state.noteFollowing(channel, from: world.head)
-        world.resumedFrom = UInt64.random(in: 0...world.head, using: &world.random)
+        // Mostly a client that resumes the channel from an older seq; sometimes one that does not
+        // name it (it needs what came after the socket followed).
+        world.resumes = world.random.chance(0.8)
+        world.resumedFrom = world.resumes ? UInt64.random(in: 0...world.head, using: &world.random) : world.head
         world.lastOut = world.resumedFrom
         for _ in 0..<200 {
             step(&world)
@@ -78,7 +84,8 @@ struct SessionStitchingSimulationTests {
         settle(&world)
         if let failure = world.failure { return failure }
         guard world.lastOut == world.head else { return "ended at \(world.lastOut) of \(world.head): \(world.out.suffix(8))" }
-        guard world.out.filter({ $0 == "resumed" }).count == 1 else { return "the resumed frame went out \(world.out.filter { $0 == "resumed" }.count) times" }
+        let resumedFrames = world.out.filter { $0 == "resumed" }.count
+        guard resumedFrames == (world.resumes ? 1 : 0) else { return "the resumed frame went out \(resumedFrames) times" }
         return nil
     }
 
@@ -131,10 +138,10 @@ struct SessionStitchingSimulationTests {
     func advanceClient(_ world: inout World) {
         switch world.client {
         case .connected:
-            _ = world.state.endResumeWindow(except: [channel], now: now)
-            world.client = .resumeFrame
+            _ = world.state.endResumeWindow(except: world.resumes ? [channel] : [], now: now)
+            world.client = world.resumes ? .resumeFrame : .done
         case .resumeFrame:
-            guard world.state.beginReplay(channel, after: world.resumedFrom, by: .client) == .started else {
+            guard world.state.beginReplay(channel, after: world.resumedFrom, by: .client(1)) == .started else {
                 world.failure = "the client's resume was refused"
                 return
             }
@@ -143,7 +150,7 @@ struct SessionStitchingSimulationTests {
             world.client = .fetched(events: log(after: world.resumedFrom, world), through: world.head)
         case .fetched(let events, let through):
             _ = world.state.finishReplay(
-                channel, by: .client, events: events.map(frame), through: through, trailer: ByteBuffer(string: "resumed"), now: now)
+                channel, by: .client(1), events: events.map(frame), through: through, trailer: ByteBuffer(string: "resumed"), now: now)
             world.client = .done
         case .done:
             break

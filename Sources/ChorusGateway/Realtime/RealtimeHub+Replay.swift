@@ -5,19 +5,25 @@ import ChorusModel
 extension RealtimeHub {
     /// Replays `channel`'s logged events after `seq` to `session`, then lets its live events
     /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
-    func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, by replayer: SessionState.Replayer = .client, announce: Bool) async {
-        let start: SessionState.ReplayStart =
-            switch replayer {
-            case .client: session.beginReplay(channel, after: seq, by: replayer)
-            // The hub held the channel when it subscribed again (a newer replay may have let it go
-            // since: then this one adds only what is newer).
-            case .edge: session.follows(channel) ? .started : .notFollowed
-            }
+    ///
+    /// `edge`: the edge's replay with that id, which held the channel when the edge subscribed
+    /// again (``resubscribeAll(where:)``); otherwise the client's (a `resume` or a join).
+    func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, edge: UInt64? = nil, announce: Bool) async {
+        let replayer: SessionState.Replayer
+        let start: SessionState.ReplayStart
+        if let edge {
+            // A newer replay or a new follow may have replaced this one since: its end is then ignored.
+            replayer = .edge(edge)
+            start = session.follows(channel) ? .started : .notFollowed
+        } else {
+            replayer = session.nextClientReplay()
+            start = session.beginReplay(channel, after: seq, by: replayer)
+        }
         switch start {
         case .started:
             break
         case .notFollowed:
-            guard replayer == .client else { return }  // the socket left the channel meanwhile
+            guard edge == nil else { return }  // the socket left the channel meanwhile
             session.send(RealtimeFrames.resumeFailed(channel, error: ChatError(.notMember, "you do not follow channel \(channel)"), through: nil))
             return
         case .sentLiveAlready:

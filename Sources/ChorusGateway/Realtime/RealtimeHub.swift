@@ -38,6 +38,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var keepAliveTimer: Task<Void, Never>?
     }
 
+    /// How many of one channel's sessions an edge replay serves at a time.
+    static let concurrentReplays = 16
+
     struct MembershipChange {
         /// The channel log position of the change (its member_add or member_remove).
         var seq: UInt64
@@ -87,10 +90,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
             for channel in state.followers.keys where filter(channel) {
                 state.generation += 1
                 let generation = state.generation
-                let replayer = SessionState.Replayer.edge(generation)
                 let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel, after: point, by: replayer) == .started ? (session, point) : nil
+                    return point > 0 && session.beginReplay(channel, after: point, by: .edge(generation)) == .started ? (session, point) : nil
                 }
                 let subscription = Task { [node, edgeName] in
                     // The owner may still be hard to reach (it just restarted, or the ring just
@@ -115,11 +117,13 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     // Events published at the owner before the subscription landed are only in its
                     // log. If the subscription failed, the replay fails too and tells the sessions
                     // (`resume_failed`), so their clients resume elsewhere. The sessions' replays
-                    // run at once: each holds its channel until it finishes.
+                    // run side by side (each holds its channel until it finishes), a bounded number
+                    // at a time: a busy channel's followers would otherwise all ask its owner at once.
                     _ = try? await subscription.value
                     await withTaskGroup(of: Void.self) { group in
-                        for (session, point) in held {
-                            group.addTask { await self.replay(session, channel, after: point, by: replayer, announce: false) }
+                        for (index, (session, point)) in held.enumerated() {
+                            if index >= Self.concurrentReplays { await group.next() }
+                            group.addTask { await self.replay(session, channel, after: point, edge: generation, announce: false) }
                         }
                     }
                     // The owner's watcher list is ephemeral: register this edge's watches again.

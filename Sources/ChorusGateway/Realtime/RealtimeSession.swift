@@ -148,6 +148,11 @@ final class RealtimeSession: Sendable {
         shell.withLock { Array($0.state.streams.keys) }
     }
 
+    /// A new client replay's id (see ``SessionState/Replayer``).
+    func nextClientReplay() -> SessionState.Replayer {
+        shell.withLock { $0.state.nextClientReplay() }
+    }
+
     /// Holds `channel`'s live events for a replay (see ``SessionState/beginReplay(_:after:by:)``).
     func beginReplay(_ channel: ChannelID, after seq: UInt64, by replayer: SessionState.Replayer) -> SessionState.ReplayStart {
         shell.withLock { $0.state.beginReplay(channel, after: seq, by: replayer) }
@@ -248,11 +253,10 @@ final class RealtimeSession: Sendable {
     /// Starts closing the session (the first reason wins). A draining close keeps what is queued
     /// for ``takeDrain()``.
     func requestClose(_ close: Close) {
-        let now = clock.now()
         let (waiters, writer) = shell.withLock { shell -> ([CheckedContinuation<Close, Never>], SocketWriter?) in
             guard shell.close == nil else { return ([], nil) }
             shell.close = close
-            let remaining = shell.state.close(releasingHeld: close.drain, now: now)
+            let remaining = shell.state.close()
             if close.drain { shell.drain = remaining }
             defer {
                 shell.closeWaiters = []

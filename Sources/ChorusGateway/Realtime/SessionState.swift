@@ -44,27 +44,44 @@ struct SessionState {
         var delivered: UInt64?
         /// Whether the end of the resume window decides `delivered` (else a client replay does).
         var untilResumeWindowEnds: Bool
-        /// Client replays (a resume, a join) on their way.
-        var clientReplays = 0
+        /// Client replays (a resume, a join) on their way, by id.
+        var clientReplays: Set<UInt64> = []
         /// The newest edge replay on its way, by id (older ones are superseded).
         var edgeReplay: UInt64?
         /// The newest seq any replay that finished covers (all events up to it were in one).
         var through: UInt64 = 0
         /// The newest seq of a live event held: an ephemeral event arriving after it goes out after it.
         var lastLive: UInt64 = 0
+        /// Ephemeral events held before any live event: they go out before the next live event.
+        var floating = 0
         var frames: [Held] = []
 
-        var isWaiting: Bool { delivered == nil || clientReplays > 0 || edgeReplay != nil }
+        var isWaiting: Bool { delivered == nil || !clientReplays.isEmpty || edgeReplay != nil }
+
+        /// Whether the channel waits for this replay (any other is stale: from before the channel
+        /// was followed again, or superseded by a newer edge replay).
+        func awaits(_ replayer: Replayer) -> Bool {
+            switch replayer {
+            case .client(let id): clientReplays.contains(id)
+            case .edge(let id): edgeReplay == id
+            }
+        }
     }
 
-    /// A held frame and where it goes: in `position` order (an event's seq; a replay's trailer
-    /// at the replay's last seq, after the events; an ephemeral event after the live event before it).
+    /// A held frame and where it goes: in `position` order, then `rank` order. An event at its
+    /// seq; a replay's trailer after its last seq's event; an ephemeral event after the live
+    /// event before it, or (``Rank/floating``) before the live event after it.
     struct Held {
+        enum Rank: UInt8, Comparable {
+            case floating, event, trailer, ephemeral
+            static func < (a: Rank, b: Rank) -> Bool { a.rawValue < b.rawValue }
+        }
+
         var position: UInt64
-        var rank: UInt8
+        var rank: Rank
         var frame: Frame
 
-        static func event(_ frame: Frame) -> Held { Held(position: frame.seq ?? 0, rank: 0, frame: frame) }
+        static func event(_ frame: Frame) -> Held { Held(position: frame.seq ?? 0, rank: .event, frame: frame) }
     }
 
     /// How a channel starts when the session follows it.
@@ -76,10 +93,11 @@ struct SessionState {
         case untilReplay
     }
 
-    /// Who asked for a replay.
+    /// Who asked for a replay, and which replay it is.
     enum Replayer: Equatable, Sendable {
-        /// The client's `resume`, or a join: its start is what the socket needs.
-        case client
+        /// The client's `resume`, or a join: its start is what the socket needs. Ids come from
+        /// ``nextClientReplay()``.
+        case client(UInt64)
         /// The edge, after subscribing again (id: increasing per edge); its start is only where the
         /// edge knows the socket was.
         case edge(UInt64)
@@ -102,6 +120,8 @@ struct SessionState {
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
+    /// The last client replay's id.
+    private var clientReplayCount: UInt64 = 0
     /// Whether the resume window after `hello` is still open (the first client frame or the
     /// window's timer closes it, whichever comes first).
     private var resumeWindowOpen = true
@@ -147,6 +167,12 @@ struct SessionState {
         return max(delivered, baselines[channel] ?? 0)
     }
 
+    /// A new client replay.
+    mutating func nextClientReplay() -> Replayer {
+        clientReplayCount += 1
+        return .client(clientReplayCount)
+    }
+
     /// Whether events of `channel` reach this session.
     func follows(_ channel: ChannelID) -> Bool { streams[channel] != nil }
 
@@ -180,13 +206,13 @@ struct SessionState {
             hold = Hold(delivered: delivered, untilResumeWindowEnds: false)
         }
         switch replayer {
-        case .client:
+        case .client(let id):
             if let delivered = hold.delivered, let baseline = baselines[channel], delivered > baseline, seq < baseline {
                 return .sentLiveAlready
             }
             hold.delivered = max(hold.delivered ?? 0, seq)
             hold.untilResumeWindowEnds = false
-            hold.clientReplays += 1
+            hold.clientReplays.insert(id)
         case .edge(let id):
             hold.edgeReplay = max(hold.edgeReplay ?? 0, id)
         }
@@ -214,10 +240,14 @@ struct SessionState {
             // event would copy the whole hold (quadratic over a long one).
             streams.values[index] = .live(delivered: 0)
             if let seq = frame.seq {
+                if hold.floating > 0 { hold.anchorFloating(before: seq) }
                 hold.frames.append(.event(frame))
                 hold.lastLive = max(hold.lastLive, seq)
+            } else if hold.lastLive == 0 {
+                hold.frames.append(Held(position: 0, rank: .floating, frame: frame))
+                hold.floating += 1
             } else {
-                hold.frames.append(Held(position: hold.lastLive, rank: 2, frame: frame))
+                hold.frames.append(Held(position: hold.lastLive, rank: .ephemeral, frame: frame))
             }
             streams.values[index] = .held(hold)
             bytes += frame.bytes.readableBytes
@@ -232,49 +262,39 @@ struct SessionState {
 
     /// A replay of `channel` by `replayer` arrived: its events (all of the channel's events up to
     /// `through` that the socket may see) and `trailer` (e.g. the `resumed` frame, after them).
-    /// The channel goes live once nothing it waits for is left (see the type's documentation).
-    /// A replay that finishes after the channel went live adds only what is newer than what went out.
+    /// The channel goes live once nothing it waits for is left (see the type's documentation). A
+    /// replay it does not wait for is stale (superseded, or from before the channel was followed
+    /// again) and ignored: whatever replaced it covers at least as much.
     mutating func finishReplay(
         _ channel: ChannelID, by replayer: Replayer, events: [Frame], through: UInt64, trailer: ByteBuffer?, now: Timestamp
     ) -> Action {
-        guard !isClosing, let stream = streams[channel] else { return .none }
-        switch stream {
-        case .live(let delivered):
-            var last = delivered
-            var frames: [ByteBuffer] = []
-            for event in events {
-                guard let seq = event.seq, seq > last else { continue }
-                frames.append(event.bytes)
-                last = seq
-            }
-            if let trailer { frames.append(trailer) }
-            streams[channel] = .live(delivered: max(last, through))
-            return enqueue(frames, now: now)
-        case .held(var hold):
-            switch replayer {
-            case .client: hold.clientReplays = max(hold.clientReplays - 1, 0)
-            case .edge(let id): if hold.edgeReplay == id { hold.edgeReplay = nil }
-            }
-            hold.through = max(hold.through, through)
-            hold.frames.reserveCapacity(hold.frames.count + events.count + 1)
-            for event in events {
-                hold.frames.append(.event(event))
-                bytes += event.bytes.readableBytes
-            }
-            if let trailer {
-                hold.frames.append(Held(position: through, rank: 1, frame: Frame(seq: nil, bytes: trailer)))
-                bytes += trailer.readableBytes
-            }
-            guard hold.isWaiting else { return release(channel, hold, now: now) }
-            streams[channel] = .held(hold)
-            return updateSlow(now: now)
+        guard !isClosing, case .held(var hold)? = streams[channel], hold.awaits(replayer) else { return .none }
+        switch replayer {
+        case .client(let id): hold.clientReplays.remove(id)
+        case .edge: hold.edgeReplay = nil
         }
+        hold.through = max(hold.through, through)
+        hold.frames.reserveCapacity(hold.frames.count + events.count + 1)
+        for event in events {
+            hold.frames.append(.event(event))
+            bytes += event.bytes.readableBytes
+        }
+        if let trailer {
+            hold.frames.append(Held(position: through, rank: .trailer, frame: Frame(seq: nil, bytes: trailer)))
+            bytes += trailer.readableBytes
+        }
+        guard hold.isWaiting else { return release(channel, hold, now: now) }
+        streams[channel] = .held(hold)
+        return updateSlow(now: now)
     }
 
     /// Lets `hold` go: its frames in order, without events at or below what was delivered and
     /// without duplicates; the channel goes live.
     private mutating func release(_ channel: ChannelID, _ hold: Hold, now: Timestamp) -> Action {
+        var hold = hold
         bytes -= hold.frames.byteCount
+        // Ephemeral events with no live event after them go out last.
+        if hold.floating > 0 { hold.anchorFloating(before: .max) }
         // A stable sort: frames at one position keep their order of arrival.
         let ordered = hold.frames.enumerated().sorted {
             ($0.element.position, $0.element.rank, $0.offset) < ($1.element.position, $1.element.rank, $1.offset)
@@ -336,14 +356,11 @@ struct SessionState {
         return .closeSlow
     }
 
-    /// Stops queueing; returns what is still queued (to drain at a graceful close). With
-    /// `releasingHeld`, events still held for a resume go out too: the client will not resume here.
-    mutating func close(releasingHeld: Bool = false, now: Timestamp) -> [ByteBuffer] {
-        if releasingHeld {
-            for (channel, stream) in streams {
-                if case .held(let hold) = stream { _ = release(channel, hold, now: now) }
-            }
-        }
+    /// Stops queueing; returns what is still queued (to drain at a graceful close). What channels
+    /// hold stays unsent: it waits for a replay or for what the client needs, and sending it
+    /// without them would move the client past events it never got. The client resumes on another
+    /// socket from the last seq it has.
+    mutating func close() -> [ByteBuffer] {
         isClosing = true
         let remaining = Array(queue)
         queue.removeAll()
@@ -385,4 +402,14 @@ struct SessionState {
 
 extension [SessionState.Held] {
     var byteCount: Int { reduce(0) { $0 + $1.frame.bytes.readableBytes } }
+}
+
+extension SessionState.Hold {
+    /// Places the floating ephemeral events just before the event at `seq`.
+    mutating func anchorFloating(before seq: UInt64) {
+        for index in frames.indices where frames[index].rank == .floating && frames[index].position == 0 {
+            frames[index].position = seq
+        }
+        floating = 0
+    }
 }
