@@ -177,24 +177,24 @@ struct SessionStateTests {
 
     @Test("an edge replay waits for the client's resume while the resume window is open: the edge's start does not decide what the client needs")
     func edgeReplayDuringResumeWindow() {
-        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
-        state.follow(channel, .untilResumeWindowEnds)
-        state.noteFollowing(channel, from: 5)
-        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
-        _ = state.receive(channel, frame(9), now: t0)
-        _ = state.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
+        /// A socket that followed from 5, during its resume window: the edge replayed 6-8, and 9 came live.
+        func heldByEdgeReplay() -> SessionState {
+            var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+            state.follow(channel, .untilResumeWindowEnds)
+            state.noteFollowing(channel, from: 5)
+            _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
+            _ = state.receive(channel, frame(9), now: t0)
+            _ = state.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
+            return state
+        }
+        var state = heldByEdgeReplay()
         #expect(drain(&state) == [], "the client may still resume from before 5")
         _ = state.endResumeWindow(except: [channel], now: t0)
         _ = state.beginReplay(channel, after: 2, by: .client(1))
         _ = state.finishReplay(channel, by: .client(1), events: (3...9).map { frame($0) }, through: 9, trailer: ByteBuffer(string: "resumed"), now: t0)
         #expect(drain(&state) == (3...9).map { "e\($0)" } + ["resumed"])
         // Without a resume of the channel, the window's end lets everything held go.
-        var plain = SessionState(limit: 1 << 20, grace: .seconds(10))
-        plain.follow(channel, .untilResumeWindowEnds)
-        plain.noteFollowing(channel, from: 5)
-        _ = plain.beginReplay(channel, after: plain.resumePoint(channel), by: .edge(1))
-        _ = plain.receive(channel, frame(9), now: t0)
-        _ = plain.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
+        var plain = heldByEdgeReplay()
         _ = plain.endResumeWindow(now: t0)
         #expect(drain(&plain) == (6...9).map { "e\($0)" })
     }

@@ -16,8 +16,7 @@ extension RealtimeHub {
             replayer = .edge(edge)
             start = session.follows(channel) ? .started : .notFollowed
         } else {
-            replayer = session.nextClientReplay()
-            start = session.beginReplay(channel, after: seq, by: replayer)
+            (replayer, start) = session.beginClientReplay(channel, after: seq)
         }
         switch start {
         case .started:

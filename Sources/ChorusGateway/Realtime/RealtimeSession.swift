@@ -148,9 +148,13 @@ final class RealtimeSession: Sendable {
         shell.withLock { Array($0.state.streams.keys) }
     }
 
-    /// A new client replay's id (see ``SessionState/Replayer``).
-    func nextClientReplay() -> SessionState.Replayer {
-        shell.withLock { $0.state.nextClientReplay() }
+    /// Holds `channel` for a new client replay (a `resume` or a join) after `seq`; returns the
+    /// replay's id for ``finishReplay(_:by:events:through:trailer:)``.
+    func beginClientReplay(_ channel: ChannelID, after seq: UInt64) -> (SessionState.Replayer, SessionState.ReplayStart) {
+        shell.withLock { shell in
+            let replayer = shell.state.nextClientReplay()
+            return (replayer, shell.state.beginReplay(channel, after: seq, by: replayer))
+        }
     }
 
     /// Holds `channel`'s live events for a replay (see ``SessionState/beginReplay(_:after:by:)``).
