@@ -93,8 +93,8 @@ public distributed actor ChatNodeActor {
 
     /// Replication messages of channels this node holds replicas of (or is primary of), in the
     /// order `peer` sent them.
-    public distributed func replicate(_ envelopes: [ReplicaEnvelope], from peer: String) async {
-        await node.receiveReplicas(envelopes, from: peer)
+    public distributed func replicate(_ batch: ReplicaEnvelopes, from peer: String) async {
+        await node.receiveReplicas(batch.envelopes, from: peer)
     }
 
     /// Events of channels on other nodes for edge `edge` here, in order.

@@ -24,7 +24,7 @@ public struct ChannelCopy: Sendable, Codable, Equatable {
 
 /// One replication message of one replicated actor, as it crosses the cluster transport. A
 /// message that carries a base (a snapshot, or a fetched whole log) carries the actor with it.
-public enum ReplicaEnvelope: Sendable, Codable {
+public enum ReplicaEnvelope: Sendable, Codable, Equatable {
     case channel(ChannelID, ChannelReplicaMessage, copy: ChannelCopy?)
     case user(UserID, UserReplicaMessage, copy: UserState?)
 }
@@ -90,7 +90,7 @@ final class ReplicaSender: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 let node = try ChatNodeActor.resolve(id: ChatNodeActor.identity(of: peer), using: actorSystem)
-                try await node.replicate(batch, from: actorSystem.nodeName)
+                try await node.replicate(ReplicaEnvelopes(batch), from: actorSystem.nodeName)
             } catch {
                 logger.debug("replication messages not delivered", metadata: ["cluster.peer": "\(peer)", "error": "\(error)"])
             }

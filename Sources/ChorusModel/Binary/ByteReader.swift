@@ -76,6 +76,13 @@ public struct ByteReader {
         return string
     }
 
+    /// What ``ByteWriter/writeBytes(_:)`` wrote.
+    public mutating func readBytes() throws -> [UInt8] {
+        let count = try readCount()
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
     public mutating func readArray<Element>(_ readElement: (inout ByteReader) throws -> Element) throws -> [Element] {
         let count = try readCount()
         var elements: [Element] = []

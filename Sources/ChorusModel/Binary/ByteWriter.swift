@@ -38,6 +38,12 @@ public struct ByteWriter: Sendable {
         }
     }
 
+    /// A length, then the bytes (a value in a layout of its own, nested in this one).
+    public mutating func writeBytes(_ run: [UInt8]) {
+        writeVarint(UInt64(run.count))
+        bytes.append(contentsOf: run)
+    }
+
     /// A count, then each element.
     public mutating func write<Element>(_ elements: [Element], _ writeElement: (inout ByteWriter, Element) -> Void) {
         writeVarint(UInt64(elements.count))
