@@ -78,4 +78,38 @@ struct JSONWriterTests {
             #expect(writer.bytes == Array(expected), "\(String(decoding: writer.bytes, as: UTF8.self))\n\(String(decoding: expected, as: UTF8.self))")
         }
     }
+
+    static func event(_ random: inout SeededRandom) -> ChannelEvent {
+        let user = UserID(name(&random))!
+        let at = Timestamp(milliseconds: Int64(random.next() >> 24))
+        let change = ChannelEvent.ReactionChange(messageID: MessageID(rawValue: random.next()), emote: AssetID(name(&random))!, userID: user)
+        let member = Member(userID: user, role: MemberRole.allCases[Int(random.next() % UInt64(MemberRole.allCases.count))], joinedAt: at)
+        let info = ChannelInfo(
+            id: ChannelID(rawValue: random.next() >> 1), kind: ChannelKind.allCases[Int(random.next() % UInt64(ChannelKind.allCases.count))],
+            name: text(&random), ownerID: random.chance(0.5) ? user : nil, createdAt: at)
+        let payloads: [ChannelEvent.Payload] = [
+            .message(message(&random)), .messageUpdate(message(&random)), .messageDelete(MessageID(rawValue: random.next())),
+            .reactionAdd(change), .reactionRemove(change), .typing(user), .typingStop(user), .memberAdd(member), .memberUpdate(member),
+            .memberRemove(user), .channelUpdate(info), .channelTruncate(info), .channelDelete(info),
+            .read(user: user, cursor: ReadCursor(channelID: info.id, lastReadMessageID: MessageID(rawValue: random.next()), updatedAt: at)),
+        ]
+        return ChannelEvent(
+            channelID: ChannelID(rawValue: random.next() >> 1), seq: random.chance(0.8) ? random.next() >> 8 : nil,
+            createdAt: Timestamp(milliseconds: Int64(bitPattern: random.next() >> 20) - (1 << 40)),
+            payload: payloads[Int(random.next() % UInt64(payloads.count))])
+    }
+
+    @Test("an event frame writes exactly the bytes JSONEncoder makes of it (1,000 random events of every v1 type)")
+    func eventFramesMatchTheEncoder() throws {
+        var random = SeededRandom(seed: 2026_12_02_3)
+        var types: Set<String> = []
+        for _ in 0..<1_000 {
+            let event = Self.event(&random)
+            types.insert(event.type)
+            let frame = RealtimeFrames.event(event)
+            let expected = try JSONBody.encoder.encode(RealtimeFrames.EventEnvelope(event: event))
+            #expect(Array(frame.readableBytesView) == Array(expected), "\(String(buffer: frame))\n\(String(decoding: expected, as: UTF8.self))")
+        }
+        #expect(types.count == 12)  // the channel's update, truncation and deletion all say channel_update
+    }
 }

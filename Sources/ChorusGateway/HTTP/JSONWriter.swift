@@ -87,6 +87,20 @@ struct JSONWriter {
         next()
     }
 
+    /// A member whose value writes itself.
+    mutating func member(_ key: StaticString, _ value: some JSONWritable) {
+        self.key(key)
+        value.write(to: &self)
+        next()
+    }
+
+    /// A member whose value is an object, its members written by `body` in sorted key order.
+    mutating func member(_ key: StaticString, object body: (inout JSONWriter) -> Void) {
+        self.key(key)
+        object(body)
+        next()
+    }
+
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     mutating func integer(_ value: some BinaryInteger) {
@@ -166,6 +180,18 @@ extension MessageBody: JSONWritable {
             w.member("sender_id", message.senderID.rawValue)
             w.member("sender_name", message.senderName)
             w.member("seq", message.seq)
+        }
+    }
+}
+
+extension ChannelBody: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.member("created_at", info.createdAt.seconds)
+            w.member("id", info.id.description)
+            w.member("name", info.name)
+            w.member("owner_id", nullable: info.ownerID?.rawValue)  // null for DMs
+            w.member("type", info.kind.rawValue)
         }
     }
 }
