@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusModel"]),
-        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),
+        .testTarget(name: "ChorusClusterTests", dependencies: ["ChorusCluster", "ChorusActorSystem", "ChorusModel", "ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusBenchTests", dependencies: ["ChorusBench"]),
         .testTarget(
             name: "ChorusChatTests",
