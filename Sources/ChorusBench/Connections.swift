@@ -52,6 +52,8 @@ public struct BenchError: Error, CustomStringConvertible, Sendable {
 public struct HTTPReply: Sendable {
     public var status: Int
     public var body: ByteBuffer
+    /// Whether an earlier attempt of the same request got a 503 (``HTTPConnection/requestRetryingUnavailable(_:_:token:json:)``).
+    public var retried = false
 
     public var text: String { String(buffer: body) }
 }
@@ -166,6 +168,22 @@ final class HTTPConnection: Sendable {
             throw BenchError("\(method) \(path): no answer from \(channel.remoteAddress.map { "\($0)" } ?? "the server") (connection closed, or no reply within \(timeout.nanoseconds / 1_000_000_000) s)")
         }
         return reply
+    }
+
+    /// ``request(_:_:token:json:timeout:)``, tried again after a 503 (a cluster still settling its
+    /// ring, or a node busy past its call timeout, answers 503 "retry"), as a client would: up to
+    /// five attempts, 100 ms apart and doubling. The reply says whether it came from a retry.
+    func requestRetryingUnavailable(_ method: HTTPMethod, _ path: String, token: String?, json: String? = nil) async throws -> HTTPReply {
+        var pause = Duration.milliseconds(100)
+        var attempt = 1
+        while true {
+            var reply = try await request(method, path, token: token, json: json)
+            reply.retried = attempt > 1
+            guard reply.status == 503, attempt < 5 else { return reply }
+            try await Task.sleep(for: pause)
+            pause *= 2
+            attempt += 1
+        }
     }
 
     func close() async {

@@ -54,7 +54,7 @@ extension FanoutBenchmark {
         progress("creating \(workload.channels) channel(s) with \(workload.subscribersPerChannel + workload.sendersPerChannel) members each")
         let ids = try await concurrently(workload.channels, limit: 64) { channel -> String in
             let owner = senderID(runID, channel, 0)
-            let reply = try await connectionsForSetup[channel % connectionsForSetup.count].request(
+            let reply = try await connectionsForSetup[channel % connectionsForSetup.count].requestRetryingUnavailable(
                 .POST, "/v1/channels", token: token(owner), json: #"{"type":"room","name":"bench \#(runID) \#(channel)"}"#)
             guard reply.status == 201,
                   let object = try? JSONSerialization.jsonObject(with: Data(reply.text.utf8)) as? [String: Any],
@@ -68,9 +68,10 @@ extension FanoutBenchmark {
             let channel = n / joiners
             let k = n % joiners
             let user = k < workload.sendersPerChannel - 1 ? senderID(runID, channel, k + 1) : subscriberID(runID, channel, k - (workload.sendersPerChannel - 1))
-            let reply = try await connectionsForSetup[n % connectionsForSetup.count].request(
+            let reply = try await connectionsForSetup[n % connectionsForSetup.count].requestRetryingUnavailable(
                 .POST, "/v1/channels/\(ids[channel])/members", token: token(user), json: #"{"user_id":"\#(user)"}"#)
-            guard reply.status == 201 else { throw BenchError("joining a channel failed: HTTP \(reply.status) \(reply.text)") }
+            // A 409 after a retry: the attempt that got no answer in time did join.
+            guard reply.status == 201 || (reply.status == 409 && reply.retried) else { throw BenchError("joining a channel failed: HTTP \(reply.status) \(reply.text)") }
         }
         return ids
     }

@@ -59,7 +59,9 @@ import Testing
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let ports = try LocalPorts.free(6)
-        var yaml = "cluster:\n  name: bench-test\n  heartbeat_interval_ms: 200\n  nodes:\n"
+        // Failure detection slow enough that a node starved by the rest of the suite is not taken
+        // off the ring mid-run (at 500 ms it was, once: a 503 while the rings differed).
+        var yaml = "cluster:\n  name: bench-test\n  heartbeat_interval_ms: 200\n  suspect_after_ms: 1000\n  down_after_ms: 2000\n  nodes:\n"
         for index in 0..<3 {
             yaml += "    - name: n\(index)\n      cluster_address: 127.0.0.1:\(ports[index])\n      client_address: 127.0.0.1:\(ports[3 + index])\n      data_dir: \(directory)/unused-\(index)\n"
         }
