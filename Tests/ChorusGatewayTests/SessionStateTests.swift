@@ -132,8 +132,28 @@ struct SessionStateTests {
         #expect(drain(&fresh) == ["e10", "e11", "e12"])
     }
 
+    @Test("the resume point: unknown while the follow is in flight and nothing came; 0 for an empty channel; else the later of baseline and delivered")
+    func resumePoints() {
+        var state = SessionState(limit: 1 << 20, grace: .seconds(10))
+        state.follow(channel, .live)
+        #expect(state.resumePoint(channel) == nil)
+        state.noteFollowing(channel, from: 0)
+        #expect(state.resumePoint(channel) == 0)
+        _ = state.receive(channel, frame(1), now: t0)
+        #expect(state.resumePoint(channel) == 1)
+
+        var late = SessionState(limit: 1 << 20, grace: .seconds(10))
+        late.follow(channel, .live)
+        _ = late.receive(channel, frame(8), now: t0)  // through the edge's subscription, before the follow returned
+        #expect(late.resumePoint(channel) == 8)
+        late.noteFollowing(channel, from: 5)
+        #expect(late.resumePoint(channel) == 8)
+        late.unfollow(channel)
+        #expect(late.resumePoint(channel) == nil)
+    }
+
     @Test("a client's resume and an edge's re-subscription replay overlap: in every order of finishing, exactly what the client missed")
-    func overlappingReplays() {
+    func overlappingReplays() throws {
         // The new socket followed from seq 5 (its baseline). The ring changed while it set up: the
         // edge replays after its resume point (5). The client resumes from `resumedFrom`: from 18
         // (it has more than the baseline) or from 3 (older: it missed events before the new socket
@@ -144,7 +164,7 @@ struct SessionStateTests {
                     var state = SessionState(limit: 1 << 20, grace: .seconds(10))
                     state.follow(channel, .untilResumeWindowEnds)
                     state.noteFollowing(channel, from: 5)
-                    let point = state.resumePoint(channel)
+                    let point = try #require(state.resumePoint(channel))
                     #expect(point == 5)
                     _ = state.endResumeWindow(except: [channel], now: t0)  // the client's resume frame came first
                     var began: [SessionState.ReplayStart] = []
@@ -182,7 +202,7 @@ struct SessionStateTests {
             var state = SessionState(limit: 1 << 20, grace: .seconds(10))
             state.follow(channel, .untilResumeWindowEnds)
             state.noteFollowing(channel, from: 5)
-            _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
+            _ = state.beginReplay(channel, after: state.resumePoint(channel) ?? 0, by: .edge(1))
             _ = state.receive(channel, frame(9), now: t0)
             _ = state.finishReplay(channel, by: .edge(1), events: (6...8).map { frame($0) }, through: 8, trailer: nil, now: t0)
             return state
@@ -207,8 +227,8 @@ struct SessionStateTests {
         _ = state.receive(channel, frame(2), now: t0)
         #expect(drain(&state) == ["e2"])
         // The owner restarted, then the ring changed: two re-subscriptions, each replaying after 2.
-        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(1))
-        _ = state.beginReplay(channel, after: state.resumePoint(channel), by: .edge(2))
+        _ = state.beginReplay(channel, after: state.resumePoint(channel) ?? 0, by: .edge(1))
+        _ = state.beginReplay(channel, after: state.resumePoint(channel) ?? 0, by: .edge(2))
         _ = state.receive(channel, frame(7), now: t0)  // through the newest subscription
         // The older replay finishes: the newer one is still on its way, so the channel stays held.
         _ = state.finishReplay(channel, by: .edge(1), events: [frame(3), frame(4)], through: 4, trailer: nil, now: t0)

@@ -7,7 +7,9 @@ import Testing
 /// Runs one socket's ``SessionState`` for one channel through random interleavings of what the
 /// edge sees when a client reconnects with `?resume=1` while the channel's owner fails: live
 /// events, owners dying (events stop reaching the edge), the edge's re-subscriptions and replays
-/// (several overlapping, finishing in any order), and the client's own `resume` from an older seq.
+/// (several overlapping, finishing in any order), the socket's follow returning late (after a
+/// re-subscription that could not yet tell where the socket stood), and the client's own `resume`
+/// from an older seq.
 /// One seed decides every step; after each step the socket's stream so far must be exactly the
 /// events after the client's resume point (or, if it does not resume the channel, after the
 /// socket started following it), in order: no gap, no duplicate, no reordering.
@@ -20,7 +22,8 @@ struct SessionStitchingSimulationTests {
     struct EdgeReplay {
         enum Phase { case subscribing, subscribed, fetched(events: [UInt64], through: UInt64) }
         var id: UInt64
-        var point: UInt64
+        /// Where it replays from; `nil` until the socket's follow returns (the hub's `awaitingPoint`).
+        var point: UInt64?
         var phase: Phase
     }
 
@@ -52,6 +55,10 @@ struct SessionStitchingSimulationTests {
         var out: [String] = []
         var lastOut: UInt64 = 0
         var failure: String?
+        /// Whether the socket's follow is still in flight: its baseline not yet noted.
+        var followPending = false
+        /// The seq the socket's follow returns (its subscription's).
+        var baseline: UInt64 = 0
     }
 
     @Test("random interleavings of live events, owner failures, overlapping edge replays and a client's resume: exactly what the client missed, in order")
@@ -67,10 +74,13 @@ struct SessionStitchingSimulationTests {
     /// One run; the first broken invariant, or `nil`.
     func run(seed: UInt64) -> String? {
         var world = World(random: SeededRandom(seed: seed))
-        // Events before the socket follows; the edge's subscription starts after them.
-        for _ in 0..<Int.random(in: 1...6, using: &world.random) { world.head += 1 }
+        // Events before the socket follows (none: an empty channel); the edge's subscription
+        // starts after them. Sometimes the follow returns only later.
+        for _ in 0..<Int.random(in: 0...6, using: &world.random) { world.head += 1 }
         world.state.follow(channel, .untilResumeWindowEnds)
-        world.state.noteFollowing(channel, from: world.head)
+        world.baseline = world.head
+        world.followPending = world.random.chance(0.4)
+        if !world.followPending { world.state.noteFollowing(channel, from: world.baseline) }
         // Mostly a client that resumes the channel from an older seq; sometimes one that does not
         // name it (it needs what came after the socket followed).
         world.resumes = world.random.chance(0.8)
@@ -103,18 +113,32 @@ struct SessionStitchingSimulationTests {
             if world.outage || world.random.chance(0.2) { beginEdgeReplay(&world) }
         case 6, 7:  // an edge replay moves on
             if let index = world.replays.indices.randomElement(using: &world.random) { advance(edgeReplay: index, &world) }
+        case 8 where world.followPending:  // the socket's follow returns
+            returnFollow(&world)
         default:  // the client moves on
             advanceClient(&world)
+        }
+    }
+
+    /// The follow notes its baseline; a replay that waited for it (the newest re-subscription's,
+    /// as the hub keeps only that one) now knows where to start.
+    func returnFollow(_ world: inout World) {
+        world.state.noteFollowing(channel, from: world.baseline)
+        world.followPending = false
+        for index in world.replays.indices where world.replays[index].point == nil {
+            world.replays[index].point = world.state.resumePoint(channel) ?? 0
         }
     }
 
     func beginEdgeReplay(_ world: inout World) {
         world.generation += 1
         let point = world.state.resumePoint(channel)
-        guard world.state.beginReplay(channel, after: point, by: .edge(world.generation)) == .started else {
+        guard world.state.beginReplay(channel, after: point ?? 0, by: .edge(world.generation)) == .started else {
             world.failure = "an edge replay was refused"
             return
         }
+        // The hub remembers only the newest re-subscription for a socket with no point yet.
+        if point == nil { world.replays.removeAll { $0.point == nil } }
         // The old subscription may keep delivering until the new one lands, or not.
         if world.random.chance(0.5) { world.outage = true }
         world.replays.append(EdgeReplay(id: world.generation, point: point, phase: .subscribing))
@@ -128,7 +152,8 @@ struct SessionStitchingSimulationTests {
             if replay.id == world.generation { world.outage = false }
             world.replays[index].phase = .subscribed
         case .subscribed:
-            world.replays[index].phase = .fetched(events: log(after: replay.point, world), through: world.head)
+            guard let point = replay.point else { return }  // until the follow returns
+            world.replays[index].phase = .fetched(events: log(after: point, world), through: world.head)
         case .fetched(let events, let through):
             world.replays.remove(at: index)
             _ = world.state.finishReplay(channel, by: .edge(replay.id), events: events.map(frame), through: through, trailer: nil, now: now)
@@ -160,6 +185,7 @@ struct SessionStitchingSimulationTests {
     /// Lets everything finish: the client's resume, an edge replay for an outage still open, every
     /// replay, every live event; then one more event.
     func settle(_ world: inout World) {
+        if world.followPending { returnFollow(&world) }
         while !isDone(world.client) {
             advanceClient(&world)
             collect(&world)

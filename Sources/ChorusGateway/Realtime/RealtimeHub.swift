@@ -28,6 +28,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
         /// seq after which events reach the edge.
         var subscriptions: [ChannelID: Task<UInt64, any Error>] = [:]
         var generation: UInt64 = 0
+        /// Sessions a re-subscription found with no resume point (their follow still in flight),
+        /// held by that re-subscription's replay, with its generation: each is replayed from its
+        /// baseline once its follow returns (``follow(_:_:_:)``).
+        var awaitingPoint: [ChannelID: [ObjectIdentifier: UInt64]] = [:]
         var accepting = true
         /// The newest membership change seen for each user with sessions here, so a change that
         /// arrives late (behind a newer one) never overrides it. Dropped with the user's last session.
@@ -84,7 +88,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// not move the resume point past the events the session missed. The replay is the edge's
     /// (``SessionState/Replayer/edge(_:)``, by the subscription's generation): a newer one
     /// supersedes it, and it does not decide what a client still setting up needs. A session whose
-    /// follow is still in flight (no resume point yet) is left alone.
+    /// follow is still in flight has no resume point yet: it is held the same way, and replayed
+    /// from its baseline when the follow returns (the old subscription's seq may predate events
+    /// that only the new one's owner has).
     func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
             for channel in state.followers.keys where filter(channel) {
@@ -92,7 +98,14 @@ public final class RealtimeHub: EdgeEventSink, Service {
                 let generation = state.generation
                 let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
-                    return point > 0 && session.beginReplay(channel, after: point, by: .edge(generation)) == .started ? (session, point) : nil
+                    // (An edge replay's start does not depend on the point: 0 is a placeholder.)
+                    guard session.beginReplay(channel, after: point ?? 0, by: .edge(generation)) == .started else { return nil }
+                    guard let point else {
+                        state.awaitingPoint[channel, default: [:]][ObjectIdentifier(session)] = generation
+                        return nil
+                    }
+                    state.awaitingPoint[channel]?[ObjectIdentifier(session)] = nil
+                    return (session, point)
                 }
                 let subscription = Task { [node, edgeName] in
                     // The owner may still be hard to reach (it just restarted, or the ring just
@@ -343,6 +356,25 @@ public final class RealtimeHub: EdgeEventSink, Service {
             unfollow(session, channel)
             throw error
         }
+        replayIfResubscribed(session, channel)
+    }
+
+    /// Replays `channel` to `session` from its resume point if a re-subscription came while its
+    /// follow was in flight (``resubscribeAll(where:)`` held the session's stream, but could not
+    /// tell where it stood).
+    private func replayIfResubscribed(_ session: RealtimeSession, _ channel: ChannelID) {
+        let replay = state.withLock { state -> (point: UInt64, generation: UInt64, subscription: Task<UInt64, any Error>?)? in
+            guard let generation = state.awaitingPoint[channel]?.removeValue(forKey: ObjectIdentifier(session)) else { return nil }
+            if state.awaitingPoint[channel]?.isEmpty == true { state.awaitingPoint[channel] = nil }
+            // The follow just noted the baseline, so the point is known. The replay runs whatever
+            // happens: it is what lets the held stream go (or tells the client to resume).
+            return (session.resumePoint(channel) ?? 0, generation, state.subscriptions[channel])
+        }
+        guard let replay else { return }
+        Task {
+            _ = try? await replay.subscription?.value
+            await self.replay(session, channel, after: replay.point, edge: replay.generation, announce: false)
+        }
     }
 
     /// The Stream address of `channel` (asked of its actor once, then remembered).
@@ -362,8 +394,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
     func unfollow(_ session: RealtimeSession, _ channel: ChannelID) {
         session.unfollow(channel)
         let generation = state.withLock { state -> UInt64? in
+            state.awaitingPoint[channel]?[ObjectIdentifier(session)] = nil
             guard state.followers[channel]?.remove(session) == true, state.followers[channel]!.isEmpty else { return nil }
             state.followers[channel] = nil
+            state.awaitingPoint[channel] = nil
             state.subscriptions[channel] = nil
             state.addresses[channel] = nil
             state.generation += 1

@@ -138,8 +138,8 @@ final class RealtimeSession: Sendable {
         shell.withLock { $0.state.noteFollowing(channel, from: seq) }
     }
 
-    /// Where to replay `channel` from after it moved to another node.
-    func resumePoint(_ channel: ChannelID) -> UInt64 {
+    /// Where to replay `channel` from after it moved to another node (``SessionState/resumePoint(_:)``).
+    func resumePoint(_ channel: ChannelID) -> UInt64? {
         shell.withLock { $0.state.resumePoint(channel) }
     }
 

@@ -109,14 +109,17 @@ struct SessionState {
     }
 
     /// Where the edge replays `channel` from after subscribing again: the later of the last seq
-    /// delivered and the seq the session started following at.
-    func resumePoint(_ channel: ChannelID) -> UInt64 {
+    /// delivered and the seq the session started following at. 0 is a resume point (an empty
+    /// channel: everything it gets meanwhile is missed); `nil` means none is known yet (nothing
+    /// delivered, and the follow that tells the baseline still in flight).
+    func resumePoint(_ channel: ChannelID) -> UInt64? {
         let delivered: UInt64 =
             switch streams[channel] {
             case .held(let hold)?: hold.delivered ?? 0
             case .live(let delivered)?: delivered
             case nil: 0
             }
+        guard delivered > 0 || baselines[channel] != nil else { return nil }
         return max(delivered, baselines[channel] ?? 0)
     }
 
