@@ -253,8 +253,13 @@ struct RealtimeEndpoint: Sendable {
             return
         }
         if case .resume(let channels) = frame {
-            for (channel, seq) in channels.sorted(by: { $0.key < $1.key }) {
-                await hub.replay(session, channel, after: seq, announce: true)
+            // Each channel is held until its own replay ends, so they run side by side (a bounded
+            // number at a time): one slow channel must not keep the others waiting.
+            await withTaskGroup(of: Void.self) { group in
+                for (index, (channel, seq)) in channels.sorted(by: { $0.key < $1.key }).enumerated() {
+                    if index >= RealtimeHub.concurrentReplays { await group.next() }
+                    group.addTask { await self.hub.replay(session, channel, after: seq, announce: true) }
+                }
             }
             return
         }

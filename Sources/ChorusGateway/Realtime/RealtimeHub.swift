@@ -42,7 +42,8 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var keepAliveTimer: Task<Void, Never>?
     }
 
-    /// How many of one channel's sessions an edge replay serves at a time.
+    /// How many of one channel's sessions an edge replay serves at a time, and how many channels
+    /// of one client's `resume` replay at a time.
     static let concurrentReplays = 16
 
     struct MembershipChange {
