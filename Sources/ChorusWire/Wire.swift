@@ -13,7 +13,8 @@ public enum Wire {
     /// and node reports count actors by kind. 3: `ping` and `pong`. 4: replication messages carry
     /// lineages. 5: events to a remote edge travel in their own binary layout (``BinaryRepresentable``).
     /// 6: so do messages, drafts and records, also nested in other values (``BinaryValue/bytes(_:)``).
-    /// 7: so do replication messages (a `replicate` call's batch) and heartbeats' node reports.
+    /// 7: so do replication messages (a `replicate` call's batch), heartbeats' node reports, a
+    /// forwarded send's result and user profiles.
     public static let protocolVersion: UInt16 = 7
 
     /// Default largest frame (16 MiB).

@@ -136,6 +136,27 @@ struct RecordCodingTests {
         #expect(throws: (any Error).self) { _ = try ChannelEventBatch(binaryRepresentation: Array(carried.dropLast())) }
     }
 
+    @Test("a forwarded send's result and a user's profile round-trip in their layout, through the remote-call coder too; truncations throw")
+    func sentMessagesAndProfiles() throws {
+        let message = Message(
+            id: Self.message, channelID: Self.info.id, seq: 12, senderID: Self.bob, senderName: "Bob \u{0}\n\"", body: "hi",
+            attachments: Self.draft.attachments, inlineEmotes: Self.draft.inlineEmotes, createdAt: Self.at, editedAt: Self.at, deleted: false,
+            reactions: [Reaction(emoteAssetID: Self.emote, userIDs: [Self.alice, Self.bob])], clientMessageID: "retry-1")
+        for sent in [SentMessage(message: message, replayed: false), SentMessage(message: message, replayed: true)] {
+            let bytes = try roundTrip(sent)
+            #expect(try BinaryEncoder().encode(sent) == sent.binaryRepresentation)
+            #expect(try BinaryDecoder().decode(SentMessage.self, from: bytes) == sent)
+            for length in 0..<bytes.count {
+                #expect(throws: (any Error).self) { _ = try SentMessage(binaryRepresentation: Array(bytes[..<length])) }
+            }
+        }
+        for profile in [UserProfile(id: Self.alice, displayName: "Alice 🧑‍💻", createdAt: Self.at), UserProfile(id: Self.bob, displayName: "", createdAt: Timestamp(milliseconds: -1))] {
+            let bytes = try roundTrip(profile)
+            #expect(try BinaryDecoder().decode(UserProfile.self, from: BinaryEncoder().encode(profile)) == profile)
+            #expect(throws: (any Error).self) { _ = try UserProfile(binaryRepresentation: bytes + [0]) }
+        }
+    }
+
     @Test("custom data encodes to the same bytes whatever the order of its keys")
     func customDataIsCanonical() throws {
         var forward = ByteWriter()

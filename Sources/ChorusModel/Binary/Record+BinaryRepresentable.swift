@@ -24,3 +24,29 @@ extension NewMessage: BinaryRepresentable {}
 extension ChannelEvent: BinaryRepresentable {}
 extension ChannelRecord: BinaryRepresentable {}
 extension UserRecord: BinaryRepresentable {}
+extension SentMessage: BinaryRepresentable {}
+extension UserProfile: BinaryRepresentable {}
+
+// A forwarded send's result, and a user's profile (what a send asks of the sender's user actor).
+extension SentMessage: RecordCodable {
+    public func write(to writer: inout ByteWriter) {
+        writer.write(message)
+        writer.write(replayed)
+    }
+
+    public init(from reader: inout ByteReader) throws {
+        self.init(message: try reader.read(), replayed: try reader.readBool())
+    }
+}
+
+extension UserProfile: RecordCodable {
+    public func write(to writer: inout ByteWriter) {
+        writer.write(id)
+        writer.write(displayName)
+        writer.write(createdAt)
+    }
+
+    public init(from reader: inout ByteReader) throws {
+        self.init(id: try reader.read(), displayName: try reader.readString(), createdAt: try reader.read())
+    }
+}
