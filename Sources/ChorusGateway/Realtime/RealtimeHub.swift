@@ -31,7 +31,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         /// Sessions a re-subscription found with no resume point (their follow still in flight),
         /// held by that re-subscription's replay, with its generation: each is replayed from its
         /// baseline once its follow returns (``follow(_:_:_:)``).
-        var awaitingPoint: [ChannelID: [ObjectIdentifier: UInt64]] = [:]
+        var awaitingPoint: [ChannelID: [String: UInt64]] = [:]
         var accepting = true
         /// The newest membership change seen for each user with sessions here, so a change that
         /// arrives late (behind a newer one) never overrides it. Dropped with the user's last session.
@@ -102,10 +102,10 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     // (An edge replay's start does not depend on the point: 0 is a placeholder.)
                     guard session.beginReplay(channel, after: point ?? 0, by: .edge(generation)) == .started else { return nil }
                     guard let point else {
-                        state.awaitingPoint[channel, default: [:]][ObjectIdentifier(session)] = generation
+                        state.awaitingPoint[channel, default: [:]][session.id] = generation
                         return nil
                     }
-                    state.awaitingPoint[channel]?[ObjectIdentifier(session)] = nil
+                    state.awaitingPoint[channel]?[session.id] = nil
                     return (session, point)
                 }
                 let subscription = Task { [node, edgeName] in
@@ -365,7 +365,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     /// tell where it stood).
     private func replayIfResubscribed(_ session: RealtimeSession, _ channel: ChannelID) {
         let replay = state.withLock { state -> (point: UInt64, generation: UInt64, subscription: Task<UInt64, any Error>?)? in
-            guard let generation = state.awaitingPoint[channel]?.removeValue(forKey: ObjectIdentifier(session)) else { return nil }
+            guard let generation = state.awaitingPoint[channel]?.removeValue(forKey: session.id) else { return nil }
             if state.awaitingPoint[channel]?.isEmpty == true { state.awaitingPoint[channel] = nil }
             // The follow just noted the baseline, so the point is known. The replay runs whatever
             // happens: it is what lets the held stream go (or tells the client to resume).
@@ -395,7 +395,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     func unfollow(_ session: RealtimeSession, _ channel: ChannelID) {
         session.unfollow(channel)
         let generation = state.withLock { state -> UInt64? in
-            state.awaitingPoint[channel]?[ObjectIdentifier(session)] = nil
+            state.awaitingPoint[channel]?[session.id] = nil
             guard state.followers[channel]?.remove(session) == true, state.followers[channel]!.isEmpty else { return nil }
             state.followers[channel] = nil
             state.awaitingPoint[channel] = nil
