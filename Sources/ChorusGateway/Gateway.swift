@@ -5,7 +5,7 @@ import ChorusModel
 import Crypto
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -150,11 +150,11 @@ public enum Gateway {
             router: router(
                 configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
                 logger: logger),
-            server: .http1WebSocketUpgrade(
-                configuration: .init(ws: RealtimeEndpoint.webSocketConfiguration(configuration.realtime)),
-                shouldUpgrade: { head, channel, _ in
-                    streamEndpoint.shouldUpgrade(head, channel: channel) ?? endpoint.shouldUpgrade(head, channel: channel)
-                }),
+            server: HTTPServerBuilder { responder in
+                HTTPServerChannel(
+                    responder: responder, webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
+                    upgrade: { head in streamEndpoint.upgrade(head) ?? endpoint.upgrade(head) })
+            },
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
                 serverName: "chorus"),

@@ -2,21 +2,21 @@ import ChorusAuth
 import ChorusChat
 import ChorusModel
 import Foundation
-import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
+import Synchronization
 
 /// `GET /v1/ws`: authenticates a WebSocket, runs its session and closes it with the right code.
 ///
 /// A session first follows every channel of its user (buffering their events), then sends
-/// `hello`, so everything after `hello` reaches the client. Then it runs at once: a writer that
-/// drains the session's queue to the socket, its keep-alive (a `health` frame every
-/// `heartbeat_interval` and pings, ticked by the hub on the node's clock), the resume window, and
-/// the reader of client frames.
+/// `hello`, so everything after `hello` reaches the client. From then on the socket's handlers
+/// (``ServerWebSocket``) and the session's ``SocketWriter`` serve it on its event loop: the
+/// session's queue drains to the socket, the hub ticks its keep-alive (a `health` frame every
+/// `heartbeat_interval` and pings), and client frames are handled one at a time, in order.
 /// Whatever ends the session first (the client leaving, a slow consumer, the node stopping)
 /// closes it for all.
 struct RealtimeEndpoint: Sendable {
@@ -27,94 +27,98 @@ struct RealtimeEndpoint: Sendable {
     var node: ChatNode { hub.node }
     var configuration: ChorusConfiguration.Realtime { hub.configuration }
 
-    /// The server's WebSocket settings: inbound frame limit and close timeout. Pings are the
+    /// The server's WebSocket settings: inbound message limit and close timeout. Pings are the
     /// hub's (``KeepAlive``, on the node's clock), not a task per socket.
-    static func webSocketConfiguration(_ realtime: ChorusConfiguration.Realtime) -> WebSocketServerConfiguration {
-        WebSocketServerConfiguration(
-            maxFrameSize: realtime.maxInboundFrameBytes, autoPing: .disabled, closeTimeout: realtime.closeTimeoutSeconds.secondsDuration)
+    static func webSocketConfiguration(_ realtime: ChorusConfiguration.Realtime) -> ServerWebSocket.Configuration {
+        ServerWebSocket.Configuration(
+            maxMessageBytes: realtime.maxInboundFrameBytes, closeTimeout: .nanoseconds(Int64(realtime.closeTimeoutSeconds * 1e9)))
     }
 
-    /// Upgrades `GET /v1/ws` (any other upgrade request is left to the router).
-    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        let uri = URI(head.path ?? "")
-        guard uri.path == "/v1/ws" else { return .dontUpgrade }
-        let token = uri.queryParameters.get("token") ?? AuthMiddleware.bearerToken(head.headerFields[.authorization])
+    /// Serves upgrades of `GET /v1/ws` (`nil` for any other path).
+    func upgrade(_ head: HTTPRequestHead) -> HTTPServerChannel.WebSocketService? {
+        let uri = URI(head.uri)
+        guard uri.path == "/v1/ws" else { return nil }
+        let token = uri.queryParameters.get("token") ?? AuthMiddleware.bearerToken(head.headers.first(name: "authorization"))
         let resuming = ["1", "true"].contains(uri.queryParameters.get("resume") ?? "")
-        return .upgrade([:]) { inbound, outbound, context in
-            await serve(token: token, resuming: resuming, channel: channel, inbound: inbound, outbound: outbound, logger: context.logger)
+        return { socket, logger in
+            start(socket, logger: logger) {
+                let session = try await open(token: token)
+                guard let logger = await attachWriter(session, socket: socket, logger: logger) else { return nil }
+                await setUp(session, logger: logger)
+                return (session, logger, ())
+            } refused: { error in
+                // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
+                // many for the user) or 1001 (the node is stopping).
+                let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
+                let code: WebSocketErrorCode =
+                    switch chatError.code {
+                    case .rateLimited: .policyViolation
+                    case .clusterUnavailable: .goingAway
+                    default: .normalClosure
+                    }
+                socket.close(code, reason: chatError.message, after: [RealtimeFrames.error(chatError)])
+            } run: { (session: RealtimeSession, _: Void) in
+                session.send(
+                    RealtimeFrames.hello(
+                        connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
+                if resuming {
+                    let hold = Task { await holdForResume(session) }
+                    session.whenClosed { _ in hold.cancel() }
+                } else {
+                    session.endResumeWindow()
+                }
+                startKeepAlive(session) { _ in RealtimeFrames.health }
+                let first = Atomic(true)
+                socket.consume { message in
+                    let frame: Result<ClientFrame, ChatError> =
+                        switch message {
+                        case .text(let text): Result { () throws(ChatError) in try ClientFrame.parse(String(buffer: text)) }
+                        case .binary: .failure(ChatError(.invalidRequest, "send JSON text frames, not binary"))
+                        }
+                    if first.exchange(false, ordering: .relaxed) {
+                        // The first frame ends the resume window; channels it resumes stay held for their replay.
+                        let kept: Set<ChannelID> = if case .success(.resume(let channels)) = frame { Set(channels.keys) } else { [] }
+                        session.endResumeWindow(except: kept)
+                    }
+                    await handle(frame, session: session)
+                }
+            }
         }
     }
 
     // MARK: One session
 
-    /// Serves one socket. `resuming`: the client announced a resume (`?resume=1`): its channels'
-    /// events wait for its first frame (or the resume window) so that the channels it resumes are
-    /// replayed with no gap; any other client gets live events at once.
-    func serve(
-        token: String?, resuming: Bool, channel: any Channel, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
-    ) async {
-        let opened = await Self.apart { () async -> Result<(RealtimeSession, Logger)?, any Error> in
+    /// Runs one socket's session, both APIs alike. `open` (in a task of its own, which ends with
+    /// it) authenticates, registers and sets up the session (with what `run` needs of the set-up), or
+    /// returns `nil` if the socket closed meanwhile; `refused` answers its error; `run` sends the first frames and starts the session's
+    /// keep-alive and its reading of client frames. From then on the session lives in the socket's
+    /// handlers and the hub, with no task: it ends when the client leaves or the session closes.
+    func start<Setup: Sendable>(
+        _ socket: ServerWebSocket, logger: Logger, open: @escaping @Sendable () async throws -> (RealtimeSession, Logger, Setup)?,
+        refused: @escaping @Sendable (any Error) -> Void, run: @escaping @Sendable (RealtimeSession, Setup) -> Void
+    ) {
+        Task {
+            let opened: (session: RealtimeSession, logger: Logger, setup: Setup)?
             do {
-                let session = try await open(token: token)
-                guard let logger = await attachWriter(session, channel: channel, logger: logger) else { return .success(nil) }
-                await setUp(session, logger: logger)
-                return .success((session, logger))
+                opened = try await open()
             } catch {
-                return .failure(error)
+                return refused(error)
             }
+            guard let (session, logger, setup) = opened else { return }
+            run(session, setup)
+            logger.debug("WebSocket session opened")
+            socket.whenEnded { end in session.requestClose(end == .tooLarge ? .tooLarge : .clientGone) }
+            session.whenClosed { close in finish(session, close, socket: socket, logger: logger) }
         }
-        let session: RealtimeSession
-        let logger: Logger
-        switch opened {
-        case .success(nil): return
-        case .success(let (opened, openedLogger)?): (session, logger) = (opened, openedLogger)
-        case .failure(let error):
-            // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
-            // many for the user) or 1001 (the node is stopping).
-            let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
-            let code: WebSocketErrorCode =
-                switch chatError.code {
-                case .rateLimited: .policyViolation
-                case .clusterUnavailable: .goingAway
-                default: .normalClosure
-                }
-            try? await outbound.write(.custom(Self.textFrame(RealtimeFrames.error(chatError))))
-            try? await outbound.close(code, reason: chatError.message)
-            return
-        }
-        session.send(
-            RealtimeFrames.hello(
-                connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
-        if !resuming { session.endResumeWindow() }
-        startKeepAlive(session) { _ in RealtimeFrames.health }
-        logger.debug("WebSocket session opened")
-
-        // The reader runs in this task, the socket's own (a task per socket costs memory): it
-        // returns when the client leaves, or when the session closes for another reason, which
-        // stops the socket's reading (``SocketWriter/stopReading()``).
-        let hold = resuming ? Task { await holdForResume(session) } : nil
-        await read(inbound, into: session, logger: logger)
-        hold?.cancel()
-        let close = await session.closed()
-        await finish(session, close, outbound: outbound, logger: logger)
-    }
-
-    /// Runs `body` in a task of its own and waits for it. A socket's task lives as long as the
-    /// socket, and a task keeps the memory its deepest call needed until it ends (its stack
-    /// slabs): a session's setup (the token, the user's actor, following every channel) runs
-    /// apart, so what its calls needed is freed when they return (~3 KiB per idle socket,
-    /// docs/benchmarks.md).
-    static func apart<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
-        await Task { await body() }.value
     }
 
     /// Installs the session's socket writer; returns the session's logger, or `nil` (the session
     /// forgotten) if the socket closed during the upgrade. Both APIs' sockets start this way.
-    func attachWriter(_ session: RealtimeSession, channel: any Channel, logger: Logger) async -> Logger? {
+    func attachWriter(_ session: RealtimeSession, socket: ServerWebSocket, logger: Logger) async -> Logger? {
         var logger = logger
         logger[metadataKey: "realtime.connection"] = "\(session.id)"
         logger[metadataKey: "user.id"] = "\(session.user)"
-        let writer = SocketWriter(channel: channel, session: session)
+        let writer = SocketWriter(channel: socket.channel, session: session)
         do {
             try await writer.install()
         } catch {
@@ -127,23 +131,16 @@ struct RealtimeEndpoint: Sendable {
     }
 
     /// Writes what the session still has to say (on a drain), then closes the socket with the
-    /// close's code, within the close timeout, and forgets the session.
-    func finish(_ session: RealtimeSession, _ close: RealtimeSession.Close, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        // The hub forgets the session only once its last frames and the close are written: a node
-        // that is stopping waits for that (bounded by the close timeout) before its HTTP server stops.
-        defer {
-            hub.remove(session)
-            Task { [hub] in await hub.noteClosed(session) }
-        }
+    /// close's code (the connection closes when the client answers, or after the close timeout),
+    /// and forgets the session once the close is written.
+    func finish(_ session: RealtimeSession, _ close: RealtimeSession.Close, socket: ServerWebSocket, logger: Logger) {
         if close == .slowConsumer { hub.noteSlowClose() }
         logger.debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
-        guard let code = close.code else { return }
-        let closeTimeout = configuration.closeTimeoutSeconds.secondsDuration
-        await withTimeLimit(closeTimeout) {
-            for frame in session.takeDrain() {
-                try await outbound.write(.custom(Self.textFrame(frame)))
-            }
-            try await outbound.close(code, reason: close.reason)
+        // A node that is stopping waits until every session is forgotten (bounded by the close
+        // timeout) before its HTTP server stops.
+        socket.close(close.code, reason: close.reason, after: session.takeDrain()).whenComplete { [hub] _ in
+            hub.remove(session)
+            Task { await hub.noteClosed(session) }
         }
     }
 
@@ -211,38 +208,7 @@ struct RealtimeEndpoint: Sendable {
             frame: frame)
     }
 
-    /// A final text frame carrying `bytes` (already JSON).
-    static func textFrame(_ bytes: ByteBuffer) -> WebSocketFrame {
-        WebSocketFrame(fin: true, opcode: .text, data: bytes)
-    }
-
     // MARK: Client frames
-
-    private func read(_ inbound: WebSocketInboundStream, into session: RealtimeSession, logger: Logger) async {
-        var first = true
-        do {
-            for try await message in inbound.messages(maxSize: configuration.maxInboundFrameBytes) {
-                let frame: Result<ClientFrame, ChatError> =
-                    switch message {
-                    case .text(let text): Result { () throws(ChatError) in try ClientFrame.parse(text) }
-                    case .binary: .failure(ChatError(.invalidRequest, "send JSON text frames, not binary"))
-                    }
-                if first {
-                    // The first frame ends the resume window; channels it resumes stay held for their replay.
-                    let kept: Set<ChannelID> = if case .success(.resume(let channels)) = frame { Set(channels.keys) } else { [] }
-                    session.endResumeWindow(except: kept)
-                    first = false
-                }
-                await handle(frame, session: session)
-            }
-            session.requestClose(.clientGone)
-        } catch {
-            // The one error a live connection raises here is a message over the size limit (an
-            // oversized single frame is refused below us, by the frame decoder, with the same code).
-            logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
-            session.requestClose(.tooLarge)
-        }
-    }
 
     private func handle(_ parsed: Result<ClientFrame, ChatError>, session: RealtimeSession) async {
         let frame: ClientFrame
@@ -274,15 +240,5 @@ struct RealtimeEndpoint: Sendable {
             let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the channel could not be reached")
             session.send(RealtimeFrames.error(chatError, channelID: channel))
         }
-    }
-}
-
-/// Runs `body`, giving up (by cancelling it) after `limit` of real time.
-func withTimeLimit(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async {
-    await withTaskGroup(of: Void.self) { group in
-        group.addTask { try? await body() }
-        group.addTask { try? await Task.sleep(for: limit) }
-        await group.next()
-        group.cancelAll()
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// One client WebSocket: the thin, thread-safe shell around ``SessionState``.
 ///
 /// The hub hands it frames from any thread (synchronously: it only queues); its ``SocketWriter``
-/// drains the queue to the socket on the socket's event loop. Closing wakes everyone waiting on the
-/// session.
+/// drains the queue to the socket on the socket's event loop. Closing runs what watches the session
+/// (``whenClosed(_:)``).
 final class RealtimeSession: Sendable {
     /// Why and how a session ends.
     struct Close: Equatable, Sendable {
@@ -29,7 +29,7 @@ final class RealtimeSession: Sendable {
         var close: Close?
         /// Frames still queued when a draining close began.
         var drain: [ByteBuffer] = []
-        var closeWaiters: [CheckedContinuation<Close, Never>] = []
+        var closeWatchers: [@Sendable (Close) -> Void] = []
         /// The channels a Stream socket watches, each with whether it asked for presence.
         var watching: [ChannelID: Bool] = [:]
         /// Channels the socket follows only because it watches them (not its user's).
@@ -245,8 +245,7 @@ final class RealtimeSession: Sendable {
             if shell.close == nil { shell.writer = writer }
             return shell.close != nil
         }
-        if closing { return writer.stopReading() }
-        writer.wake()
+        if !closing { writer.wake() }
     }
 
     /// The next frame to write; `nil` if none is queued or the session is closing.
@@ -257,19 +256,16 @@ final class RealtimeSession: Sendable {
     /// Starts closing the session (the first reason wins). A draining close keeps what is queued
     /// for ``takeDrain()``.
     func requestClose(_ close: Close) {
-        let (waiters, writer) = shell.withLock { shell -> ([CheckedContinuation<Close, Never>], SocketWriter?) in
-            guard shell.close == nil else { return ([], nil) }
+        let watchers = shell.withLock { shell -> [@Sendable (Close) -> Void] in
+            guard shell.close == nil else { return [] }
             shell.close = close
             let remaining = shell.state.close()
             if close.drain { shell.drain = remaining }
-            defer {
-                shell.closeWaiters = []
-                shell.writer = nil  // the writer holds the session: break the cycle
-            }
-            return (shell.closeWaiters, shell.writer)
+            shell.writer = nil  // the writer holds the session: break the cycle
+            defer { shell.closeWatchers = [] }
+            return shell.closeWatchers
         }
-        writer?.stopReading()  // the session's reader returns
-        for waiter in waiters { waiter.resume(returning: close) }
+        for watcher in watchers { watcher(close) }
     }
 
     /// The frames a draining close must still write.
@@ -280,16 +276,13 @@ final class RealtimeSession: Sendable {
         }
     }
 
-    /// Waits until the session starts closing; returns why.
-    func closed() async -> Close {
-        await withCheckedContinuation { continuation in
-            let close = shell.withLock { shell -> Close? in
-                if let close = shell.close { return close }
-                shell.closeWaiters.append(continuation)
-                return nil
-            }
-            if let close { continuation.resume(returning: close) }
+    /// Runs `body` once the session starts closing, with why (at once if it has).
+    func whenClosed(_ body: @escaping @Sendable (Close) -> Void) {
+        let close = shell.withLock { shell -> Close? in
+            if shell.close == nil { shell.closeWatchers.append(body) }
+            return shell.close
         }
+        if let close { body(close) }
     }
 }
 

@@ -37,12 +37,6 @@ final class SocketWriter: Sendable {
         try await channel.pipeline.addHandler(SocketHandler(writer: self), position: .first)
     }
 
-    /// Stops reading the socket: its session is closing, and the session's reader (which waits
-    /// on the socket) sees its inbound stream end. Writing goes on (the close frame).
-    func stopReading() {
-        channel.close(mode: .input, promise: nil)
-    }
-
     /// Pings the client (the keep-alive found it silent).
     func ping() {
         let channel = self.channel

@@ -5,10 +5,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
-import NIOWebSocket
+import NIOHTTP1
 
 /// `GET /connect`: the Stream-compatible WebSocket (docs/stream-api.md, "WebSocket").
 ///
@@ -32,48 +31,31 @@ struct StreamRealtimeEndpoint: Sendable {
         var json: String?
     }
 
-    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>? {
-        let uri = URI(head.path ?? "")
+    /// Serves upgrades of `GET /connect` (`nil` for any other path).
+    func upgrade(_ head: HTTPRequestHead) -> HTTPServerChannel.WebSocketService? {
+        let uri = URI(head.uri)
         guard uri.path == "/connect" else { return nil }
         let query = uri.queryParameters
         let request = ConnectRequest(
-            apiKey: query.get("api_key"), token: query.get("authorization") ?? head.headerFields[.authorization],
-            authType: query.get("stream-auth-type") ?? head.headerFields[.streamAuthType], json: query.get("json"))
-        return .upgrade([:]) { inbound, outbound, context in
-            await serve(request, inbound: inbound, outbound: outbound, channel: channel, logger: context.logger)
-        }
-    }
-
-    func serve(_ request: ConnectRequest, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, logger: Logger) async {
-        // Apart from the socket's long-lived task: see RealtimeEndpoint.apart.
-        let opened = await RealtimeEndpoint.apart { () async -> Result<(RealtimeSession, Logger, JSONValue)?, any Error> in
-            do {
+            apiKey: query.get("api_key"), token: query.get("authorization") ?? head.headers.first(name: "authorization"),
+            authType: query.get("stream-auth-type") ?? head.headers.first(name: "stream-auth-type"), json: query.get("json"))
+        return { socket, logger in
+            v1.start(socket, logger: logger) {
                 let session = try await open(request)
-                guard let logger = await v1.attachWriter(session, channel: channel, logger: logger) else { return .success(nil) }
-                return .success((session, logger, await setUp(session, logger: logger)))
-            } catch {
-                return .failure(error)
+                guard let logger = await v1.attachWriter(session, socket: socket, logger: logger) else { return nil }
+                return (session, logger, await setUp(session, logger: logger))
+            } refused: { error in
+                let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
+                socket.close(.normalClosure, reason: String(streamError.message.prefix(120)), after: [StreamEvents.error(streamError)])
+            } run: { (session: RealtimeSession, me: JSONValue) in
+                let connectionID = session.id
+                session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
+                session.endResumeWindow()
+                v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
+                // Stream clients send only their own `health.check`s on this socket; they are read and dropped.
+                socket.consume { _ in }
             }
         }
-        let session: RealtimeSession
-        let logger: Logger
-        let me: JSONValue
-        switch opened {
-        case .success(nil): return
-        case .success(let (opened, openedLogger, openedMe)?): (session, logger, me) = (opened, openedLogger, openedMe)
-        case .failure(let error):
-            let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
-            try? await outbound.write(.custom(RealtimeEndpoint.textFrame(StreamEvents.error(streamError))))
-            try? await outbound.close(.normalClosure, reason: String(streamError.message.prefix(120)))
-            return
-        }
-        let connectionID = session.id
-        session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
-        session.endResumeWindow()
-        v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
-        await read(inbound, session: session)  // in the socket's task, as RealtimeEndpoint.serve does
-        let close = await session.closed()
-        await v1.finish(session, close, outbound: outbound, logger: logger)
     }
 
     /// Checks the key, the token and the payload; creates or renames the user; registers the session.
@@ -167,16 +149,5 @@ struct StreamRealtimeEndpoint: Sendable {
             "mutes": [], "devices": [],
         ]
         return .object(me)
-    }
-
-    /// Reads the client's frames until it leaves. Stream clients send only their own
-    /// `health.check`s on this socket; anything else is ignored.
-    private func read(_ inbound: WebSocketInboundStream, session: RealtimeSession) async {
-        do {
-            for try await _ in inbound.messages(maxSize: v1.configuration.maxInboundFrameBytes) {}
-            session.requestClose(.clientGone)
-        } catch {
-            session.requestClose(.tooLarge)
-        }
     }
 }

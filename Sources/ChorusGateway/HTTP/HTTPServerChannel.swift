@@ -1,0 +1,129 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// Each accepted connection: HTTP/1.1 for the router, or, after an upgrade, a WebSocket served
+/// by channel handlers on its event loop (``ServerWebSocket``).
+///
+/// Hummingbird runs a connection's ``handle(value:logger:)`` in a task for as long as it returns
+/// nothing; an HTTP connection keeps it (Hummingbird's request loop), an upgraded socket returns
+/// at once, so an idle WebSocket costs no task (docs/realtime.md, "How it is built").
+struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
+    /// Starts serving an upgraded socket (on its event loop, its handlers in place).
+    typealias WebSocketService = @Sendable (ServerWebSocket, Logger) -> Void
+    /// The service for an upgrade request, or `nil` to refuse the upgrade (400).
+    typealias Upgrade = @Sendable (HTTPRequestHead) -> WebSocketService?
+
+    enum Negotiated: Sendable {
+        case webSocket
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let responder: Responder
+    let http1: HTTP1Channel.Configuration
+    let webSocket: ServerWebSocket.Configuration
+    let upgrade: Upgrade
+
+    init(responder: @escaping Responder, http1: HTTP1Channel.Configuration = .init(), webSocket: ServerWebSocket.Configuration, upgrade: @escaping Upgrade) {
+        self.responder = Self.redirectingLateUpgrades(responder)
+        self.http1 = http1
+        self.webSocket = webSocket
+        self.upgrade = upgrade
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            // Between the upgrade's decision and its pipeline (both on the event loop).
+            let service = NIOLoopBoundBox<WebSocketService?>(nil, eventLoop: channel.eventLoop)
+            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let webSocket = self.webSocket
+            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+                maxFrameSize: webSocket.maxMessageBytes,
+                enableAutomaticErrorHandling: false,  // ServerWebSocket.Handler closes with the right code
+                shouldUpgrade: { [upgrade] channel, head in
+                    upgradeAttempted.value = true
+                    service.value = upgrade(head)
+                    return channel.eventLoop.makeSucceededFuture(service.value == nil ? nil : HTTPHeaders())
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        let socket = ServerWebSocket(channel: channel, configuration: webSocket)
+                        try channel.pipeline.syncOperations.addHandlers(socket.makeHandlers())
+                        service.value?(socket, logger)
+                        service.value = nil
+                        return .webSocket
+                    }
+                })
+            let http1 = self.http1
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(
+                upgradeConfiguration: NIOTypedHTTPServerUpgradeConfiguration(
+                    upgraders: [upgrader],
+                    notUpgradingCompletionHandler: { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                            try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .init($0) }, logger: logger))
+                            let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                            return upgradeAttempted.value ? .refusedUpgrade(asyncChannel) : .http(asyncChannel)
+                        }
+                    }))
+            configuration.enablePipelining = false  // NIOAsyncChannel pipelines HTTP
+            configuration.enableErrorHandling = false  // Hummingbird answers errors
+            configuration.enableResponseHeaderValidation = false  // HTTPTypes validates headers
+            configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
+            configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
+            configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .webSocket: return  // its handlers serve it from here on
+            case .http(let http): await handleHTTP(asyncChannel: http, logger: logger)
+            case .refusedUpgrade(let http): await Self.refuseUpgrade(http)
+            }
+        } catch {
+            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers an upgrade no service takes: 400, then close.
+    private static func refuseUpgrade(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async {
+        try? await http.executeThenClose { _, outbound in
+            try await outbound.write(
+                contentsOf: [.head(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])), .end(nil)])
+        }
+    }
+
+    /// An upgrade request that arrives after other requests on the same connection can no longer
+    /// be upgraded (the upgrade handler is gone): it is redirected to the same URI and the
+    /// connection closed, so the client retries on a fresh connection.
+    private static func redirectingLateUpgrades(_ responder: @escaping Responder) -> Responder {
+        struct RedirectedUpgrade: Error {}
+        return { request, writer, channel in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                return try await responder(request, writer, channel)
+            }
+            let location = request.uri.query.map { "\(request.uri.path)?\($0)" } ?? request.uri.path
+            try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
+            throw RedirectedUpgrade()
+        }
+    }
+}
