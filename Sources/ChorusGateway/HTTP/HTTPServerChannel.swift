@@ -45,6 +45,10 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // A connection keeps its receive buffer between reads: start it small (chat requests
+            // and client frames are small; it grows for a connection whose reads fill it), so an
+            // idle socket holds 512 bytes, not NIO's default 2 KiB.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // Between the upgrade's decision and its pipeline (both on the event loop).
             let service = NIOLoopBoundBox<WebSocketService?>(nil, eventLoop: channel.eventLoop)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
@@ -91,6 +95,8 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
             return Value(negotiated: negotiated, channel: channel)
         }
     }
+
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 
     func handle(value: Value, logger: Logger) async {
         do {
