@@ -104,10 +104,11 @@ struct RealtimeEndpoint: Sendable {
             } catch {
                 return refused(error)
             }
-            guard let (session, logger, setup) = opened else { return }
+            guard let (session, sessionLogger, setup) = opened else { return }
             run(session, setup)
-            logger.debug("WebSocket session opened")
+            sessionLogger.debug("WebSocket session opened")
             socket.whenEnded { end in session.requestClose(end == .tooLarge ? .tooLarge : .clientGone) }
+            // The base logger, not the session's: its metadata would be kept (~0.5 KiB) as long as the socket.
             session.whenClosed { close in finish(session, close, socket: socket, logger: logger) }
         }
     }
@@ -115,9 +116,7 @@ struct RealtimeEndpoint: Sendable {
     /// Installs the session's socket writer; returns the session's logger, or `nil` (the session
     /// forgotten) if the socket closed during the upgrade. Both APIs' sockets start this way.
     func attachWriter(_ session: RealtimeSession, socket: ServerWebSocket, logger: Logger) async -> Logger? {
-        var logger = logger
-        logger[metadataKey: "realtime.connection"] = "\(session.id)"
-        logger[metadataKey: "user.id"] = "\(session.user)"
+        let logger = Self.logger(logger, of: session)
         let writer = SocketWriter(channel: socket.channel, session: session)
         do {
             try await writer.install()
@@ -130,12 +129,22 @@ struct RealtimeEndpoint: Sendable {
         return logger
     }
 
+    /// `base` with the session's connection and user.
+    static func logger(_ base: Logger, of session: RealtimeSession) -> Logger {
+        var logger = base
+        logger[metadataKey: "realtime.connection"] = "\(session.id)"
+        logger[metadataKey: "user.id"] = "\(session.user)"
+        return logger
+    }
+
     /// Writes what the session still has to say (on a drain), then closes the socket with the
     /// close's code (the connection closes when the client answers, or after the close timeout),
     /// and forgets the session once the close is written.
     func finish(_ session: RealtimeSession, _ close: RealtimeSession.Close, socket: ServerWebSocket, logger: Logger) {
         if close == .slowConsumer { hub.noteSlowClose() }
-        logger.debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
+        if logger.logLevel <= .debug {
+            Self.logger(logger, of: session).debug("WebSocket session closing", metadata: ["realtime.close": "\(close.reason)"])
+        }
         // A node that is stopping waits until every session is forgotten (bounded by the close
         // timeout) before its HTTP server stops.
         socket.close(close.code, reason: close.reason, after: session.takeDrain()).whenComplete { [hub] _ in

@@ -69,7 +69,8 @@ struct SessionState {
 
     let limit: Int
     let grace: Duration
-    private(set) var queue = CircularBuffer<ByteBuffer>()
+    /// Small at first (NIO's default holds 16 frames, ~0.4 KiB for every idle socket); it grows as needed.
+    private(set) var queue = CircularBuffer<ByteBuffer>(initialCapacity: 2)
     private(set) var streams: [ChannelID: Stream] = [:]
     /// The seq each channel was followed from (see ``noteFollowing(_:from:)``).
     private var baselines: [ChannelID: UInt64] = [:]
