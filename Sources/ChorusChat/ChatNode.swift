@@ -51,6 +51,8 @@ public final class ChatNode: Sendable {
     public let tasks: ChatTaskStore
     /// Runners of task kinds the chat layer does not run itself.
     let taskRunners = Mutex<[String: ChatTaskRunner]>([:])
+    /// The actors' environment while any actor holds it (``environment``).
+    private let sharedEnvironment = Mutex(WeakEnvironment())
     /// What removes the leftovers of an ended task, by kind.
     let taskCleanups = Mutex<[String: @Sendable (ChatTask) -> Void]>([:])
     /// The tasks running on this node now.
@@ -131,8 +133,18 @@ public final class ChatNode: Sendable {
         actorSystem.register(errorType: ChatError.self)
     }
 
-    /// What this node's actors see of it.
+    /// What this node's actors see of it: one object while any actor holds it. The node keeps it
+    /// weakly (it holds the node), so it does not keep the node alive.
     var environment: ActorEnvironment {
+        sharedEnvironment.withLock { shared in
+            if let environment = shared.value { return environment }
+            let environment = makeEnvironment()
+            shared.value = environment
+            return environment
+        }
+    }
+
+    private func makeEnvironment() -> ActorEnvironment {
         ActorEnvironment(
             journal: journal, clock: clock, limits: limits, typingTTL: configuration.typingTTL, messageWindow: configuration.messageWindow,
             eventLogCapacity: configuration.eventLogCapacity, store: store, ids: ids, directory: directory, operations: self,
@@ -262,4 +274,9 @@ extension ChatNode: ActorActivator {
             throw RemoteCallError(.actorNotFound, "no actor \(id) on \(me)")
         }
     }
+}
+
+/// The node's reference to its actors' environment: weak, as the environment holds the node.
+private struct WeakEnvironment {
+    weak var value: ActorEnvironment?
 }
