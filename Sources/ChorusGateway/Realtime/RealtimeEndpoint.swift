@@ -89,9 +89,9 @@ struct RealtimeEndpoint: Sendable {
     // MARK: One session
 
     /// Runs one socket's session, both APIs alike. `open` (in a task of its own, which ends with
-    /// it) authenticates, registers and sets up the session (with what `run` needs of the set-up), or
-    /// returns `nil` if the socket closed meanwhile; `refused` answers its error; `run` sends the first frames and starts the session's
-    /// keep-alive and its reading of client frames. From then on the session lives in the socket's
+    /// it) authenticates, registers and sets up the session (with what `run` needs of the
+    /// set-up), or returns `nil` if the socket closed meanwhile; `refused` answers its error; `run`
+    /// sends the first frames and starts the session's keep-alive and its reading of client frames. From then on the session lives in the socket's
     /// handlers and the hub, with no task: it ends when the client leaves or the session closes.
     func start<Setup: Sendable>(
         _ socket: ServerWebSocket, logger: Logger, open: @escaping @Sendable () async throws -> (RealtimeSession, Logger, Setup)?,
