@@ -31,7 +31,7 @@ struct RealtimeEndpoint: Sendable {
     /// hub's (``KeepAlive``, on the node's clock), not a task per socket.
     static func webSocketConfiguration(_ realtime: ChorusConfiguration.Realtime) -> ServerWebSocket.Configuration {
         ServerWebSocket.Configuration(
-            maxMessageBytes: realtime.maxInboundFrameBytes, closeTimeout: .nanoseconds(Int64(realtime.closeTimeoutSeconds * 1e9)))
+            maxMessageBytes: realtime.maxInboundFrameBytes, closeTimeout: TimeAmount(realtime.closeTimeoutSeconds.secondsDuration))
     }
 
     /// Serves upgrades of `GET /v1/ws` (`nil` for any other path).
