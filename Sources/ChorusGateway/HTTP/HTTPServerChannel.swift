@@ -53,18 +53,19 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
             let service = NIOLoopBoundBox<WebSocketService?>(nil, eventLoop: channel.eventLoop)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let webSocket = self.webSocket
-            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
-                maxFrameSize: webSocket.maxMessageBytes,
-                enableAutomaticErrorHandling: false,  // ServerWebSocket.Handler closes with the right code
-                shouldUpgrade: { [upgrade] channel, head in
-                    upgradeAttempted.value = true
-                    service.value = upgrade(head)
-                    return channel.eventLoop.makeSucceededFuture(service.value == nil ? nil : HTTPHeaders())
-                },
-                upgradePipelineHandler: { channel, _ in
+            let upgrader = WebSocketUpgrader(
+                handshake: NIOTypedWebSocketServerUpgrader<Negotiated>(
+                    maxFrameSize: webSocket.maxMessageBytes,
+                    shouldUpgrade: { [upgrade] channel, head in
+                        upgradeAttempted.value = true
+                        service.value = upgrade(head)
+                        return channel.eventLoop.makeSucceededFuture(service.value == nil ? nil : HTTPHeaders())
+                    },
+                    upgradePipelineHandler: { channel, _ in channel.eventLoop.makeFailedFuture(WebSocketUpgrader.NotUsed()) }),
+                pipeline: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let socket = ServerWebSocket(channel: channel, configuration: webSocket)
-                        try channel.pipeline.syncOperations.addHandlers(socket.makeHandlers())
+                        try channel.pipeline.syncOperations.addHandler(socket.makeHandler())
                         service.value?(socket, logger)
                         service.value = nil
                         return .webSocket
@@ -131,5 +132,27 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
             try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
             throw RedirectedUpgrade()
         }
+    }
+}
+
+/// NIO's WebSocket handshake (it checks the request's key and version and answers with the
+/// accept key), followed by our own pipeline: the socket's one handler (``ServerWebSocket/Handler``)
+/// in place of the frame decoder and encoder NIO's upgrader would add.
+private struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
+    /// NIO's upgrader's own pipeline step, which this upgrader never calls.
+    struct NotUsed: Error {}
+
+    let handshake: NIOTypedWebSocketServerUpgrader<HTTPServerChannel.Negotiated>
+    let pipeline: @Sendable (any Channel) -> EventLoopFuture<HTTPServerChannel.Negotiated>
+
+    var supportedProtocol: String { handshake.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+
+    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+        handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+    }
+
+    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<HTTPServerChannel.Negotiated> {
+        pipeline(channel)
     }
 }

@@ -5,9 +5,9 @@ import Synchronization
 /// A client's WebSocket, served on its event loop by a channel handler (``Handler``): an idle
 /// socket has no task, only its channel, its pipeline and this object.
 ///
-/// The handler keeps RFC 6455's rules: it answers pings, joins fragments (through
-/// `NIOWebSocketFrameAggregator`, up to ``Configuration/maxMessageBytes``), refuses reserved bits
-/// and unknown opcodes with 1002 and oversized messages with 1009, answers the client's close
+/// The handler keeps RFC 6455's rules: it answers pings, joins fragments (up to
+/// ``Configuration/maxMessageBytes``), refuses what a client must not send with 1002
+/// (``WebSocketWire/Reader``) and oversized messages with 1009, answers the client's close
 /// and closes the connection, and ends a close the server starts once the client answers or
 /// after ``Configuration/closeTimeout``.
 ///
@@ -45,7 +45,7 @@ final class ServerWebSocket: Sendable {
     let configuration: Configuration
     private let inbox: Mutex<Inbox>
     /// The handler, while it is in the pipeline (on the event loop).
-    private let handler: NIOLoopBoundBox<Handler?>
+    let handler: NIOLoopBoundBox<Handler?>
 
     fileprivate struct Inbox {
         var messages: [Message] = []
@@ -63,14 +63,22 @@ final class ServerWebSocket: Sendable {
         self.handler = .makeEmptyBox(valueType: Handler.self, eventLoop: channel.eventLoop)
     }
 
-    /// The handlers that serve the socket, to add after the WebSocket frame decoder and encoder
-    /// (on the event loop).
-    func makeHandlers() -> [any ChannelHandler] {
-        [
-            NIOWebSocketFrameAggregator(
-                minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: configuration.maxMessageBytes),
-            Handler(socket: self),
-        ]
+    /// The handler that serves the socket: the only one in its pipeline once it is upgraded.
+    func makeHandler() -> Handler { Handler(socket: self) }
+
+    /// Attaches the session's writer (on the event loop): the handler tells it when the client
+    /// is heard from and when the socket takes writes again, and it writes through the handler.
+    /// Throws if the socket is gone.
+    func attach(_ writer: SocketWriter) async throws {
+        try await channel.eventLoop.submit { [handler] in
+            guard let handler = handler.value else { throw ChannelError.ioOnClosedChannel }
+            handler.writer = writer
+        }.get()
+    }
+
+    /// Pings the client.
+    func ping() {
+        channel.eventLoop.execute { [handler] in handler.value?.ping() }
     }
 
     // MARK: Messages (any thread)
@@ -170,18 +178,30 @@ extension ServerWebSocket.Inbox {
 }
 
 extension ServerWebSocket {
-    /// The protocol's rules for one socket, on its event loop.
+    /// The socket's one channel handler, on its event loop: it reads the client's frames
+    /// (``WebSocketWire/Reader``), keeps the protocol's rules, writes the server's frames itself
+    /// and tells the session's ``SocketWriter`` when the client was heard from and when the
+    /// socket takes writes again. One handler, not a decoder, an encoder and an aggregator
+    /// besides: an idle socket's pipeline is this handler and NIO's head and tail.
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = WebSocketFrame
-        typealias OutboundOut = WebSocketFrame
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
 
         private let socket: ServerWebSocket
-        private var context: ChannelHandlerContext?
+        private(set) var context: ChannelHandlerContext?
+        private var reader: WebSocketWire.Reader
+        /// The session's writer, once the session is attached.
+        var writer: SocketWriter?
+        /// The client's side ended (its close, or a violation): its further bytes are ignored.
+        private var inputEnded = false
         /// A close frame went out: nothing more is written but the close.
         private var closeSent = false
         private var closeTimer: Scheduled<Void>?
 
-        init(socket: ServerWebSocket) { self.socket = socket }
+        init(socket: ServerWebSocket) {
+            self.socket = socket
+            self.reader = WebSocketWire.Reader(maxMessageBytes: socket.configuration.maxMessageBytes)
+        }
 
         func handlerAdded(context: ChannelHandlerContext) {
             self.context = context
@@ -191,22 +211,35 @@ extension ServerWebSocket {
         func handlerRemoved(context: ChannelHandlerContext) {
             self.context = nil
             socket.handler.value = nil
+            writer = nil
             closeTimer?.cancel()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let frame = unwrapInboundIn(data)
-            guard frame.reservedBits.isEmpty else { return fail(.protocolError) }
-            switch frame.opcode {
-            case .text: socket.received(.text(frame.unmaskedData))
-            case .binary: socket.received(.binary(frame.unmaskedData))
-            case .ping:
-                guard !closeSent else { return }
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
-            case .pong: break
-            case .connectionClose: receivedClose(frame, context: context)
-            default: fail(.protocolError)  // reserved opcodes (continuations are joined before us)
+            writer?.heard()
+            guard !inputEnded else { return }
+            reader.append(unwrapInboundIn(data))
+            do {
+                while !inputEnded, let frame = try reader.next() { received(frame, context: context) }
+            } catch {
+                fail(error)
             }
+        }
+
+        private func received(_ frame: WebSocketWire.Frame, context: ChannelHandlerContext) {
+            switch frame {
+            case .message(let message): socket.received(message)
+            case .ping(let payload):
+                guard !closeSent else { return }
+                write(payload, opcode: .pong, context: context, flush: true)
+            case .pong: break
+            case .close(let payload): receivedClose(payload, context: context)
+            }
+        }
+
+        func channelWritabilityChanged(context: ChannelHandlerContext) {
+            if context.channel.isWritable { writer?.wake() }
+            context.fireChannelWritabilityChanged()
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -225,37 +258,52 @@ extension ServerWebSocket {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            switch error {
-            case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
-                fail(.tooLarge)
-            case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error:
-                fail(.protocolError)
-            default:
-                // A connection error: nothing more can be said to this client.
-                socket.ended(.closed)
-                context.close(promise: nil)
+            // A connection error: nothing more can be said to this client.
+            socket.ended(.closed)
+            context.close(promise: nil)
+        }
+
+        /// Writes one frame of the server's.
+        private func write(
+            _ payload: ByteBuffer, opcode: WebSocketOpcode, context: ChannelHandlerContext, flush: Bool = false,
+            promise: EventLoopPromise<Void>? = nil
+        ) {
+            var frame = context.channel.allocator.buffer(capacity: payload.readableBytes + WebSocketWire.maxHeaderBytes)
+            WebSocketWire.append(payload, opcode: opcode, to: &frame)
+            if flush {
+                context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+            } else {
+                context.write(wrapOutboundOut(frame), promise: promise)
             }
         }
 
         /// The client's close: the answer to ours (the handshake is done), or its own, which is
         /// echoed with its code before the connection closes (the server closes TCP).
-        private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        private func receivedClose(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+            inputEnded = true
             socket.ended(.closed)
             guard !closeSent else { return context.close(promise: nil) }
             closeSent = true
-            var data = frame.unmaskedData
+            var payload = payload
             var echo = context.channel.allocator.buffer(capacity: 2)
-            if let code = data.readWebSocketErrorCode() { echo.write(webSocketErrorCode: code) }
+            if let code = payload.readWebSocketErrorCode() { echo.write(webSocketErrorCode: code) }
+            let closed = context.eventLoop.makePromise(of: Void.self)
+            write(echo, opcode: .connectionClose, context: context, flush: true, promise: closed)
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: echo))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            closed.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
 
-        /// Closes with the code that `end` calls for and tells the socket.
-        private func fail(_ end: End) {
-            startClose(end == .tooLarge ? .messageTooLarge : .protocolError, reason: "", after: [])
-            socket.ended(end)
+        /// Closes with the code that `violation` calls for and tells the socket.
+        private func fail(_ violation: WebSocketWire.Violation) {
+            inputEnded = true
+            startClose(violation == .tooLarge ? .messageTooLarge : .protocolError, reason: "", after: [])
+            socket.ended(violation == .tooLarge ? .tooLarge : .protocolError)
+        }
+
+        /// Pings the client, unless a close went out.
+        func ping() {
+            guard let context, !closeSent else { return }
+            write(ByteBuffer(), opcode: .ping, context: context, flush: true)
         }
 
         @discardableResult
@@ -263,9 +311,7 @@ extension ServerWebSocket {
             guard let context else { return socket.channel.eventLoop.makeSucceededVoidFuture() }
             guard !closeSent else { return context.eventLoop.makeSucceededVoidFuture() }
             closeSent = true
-            for frame in frames {
-                context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame)), promise: nil)
-            }
+            for frame in frames { write(frame, opcode: .text, context: context) }
             // A close frame's body is at most 125 bytes: the code and 123 of reason.
             var reason = reason
             while reason.utf8.count > 123 { reason.removeLast() }
@@ -273,7 +319,7 @@ extension ServerWebSocket {
             data.write(webSocketErrorCode: code)
             data.writeString(reason)
             let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: written)
+            write(data, opcode: .connectionClose, context: context, flush: true, promise: written)
             let channel = context.channel
             closeTimer = context.eventLoop.scheduleTask(in: socket.configuration.closeTimeout) { channel.close(promise: nil) }
             return written.futureResult.recover { _ in }
