@@ -1,4 +1,5 @@
 import ChorusModel
+import Crypto
 import Synchronization
 
 /// Verifies bearer tokens, remembering the signatures it has already checked.
@@ -8,10 +9,12 @@ import Synchronization
 /// always has a valid signature under this process's secret, so only its time claims (`exp`, `nbf`,
 /// `iat`) are checked again on later uses. Failed tokens are never remembered. The memory is bounded:
 /// at `capacity` tokens the cache starts over (cheap, and a rare full re-verification is harmless).
+/// Tokens are remembered by their SHA-256, 32 bytes in place of a string of ~150–300 (one per
+/// connected user: ~0.25 KiB each, and a client sending long junk tokens cannot grow it further).
 public final class TokenVerifier: Sendable {
     private let secret: [UInt8]
     private let capacity: Int
-    private let verified = Mutex<[String: JWT.Claims]>([:])
+    private let verified = Mutex<[SHA256Digest: JWT.Claims]>([:])
 
     public init(secret: [UInt8], capacity: Int = 10_000) {
         self.secret = secret
@@ -20,14 +23,18 @@ public final class TokenVerifier: Sendable {
 
     /// The claims of `token` at `now`, or the error `JWT.verify` would throw.
     public func verify(_ token: String, now: Timestamp) throws(ChatError) -> JWT.Claims {
-        if let claims = verified.withLock({ $0[token] }) {
+        var hasher = SHA256()
+        var token = token
+        token.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let key = hasher.finalize()
+        if let claims = verified.withLock({ $0[key] }) {
             try JWT.validate(claims, now: now)
             return claims
         }
         let claims = try JWT.verify(token, secret: secret, now: now)
         verified.withLock { verified in
             if verified.count >= capacity { verified.removeAll(keepingCapacity: true) }
-            verified[token] = claims
+            verified[key] = claims
         }
         return claims
     }
