@@ -343,12 +343,12 @@ final class SenderSchedule {
         stats.counts.activeSenders += 1
     }
 
-    /// Sends what is due; false once the schedule has ended.
-    func tick() -> Bool {
-        let now = monotonicNanos()
-        guard now >= start else { return true }
+    /// Sends what is due by `now`; false once the schedule has ended. A schedule that starts
+    /// after its end (a slow sender's phase can fall past a short window) sends nothing.
+    func tick(now: UInt64 = monotonicNanos()) -> Bool {
+        guard now >= min(start, end) else { return true }
         let until = min(now, end)
-        let due = Int((Double(until - start) / 1e9 * rate).rounded(.down)) + 1
+        let due = until >= start ? Int((Double(until - start) / 1e9 * rate).rounded(.down)) + 1 : 0
         var wrote = false
         while scheduled < due {
             scheduled += 1
