@@ -41,11 +41,11 @@ struct ChannelRoutes {
         case .dm:
             guard let other = body.userID else { throw ChatError(.invalidRequest, "user_id: is required for a dm") }
             let result = try await node.openDirectChannel(from: user.id, to: other)
-            return try JSONBody.response(ChannelBody(info: result.channel), status: result.created ? .created : .ok)
+            return JSONBody.response(ChannelBody(info: result.channel), status: result.created ? .created : .ok)
         case let kind?:
             guard let name = body.name else { throw ChatError(.invalidRequest, "name: is required for a \(body.type)") }
             let info = try await node.createChannel(kind: kind, name: name, owner: user.id)
-            return try JSONBody.response(ChannelBody(info: info), status: .created)
+            return JSONBody.response(ChannelBody(info: info), status: .created)
         case nil:
             throw ChatError(.invalidRequest, "type: must be dm, group or room")
         }
@@ -54,7 +54,7 @@ struct ChannelRoutes {
     @Sendable func getChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let info = try await node.withChannel(try context.channelID()) { try await $0.info(for: user.id) }
-        return try JSONBody.response(ChannelBody(info: info))
+        return JSONBody.response(ChannelBody(info: info))
     }
 
     @Sendable func updateChannel(_ request: Request, context: ChorusRequestContext) async throws -> Response {
@@ -63,7 +63,7 @@ struct ChannelRoutes {
         let info = try await node.withChannel(try context.channelID()) { channel in
             return try await channel.update(name: body.name, by: user.id)
         }
-        return try JSONBody.response(ChannelBody(info: info))
+        return JSONBody.response(ChannelBody(info: info))
     }
 
     func setHidden(_ hidden: Bool, _ context: ChorusRequestContext) async throws -> Response {
