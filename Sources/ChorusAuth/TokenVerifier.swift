@@ -9,8 +9,8 @@ import Synchronization
 /// always has a valid signature under this process's secret, so only its time claims (`exp`, `nbf`,
 /// `iat`) are checked again on later uses. Failed tokens are never remembered. The memory is bounded:
 /// at `capacity` tokens the cache starts over (cheap, and a rare full re-verification is harmless).
-/// Tokens are remembered by their SHA-256, 32 bytes in place of a string of ~150–300 (one per
-/// connected user: ~0.25 KiB each, and a client sending long junk tokens cannot grow it further).
+/// Tokens are remembered by their SHA-256: 32 bytes in place of a string of ~150–300 (one per
+/// connected user, ~0.25 KiB each); hashing a token is a small part of what verifying it costs.
 public final class TokenVerifier: Sendable {
     private let secret: [UInt8]
     private let capacity: Int
