@@ -91,27 +91,32 @@ extension ChatNode {
 
     /// Creates user `id` on their first authenticated request (display name `displayName`); returns the profile.
     public func ensureUser(_ id: UserID, displayName: String?) async throws -> UserProfile {
+        if let profile = profiles.profile(of: id, now: clock.now()) { return profile }
         var name = id.rawValue
         if let displayName, (try? limits.validateDisplayName(displayName)) != nil {
             name = displayName
         }
-        return try await retryingWhileMoving {
+        let profile = try await retryingWhileMoving {
             if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
                 return try await chatNodeActor(on: peer).ensureUser(id, displayName: name)
             }
             return try await withLocalUser(id, creating: true) { try await $0.ensure(displayName: name) }
         }
+        profiles.remember(profile, now: clock.now())
+        return profile
     }
 
     /// Creates user `id` or renames them (admin).
     public func upsertUser(_ id: UserID, displayName: String) async throws -> UserProfile {
         try limits.validateDisplayName(displayName)
-        return try await retryingWhileMoving {
+        let profile = try await retryingWhileMoving {
             if let peer = cluster?.remoteOwner(of: UserActor.identity(of: id)) {
                 return try await chatNodeActor(on: peer).upsertUser(id, displayName: displayName)
             }
             return try await withLocalUser(id, creating: true) { try await $0.upsert(displayName: displayName) }
         }
+        profiles.remember(profile, now: clock.now())
+        return profile
     }
 
     /// The profile of user `id`.

@@ -41,6 +41,8 @@ public final class ChatNode: Sendable {
     let replication: ReplicationContext?
     /// The edges that receive channel events: this node's, and forwarders to peers' edges.
     let edges = EdgeRegistry()
+    /// Profiles of users who authenticated here lately (``ensureUser(_:displayName:)``).
+    let profiles: ProfileCache
     /// Every channel type and its settings.
     public let channelTypes: ChannelTypeRegistry
     /// Segments, campaigns and their progress.
@@ -87,6 +89,10 @@ public final class ChatNode: Sendable {
         public var blocklists: [String: [String]] = [:]
         /// How many messages per second each campaign sends at most (default 100).
         public var campaignMessagesPerSecond = 100
+        /// How long this node uses a user's profile without asking their actor again when a
+        /// request authenticates (default 10 s; zero asks every time). A rename made through
+        /// another node reaches this node's `sender_name`s within it (``ProfileCache``).
+        public var profileCacheTTL: Duration = .seconds(10)
 
         public init(
             limits: ChatLimits = ChatLimits(), typingTTL: Duration = .seconds(5), snowflakeNode: UInt64 = 0, messageWindow: Int = 200,
@@ -118,6 +124,7 @@ public final class ChatNode: Sendable {
         self.clock = clock
         self.limits = configuration.limits
         self.ids = MessageIDSource(node: configuration.snowflakeNode)
+        self.profiles = ProfileCache(ttl: configuration.profileCacheTTL)
         self.directory = ActorDirectory(gate: cluster?.gate ?? CallGate(me: actorSystem.nodeName))
         self.logger = logger
         self.channelTypes =

@@ -86,12 +86,17 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         /// How many messages per second each campaign sends at most (default 100), so live chat
         /// keeps its latency while one runs.
         public var campaignMessagesPerSecond = 100
+        /// How long a node uses the profile of a user who authenticated there before asking the
+        /// user's actor again, in seconds (default 10; 0 asks on every request). A rename made
+        /// through another node reaches the `sender_name` of messages sent here within it.
+        public var profileCacheSeconds = 10.0
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case typingTTLSeconds = "typing_ttl_seconds", blocklists, retentionSweepSeconds = "retention_sweep_seconds"
             case taskRetentionDays = "task_retention_days", campaignMessagesPerSecond = "campaign_messages_per_second"
+            case profileCacheSeconds = "profile_cache_seconds"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -101,6 +106,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&retentionSweepSeconds, .retentionSweepSeconds)
             try c.update(&taskRetentionDays, .taskRetentionDays)
             try c.update(&campaignMessagesPerSecond, .campaignMessagesPerSecond)
+            try c.update(&profileCacheSeconds, .profileCacheSeconds)
         }
     }
 
@@ -260,6 +266,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check((1...1_000_000).contains(limits.maxChannelsPerUser), "limits.max_channels_per_user", "must be 1-1000000")
         try check((1...3650).contains(chat.taskRetentionDays), "chat.task_retention_days", "must be 1-3650")
         try check((1...100_000).contains(chat.campaignMessagesPerSecond), "chat.campaign_messages_per_second", "must be 1-100000")
+        try check((0...3600).contains(chat.profileCacheSeconds), "chat.profile_cache_seconds", "must be 0-3600")
         try check(cdn.urlTTLSeconds > 0, "cdn.url_ttl_seconds", "must be positive")
         try check(!stream.apiKey.isEmpty && stream.apiKey.utf8.count <= 128, "stream.api_key", "must be 1-128 characters")
         try check(URL(string: cdn.baseURL)?.scheme != nil, "cdn.base_url", "must be an absolute URL")
@@ -296,6 +303,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         configuration.replicationFactor = cluster.effectiveReplicationFactor
         configuration.blocklists = chat.blocklists
         configuration.campaignMessagesPerSecond = chat.campaignMessagesPerSecond
+        configuration.profileCacheTTL = chat.profileCacheSeconds.secondsDuration
         return configuration
     }
 }
