@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .executableTarget(
@@ -38,6 +39,7 @@ let package = Package(
                 .product(name: "ChorusGateway", package: chorus),
                 .product(name: "ChorusCluster", package: chorus),
                 .product(name: "ChorusWire", package: chorus),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/ChorusMicro",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -5,6 +5,7 @@ import ChorusModel
 import ChorusStorage
 import ChorusWire
 import Foundation
+import NIOCore
 
 // The hot paths of a fan-out, one at a time (ordo-one/benchmark):
 //   cd Benchmarks && swift package --disable-sandbox benchmark --target ChorusMicro
@@ -30,6 +31,15 @@ let sampleChannel = SampleChannel(
 let sampleRing = HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"])
 let sampleKeys = (0..<1024).map { "channel:\(1_843_000_000_000_000 + $0)" }
 
+/// A client's text frame of 100 bytes as it arrives: masked (RFC 6455 requires it of clients).
+let sampleClientFrame: ByteBuffer = {
+    let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+    let payload = Array(#"{"type":"typing.start","channel_id":"1843000000000001","padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#.utf8.prefix(100))
+    var frame = ByteBuffer(bytes: [0x81, 0x80 | UInt8(payload.count)] + key)
+    frame.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset & 3] })
+    return frame
+}()
+
 let benchmarks: @Sendable () -> Void = {
     // Wall clock of one operation (each sample runs many, see scalingFactor), throughput and
     // allocations; the operations are single-threaded, so wall clock is their CPU time on a quiet core.
@@ -42,6 +52,16 @@ let benchmarks: @Sendable () -> Void = {
     // What an edge does once per event, however many sockets follow the channel.
     Benchmark("event frame encoding (message, 64 B)") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(RealtimeFrames.event(sampleEvent)) }
+    }
+
+    // What an edge does with each frame a client sends (typing, a read, a resume): check it,
+    // unmask it into a message of its own.
+    Benchmark("client frame read (masked text, 100 B)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var reader = WebSocketWire.Reader(maxMessageBytes: 65_536)
+            reader.append(sampleClientFrame)
+            blackHole(try reader.next())
+        }
     }
 
     // What a channel actor's commit costs before the fsync: framing, CRC32C, the write to the segment.

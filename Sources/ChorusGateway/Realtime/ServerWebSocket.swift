@@ -23,10 +23,7 @@ final class ServerWebSocket: Sendable {
     }
 
     /// A whole message from the client.
-    enum Message: Sendable, Equatable {
-        case text(ByteBuffer)
-        case binary(ByteBuffer)
-    }
+    typealias Message = WebSocketWire.Message
 
     /// How the client's side ended.
     enum End: Sendable, Equatable {

@@ -4,13 +4,13 @@ import NIOWebSocket
 /// WebSocket frames on the wire (RFC 6455, section 5), as a server reads and writes them: the
 /// socket's one handler (``ServerWebSocket/Handler``) reads client frames with ``Reader`` and
 /// writes its own frames with ``append(_:opcode:to:)``, so a socket's pipeline holds no frame
-/// decoder, encoder or aggregator.
-enum WebSocketWire {
+/// decoder, encoder or aggregator. (Public for the micro benchmarks.)
+public enum WebSocketWire {
     /// A server frame's largest header: two bytes, plus eight for a payload of 64 KiB or more.
-    static let maxHeaderBytes = 10
+    public static let maxHeaderBytes = 10
 
     /// Appends `payload` as one final, unmasked frame (a server's frames are never masked).
-    static func append(_ payload: ByteBuffer, opcode: WebSocketOpcode = .text, to buffer: inout ByteBuffer) {
+    public static func append(_ payload: ByteBuffer, opcode: WebSocketOpcode = .text, to buffer: inout ByteBuffer) {
         let length = payload.readableBytes
         buffer.writeInteger(0x80 | UInt8(webSocketOpcode: opcode))  // FIN
         if length < 126 {
@@ -26,16 +26,22 @@ enum WebSocketWire {
         buffer.writeBuffer(&payload)
     }
 
-    /// What a client sent: a whole message (fragments joined) or a control frame.
-    enum Frame: Equatable {
-        case message(ServerWebSocket.Message)
+    /// A whole message from a client, its fragments joined.
+    public enum Message: Sendable, Equatable {
+        case text(ByteBuffer)
+        case binary(ByteBuffer)
+    }
+
+    /// What a client sent: a whole message or a control frame.
+    public enum Frame: Equatable, Sendable {
+        case message(Message)
         case ping(ByteBuffer)
         case pong
         case close(ByteBuffer)
     }
 
     /// Why the client's bytes cannot be read further.
-    enum Violation: Error, Equatable {
+    public enum Violation: Error, Equatable {
         /// A frame or message over the limit (close with 1009).
         case tooLarge
         /// Anything else RFC 6455 forbids a client (close with 1002).
@@ -50,10 +56,10 @@ enum WebSocketWire {
     /// unmasked frames, reserved bits (no extension is negotiated), reserved opcodes, control
     /// frames that are fragmented or longer than 125 bytes, continuations out of place, and
     /// messages over `maxMessageBytes` (checked from the header, before the payload arrives).
-    struct Reader {
-        let maxMessageBytes: Int
+    public struct Reader {
+        public let maxMessageBytes: Int
         /// Fragments a message may have (an empty one that is not the last is refused too).
-        let maxFragments: Int
+        public let maxFragments: Int
         /// Bytes not yet read.
         private var pending: ByteBuffer?
         /// Whether `pending` is the caller's buffer (a slice of the receive buffer) or a copy.
@@ -61,13 +67,13 @@ enum WebSocketWire {
         /// The message whose fragments arrive: its opcode, its payload so far and its fragment count.
         private var partial: (opcode: WebSocketOpcode, payload: ByteBuffer, fragments: Int)?
 
-        init(maxMessageBytes: Int, maxFragments: Int = 256) {
+        public init(maxMessageBytes: Int, maxFragments: Int = 256) {
             self.maxMessageBytes = maxMessageBytes
             self.maxFragments = maxFragments
         }
 
         /// Takes the bytes a read delivered.
-        mutating func append(_ bytes: ByteBuffer) {
+        public mutating func append(_ bytes: ByteBuffer) {
             guard bytes.readableBytes > 0 else { return }
             if pending == nil {
                 pending = bytes
@@ -81,7 +87,7 @@ enum WebSocketWire {
 
         /// The next whole frame or message, or nil until more bytes arrive. After a violation the
         /// reader must not be used again.
-        mutating func next() throws(Violation) -> Frame? {
+        public mutating func next() throws(Violation) -> Frame? {
             while var buffer = pending {
                 guard let frame = try Self.readFrame(from: &buffer, limit: maxMessageBytes, fragmentsSoFar: partial?.payload.readableBytes ?? 0) else {
                     keep(buffer)
@@ -191,7 +197,7 @@ enum WebSocketWire {
             }
         }
 
-        private static func message(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) -> ServerWebSocket.Message {
+        private static func message(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) -> Message {
             opcode == .text ? .text(payload) : .binary(payload)
         }
     }
