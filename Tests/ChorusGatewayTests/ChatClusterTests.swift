@@ -163,29 +163,6 @@ struct ChatClusterTests {
         }
     }
 
-    @Test("a node asks a user's owner for their profile once per TTL, and a rename through another node reaches it after the TTL")
-    func profilesRememberedByEdges() async throws {
-        try await TestCluster.run { cluster in
-            let (one, two) = (cluster.apis[0], cluster.apis[1])
-            // Users that node 1 does not own: their actors are on node 2 or 3.
-            let users = try (0..<40).map { try #require(UserID("user\($0)")) }.filter { one.node.cluster?.remoteOwner(of: UserActor.identity(of: $0)) != nil }
-            try #require(users.count >= 10)
-            let calls = { cluster.systems[0].callStats.totals.calls }
-            for user in users { _ = try await one.node.ensureUser(user, displayName: "before") }
-            let afterFirst = calls()
-            for _ in 0..<3 {
-                for user in users { #expect(try await one.node.ensureUser(user, displayName: nil).displayName == "before") }
-            }
-            #expect(calls() == afterFirst, "no call to the owners while the profiles are remembered")
-
-            let renamed = users[0]
-            _ = try await two.node.upsertUser(renamed, displayName: "after")
-            #expect(try await one.node.ensureUser(renamed, displayName: nil).displayName == "before")
-            one.clock.advance(by: .seconds(10))
-            #expect(try await one.node.ensureUser(renamed, displayName: nil).displayName == "after")
-        }
-    }
-
     @Test("a channel whose node is gone fails fast with 503 CLUSTER_UNAVAILABLE")
     func deadOwner() async throws {
         try await TestCluster.run { cluster in
