@@ -1,5 +1,4 @@
 import NIOCore
-import NIOWebSocket
 import Synchronization
 
 /// Writes a session's queued frames straight onto its socket, on the socket's event loop.
