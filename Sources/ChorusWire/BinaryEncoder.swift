@@ -9,7 +9,9 @@ public struct BinaryEncoder {
 
     /// The bytes of `value` (its own layout if it is ``BinaryRepresentable``).
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        if let value = value as? any BinaryRepresentable { return value.binaryRepresentation }
+        // The type is asked, not the value: a value cast would see through an `Optional` and
+        // write the bare layout, which the decoder of an optional (tagged) cannot read.
+        if T.self is any BinaryRepresentable.Type, let value = value as? any BinaryRepresentable { return value.binaryRepresentation }
         let writer = BinaryStreamWriter(userInfo: userInfo)
         try writer.write(value, parent: nil, key: nil)
         let bytes = writer.finish()

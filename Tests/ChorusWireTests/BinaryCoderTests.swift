@@ -130,6 +130,11 @@ struct BinaryStreamingTests {
         var damaged = nested
         damaged[damaged.count - 1] ^= 0xFF
         #expect(throws: (any Error).self) { try BinaryDecoder().decode([String: Message].self, from: damaged) }
+        // An optional one, at the top level and inside: tagged (the layout alone would not say nil).
+        for value in [message, nil] as [Message?] {
+            #expect(try BinaryDecoder().decode(Message?.self, from: BinaryEncoder().encode(value)) == value)
+            #expect(try BinaryDecoder().decode([Message?].self, from: BinaryEncoder().encode([value, message])) == [value, message])
+        }
     }
 
     @Test("containers used out of order, super encoders and two values in one container fall back to the tree")
