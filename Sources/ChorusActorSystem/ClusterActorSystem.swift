@@ -53,6 +53,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     private let state = Mutex(State())
     private let errors = Mutex(WireErrors())
+    private let targets = DistributedTargets()
     private let cluster = Mutex<(transport: any ClusterTransport, placement: any ActorPlacement)?>(nil)
     /// Overrides the call timeout for remote calls made in this task.
     @TaskLocal public static var callTimeout: Duration?
@@ -248,7 +249,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             var decoder = ChorusInvocationDecoder(genericSubstitutions: call.genericSubstitutions, arguments: call.arguments, system: self)
             let handler = ChorusResultHandler { result in reply(Wire.Reply(id: call.id, result: result)) }
             // Throws without calling the handler when the target cannot be invoked at all.
-            try await self.executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
+            try await self.targets.execute(on: actor, target: RemoteCallTarget(call.target), decoder: &decoder, handler: handler, system: self)
         }
         do {
             if let placement = cluster.withLock({ $0?.placement }) {

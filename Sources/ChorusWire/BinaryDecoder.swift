@@ -26,9 +26,11 @@ public struct BinaryDecoder {
 /// structure is checked once by ``skip(at:depth:)`` before decoding starts.
 final class BinaryInput {
     let bytes: [UInt8]
-    let userInfo: [CodingUserInfoKey: Any]
+    /// Kept as given: `Decoder.userInfo` wants `Any` values, and converting the dictionary costs
+    /// on every decode, while only a value that asks for it (an actor reference) reads it.
+    let userInfo: [CodingUserInfoKey: any Sendable]
 
-    init(_ bytes: [UInt8], userInfo: [CodingUserInfoKey: Any]) {
+    init(_ bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable]) {
         self.bytes = bytes
         self.userInfo = userInfo
     }

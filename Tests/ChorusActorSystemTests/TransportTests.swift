@@ -11,6 +11,15 @@ struct EchoError: WireTransmittableError, Equatable {
     var reason: String
 }
 
+/// Encodes, but never decodes: an argument the callee cannot read. (It has a stored property: the
+/// runtime does not decode an argument of an empty type at all.)
+struct Undecodable: Codable, Sendable {
+    var text = "abc"
+    init() {}
+    init(from decoder: any Decoder) throws { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "refused on purpose")) }
+    func encode(to encoder: any Encoder) throws { var container = encoder.singleValueContainer(); try container.encode(0) }
+}
+
 /// Calls to ``Echo/held(_:)`` waiting for the test to release them, oldest first.
 final class HeldCalls: Sendable {
     private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
@@ -45,6 +54,15 @@ distributed actor Echo {
     distributed func fail() throws -> Int { throw EchoError(reason: "not a member of channel 7") }
 
     distributed func crash() throws { throw CancellationError() }
+
+    distributed func join(_ text: String, _ count: Int, _ parts: [String], _ event: ChannelEvent?) -> String {
+        "\(text) \(count) \(parts.joined(separator: "+")) \(event?.seq ?? 0)"
+    }
+
+    /// Generic: runs through the standard library's `executeDistributedTarget`, not a remembered signature.
+    distributed func twice<Value: Codable & Sendable>(_ value: Value) -> [Value] { [value, value] }
+
+    distributed func take(_ value: Undecodable) -> Int { value.text.count }
 
     /// Returns `value` once the test releases it (``heldCalls``).
     distributed func held(_ value: Int) async -> Int {
@@ -182,6 +200,33 @@ struct TransportTests {
             // A local call on the owner never touches the network.
             #expect(try await Echo.resolve(id: Self.echoID, using: b).echo("local") == "echo: local")
             #expect(b.connectedPeers == [])
+            withExtendedLifetime(local) {}
+        }
+    }
+
+    @Test("every shape of target runs the same on its first call and on later ones (remembered signatures); generic targets too")
+    func targetShapes() async throws {
+        try await withPair { _, _, local, remote in
+            let event = ChannelEvent(
+                channelID: ChannelID(rawValue: 7), seq: 3, createdAt: .seconds(1_800_000_000),
+                payload: .reactionAdd(.init(messageID: MessageID(rawValue: 9), emote: AssetID("wave")!, userID: UserID("bob")!)))
+            for round in 0..<3 {
+                #expect(try await remote.join("r\(round)", round, ["x", "y"], event) == "r\(round) \(round) x+y 3")
+                #expect(try await remote.join("", -round, [], nil) == " \(-round)  0")
+                #expect(try await remote.twice(round) == [round, round])
+                #expect(try await remote.twice("s\(round)") == ["s\(round)", "s\(round)"])
+                #expect(try await remote.twice(event) == [event, event])
+                try await remote.append(round)
+                await #expect(throws: EchoError(reason: "not a member of channel 7")) { try await remote.fail() }
+                // An argument the callee cannot decode fails the call with the reason; the actor lives on.
+                do {
+                    let got = try await remote.take(Undecodable())
+                    Issue.record("should throw, got \(got)")
+                } catch let error as RemoteCallError {
+                    #expect(error.code == .remoteFailure && error.message.contains("refused on purpose"), "\(error)")
+                }
+            }
+            #expect(try await local.appended() == [0, 1, 2])
             withExtendedLifetime(local) {}
         }
     }

@@ -32,8 +32,9 @@ final class BenchPlacement: ActorPlacement {
     }
 }
 
-/// Remote calls between two actor systems over loopback TCP, next to a local call.
-func remoteCallBenchmarks() async throws {
+/// Remote calls between two actor systems over loopback TCP, next to a local call;
+/// `concurrentOnly`: just 1,000,000 calls from 64 concurrent callers (to profile them).
+func remoteCallBenchmarks(concurrentOnly: Bool = false) async throws {
     func start(_ name: String) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
         let placement = BenchPlacement(node: name)
@@ -53,32 +54,22 @@ func remoteCallBenchmarks() async throws {
         createdAt: .seconds(1_800_000_000))
     let event = ChannelEvent(channelID: message.channelID, seq: 7, createdAt: message.createdAt, payload: .message(message))
 
+    func concurrentEchoes(_ calls: Int) async throws -> Result {
+        try await measure("remote call, 64 concurrent callers (echo Int)", operations: calls) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<64 {
+                    group.addTask { for i in 0..<(calls / 64) { _ = try await remote.echo(i) } }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
     var results: [Result] = []
-    results.append(try await measure("local call (echo Int)", operations: 200_000) {
-        for i in 0..<200_000 { _ = try await local.echo(i) }
-    })
-    results.append(try await measure("remote call, sequential (echo Int)", operations: 20_000) {
-        for i in 0..<20_000 { _ = try await remote.echo(i) }
-    })
-    results.append(try await measure("remote call, 64 concurrent callers (echo Int)", operations: 100_000) {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<64 {
-                group.addTask { for i in 0..<(100_000 / 64) { _ = try await remote.echo(i) } }
-            }
-            try await group.waitForAll()
-        }
-    })
-    results.append(try await measure("remote call, sequential (message event)", operations: 20_000) {
-        for _ in 0..<20_000 { _ = try await remote.take(event) }
-    })
-    results.append(try await measure("remote call, 64 concurrent callers (message event)", operations: 100_000) {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<64 {
-                group.addTask { for _ in 0..<(100_000 / 64) { _ = try await remote.take(event) } }
-            }
-            try await group.waitForAll()
-        }
-    })
+    if concurrentOnly {
+        results.append(try await concurrentEchoes(1_000_000))
+    } else {
+        try await results.append(contentsOf: allRemoteCalls())
+    }
     print("\n## Remote calls (`remote`): two actor systems over loopback TCP\n")
     print("| benchmark | calls | calls/s (wall) | CPU µs/call (both nodes) |")
     print("| --- | ---: | ---: | ---: |")
@@ -88,6 +79,29 @@ func remoteCallBenchmarks() async throws {
     await a.shutdownTransport()
     await b.shutdownTransport()
     withExtendedLifetime(local) {}
+
+    func allRemoteCalls() async throws -> [Result] {
+        var results: [Result] = []
+        results.append(try await measure("local call (echo Int)", operations: 200_000) {
+            for i in 0..<200_000 { _ = try await local.echo(i) }
+        })
+        results.append(try await measure("remote call, sequential (echo Int)", operations: 20_000) {
+            for i in 0..<20_000 { _ = try await remote.echo(i) }
+        })
+        results.append(try await concurrentEchoes(100_000))
+        results.append(try await measure("remote call, sequential (message event)", operations: 20_000) {
+            for _ in 0..<20_000 { _ = try await remote.take(event) }
+        })
+        results.append(try await measure("remote call, 64 concurrent callers (message event)", operations: 100_000) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<64 {
+                    group.addTask { for _ in 0..<(100_000 / 64) { _ = try await remote.take(event) } }
+                }
+                try await group.waitForAll()
+            }
+        })
+        return results
+    }
 }
 
 /// The binary coder alone, one thread: a message event (in its own layout since protocol 6) and

@@ -1,4 +1,5 @@
-// chorus-benchmarks [actors|wal|recovery|passivation|remote|coder|all] (recovery binary: the binary record format only)
+// chorus-benchmarks [actors|wal|recovery|passivation|remote|calls|coder|all] (recovery binary: the binary record format only;
+// calls: only 1,000,000 concurrent remote calls, to profile them)
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
@@ -8,4 +9,5 @@ if which == "remote" || which == "all" {
     try await remoteCallBenchmarks()
     try await edgeSendBenchmarks()
 }
+if which == "calls" { try await remoteCallBenchmarks(concurrentOnly: true) }
 if which == "coder" || which == "all" { try await coderBenchmarks() }
