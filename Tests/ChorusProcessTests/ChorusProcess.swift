@@ -65,7 +65,9 @@ final class ChorusProcess: Sendable {
         process.arguments = arguments
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
-        process.environment = env
+        // A node stops itself once this test process is gone, even when it was killed (no orphans
+        // left running after an interrupted `swift test`).
+        process.environment = ParentWatch.environment(env)
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
