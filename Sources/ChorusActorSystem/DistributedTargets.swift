@@ -56,7 +56,10 @@ final class DistributedTargets: Sendable {
         }
         func allocate<R>(_: R.Type) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(UnsafeMutablePointer<R>.allocate(capacity: 1)) }
         let result = _openExistential(signature.returnType, do: allocate)
-        defer { result.deallocate() }
+        defer {
+            result.deallocate()
+            withExtendedLifetime(signature) {}  // its buffers are in use until the call is done
+        }
         do {
             try await executeTarget(
                 on: actor, signature.name.baseAddress!, UInt(signature.name.count), argumentDecoder: &decoder,
@@ -71,7 +74,6 @@ final class DistributedTargets: Sendable {
         } catch {
             try await handler.onThrow(error: error)
         }
-        withExtendedLifetime(signature) {}
     }
 
     /// The signature of a non-generic target (asked of the runtime the first time), or `.standard`.
