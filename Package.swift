@@ -146,7 +146,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
+        .target(name: "ChorusTestSupport", dependencies: ["ChorusModel"], path: "Tests/ChorusTestSupport"),
         .testTarget(name: "ChorusModelTests", dependencies: ["ChorusModel", "ChorusWire", "ChorusTestSupport"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"]),
         .testTarget(name: "ChorusActorSystemTests", dependencies: ["ChorusActorSystem", "ChorusModel", "ChorusTestSupport"]),

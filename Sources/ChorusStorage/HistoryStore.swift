@@ -107,8 +107,7 @@ public final class HistoryStore: Sendable {
     /// Writes the rows of `batch`, and the covered LSN if given, in one transaction (after
     /// deleting the messages of `replaced`, if given).
     private func writeRows(_ batch: Batch, covered: UInt64?, replacingMessagesOf replaced: ChannelID? = nil) async throws {
-        let encoder = JSONEncoder()
-        let messages = try batch.messages.map { ($0, try encoder.encode($0)) }
+        let messages = batch.messages.map { ($0, $0.storedJSON) }
         let channels = batch.channels
         let users = batch.users
         let index = batch.channelIndex

@@ -8,50 +8,17 @@ import Testing
 
 @Suite("JSONWriter")
 struct JSONWriterTests {
-    /// Text with what JSON must escape: quotes, backslashes, slashes, every control character,
-    /// DEL, non-ASCII letters, emoji and a line separator.
-    static func text(_ random: inout SeededRandom) -> String {
-        let pieces = ["a", "Z", "0", " ", "\"", "\\", "/", "é", "✨", "👩‍💻", "\u{7F}", "\u{2028}", "{", "}", ":", ","]
-            + (0..<0x20).map { String(Unicode.Scalar(UInt8($0))) }
-        return String((0..<Int(random.next() % 12)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined())
-    }
-
-    static func name(_ random: inout SeededRandom) -> String {
-        "n" + String(random.next() % 100_000)
-    }
-
-    static func message(_ random: inout SeededRandom) -> Message {
-        let attachments = (0..<Int(random.next() % 3)).map { _ in
-            Attachment(
-                assetID: AssetID(name(&random))!, filename: text(&random), contentType: text(&random),
-                sizeBytes: Int64(bitPattern: random.next()) >> Int64(random.next() % 64))
-        }
-        let emotes = (0..<Int(random.next() % 3)).map { _ in
-            InlineEmote(shortcode: text(&random), assetID: AssetID(name(&random))!, startIndex: Int(random.next() % 50), endIndex: Int(random.next() % 50))
-        }
-        var message = Message(
-            id: MessageID(rawValue: random.next()), channelID: ChannelID(rawValue: random.next() >> 1), seq: random.next() >> 8,
-            senderID: UserID(name(&random))!, senderName: text(&random), body: text(&random), attachments: attachments, inlineEmotes: emotes,
-            createdAt: Timestamp(milliseconds: Int64(bitPattern: random.next() >> 20) - (1 << 40)))
-        if random.chance(0.5) { message.editedAt = Timestamp(milliseconds: Int64(random.next() >> 24)) }
-        message.deleted = random.chance(0.3)
-        message.reactions = (0..<Int(random.next() % 3)).map { _ in
-            Reaction(emoteAssetID: AssetID(name(&random))!, userIDs: (0..<Int(random.next() % 3)).map { _ in UserID(name(&random))! })
-        }
-        return message
-    }
-
     @Test("a message writes exactly the bytes JSONEncoder makes of it (500 random messages and pages)")
     func messagesMatchTheEncoder() throws {
         var random = SeededRandom(seed: 2026_12_02)
         for _ in 0..<500 {
-            let body = MessageBody(message: Self.message(&random))
+            let body = MessageBody(message: random.message())
             var writer = JSONWriter()
             body.write(to: &writer)
             let expected = try JSONBody.encoder.encode(body)
             #expect(writer.bytes == Array(expected), "\(String(decoding: writer.bytes, as: UTF8.self))\n\(String(decoding: expected, as: UTF8.self))")
 
-            let page = MessagePageBody(messages: (0..<Int(random.next() % 3)).map { _ in MessageBody(message: Self.message(&random)) }, hasMore: random.chance(0.5))
+            let page = MessagePageBody(messages: (0..<Int(random.next() % 3)).map { _ in MessageBody(message: random.message()) }, hasMore: random.chance(0.5))
             var pageWriter = JSONWriter()
             page.write(to: &pageWriter)
             #expect(pageWriter.bytes == Array(try JSONBody.encoder.encode(page)))
@@ -65,12 +32,12 @@ struct JSONWriterTests {
             let list = (0..<Int(random.next() % 4)).map { _ in
                 let kind = ChannelKind.allCases[Int(random.next() % UInt64(ChannelKind.allCases.count))]
                 let info = ChannelInfo(
-                    id: ChannelID(rawValue: random.next() >> 1), kind: kind, name: Self.text(&random),
-                    ownerID: random.chance(0.5) ? UserID(Self.name(&random))! : nil, createdAt: Timestamp(milliseconds: Int64(random.next() >> 24)))
+                    id: ChannelID(rawValue: random.next() >> 1), kind: kind, name: random.jsonHostileText(),
+                    ownerID: random.chance(0.5) ? UserID(random.name())! : nil, createdAt: Timestamp(milliseconds: Int64(random.next() >> 24)))
                 let summary = ChannelSummary(
                     info: info, unreadCount: Int(random.next() % 100_000), lastActivityAt: Timestamp(milliseconds: Int64(random.next() >> 24)),
-                    hidden: random.chance(0.2), otherUserID: random.chance(0.4) ? UserID(Self.name(&random))! : nil)
-                return ChannelListItemBody(entry: ChatNode.ChannelListEntry(summary: summary, otherUserName: random.chance(0.5) ? Self.text(&random) : nil))
+                    hidden: random.chance(0.2), otherUserID: random.chance(0.4) ? UserID(random.name())! : nil)
+                return ChannelListItemBody(entry: ChatNode.ChannelListEntry(summary: summary, otherUserName: random.chance(0.5) ? random.jsonHostileText() : nil))
             }
             var writer = JSONWriter()
             list.write(to: &writer)
@@ -80,15 +47,15 @@ struct JSONWriterTests {
     }
 
     static func event(_ random: inout SeededRandom) -> ChannelEvent {
-        let user = UserID(name(&random))!
+        let user = UserID(random.name())!
         let at = Timestamp(milliseconds: Int64(random.next() >> 24))
-        let change = ChannelEvent.ReactionChange(messageID: MessageID(rawValue: random.next()), emote: AssetID(name(&random))!, userID: user)
+        let change = ChannelEvent.ReactionChange(messageID: MessageID(rawValue: random.next()), emote: AssetID(random.name())!, userID: user)
         let member = Member(userID: user, role: MemberRole.allCases[Int(random.next() % UInt64(MemberRole.allCases.count))], joinedAt: at)
         let info = ChannelInfo(
             id: ChannelID(rawValue: random.next() >> 1), kind: ChannelKind.allCases[Int(random.next() % UInt64(ChannelKind.allCases.count))],
-            name: text(&random), ownerID: random.chance(0.5) ? user : nil, createdAt: at)
+            name: random.jsonHostileText(), ownerID: random.chance(0.5) ? user : nil, createdAt: at)
         let payloads: [ChannelEvent.Payload] = [
-            .message(message(&random)), .messageUpdate(message(&random)), .messageDelete(MessageID(rawValue: random.next())),
+            .message(random.message()), .messageUpdate(random.message()), .messageDelete(MessageID(rawValue: random.next())),
             .reactionAdd(change), .reactionRemove(change), .typing(user), .typingStop(user), .memberAdd(member), .memberUpdate(member),
             .memberRemove(user), .channelUpdate(info), .channelTruncate(info), .channelDelete(info),
             .read(user: user, cursor: ReadCursor(channelID: info.id, lastReadMessageID: MessageID(rawValue: random.next()), updatedAt: at)),

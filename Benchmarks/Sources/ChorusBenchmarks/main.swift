@@ -1,4 +1,4 @@
-// chorus-benchmarks [actors|wal|recovery|passivation|remote|calls|coder|all] (recovery binary: the binary record format only;
+// chorus-benchmarks [actors|wal|recovery|passivation|remote|calls|coder|store|all] (recovery binary: the binary record format only;
 // calls: only 1,000,000 concurrent remote calls, to profile them)
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
@@ -11,3 +11,4 @@ if which == "remote" || which == "all" {
 }
 if which == "calls" { try await remoteCallBenchmarks(concurrentOnly: true) }
 if which == "coder" || which == "all" { try await coderBenchmarks() }
+if which == "store" || which == "all" { try await storeBenchmarks() }
