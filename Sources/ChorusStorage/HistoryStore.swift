@@ -107,7 +107,14 @@ public final class HistoryStore: Sendable {
     /// Writes the rows of `batch`, and the covered LSN if given, in one transaction (after
     /// deleting the messages of `replaced`, if given).
     private func writeRows(_ batch: Batch, covered: UInt64?, replacingMessagesOf replaced: ChannelID? = nil) async throws {
-        let messages = batch.messages.map { ($0, $0.storedJSON) }
+        // A checkpoint's messages come channel by channel, the channels in no order. The message
+        // table's rows go in its key order (channel, id), so each B-tree page is visited once. The
+        // search index's rows go in rowid (id) order: FTS5 writes its pending terms out as a new
+        // segment whenever a rowid is not above the one before, which channel by channel meant a
+        // segment per channel, and merging them was most of a checkpoint's cost
+        // (`chorus-benchmarks store`, docs/benchmarks.md).
+        let rows = batch.messages.sorted { ($0.channelID, $0.id) < ($1.channelID, $1.id) }.map { ($0, $0.storedJSON) }
+        let texts = batch.messages.sorted { $0.id < $1.id }
         let channels = batch.channels
         let users = batch.users
         let index = batch.channelIndex
@@ -125,9 +132,12 @@ public final class HistoryStore: Sendable {
             let insertMessage = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message (channel, id, sender, deleted, json) VALUES (?, ?, ?, ?, ?)")
             let indexText = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message_text (rowid, body, channel) VALUES (?, ?, ?)")
             let unindexText = try db.cachedStatement(sql: "DELETE FROM message_text WHERE rowid = ?")
-            for (message, json) in messages {
+            for (message, json) in rows {
+                try insertMessage.execute(
+                    arguments: [Int64(bitPattern: message.channelID.rawValue), Int64(bitPattern: message.id.rawValue), message.senderID.rawValue, message.deleted, json])
+            }
+            for message in texts {
                 let id = Int64(bitPattern: message.id.rawValue)
-                try insertMessage.execute(arguments: [Int64(bitPattern: message.channelID.rawValue), id, message.senderID.rawValue, message.deleted, json])
                 if message.deleted {
                     try unindexText.execute(arguments: [id])
                 } else {
