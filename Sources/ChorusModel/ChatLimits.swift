@@ -31,11 +31,15 @@ public struct ChatLimits: Hashable, Sendable, Codable {
 
     /// Checks a message draft (for edits: the new body with the message's existing attachments).
     public func validate(_ draft: MessageDraft) throws(ChatError) {
-        let length = draft.body.count
+        // Counting characters walks the body's grapheme clusters (~12% of an in-memory send).
+        // A body has no more characters than UTF-8 bytes, so one within the limit in bytes needs
+        // the count only to check inline emotes' indices.
+        let withinInBytes = draft.body.utf8.count <= maxMessageLength
+        let length = withinInBytes && draft.inlineEmotes.isEmpty ? nil : draft.body.count
         if draft.body.allSatisfy(\.isWhitespace) && draft.attachments.isEmpty {
             throw ChatError(.emptyMessage, "a message needs a body or at least one attachment")
         }
-        if length > maxMessageLength {
+        if let length, length > maxMessageLength {
             throw ChatError(.messageTooLong, "message body is \(length) characters; the limit is \(maxMessageLength)")
         }
         if draft.attachments.count > maxAttachments {
@@ -53,6 +57,7 @@ public struct ChatLimits: Hashable, Sendable, Codable {
             }
         }
         for (index, emote) in draft.inlineEmotes.enumerated() {
+            let length = length ?? draft.body.count  // counted above: there are emotes
             guard 0 <= emote.startIndex, emote.startIndex < emote.endIndex, emote.endIndex <= length else {
                 throw ChatError.invalid(
                     "inline_emotes[\(index)] must satisfy 0 <= start_index < end_index <= body length (\(length))")

@@ -27,6 +27,12 @@ results.append(try await measure("send: 1 sender, 1 channel", operations: n) {
     for _ in 0..<n { _ = try await channels[0].send(draft, from: users[0], senderName: "bench") }
 })
 
+// Every send with its own client message id: past the first 1,000 the channel forgets one per send.
+let clientIDs = (0..<n).map { "client-\($0)" }
+results.append(try await measure("send with a client message id: 1 sender, 1 channel", operations: n) {
+    for id in clientIDs { _ = try await channels[3].send(draft, from: users[3], senderName: "bench", clientMessageID: id) }
+})
+
 results.append(try await measure("send: 64 senders, 64 channels", operations: n) {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for (i, channel) in channels.enumerated() {

@@ -22,8 +22,12 @@ public struct RecentSends: Sendable, Codable, Equatable {
         var message: MessageID
     }
 
-    /// Oldest first; the lookup index is rebuilt from it after decoding.
+    /// A ring of at most ``capacity`` entries, the oldest at `oldest` once it is full (forgetting
+    /// the oldest is then one overwrite, where removing an array's first element moved the other
+    /// 999 on every send); ``ordered`` reads it oldest first. The lookup index is rebuilt from it
+    /// after decoding.
     private var entries: [Entry] = []
+    private var oldest = 0
     private var index: [Key: MessageID] = [:]
 
     public init() {}
@@ -35,24 +39,28 @@ public struct RecentSends: Sendable, Codable, Equatable {
 
     /// Remembers that `sender` posted `message` with `clientID`, forgetting the oldest entry past capacity.
     mutating func remember(_ message: MessageID, sentBy sender: UserID, clientID: String) {
-        entries.append(Entry(sender: sender, clientID: clientID, message: message))
+        let entry = Entry(sender: sender, clientID: clientID, message: message)
         index[Key(sender: sender, clientID: clientID)] = message
-        if entries.count > Self.capacity {
-            let oldest = entries.removeFirst()
-            let key = Key(sender: oldest.sender, clientID: oldest.clientID)
-            if index[key] == oldest.message { index[key] = nil }
-        }
+        guard entries.count == Self.capacity else { return entries.append(entry) }
+        let forgotten = entries[oldest]
+        entries[oldest] = entry
+        oldest = (oldest + 1) % Self.capacity
+        let key = Key(sender: forgotten.sender, clientID: forgotten.clientID)
+        if index[key] == forgotten.message { index[key] = nil }
     }
 
+    /// The remembered sends, oldest first.
+    private var ordered: [Entry] { Array(entries[oldest...] + entries[..<oldest]) }
+
     public init(from decoder: any Decoder) throws {
-        entries = try decoder.singleValueContainer().decode([Entry].self)
+        entries = Array(try decoder.singleValueContainer().decode([Entry].self).suffix(Self.capacity))
         for entry in entries { index[Key(sender: entry.sender, clientID: entry.clientID)] = entry.message }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(entries)
+        try container.encode(ordered)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.entries == rhs.entries }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordered == rhs.ordered }
 }
