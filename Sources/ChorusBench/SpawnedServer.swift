@@ -50,8 +50,8 @@ public final class SpawnedServer: Sendable {
     }
 
     /// Every node of a cluster file as `chorus node`, with the file's addresses, data directories moved
-    /// into the scratch directory, and the benchmark's rate limits and checkpoint interval. Waits until every node sees every
-    /// other one up.
+    /// into the scratch directory, and the benchmark's rate limits and checkpoint interval. Waits
+    /// until every node sees every other one up.
     ///
     /// The file is only read for its node names here; each node validates all of it when it
     /// starts, and a node that refuses it ends the run with its error.

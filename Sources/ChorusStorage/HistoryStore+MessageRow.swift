@@ -10,6 +10,7 @@ extension Message {
     /// Every message is written to the store once, at a checkpoint; `JSONEncoder` made that ~6%
     /// of a small-room workload's CPU (docs/benchmarks.md). `MessageRowTests` compares the bytes
     /// with `JSONEncoder`'s for random messages.
+    ///
     /// Public for the benchmarks (`chorus-benchmarks store`).
     public var storedJSON: Data {
         var writer = JSONWriter(capacity: 320)

@@ -111,8 +111,8 @@ public final class HistoryStore: Sendable {
         // table's rows go in its key order (channel, id), so each B-tree page is visited once. The
         // search index's rows go in rowid (id) order: FTS5 writes its pending terms out as a new
         // segment whenever a rowid is not above the one before, which channel by channel meant a
-        // segment per channel, and merging them was most of a checkpoint's cost
-        // (`chorus-benchmarks store`, docs/benchmarks.md).
+        // segment per channel for the index to merge later (together ~20% of a checkpoint's CPU:
+        // `chorus-benchmarks store`, docs/benchmarks.md).
         let rows = batch.messages.sorted { ($0.channelID, $0.id) < ($1.channelID, $1.id) }.map { ($0, $0.storedJSON) }
         let texts = batch.messages.sorted { $0.id < $1.id }
         let channels = batch.channels

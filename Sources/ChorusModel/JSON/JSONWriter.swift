@@ -1,6 +1,6 @@
 /// Writes JSON whose shape is known, member by member, without `JSONEncoder`'s boxing of every
-/// value: the same bytes `JSONEncoder` makes with `.withoutEscapingSlashes`, in the key order the
-/// caller writes (sorted for the API's bodies and frames, declaration order for stored rows).
+/// value: the same bytes `JSONEncoder` makes with `.withoutEscapingSlashes`, keys in the order
+/// the caller writes them (sorted, for every shape written so far, as `.sortedKeys` sorts).
 ///
 /// `JSONEncoder` was ~8% of a durable send's CPU for the 201 body and ~6% of a small-room
 /// workload for the stored message rows (perf; docs/benchmarks.md). Each shape written this way
