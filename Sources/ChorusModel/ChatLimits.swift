@@ -56,8 +56,8 @@ public struct ChatLimits: Hashable, Sendable, Codable {
                 throw ChatError.invalid("attachments[\(index)]: filename and content_type are limited to \(maxFieldLength) characters")
             }
         }
+        guard let length else { return }  // counted whenever there are emotes
         for (index, emote) in draft.inlineEmotes.enumerated() {
-            let length = length ?? draft.body.count  // counted above: there are emotes
             guard 0 <= emote.startIndex, emote.startIndex < emote.endIndex, emote.endIndex <= length else {
                 throw ChatError.invalid(
                     "inline_emotes[\(index)] must satisfy 0 <= start_index < end_index <= body length (\(length))")
