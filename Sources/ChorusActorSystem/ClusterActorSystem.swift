@@ -140,7 +140,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         switch try await send(invocation, to: actor.id, target: target) {
         case .value(let bytes):
             var decoder = BinaryDecoder()
-            decoder.userInfo[.actorSystemKey] = self
+            decoder.actorSystem = self
             do {
                 return try decoder.decode(Res.self, from: bytes)
             } catch {

@@ -20,12 +20,15 @@ final class DistributedTargets: Sendable {
         let name: UnsafeMutableBufferPointer<UInt8>
         let argumentTypes: UnsafeMutableBufferPointer<any Any.Type>
         let returnType: any Any.Type
+        /// `returnType` as the serialization requirement, cast once; `nil` for `Void`.
+        let codableReturnType: (any Codable.Type)?
 
-        init(name: String, argumentTypes: UnsafeMutableBufferPointer<any Any.Type>, returnType: any Any.Type) {
+        init(name: String, argumentTypes: UnsafeMutableBufferPointer<any Any.Type>, returnType: any Any.Type, codableReturnType: (any Codable.Type)?) {
             self.name = .allocate(capacity: name.utf8.count)
             _ = self.name.initialize(from: name.utf8)
             self.argumentTypes = argumentTypes
             self.returnType = returnType
+            self.codableReturnType = codableReturnType
         }
 
         deinit {
@@ -65,11 +68,16 @@ final class DistributedTargets: Sendable {
                 on: actor, signature.name.baseAddress!, UInt(signature.name.count), argumentDecoder: &decoder,
                 argumentTypes: UnsafeRawPointer(signature.argumentTypes.baseAddress!), resultBuffer: UnsafeRawPointer(result),
                 substitutions: nil, witnessTables: nil, numWitnessTables: 0)
-            // As the standard library does: the handler takes the result out of the buffer.
-            if signature.returnType == Void.self {
-                try await handler.onReturnVoid()
+            if let returnType = signature.codableReturnType {
+                // The result is moved out of the buffer, which is left uninitialized for `deallocate`.
+                // (Copying it out and only deallocating the buffer leaked every result that holds a
+                // reference: a string, an array, an object.)
+                func deliver<R: Codable>(_: R.Type) async throws {
+                    try await handler.onReturn(value: result.assumingMemoryBound(to: R.self).move())
+                }
+                try await deliver(returnType)
             } else {
-                try await system.invokeHandlerOnReturn(handler: handler, resultBuffer: UnsafeRawPointer(result), metatype: signature.returnType)
+                try await handler.onReturnVoid()
             }
         } catch {
             try await handler.onThrow(error: error)
@@ -99,7 +107,12 @@ final class DistributedTargets: Sendable {
                 types.deallocate()
                 return .standard
             }
-            return .signature(Signature(name: name, argumentTypes: types, returnType: returnType))
+            let codableReturnType = returnType as? any Codable.Type
+            guard codableReturnType != nil || returnType == Void.self else {
+                types.deallocate()
+                return .standard
+            }
+            return .signature(Signature(name: name, argumentTypes: types, returnType: returnType, codableReturnType: codableReturnType))
         }
     }
 }

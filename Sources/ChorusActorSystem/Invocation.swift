@@ -54,7 +54,7 @@ public struct ChorusInvocationDecoder: DistributedTargetInvocationDecoder {
         self.genericSubstitutions = genericSubstitutions
         self.arguments = arguments
         var decoder = BinaryDecoder()
-        decoder.userInfo[.actorSystemKey] = system
+        decoder.actorSystem = system
         self.decoder = decoder
     }
 

@@ -1,3 +1,5 @@
+import Distributed
+
 /// Decodes `Decodable` values from Chorus's binary encoding (see ``BinaryValue``).
 ///
 /// It reads the bytes in place, without building a value tree: the whole value is checked once
@@ -6,6 +8,10 @@
 /// `DecodingError`); nothing a peer sends can crash the decoder.
 public struct BinaryDecoder {
     public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
+    /// The actor system that resolves decoded actor references: what a distributed actor's
+    /// `init(from:)` reads as `userInfo[.actorSystemKey]`. Kept apart from `userInfo` so that a
+    /// remote call's decode does not build and hash a dictionary for the rare value that asks.
+    public var actorSystem: (any DistributedActorSystem)?
 
     public init() {}
 
@@ -16,7 +22,7 @@ public struct BinaryDecoder {
             guard let value = try representable.init(binaryRepresentation: bytes) as? T else { throw WireError(.malformed, "not a \(T.self)") }
             return value
         }
-        let input = BinaryInput(bytes, userInfo: userInfo)
+        let input = BinaryInput(bytes, userInfo: userInfo, actorSystem: actorSystem)
         guard try input.skip(at: 0, depth: 0) == bytes.count else { throw WireError(.malformed, "trailing bytes after the value") }
         return try StreamDecoder(input: input, offset: 0, parent: nil, key: nil).decodeValue(type)
     }
@@ -26,13 +32,21 @@ public struct BinaryDecoder {
 /// structure is checked once by ``skip(at:depth:)`` before decoding starts.
 final class BinaryInput {
     let bytes: [UInt8]
-    /// Kept as given: `Decoder.userInfo` wants `Any` values, and converting the dictionary costs
-    /// on every decode, while only a value that asks for it (an actor reference) reads it.
-    let userInfo: [CodingUserInfoKey: any Sendable]
+    private let givenUserInfo: [CodingUserInfoKey: any Sendable]
+    private let actorSystem: (any DistributedActorSystem)?
 
-    init(_ bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(_ bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable], actorSystem: (any DistributedActorSystem)?) {
         self.bytes = bytes
-        self.userInfo = userInfo
+        self.givenUserInfo = userInfo
+        self.actorSystem = actorSystem
+    }
+
+    /// `Decoder.userInfo`, made when a value asks for it (an actor reference, a value with
+    /// options): converting the dictionary to `Any` values on every decode would cost every call.
+    var userInfo: [CodingUserInfoKey: Any] {
+        var userInfo: [CodingUserInfoKey: Any] = givenUserInfo
+        if let actorSystem { userInfo[.actorSystemKey] = actorSystem }
+        return userInfo
     }
 
     func tag(at offset: Int) throws(WireError) -> BinaryValue.Tag {

@@ -11,7 +11,7 @@ public struct BinaryEncoder {
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         // The type is asked, not the value: a value cast would see through an `Optional` and
         // write the bare layout, which the decoder of an optional (tagged) cannot read.
-        if T.self is any BinaryRepresentable.Type, let value = value as? any BinaryRepresentable { return value.binaryRepresentation }
+        if let type = T.self as? any BinaryRepresentable.Type { return type.binaryRepresentation(of: value) }
         let writer = BinaryStreamWriter(userInfo: userInfo)
         try writer.write(value, parent: nil, key: nil)
         let bytes = writer.finish()
@@ -197,4 +197,10 @@ public protocol BinaryRepresentable {
     var binaryRepresentation: [UInt8] { get }
     /// Throws on bytes that are not exactly one value.
     init(binaryRepresentation: [UInt8]) throws
+}
+
+extension BinaryRepresentable {
+    /// The layout of `value`, whose type is `Self`: one cast to the concrete type, where a cast
+    /// of `value` to `any BinaryRepresentable` would look the conformance up again.
+    static func binaryRepresentation<T>(of value: T) -> [UInt8] { (value as! Self).binaryRepresentation }
 }

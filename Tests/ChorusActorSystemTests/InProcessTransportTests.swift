@@ -1,6 +1,7 @@
 import ChorusActorSystem
 import ChorusTestSupport
 import Distributed
+import Synchronization
 import Testing
 
 /// Actor systems over an ``InProcessNetwork``: the same calls as over TCP, no sockets, and faults
@@ -100,6 +101,16 @@ struct InProcessTransportTests {
             heldCalls.releaseOldest()  // b answers the cut-off call now: a must not take it for the new one
             heldCalls.releaseOldest()
             #expect(try await fresh.value == 2)
+        }
+    }
+
+    @Test("what a remote call returns is freed on the callee once the reply is sent, and on the caller once dropped")
+    func returnedValuesAreFreed() async throws {
+        try await withPair { _, _, _, _, remote in
+            for _ in 0..<200 { _ = try await remote.tracked() }
+            // The callee frees its copy after handing the reply on, so the last call's copy may
+            // still be alive when its reply arrives; a leak would keep all 200.
+            #expect(Tracked.alive.load(ordering: .relaxed) <= 1)
         }
     }
 }

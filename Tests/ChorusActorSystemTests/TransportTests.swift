@@ -38,6 +38,26 @@ final class HeldCalls: Sendable {
 
 let heldCalls = HeldCalls()
 
+/// Counts its live instances (on both nodes: they share the test process), to check that what a
+/// remote call returns is freed once the reply is sent.
+final class Tracked: Codable, Sendable {
+    static let alive = Atomic<Int>(0)
+
+    init() { Self.alive.add(1, ordering: .relaxed) }
+
+    init(from decoder: any Decoder) throws {
+        _ = try decoder.singleValueContainer().decode(Int.self)
+        Self.alive.add(1, ordering: .relaxed)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(1)
+    }
+
+    deinit { Self.alive.subtract(1, ordering: .relaxed) }
+}
+
 /// A test actor with calls of every shape.
 distributed actor Echo {
     typealias ActorSystem = ClusterActorSystem
@@ -63,6 +83,8 @@ distributed actor Echo {
     distributed func twice<Value: Codable & Sendable>(_ value: Value) -> [Value] { [value, value] }
 
     distributed func take(_ value: Undecodable) -> Int { value.text.count }
+
+    distributed func tracked() -> Tracked { Tracked() }
 
     /// Returns `value` once the test releases it (``heldCalls``).
     distributed func held(_ value: Int) async -> Int {

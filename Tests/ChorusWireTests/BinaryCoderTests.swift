@@ -1,5 +1,6 @@
 import ChorusModel
 import ChorusWire
+import Distributed
 import Foundation
 import Testing
 
@@ -180,6 +181,31 @@ struct BinaryStreamingTests {
         #expect(try BinaryDecoder().decode([Int].self, from: bytes) == [30])
         #expect(try decoder.decode([Scaled].self, from: bytes) == [Scaled(value: 3)])
     }
+
+    @Test("the decoder's actor system resolves actor references, beside the rest of userInfo")
+    func actorSystem() throws {
+        let system = LocalTestingDistributedActorSystem()
+        let greeter = Greeter(actorSystem: system)
+        var encoder = BinaryEncoder()
+        encoder.userInfo[Scaled.key] = 10
+        let bytes = try encoder.encode(Pair(actor: greeter, scaled: Scaled(value: 3)))
+        var decoder = BinaryDecoder()
+        decoder.userInfo[Scaled.key] = 10
+        decoder.actorSystem = system
+        let pair = try decoder.decode(Pair.self, from: bytes)
+        #expect(pair.actor === greeter && pair.scaled == Scaled(value: 3))
+        decoder.actorSystem = nil
+        #expect(throws: (any Error).self) { try decoder.decode(Pair.self, from: bytes) }
+    }
+}
+
+private distributed actor Greeter {
+    typealias ActorSystem = LocalTestingDistributedActorSystem
+}
+
+private struct Pair: Codable {
+    let actor: Greeter
+    let scaled: Scaled
 }
 
 private struct Nothing: Encodable {
