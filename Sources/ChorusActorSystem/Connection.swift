@@ -10,18 +10,20 @@ import Synchronization
 /// in the pipeline (``ConnectionHandler``), replies resume their callers from there, and inbound
 /// calls are handed on from there (``InboundCalls`` decides where each starts). `send` queues a frame and, when the state says so, schedules one
 /// write-and-flush on the event loop, which takes everything that accumulated meanwhile. One
-/// event-loop timer per connection sweeps expired calls every 20 ms (a timer per call would wake
-/// the event loop once more per call) and sends the keepalive `ping`; a `ping` is answered from
-/// the event loop too, so neither waits for a busy actor. When the connection ends, every waiting
-/// call fails at once.
+/// event-loop timer per connection sweeps expired calls and sends the keepalive `ping` (only when
+/// nothing else was written for a keepalive interval): every 20 ms while calls wait for replies
+/// (a timer per call would wake the event loop once more per call), once a keepalive interval
+/// while none do (an idle cluster's connections woke their event loops 50 times a second). A
+/// `ping` is answered from the event loop too, so neither waits for a busy actor. When the
+/// connection ends, every waiting call fails at once.
 final class Connection: Sendable {
     private typealias State = ConnectionState<CheckedContinuation<Wire.Reply.Result, any Error>, CheckedContinuation<Void, any Error>>
 
-    /// How often expired calls are swept.
+    /// How often expired calls are swept while calls wait for replies.
     static let sweepInterval = TimeAmount.milliseconds(20)
 
     private let state: Mutex<State>
-    private let sweeper = Mutex<RepeatedTask?>(nil)
+    private let sweeper = Mutex<Scheduled<Void>?>(nil)
     private let onCall: @Sendable (Wire.Call, String, Connection) -> Void
     let channel: any Channel
     private let logger: Logger
@@ -54,13 +56,25 @@ final class Connection: Sendable {
     func start() {
         guard let hello = state.withLock({ $0.start() }) else { return }
         send(hello)
-        let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
-            let now = self.clock.now()
-            let (expired, ping) = self.state.withLock { ($0.expire(now: now), $0.keepalive(now: now, every: self.keepalive)) }
-            for (caller, error) in expired { caller.resume(throwing: error) }
-            if let ping, self.keepalivesOn.enabled { self.send(ping) }
+        scheduleSweep(in: Self.sweepInterval)
+    }
+
+    /// Fails expired calls and sends a due `ping`, then schedules the next sweep (on the event loop).
+    private func sweep() {
+        let now = clock.now()
+        let (expired, ping, waiting, open) = state.withLock { state in
+            (state.expire(now: now), state.keepalive(now: now, every: keepalive), state.hasPendingCalls, state.isOpen)
         }
-        self.sweeper.withLock { $0 = sweeper }
+        for (caller, error) in expired { caller.resume(throwing: error) }
+        if let ping, keepalivesOn.enabled { send(ping) }
+        // A call that starts meanwhile is first swept at most a keepalive interval late (its
+        // deadline is seconds away), then every `sweepInterval`.
+        if open { scheduleSweep(in: waiting ? Self.sweepInterval : TimeAmount(keepalive)) }
+    }
+
+    private func scheduleSweep(in delay: TimeAmount) {
+        let next = channel.eventLoop.scheduleTask(in: delay) { self.sweep() }
+        sweeper.withLock { $0 = next }
     }
 
     // MARK: Receiving (on the event loop)
@@ -116,7 +130,8 @@ final class Connection: Sendable {
 
     /// Writes everything queued as one buffer (on the event loop).
     private func flush() {
-        let bytes = state.withLock { $0.takeOutgoing() }
+        let now = clock.now()
+        let bytes = state.withLock { $0.takeOutgoing(now: now) }
         guard !bytes.isEmpty else { return }
         var buffer = channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)

@@ -63,7 +63,8 @@ struct ConnectionState<Caller, Opener> {
     private var pending: [UInt64: Pending] = [:]
     /// When the peer last sent anything after the handshake.
     private(set) var lastHeard: Duration?
-    private var lastPing: Duration?
+    /// When this side last wrote anything (a `ping` included): the peer heard from it then.
+    private var lastWritten: Duration?
 
     init(handshake: Handshake) {
         phase = .handshaking(handshake)
@@ -149,10 +150,11 @@ struct ConnectionState<Caller, Opener> {
         if case .established = phase { lastHeard = now }
     }
 
-    /// The `ping` to send at `now`, if the last one went `interval` ago or more (or none went yet).
+    /// The `ping` to send at `now`, if nothing was written for `interval` or more (or nothing
+    /// yet): any frame tells the peer this side is alive, so a busy connection sends no pings.
     mutating func keepalive(now: Duration, every interval: Duration) -> Wire.Envelope? {
-        guard case .established = phase, lastPing.map({ now - $0 >= interval }) ?? true else { return nil }
-        lastPing = now
+        guard case .established = phase, lastWritten.map({ now - $0 >= interval }) ?? true else { return nil }
+        lastWritten = now
         return .ping
     }
 
@@ -166,6 +168,9 @@ struct ConnectionState<Caller, Opener> {
         pending[nextCallID] = Pending(caller: caller, deadline: deadline, target: target)
         return .success(nextCallID)
     }
+
+    /// Whether any call waits for its reply.
+    var hasPendingCalls: Bool { !pending.isEmpty }
 
     /// Removes the calls whose deadline is at or before `now`; each fails with `timeout`.
     mutating func expire(now: Duration) -> [(Caller, RemoteCallError)] {
@@ -185,9 +190,10 @@ struct ConnectionState<Caller, Opener> {
         return wasEmpty
     }
 
-    /// Everything queued since the last flush, as one write.
-    mutating func takeOutgoing() -> [UInt8] {
+    /// Everything queued since the last flush, as one write made at `now`.
+    mutating func takeOutgoing(now: Duration) -> [UInt8] {
         defer { outgoing = [] }
+        if !outgoing.isEmpty { lastWritten = now }
         return outgoing
     }
 

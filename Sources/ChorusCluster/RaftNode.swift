@@ -94,7 +94,9 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     public private(set) var commitIndex: UInt64 = 0
 
     private var random: UInt64
-    private var deadline: Int64
+    /// When ``tick(now:)`` next has something to do: a leader's heartbeat, or a follower's or
+    /// candidate's election timeout (later inputs may move it).
+    public private(set) var deadline: Int64
     private var votes: Set<String> = []
     /// While asking for pre-votes: who granted one (this node included).
     private var preVotes: Set<String>?

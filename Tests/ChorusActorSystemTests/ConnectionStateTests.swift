@@ -132,8 +132,8 @@ struct ConnectionStateTests {
         var state = established()
         let flushes = [state.enqueue([1, 2]), state.enqueue([3]), state.enqueue([4])]
         #expect(flushes == [true, false, false])
-        let batch = state.takeOutgoing()
-        let empty = state.takeOutgoing()
+        let batch = state.takeOutgoing(now: t0)
+        let empty = state.takeOutgoing(now: t0)
         #expect(batch == [1, 2, 3, 4] && empty == [])
         let next = state.enqueue([5])
         #expect(next)
@@ -147,10 +147,10 @@ struct ConnectionStateTests {
         _ = state.enqueue([1])
         let closed = state.close(reason: "the peer closed the connection", refused: false)
         #expect(closed?.callers == [7, 8] && closed?.error.code == .unreachable)
-        let last = state.takeOutgoing()
+        let last = state.takeOutgoing(now: t0)
         #expect(last == [1], "frames queued before the close still go out")
         let queued = state.enqueue([2])
-        let after = state.takeOutgoing()
+        let after = state.takeOutgoing(now: t0)
         #expect(!queued && after == [])
         let refused = state.beginCall(9, target: "c", deadline: t0 + .seconds(5))
         #expect(refused == .failure(RemoteCallError(.unreachable, "the connection closed")))
@@ -160,7 +160,7 @@ struct ConnectionStateTests {
         }
     }
 
-    @Test("keepalive: a ping each interval once established, answered with a pong; only frames after the handshake count as heard")
+    @Test("keepalive: a ping each interval without other writes once established, answered with a pong; only frames after the handshake count as heard")
     func keepalive() {
         var a = State(handshake: handshake("a"))
         var b = State(handshake: handshake("b"))
@@ -175,6 +175,13 @@ struct ConnectionStateTests {
         let tooSoon = a.keepalive(now: t0 + .milliseconds(99), every: .milliseconds(100))
         let next = a.keepalive(now: t0 + .milliseconds(100), every: .milliseconds(100))
         #expect(first == .ping && tooSoon == nil && next == .ping)
+        // Any frame written counts: no ping until an interval after the last write.
+        _ = a.enqueue([1])
+        _ = a.takeOutgoing(now: t0 + .milliseconds(150))
+        let afterWrite = a.keepalive(now: t0 + .milliseconds(200), every: .milliseconds(100))
+        _ = a.takeOutgoing(now: t0 + .milliseconds(220))  // nothing queued: not a write
+        let quiet = a.keepalive(now: t0 + .milliseconds(250), every: .milliseconds(100))
+        #expect(afterWrite == nil && quiet == .ping)
 
         b.heard(at: t0 + .milliseconds(101))
         let answer = Self.sent(b.receive(.ping))
