@@ -50,4 +50,17 @@ struct APIErrorTests {
         #expect(APIError(classifying: Unexpected()) == nil)
         #expect(APIError(classifying: HTTPError(.internalServerError)) == nil)
     }
+
+    @Test("request ids the node makes are short hex, distinct, and spread over all 64 bits")
+    func madeRequestIDs() {
+        let ids = (0..<100_000).map { _ in RequestIDs.next() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { (1...16).contains($0.count) && $0.allSatisfy { $0.isHexDigit && !$0.isUppercase } })
+        // Consecutive counts land far apart: the top bit is set for about half of them.
+        let high = ids.filter { UInt64($0, radix: 16)! >> 63 == 1 }.count
+        #expect((40_000...60_000).contains(high), "\(high) of 100000 with the top bit set")
+        // The mix is a bijection: it never maps two counts to one id (checked around the wrap too).
+        let counts = Array(UInt64(0)..<5_000) + Array((UInt64.max - 5_000)...UInt64.max)
+        #expect(Set(counts.map(RequestIDs.mix)).count == counts.count)
+    }
 }

@@ -127,14 +127,14 @@ struct APIErrorMiddleware: RouterMiddleware {
         return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
-    /// The caller's `X-Request-Id` if it is short and printable, else a new random one.
+    /// The caller's `X-Request-Id` if it is short and printable, else a new one (``RequestIDs``).
     static func requestID(from request: Request) -> String {
         if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
             given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         {
             return given
         }
-        return String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return RequestIDs.next()
     }
 }
 
