@@ -12,7 +12,7 @@ import Synchronization
 /// write-and-flush on the event loop, which takes everything that accumulated meanwhile. One
 /// event-loop timer per connection sweeps expired calls and sends the keepalive `ping` (only when
 /// nothing else was written for a keepalive interval): every 20 ms while calls wait for replies
-/// (a timer per call would wake the event loop once more per call), once a keepalive interval
+/// (a timer per call would wake the event loop once more per call), every half keepalive interval
 /// while none do (an idle cluster's connections woke their event loops 50 times a second). A
 /// `ping` is answered from the event loop too, so neither waits for a busy actor. When the
 /// connection ends, every waiting call fails at once.
@@ -67,9 +67,11 @@ final class Connection: Sendable {
         }
         for (caller, error) in expired { caller.resume(throwing: error) }
         if let ping, keepalivesOn.enabled { send(ping) }
-        // A call that starts meanwhile is first swept at most a keepalive interval late (its
-        // deadline is seconds away), then every `sweepInterval`.
-        if open { scheduleSweep(in: waiting ? Self.sweepInterval : TimeAmount(keepalive)) }
+        // Idle, half a keepalive interval: the peer hears something at least every 1.5 intervals
+        // (a ping goes once nothing was written for one), well inside its suspicion timeout. A
+        // call that starts meanwhile is first swept that much late (its deadline is seconds
+        // away), then every `sweepInterval`.
+        if open { scheduleSweep(in: waiting ? Self.sweepInterval : TimeAmount(keepalive / 2)) }
     }
 
     private func scheduleSweep(in delay: TimeAmount) {
