@@ -28,8 +28,7 @@ public final class MetadataLog: Service {
     /// Where `raft.json` lives; `nil` keeps it in memory (tests, in-memory nodes).
     private let directory: String?
     private let clock: any TimeSource
-    private let tickInterval: Duration
-    /// The longest ``run()`` sleeps between ticks.
+    /// The Raft heartbeat: the longest ``run()`` sleeps between ticks.
     private let heartbeatInterval: Duration
     private let member: ClusterMember
     private let onChange: @Sendable (ClusterMetadata) -> Void
@@ -57,7 +56,6 @@ public final class MetadataLog: Service {
         self.shell = Mutex(Shell(raft: raft, metadata: ClusterMetadata(nodes: members, virtualNodes: virtualNodes)))
         self.directory = directory
         self.clock = clock
-        self.tickInterval = heartbeatInterval / 4
         self.heartbeatInterval = heartbeatInterval
         self.member = member
         self.onChange = onChange
@@ -207,7 +205,7 @@ public final class MetadataLog: Service {
     private func send(_ message: Raft.Message, to peer: String) async {
         let me = member.placement.nodeName
         guard let actor = try? member.nodeActor(on: peer) else { return }
-        _ = try? await ClusterActorSystem.$callTimeout.withValue(tickInterval * 8) { try await actor.raft(message, from: me) }
+        _ = try? await ClusterActorSystem.$callTimeout.withValue(heartbeatInterval * 2) { try await actor.raft(message, from: me) }
     }
 
     /// Ticks until the node stops: at the Raft node's next deadline (a leader's heartbeat, a
