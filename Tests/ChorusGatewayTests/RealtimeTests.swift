@@ -248,12 +248,18 @@ struct RealtimeTests {
             // The actor stops handing events to this edge (as a replica's install skips them), and a
             // message goes by unseen.
             let id = ChannelID(channel)!
-            try await api.node.withChannel(id) { try await $0.unsubscribe(edge: api.hub.edgeName, generation: 1_000) }
+            let generation = api.hub.takeGeneration()
+            try await api.node.withChannel(id) { try await $0.unsubscribe(edge: api.hub.edgeName, generation: generation) }
             try await api.send("missed", to: channel, as: "alice")
             api.hub.deliver(ChannelEvent(channelID: id, seq: nil, createdAt: api.clock.now(), payload: .resync))
             frame = try await bob.next()
             while frame.type != "message" { frame = try await bob.next() }
             #expect(frame.data["body"] as? String == "missed")
+            // The edge subscribed again: live events reach it.
+            try await api.send("live", to: channel, as: "alice")
+            frame = try await bob.next()
+            while frame.type != "message" { frame = try await bob.next() }
+            #expect(frame.data["body"] as? String == "live")
         }
     }
 

@@ -44,11 +44,17 @@ struct RealtimeEndpoint: Sendable {
             start(socket, logger: logger) {
                 let session = try await open(token: token)
                 guard let logger = await attachWriter(session, socket: socket, logger: logger) else { return nil }
-                await setUp(session, logger: logger)
-                return (session, logger, ())
+                do {
+                    return (session, logger, try await setUp(session, logger: logger))
+                } catch {
+                    hub.remove(session)
+                    Task { await hub.noteClosed(session) }
+                    throw error
+                }
             } refused: { error in
                 // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
-                // many for the user) or 1001 (the node is stopping).
+                // many for the user) or 1001 (the node is stopping, or the user's channels could
+                // not be listed: reconnect, to another node).
                 let chatError = APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the session could not start")
                 let code: WebSocketErrorCode =
                     switch chatError.code {
@@ -57,10 +63,13 @@ struct RealtimeEndpoint: Sendable {
                     default: .normalClosure
                     }
                 socket.close(code, reason: chatError.message, after: [RealtimeFrames.error(chatError)])
-            } run: { (session: RealtimeSession, _: Void) in
+            } run: { (session: RealtimeSession, unfollowed: [(ChannelID, ChatError)]) in
                 session.send(
                     RealtimeFrames.hello(
                         connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
+                // Channels whose events will not reach this socket: the client resumes them on a
+                // new connection (docs/realtime.md, "Connecting").
+                for (channel, error) in unfollowed { session.send(RealtimeFrames.resumeFailed(channel, error: error, through: nil)) }
                 if resuming {
                     let hold = Task { await holdForResume(session) }
                     session.whenClosed { _ in hold.cancel() }
@@ -176,25 +185,28 @@ struct RealtimeEndpoint: Sendable {
     }
 
     /// Follows every channel of the user, buffering until the client's first frame or the resume
-    /// window (at once, for a client that does not resume).
-    private func setUp(_ session: RealtimeSession, logger: Logger) async {
-        let channels: [ChannelID]
-        do throws(any Error) {
-            channels = try await node.withUser(session.user) { try await $0.channelIDs() }
-        } catch {
-            logger.warning("cannot list the user's channels", metadata: ["error": "\(error)"])
-            return
-        }
-        await withTaskGroup(of: Void.self) { group in
+    /// window (at once, for a client that does not resume). Returns the channels it could not
+    /// follow, with why (their owner stayed out of reach); throws if the user's channels cannot be
+    /// listed (the socket is refused: it would get no events at all).
+    private func setUp(_ session: RealtimeSession, logger: Logger) async throws -> [(ChannelID, ChatError)] {
+        let channels = try await node.withUser(session.user) { try await $0.channelIDs() }
+        return await withTaskGroup(of: (ChannelID, ChatError)?.self) { group in
             for channel in channels {
                 group.addTask {
                     do {
                         try await hub.follow(session, channel, .untilResumeWindowEnds)
+                        return nil
                     } catch {
-                        logger.debug("cannot follow channel", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
+                        logger.warning("cannot follow channel", metadata: ["channel.id": "\(channel)", "error": "\(error)"])
+                        return (channel, APIError(classifying: error)?.error ?? ChatError(.clusterUnavailable, "the channel could not be reached"))
                     }
                 }
             }
+            var unfollowed: [(ChannelID, ChatError)] = []
+            for await failure in group {
+                if let failure { unfollowed.append(failure) }
+            }
+            return unfollowed
         }
     }
 

@@ -7,8 +7,13 @@ extension RealtimeHub {
     /// through (see ``SessionState``). `announce` adds the `resumed` frame after the replay.
     ///
     /// `edge`: the edge's replay with that id, which held the channel when the edge subscribed
-    /// again (``resubscribeAll(where:)``); otherwise the client's (a `resume` or a join).
-    func replay(_ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, edge: UInt64? = nil, announce: Bool) async {
+    /// again (``resubscribeAll(where:)``); otherwise the client's (a `resume` or a join). With
+    /// `subscriptionFailure`, that subscription failed: the session gets `resume_failed` (its events
+    /// no longer reach this edge), not a replay.
+    func replay(
+        _ session: RealtimeSession, _ channel: ChannelID, after seq: UInt64, edge: UInt64? = nil, subscriptionFailure: (any Error)? = nil,
+        announce: Bool
+    ) async {
         let replayer: SessionState.Replayer
         let start: SessionState.ReplayStart
         if let edge {
@@ -33,6 +38,7 @@ extension RealtimeHub {
             return
         }
         do {
+            if let subscriptionFailure { throw subscriptionFailure }
             let replay = try await node.withChannel(channel) { try await $0.replay(after: seq, for: session.user) }
             if session.format == .stream {
                 // Stream clients do not resume: they read the channel again. A replay is a join's catch-up.

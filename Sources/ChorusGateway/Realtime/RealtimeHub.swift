@@ -27,7 +27,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
         /// This edge's subscription at each followed channel's actor (done or in flight), with the
         /// seq after which events reach the edge.
         var subscriptions: [ChannelID: Task<UInt64, any Error>] = [:]
-        var generation: UInt64 = 0
+        /// The newest generation this edge gave a subscribe or unsubscribe call (see
+        /// ``firstGeneration(startingAt:)``).
+        var generation: UInt64
         /// Sessions a re-subscription found with no resume point (their follow still in flight),
         /// held by that re-subscription's replay, with its generation: each is replayed from its
         /// baseline once its follow returns (``follow(_:_:_:)``).
@@ -40,6 +42,24 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var addresses: [ChannelID: ChannelAddress] = [:]
         /// The timer that ticks every session's keep-alive, while there are sessions.
         var keepAliveTimer: Task<Void, Never>?
+
+        /// The generation of the next subscribe or unsubscribe call.
+        mutating func nextGeneration() -> UInt64 {
+            generation += 1
+            return generation
+        }
+    }
+
+    /// Where an edge's generations start: its start time in milliseconds, times 2^20.
+    ///
+    /// A channel's actor ignores a call of an edge older than the last one it applied, and the actor
+    /// outlives the edge's process: an edge that restarted and counted from 0 again had its
+    /// subscriptions ignored as stale, yet got the actor's seq back, so its sessions waited for
+    /// events that never came. Starting from the start time, a restarted edge is ahead of its
+    /// earlier run unless that run made more than 2^20 subscription changes per millisecond it ran
+    /// or the clock stepped back by more than that run's uptime (docs/realtime.md).
+    static func firstGeneration(startingAt start: Timestamp) -> UInt64 {
+        UInt64(max(0, start.milliseconds)) << 20
     }
 
     /// How many of one channel's sessions an edge replay serves at a time, and how many channels
@@ -51,7 +71,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         var seq: UInt64
         var isMember: Bool
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     let counters = Counters()
 
     /// Frames encoded and queued, for tests and metrics.
@@ -69,6 +89,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
         self.node = node
         self.configuration = configuration
         self.logger = logger
+        state = Mutex(State(generation: Self.firstGeneration(startingAt: node.clock.now())))
         node.registerEdge(self)
         // Channels that move to another node need this edge's subscription there.
         node.cluster?.onRingChange { [weak self] _ in self?.resubscribeAll() }
@@ -95,8 +116,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
     func resubscribeAll(where filter: (ChannelID) -> Bool = { _ in true }) {
         state.withLock { state in
             for channel in state.followers.keys where filter(channel) {
-                state.generation += 1
-                let generation = state.generation
+                let generation = state.nextGeneration()
                 let held = (state.followers[channel]?.all ?? []).compactMap { session -> (RealtimeSession, UInt64)? in
                     let point = session.resumePoint(channel)
                     // (An edge replay's start does not depend on the point: 0 is a placeholder.)
@@ -108,36 +128,22 @@ public final class RealtimeHub: EdgeEventSink, Service {
                     state.awaitingPoint[channel]?[session.id] = nil
                     return (session, point)
                 }
-                let subscription = Task { [node, edgeName] in
-                    // The owner may still be hard to reach (it just restarted, or the ring just
-                    // changed): keep trying for a while rather than leave the sessions without events.
-                    var pause = Duration.milliseconds(50)
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while true {
-                        do {
-                            return try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
-                        } catch let error as ChatError where error.code != .clusterUnavailable {
-                            throw error
-                        } catch {
-                            guard ContinuousClock.now + pause < deadline, !Task.isCancelled else { throw error }
-                            try await Task.sleep(for: pause)
-                            pause = min(pause * 2, .seconds(1))
-                        }
-                    }
-                }
+                let subscription = subscribe(to: channel, generation: generation, patience: Self.resubscribePatience)
                 state.subscriptions[channel] = subscription
                 let watchers = (state.followers[channel]?.stream ?? []).filter { $0.audience(channel) != .member }
                 Task {
                     // Events published at the owner before the subscription landed are only in its
-                    // log. If the subscription failed, the replay fails too and tells the sessions
-                    // (`resume_failed`), so their clients resume elsewhere. The sessions' replays
-                    // run side by side (each holds its channel until it finishes), a bounded number
-                    // at a time: a busy channel's followers would otherwise all ask its owner at once.
-                    _ = try? await subscription.value
+                    // log. If the subscription failed, the sessions are told (`resume_failed`), so
+                    // their clients resume elsewhere. The sessions' replays run side by side (each
+                    // holds its channel until it finishes), a bounded number at a time: a busy
+                    // channel's followers would otherwise all ask its owner at once.
+                    let failure = await self.outcome(of: subscription, of: channel)
                     await withTaskGroup(of: Void.self) { group in
                         for (index, (session, point)) in held.enumerated() {
                             if index >= Self.concurrentReplays { await group.next() }
-                            group.addTask { await self.replay(session, channel, after: point, edge: generation, announce: false) }
+                            group.addTask {
+                                await self.replay(session, channel, after: point, edge: generation, subscriptionFailure: failure, announce: false)
+                            }
                         }
                     }
                     // The owner's watcher list is ephemeral: register this edge's watches again.
@@ -335,29 +341,95 @@ public final class RealtimeHub: EdgeEventSink, Service {
 
     // MARK: Following channels
 
-    /// Makes `session` follow `channel` and waits until this edge is subscribed to it.
+    /// Makes `session` follow `channel` and waits until this edge is subscribed to it (the owner is
+    /// retried while it is out of reach, for up to ``followPatience``).
     func follow(_ session: RealtimeSession, _ channel: ChannelID, _ start: SessionState.Following) async throws {
         if session.format == .stream { _ = try await address(of: channel) }
-        let subscription = state.withLock { state in
+        var subscription = state.withLock { state in
             session.follow(channel, start)
             state.followers[channel, default: ChannelFollowers()].insert(session)
             if let existing = state.subscriptions[channel] { return existing }
-            state.generation += 1
-            let generation = state.generation
-            let task = Task { [node, edgeName] in
-                try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
-            }
+            let task = subscribe(to: channel, generation: state.nextGeneration(), patience: Self.followPatience)
             state.subscriptions[channel] = task
             return task
         }
-        do {
-            // Events up to here came before the session followed the channel.
-            session.noteFollowing(channel, from: try await subscription.value)
-        } catch {
-            unfollow(session, channel)
-            throw error
+        while true {
+            do {
+                // Events up to here came before the session followed the channel.
+                session.noteFollowing(channel, from: try await subscription.value)
+                break
+            } catch {
+                // A re-subscription that replaced the failed one decides (it holds the session).
+                if let newer = forget(subscription, of: channel) {
+                    subscription = newer
+                    continue
+                }
+                unfollow(session, channel)
+                throw error
+            }
         }
         replayIfResubscribed(session, channel)
+    }
+
+    /// How long a follow retries an owner out of reach (a failover takes about a second). A client
+    /// waits for its follows before `hello`.
+    static let followPatience = Duration.seconds(5)
+    /// How long a re-subscription retries (its sessions are open and hold the channel meanwhile).
+    static let resubscribePatience = Duration.seconds(30)
+
+    /// Subscribes this edge to `channel` at its owner with `generation`. The owner may be hard to
+    /// reach for a while (it just restarted, or the ring just changed and the new owner is taking
+    /// the channel over): `CLUSTER_UNAVAILABLE` and transport errors are retried, the pause doubling
+    /// from 50 ms to 1 s, until `patience` has passed.
+    private func subscribe(to channel: ChannelID, generation: UInt64, patience: Duration) -> Task<UInt64, any Error> {
+        Task { [node, edgeName] in
+            var pause = Duration.milliseconds(50)
+            let deadline = ContinuousClock.now + patience
+            while true {
+                do {
+                    return try await node.withChannel(channel) { try await $0.subscribe(edge: edgeName, generation: generation) }
+                } catch let error as ChatError where error.code != .clusterUnavailable {
+                    throw error
+                } catch {
+                    guard ContinuousClock.now + pause < deadline, !Task.isCancelled else { throw error }
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Waits for `subscription` of `channel`: `nil` if it succeeded, else its error (and it is
+    /// forgotten, see ``forget(_:of:)``).
+    private func outcome(of subscription: Task<UInt64, any Error>, of channel: ChannelID) async -> (any Error)? {
+        do {
+            _ = try await subscription.value
+            return nil
+        } catch {
+            forget(subscription, of: channel)
+            return error
+        }
+    }
+
+    /// A generation no call of this edge has used, and below every later one (tests use it to act
+    /// as this edge at a channel's actor).
+    func takeGeneration() -> UInt64 {
+        state.withLock { $0.nextGeneration() }
+    }
+
+    /// Drops `failed`, if it is still `channel`'s subscription, so the next follow subscribes again
+    /// (a failed subscription kept would fail every later follow until the channel's last session
+    /// left). Returns the subscription that replaced it, if one did.
+    @discardableResult
+    private func forget(_ failed: Task<UInt64, any Error>, of channel: ChannelID) -> Task<UInt64, any Error>? {
+        state.withLock { state in
+            guard let current = state.subscriptions[channel] else { return nil }
+            guard current != failed else {
+                state.subscriptions[channel] = nil
+                return nil
+            }
+            return current
+        }
     }
 
     /// Replays `channel` to `session` from its resume point if a re-subscription came while its
@@ -373,8 +445,9 @@ public final class RealtimeHub: EdgeEventSink, Service {
         }
         guard let replay else { return }
         Task {
-            _ = try? await replay.subscription?.value
-            await self.replay(session, channel, after: replay.point, edge: replay.generation, announce: false)
+            var failure: (any Error)?
+            if let subscription = replay.subscription { failure = await self.outcome(of: subscription, of: channel) }
+            await self.replay(session, channel, after: replay.point, edge: replay.generation, subscriptionFailure: failure, announce: false)
         }
     }
 
@@ -401,8 +474,7 @@ public final class RealtimeHub: EdgeEventSink, Service {
             state.awaitingPoint[channel] = nil
             state.subscriptions[channel] = nil
             state.addresses[channel] = nil
-            state.generation += 1
-            return state.generation
+            return state.nextGeneration()
         }
         guard let generation else { return }
         Task { [node, edgeName] in

@@ -43,7 +43,13 @@ struct StreamRealtimeEndpoint: Sendable {
             v1.start(socket, logger: logger) {
                 let session = try await open(request)
                 guard let logger = await v1.attachWriter(session, socket: socket, logger: logger) else { return nil }
-                return (session, logger, await setUp(session, logger: logger))
+                do {
+                    return (session, logger, try await setUp(session, logger: logger))
+                } catch {
+                    hub.remove(session)
+                    Task { await hub.noteClosed(session) }
+                    throw error
+                }
             } refused: { error in
                 let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
                 socket.close(.normalClosure, reason: String(streamError.message.prefix(120)), after: [StreamEvents.error(streamError)])
@@ -102,33 +108,31 @@ struct StreamRealtimeEndpoint: Sendable {
     }
 
     /// Follows every channel of the user and returns `me`: the user with unread counts and mutes.
-    private func setUp(_ session: RealtimeSession, logger: Logger) async -> JSONValue {
+    /// Throws if the user's channels cannot be listed (the socket is refused: it would get no
+    /// events); a channel that cannot be followed (its owner stayed out of reach through the
+    /// follow's retries) is left out of `me` and logged.
+    private func setUp(_ session: RealtimeSession, logger: Logger) async throws -> JSONValue {
         let user = session.user
-        var views: [ChannelView] = []
-        do {
-            let ids = try await node.channelIDs(of: user)
-            views = try await withThrowingTaskGroup(of: ChannelView?.self) { group in
-                for id in ids {
-                    group.addTask {
-                        do {
-                            let view = try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: 0)) }
-                            hub.noteAddress(view.address, of: id)
-                            try await hub.follow(session, id, .untilResumeWindowEnds)
-                            return view
-                        } catch {
-                            logger.debug("cannot follow channel", metadata: ["channel.id": "\(id)", "error": "\(error)"])
-                            return nil
-                        }
+        let ids = try await node.channelIDs(of: user)
+        let views = await withTaskGroup(of: ChannelView?.self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        let view = try await node.withChannel(id) { try await $0.view(for: user, messages: .latest(limit: 0)) }
+                        hub.noteAddress(view.address, of: id)
+                        try await hub.follow(session, id, .untilResumeWindowEnds)
+                        return view
+                    } catch {
+                        logger.warning("cannot follow channel", metadata: ["channel.id": "\(id)", "error": "\(error)"])
+                        return nil
                     }
                 }
-                var views: [ChannelView] = []
-                for try await view in group {
-                    if let view { views.append(view) }
-                }
-                return views
             }
-        } catch {
-            logger.warning("cannot list the user's channels", metadata: ["error": "\(error)"])
+            var views: [ChannelView] = []
+            for await view in group {
+                if let view { views.append(view) }
+            }
+            return views
         }
         let mutes = (try? await node.withUser(user) { try await $0.activeMutes() }) ?? []
         let profile = try? await node.profile(of: user)
