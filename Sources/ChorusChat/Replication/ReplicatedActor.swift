@@ -24,6 +24,8 @@ struct ReplicaShell<Record: Sendable & Equatable, Copy: Sendable>: Sendable {
     var ticking: Task<Void, Never>?
     /// The replicas this replica recovers from or serves with, since it became primary.
     var servingReplicas: Set<String> = []
+    /// When it last became primary of a term (and started recovering).
+    var termStarted: ContinuousClock.Instant?
     /// Whether a whole log is being stored: the machine has it already, the actor's state not
     /// yet, so no call may be served meanwhile.
     var installing = false
@@ -99,6 +101,7 @@ extension KeyReplica where Snapshot == ReplicaBase {
 
 extension ReplicatedActor {
     typealias ReplicaAction = KeyReplica<Record, ReplicaBase>.Action
+    typealias ReplicaRole = KeyReplica<Record, ReplicaBase>.Role
     typealias ReplicaPosition = KeyReplica<Record, ReplicaBase>.Position
 
     private var nowMillis: Int64 { env.clock.now().milliseconds }
@@ -109,23 +112,21 @@ extension ReplicatedActor {
 
     // MARK: Serving
 
-    /// Makes sure this replica serves the key: a backup whose node now owns the key (or a
-    /// primary whose key gained replicas with a ring change) becomes primary of a new term,
-    /// recovers from a majority of the key's replicas, and serves; calls wait meanwhile, and fail
-    /// with 503 `CLUSTER_UNAVAILABLE` if that takes longer than the recovery deadline. A primary
-    /// whose replicas only shrank keeps its term (and its calls in flight): a majority of its
-    /// replicas is still what commits. `creating`: the key may not exist yet.
+    /// Makes sure this replica serves the key: a backup whose node now owns the key becomes
+    /// primary of a new term, recovers from a majority of the key's replicas, and serves; calls
+    /// wait meanwhile, and fail with 503 `CLUSTER_UNAVAILABLE` if that takes longer than the
+    /// recovery deadline. When a primary or a recovering one starts a new term instead of keeping
+    /// its own: ``needsNewTerm(role:replicas:serving:recoveringFor:deadline:)``. `creating`: the key
+    /// may not exist yet.
     func ensureServing(creating: Bool = false) async throws {
         guard let replication = env.replication, replica != nil else {
             if holdsNothing && !creating { throw notFound }
             return
         }
         let replicas = replication.placement.replicas(of: replicaIdentity, count: replication.factor)
-        let needsTerm =
-            switch replica!.role {
-            case .primary, .recovering: !Set(replicas).isSubset(of: replicaShell.servingReplicas)
-            case .backup: true
-            }
+        let needsTerm = Self.needsNewTerm(
+            role: replica!.role, replicas: Set(replicas), serving: replicaShell.servingReplicas,
+            recoveringFor: replicaShell.termStarted.map { .now - $0 }, deadline: replication.recoveryDeadline)
         if needsTerm {
             let epoch = replication.placement.epoch
             let promised = replica!.durable.promisedTerm
@@ -133,6 +134,7 @@ extension ReplicatedActor {
             guard promised >> 32 <= epoch else { throw movingError }
             let term = promised >> 32 == epoch ? promised + 1 : epoch << 32 | 1
             replicaShell.servingReplicas = Set(replicas)
+            replicaShell.termStarted = .now
             try await perform(replica!.becomePrimary(term: term, replicas: replicas, now: nowMillis))
             startTicking()
         }
@@ -145,6 +147,28 @@ extension ReplicatedActor {
             try await Task.sleep(for: .milliseconds(2))
         }
         if holdsNothing && !creating { throw notFound }
+    }
+
+    /// Whether a replica in `role` must start a new term to serve the key's `replicas` under the
+    /// current ring, having become primary with `serving` (`recoveringFor`: how long ago).
+    ///
+    /// - A backup: always (its node owns the key now).
+    /// - A primary: when the ring added a replica it does not serve with. One whose replicas only
+    ///   shrank keeps its term and its calls in flight: a majority of its set is still what commits.
+    /// - A recovering one: when the set changed either way, or when it has been recovering for the
+    ///   recovery deadline. It may be waiting for the replica it chose to fetch the best log from,
+    ///   and that node may have died after it answered: it would wait until that node came back
+    ///   (a drill saw a channel unavailable for 9.7 s, until the killed node rejoined). A new term
+    ///   probes again and chooses among the replicas that answer; the replication simulator's
+    ///   metadata service starts one in the same case (docs/replication.md).
+    static func needsNewTerm(
+        role: ReplicaRole, replicas: Set<String>, serving: Set<String>, recoveringFor: Duration?, deadline: Duration
+    ) -> Bool {
+        switch role {
+        case .backup: true
+        case .primary: !replicas.isSubset(of: serving)
+        case .recovering: replicas != serving || (recoveringFor ?? .zero) >= deadline
+        }
     }
 
     /// The actor's state was replaced from outside replication (a hand-off stored a newer copy of
