@@ -185,10 +185,14 @@ public final class ChatNode: Sendable {
         edges.register(sink)
     }
 
-    /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge.
+    /// The sink of edge `name`: registered on this node, or a forwarder to a peer's edge. A peer
+    /// the ring dropped still gets one: it may be running (a node suspected under load is taken
+    /// off the ring), with sockets that follow this node's channels, and it subscribes again
+    /// when it sees the ring change, possibly before this node does. (A subscription of a peer
+    /// not on the ring was once dropped while the call succeeded: that edge's sockets got nothing.)
     func eventSink(edge name: String) -> (any EdgeEventSink)? {
         edges.sink(named: name) {
-            guard let cluster, cluster.peers.contains(name), let nodeActor = try? chatNodeActor(on: name) else { return nil }
+            guard let cluster, cluster.knownPeers.contains(name), let nodeActor = try? chatNodeActor(on: name) else { return nil }
             return RemoteEdgeSink(edgeName: name, nodeActor: nodeActor, logger: logger)
         }
     }

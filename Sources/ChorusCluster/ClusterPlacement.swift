@@ -25,6 +25,8 @@ public final class ClusterPlacement: ActorPlacement {
     /// The current ring, and the one before it (a key's replicas are those of both, as records
     /// may have been acknowledged under either).
     private let state: Mutex<(current: HashRing, previous: HashRing?)>
+    /// Every other node any ring of this node has had.
+    private let everOnRing: Mutex<Set<String>>
 
     private struct Activator {
         weak var activator: (any ActorActivator)?
@@ -42,6 +44,7 @@ public final class ClusterPlacement: ActorPlacement {
     public init(nodeName: String, ring: HashRing, clock: any TimeSource = SystemTimeSource()) {
         self.nodeName = nodeName
         self.state = Mutex((ring, nil))
+        self.everOnRing = Mutex(Set(ring.nodes).subtracting([nodeName]))
         self.gate = CallGate(me: nodeName, clock: clock)
     }
 
@@ -90,6 +93,7 @@ public final class ClusterPlacement: ActorPlacement {
     }
 
     private func changed(_ ring: HashRing) {
+        everOnRing.withLock { $0.formUnion(ring.nodes.filter { $0 != nodeName }) }
         for observer in onChange.withLock({ $0 }) { observer(ring) }
     }
 
@@ -98,6 +102,10 @@ public final class ClusterPlacement: ActorPlacement {
 
     /// The other nodes on the ring.
     public var peers: [String] { ring.nodes.filter { $0 != nodeName } }
+
+    /// The other nodes that have been on this node's ring, now or before: a node the ring dropped
+    /// (down, or only suspected under load) may still be running, with clients.
+    public var knownPeers: Set<String> { everOnRing.withLock { $0 } }
 
     /// The node that owns `id`.
     public func owner(of id: ActorIdentity) -> String {

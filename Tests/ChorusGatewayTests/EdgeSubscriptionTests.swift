@@ -1,4 +1,5 @@
-import ChorusChat
+@testable import ChorusChat
+import ChorusCluster
 @testable import ChorusGateway
 import ChorusModel
 import ChorusTestSupport
@@ -126,6 +127,19 @@ struct EdgeSubscriptionTests {
             #expect(try await socket.closed() == .goingAway)
             try await eventually("the session is forgotten") { three.hub.sessionCount == 0 }
             cluster.network.heal("chorus-2", "chorus-3")
+        }
+    }
+
+    @Test("a peer the ring dropped (suspected under load, still serving its sockets) still gets events forwarded to its edge; a name never on the ring does not")
+    func edgeOffTheOwnersRing() async throws {
+        try await TestCluster.run { cluster in
+            let two = cluster.apis[1]
+            // chorus-2 takes chorus-3 off its ring before anything of chorus-3's edge reached it.
+            cluster.placements[1].update(HashRing(nodes: ["chorus-1", "chorus-2"], virtualNodes: 512, epoch: 2))
+            #expect(cluster.placements[1].peers == ["chorus-1"])
+            #expect(cluster.placements[1].knownPeers == ["chorus-1", "chorus-3"])
+            #expect(two.node.eventSink(edge: "chorus-3") != nil, "a subscription of chorus-3's edge would be dropped")
+            #expect(two.node.eventSink(edge: "chorus-9") == nil)
         }
     }
 }
