@@ -167,6 +167,10 @@ final class ChorusSubscriber: WebSocketClientHandler {
             markReady()  // events are live from `hello` on (the subscriber does not resume)
         } else if frame.type == "error", !isReady {
             ready.fail(BenchError("the server refused the WebSocket: \(String(buffer: message))"))
+        } else if frame.type == "resume_failed" {
+            // The server could not follow the room for this socket (its owner stayed out of reach):
+            // its stream is incomplete from here. Closing counts it as a disconnect in the report.
+            context.close(promise: nil)
         }
     }
 }

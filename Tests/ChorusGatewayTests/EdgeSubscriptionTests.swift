@@ -134,12 +134,18 @@ struct EdgeSubscriptionTests {
     func edgeOffTheOwnersRing() async throws {
         try await TestCluster.run { cluster in
             let two = cluster.apis[1]
-            // chorus-2 takes chorus-3 off its ring before anything of chorus-3's edge reached it.
-            cluster.placements[1].update(HashRing(nodes: ["chorus-1", "chorus-2"], virtualNodes: 512, epoch: 2))
+            // chorus-1 and chorus-2 take chorus-3 off their ring (the same points: only chorus-3's keys
+            // move) before anything of chorus-3's edge reached chorus-2.
+            let survivors = HashRing(nodes: ["chorus-1", "chorus-2"], virtualNodes: cluster.placements[0].ring.virtualNodes, epoch: 2)
+            cluster.placements[0].update(survivors)
+            cluster.placements[1].update(survivors)
             #expect(cluster.placements[1].peers == ["chorus-1"])
             #expect(cluster.placements[1].knownPeers == ["chorus-1", "chorus-3"])
             #expect(two.node.eventSink(edge: "chorus-3") != nil, "a subscription of chorus-3's edge would be dropped")
             #expect(two.node.eventSink(edge: "chorus-9") == nil)
+            // chorus-3 back on every ring, so the nodes stop on one ring.
+            let whole = HashRing(nodes: ["chorus-1", "chorus-2", "chorus-3"], virtualNodes: survivors.virtualNodes, epoch: 3)
+            for placement in cluster.placements { placement.update(whole) }
         }
     }
 }
