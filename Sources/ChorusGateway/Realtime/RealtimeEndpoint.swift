@@ -44,13 +44,7 @@ struct RealtimeEndpoint: Sendable {
             start(socket, logger: logger) {
                 let session = try await open(token: token)
                 guard let logger = await attachWriter(session, socket: socket, logger: logger) else { return nil }
-                do {
-                    return (session, logger, try await setUp(session, logger: logger))
-                } catch {
-                    hub.remove(session)
-                    Task { await hub.noteClosed(session) }
-                    throw error
-                }
+                return (session, logger, try await forgetting(session, ifThrows: { try await setUp(session, logger: logger) }))
             } refused: { error in
                 // A bad token gets one error frame, then a normal close; a refused socket 1008 (too
                 // many for the user) or 1001 (the node is stopping, or the user's channels could
@@ -64,6 +58,8 @@ struct RealtimeEndpoint: Sendable {
                     }
                 socket.close(code, reason: chatError.message, after: [RealtimeFrames.error(chatError)])
             } run: { (session: RealtimeSession, unfollowed: [(ChannelID, ChatError)]) in
+                // The keep-alive's clock starts before the client can see `hello`.
+                startKeepAlive(session) { _ in RealtimeFrames.health }
                 session.send(
                     RealtimeFrames.hello(
                         connectionID: session.id, userID: session.user, heartbeatInterval: Int(configuration.heartbeatIntervalSeconds.rounded(.down))))
@@ -76,7 +72,6 @@ struct RealtimeEndpoint: Sendable {
                 } else {
                     session.endResumeWindow()
                 }
-                startKeepAlive(session) { _ in RealtimeFrames.health }
                 let first = Atomic(true)
                 socket.consume { message in
                     let frame: Result<ClientFrame, ChatError> =
@@ -136,6 +131,18 @@ struct RealtimeEndpoint: Sendable {
         session.attach(writer)
         await hub.noteOpened(session)
         return logger
+    }
+
+    /// Runs `setUp` of a registered session that has not said `hello` yet; if it throws, the
+    /// session is forgotten (the socket is refused). Both APIs' sockets start this way.
+    func forgetting<Setup>(_ session: RealtimeSession, ifThrows setUp: () async throws -> Setup) async throws -> Setup {
+        do {
+            return try await setUp()
+        } catch {
+            hub.remove(session)
+            Task { await hub.noteClosed(session) }
+            throw error
+        }
     }
 
     /// `base` with the session's connection and user.

@@ -43,21 +43,16 @@ struct StreamRealtimeEndpoint: Sendable {
             v1.start(socket, logger: logger) {
                 let session = try await open(request)
                 guard let logger = await v1.attachWriter(session, socket: socket, logger: logger) else { return nil }
-                do {
-                    return (session, logger, try await setUp(session, logger: logger))
-                } catch {
-                    hub.remove(session)
-                    Task { await hub.noteClosed(session) }
-                    throw error
-                }
+                return (session, logger, try await v1.forgetting(session, ifThrows: { try await setUp(session, logger: logger) }))
             } refused: { error in
                 let streamError = StreamError(classifying: error) ?? StreamError(.internalError, .internalServerError, "the connection could not start")
                 socket.close(.normalClosure, reason: String(streamError.message.prefix(120)), after: [StreamEvents.error(streamError)])
             } run: { (session: RealtimeSession, me: JSONValue) in
                 let connectionID = session.id
+                // The keep-alive's clock starts before the client can see the first frame.
+                v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
                 session.send(StreamEvents.healthCheck(connectionID: connectionID, me: me, at: node.clock.now()))
                 session.endResumeWindow()
-                v1.startKeepAlive(session) { now in StreamEvents.healthCheck(connectionID: connectionID, me: nil, at: now) }
                 // Stream clients send only their own `health.check`s on this socket; they are read and dropped.
                 socket.consume { _ in }
             }
