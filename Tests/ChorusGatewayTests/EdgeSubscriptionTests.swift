@@ -67,6 +67,18 @@ struct EdgeSubscriptionTests {
         }!
     }
 
+    /// A user of chorus-3 (her actor on chorus-1 or chorus-3) in alice's room on chorus-2 (and in
+    /// `other`), with the link between chorus-2 and chorus-3 cut.
+    func memberOfARoomCutOff(in cluster: TestCluster, alsoIn other: String? = nil) async throws -> (user: String, room: String) {
+        let (one, three) = (cluster.apis[0], cluster.apis[2])
+        let carol = user(in: cluster, avoiding: ["chorus-2"])
+        try await three.createUsers(carol)
+        let room = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Far", owner: "alice")
+        for joined in [room] + (other.map { [$0] } ?? []) { try await one.addMember(carol, to: joined, by: "alice") }
+        cluster.network.cut("chorus-2", "chorus-3")
+        return (carol, room)
+    }
+
     /// The next `message` event's body (other frames skipped).
     func nextMessage(_ socket: TestSocket) async throws -> String? {
         var frame = try await socket.next()
@@ -78,11 +90,7 @@ struct EdgeSubscriptionTests {
     func followRetries() async throws {
         try await TestCluster.run { cluster in
             let (one, three) = (cluster.apis[0], cluster.apis[2])
-            let carol = user(in: cluster, avoiding: ["chorus-2"])
-            try await three.createUsers(carol)
-            let room = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Lobby", owner: "alice")
-            try await one.addMember(carol, to: room, by: "alice")
-            cluster.network.cut("chorus-2", "chorus-3")
+            let (carol, room) = try await memberOfARoomCutOff(in: cluster)
             let socket = TestSocket(url: three.webSocketURL + "?token=" + three.token(carol))
             try await eventually("the follow tried the owner") { cluster.network.refusedCalls(from: "chorus-3", to: "chorus-2") > 0 }
             cluster.network.heal("chorus-2", "chorus-3")
@@ -97,12 +105,8 @@ struct EdgeSubscriptionTests {
     func followGivesUp() async throws {
         try await TestCluster.run { cluster in
             let (one, three) = (cluster.apis[0], cluster.apis[2])
-            let carol = user(in: cluster, avoiding: ["chorus-2"])
-            try await three.createUsers(carol)
-            let far = try await cluster.createChannel(on: "chorus-2", through: one, "room", name: "Far", owner: "alice")
             let near = try await cluster.createChannel(on: "chorus-1", through: one, "room", name: "Near", owner: "alice")
-            for room in [far, near] { try await one.addMember(carol, to: room, by: "alice") }
-            cluster.network.cut("chorus-2", "chorus-3")
+            let (carol, far) = try await memberOfARoomCutOff(in: cluster, alsoIn: near)
             let socket = TestSocket(url: three.webSocketURL + "?token=" + three.token(carol))
             #expect(try await socket.next().type == "hello")
             let failed = try await socket.next()
