@@ -34,6 +34,9 @@ public enum WALSegments {
         /// Bytes of valid frames (where the next frame goes).
         public var validBytes: Int
         public var fileBytes: Int
+        /// Zero bytes after the last frame: space the writer allocated ahead and has not used yet
+        /// (``WriteAheadLog`` extends a segment in steps of zeros; see `SegmentFile`).
+        public var preallocatedBytes: Int = 0
         /// Why the bytes after `validBytes` are not frames (a torn or corrupt tail), if there are any.
         public var tailProblem: String?
     }
@@ -53,8 +56,9 @@ public enum WALSegments {
     /// Reads every segment in order, calls `visit` for each valid record with its LSN, and reports
     /// the end of the valid log.
     ///
-    /// A bad frame (CRC, length or type) at the end of the last segment, with no valid frame after
-    /// it, is a torn tail: reported, not an error. Anything else (corruption followed by valid
+    /// Zeros after a segment's last frame are space allocated ahead (``SegmentReport/preallocatedBytes``),
+    /// in any segment. A bad frame (CRC, length or type) at the end of the last segment, with no
+    /// valid frame after it, is a torn tail: reported, not an error. Anything else (corruption followed by valid
     /// frames, a bad frame in an earlier segment, or missing segments) throws a ``WALError`` that
     /// names the file and offset.
     public static func scan(_ directory: String, visit: (UInt64, WALFrame) throws -> Void) throws -> Report {
@@ -92,6 +96,7 @@ public enum WALSegments {
                     records += 1
                 } catch let failure as WALFrameDecoder.Failure {
                     guard case .corrupt(let offset, let reason) = failure else { break }
+                    if isZero(bytes[offset...]) { break }
                     if !isLast || containsValidFrame(bytes, after: offset) {
                         throw WALError(.corrupt, "\(reason); valid records follow, so this is not a torn tail", file: segment.path, offset: offset)
                     }
@@ -99,7 +104,7 @@ public enum WALSegments {
                     break
                 }
             }
-            if problem == nil && decoder.pendingBytes > 0 {
+            if problem == nil && decoder.pendingBytes > 0 && !isZero(bytes[decoder.consumed...]) {
                 if !isLast {
                     throw WALError(.corrupt, "segment ends inside a record", file: segment.path, offset: decoder.consumed)
                 }
@@ -108,9 +113,29 @@ public enum WALSegments {
             report.segments.append(
                 SegmentReport(
                     path: segment.path, firstLSN: segment.firstLSN, records: records, validBytes: decoder.consumed,
-                    fileBytes: bytes.count, tailProblem: problem))
+                    fileBytes: bytes.count, preallocatedBytes: problem == nil ? bytes.count - decoder.consumed : 0, tailProblem: problem))
         }
         return report
+    }
+
+    /// Whether every byte is zero: the unused rest of a preallocated segment (no frame is all zeros:
+    /// record type 0 does not exist).
+    static func isZero(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var words = raw.count / 8
+            var any: UInt64 = 0
+            var index = 0
+            while words > 0 {
+                any |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+                words -= 1
+            }
+            while index < raw.count {
+                any |= UInt64(raw[index])
+                index += 1
+            }
+            return any == 0
+        }
     }
 
     /// Whether a valid frame starts anywhere after `offset` (a corrupt frame followed by good ones

@@ -36,6 +36,10 @@ public final class WriteAheadLog: Sendable {
             self.segmentBytes = segmentBytes
             self.fsync = fsync
         }
+
+        /// How far a segment file grows at a time, in zeros written ahead of the records: 1 MiB,
+        /// or the segment size if that is smaller.
+        var preallocationStep: Int { min(1 << 20, segmentBytes) }
     }
 
     private struct State {
@@ -79,9 +83,10 @@ public final class WriteAheadLog: Sendable {
                         "wal.bytes": "\(last.fileBytes - last.validBytes)", "wal.reason": "\(problem)",
                     ])
             }
-            segment = try SegmentFile(path: last.path, truncatingTo: last.validBytes)
+            segment = try SegmentFile(
+                path: last.path, validBytes: last.validBytes, preallocatedBytes: last.preallocatedBytes, step: configuration.preallocationStep)
         } else {
-            segment = try SegmentFile(create: configuration.directory, firstLSN: nextLSN)
+            segment = try SegmentFile(create: configuration.directory, firstLSN: nextLSN, step: configuration.preallocationStep)
             segments.append(nextLSN)
         }
         let commit = GroupCommit(
@@ -199,7 +204,7 @@ public final class WriteAheadLog: Sendable {
                 if let firstLSN = plan.newSegment {
                     try segment.sync()
                     segment.close()
-                    segment = try SegmentFile(create: configuration.directory, firstLSN: firstLSN)
+                    segment = try SegmentFile(create: configuration.directory, firstLSN: firstLSN, step: configuration.preallocationStep)
                     state.withLock { $0.segments.append(firstLSN) }
                 }
                 if !plan.bytes.isEmpty { try segment.write(plan.bytes) }
@@ -253,39 +258,72 @@ public final class WriteAheadLog: Sendable {
 }
 
 /// One open segment file, written by the writer thread only.
+///
+/// **Allocated ahead.** A segment grows in steps of zeros (``step``, 1 MiB or the segment size if
+/// smaller), and records overwrite those zeros. Appending to the end of a file changes its size,
+/// so every `fdatasync` after an append also wrote the file's inode; into space already written,
+/// it flushes the data alone. Measured on this machine's disk: ~40% less CPU and wall time per
+/// sync (docs/benchmarks.md, "Write-ahead log"). The scan reads the zeros after a segment's last
+/// frame as unused space (``WALSegments/SegmentReport/preallocatedBytes``), never as records.
 struct SegmentFile: Sendable {
     let path: String
     private(set) var descriptor: Int32
+    /// Where the next frame goes: the bytes of frames in the segment.
     private(set) var size: Int
+    /// The file's length: `size` plus zeros written ahead.
+    private(set) var allocated: Int
+    /// How far the file grows at a time.
+    let step: Int
 
-    /// Creates a new, empty segment and makes its directory entry durable.
-    init(create directory: String, firstLSN: UInt64) throws {
+    /// Creates a new, empty segment, makes its directory entry durable and writes its first step of zeros.
+    init(create directory: String, firstLSN: UInt64, step: Int) throws {
         path = directory + "/" + WALSegments.fileName(firstLSN: firstLSN)
-        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw WALError(.io, "cannot create segment: \(String(cString: strerror(errno)))", file: path) }
-        size = 0
+        (size, allocated, self.step) = (0, 0, max(1, step))
         try Self.syncDirectory(directory)
+        try allocate(atLeast: 1)
     }
 
-    /// Opens an existing segment for appending after cutting it to `length` bytes.
-    init(path: String, truncatingTo length: Int) throws {
+    /// Opens an existing segment to write after its `validBytes` of frames: the zeros after them
+    /// are kept, and a torn tail (any other bytes) is cut off.
+    init(path: String, validBytes: Int, preallocatedBytes: Int, step: Int) throws {
         self.path = path
-        descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        self.step = max(1, step)
+        descriptor = Glibc.open(path, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw WALError(.io, "cannot open segment: \(String(cString: strerror(errno)))", file: path) }
-        guard ftruncate(descriptor, off_t(length)) == 0, fdatasync(descriptor) == 0 else {
-            throw WALError(.io, "cannot truncate segment: \(String(cString: strerror(errno)))", file: path, offset: length)
+        size = validBytes
+        allocated = validBytes + preallocatedBytes
+        if preallocatedBytes == 0 {
+            guard ftruncate(descriptor, off_t(validBytes)) == 0, fdatasync(descriptor) == 0 else {
+                throw WALError(.io, "cannot truncate segment: \(String(cString: strerror(errno)))", file: path, offset: validBytes)
+            }
         }
-        size = length
     }
 
     mutating func write(_ bytes: [UInt8]) throws {
+        if size + bytes.count > allocated { try allocate(atLeast: size + bytes.count) }
         do {
-            try SegmentFileHandle(descriptor: descriptor, path: path).write(bytes)
+            try SegmentFileHandle(descriptor: descriptor, path: path).write(bytes, at: size)
         } catch var error as WALError {
             error.offset = size + (error.offset ?? 0)
             throw error
         }
         size += bytes.count
+    }
+
+    /// Extends the file with zeros to the next multiple of `step` at or above `length` (durable
+    /// with the next sync, which then writes the inode once for the whole step).
+    private mutating func allocate(atLeast length: Int) throws {
+        let target = (length + step - 1) / step * step
+        let zeros = [UInt8](repeating: 0, count: target - allocated)
+        do {
+            try SegmentFileHandle(descriptor: descriptor, path: path).write(zeros, at: allocated)
+        } catch var error as WALError {
+            error.offset = allocated + (error.offset ?? 0)
+            throw error
+        }
+        allocated = target
     }
 
     func sync() throws {
@@ -307,16 +345,16 @@ struct SegmentFile: Sendable {
     }
 }
 
-/// A plain file descriptor written in full (EINTR and short writes handled).
+/// A plain file descriptor written in full at an offset (EINTR and short writes handled).
 struct SegmentFileHandle {
     var descriptor: Int32
     let path: String
 
-    func write(_ bytes: [UInt8]) throws {
+    func write(_ bytes: [UInt8], at offset: Int) throws {
         var written = 0
         try bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
-                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                let result = pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset + written))
                 if result < 0 {
                     if errno == EINTR { continue }
                     throw WALError(.io, "write failed: \(String(cString: strerror(errno)))", file: path, offset: written)
@@ -324,10 +362,5 @@ struct SegmentFileHandle {
                 written += result
             }
         }
-    }
-
-    mutating func close() {
-        if descriptor >= 0 { Glibc.close(descriptor) }
-        descriptor = -1
     }
 }

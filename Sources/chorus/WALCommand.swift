@@ -45,7 +45,8 @@ struct WALCommand: ParsableCommand {
                 let report = try WALSegments.scan(walDirectory) { _, frame in _ = try JournalEntry(frame: frame) }
                 for segment in report.segments {
                     let status = segment.tailProblem.map { "TORN TAIL at offset \(segment.validBytes): \($0) (\(segment.fileBytes - segment.validBytes) bytes will be truncated)" } ?? "ok"
-                    print("\(segment.path): first LSN \(segment.firstLSN), \(segment.records) records, \(segment.fileBytes) bytes: \(status)")
+                    let ahead = segment.preallocatedBytes > 0 ? " (\(segment.preallocatedBytes) of them zeros allocated ahead)" : ""
+                    print("\(segment.path): first LSN \(segment.firstLSN), \(segment.records) records, \(segment.fileBytes) bytes\(ahead): \(status)")
                 }
                 print("records: \(report.records); next LSN: \(report.nextLSN)")
                 print(report.tornTail == nil ? "status: clean" : "status: torn tail (recoverable: the next start truncates it)")

@@ -102,7 +102,7 @@ struct WriteAheadLogTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let segment = try await writeLog(directory, records: 10)
-        let size = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+        let size = try #require(WALSegments.scan(directory) { _, _ in }.segments.last).validBytes
         let handle = try #require(FileHandle(forWritingAtPath: segment))
         try handle.truncate(atOffset: UInt64(size - cut))  // the 10th record loses its last `cut` bytes
         try handle.close()
@@ -118,7 +118,7 @@ struct WriteAheadLogTests {
         #expect(final.map(\.1) == (0..<9).map(frame) + [frame(99)])
     }
 
-    @Test("garbage or zeros after the last record are a torn tail")
+    @Test("zeros after the last record are unused space, garbage a torn tail: both reopen with the records")
     func garbageTail() async throws {
         for tail in [[UInt8](repeating: 0, count: 4096), [0x05, 0, 0, 0, 0xAB]] {
             let directory = temporaryDirectory()
@@ -132,6 +132,56 @@ struct WriteAheadLogTests {
             #expect(replayed.count == 3)
             reopened.close()
         }
+    }
+
+    @Test("a segment grows in steps of zeros that records overwrite; reopening writes after the last record, not at the file's end")
+    func preallocation() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func fileSize(_ path: String) throws -> Int { try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
+        let segment = try await writeLog(directory, records: 10)
+        let frames = (0..<10).map { frame($0).bytes.count }.reduce(0, +)
+        #expect(try fileSize(segment) == 1 << 20)
+        var report = try #require(WALSegments.scan(directory) { _, _ in }.segments.last)
+        #expect(report.validBytes == frames && report.preallocatedBytes == (1 << 20) - frames && report.tailProblem == nil)
+        let (log, replayed) = try openLog(directory)
+        #expect(replayed.count == 10)
+        for i in 10..<20 { try await log.waitDurable(try log.append(frame(i))) }
+        log.close()
+        #expect(try fileSize(segment) == 1 << 20)  // the new records went into the zeros
+        let (_, all) = try openLog(directory)
+        #expect(all.map(\.0) == Array(1...20) && all.map(\.1) == (0..<20).map(frame))
+        // Past the first step the file grows by another step, once.
+        let (big, _) = try openLog(directory)
+        let large = WALFrame(kind: .channel, payload: [UInt8](repeating: 7, count: 600 << 10))
+        for _ in 0..<2 { try await big.waitDurable(try big.append(large)) }
+        big.close()
+        #expect(try fileSize(segment) == 2 << 20)
+        report = try #require(WALSegments.scan(directory) { _, _ in }.segments.last)
+        #expect(report.records == 22 && report.validBytes == (0..<20).map { frame($0).bytes.count }.reduce(0, +) + 2 * large.bytes.count)
+    }
+
+    @Test("a record torn inside the preallocated zeros is a torn tail: cut off, and new records replace it")
+    func tornIntoZeros() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let segment = try await writeLog(directory, records: 3)
+        let end = try #require(WALSegments.scan(directory) { _, _ in }.segments.last).validBytes
+        // A crash mid-write: the next frame's header and half its payload, then the zeros.
+        let torn = Array(frame(3).bytes.prefix(14))
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        try handle.seek(toOffset: UInt64(end))
+        try handle.write(contentsOf: Data(torn))
+        try handle.close()
+        let report = try WALSegments.scan(directory) { _, _ in }
+        #expect(report.records == 3 && report.tornTail?.validBytes == end && report.tornTail?.preallocatedBytes == 0)
+        let (log, replayed) = try openLog(directory)
+        #expect(replayed.count == 3)
+        try await log.waitDurable(try log.append(frame(42)))
+        log.close()
+        let (_, all) = try openLog(directory)
+        #expect(all.map(\.1) == [frame(0), frame(1), frame(2), frame(42)])
+        #expect(try WALSegments.scan(directory) { _, _ in }.tornTail == nil)
     }
 
     @Test("a bit flip in the middle of the log stops start-up naming file and offset")
@@ -153,7 +203,7 @@ struct WriteAheadLogTests {
         }
         // The flipped bit in the very last record is a torn tail instead.
         bytes[frameSize * 4 + 12] ^= 0x10
-        bytes[bytes.count - 1] ^= 0x01
+        bytes[frameSize * 10 - 1] ^= 0x01  // the last record's last byte (zeros allocated ahead follow it)
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         let (reopened, replayed) = try openLog(directory)
         #expect(replayed.count == 9)
