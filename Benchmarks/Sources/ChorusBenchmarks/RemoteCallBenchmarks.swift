@@ -54,11 +54,11 @@ func remoteCallBenchmarks(concurrentOnly: Bool = false) async throws {
         createdAt: .seconds(1_800_000_000))
     let event = ChannelEvent(channelID: message.channelID, seq: 7, createdAt: message.createdAt, payload: .message(message))
 
-    func concurrentEchoes(_ calls: Int) async throws -> Result {
-        try await measure("remote call, 64 concurrent callers (echo Int)", operations: calls) {
+    func concurrentEchoes(_ calls: Int, callers: Int = 64) async throws -> Result {
+        try await measure("remote call, \(callers) concurrent callers (echo Int)", operations: calls) {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<64 {
-                    group.addTask { for i in 0..<(calls / 64) { _ = try await remote.echo(i) } }
+                for _ in 0..<callers {
+                    group.addTask { for i in 0..<(calls / callers) { _ = try await remote.echo(i) } }
                 }
                 try await group.waitForAll()
             }
@@ -66,7 +66,8 @@ func remoteCallBenchmarks(concurrentOnly: Bool = false) async throws {
     }
     var results: [Result] = []
     if concurrentOnly {
-        results.append(try await concurrentEchoes(1_000_000))
+        let callers = ProcessInfo.processInfo.environment["CALLERS"].flatMap(Int.init) ?? 64
+        results.append(try await concurrentEchoes(1_000_000, callers: callers))
     } else {
         try await results.append(contentsOf: allRemoteCalls())
     }

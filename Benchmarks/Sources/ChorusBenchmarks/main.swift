@@ -1,5 +1,5 @@
 // chorus-benchmarks [actors|wal|recovery|passivation|remote|calls|coder|store|all] (recovery binary: the binary record format only;
-// calls: only 1,000,000 concurrent remote calls, to profile them)
+// calls: only 1,000,000 concurrent remote calls, to profile them; CALLERS=N callers, 64 by default)
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "actors" || which == "all" { try await actorBenchmarks() }
 if which == "wal" || which == "all" { try await walBenchmarks() }
