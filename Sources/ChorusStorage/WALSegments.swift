@@ -56,11 +56,11 @@ public enum WALSegments {
     /// Reads every segment in order, calls `visit` for each valid record with its LSN, and reports
     /// the end of the valid log.
     ///
-    /// Zeros after a segment's last frame are space allocated ahead (``SegmentReport/preallocatedBytes``),
-    /// in any segment. A bad frame (CRC, length or type) at the end of the last segment, with no
-    /// valid frame after it, is a torn tail: reported, not an error. Anything else (corruption followed by valid
-    /// frames, a bad frame in an earlier segment, or missing segments) throws a ``WALError`` that
-    /// names the file and offset.
+    /// Zeros after a segment's last frame are space allocated ahead
+    /// (``SegmentReport/preallocatedBytes``), in any segment. A bad frame (CRC, length or type) at
+    /// the end of the last segment, with no valid frame after it, is a torn tail: reported, not an
+    /// error. Anything else (corruption followed by valid frames, a bad frame in an earlier
+    /// segment, or missing segments) throws a ``WALError`` that names the file and offset.
     public static func scan(_ directory: String, visit: (UInt64, WALFrame) throws -> Void) throws -> Report {
         var report = Report()
         let segments = try list(directory)
