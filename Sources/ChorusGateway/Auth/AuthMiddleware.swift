@@ -44,9 +44,14 @@ struct AuthMiddleware: RouterMiddleware {
         let scheme = bytes.prefix { $0 != UInt8(ascii: " ") }
         // "bearer" in any case: ASCII letters compare equal with their 0x20 bit set.
         guard scheme.count == 6, scheme.elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
+        // The token is the bytes between the blanks after the scheme and the blanks at the end; a
+        // slice of the header, copied once (a reversed view was copied byte by byte).
         let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        let token = bytes.dropFirst(7).drop(while: isBlank).reversed().drop(while: isBlank).reversed()
-        return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
+        let rest = bytes.dropFirst(7)
+        guard let first = rest.firstIndex(where: { !isBlank($0) }), let last = rest.lastIndex(where: { !isBlank($0) }) else {
+            return nil
+        }
+        return String(Substring(rest[first...last]))
     }
 }
 

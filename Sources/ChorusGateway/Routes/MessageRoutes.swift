@@ -59,7 +59,7 @@ struct MessageRoutes {
         // The edge retries a send whose channel changed primaries (`moving`); the deposed primary may
         // have replicated it already, and the new one commits it. A send without the client's own id
         // gets one here, the same on every retry, so such a retry returns the message, never a copy.
-        let clientID = givenID ?? "edge-" + randomHex(bytes: 8)
+        let clientID = givenID ?? "edge-" + RequestIDs.next()
         let sent = try await node.withChannel(try context.channelID()) { channel in
             let draft = MessageDraft(
                 body: body.body ?? "", attachments: (body.attachments ?? []).map(\.model),
