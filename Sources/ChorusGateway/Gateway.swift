@@ -68,9 +68,11 @@ public enum Gateway {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
-        let alive = ByteBuffer(string: #"{"status":"ok"}"#)
+        // Connections answer it on their event loop (HealthCheckHandler); the router answers the
+        // rest (pipelined behind a routed request, or requests made without a connection).
         router.get("healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: alive))
+            Response(
+                status: .ok, headers: [.contentType: HealthCheckHandler.contentType], body: .init(byteBuffer: HealthCheckHandler.body))
         }
         // Ready: 200 {"status": "ready"}; else 503 {"status": "not_ready", "reasons": [...]}.
         router.get("readyz") { [health = dependencies.health] _, _ in
@@ -153,6 +155,7 @@ public enum Gateway {
             server: HTTPServerBuilder { responder in
                 HTTPServerChannel(
                     responder: responder, webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
+                    healthCheck: HealthCheckHandler.Configuration(metrics: dependencies.metrics, logger: logger),
                     upgrade: { head in streamEndpoint.upgrade(head) ?? endpoint.upgrade(head) })
             },
             configuration: .init(

@@ -111,13 +111,23 @@ struct APIErrorMiddleware: RouterMiddleware {
             }
         }
         response.headers[.requestID] = context.requestID
-        logger.log(
-            level: requestLogLevel, "\(request.method) \(request.uri.path) \(response.status.code)",
-            metadata: [
-                "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(response.status.code)",
-                "http.duration_ms": "\(Self.milliseconds(ContinuousClock.now - started))", "request.id": "\(context.requestID)",
-            ])
+        Self.logRequest(
+            logger, level: requestLogLevel, method: request.method.rawValue, path: request.uri.path, status: response.status.code,
+            duration: ContinuousClock.now - started, requestID: context.requestID)
         return response
+    }
+
+    /// The one log line of a request (also written by ``HealthCheckHandler``).
+    static func logRequest(
+        _ logger: Logger, level: Logger.Level = Gateway.requestLogLevel, method: String, path: String, status: Int, duration: Duration,
+        requestID: String
+    ) {
+        logger.log(
+            level: level, "\(method) \(path) \(status)",
+            metadata: [
+                "http.method": "\(method)", "http.path": "\(path)", "http.status": "\(status)",
+                "http.duration_ms": "\(Self.milliseconds(duration))", "request.id": "\(requestID)",
+            ])
     }
 
     /// `duration` in milliseconds with three decimals.
@@ -129,7 +139,11 @@ struct APIErrorMiddleware: RouterMiddleware {
 
     /// The caller's `X-Request-Id` if it is short and printable, else a new one (``RequestIDs``).
     static func requestID(from request: Request) -> String {
-        if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
+        requestID(from: request.headers)
+    }
+
+    static func requestID(from headers: HTTPFields) -> String {
+        if let given = headers[.requestID], (1...128).contains(given.utf8.count),
             given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         {
             return given

@@ -34,12 +34,18 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: Responder
     let http1: HTTP1Channel.Configuration
     let webSocket: ServerWebSocket.Configuration
+    /// `GET /healthz` answered on the event loop (``HealthCheckHandler``); `nil` routes it.
+    let healthCheck: HealthCheckHandler.Configuration?
     let upgrade: Upgrade
 
-    init(responder: @escaping Responder, http1: HTTP1Channel.Configuration = .init(), webSocket: ServerWebSocket.Configuration, upgrade: @escaping Upgrade) {
+    init(
+        responder: @escaping Responder, http1: HTTP1Channel.Configuration = .init(), webSocket: ServerWebSocket.Configuration,
+        healthCheck: HealthCheckHandler.Configuration? = nil, upgrade: @escaping Upgrade
+    ) {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.http1 = http1
         self.webSocket = webSocket
+        self.healthCheck = healthCheck
         self.upgrade = upgrade
     }
 
@@ -72,6 +78,7 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
                     }
                 })
             let http1 = self.http1
+            let healthCheck = self.healthCheck
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(
                 upgradeConfiguration: NIOTypedHTTPServerUpgradeConfiguration(
                     upgraders: [upgrader],
@@ -81,6 +88,9 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
                             try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
                             try channel.pipeline.syncOperations.addHandler(
                                 HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .init($0) }, logger: logger))
+                            // After the state handler, which so sees its requests and responses too
+                            // (keep-alive, idle timeout, `Connection: close`).
+                            if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
                             let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                                 wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                             return upgradeAttempted.value ? .refusedUpgrade(asyncChannel) : .http(asyncChannel)
