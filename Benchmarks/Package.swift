@@ -27,6 +27,8 @@ let package = Package(
                 .product(name: "ChorusChat", package: chorus),
                 .product(name: "ChorusGateway", package: chorus),
                 .product(name: "ChorusCluster", package: chorus),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Sources/ChorusBenchmarks"
         ),
@@ -34,12 +36,15 @@ let package = Package(
             name: "ChorusMicro",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ChorusAuth", package: chorus),
+                .product(name: "ChorusChat", package: chorus),
                 .product(name: "ChorusModel", package: chorus),
                 .product(name: "ChorusStorage", package: chorus),
                 .product(name: "ChorusGateway", package: chorus),
                 .product(name: "ChorusCluster", package: chorus),
                 .product(name: "ChorusWire", package: chorus),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Benchmarks/ChorusMicro",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -3,7 +3,9 @@
 # rate limit lifted, wrk on the same cores; CPU is the server's utime + stime from /proc over
 # the requests wrk completed (so wrk's own CPU is not counted).
 #
-#   GET /healthz                       wrk -t1 -c4   (nginx: `return 200` on the same wrk line)
+#   GET /healthz                       wrk -t1 -c4   (nginx: `return 200` on the same wrk line;
+#                                      answered on the event loop, HealthCheckHandler)
+#   GET /readyz                        wrk -t1 -c4   (the cheapest routed request: the node's state)
 #   POST /v1/channels/{id}/messages    wrk -t1 -c16, one group, fsync always (durable sends)
 #   GET /v1/channels                   wrk -t1 -c4, one member of one group
 #
@@ -11,6 +13,9 @@
 #   DURATION=5 Benchmarks/rest/run.sh                 # a quick run
 #   PERF=healthz Benchmarks/rest/run.sh               # also perf-record the node during that row
 #   CHORUS_BIN=/tmp/old/chorus Benchmarks/rest/run.sh # another build of chorus
+#   PEERS=1 Benchmarks/rest/run.sh                    # also the reference servers of
+#       chorus-benchmarks http-peer (NIO answering on the event loop, the same with a hop to a
+#       Swift task, a bare Hummingbird app), with the /healthz wrk line
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -108,5 +113,19 @@ node_cpu() { cpu "$NODE"; }
 echo "== $DURATION s a row (node pid $NODE, nginx pid $NGINX)"
 measure nginx nginx_cpu 4 "http://127.0.0.1:$NGINX_PORT/healthz"
 measure healthz node_cpu 4 "$BASE/healthz"
+measure readyz node_cpu 4 "$BASE/readyz"
 measure send node_cpu 16 "$BASE/v1/channels/$GROUP/messages" "$WORK/post.lua"
 measure channels node_cpu 4 "$BASE/v1/channels" "$WORK/get.lua"
+
+if [ "${PEERS:-}" = 1 ]; then
+    (cd "$ROOT/Benchmarks" && swift build -c release --product chorus-benchmarks >"$OUT/build-peers.log" 2>&1) || { cat "$OUT/build-peers.log"; exit 1; }
+    for kind in loop task hummingbird; do
+        PEER_PORT=$(free_port)
+        "$ROOT/Benchmarks/.build/release/chorus-benchmarks" http-peer "$kind" "$PEER_PORT" >"$OUT/peer-$kind.log" 2>&1 &
+        PEER=$!
+        for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PEER_PORT/healthz" >/dev/null && break; sleep 0.1; done
+        peer_cpu() { cpu "$PEER"; }
+        measure "peer: $kind" peer_cpu 4 "http://127.0.0.1:$PEER_PORT/healthz"
+        kill "$PEER"; wait "$PEER" 2>/dev/null || true
+    done
+fi

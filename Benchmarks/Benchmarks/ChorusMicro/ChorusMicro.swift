@@ -7,7 +7,7 @@ import ChorusWire
 import Foundation
 import NIOCore
 
-// The hot paths of a fan-out, one at a time (ordo-one/benchmark):
+// The hot paths of a REST request and of a fan-out, one at a time (ordo-one/benchmark):
 //   cd Benchmarks && swift package --disable-sandbox benchmark --target ChorusMicro
 // Results and how to read them: docs/benchmarks.md.
 
@@ -48,6 +48,27 @@ let benchmarks: @Sendable () -> Void = {
         warmupIterations: 1_000,
         maxDuration: .seconds(3),
         maxIterations: 1_000_000)
+
+    // REST requests through the router, no socket (RESTRequests.swift): what Chorus, Hummingbird's
+    // router and the engine cost of a request's server CPU.
+    let rest = try! RESTBench()
+    Benchmark("REST GET /healthz (router, no socket)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try await rest.respond(.get, "/healthz")) }
+    }
+    Benchmark("REST POST message (router, no socket, memory journal)", configuration: .init(scalingFactor: .kilo, maxIterations: 100)) { benchmark in
+        let group = try await rest.aliceGroup()
+        let path = "/v1/channels/\(group)/messages"
+        let body = #"{"body":"a durable message of about sixty-four bytes, as chat has them"}"#
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await rest.respond(.post, path, body: body)) }
+        benchmark.stopMeasurement()
+    }
+    Benchmark("REST GET /v1/channels (router, no socket, one group)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        _ = try await rest.aliceGroup()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await rest.respond(.get, "/v1/channels")) }
+        benchmark.stopMeasurement()
+    }
 
     // What an edge does once per event, however many sockets follow the channel.
     Benchmark("event frame encoding (message, 64 B)") { benchmark in
