@@ -5,7 +5,8 @@
 #
 #   GET /healthz                       wrk -t1 -c4   (nginx: `return 200` on the same wrk line;
 #                                      answered on the event loop, HealthCheckHandler)
-#   GET /readyz                        wrk -t1 -c4   (the cheapest routed request: the node's state)
+#   GET /readyz                        wrk -t1 -c4   (the node's state; also on the event loop
+#                                      while the node is ready)
 #   POST /v1/channels/{id}/messages    wrk -t1 -c16, one group, fsync always (durable sends)
 #   GET /v1/channels                   wrk -t1 -c4, one member of one group
 #

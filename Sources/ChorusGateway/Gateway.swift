@@ -68,11 +68,12 @@ public enum Gateway {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
-        // Connections answer it on their event loop (HealthCheckHandler); the router answers the
-        // rest (pipelined behind a routed request, or requests made without a connection).
+        // Connections answer these two on their event loop (HealthCheckHandler); the router
+        // answers the rest (pipelined behind a routed request, a node that is not ready, or
+        // requests made without a connection).
         router.get("healthz") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: HealthCheckHandler.contentType], body: .init(byteBuffer: HealthCheckHandler.body))
+                status: .ok, headers: [.contentType: HealthCheckHandler.contentType], body: .init(byteBuffer: HealthCheckHandler.alive))
         }
         // Ready: 200 {"status": "ready"}; else 503 {"status": "not_ready", "reasons": [...]}.
         router.get("readyz") { [health = dependencies.health] _, _ in
@@ -155,7 +156,7 @@ public enum Gateway {
             server: HTTPServerBuilder { responder in
                 HTTPServerChannel(
                     responder: responder, webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
-                    healthCheck: HealthCheckHandler.Configuration(metrics: dependencies.metrics, logger: logger),
+                    healthCheck: HealthCheckHandler.Configuration(metrics: dependencies.metrics, health: dependencies.health, logger: logger),
                     upgrade: { head in streamEndpoint.upgrade(head) ?? endpoint.upgrade(head) })
             },
             configuration: .init(

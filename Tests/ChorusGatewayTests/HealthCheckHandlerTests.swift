@@ -7,7 +7,7 @@ import Testing
 
 @testable import ChorusGateway
 
-@Suite("GET /healthz on the event loop")
+@Suite("Health checks on the event loop")
 struct HealthCheckHandlerTests {
     /// The handler in front of a stand-in for the router, which records what reaches it.
     final class Routed: ChannelInboundHandler, @unchecked Sendable {
@@ -23,12 +23,15 @@ struct HealthCheckHandlerTests {
         let channel: EmbeddedChannel
         let routed: Routed
         let metrics: NodeMetrics
+        let health: NodeHealth
 
         init() throws {
             metrics = NodeMetrics()
+            health = NodeHealth()
             routed = Routed()
             channel = EmbeddedChannel()
-            try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(.init(metrics: metrics, logger: Logger(label: "test"))))
+            try channel.pipeline.syncOperations.addHandler(
+                HealthCheckHandler(.init(metrics: metrics, health: health, logger: Logger(label: "test"))))
             try channel.pipeline.syncOperations.addHandler(routed)
         }
 
@@ -51,9 +54,10 @@ struct HealthCheckHandlerTests {
             return parts
         }
 
-        var healthCount: Int {
+        /// Requests counted in `route`'s series of 200s.
+        func count(_ route: String = "/healthz") -> Int {
             let line = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self).split(separator: "\n")
-                .first { $0.hasPrefix(#"chorus_http_requests_total{route="/healthz",method="GET",status="200"}"#) }
+                .first { $0.hasPrefix(#"chorus_http_requests_total{route="\#(route)",method="GET",status="200"}"#) }
             return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
         }
     }
@@ -76,11 +80,40 @@ struct HealthCheckHandlerTests {
         #expect(head.headerFields[.server] == "chorus")
         #expect(head.headerFields[.date]?.hasSuffix(" GMT") == true)
         #expect(String(buffer: body) == #"{"status":"ok"}"#)
-        #expect(connection.healthCount == 1)
+        #expect(connection.count() == 1)
+    }
+
+    @Test("a ready node's /readyz is answered by the handler too, with the body the router writes, in its own series")
+    func ready() throws {
+        let connection = try Connection()
+        try connection.request("/readyz")
+        let parts = try connection.written()
+        #expect(connection.routed.parts.isEmpty)
+        guard case .head(let head) = parts.first, case .body(let body) = parts[1] else {
+            Issue.record("expected head and body: \(parts)")
+            return
+        }
+        #expect(head.status == .ok)
+        #expect(head.headerFields[.contentLength] == "18")
+        #expect(body == ByteBuffer(bytes: try JSONBody.encoder.encode(ReadinessBody(reasons: []))))
+        #expect(connection.count("/readyz") == 1 && connection.count() == 0)
+    }
+
+    @Test("a node that is not ready leaves /readyz to the router (which gives the reasons); /healthz still answers")
+    func notReady() throws {
+        let connection = try Connection()
+        connection.health.startDraining()
+        try connection.request("/readyz")
+        #expect(try connection.written().isEmpty)
+        #expect(connection.routed.heads.map(\.path) == ["/readyz"])
+        try connection.routerResponds(.serviceUnavailable)
+        _ = try connection.written()
+        try connection.request("/healthz")
+        #expect(try connection.written().count == 3)
     }
 
     @Test("a query, a trailing slash and a GET body are still a health check; a bad request id is replaced", arguments: [
-        "/healthz?probe=lb", "/healthz/", "/healthz/?x",
+        "/healthz?probe=lb", "/healthz/", "/healthz/?x", "/readyz?x", "/readyz/",
     ])
     func variants(_ path: String) throws {
         let connection = try Connection()
@@ -102,8 +135,8 @@ struct HealthCheckHandlerTests {
         var testDescription: String { "\(method) \(path) \(headers)" }
     }
 
-    @Test("anything but a plain GET of /healthz goes to the router, untouched", arguments: [
-        Other(method: .head), Other(method: .post), Other(path: "/healthzz"), Other(path: "/v1/healthz"), Other(path: "/readyz"),
+    @Test("anything but a plain GET of a health check goes to the router, untouched", arguments: [
+        Other(method: .head), Other(method: .post), Other(path: "/healthzz"), Other(path: "/v1/healthz"), Other(path: "/healthz//"), Other(path: "/metrics"),
         Other(headers: [.upgrade: "websocket"]), Other(headers: [.expect: "100-continue"]),
     ])
     func routed(_ other: Other) throws {
@@ -112,7 +145,7 @@ struct HealthCheckHandlerTests {
         #expect(try connection.written().isEmpty)
         #expect(connection.routed.heads.map(\.path) == [other.path])
         #expect(connection.routed.parts.count == 2)
-        #expect(connection.healthCount == 0)
+        #expect(connection.count() == 0 && connection.count("/readyz") == 0)
     }
 
     @Test("behind a routed request that awaits its response, a health check is routed too, so responses keep their order")
@@ -129,7 +162,7 @@ struct HealthCheckHandlerTests {
         try connection.request("/healthz")
         #expect(connection.routed.heads.count == 2)
         #expect(try connection.written().count == 3)
-        #expect(connection.healthCount == 1)
+        #expect(connection.count() == 1)
     }
 
     @Test("the Date header is RFC 9110's IMF-fixdate", arguments: [
@@ -140,7 +173,7 @@ struct HealthCheckHandlerTests {
         #expect(HTTPDate.format(seconds) == text)
     }
 
-    @Test("a node answers it on a real connection, with every header the router gave it, and counts it")
+    @Test("a node answers them on a real connection, with every header the router gave them, and counts them")
     func live() async throws {
         try await TestAPI.run(.live) { api in
             for _ in 0..<3 {
@@ -152,8 +185,11 @@ struct HealthCheckHandlerTests {
                 #expect(reply.headers[.server] == "chorus")
                 #expect(reply.headers[.date] != nil)
             }
+            let ready = try await api.call(.get, "/readyz")
+            #expect(ready.status == .ok && ready.rawBody == #"{"status":"ready"}"# && ready.headers[.server] == "chorus")
             let metrics = try await api.call(.get, "/metrics").rawBody
             #expect(metrics.contains(#"chorus_http_requests_total{route="/healthz",method="GET",status="200"} 3"#))
+            #expect(metrics.contains(#"chorus_http_requests_total{route="/readyz",method="GET",status="200"} 1"#))
         }
     }
 }

@@ -34,7 +34,7 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: Responder
     let http1: HTTP1Channel.Configuration
     let webSocket: ServerWebSocket.Configuration
-    /// `GET /healthz` answered on the event loop (``HealthCheckHandler``); `nil` routes it.
+    /// `GET /healthz` and `/readyz` answered on the event loop (``HealthCheckHandler``); `nil` routes them.
     let healthCheck: HealthCheckHandler.Configuration?
     let upgrade: Upgrade
 

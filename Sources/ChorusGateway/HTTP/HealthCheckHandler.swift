@@ -10,7 +10,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Answers `GET /healthz` on the connection's event loop, before the request reaches Hummingbird.
+/// Answers the health checks, `GET /healthz` and `GET /readyz` of a ready node, on the
+/// connection's event loop, before the request reaches Hummingbird.
 ///
 /// A routed request is handed to the connection's task on Swift's cooperative pool and its
 /// response back to the event loop. For a health check that was ~90% of its server CPU: 53 µs a
@@ -18,14 +19,16 @@ import Darwin
 /// (docs/benchmarks.md, "REST requests"). Health checks come from every load balancer and
 /// orchestrator, every few seconds, forever; answered here they also stay prompt when the
 /// pool is saturated, which is when a slow answer would get a busy node taken out of rotation.
-/// (`/readyz`, the check of the node's state, goes through the router.)
+/// Neither needs an actor: liveness is a constant, readiness two flags (``NodeHealth``). A node
+/// that is not ready leaves `/readyz` to the router, which writes the reasons.
 ///
 /// The response is the router's, byte for byte apart from the request id and date: the same body
-/// and headers, an `X-Request-Id` (the caller's, or a new one), the request counted in the
-/// `/healthz` series of `chorus_http_requests_total` and logged like any request. Only a plain
-/// `GET` of `/healthz` or `/healthz/` (any query) is answered here, and only while no routed
-/// request on the connection awaits its response, so that responses keep the order of their
-/// requests; anything else goes to the router unchanged (`HealthCheckHandlerTests`).
+/// and headers, an `X-Request-Id` (the caller's, or a new one), the request counted in its
+/// route's series of `chorus_http_requests_total` and logged like any request. Only a plain
+/// `GET` (no `Upgrade`, no `Expect`) of the path, with or without a trailing slash and a query,
+/// is answered here, and only while no routed request on the connection awaits its response, so
+/// that responses keep the order of their requests; anything else goes to the router unchanged
+/// (`HealthCheckHandlerTests`).
 final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -35,18 +38,41 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// What every connection's handler shares.
     struct Configuration: Sendable {
         var metrics: NodeMetrics
+        var health: NodeHealth
         var logger: Logger
     }
 
-    /// The router's answer (`Gateway.router`) and this handler's.
-    static let body = ByteBuffer(string: #"{"status":"ok"}"#)
+    enum Check {
+        /// `/healthz`: the process serves HTTP.
+        case alive
+        /// `/readyz`: the node should get traffic.
+        case ready
+
+        var route: String {
+            switch self {
+            case .alive: "/healthz"
+            case .ready: "/readyz"
+            }
+        }
+
+        /// The router's body for it (`Gateway.router`; `/readyz`'s when the node is ready).
+        var body: ByteBuffer {
+            switch self {
+            case .alive: HealthCheckHandler.alive
+            case .ready: HealthCheckHandler.ready
+            }
+        }
+    }
+
+    static let alive = ByteBuffer(string: #"{"status":"ok"}"#)
+    static let ready = ByteBuffer(string: #"{"status":"ready"}"#)
     static let contentType = "application/json; charset=utf-8"
 
     private let configuration: Configuration
     /// Requests passed on to the router whose response has not ended.
     private var routed = 0
-    /// The health check being read (its request id and when it arrived), until its end arrives.
-    private var answering: (requestID: String, arrived: ContinuousClock.Instant)?
+    /// The check being read (with its request id and when it arrived), until its end arrives.
+    private var answering: (check: Check, requestID: String, arrived: ContinuousClock.Instant)?
 
     init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -55,8 +81,8 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routed == 0, Self.isHealthCheck(head) {
-                answering = (APIErrorMiddleware.requestID(from: head.headerFields), .now)
+            if routed == 0, let check = Self.check(head), check == .alive || configuration.health.reasons().isEmpty {
+                answering = (check, APIErrorMiddleware.requestID(from: head.headerFields), .now)
                 return
             }
             routed += 1
@@ -65,7 +91,7 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if let answering {
                 self.answering = nil
-                respond(context, requestID: answering.requestID, arrived: answering.arrived)
+                respond(context, answering.check, requestID: answering.requestID, arrived: answering.arrived)
                 return
             }
         }
@@ -77,29 +103,33 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    /// A plain `GET /healthz` (or `/healthz/`, any query): not an upgrade, no `Expect`.
-    static func isHealthCheck(_ head: HTTPRequest) -> Bool {
+    /// The check a plain `GET` (not an upgrade, no `Expect`) asks for, if it is one.
+    static func check(_ head: HTTPRequest) -> Check? {
         guard head.method == .get, head.headerFields[.upgrade] == nil, head.headerFields[.expect] == nil, let target = head.path else {
-            return false
+            return nil
         }
-        let path = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return path.elementsEqual("/healthz".utf8) || path.elementsEqual("/healthz/".utf8)
+        var path = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)[0]
+        if path.count > 1, path.last == UInt8(ascii: "/") { path = path.dropLast() }
+        if path.elementsEqual("/healthz".utf8) { return .alive }
+        if path.elementsEqual("/readyz".utf8) { return .ready }
+        return nil
     }
 
-    private func respond(_ context: ChannelHandlerContext, requestID: String, arrived: ContinuousClock.Instant) {
+    private func respond(_ context: ChannelHandlerContext, _ check: Check, requestID: String, arrived: ContinuousClock.Instant) {
+        let body = check.body
         let head = HTTPResponse(
             status: .ok,
             headerFields: [
-                .contentType: Self.contentType, .contentLength: String(Self.body.readableBytes), .requestID: requestID,
+                .contentType: Self.contentType, .contentLength: String(body.readableBytes), .requestID: requestID,
                 .date: HTTPDate.now(), .server: "chorus",
             ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(Self.body)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         let duration = ContinuousClock.now - arrived
-        configuration.metrics.recordRequest(route: "/healthz", method: "GET", status: 200, duration: duration)
+        configuration.metrics.recordRequest(route: check.route, method: "GET", status: 200, duration: duration)
         APIErrorMiddleware.logRequest(
-            configuration.logger, method: "GET", path: "/healthz", status: 200, duration: duration, requestID: requestID)
+            configuration.logger, method: "GET", path: check.route, status: 200, duration: duration, requestID: requestID)
     }
 }
 
