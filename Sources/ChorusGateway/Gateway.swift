@@ -47,6 +47,9 @@ public enum Gateway {
         RateLimiter(rate: configuration.limits.userRequestsPerSecond, burst: configuration.limits.userRequestBurst, clock: node.clock)
     }
 
+    /// The `Server` header of every response (Hummingbird's, and ``HealthCheckHandler``'s).
+    static let serverName = "chorus"
+
     /// The level of the one log line per HTTP request: `debug`, because at `info` it cost ~6 µs of
     /// server CPU per request (~8% of a `GET /healthz`; docs/operations.md, "Logging").
     public static let requestLogLevel = Logger.Level.debug
@@ -161,7 +164,7 @@ public enum Gateway {
             },
             configuration: .init(
                 address: .hostname(configuration.node.host, port: configuration.node.port),
-                serverName: "chorus"),
+                serverName: serverName),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -10,8 +10,7 @@ import Testing
 @Suite("Health checks on the event loop")
 struct HealthCheckHandlerTests {
     /// The handler in front of a stand-in for the router, which records what reaches it.
-    final class Routed: ChannelInboundHandler, @unchecked Sendable {
-        // @unchecked: an EmbeddedChannel runs every handler on the test's thread.
+    final class Routed: ChannelInboundHandler {
         typealias InboundIn = HTTPRequestPart
         typealias OutboundOut = HTTPResponsePart
         var parts: [HTTPRequestPart] = []

@@ -121,7 +121,7 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status: .ok,
             headerFields: [
                 .contentType: Self.contentType, .contentLength: String(body.readableBytes), .requestID: requestID,
-                .date: HTTPDate.now(), .server: "chorus",
+                .date: HTTPDate.now(), .server: Gateway.serverName,
             ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
