@@ -152,13 +152,18 @@ public enum Gateway {
         let tokens = TokenVerifier(secret: dependencies.jwtSecret)
         let endpoint = RealtimeEndpoint(hub: realtime, tokens: tokens, rateLimiter: rateLimiter)
         let streamEndpoint = StreamRealtimeEndpoint(v1: endpoint, apiKey: configuration.stream.apiKey)
+        let responder = router(
+            configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
+            logger: logger
+        ).buildResponder()
+        let respond = RouterRequestHandler.responding(with: responder, logger: logger)
         return Application(
-            router: router(
-                configuration: configuration, dependencies: dependencies, rateLimiter: rateLimiter, tokens: tokens, realtime: realtime,
-                logger: logger),
-            server: HTTPServerBuilder { responder in
+            responder: responder,
+            // Requests reach `responder` through our own handlers (RouterRequestHandler), not Hummingbird's loop.
+            server: HTTPServerBuilder { _ in
                 HTTPServerChannel(
-                    responder: responder, webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
+                    respond: respond, maxBodyBytes: configuration.limits.maxBodyBytes,
+                    webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
                     healthCheck: HealthCheckHandler.Configuration(metrics: dependencies.metrics, health: dependencies.health, logger: logger),
                     upgrade: { head in streamEndpoint.upgrade(head) ?? endpoint.upgrade(head) })
             },

@@ -8,13 +8,14 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 
-/// Each accepted connection: HTTP/1.1 for the router, or, after an upgrade, a WebSocket served
-/// by channel handlers on its event loop (``ServerWebSocket``).
+/// Each accepted connection: HTTP/1.1 for the router (``RouterRequestHandler``), or, after an
+/// upgrade, a WebSocket served by channel handlers on its event loop (``ServerWebSocket``).
 ///
-/// Hummingbird runs a connection's ``handle(value:logger:)`` in a task for as long as it returns
-/// nothing; an HTTP connection keeps it (Hummingbird's request loop), an upgraded socket returns
-/// at once, so an idle WebSocket costs no task (docs/realtime.md, "How it is built").
-struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
+/// Hummingbird runs a connection's ``handle(value:logger:)`` in a task and, at a graceful
+/// shutdown, waits for it: an HTTP connection's routes the requests its handlers read until the
+/// connection closes; an upgraded socket's returns at once, so an idle WebSocket costs no task
+/// (docs/realtime.md, "How it is built").
+struct HTTPServerChannel: ServerChildChannel {
     /// Starts serving an upgraded socket (on its event loop, its handlers in place).
     typealias WebSocketService = @Sendable (ServerWebSocket, Logger) -> Void
     /// The service for an upgrade request, or `nil` to refuse the upgrade (400).
@@ -22,16 +23,19 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     enum Negotiated: Sendable {
         case webSocket
-        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case http
     }
 
     struct Value: ServerChildChannelValue {
         let negotiated: EventLoopFuture<Negotiated>
         let channel: any Channel
+        /// The requests of an HTTP connection (``RouterRequestHandler``).
+        let requests: AsyncStream<RouterRequestHandler.Job>
     }
 
-    let responder: Responder
+    let respond: RouterRequestHandler.Respond
+    /// The longest request body read (``RouterRequestHandler``).
+    let maxBodyBytes: Int
     let http1: HTTP1Channel.Configuration
     let webSocket: ServerWebSocket.Configuration
     /// `GET /healthz` and `/readyz` answered on the event loop (``HealthCheckHandler``); `nil` routes them.
@@ -39,10 +43,11 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
     let upgrade: Upgrade
 
     init(
-        responder: @escaping Responder, http1: HTTP1Channel.Configuration = .init(), webSocket: ServerWebSocket.Configuration,
-        healthCheck: HealthCheckHandler.Configuration? = nil, upgrade: @escaping Upgrade
+        respond: @escaping RouterRequestHandler.Respond, maxBodyBytes: Int, http1: HTTP1Channel.Configuration = .init(),
+        webSocket: ServerWebSocket.Configuration, healthCheck: HealthCheckHandler.Configuration? = nil, upgrade: @escaping Upgrade
     ) {
-        self.responder = Self.redirectingLateUpgrades(responder)
+        self.respond = Self.redirectingLateUpgrades(respond)
+        self.maxBodyBytes = maxBodyBytes
         self.http1 = http1
         self.webSocket = webSocket
         self.healthCheck = healthCheck
@@ -58,6 +63,8 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
             // Between the upgrade's decision and its pipeline (both on the event loop).
             let service = NIOLoopBoundBox<WebSocketService?>(nil, eventLoop: channel.eventLoop)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // Until the first request: bytes that are not HTTP get NIO's 400, and then a close.
+            let closeOnError = NIOLoopBound(CloseOnParseError(), eventLoop: channel.eventLoop)
             let webSocket = self.webSocket
             let upgrader = WebSocketUpgrader(
                 handshake: NIOTypedWebSocketServerUpgrader<Negotiated>(
@@ -70,6 +77,7 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
                     upgradePipelineHandler: { channel, _ in channel.eventLoop.makeFailedFuture(WebSocketUpgrader.NotUsed()) }),
                 pipeline: { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
                         let socket = ServerWebSocket(channel: channel, configuration: webSocket)
                         try channel.pipeline.syncOperations.addHandler(socket.makeHandler())
                         service.value?(socket, logger)
@@ -79,11 +87,14 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
                 })
             let http1 = self.http1
             let healthCheck = self.healthCheck
+            let (respond, maxBodyBytes) = (self.respond, self.maxBodyBytes)
+            let (requests, jobs) = AsyncStream.makeStream(of: RouterRequestHandler.Job.self)
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(
                 upgradeConfiguration: NIOTypedHTTPServerUpgradeConfiguration(
                     upgraders: [upgrader],
                     notUpgradingCompletionHandler: { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
                             try channel.pipeline.syncOperations.addHandler(HTTPServerCodec())
                             try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
                             try channel.pipeline.syncOperations.addHandler(
@@ -91,19 +102,25 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
                             // After the state handler, which so sees its requests and responses too
                             // (keep-alive, idle timeout, `Connection: close`).
                             if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
-                            let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
-                                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                            return upgradeAttempted.value ? .refusedUpgrade(asyncChannel) : .http(asyncChannel)
+                            if upgradeAttempted.value {
+                                jobs.finish()
+                                try channel.pipeline.syncOperations.addHandler(RefusedUpgradeHandler())
+                            } else {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    RouterRequestHandler(maxBodyBytes: maxBodyBytes, logger: logger, respond: respond, jobs: jobs))
+                            }
+                            return .http
                         }
                     }))
-            configuration.enablePipelining = false  // NIOAsyncChannel pipelines HTTP
-            configuration.enableErrorHandling = false  // Hummingbird answers errors
+            configuration.enablePipelining = true  // one request at a time reaches RouterRequestHandler
+            configuration.enableErrorHandling = true  // 400 for bytes that are not HTTP
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates headers
             configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
-            return Value(negotiated: negotiated, channel: channel)
+            try channel.pipeline.syncOperations.addHandler(closeOnError.value)
+            return Value(negotiated: negotiated, channel: channel, requests: requests)
         }
     }
 
@@ -113,35 +130,61 @@ struct HTTPServerChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.negotiated.get() {
             case .webSocket: return  // its handlers serve it from here on
-            case .http(let http): await handleHTTP(asyncChannel: http, logger: logger)
-            case .refusedUpgrade(let http): await Self.refuseUpgrade(http)
+            case .http:
+                let channel = value.channel
+                await withTaskCancellationHandler {
+                    await RouterRequestHandler.serve(value.requests)
+                } onCancel: {
+                    channel.close(mode: .input, promise: nil)
+                }
             }
         } catch {
             logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Answers an upgrade no service takes: 400, then close.
-    private static func refuseUpgrade(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async {
-        try? await http.executeThenClose { _, outbound in
-            try await outbound.write(
-                contentsOf: [.head(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])), .end(nil)])
-        }
-    }
-
     /// An upgrade request that arrives after other requests on the same connection can no longer
     /// be upgraded (the upgrade handler is gone): it is redirected to the same URI and the
     /// connection closed, so the client retries on a fresh connection.
-    private static func redirectingLateUpgrades(_ responder: @escaping Responder) -> Responder {
-        struct RedirectedUpgrade: Error {}
-        return { request, writer, channel in
+    private static func redirectingLateUpgrades(_ respond: @escaping RouterRequestHandler.Respond) -> RouterRequestHandler.Respond {
+        return { request, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-                return try await responder(request, writer, channel)
+                return await respond(request, channel)
             }
             let location = request.uri.query.map { "\(request.uri.path)?\($0)" } ?? request.uri.path
-            try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
-            throw RedirectedUpgrade()
+            return Response(status: .temporaryRedirect, headers: [.connection: "close", .location: location])
         }
+    }
+}
+
+/// Closes a connection whose first bytes are not HTTP, once NIO's `HTTPServerProtocolErrorHandler`
+/// has answered them with 400 (it leaves the close to a later handler). Removed when the first
+/// request's head has been read (``RouterRequestHandler`` closes on later errors, a WebSocket's
+/// handler on its own).
+private final class CloseOnParseError: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { context.close(promise: nil) }
+        context.fireErrorCaught(error)
+    }
+}
+
+/// Answers an upgrade no service takes: 400, then close. The request's head went to NIO's
+/// upgrade handler, which decided; its end (or anything after it) comes here.
+private final class RefusedUpgradeHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var answered = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        answered = true
+        let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
     }
 }
 

@@ -71,8 +71,9 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let configuration: Configuration
     /// Requests passed on to the router whose response has not ended.
     private var routed = 0
-    /// The check being read (with its request id and when it arrived), until its end arrives.
-    private var answering: (check: Check, requestID: String, arrived: ContinuousClock.Instant)?
+    /// The check being read (with its request id, when it arrived and whether it asked to close
+    /// the connection), until its end arrives.
+    private var answering: (check: Check, requestID: String, arrived: ContinuousClock.Instant, close: Bool)?
 
     init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -82,7 +83,7 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             if routed == 0, let check = Self.check(head), check == .alive || configuration.health.reasons().isEmpty {
-                answering = (check, APIErrorMiddleware.requestID(from: head.headerFields), .now)
+                answering = (check, APIErrorMiddleware.requestID(from: head.headerFields), .now, saysClose(head.headerFields))
                 return
             }
             routed += 1
@@ -92,6 +93,7 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let answering {
                 self.answering = nil
                 respond(context, answering.check, requestID: answering.requestID, arrived: answering.arrived)
+                if answering.close { context.close(promise: nil) }
                 return
             }
         }
