@@ -215,6 +215,19 @@ struct SendMessageRequest: Decodable {
     }
 }
 
+extension SendMessageRequest: FlatJSONDecodable {
+    init?(flatMembers members: [(key: String, value: String?)]) {
+        for (key, value) in members {
+            switch key {
+            case "body": body = value
+            case "client_message_id": clientMessageID = value
+            case "attachments", "inline_emotes": guard value == nil else { return nil }  // a string: JSONDecoder's error
+            default: break  // ignored, as JSONDecoder ignores it
+            }
+        }
+    }
+}
+
 struct EditMessageRequest: Decodable {
     var body: String
     var inlineEmotes: [InlineEmoteBody]?

@@ -8,6 +8,19 @@ import NIOFoundationCompat
 enum JSONBody {
     /// Decodes the request body as `T`; every failure is `INVALID_REQUEST` (or `PAYLOAD_TOO_LARGE`) with the offending field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try decode(T.self, from: try await body(of: request, limit: limit))
+    }
+
+    /// The same, for a body that is usually a flat object of strings (a send's): read without
+    /// `JSONDecoder` when it is one (``FlatJSONObject``).
+    static func decode<T: FlatJSONDecodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        let buffer = try await body(of: request, limit: limit)
+        if let members = FlatJSONObject.members(of: buffer), let value = T(flatMembers: members) { return value }
+        return try decode(T.self, from: buffer)
+    }
+
+    /// The request's body: not empty, and at most `limit` bytes.
+    private static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ChatError(.payloadTooLarge, "request body is \(length) bytes; the limit is \(limit)")
         }
@@ -15,6 +28,10 @@ enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw ChatError(.invalidRequest, "request body must be a JSON object")
         }
+        return buffer
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: buffer)
         } catch let error as DecodingError {

@@ -24,15 +24,13 @@ import NIOHTTPTypes
 ///   once with what has arrived, so the route answers 413 in its own API's format; the
 ///   connection closes after that response, without reading the rest.
 /// - **`Expect: 100-continue`** is answered with `100 Continue` when the body is within the limit.
-/// - **Responses** written in one piece (every JSON response) go out with their head in one hop
-///   to the event loop, which the task does not wait for. A body written in pieces is sent
-///   whenever 64 KiB are waiting, and the task waits for each such write, so a slow reader
-///   holds back its writer.
+/// - **Responses** of known length (every JSON response) go out with their head in one hop to
+///   the event loop, which the task does not wait for; a streamed body (server-sent events) is
+///   sent as it is written (``ResponseOutput``).
 /// - **Closing.** After a request or response that says `Connection: close`; when the client
 ///   closes its side (at once if idle, else after the response); on an error (bytes that are not
-///   HTTP get NIO's 400 first).
-///   Idle timeouts and graceful shutdown are Hummingbird's `HTTPConnectionStateHandler`'s and
-///   NIO's pipeline handler's.
+///   HTTP get NIO's 400 first). Graceful shutdown is NIO's pipeline handler's and Hummingbird's
+///   `HTTPConnectionStateHandler`'s: they close each connection once its response has ended.
 final class RouterRequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundOut = HTTPResponsePart
@@ -166,7 +164,6 @@ final class RouterRequestHandler: ChannelInboundHandler {
         if let last = parts.last { context.writeAndFlush(wrapOutboundOut(last), promise: promise) }
         if close { context.close(promise: nil) }
     }
-
 }
 
 /// Whether a `Connection` header asks to close.
