@@ -215,13 +215,19 @@ struct SendMessageRequest: Decodable {
     }
 }
 
-extension SendMessageRequest: FlatJSONDecodable {
-    init?(flatMembers members: [(key: String, value: String?)]) {
+extension SendMessageRequest: FastJSONDecodable {
+    init?(jsonObject members: [String: JSONValue]) {
         for (key, value) in members {
+            let text: String?
+            switch value {
+            case .string(let string): text = string
+            case .null: text = nil
+            default: return nil
+            }
             switch key {
-            case "body": body = value
-            case "client_message_id": clientMessageID = value
-            case "attachments", "inline_emotes": guard value == nil else { return nil }  // a string: JSONDecoder's error
+            case "body": body = text
+            case "client_message_id": clientMessageID = text
+            case "attachments", "inline_emotes": guard text == nil else { return nil }  // JSONDecoder words the error
             default: break  // ignored, as JSONDecoder ignores it
             }
         }
