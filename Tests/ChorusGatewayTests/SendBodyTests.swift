@@ -86,4 +86,24 @@ struct SendBodyTests {
         }
         #expect(read == 500)
     }
+
+    @Test("read receipts and reactions: a string id is read as JSONDecoder reads it; anything else (a nested member too) is left to it", arguments: [
+        #"{"last_read_message_id":"123456789"}"#, #"{"last_read_message_id":"123","extra":[1,{}]}"#,
+        #"{"last_read_message_id":123}"#, #"{"last_read_message_id":"-1"}"#, #"{"last_read_message_id":" 1"}"#,
+        #"{"last_read_message_id":"18446744073709551616"}"#, #"{"last_read_message_id":null}"#, #"{}"#,
+        #"{"emote_asset_id":"party-parrot"}"#, #"{"emote_asset_id":"a/b"}"#, #"{"emote_asset_id":""}"#, #"{"emote_asset_id":42}"#,
+    ])
+    func ids(_ json: String) {
+        let buffer = ByteBuffer(string: json)
+        let read = JSONBody.fast(MarkReadRequest.self, from: buffer).map { $0.lastReadMessageID.description }
+        let decodedRead = (try? JSONDecoder().decode(MarkReadRequest.self, from: Data(json.utf8))).map { $0.lastReadMessageID.description }
+        if let read { #expect(read == decodedRead) }
+        let reaction = JSONBody.fast(AddReactionRequest.self, from: buffer).map { $0.emoteAssetID.rawValue }
+        let decodedReaction = (try? JSONDecoder().decode(AddReactionRequest.self, from: Data(json.utf8))).map { $0.emoteAssetID.rawValue }
+        if let reaction { #expect(reaction == decodedReaction) }
+        // The plain string forms are taken by the fast path.
+        #expect((read != nil) == (json == #"{"last_read_message_id":"123456789"}"#))
+        #expect((reaction != nil) == (json == #"{"emote_asset_id":"party-parrot"}"#))
+    }
 }
+

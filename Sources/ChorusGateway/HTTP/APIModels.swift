@@ -216,21 +216,11 @@ struct SendMessageRequest: Decodable {
 }
 
 extension SendMessageRequest: FastJSONDecodable {
-    init?(jsonObject members: [String: JSONValue]) {
-        for (key, value) in members {
-            let text: String?
-            switch value {
-            case .string(let string): text = string
-            case .null: text = nil
-            default: return nil
-            }
-            switch key {
-            case "body": body = text
-            case "client_message_id": clientMessageID = text
-            case "attachments", "inline_emotes": guard text == nil else { return nil }  // JSONDecoder words the error
-            default: break  // ignored, as JSONDecoder ignores it
-            }
-        }
+    init?(strings: [String: String]) {
+        // A string where a list belongs: JSONDecoder's error.
+        guard strings["attachments"] == nil, strings["inline_emotes"] == nil else { return nil }
+        body = strings["body"]
+        clientMessageID = strings["client_message_id"]
     }
 }
 
@@ -247,10 +237,26 @@ struct AddReactionRequest: Decodable {
     enum CodingKeys: String, CodingKey { case emoteAssetID = "emote_asset_id" }
 }
 
+extension AddReactionRequest: FastJSONDecodable {
+    /// The id as a string (its integer form, and every error, are JSONDecoder's).
+    init?(strings: [String: String]) {
+        guard let text = strings["emote_asset_id"], let id = AssetID(text) else { return nil }
+        emoteAssetID = id
+    }
+}
+
 struct MarkReadRequest: Decodable {
     var lastReadMessageID: MessageID
 
     enum CodingKeys: String, CodingKey { case lastReadMessageID = "last_read_message_id" }
+}
+
+extension MarkReadRequest: FastJSONDecodable {
+    /// The id as a decimal string (its JSON integer form, and every error, are JSONDecoder's).
+    init?(strings: [String: String]) {
+        guard let text = strings["last_read_message_id"], let id = MessageID(text) else { return nil }
+        lastReadMessageID = id
+    }
 }
 
 struct BlockRequest: Decodable {

@@ -19,10 +19,18 @@ enum JSONBody {
     }
 
     /// `buffer` read by ChorusModel's JSON parser (RFC 8259, as Foundation reads it) and
-    /// `T(jsonObject:)`; `nil` when either declines.
+    /// `T(strings:)`; `nil` unless it is an object of strings and nulls that `T` takes.
     static func fast<T: FastJSONDecodable>(_ type: T.Type, from buffer: ByteBuffer) -> T? {
         guard case .object(let members)? = try? JSONValue.parse(buffer.readableBytesView) else { return nil }
-        return T(jsonObject: members)
+        var strings: [String: String] = [:]
+        for (key, value) in members {
+            switch value {
+            case .string(let text): strings[key] = text
+            case .null: continue
+            default: return nil
+            }
+        }
+        return T(strings: strings)
     }
 
     /// The request's body: not empty, and at most `limit` bytes.
@@ -68,9 +76,11 @@ enum JSONBody {
 /// from ChorusModel's `JSONValue` parse instead of Foundation's `JSONDecoder`, which was ~5 µs of
 /// a durable send's CPU (docs/benchmarks.md, "REST requests"). The parser reads strings,
 /// escapes, UTF-8 and duplicate keys as Foundation does.
+///
+/// Only objects whose members are all strings or `null` take this path: a nested value or a
+/// number (whose accepted spellings need not be Foundation's) goes to `JSONDecoder`.
 protocol FastJSONDecodable: Decodable {
-    /// The value of a parsed object; `nil` leaves the body to `JSONDecoder`, for anything but
-    /// strings and nulls (a value of another type, so that its error is worded as always; a
-    /// nested value; a number, whose accepted spellings need not be Foundation's).
-    init?(jsonObject: [String: JSONValue])
+    /// The value of an object's string members (a `null` member is left out, as if absent);
+    /// `nil` leaves the body to `JSONDecoder`, which then words the error as always.
+    init?(strings: [String: String])
 }
