@@ -1,8 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A response read by ``RawHTTPConnection``.
 public struct RawHTTPResponse: Sendable, CustomStringConvertible {
@@ -22,39 +19,16 @@ public struct RawHTTPResponse: Sendable, CustomStringConvertible {
 /// `@unchecked Sendable` is safe: a test uses a connection from one task, and that task waits
 /// while the read runs on the other thread, so no two threads touch it at once.
 public final class RawHTTPConnection: @unchecked Sendable {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let socket: RawSocket
 
     /// Connects to 127.0.0.1:`port`.
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawWebSocketError("socket() failed: \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            throw RawWebSocketError("connect() failed: \(errno)")
-        }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        socket = try RawSocket(port: port)
     }
-
-    deinit { close(fd) }
 
     /// Writes `text` as it is.
     public func write(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw RawWebSocketError("send() failed: \(errno)") }
-            sent += n
-        }
+        try socket.write(Array(text.utf8))
     }
 
     /// The next response: its head, and a body of its `Content-Length` (none if it has none).
@@ -68,7 +42,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
         try await offThePool {
             Result {
                 var response = try self.blockingHead()
-                response.body = try self.take(count)
+                response.body = try self.socket.take(count)
                 return response
             }
         }.get()
@@ -76,28 +50,20 @@ public final class RawHTTPConnection: @unchecked Sendable {
 
     /// Whether the server closed the connection: reads until end of file and expects no more bytes.
     public func closedByServer() async throws -> Bool {
-        try await offThePool {
-            Result {
-                guard self.buffer.isEmpty else { return false }
-                var byte: UInt8 = 0
-                let n = recv(self.fd, &byte, 1, 0)
-                guard n >= 0 else { throw RawWebSocketError("recv() failed: \(errno)") }
-                return n == 0
-            }
-        }.get()
+        try await offThePool { Result { try self.socket.closedByServer() } }.get()
     }
 
     private func blockingResponse() throws -> RawHTTPResponse {
         var response = try blockingHead()
-        response.body = try take(Int(response.headers["content-length"] ?? "0") ?? 0)
+        response.body = try socket.take(Int(response.headers["content-length"] ?? "0") ?? 0)
         return response
     }
 
     private func blockingHead() throws -> RawHTTPResponse {
         while true {
-            if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
-                let lines = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-                buffer.removeSubrange(..<end.upperBound)
+            if let end = socket.buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let lines = String(decoding: socket.buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+                socket.buffer.removeSubrange(..<end.upperBound)
                 let statusLine = lines[0].split(separator: " ")
                 guard statusLine.count >= 2, statusLine[0] == "HTTP/1.1", let status = Int(statusLine[1]) else {
                     throw RawWebSocketError("not a status line: \(lines[0])")
@@ -109,20 +75,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
                 }
                 return RawHTTPResponse(status: status, headers: headers, body: [])
             }
-            try fill()
+            try socket.fill()
         }
-    }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw RawWebSocketError("connection closed (recv \(n), errno \(errno))") }
-        buffer += chunk[..<n]
-    }
-
-    private func take(_ count: Int) throws -> [UInt8] {
-        while buffer.count < count { try fill() }
-        defer { buffer.removeFirst(count) }
-        return Array(buffer[..<count])
     }
 }

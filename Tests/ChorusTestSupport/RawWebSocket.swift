@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 
 /// A failure of ``RawWebSocket``.
@@ -19,65 +16,26 @@ public struct RawWebSocketError: Error, CustomStringConvertible {
 /// `@unchecked Sendable` is safe: a test uses a socket from one task, and that task waits while
 /// the socket's read runs on the other thread, so no two threads touch it at once.
 public final class RawWebSocket: @unchecked Sendable {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let socket: RawSocket
 
     /// Connects to 127.0.0.1:`port`, upgrades `path`, and returns once the server answered 101.
     public init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawWebSocketError("socket() failed: \(errno)") }
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            throw RawWebSocketError("connect() failed: \(errno)")
-        }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        socket = try RawSocket(port: port, receiveBuffer: receiveBuffer)
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        try write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+        try socket.write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
         while true {
-            if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
-                let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
-                buffer.removeSubrange(..<end.upperBound)
+            if let end = socket.buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let head = String(decoding: socket.buffer[..<end.lowerBound], as: UTF8.self)
+                socket.buffer.removeSubrange(..<end.upperBound)
                 guard head.hasPrefix("HTTP/1.1 101") else { throw RawWebSocketError("upgrade refused: \(head)") }
                 return
             }
-            try fill()
+            try socket.fill()
         }
     }
 
-    deinit { close(fd) }
-
-    private func write(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw RawWebSocketError("send() failed: \(errno)") }
-            sent += n
-        }
-    }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw RawWebSocketError("connection closed (recv \(n), errno \(errno))") }
-        buffer += chunk[..<n]
-    }
-
-    private func take(_ count: Int) throws -> [UInt8] {
-        while buffer.count < count { try fill() }
-        defer { buffer.removeFirst(count) }
-        return Array(buffer[..<count])
-    }
+    private func write(_ bytes: [UInt8]) throws { try socket.write(bytes) }
+    private func take(_ count: Int) throws -> [UInt8] { try socket.take(count) }
 
     /// Sends a masked text frame.
     public func sendText(_ text: String) throws {
