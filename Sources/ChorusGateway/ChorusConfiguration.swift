@@ -50,6 +50,10 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         public var maxMembersPerChannel = 10_000
         /// Most channels one user may be a member of (default 10,000).
         public var maxChannelsPerUser = 10_000
+        /// Seconds an HTTP connection may go without a request in progress, before its first
+        /// request or between requests, before the node closes it (default 75: longer than the
+        /// 60 s idle timeout of common load balancers, so they close first).
+        public var httpIdleTimeoutSeconds = 75.0
 
         public init() {}
 
@@ -57,7 +61,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             case maxBodyBytes = "max_body_bytes", maxMessageLength = "max_message_length"
             case maxAttachments = "max_attachments", userRequestsPerSecond = "user_requests_per_second"
             case userRequestBurst = "user_request_burst", maxMembersPerChannel = "max_members_per_channel"
-            case maxChannelsPerUser = "max_channels_per_user"
+            case maxChannelsPerUser = "max_channels_per_user", httpIdleTimeoutSeconds = "http_idle_timeout_seconds"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -69,6 +73,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
             try c.update(&userRequestBurst, .userRequestBurst)
             try c.update(&maxMembersPerChannel, .maxMembersPerChannel)
             try c.update(&maxChannelsPerUser, .maxChannelsPerUser)
+            try c.update(&httpIdleTimeoutSeconds, .httpIdleTimeoutSeconds)
         }
     }
 
@@ -260,6 +265,7 @@ public struct ChorusConfiguration: Sendable, Equatable, Decodable {
         try check(limits.maxAttachments >= 0, "limits.max_attachments", "must not be negative")
         try check(limits.userRequestsPerSecond > 0, "limits.user_requests_per_second", "must be positive")
         try check(limits.userRequestBurst >= 1, "limits.user_request_burst", "must be at least 1")
+        try check((0.001...86400).contains(limits.httpIdleTimeoutSeconds), "limits.http_idle_timeout_seconds", "must be 0.001-86400")
         try check(chat.typingTTLSeconds > 0, "chat.typing_ttl_seconds", "must be positive")
         try check(chat.retentionSweepSeconds >= 1, "chat.retention_sweep_seconds", "must be at least 1")
         try check((1...1_000_000).contains(limits.maxMembersPerChannel), "limits.max_members_per_channel", "must be 1-1000000")

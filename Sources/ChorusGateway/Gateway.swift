@@ -163,6 +163,7 @@ public enum Gateway {
             server: HTTPServerBuilder { _ in
                 HTTPServerChannel(
                     respond: respond, maxBodyBytes: configuration.limits.maxBodyBytes,
+                    idleTimeout: configuration.limits.httpIdleTimeoutSeconds.secondsDuration,
                     webSocket: RealtimeEndpoint.webSocketConfiguration(configuration.realtime),
                     healthCheck: HealthCheckHandler.Configuration(metrics: dependencies.metrics, health: dependencies.health, logger: logger),
                     upgrade: { head in streamEndpoint.upgrade(head) ?? endpoint.upgrade(head) })

@@ -63,6 +63,7 @@ struct ConfigurationTests {
         ("node:\n  port: eighty\n", "node.port"),
         ("node:\n  port: 70000\n", "node.port"),
         ("limits:\n  max_body_bytes: 10\n", "limits.max_body_bytes"),
+        ("limits:\n  http_idle_timeout_seconds: 0\n", "limits.http_idle_timeout_seconds"),
         ("chat:\n  typing_ttl_seconds: 0\n", "chat.typing_ttl_seconds"),
         ("cdn:\n  base_url: not a url\n", "cdn.base_url"),
         ("node: [1, 2]\n", "node"),

@@ -37,6 +37,8 @@ struct HTTPServerChannel: ServerChildChannel {
     /// The longest request body read (``RouterRequestHandler``).
     let maxBodyBytes: Int
     let http1: HTTP1Channel.Configuration
+    /// How long a connection may go without a request in progress (``IdleConnectionHandler``); `nil`: forever.
+    let idleTimeout: Duration?
     let webSocket: ServerWebSocket.Configuration
     /// `GET /healthz` and `/readyz` answered on the event loop (``HealthCheckHandler``); `nil` routes them.
     let healthCheck: HealthCheckHandler.Configuration?
@@ -44,11 +46,12 @@ struct HTTPServerChannel: ServerChildChannel {
 
     init(
         respond: @escaping RouterRequestHandler.Respond, maxBodyBytes: Int, http1: HTTP1Channel.Configuration = .init(),
-        webSocket: ServerWebSocket.Configuration, healthCheck: HealthCheckHandler.Configuration? = nil, upgrade: @escaping Upgrade
+        idleTimeout: Duration? = nil, webSocket: ServerWebSocket.Configuration, healthCheck: HealthCheckHandler.Configuration? = nil, upgrade: @escaping Upgrade
     ) {
         self.respond = Self.redirectingLateUpgrades(respond)
         self.maxBodyBytes = maxBodyBytes
         self.http1 = http1
+        self.idleTimeout = idleTimeout
         self.webSocket = webSocket
         self.healthCheck = healthCheck
         self.upgrade = upgrade
@@ -65,6 +68,7 @@ struct HTTPServerChannel: ServerChildChannel {
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             // Until the first request: bytes that are not HTTP get NIO's 400, and then a close.
             let closeOnError = NIOLoopBound(CloseOnParseError(), eventLoop: channel.eventLoop)
+            let idle = idleTimeout.map { NIOLoopBound(IdleConnectionHandler(timeout: .init($0), logger: logger), eventLoop: channel.eventLoop) }
             let webSocket = self.webSocket
             let upgrader = WebSocketUpgrader(
                 handshake: NIOTypedWebSocketServerUpgrader<Negotiated>(
@@ -78,6 +82,7 @@ struct HTTPServerChannel: ServerChildChannel {
                 pipeline: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
+                        if let idle { channel.pipeline.syncOperations.removeHandler(idle.value, promise: nil) }
                         let socket = ServerWebSocket(channel: channel, configuration: webSocket)
                         try channel.pipeline.syncOperations.addHandler(socket.makeHandler())
                         service.value?(socket, logger)
@@ -97,10 +102,10 @@ struct HTTPServerChannel: ServerChildChannel {
                             channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
                             try channel.pipeline.syncOperations.addHandler(HTTPServerCodec())
                             try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
-                            try channel.pipeline.syncOperations.addHandler(
-                                HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .init($0) }, logger: logger))
+                            // Its idle timeout stays off: IdleConnectionHandler's covers the first request too.
+                            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                             // After the state handler, which so sees its requests and responses too
-                            // (keep-alive, idle timeout, `Connection: close`).
+                            // (keep-alive, `Connection: close`, a graceful shutdown's quiescing).
                             if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
                             if upgradeAttempted.value {
                                 jobs.finish()
@@ -120,6 +125,7 @@ struct HTTPServerChannel: ServerChildChannel {
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             try channel.pipeline.syncOperations.addHandler(closeOnError.value)
+            if let idle { try channel.pipeline.syncOperations.addHandler(idle.value) }
             return Value(negotiated: negotiated, channel: channel, requests: requests)
         }
     }
