@@ -113,12 +113,16 @@ public final class HistoryStore: Sendable {
         // segment whenever a rowid is not above the one before, which channel by channel meant a
         // segment per channel for the index to merge later (together ~20% of a checkpoint's CPU:
         // `chorus-benchmarks store`, docs/benchmarks.md).
-        let rows = batch.messages.sorted { ($0.channelID, $0.id) < ($1.channelID, $1.id) }.map { ($0, $0.storedJSON) }
-        let texts = batch.messages.sorted { $0.id < $1.id }
+        //
+        // Both happen in the write's closure, on the store's writer thread: for a checkpoint of a
+        // busy minute they are tens of milliseconds of CPU, which on the caller's thread held one
+        // of the cooperative pool's threads (two on two cores) from every request meanwhile.
         let channels = batch.channels
         let users = batch.users
         let index = batch.channelIndex
         try await pool.write { db in
+            let rows = batch.messages.sorted { ($0.channelID, $0.id) < ($1.channelID, $1.id) }.map { ($0, $0.storedJSON) }
+            let texts = batch.messages.sorted { $0.id < $1.id }
             if let replaced {
                 let channel = Int64(bitPattern: replaced.rawValue)
                 try db.execute(sql: "DELETE FROM message_text WHERE rowid IN (SELECT id FROM message WHERE channel = ?)", arguments: [channel])
