@@ -47,11 +47,10 @@ extension ChatNode {
         }
         var batch = HistoryStore.Batch(coveredLSN: covered)
         var newest: UInt64 = 0
-        let encoder = JSONEncoder()
         var flushedChannels: [(ChannelActor, ChannelFlush)] = []
         for actor in channels {
             guard let flush = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
-            batch.channels.append((flush.metadata.info.id, try encoder.encode(flush.metadata), flush.appliedLSN))
+            batch.channels.append((flush.metadata.info.id, flush.metadata, flush.appliedLSN))
             batch.channelIndex.append((flush.metadata.info.id, try flush.metadata.indexEntry()))
             batch.messages += flush.messages
             if let through = flush.eraseThrough { batch.erasures.append((flush.metadata.info.id, through)) }
@@ -61,7 +60,7 @@ extension ChatNode {
         var flushedUsers: [(UserActor, UInt64)] = []
         for actor in users {
             guard let snapshot = await actor.whenLocal({ $0.prepareFlush() }) ?? nil else { continue }
-            batch.users.append((snapshot.state.id, try encoder.encode(snapshot.state), snapshot.appliedLSN))
+            batch.users.append((snapshot.state.id, snapshot.state, snapshot.appliedLSN))
             newest = max(newest, snapshot.appliedLSN)
             flushedUsers.append((actor, snapshot.appliedLSN))
         }
@@ -73,4 +72,13 @@ extension ChatNode {
         logger.debug("checkpoint", metadata: ["storage.channels": "\(flushedChannels.count)", "storage.messages": "\(batch.messages.count)"])
         return covered
     }
+}
+
+/// Channels and users are stored as their JSON, made by the store on its writer thread.
+extension ChannelState: StoredSnapshot {
+    public func storedBytes() throws -> Data { try JSONEncoder().encode(self) }
+}
+
+extension UserState: StoredSnapshot {
+    public func storedBytes() throws -> Data { try JSONEncoder().encode(self) }
 }

@@ -82,9 +82,9 @@ public final class HistoryStore: Sendable {
     /// What one checkpoint writes.
     public struct Batch: Sendable {
         /// Channel snapshots (opaque to the store) with the LSN each includes.
-        public var channels: [(ChannelID, Data, UInt64)] = []
+        public var channels: [(ChannelID, any StoredSnapshot, UInt64)] = []
         /// User snapshots with the LSN each includes.
-        public var users: [(UserID, Data, UInt64)] = []
+        public var users: [(UserID, any StoredSnapshot, UInt64)] = []
         /// Messages created or changed since the last checkpoint.
         public var messages: [Message] = []
         /// Stored messages to delete, by channel: every one up to the id (hard truncates and deletes).
@@ -114,9 +114,10 @@ public final class HistoryStore: Sendable {
         // segment per channel for the index to merge later (together ~20% of a checkpoint's CPU:
         // `chorus-benchmarks store`, docs/benchmarks.md).
         //
-        // Both happen in the write's closure, on the store's writer thread: for a checkpoint of a
-        // busy minute they are tens of milliseconds of CPU, which on the caller's thread held one
-        // of the cooperative pool's threads (two on two cores) from every request meanwhile.
+        // Both happen in the write's closure, on the store's writer thread, as do the snapshots'
+        // encodings (``StoredSnapshot``): for a checkpoint of a busy minute they are tens of
+        // milliseconds of CPU, which on the caller's thread held one of the cooperative pool's
+        // threads (two on two cores) from every request meanwhile.
         let channels = batch.channels
         let users = batch.users
         let index = batch.channelIndex
@@ -151,13 +152,13 @@ public final class HistoryStore: Sendable {
             for (id, snapshot, lsn) in channels {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO channel (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
-                    arguments: [Int64(bitPattern: id.rawValue), snapshot, Int64(bitPattern: lsn)])
+                    arguments: [Int64(bitPattern: id.rawValue), try snapshot.storedBytes(), Int64(bitPattern: lsn)])
             }
             try Self.writeIndex(index, in: db)
             for (id, snapshot, lsn) in users {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO user (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
-                    arguments: [id.rawValue, snapshot, Int64(bitPattern: lsn)])
+                    arguments: [id.rawValue, try snapshot.storedBytes(), Int64(bitPattern: lsn)])
             }
             if let covered {
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('covered_lsn', ?)", arguments: [Int64(bitPattern: covered)])
@@ -316,4 +317,15 @@ public final class HistoryStore: Sendable {
                 arguments: finalArguments) ?? 0
         }
     }
+}
+
+/// A channel's or user's snapshot as the store keeps it: bytes the store asks for inside its
+/// write, on its writer thread, so a checkpoint of many channels does not encode them on the
+/// caller's (the cooperative pool's) thread. Bytes already made are one.
+public protocol StoredSnapshot: Sendable {
+    func storedBytes() throws -> Data
+}
+
+extension Data: StoredSnapshot {
+    public func storedBytes() -> Data { self }
 }

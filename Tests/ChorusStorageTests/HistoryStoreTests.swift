@@ -43,6 +43,25 @@ struct HistoryStoreTests {
         }
     }
 
+    /// A snapshot whose bytes cannot be made (the store makes them inside its write).
+    struct Unencodable: StoredSnapshot {
+        struct Failure: Error {}
+        func storedBytes() throws -> Data { throw Failure() }
+    }
+
+    @Test("a snapshot that cannot be made fails the whole batch: none of its messages, snapshots or covered LSN is stored")
+    func failedSnapshot() async throws {
+        try await withStore { store async throws in
+            var batch = HistoryStore.Batch(coveredLSN: 42)
+            batch.messages = (1...5).map { message($0) }
+            batch.channels = [(other, Data("fine".utf8), 40), (channel, Unencodable(), 41)]
+            await #expect(throws: Unencodable.Failure.self) { try await store.write(batch) }
+            #expect(try store.coveredLSN() == 1)
+            #expect(try store.channelSnapshots().isEmpty)
+            #expect(try store.message(MessageID(rawValue: 30), in: channel) == nil)
+        }
+    }
+
     @Test("pages by id range from either end, ascending")
     func pages() async throws {
         try await withStore { store in

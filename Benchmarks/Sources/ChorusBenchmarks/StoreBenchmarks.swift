@@ -1,3 +1,5 @@
+import ChorusActorSystem
+import ChorusChat
 import ChorusModel
 import ChorusStorage
 import Foundation
@@ -51,4 +53,40 @@ func storeBenchmarks() async throws {
     let cpu = processCPUSeconds() - cpuStart
     let count = rounds * channels * perChannel
     print("| checkpoint: \(rounds) transactions of \(channels) channels × \(perChannel) messages | \(count) | \(String(format: "%.2f", cpu / Double(count) * 1e6)) |")
+}
+
+/// What a checkpoint pays per channel to make its snapshot (the channel's state as JSON): a
+/// room of 200 members that has kept 1,000 client message ids, and a room of two. Since
+/// 2026-12-04 the store makes them on its writer thread (``StoredSnapshot``); before, the
+/// checkpoint's task did, on the cooperative pool.
+func snapshotBenchmarks() async throws {
+    let directory = scratchDirectory("snapshots")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let (storage, _) = try NodeStorage.open(.init(dataDirectory: directory, fsync: .none))
+    let node = ChatNode(actorSystem: ClusterActorSystem(), journal: storage.wal, store: storage.store)
+    let owner = UserID("owner")!
+    let members = (0..<200).map { UserID("member\($0)")! }
+    for user in [owner] + members { _ = try await node.ensureUser(user, displayName: user.rawValue) }
+    let big = try await node.createChannel(kind: .room, name: "big", owner: owner).id
+    for member in members { _ = try await node.withChannel(big) { try await $0.addMember(member, role: .member, by: owner) } }
+    for i in 0..<1_000 {
+        _ = try await node.withChannel(big) { try await $0.send(MessageDraft(body: "hello \(i)"), from: owner, senderName: "o", clientMessageID: "client-\(i)") }
+    }
+    let small = try await node.createChannel(kind: .room, name: "small", owner: owner).id
+    _ = try await node.withChannel(small) { try await $0.addMember(members[0], role: .member, by: owner) }
+    for i in 0..<10 { _ = try await node.withChannel(small) { try await $0.send(MessageDraft(body: "hi \(i)"), from: owner, senderName: "o") } }
+    try await storage.checkpoint(node)
+    defer { storage.close() }
+    print("\n| checkpoint snapshot, per channel | channels | CPU µs/channel |")
+    print("| --- | ---: | ---: |")
+    for (name, id, count) in [("room of 200 members, 1,000 client message ids", big, 2_000), ("room of 2 members", small, 20_000)] {
+        guard let stored = try storage.store.channelSnapshot(id) else { fatalError("channel \(id) not stored") }
+        let state = try JSONDecoder().decode(ChannelState.self, from: stored.snapshot)
+        let result = try await measure(name, operations: count) {
+            var bytes = 0
+            for _ in 0..<count { bytes &+= try state.storedBytes().count }
+            precondition(bytes > 0)
+        }
+        print("| \(name) | \(count) | \(String(format: "%.2f", result.cpuMicrosPerOperation)) |")
+    }
 }

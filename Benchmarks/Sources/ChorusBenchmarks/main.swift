@@ -16,4 +16,7 @@ if which == "http-peer" {
 }
 if which == "calls" { try await remoteCallBenchmarks(concurrentOnly: true) }
 if which == "coder" || which == "all" { try await coderBenchmarks() }
-if which == "store" || which == "all" { try await storeBenchmarks() }
+if which == "store" || which == "all" {
+    try await storeBenchmarks()
+    try await snapshotBenchmarks()
+}
