@@ -118,9 +118,6 @@ public final class HistoryStore: Sendable {
         // encodings (``StoredSnapshot``): for a checkpoint of a busy minute they are tens of
         // milliseconds of CPU, which on the caller's thread held one of the cooperative pool's
         // threads (two on two cores) from every request meanwhile.
-        let channels = batch.channels
-        let users = batch.users
-        let index = batch.channelIndex
         try await pool.write { db in
             let rows = batch.messages.sorted { ($0.channelID, $0.id) < ($1.channelID, $1.id) }.map { ($0, $0.storedJSON) }
             let texts = batch.messages.sorted { $0.id < $1.id }
@@ -149,13 +146,13 @@ public final class HistoryStore: Sendable {
                     try indexText.execute(arguments: [id, message.body, Self.searchToken(message.channelID)])
                 }
             }
-            for (id, snapshot, lsn) in channels {
+            for (id, snapshot, lsn) in batch.channels {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO channel (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
                     arguments: [Int64(bitPattern: id.rawValue), try snapshot.storedBytes(), Int64(bitPattern: lsn)])
             }
-            try Self.writeIndex(index, in: db)
-            for (id, snapshot, lsn) in users {
+            try Self.writeIndex(batch.channelIndex, in: db)
+            for (id, snapshot, lsn) in batch.users {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO user (id, snapshot, applied_lsn) VALUES (?, ?, ?)",
                     arguments: [id.rawValue, try snapshot.storedBytes(), Int64(bitPattern: lsn)])

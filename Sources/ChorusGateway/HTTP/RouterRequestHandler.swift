@@ -30,7 +30,8 @@ import NIOHTTPTypes
 /// - **Closing.** After a request or response that says `Connection: close`; when the client
 ///   closes its side (at once if idle, else after the response); on an error (bytes that are not
 ///   HTTP get NIO's 400 first). Graceful shutdown is NIO's pipeline handler's and Hummingbird's
-///   `HTTPConnectionStateHandler`'s: they close each connection once its response has ended.
+///   `HTTPConnectionStateHandler`'s: they close each connection once its response has ended. A
+///   connection with no request in progress is closed by ``IdleConnectionHandler``.
 final class RouterRequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundOut = HTTPResponsePart
