@@ -1,4 +1,5 @@
 import ChorusStorage
+import ChorusTestSupport
 import Foundation
 import Testing
 
@@ -10,9 +11,15 @@ struct DataDirectoryLockTests {
         try body(path)
     }
 
+    func withDirectory(_ body: (String) async throws -> Void) async rethrows {
+        let path = NSTemporaryDirectory() + "chorus-lock-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await body(path)
+    }
+
     @Test("a second holder is refused at once, naming the first; after release the directory is free")
-    func exclusive() throws {
-        try withDirectory { directory in
+    func exclusive() async throws {
+        try await withDirectory { directory in
             let first = try DataDirectoryLock.acquire(directory: directory, nodeName: "node-a")
             #expect(FileManager.default.fileExists(atPath: directory + "/" + DataDirectoryLock.fileName))
             #expect(DataDirectoryLock.holder(of: directory)?.contains("node-a") == true)
@@ -26,7 +33,12 @@ struct DataDirectoryLockTests {
             }
             first.release()
             first.release()  // idempotent
-            #expect(DataDirectoryLock.holder(of: directory) == nil)
+            // An flock belongs to the open file, and a process another test spawns at this moment
+            // holds a copy of every descriptor until its exec closes them (O_CLOEXEC). So the
+            // lock is free once that copy is gone too: wait for it, bounded.
+            try await eventually("the released lock is free", timeout: .seconds(10)) {
+                DataDirectoryLock.holder(of: directory) == nil
+            }
             let second = try DataDirectoryLock.acquire(directory: directory, nodeName: "node-b")
             #expect(DataDirectoryLock.holder(of: directory)?.contains("node-b") == true)
             second.release()
