@@ -2,7 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOEmbedded
-import NIOHTTPTypes
+import NIOHTTP1
 import Testing
 
 @testable import ChorusGateway
@@ -11,11 +11,11 @@ import Testing
 struct HealthCheckHandlerTests {
     /// The handler in front of a stand-in for the router, which records what reaches it.
     final class Routed: ChannelInboundHandler {
-        typealias InboundIn = HTTPRequestPart
-        typealias OutboundOut = HTTPResponsePart
-        var parts: [HTTPRequestPart] = []
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        var parts: [HTTPServerRequestPart] = []
         func channelRead(context: ChannelHandlerContext, data: NIOAny) { parts.append(unwrapInboundIn(data)) }
-        var heads: [HTTPRequest] { parts.compactMap { if case .head(let head) = $0 { head } else { nil } } }
+        var heads: [HTTPRequestHead] { parts.compactMap { if case .head(let head) = $0 { head } else { nil } } }
     }
 
     struct Connection {
@@ -32,24 +32,27 @@ struct HealthCheckHandlerTests {
             try channel.pipeline.syncOperations.addHandler(
                 HealthCheckHandler(.init(metrics: metrics, health: health, logger: Logger(label: "test"))))
             try channel.pipeline.syncOperations.addHandler(routed)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         }
 
-        func request(_ path: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil) throws {
-            try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "x", path: path, headerFields: headers)))
-            if let body { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: body))) }
-            try channel.writeInbound(HTTPRequestPart.end(nil))
+        func request(
+            _ path: String, method: HTTPMethod = .GET, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: String? = nil
+        ) throws {
+            try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: version, method: method, uri: path, headers: headers)))
+            if let body { try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: body))) }
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
         }
 
         /// The router's response to the request it has, written through the handler.
-        func routerResponds(_ status: HTTPResponse.Status = .unauthorized) throws {
-            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: status)))
-            try channel.writeOutbound(HTTPResponsePart.end(nil))
+        func routerResponds(_ status: HTTPResponseStatus = .unauthorized) throws {
+            try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status)))
+            try channel.writeOutbound(HTTPServerResponsePart.end(nil))
         }
 
         /// Every response part written so far.
-        func written() throws -> [HTTPResponsePart] {
-            var parts: [HTTPResponsePart] = []
-            while let part = try channel.readOutbound(as: HTTPResponsePart.self) { parts.append(part) }
+        func written() throws -> [HTTPServerResponsePart] {
+            var parts: [HTTPServerResponsePart] = []
+            while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) { parts.append(part) }
             return parts
         }
 
@@ -61,24 +64,41 @@ struct HealthCheckHandlerTests {
         }
     }
 
+    /// The response's head and body, if the parts are head, body and end.
+    static func response(_ parts: [HTTPServerResponsePart]) -> (head: HTTPResponseHead, body: ByteBuffer)? {
+        guard parts.count == 3, case .head(let head) = parts[0], case .body(.byteBuffer(let body)) = parts[1], case .end = parts[2] else {
+            Issue.record("expected head, body, end: \(parts)")
+            return nil
+        }
+        return (head, body)
+    }
+
     @Test("a health check is answered by the handler, with the router's body and headers, counted in the /healthz series")
     func answered() throws {
         let connection = try Connection()
-        try connection.request("/healthz", headers: [.requestID: "probe-7"])
-        let parts = try connection.written()
+        try connection.request("/healthz", headers: ["X-Request-Id": "probe-7"])
+        guard let (head, body) = Self.response(try connection.written()) else { return }
         #expect(connection.routed.parts.isEmpty)
-        #expect(parts.count == 3)
-        guard case .head(let head) = parts.first, case .body(let body) = parts[1], case .end = parts[2] else {
-            Issue.record("expected head, body, end: \(parts)")
-            return
-        }
-        #expect(head.status == .ok)
-        #expect(head.headerFields[.contentType] == "application/json; charset=utf-8")
-        #expect(head.headerFields[.contentLength] == "15")
-        #expect(head.headerFields[.requestID] == "probe-7")
-        #expect(head.headerFields[.server] == "chorus")
-        #expect(head.headerFields[.date]?.hasSuffix(" GMT") == true)
+        #expect(head.status == .ok && head.version == .http1_1)
+        #expect(head.headers["Content-Type"] == ["application/json; charset=utf-8"])
+        #expect(head.headers["Content-Length"] == ["15"])
+        #expect(head.headers["X-Request-Id"] == ["probe-7"])
+        #expect(head.headers["Server"] == ["chorus"])
+        #expect(head.headers["Date"].first?.hasSuffix(" GMT") == true)
+        #expect(!head.headers.contains(name: "Connection"))
         #expect(String(buffer: body) == #"{"status":"ok"}"#)
+        #expect(connection.count() == 1)
+        #expect(connection.channel.isActive)
+    }
+
+    @Test("a check that asks to close the connection gets Connection: close, and the close")
+    func close() throws {
+        let connection = try Connection()
+        try connection.request("/healthz", headers: ["Connection": "close"])
+        guard let (head, _) = Self.response(try connection.written()) else { return }
+        #expect(head.headers["Connection"] == ["close"])
+        connection.channel.embeddedEventLoop.run()
+        #expect(!connection.channel.isActive)
         #expect(connection.count() == 1)
     }
 
@@ -86,14 +106,10 @@ struct HealthCheckHandlerTests {
     func ready() throws {
         let connection = try Connection()
         try connection.request("/readyz")
-        let parts = try connection.written()
+        guard let (head, body) = Self.response(try connection.written()) else { return }
         #expect(connection.routed.parts.isEmpty)
-        guard case .head(let head) = parts.first, case .body(let body) = parts[1] else {
-            Issue.record("expected head and body: \(parts)")
-            return
-        }
         #expect(head.status == .ok)
-        #expect(head.headerFields[.contentLength] == "18")
+        #expect(head.headers["Content-Length"] == ["18"])
         #expect(body == ByteBuffer(bytes: try JSONBody.encoder.encode(ReadinessBody(reasons: []))))
         #expect(connection.count("/readyz") == 1 && connection.count() == 0)
     }
@@ -104,7 +120,7 @@ struct HealthCheckHandlerTests {
         connection.health.startDraining()
         try connection.request("/readyz")
         #expect(try connection.written().isEmpty)
-        #expect(connection.routed.heads.map(\.path) == ["/readyz"])
+        #expect(connection.routed.heads.map(\.uri) == ["/readyz"])
         try connection.routerResponds(.serviceUnavailable)
         _ = try connection.written()
         try connection.request("/healthz")
@@ -116,33 +132,30 @@ struct HealthCheckHandlerTests {
     ])
     func variants(_ path: String) throws {
         let connection = try Connection()
-        try connection.request(path, headers: [.requestID: String(repeating: "x", count: 200)], body: "ignored")
-        let parts = try connection.written()
+        try connection.request(path, headers: ["X-Request-Id": String(repeating: "x", count: 200)], body: "ignored")
+        guard let (head, _) = Self.response(try connection.written()) else { return }
         #expect(connection.routed.parts.isEmpty)
-        guard case .head(let head) = parts.first else {
-            Issue.record("no response head: \(parts)")
-            return
-        }
         #expect(head.status == .ok)
-        #expect(head.headerFields[.requestID].map { (1...16).contains($0.count) } == true)
+        #expect(head.headers["X-Request-Id"].first.map { (1...16).contains($0.count) } == true)
     }
 
     struct Other: Sendable, CustomTestStringConvertible {
-        var method: HTTPRequest.Method = .get
+        var method: HTTPMethod = .GET
         var path = "/healthz"
-        var headers: HTTPFields = [:]
-        var testDescription: String { "\(method) \(path) \(headers)" }
+        var version: HTTPVersion = .http1_1
+        var headers: HTTPHeaders = [:]
+        var testDescription: String { "\(method) \(path) \(version) \(headers)" }
     }
 
-    @Test("anything but a plain GET of a health check goes to the router, untouched", arguments: [
-        Other(method: .head), Other(method: .post), Other(path: "/healthzz"), Other(path: "/v1/healthz"), Other(path: "/healthz//"), Other(path: "/metrics"),
-        Other(headers: [.upgrade: "websocket"]), Other(headers: [.expect: "100-continue"]),
+    @Test("anything but a plain HTTP/1.1 GET of a health check goes to the router, untouched", arguments: [
+        Other(method: .HEAD), Other(method: .POST), Other(path: "/healthzz"), Other(path: "/v1/healthz"), Other(path: "/healthz//"), Other(path: "/metrics"),
+        Other(path: "http://node/healthz"), Other(version: .http1_0), Other(headers: ["Upgrade": "websocket"]), Other(headers: ["Expect": "100-continue"]),
     ])
     func routed(_ other: Other) throws {
         let connection = try Connection()
-        try connection.request(other.path, method: other.method, headers: other.headers)
+        try connection.request(other.path, method: other.method, version: other.version, headers: other.headers)
         #expect(try connection.written().isEmpty)
-        #expect(connection.routed.heads.map(\.path) == [other.path])
+        #expect(connection.routed.heads.map(\.uri) == [other.path])
         #expect(connection.routed.parts.count == 2)
         #expect(connection.count() == 0 && connection.count("/readyz") == 0)
     }
@@ -153,7 +166,7 @@ struct HealthCheckHandlerTests {
         try connection.request("/v1/channels")
         try connection.request("/healthz")
         #expect(try connection.written().isEmpty)
-        #expect(connection.routed.heads.map(\.path) == ["/v1/channels", "/healthz"])
+        #expect(connection.routed.heads.map(\.uri) == ["/v1/channels", "/healthz"])
         // Both routed responses end; the connection is idle again and the next check is answered here.
         try connection.routerResponds()
         try connection.routerResponds(.ok)

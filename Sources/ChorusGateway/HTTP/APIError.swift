@@ -143,9 +143,12 @@ struct APIErrorMiddleware: RouterMiddleware {
     }
 
     static func requestID(from headers: HTTPFields) -> String {
-        if let given = headers[.requestID], (1...128).contains(given.utf8.count),
-            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        {
+        requestID(given: headers[.requestID])
+    }
+
+    /// The caller's `X-Request-Id` if it is 1–128 visible ASCII characters, else a new one.
+    static func requestID(given: String?) -> String {
+        if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             return given
         }
         return RequestIDs.next()

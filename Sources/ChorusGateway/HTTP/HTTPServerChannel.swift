@@ -100,13 +100,13 @@ struct HTTPServerChannel: ServerChildChannel {
                     notUpgradingCompletionHandler: { channel in
                         channel.eventLoop.makeCompletedFuture {
                             channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
+                            // On NIO's request parts, before they are converted (and after the idle
+                            // handler, which so sees its requests and responses too).
+                            if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
                             try channel.pipeline.syncOperations.addHandler(HTTPServerCodec())
                             try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
                             // Its idle timeout stays off: IdleConnectionHandler's covers the first request too.
                             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
-                            // After the state handler, which so sees its requests and responses too
-                            // (keep-alive, `Connection: close`, a graceful shutdown's quiescing).
-                            if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
                             if upgradeAttempted.value {
                                 jobs.finish()
                                 try channel.pipeline.syncOperations.addHandler(RefusedUpgradeHandler())
