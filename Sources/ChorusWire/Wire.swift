@@ -14,8 +14,9 @@ public enum Wire {
     /// lineages. 5: events to a remote edge travel in their own binary layout (``BinaryRepresentable``).
     /// 6: so do messages, drafts and records, also nested in other values (``BinaryValue/bytes(_:)``).
     /// 7: so do replication messages (a `replicate` call's batch), heartbeats' node reports, a
-    /// forwarded send's result and user profiles.
-    public static let protocolVersion: UInt16 = 7
+    /// forwarded send's result and user profiles. 8: a channel's state (hand-offs, replicas'
+    /// installs) carries its recent client message ids as one packed string.
+    public static let protocolVersion: UInt16 = 8
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

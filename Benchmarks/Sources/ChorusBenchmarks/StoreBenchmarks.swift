@@ -55,8 +55,9 @@ func storeBenchmarks() async throws {
     print("| checkpoint: \(rounds) transactions of \(channels) channels × \(perChannel) messages | \(count) | \(String(format: "%.2f", cpu / Double(count) * 1e6)) |")
 }
 
-/// What a checkpoint pays per channel to make its snapshot (the channel's state as JSON): a
-/// room of 200 members that has kept 1,000 client message ids, and a room of two. Since
+/// What a checkpoint pays per channel to make its snapshot (the channel's state as JSON), and a
+/// recovery or activation to read it back: a room of 200 members that has kept 1,000 client
+/// message ids, a room of two, and a room of two that has kept 1,000. Since
 /// 2026-12-04 the store makes them on its writer thread (``StoredSnapshot``); before, the
 /// checkpoint's task did, on the cooperative pool.
 func snapshotBenchmarks() async throws {
@@ -75,18 +76,39 @@ func snapshotBenchmarks() async throws {
     let small = try await node.createChannel(kind: .room, name: "small", owner: owner).id
     _ = try await node.withChannel(small) { try await $0.addMember(members[0], role: .member, by: owner) }
     for i in 0..<10 { _ = try await node.withChannel(small) { try await $0.send(MessageDraft(body: "hi \(i)"), from: owner, senderName: "o") } }
+    // A small room that has been busy for a while: every send carried a client id (as the SDKs'
+    // do), and the channel remembers the last 1,000.
+    let pair = try await node.createChannel(kind: .room, name: "pair", owner: owner).id
+    _ = try await node.withChannel(pair) { try await $0.addMember(members[0], role: .member, by: owner) }
+    for i in 0..<1_000 {
+        let sender = i % 2 == 0 ? owner : members[0]
+        _ = try await node.withChannel(pair) {
+            try await $0.send(MessageDraft(body: "hi \(i)"), from: sender, senderName: "s", clientMessageID: "3f1c9a2e-7b4d-4c8a-9e21-\(100_000 + i)")
+        }
+    }
     try await storage.checkpoint(node)
     defer { storage.close() }
-    print("\n| checkpoint snapshot, per channel | channels | CPU µs/channel |")
-    print("| --- | ---: | ---: |")
-    for (name, id, count) in [("room of 200 members, 1,000 client message ids", big, 2_000), ("room of 2 members", small, 20_000)] {
+    print("\n| channel snapshot | channels | CPU µs/channel to make | to read back | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for (name, id, count) in [
+        ("room of 200 members, 1,000 client message ids", big, 2_000), ("room of 2 members", small, 20_000),
+        ("room of 2 members, 1,000 client message ids", pair, 4_000),
+    ] {
         guard let stored = try storage.store.channelSnapshot(id) else { fatalError("channel \(id) not stored") }
         let state = try JSONDecoder().decode(ChannelState.self, from: stored.snapshot)
-        let result = try await measure(name, operations: count) {
+        let made = try await measure(name, operations: count) {
             var bytes = 0
             for _ in 0..<count { bytes &+= try state.storedBytes().count }
             precondition(bytes > 0)
         }
-        print("| \(name) | \(count) | \(String(format: "%.2f", result.cpuMicrosPerOperation)) |")
+        let snapshot = try state.storedBytes()
+        let read = try await measure(name + " (read)", operations: count) {
+            var members = 0
+            for _ in 0..<count { members &+= try JSONDecoder().decode(ChannelState.self, from: snapshot).members.count }
+            precondition(members > 0)
+        }
+        print(
+            "| \(name) | \(count) | \(String(format: "%.2f", made.cpuMicrosPerOperation)) | \(String(format: "%.2f", read.cpuMicrosPerOperation)) "
+                + "| \(snapshot.count) |")
     }
 }
