@@ -33,4 +33,16 @@ struct KeepAliveTests {
         #expect(keepAlive.tick(now: at(91.9), heard: at(32)) == KeepAlive.Actions(heartbeat: true))
         #expect(keepAlive.tick(now: at(92), heard: at(32)) == KeepAlive.Actions(close: true))
     }
+
+    @Test("an answer in the ping's own millisecond starts a new silence too: pinged again, not closed")
+    func answerInTheSameMillisecond() {
+        var keepAlive = KeepAlive(heartbeat: .seconds(25), idleTimeout: .seconds(60), start: t0)
+        #expect(keepAlive.tick(now: at(30), heard: t0).ping)
+        // The pong arrives before the clock moves on (loopback): heard at 30 exactly.
+        #expect(keepAlive.tick(now: at(59.9), heard: at(30)).ping == false)
+        #expect(keepAlive.tick(now: at(60), heard: at(30)).ping)
+        #expect(keepAlive.tick(now: at(60), heard: at(60)) == KeepAlive.Actions())
+        #expect(keepAlive.tick(now: at(89.9), heard: at(60)).close == false)
+        #expect(keepAlive.tick(now: at(90), heard: at(60)).ping)
+    }
 }

@@ -38,7 +38,11 @@ struct KeepAlive: Sendable {
             actions.heartbeat = true
             nextHeartbeat = now.advanced(by: heartbeat)  // a late tick does not send a burst
         }
-        if let pinged, pinged < heard { self.pinged = nil }  // the client answered: a new silence
+        // The client answered: a new silence. Heard in the ping's own millisecond counts too (a
+        // pong over loopback often is): when the ping went out, the client had been silent for
+        // half the idle timeout, so anything heard since is an answer. (With `<`, such a client
+        // was never pinged again and was closed a full idle timeout later.)
+        if let pinged, pinged <= heard { self.pinged = nil }
         if silence >= idleTimeout / 2, pinged == nil {
             actions.ping = true
             pinged = now
