@@ -11,8 +11,8 @@ import Glibc
 /// crash or `kill -9`, so a stale file never blocks a restart). The file holds the holder's pid,
 /// node name and start time, so a refused process can say who has the directory. `flock` locks
 /// belong to the open file, so a second open in the same process is refused too; and a child
-/// process spawned while the lock is held shares that file until its `exec` closes it, so a
-/// release is seen by others once such a child has started.
+/// process spawned while the lock is held shares that file until its `exec` closes it, so others
+/// see a release only once such a child has started its program.
 public final class DataDirectoryLock: Sendable {
     /// The lock file's name inside the data directory.
     public static let fileName = "chorus.lock"

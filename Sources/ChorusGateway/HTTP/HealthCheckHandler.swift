@@ -24,7 +24,7 @@ import Darwin
 /// It sits right after NIO's HTTP/1 handlers (and ``IdleConnectionHandler``), on their request
 /// and response parts: a health check does not pass through the conversion to HTTPTypes
 /// (``HTTPServerCodec``) and back, nor Hummingbird's connection-state handler, which together
-/// were ~2 µs of its ~23 (docs/benchmarks.md). `HTTPServerPipelineHandler` in front of it hands
+/// were ~3 µs of its ~23 (docs/benchmarks.md). `HTTPServerPipelineHandler` in front of it hands
 /// it one request at a time, so pipelined responses keep their order.
 ///
 /// The response is the router's, byte for byte apart from the request id and date: the same body
