@@ -72,11 +72,11 @@ public enum Gateway {
         router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
         router.add(middleware: APIErrorMiddleware(logger: logger, requestLogLevel: requestLogLevel))
         // Connections answer these two on their event loop (HealthCheckHandler); the router
-        // answers the rest (pipelined behind a routed request, a node that is not ready, or
-        // requests made without a connection).
+        // answers the rest (on a connection that carried other requests first, a node that is
+        // not ready, a check in an unusual form, or requests made without a connection).
         router.get("healthz") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: HealthCheckHandler.contentType], body: .init(byteBuffer: HealthCheckHandler.alive))
+                status: .ok, headers: [.contentType: HealthCheckHandler.contentType], body: .init(byteBuffer: ByteBuffer(string: HealthCheckHandler.alive)))
         }
         // Ready: 200 {"status": "ready"}; else 503 {"status": "not_ready", "reasons": [...]}.
         router.get("readyz") { [health = dependencies.health] _, _ in

@@ -66,6 +66,24 @@ struct IdleConnectionHandlerTests {
         #expect(!channel.isActive)
     }
 
+    @Test("health checks answered in front of the decoder count as requests: each starts the clock again")
+    func healthChecks() throws {
+        let channel = EmbeddedChannel()
+        let health = HealthCheckHandler(.init(metrics: NodeMetrics(), health: NodeHealth(), logger: Logger(label: "test")))
+        try channel.pipeline.syncOperations.addHandlers(health, IdleConnectionHandler(timeout: Self.timeout, logger: Logger(label: "test")))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        for _ in 0..<3 {
+            channel.embeddedEventLoop.advanceTime(by: Self.timeout - .seconds(1))
+            try channel.writeInbound(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n"))
+            #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
+            #expect(channel.isActive)
+        }
+        channel.embeddedEventLoop.advanceTime(by: Self.timeout - .seconds(1))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+
     @Test("a connection whose handler is removed (an upgraded WebSocket) is not closed by it")
     func removed() throws {
         let channel = try Self.connection()

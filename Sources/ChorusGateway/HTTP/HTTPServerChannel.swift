@@ -65,7 +65,8 @@ struct HTTPServerChannel: ServerChildChannel {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // Between the upgrade's decision and its pipeline (both on the event loop).
             let service = NIOLoopBoundBox<WebSocketService?>(nil, eventLoop: channel.eventLoop)
-            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // The first request named a WebSocket in its `Upgrade` (FirstRequestUpgrade).
+            let askedForWebSocket = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             // Until the first request: bytes that are not HTTP get NIO's 400, and then a close.
             let closeOnError = NIOLoopBound(CloseOnParseError(), eventLoop: channel.eventLoop)
             let idle = idleTimeout.map { NIOLoopBound(IdleConnectionHandler(timeout: .init($0), logger: logger), eventLoop: channel.eventLoop) }
@@ -74,7 +75,6 @@ struct HTTPServerChannel: ServerChildChannel {
                 handshake: NIOTypedWebSocketServerUpgrader<Negotiated>(
                     maxFrameSize: webSocket.maxMessageBytes,
                     shouldUpgrade: { [upgrade] channel, head in
-                        upgradeAttempted.value = true
                         service.value = upgrade(head)
                         return channel.eventLoop.makeSucceededFuture(service.value == nil ? nil : HTTPHeaders())
                     },
@@ -100,14 +100,11 @@ struct HTTPServerChannel: ServerChildChannel {
                     notUpgradingCompletionHandler: { channel in
                         channel.eventLoop.makeCompletedFuture {
                             channel.pipeline.syncOperations.removeHandler(closeOnError.value, promise: nil)
-                            // On NIO's request parts, before they are converted (and after the idle
-                            // handler, which so sees its requests and responses too).
-                            if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck)) }
                             try channel.pipeline.syncOperations.addHandler(HTTPServerCodec())
                             try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
                             // Its idle timeout stays off: IdleConnectionHandler's covers the first request too.
                             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
-                            if upgradeAttempted.value {
+                            if askedForWebSocket.value {
                                 jobs.finish()
                                 try channel.pipeline.syncOperations.addHandler(RefusedUpgradeHandler())
                             } else {
@@ -124,8 +121,12 @@ struct HTTPServerChannel: ServerChildChannel {
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let pipelining = try channel.pipeline.syncOperations.handler(type: HTTPServerPipelineHandler.self)
+            try channel.pipeline.syncOperations.addHandler(FirstRequestUpgrade(askedForWebSocket), position: .before(pipelining))
             try channel.pipeline.syncOperations.addHandler(closeOnError.value)
             if let idle { try channel.pipeline.syncOperations.addHandler(idle.value) }
+            // In front of the decoder, until the first bytes that are not a health check.
+            if let healthCheck { try channel.pipeline.syncOperations.addHandler(HealthCheckHandler(healthCheck), position: .first) }
             return Value(negotiated: negotiated, channel: channel, requests: requests)
         }
     }
@@ -191,6 +192,43 @@ private final class RefusedUpgradeHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.close(promise: nil)
+    }
+}
+
+/// Right after NIO's decoder, for a connection's first request: NIO's upgrade handler keeps
+/// nothing of a request that asks for an upgrade until an upgrader has taken it, so the head of
+/// one it does not take is lost and the router would get the request's end alone.
+///
+/// - An `Upgrade` that does not name `websocket` (`h2c`, say) is ignored, as RFC 9110 lets a
+///   server do: the request is served as plain HTTP, and then the connection closes, because
+///   NIO's decoder parses nothing after a request it took for an upgrade.
+/// - One that names it stays. If the handshake is refused (a bad key or version, or a path
+///   without a WebSocket) the request gets 400 and a close (``RefusedUpgradeHandler``), as RFC
+///   6455 asks.
+private final class FirstRequestUpgrade: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let askedForWebSocket: NIOLoopBoundBox<Bool>
+
+    init(_ askedForWebSocket: NIOLoopBoundBox<Bool>) {
+        self.askedForWebSocket = askedForWebSocket
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        let protocols = head.headers[canonicalForm: "upgrade"]
+        if protocols.contains(where: { $0.lowercased() == "websocket" }) {
+            askedForWebSocket.value = true
+            context.fireChannelRead(data)
+        } else if !protocols.isEmpty {
+            head.headers.remove(name: "Upgrade")
+            head.headers.replaceOrAdd(name: "Connection", value: "close")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        } else {
+            context.fireChannelRead(data)
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
 

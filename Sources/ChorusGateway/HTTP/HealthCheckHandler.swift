@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,7 +9,8 @@ import Darwin
 #endif
 
 /// Answers the health checks, `GET /healthz` and `GET /readyz` of a ready node, on the
-/// connection's event loop, before the request reaches Hummingbird.
+/// connection's event loop, straight from the connection's bytes: in front of NIO's HTTP/1
+/// decoder, on a connection that has carried nothing but health checks.
 ///
 /// A routed request is handed to the connection's task on Swift's cooperative pool and its
 /// response back to the event loop. For a health check that was ~90% of its server CPU: 53 µs a
@@ -21,24 +21,25 @@ import Darwin
 /// Neither needs an actor: liveness is a constant, readiness two flags (``NodeHealth``). A node
 /// that is not ready leaves `/readyz` to the router, which writes the reasons.
 ///
-/// It sits right after NIO's HTTP/1 handlers (and ``IdleConnectionHandler``), on their request
-/// and response parts: a health check does not pass through the conversion to HTTPTypes
-/// (``HTTPServerCodec``) and back, nor Hummingbird's connection-state handler, which together
-/// were ~3 µs of its ~23 (docs/benchmarks.md). `HTTPServerPipelineHandler` in front of it hands
-/// it one request at a time, so pipelined responses keep their order.
+/// Probes use connections of their own (a new one per check, or one kept alive for checks), so
+/// this handler sits first in a new connection's pipeline and answers the plainest form of a
+/// check (``HealthCheckRequest``) without NIO's decoder, encoder and HTTP handlers, which were
+/// ~6 µs of the ~19 a check cost after them (docs/benchmarks.md). The first bytes that are not a
+/// whole check go on to the decoder, and the handler leaves the pipeline: every byte before them
+/// was a check it answered, so the decoder starts at a request's start, and from then on every
+/// request, checks included, is the router's. Nothing else is in flight on the connection while
+/// it answers, so responses keep their order; several checks in one read get one write.
 ///
 /// The response is the router's, byte for byte apart from the request id and date: the same body
 /// and headers, an `X-Request-Id` (the caller's, or a new one), the request counted in its
-/// route's series of `chorus_http_requests_total` and logged like any request. A request that
-/// asks to close the connection gets `Connection: close` and the close. Only a plain HTTP/1.1
-/// `GET` (no `Upgrade`, no `Expect`) of the path, with or without a trailing slash and a query,
-/// is answered here, and only while no routed request on the connection awaits its response;
-/// anything else goes to the router unchanged (`HealthCheckHandlerTests`).
-final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+/// route's series of `chorus_http_requests_total` and logged like any request. A check that asks
+/// to close the connection gets `Connection: close` and the close. Each answer tells the
+/// pipeline's ``IdleConnectionHandler`` (``Answered``), so a connection kept alive for checks is
+/// not idle (`HealthCheckHandlerTests`).
+final class HealthCheckHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// What every connection's handler shares.
     struct Configuration: Sendable {
@@ -46,6 +47,9 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var health: NodeHealth
         var logger: Logger
     }
+
+    /// The user event each answered check sends down the pipeline: the connection was in use.
+    struct Answered: Sendable {}
 
     enum Check {
         /// `/healthz`: the process serves HTTP.
@@ -61,7 +65,7 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         /// The router's body for it (`Gateway.router`; `/readyz`'s when the node is ready).
-        var body: ByteBuffer {
+        var body: String {
             switch self {
             case .alive: HealthCheckHandler.alive
             case .ready: HealthCheckHandler.ready
@@ -69,77 +73,61 @@ final class HealthCheckHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    static let alive = ByteBuffer(string: #"{"status":"ok"}"#)
-    static let ready = ByteBuffer(string: #"{"status":"ready"}"#)
+    static let alive = #"{"status":"ok"}"#
+    static let ready = #"{"status":"ready"}"#
     static let contentType = "application/json; charset=utf-8"
 
     private let configuration: Configuration
-    /// Requests passed on to the router whose response has not ended.
-    private var routed = 0
-    /// The check being read (with its request id, when it arrived and whether it asked to close
-    /// the connection), until its end arrives.
-    private var answering: (check: Check, requestID: String, arrived: ContinuousClock.Instant, close: Bool)?
 
     init(_ configuration: Configuration) {
         self.configuration = configuration
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            if routed == 0, let check = Self.check(head), check == .alive || configuration.health.reasons().isEmpty {
-                answering = (check, APIErrorMiddleware.requestID(given: head.headers.first(name: "X-Request-Id")), .now, !head.isKeepAlive)
-                return
+        var bytes = unwrapInboundIn(data)
+        let arrived = ContinuousClock.now
+        var answered = false
+        // An unwritable socket means a client that does not read: the rest waits in NIO's
+        // pipeline handler, which stops reading until responses drain.
+        while context.channel.isWritable, let request = bytes.withUnsafeReadableBytes(HealthCheckRequest.parse),
+            request.check == .alive || configuration.health.reasons().isEmpty
+        {
+            bytes.moveReaderIndex(forwardBy: request.length)
+            if request.close {
+                let (channel, written) = (context.channel, context.eventLoop.makePromise(of: Void.self))
+                respond(context, request, arrived: arrived, promise: written)
+                context.flush()
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                return  // what follows a request that closes the connection is ignored, as NIO ignores it
             }
-            routed += 1
-        case .body:
-            if answering != nil { return }  // a GET's body, ignored as the router ignores it
-        case .end:
-            if let answering {
-                self.answering = nil
-                respond(context, answering.check, requestID: answering.requestID, arrived: answering.arrived, close: answering.close)
-                return
-            }
+            respond(context, request, arrived: arrived, promise: nil)
+            answered = true
         }
-        context.fireChannelRead(data)
+        if answered {
+            context.flush()
+            context.fireUserInboundEventTriggered(Answered())
+        }
+        guard bytes.readableBytes > 0 else { return }
+        context.fireChannelRead(answered ? wrapInboundOut(bytes) : data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), routed > 0 { routed -= 1 }
-        context.write(data, promise: promise)
-    }
-
-    /// The check a plain HTTP/1.1 `GET` (not an upgrade, no `Expect`) asks for, if it is one.
-    static func check(_ head: HTTPRequestHead) -> Check? {
-        guard head.method == .GET, head.version == .http1_1, !head.headers.contains(name: "Upgrade"), !head.headers.contains(name: "Expect") else {
-            return nil
-        }
-        var path = head.uri.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)[0]
-        if path.count > 1, path.last == UInt8(ascii: "/") { path = path.dropLast() }
-        if path.elementsEqual("/healthz".utf8) { return .alive }
-        if path.elementsEqual("/readyz".utf8) { return .ready }
-        return nil
-    }
-
-    private func respond(_ context: ChannelHandlerContext, _ check: Check, requestID: String, arrived: ContinuousClock.Instant, close: Bool) {
-        let body = check.body
-        var headers = HTTPHeaders([
-            ("Content-Type", Self.contentType), ("Content-Length", String(body.readableBytes)), ("X-Request-Id", requestID),
-            ("Date", HTTPDate.now()), ("Server", Gateway.serverName),
-        ])
-        if close { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        if close {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+    private func respond(
+        _ context: ChannelHandlerContext, _ request: HealthCheckRequest, arrived: ContinuousClock.Instant, promise: EventLoopPromise<Void>?
+    ) {
+        let requestID = APIErrorMiddleware.requestID(given: request.requestID)
+        let body = request.check.body
+        var response = context.channel.allocator.buffer(capacity: 256)
+        response.writeString("HTTP/1.1 200 OK\r\nContent-Type: \(Self.contentType)\r\nContent-Length: \(body.utf8.count)\r\n")
+        response.writeString("X-Request-Id: \(requestID)\r\nDate: \(HTTPDate.now())\r\nServer: \(Gateway.serverName)\r\n")
+        if request.close { response.writeString("Connection: close\r\n") }
+        response.writeString("\r\n")
+        response.writeString(body)
+        context.write(wrapOutboundOut(response), promise: promise)
         let duration = ContinuousClock.now - arrived
-        configuration.metrics.recordRequest(route: check.route, method: "GET", status: 200, duration: duration)
+        configuration.metrics.recordRequest(route: request.check.route, method: "GET", status: 200, duration: duration)
         APIErrorMiddleware.logRequest(
-            configuration.logger, method: "GET", path: check.route, status: 200, duration: duration, requestID: requestID)
+            configuration.logger, method: "GET", path: request.check.route, status: 200, duration: duration, requestID: requestID)
     }
 }
 

@@ -49,6 +49,12 @@ final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.fireChannelRead(data)
     }
 
+    /// A health check answered in front of the decoder (``HealthCheckHandler``) was a request too.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is HealthCheckHandler.Answered { becameIdle(context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
         context.write(data, promise: promise)
