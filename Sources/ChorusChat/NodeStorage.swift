@@ -75,7 +75,7 @@ public final class NodeStorage: Sendable {
     ) throws -> (NodeStorage, Recovery) {
         let started = ContinuousClock.now
         let lock = try DataDirectoryLock.acquire(directory: configuration.dataDirectory, nodeName: nodeName)
-        let store = try HistoryStore(path: configuration.storePath)
+        let store = try HistoryStore(path: configuration.storePath, durable: configuration.fsync != .none)
         let covered = try store.coveredLSN()
         try indexUnindexedChannels(in: store, logger: logger)
         // Users stay in memory; channels are loaded from the store only when the WAL tail touches

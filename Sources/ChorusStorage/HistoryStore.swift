@@ -12,10 +12,20 @@ public final class HistoryStore: Sendable {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the store at `path`.
-    public init(path: String) throws {
+    ///
+    /// `durable` (the default) makes every transaction durable at its commit (`PRAGMA synchronous
+    /// = FULL` on the writer): a checkpoint's transaction is followed by the deletion of the WAL
+    /// segments it covers, so an OS crash or power loss that undid a committed checkpoint would
+    /// lose what those segments held. GRDB opens a pool at `NORMAL`, which in WAL mode leaves
+    /// commits to SQLite's own checkpoints to sync. A node whose WAL does not sync (`fsync:
+    /// none`) keeps `NORMAL`: it promises nothing across an OS crash.
+    public init(path: String, durable: Bool = true) throws {
         var configuration = Configuration()
         configuration.label = "chorus.store"
         pool = try DatabasePool(path: path, configuration: configuration)
+        if durable {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(

@@ -1,9 +1,10 @@
 import ChorusActorSystem
 @testable import ChorusChat
 import ChorusModel
-import ChorusStorage
+@testable import ChorusStorage
 import ChorusTestSupport
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -139,6 +140,18 @@ struct DurabilityTests {
             #expect(next.id > last.id)
             #expect(next.seq > last.seq)
             reopened.close()
+        }
+    }
+
+    @Test("the store's commits are synced when the WAL's are, since a checkpoint deletes the segments it covers", arguments: [
+        (FsyncPolicy.always, 2), (.interval(milliseconds: 50), 2), (.none, 1),
+    ])
+    func storeSyncsLikeTheWAL(_ fsync: FsyncPolicy, _ synchronous: Int) async throws {
+        try await withDataDirectory { directory in
+            let (storage, _) = try NodeStorage.open(.init(dataDirectory: directory, fsync: fsync))
+            defer { storage.close() }
+            // 2 is FULL (each commit synced), 1 NORMAL (GRDB's default in WAL mode: left to SQLite's own checkpoints).
+            #expect(try storage.store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == synchronous)
         }
     }
 
