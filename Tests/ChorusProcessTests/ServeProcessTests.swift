@@ -1,3 +1,4 @@
+import ChorusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -39,7 +40,13 @@ struct ServeProcessTests {
             let forged = try await client.get("/v1/channels", headers: [.authorization: "Bearer \(try await token(["--user", "alice"], secret: "other"))"])
             #expect(forged.status == .unauthorized)
         }
-        #expect(try await server.stop(signal: SIGTERM) == 0)
+        // A probe's connection, kept alive, that has carried only health checks (answered in
+        // front of the HTTP decoder): the graceful stop closes it and does not wait for it.
+        let probe = try RawHTTPConnection(port: port)
+        try probe.write("GET /healthz HTTP/1.1\r\nHost: chorus\r\n\r\n")
+        #expect(try await probe.response().status == 200)
+        #expect(try await server.stop(signal: SIGTERM, timeout: .seconds(10)) == 0)
+        #expect(try await probe.closedByServer())
     }
 
     @Test("without CHORUS_JWT_SECRET, serve warns and prints a working secret")
