@@ -1,3 +1,4 @@
+import ChorusCluster
 import ChorusModel
 import Foundation
 import ServiceLifecycle
@@ -93,7 +94,7 @@ public struct ChatTask: Sendable, Codable, Equatable {
 }
 
 /// The tasks of this node, in memory and (with a data directory) one JSON file each in
-/// `<data_dir>/tasks/`, written atomically on every change.
+/// `<data_dir>/tasks/`, written and synced (``DurableFile``) on every change.
 public final class ChatTaskStore: Sendable {
     private let tasks = Mutex<[String: ChatTask]>([:])
     private let directory: String?
@@ -127,7 +128,7 @@ public final class ChatTaskStore: Sendable {
     /// Keeps `task` (durably first, with a data directory).
     func save(_ task: ChatTask) throws {
         if let directory {
-            try JSONEncoder().encode(task).write(to: URL(fileURLWithPath: directory + "/" + task.id + ".json"), options: .atomic)
+            try DurableFile.write(JSONEncoder().encode(task), to: directory + "/" + task.id + ".json", in: directory)
         }
         tasks.withLock { $0[task.id] = task }
     }

@@ -1,10 +1,11 @@
+import ChorusCluster
 import Foundation
 import Synchronization
 
 /// A table of values by key that every node holds whole — channel types, app documents — with
 /// the metadata log's version it is as of (0 on a single node), kept in a JSON file
-/// (`{"<field>": {key: value}, "version": N}`) that is written before a change is visible, so it
-/// never falls behind memory.
+/// (`{"<field>": {key: value}, "version": N}`) that is written and synced (``DurableFile``) before
+/// a change is visible, so it never falls behind memory, an OS crash included.
 ///
 /// A single node changes it with ``set(_:_:)``; in a cluster the metadata log decides it and
 /// every node ``adopt(_:version:)``s the committed table (observers may be told out of order: an
@@ -69,6 +70,6 @@ final class KeptTable<Value: Codable & Equatable & Sendable>: Sendable {
         encoder.outputFormatting = .sortedKeys
         let encoded = try JSONSerialization.jsonObject(with: encoder.encode(values))
         let data = try JSONSerialization.data(withJSONObject: [field: encoded, "version": version], options: .sortedKeys)
-        try data.write(to: URL(fileURLWithPath: file), options: .atomic)
+        try DurableFile.write(data, to: file, in: (file as NSString).deletingLastPathComponent)
     }
 }

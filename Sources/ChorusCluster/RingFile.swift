@@ -55,10 +55,11 @@ public enum RaftFile {
 }
 
 /// Small files that must survive a crash once written: the new content is written beside the
-/// old, synced, renamed into place, and the directory synced, so a crash leaves the old or the
-/// new file, never a torn one.
-enum DurableFile {
-    static func write(_ data: Data, to path: String, in directory: String) throws {
+/// old (`<path>.tmp`), synced, renamed into place, and the directory synced, so a crash —
+/// an OS crash or a power loss too — leaves the old or the new file, never a torn one, and a
+/// write that returned is kept. (`Data.write(options: .atomic)` renames but syncs nothing.)
+public enum DurableFile {
+    public static func write(_ data: Data, to path: String, in directory: String) throws {
         let temporary = path + ".tmp"
         try data.write(to: URL(fileURLWithPath: temporary))
         try sync(temporary)
@@ -66,7 +67,7 @@ enum DurableFile {
         try sync(directory)
     }
 
-    static func sync(_ path: String) throws {
+    public static func sync(_ path: String) throws {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
         defer { close(descriptor) }
