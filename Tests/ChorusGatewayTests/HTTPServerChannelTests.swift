@@ -55,6 +55,7 @@ struct HTTPServerChannelTests {
                 let served = try await connection.response()
                 #expect(served.status == 200)
                 #expect(served.text == "[]")
+                #expect(served.headers["connection"] == "close")
                 #expect(try await connection.closedByServer())
             }
         }

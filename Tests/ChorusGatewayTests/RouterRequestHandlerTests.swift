@@ -51,7 +51,7 @@ struct RouterRequestHandlerTests {
                 "POST /v1/channels/\(channel)/messages HTTP/1.1\r\nHost: chorus\r\nAuthorization: Bearer \(api.token("alice"))\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n")
             let refused = try await v1.response()
-            #expect(refused.status == 413)
+            #expect(refused.status == 413 && refused.headers["connection"] == "close")
             #expect(refused.text.contains(#""code":"PAYLOAD_TOO_LARGE""#))
             #expect(try await v1.closedByServer())
 
@@ -110,7 +110,8 @@ struct RouterRequestHandlerTests {
         try await TestAPI.run(.live) { api in
             let polite = try RawHTTPConnection(port: api.client.port!)
             try polite.write("GET /v1/channels HTTP/1.1\r\nHost: chorus\r\nAuthorization: Bearer \(api.token("alice"))\r\nConnection: close\r\n\r\n")
-            #expect(try await polite.response().status == 200)
+            let answered = try await polite.response()
+            #expect(answered.status == 200 && answered.headers["connection"] == "close", "the response says it closes")
             #expect(try await polite.closedByServer())
             let check = try RawHTTPConnection(port: api.client.port!)
             try check.write("GET /healthz HTTP/1.1\r\nHost: chorus\r\nConnection: close\r\n\r\n")

@@ -27,7 +27,8 @@ import NIOHTTPTypes
 /// - **Responses** of known length (every JSON response) go out with their head in one hop to
 ///   the event loop, which the task does not wait for; a streamed body (server-sent events) is
 ///   sent as it is written (``ResponseOutput``).
-/// - **Closing.** After a request or response that says `Connection: close`; when the client
+/// - **Closing.** After a request or response that says `Connection: close` (a request's close,
+///   or a body over the limit, puts `Connection: close` in the response too); when the client
 ///   closes its side (at once if idle, else after the response); on an error (bytes that are not
 ///   HTTP get NIO's 400 first). Graceful shutdown is NIO's pipeline handler's and Hummingbird's
 ///   `HTTPConnectionStateHandler`'s: they close each connection once its response has ended. A
@@ -133,7 +134,9 @@ final class RouterRequestHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: loop)
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         jobs.yield { [respond, channel = context.channel] in
-            let response = await respond(request, channel)
+            var response = await respond(request, channel)
+            // RFC 9112 §9.6: a server closing after a response says so in it.
+            if closeAfter, !saysClose(response.headers) { response.headers[.connection] = "close" }
             let close = closeAfter || saysClose(response.headers)
             let written = await writeResponse(response) { parts, ended, wait in
                 let promise = wait ? loop.makePromise(of: Void.self) : nil
