@@ -55,6 +55,8 @@ struct ConfigurationTests {
         #expect(configuration.node.port == 9000)
         #expect(configuration.node.host == "127.0.0.1")
         #expect(configuration.chat.typingTTLSeconds == 2.5)
+        #expect(configuration.realtime.writeIntervalMilliseconds == 5)
+        #expect(try ChorusConfiguration.decode(yaml: "realtime:\n  write_interval_ms: 0\n", source: "t.yaml").realtime.writeIntervalMilliseconds == 0)
         #expect(configuration.limits == ChorusConfiguration.Limits())
         #expect(try ChorusConfiguration.decode(yaml: "", source: "empty.yaml") == ChorusConfiguration())
     }
@@ -70,6 +72,8 @@ struct ConfigurationTests {
         ("realtime:\n  heartbeat_interval_seconds: 45\n", "realtime.heartbeat_interval_seconds"),
         ("realtime:\n  outbound_buffer_bytes: 10\n", "realtime.outbound_buffer_bytes"),
         ("realtime:\n  max_sockets_per_user: many\n", "realtime.max_sockets_per_user"),
+        ("realtime:\n  write_interval_ms: -1\n", "realtime.write_interval_ms"),
+        ("realtime:\n  write_interval_ms: 1001\n", "realtime.write_interval_ms"),
         ("cluster:\n  nodes:\n    - name: a\n      cluster_address: x:1\n      client_address: x:2\n", "cluster.nodes[0].data_dir"),
         ("cluster:\n  suspect_after_ms: 40\n", "cluster.suspect_after_ms"),
     ])

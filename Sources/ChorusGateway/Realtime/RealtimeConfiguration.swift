@@ -24,6 +24,10 @@ extension ChorusConfiguration {
         public var closeTimeoutSeconds = 5.0
         /// Channels one socket may watch without being a member (public channels; default 1,000).
         public var maxWatchedChannels = 1000
+        /// The least time in milliseconds between two writes to one socket (default 5; 0 writes
+        /// every event at once). Events that reach a socket sooner after its last write wait for the
+        /// interval's end and go out in one write: busy sockets cost fewer writes, quiet ones no delay.
+        public var writeIntervalMilliseconds = 5
 
         public init() {}
 
@@ -33,6 +37,7 @@ extension ChorusConfiguration {
             case outboundBufferBytes = "outbound_buffer_bytes", slowConsumerGraceSeconds = "slow_consumer_grace_seconds"
             case resumeWindowMilliseconds = "resume_window_ms", replayEvents = "replay_events"
             case closeTimeoutSeconds = "close_timeout_seconds", maxWatchedChannels = "max_watched_channels"
+            case writeIntervalMilliseconds = "write_interval_ms"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -47,6 +52,7 @@ extension ChorusConfiguration {
             try c.update(&replayEvents, .replayEvents)
             try c.update(&closeTimeoutSeconds, .closeTimeoutSeconds)
             try c.update(&maxWatchedChannels, .maxWatchedChannels)
+            try c.update(&writeIntervalMilliseconds, .writeIntervalMilliseconds)
         }
 
         /// Checks value ranges; `source` names the file in errors.
@@ -61,6 +67,7 @@ extension ChorusConfiguration {
             try check(replayEvents >= 1, "realtime.replay_events", "must be at least 1")
             try check(closeTimeoutSeconds > 0, "realtime.close_timeout_seconds", "must be positive")
             try check(maxWatchedChannels >= 1, "realtime.max_watched_channels", "must be at least 1")
+            try check((0...1000).contains(writeIntervalMilliseconds), "realtime.write_interval_ms", "must be in [0, 1000]")
         }
     }
 }

@@ -9,6 +9,12 @@ import Synchronization
 /// the drain resumes when the socket is writable again. A delivery therefore costs one closure on
 /// the event loop (less when frames arrive together) instead of a task wake-up and an async write.
 ///
+/// **Write interval.** A socket is written at most once per ``interval``: a wake within the interval
+/// after the last write schedules the drain for the interval's end, and everything queued by then
+/// goes out in one write. A socket that hears less often than that is written at once, so only busy
+/// sockets wait, and never longer than the interval (`realtime.write_interval_ms`, docs/realtime.md).
+/// Time is the event loop's (`EventLoop.now`), so a testing loop's virtual time drives it.
+///
 /// The drain frames the queued text frames itself, copied into one buffer per drain (up to
 /// ``batchBytes``), and writes that through the socket's handler, the only one in its pipeline.
 /// The socket's handler wakes the drain when the socket is writable again and tells the session
@@ -19,11 +25,17 @@ final class SocketWriter: Sendable {
 
     private let socket: ServerWebSocket
     private let session: RealtimeSession
+    /// The least time between two writes (zero: every wake drains at once).
+    let interval: TimeAmount
     private let scheduled = Atomic<Bool>(false)
+    /// When the last drain wrote (`NIODeadline.uptimeNanoseconds` of the event loop's clock;
+    /// `UInt64.max` before the first). Written on the event loop, read by wakes on any thread.
+    private let lastWrite = Atomic<UInt64>(.max)
 
-    init(socket: ServerWebSocket, session: RealtimeSession) {
+    init(socket: ServerWebSocket, session: RealtimeSession, interval: TimeAmount = .zero) {
         self.socket = socket
         self.session = session
+        self.interval = interval
     }
 
     /// Starts hearing from the socket's handler. Throws if the socket is gone.
@@ -39,21 +51,49 @@ final class SocketWriter: Sendable {
     /// The client was heard from (on the event loop).
     func heard() { session.heard() }
 
-    /// Schedules a drain unless one is already scheduled.
+    /// Schedules a drain unless one is already scheduled: now, or at the end of the write interval.
     func wake() {
         guard claim() else { return }
-        eventLoop.execute { self.drain() }
+        let loop = eventLoop
+        if let due = due(now: loop.now) {
+            loop.scheduleTask(deadline: due) { self.drain() }
+        } else {
+            loop.execute { self.drain() }
+        }
     }
 
-    /// Wakes many writers with one task per event loop (the fan-out of one event).
+    /// Wakes many writers (the fan-out of one event) with at most two tasks per event loop: one now
+    /// for the writers whose interval has passed, one at the latest interval end of the others.
     static func wake(_ writers: [SocketWriter]) {
         var loops: [ObjectIdentifier: (loop: any EventLoop, writers: [SocketWriter])] = [:]
         for writer in writers where writer.claim() {
             loops[ObjectIdentifier(writer.eventLoop), default: (writer.eventLoop, [])].writers.append(writer)
         }
         for (loop, writers) in loops.values {
-            loop.execute { for writer in writers { writer.drain() } }
+            let now = loop.now
+            var ready: [SocketWriter] = []
+            var waiting: [SocketWriter] = []
+            var latest = now
+            for writer in writers {
+                if let due = writer.due(now: now) {
+                    waiting.append(writer)
+                    latest = max(latest, due)
+                } else {
+                    ready.append(writer)
+                }
+            }
+            if !ready.isEmpty { loop.execute { [ready] in for writer in ready { writer.drain() } } }
+            if !waiting.isEmpty { loop.scheduleTask(deadline: latest) { [waiting] in for writer in waiting { writer.drain() } } }
         }
+    }
+
+    /// When a drain woken at `now` may write, if that is later than `now`.
+    private func due(now: NIODeadline) -> NIODeadline? {
+        guard interval > .zero else { return nil }
+        let last = lastWrite.load(ordering: .relaxed)
+        guard last != .max else { return nil }
+        let due = NIODeadline.uptimeNanoseconds(last) + interval
+        return due > now ? due : nil
     }
 
     /// True if the caller must schedule the drain (none was scheduled).
@@ -76,6 +116,9 @@ final class SocketWriter: Sendable {
             context.write(NIOAny(batch), promise: nil)
             wrote = true
         }
-        if wrote { context.flush() }
+        if wrote {
+            context.flush()
+            if interval > .zero { lastWrite.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed) }
+        }
     }
 }
