@@ -57,6 +57,10 @@ struct OperationsTests {
             _ = try await bob.next()
             let second = try await api.call(.get, "/metrics", as: nil).rawBody
             #expect(try #require(Self.sample(second, "chorus_deliveries_total")) == delivered + 1)
+            // The socket's frames (hello, the events) went out in at least one write, and "two" in another.
+            let writes = try #require(Self.sample(first, "chorus_websocket_writes_total"))
+            #expect(writes >= 1)
+            #expect(try #require(Self.sample(second, "chorus_websocket_writes_total")) >= writes + 1)
             bob.close()
         }
     }

@@ -16,6 +16,7 @@ struct SocketWriterTests {
         let session: RealtimeSession
         let writer: SocketWriter
         let room = ChannelID(rawValue: 42)
+        let counters = RealtimeHub.Counters()
 
         init(interval: TimeAmount, loop: NIOAsyncTestingEventLoop = NIOAsyncTestingEventLoop()) async throws {
             channel = NIOAsyncTestingChannel(loop: loop)
@@ -24,9 +25,9 @@ struct SocketWriterTests {
             try await channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1))
             session = RealtimeSession(
                 id: "c1", user: UserID("alice")!, bufferLimit: 1 << 20, grace: .seconds(10), clock: ManualTimeSource(),
-                counters: RealtimeHub.Counters())
+                counters: counters)
             session.follow(room, .live)
-            writer = SocketWriter(socket: socket, session: session, interval: interval)
+            writer = SocketWriter(socket: socket, session: session, interval: interval, counters: counters)
             try await writer.install()
             session.attach(writer)
         }
@@ -77,6 +78,7 @@ struct SocketWriterTests {
         await socket.advance(by: .milliseconds(20))
         socket.event(5)
         #expect(try await socket.writes() == [["e5"]])
+        #expect(socket.counters.socketWrites.load(ordering: .relaxed) == 4)
     }
 
     @Test("a control frame (a heartbeat) waits for the interval like an event, and keeps its place in the queue")

@@ -104,6 +104,7 @@ public final class NodeMetrics: Sendable {
             count("websocket_slow_consumer_closes", "sessions closed (1008) for not reading their events", hub.counters.slowClosed.load(ordering: .relaxed))
             count("events_encoded", "channel events encoded into frames, once per format and edge", hub.counters.encodedEvents.load(ordering: .relaxed))
             count("deliveries", "frames queued to WebSocket sessions", hub.counters.queuedEvents.load(ordering: .relaxed))
+            count("websocket_writes", "writes of queued frames to WebSocket sockets (deliveries per write grow with realtime.write_interval_ms)", hub.counters.socketWrites.load(ordering: .relaxed))
         }
         for (kind, count) in report.actors.sorted(by: { $0.key < $1.key }) {
             registry.makeGauge(

@@ -121,7 +121,7 @@ struct RealtimeEndpoint: Sendable {
     /// forgotten) if the socket closed during the upgrade. Both APIs' sockets start this way.
     func attachWriter(_ session: RealtimeSession, socket: ServerWebSocket, logger: Logger) async -> Logger? {
         let logger = Self.logger(logger, of: session)
-        let writer = SocketWriter(socket: socket, session: session, interval: .milliseconds(Int64(configuration.writeIntervalMilliseconds)))
+        let writer = SocketWriter(socket: socket, session: session, interval: .milliseconds(Int64(configuration.writeIntervalMilliseconds)), counters: hub.counters)
         do {
             try await writer.install()
         } catch {

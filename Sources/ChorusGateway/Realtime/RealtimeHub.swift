@@ -79,6 +79,8 @@ public final class RealtimeHub: EdgeEventSink, Service {
     final class Counters: Sendable {
         let encodedEvents = Atomic<Int>(0)
         let queuedEvents = Atomic<Int>(0)
+        /// Flushes of queued frames onto sockets (one write each, unless a frame is over 64 KiB).
+        let socketWrites = Atomic<Int>(0)
         /// `RealtimeSession` objects in memory (registered or not): a leak shows here.
         let sessionObjects = Atomic<Int>(0)
         let slowClosed = Atomic<Int>(0)

@@ -25,6 +25,7 @@ final class SocketWriter: Sendable {
 
     private let socket: ServerWebSocket
     private let session: RealtimeSession
+    private let counters: RealtimeHub.Counters
     /// The least time between two writes (zero: every wake drains at once).
     let interval: TimeAmount
     private let scheduled = Atomic<Bool>(false)
@@ -32,10 +33,11 @@ final class SocketWriter: Sendable {
     /// `UInt64.max` before the first). Written on the event loop, read by wakes on any thread.
     private let lastWrite = Atomic<UInt64>(.max)
 
-    init(socket: ServerWebSocket, session: RealtimeSession, interval: TimeAmount = .zero) {
+    init(socket: ServerWebSocket, session: RealtimeSession, interval: TimeAmount = .zero, counters: RealtimeHub.Counters) {
         self.socket = socket
         self.session = session
         self.interval = interval
+        self.counters = counters
     }
 
     /// Starts hearing from the socket's handler. Throws if the socket is gone.
@@ -118,6 +120,7 @@ final class SocketWriter: Sendable {
         }
         if wrote {
             context.flush()
+            counters.socketWrites.add(1, ordering: .relaxed)
             if interval > .zero { lastWrite.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed) }
         }
     }
