@@ -33,7 +33,7 @@ final class SocketWriter: Sendable {
     /// `UInt64.max` before the first). Written on the event loop, read by wakes on any thread.
     private let lastWrite = Atomic<UInt64>(.max)
 
-    init(socket: ServerWebSocket, session: RealtimeSession, interval: TimeAmount = .zero, counters: RealtimeHub.Counters) {
+    init(socket: ServerWebSocket, session: RealtimeSession, interval: TimeAmount, counters: RealtimeHub.Counters) {
         self.socket = socket
         self.session = session
         self.interval = interval
@@ -54,15 +54,7 @@ final class SocketWriter: Sendable {
     func heard() { session.heard() }
 
     /// Schedules a drain unless one is already scheduled: now, or at the end of the write interval.
-    func wake() {
-        guard claim() else { return }
-        let loop = eventLoop
-        if let due = due(now: loop.now) {
-            loop.scheduleTask(deadline: due) { self.drain() }
-        } else {
-            loop.execute { self.drain() }
-        }
-    }
+    func wake() { Self.wake([self]) }
 
     /// Wakes many writers (the fan-out of one event) with at most two tasks per event loop: one now
     /// for the writers whose interval has passed, one at the latest interval end of the others.
