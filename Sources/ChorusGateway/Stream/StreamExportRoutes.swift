@@ -1,4 +1,5 @@
 import ChorusChat
+import ChorusCluster
 import ChorusModel
 import Crypto
 import Foundation
@@ -164,7 +165,8 @@ struct StreamExportRoutes {
         // Exports hold whole histories: only this node's user may read them.
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = task.id + ".json"
-        try JSONEncoder().encode(JSONValue.object(document)).write(to: URL(fileURLWithPath: directory + "/" + file), options: .atomic)
+        // Synced before the task says completed: an OS crash must not leave a completed task without its file.
+        try DurableFile.write(JSONEncoder().encode(JSONValue.object(document)), to: directory + "/" + file, in: directory)
         var done = task
         done.file = file
         done.status = .completed
