@@ -46,14 +46,16 @@ extension ChatNode {
         let identity = ChannelActor.identity(of: id)
         var attempt = 0
         while true {
-            guard let cluster, let owner = cluster.remoteOwner(of: identity) else { return try await withLocalChannel(id, body) }
+            guard let cluster else { return try await withLocalChannel(id, body) }
+            let routedBy = cluster.epoch
+            guard let owner = cluster.remoteOwner(of: identity) else { return try await withLocalChannel(id, body) }
             guard let proxy = try? ChannelActor.resolve(id: identity, using: actorSystem) else { throw ChatError.channelNotFound(id) }
             do {
                 return try await body(proxy)
             } catch let error as RemoteCallError where error.code == .actorNotFound {
                 throw ChatError.channelNotFound(id)
             } catch let error as RemoteCallError where error.code == .wrongOwner {
-                guard try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                guard try await refreshRing(after: error, from: owner, routedBy: routedBy, attempt: attempt) else { throw error }
                 attempt += 1
             }
         }
@@ -63,34 +65,43 @@ extension ChatNode {
         let identity = UserActor.identity(of: id)
         var attempt = 0
         while true {
-            guard let cluster, let owner = cluster.remoteOwner(of: identity) else { return try await withLocalUser(id, body) }
+            guard let cluster else { return try await withLocalUser(id, body) }
+            let routedBy = cluster.epoch
+            guard let owner = cluster.remoteOwner(of: identity) else { return try await withLocalUser(id, body) }
             do {
                 return try await body(try user(id))
             } catch let error as RemoteCallError where error.code == .actorNotFound {
                 throw ChatError.userNotFound(id)
             } catch let error as RemoteCallError where error.code == .wrongOwner {
-                guard try await refreshRing(after: error, from: owner, attempt: attempt) else { throw error }
+                guard try await refreshRing(after: error, from: owner, routedBy: routedBy, attempt: attempt) else { throw error }
                 attempt += 1
             }
         }
     }
 
-    /// After `wrongOwner` from `peer`, whether to retry: the two rings differ, and the newer one
-    /// wins. If the peer's is newer, this node adopts it; if it is older (a ring change is still
+    /// After `wrongOwner` from `peer` for a call routed by ring `routedBy`, whether to retry
+    /// (``RingRefresh``): this node's ring changed meanwhile, or the two rings differ and the newer
+    /// one wins. If the peer's is newer, this node adopts it; if it is older (a ring change is still
     /// spreading), this node gives the peer its own, as gossip would a moment later. Either way the
     /// retry needs no waiting. Gives up after a few attempts.
-    private func refreshRing(after error: RemoteCallError, from peer: String, attempt: Int) async throws -> Bool {
-        guard let cluster, let theirs = error.epoch, attempt < 5 else { return false }
-        let peerNode = try ClusterNodeActor.on(peer, using: actorSystem)
-        if theirs < cluster.epoch {
-            try await peerNode.adoptRing(cluster.description)
+    private func refreshRing(after error: RemoteCallError, from peer: String, routedBy: UInt64, attempt: Int) async throws -> Bool {
+        guard let cluster, attempt < 5 else { return false }
+        switch RingRefresh(routedBy: routedBy, ours: cluster.epoch, theirs: error.epoch) {
+        case .retry:
             return true
+        case .giveUp:
+            return false
+        case .offerOurs:
+            try await ClusterNodeActor.on(peer, using: actorSystem).adoptRing(cluster.description)
+            return true
+        case .adoptTheirs:
+            let description = try await ClusterNodeActor.on(peer, using: actorSystem).ring()
+            if cluster.adopt(description) {
+                logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
+            }
+            // Adopted, or our ring moved on by itself meanwhile: either way not the one refused.
+            return cluster.epoch != routedBy
         }
-        guard theirs > cluster.epoch else { return false }
-        let description = try await peerNode.ring()
-        guard cluster.adopt(description) else { return false }
-        logger.info("ring refreshed", metadata: ["cluster.epoch": "\(description.epoch)", "cluster.from": "\(peer)"])
-        return true
     }
 
     /// ``withChannel(_:_:)`` for a channel this node owns: counted while `body` runs. A

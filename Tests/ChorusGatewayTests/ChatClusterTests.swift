@@ -9,6 +9,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 /// Several Chorus nodes in one process, built like any node (``ChorusNode``), connected by an
@@ -218,27 +219,52 @@ struct ChatClusterTests {
         }
     }
 
+    /// Nodes 2 and 3 move to a new ring without node 1 (epoch 2; other points, so keys also move
+    /// between 2 and 3) while node 1 keeps epoch 1; returns that ring and a room created on node 3
+    /// that node 1's old ring places on node 2.
+    private func roomMovedFromNode2(_ cluster: TestCluster) async throws -> (newer: HashRing, channel: String) {
+        let newer = HashRing(nodes: ["chorus-2", "chorus-3"], virtualNodes: 512, epoch: 2)
+        cluster.placements[1].update(newer)
+        cluster.placements[2].update(newer)
+        let three = cluster.apis[2]
+        var created = try await three.createChannel("room", name: "Moved", owner: "carol")
+        let oldRing = cluster.placements[0].ring
+        for _ in 0..<200 where newer.owner(of: "channel/\(created)") != "chorus-3" || oldRing.owner(of: "channel/\(created)") != "chorus-2" {
+            created = try await three.createChannel("room", name: "Moved", owner: "carol")
+        }
+        try #require(newer.owner(of: "channel/\(created)") == "chorus-3" && oldRing.owner(of: "channel/\(created)") == "chorus-2")
+        return (newer, created)
+    }
+
     @Test("a node with a stale ring is told wrongOwner, refreshes its ring from the peer and retries transparently")
     func staleRing() async throws {
         try await TestCluster.run { cluster in
-            let (one, three) = (cluster.apis[0], cluster.apis[2])
-            // Nodes 2 and 3 move to a new ring without node 1 (epoch 2; other points, so keys also move
-            // between 2 and 3); node 1 still has epoch 1.
-            let newer = HashRing(nodes: ["chorus-2", "chorus-3"], virtualNodes: 512, epoch: 2)
-            cluster.placements[1].update(newer)
-            cluster.placements[2].update(newer)
-            // A room created on node 3 that node 1's old ring places on node 2.
-            var created = try await three.createChannel("room", name: "Moved", owner: "carol")
-            let oldRing = cluster.placements[0].ring
-            for _ in 0..<200 where newer.owner(of: "channel/\(created)") != "chorus-3" || oldRing.owner(of: "channel/\(created)") != "chorus-2" {
-                created = try await three.createChannel("room", name: "Moved", owner: "carol")
-            }
-            let channel = created
-            try #require(newer.owner(of: "channel/\(channel)") == "chorus-3" && oldRing.owner(of: "channel/\(channel)") == "chorus-2")
-            let reply = try await one.call(.get, "/v1/channels/\(channel)", as: "carol")
+            let (_, channel) = try await roomMovedFromNode2(cluster)
+            let reply = try await cluster.apis[0].call(.get, "/v1/channels/\(channel)", as: "carol")
             #expect(reply.status == .ok && reply.string("name") == "Moved", "\(reply.rawBody)")
             #expect(cluster.placements[0].epoch == 2)
             #expect(cluster.placements[0].ring.nodes == ["chorus-2", "chorus-3"])
+        }
+    }
+
+    @Test("a ring that changes while a call is out: refused with the caller's new epoch, the call is routed again by the new ring")
+    func ringChangedDuringCall() async throws {
+        try await TestCluster.run { cluster in
+            let (newer, channel) = try await roomMovedFromNode2(cluster)
+            // Node 1 routes by epoch 1 (to node 2), which refuses with epoch 2; node 1 learns epoch 2
+            // (as from the metadata log or a heartbeat) before it reads the refusal.
+            let attempts = Mutex(0)
+            let info = try await cluster.apis[0].node.withChannel(ChannelID(channel)!) { actor in
+                let attempt = attempts.withLock { $0 += 1; return $0 }
+                do {
+                    return try await actor.info(for: UserID("carol")!)
+                } catch {
+                    if attempt == 1 { cluster.placements[0].update(newer) }
+                    throw error
+                }
+            }
+            #expect(info.name == "Moved")
+            #expect(attempts.withLock { $0 } == 2, "routed by epoch 1, then by epoch 2")
         }
     }
 
