@@ -58,8 +58,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// Overrides the call timeout for remote calls made in this task.
     @TaskLocal public static var callTimeout: Duration?
     /// Makes the remote calls of functions that return nothing, made in this task, one-way: each
-    /// returns once the call is on its way, no reply comes, and the callee's errors and a call
-    /// lost with its connection go unreported. For protocols that resend on their own
+    /// returns once the call is on its way (``callTimeout`` bounds the wait for a connection), no
+    /// reply comes, and the callee's errors and a call lost with its connection go unreported. For protocols that resend on their own
     /// (replication, the metadata log): it saves each call's reply and the wake-ups it costs.
     @TaskLocal public static var oneWay = false
     /// The node this system runs on, for logs.
@@ -254,7 +254,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     private func sendOneWay(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws {
         let (transport, placement, owner) = try route(to: id, target: target)
         callStats.recordOneWay()
-        try await transport.send(owner, target: target.identifier) { callID in
+        try await transport.send(owner, target: target.identifier, timeout: Self.callTimeout ?? transport.defaultCallTimeout) { callID in
             Wire.Call(
                 id: callID, recipientKind: id.kind, recipientKey: id.key, target: target.identifier,
                 genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,

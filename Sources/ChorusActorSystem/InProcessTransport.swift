@@ -139,7 +139,7 @@ public final class InProcessTransport: ClusterTransport {
         }
     }
 
-    public func send(_ peer: String, target: String, _ makeCall: (UInt64) -> Wire.Call) async throws {
+    public func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws {
         guard let handler = network.handler(from: node, to: peer) else {
             throw RemoteCallError(.unreachable, "node \(peer) is unreachable from \(node)")
         }

@@ -144,8 +144,8 @@ public final class TCPTransport: ClusterTransport {
 
     // MARK: Calling
 
-    public func send(_ peer: String, target: String, _ makeCall: (UInt64) -> Wire.Call) async throws {
-        let connection = try await self.connection(to: peer, budget: defaultCallTimeout)
+    public func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws {
+        let connection = try await self.connection(to: peer, budget: timeout)
         try connection.send(makeCall(Wire.Call.oneWayID))
     }
 
