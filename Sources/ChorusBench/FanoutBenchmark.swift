@@ -122,8 +122,10 @@ public struct FanoutBenchmark: Sendable {
 
         // 3. Progress until the window closes; CPU is read at its edges.
         var serverCPUStart: Double?
+        var serverSwitchesStart: Int?
         var loadCPUStart = 0.0
         var serverCPUEnd: Double?
+        var serverSwitchesEnd: Int?
         var loadCPUEnd = 0.0
         var sampledStart = false
         var nextLine = start + 1_000_000_000
@@ -136,11 +138,13 @@ public struct FanoutBenchmark: Sendable {
             let at = monotonicNanos()
             if !sampledStart && at >= windowStart {
                 serverCPUStart = serverCPU()
+                serverSwitchesStart = summedOverServers(ContextSwitches.process)
                 loadCPUStart = CPUTime.current()
                 sampledStart = true
             }
             if at >= windowEnd {
                 serverCPUEnd = serverCPU()
+                serverSwitchesEnd = summedOverServers(ContextSwitches.process)
                 loadCPUEnd = CPUTime.current()
                 break
             }
@@ -168,6 +172,7 @@ public struct FanoutBenchmark: Sendable {
         // 5. The result.
         return try await result(loops: loops, stats: stats, measured: Double(windowEnd - windowStart) / 1e9,
                                 serverCPU: serverCPUStart.flatMap { s in serverCPUEnd.map { $0 - s } },
+                                serverSwitches: serverSwitchesStart.flatMap { s in serverSwitchesEnd.map { max(0, $0 - s) } },
                                 loadCPU: loadCPUEnd - loadCPUStart, memory: memory)
     }
 
@@ -225,7 +230,10 @@ public struct FanoutBenchmark: Sendable {
         return true
     }
 
-    private func result(loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, loadCPU: Double, memory: ServerMemory?) async throws -> FanoutResult {
+    private func result(
+        loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, serverSwitches: Int?, loadCPU: Double,
+        memory: ServerMemory?
+    ) async throws -> FanoutResult {
         let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
         let totals = try await gather(loops: loops, stats: stats, resetInterval: false)
         var endToEnd = LatencyHistogram()
@@ -247,7 +255,8 @@ public struct FanoutBenchmark: Sendable {
             target: target.name, endpoints: target.endpoints.map(\.description), workload: workload, measuredSeconds: measured,
             sent: totals.sent, acknowledged: totals.acked, sendErrors: totals.sendErrors, backlogSkipped: totals.backlogSkipped,
             delivered: totals.deliveredInWindow, endToEnd: endToEnd.summary, sendAck: ack.summary, delivery: check,
-            disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU, serverMemory: memory)
+            disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU, serverMemory: memory,
+            serverContextSwitches: serverSwitches)
     }
 
     private func progressLine(_ s: LoadCounts, previous: LoadCounts, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {

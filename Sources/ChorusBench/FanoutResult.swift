@@ -29,12 +29,15 @@ public struct FanoutResult: Sendable, Codable {
     public var loadGeneratorCPUSeconds: Double
     /// The server's memory through the setup (nil if it is not ours to read).
     public var serverMemory: ServerMemory?
+    /// The server's context switches in the measured window, all threads of all nodes (nil if it is
+    /// not ours to read).
+    public var serverContextSwitches: Int?
 
     public init(
         target: String, endpoints: [String], workload: FanoutWorkload, measuredSeconds: Double, sent: Int,
         acknowledged: Int, sendErrors: [String: Int], backlogSkipped: Int, delivered: Int, endToEnd: LatencySummary,
         sendAck: LatencySummary, delivery: DeliveryCheck, disconnects: Int, serverCPUSeconds: Double?,
-        loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil
+        loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil, serverContextSwitches: Int? = nil
     ) {
         self.target = target
         self.endpoints = endpoints
@@ -52,6 +55,7 @@ public struct FanoutResult: Sendable, Codable {
         self.serverCPUSeconds = serverCPUSeconds
         self.loadGeneratorCPUSeconds = loadGeneratorCPUSeconds
         self.serverMemory = serverMemory
+        self.serverContextSwitches = serverContextSwitches
     }
 
     enum CodingKeys: String, CodingKey {
@@ -60,6 +64,7 @@ public struct FanoutResult: Sendable, Codable {
         case endToEnd = "end_to_end", sendAck = "send_ack", delivery, disconnects
         case serverCPUSeconds = "server_cpu_s", loadGeneratorCPUSeconds = "load_generator_cpu_s"
         case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up", serverMemory = "server_memory"
+        case serverContextSwitches = "server_context_switches", serverContextSwitchesPerMessage = "server_context_switches_per_message"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -83,6 +88,8 @@ public struct FanoutResult: Sendable, Codable {
         try c.encode(serverCPUPerMillion, forKey: .serverCPUPerMillion)
         try c.encode(keptUp, forKey: .keptUp)
         try c.encodeIfPresent(serverMemory, forKey: .serverMemory)
+        try c.encodeIfPresent(serverContextSwitches, forKey: .serverContextSwitches)
+        try c.encodeIfPresent(serverContextSwitchesPerMessage, forKey: .serverContextSwitchesPerMessage)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -98,7 +105,8 @@ public struct FanoutResult: Sendable, Codable {
             delivery: try c.decode(DeliveryCheck.self, forKey: .delivery), disconnects: try c.decode(Int.self, forKey: .disconnects),
             serverCPUSeconds: try c.decodeIfPresent(Double.self, forKey: .serverCPUSeconds),
             loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds),
-            serverMemory: try c.decodeIfPresent(ServerMemory.self, forKey: .serverMemory))
+            serverMemory: try c.decodeIfPresent(ServerMemory.self, forKey: .serverMemory),
+            serverContextSwitches: try c.decodeIfPresent(Int.self, forKey: .serverContextSwitches))
     }
 
     /// Deliveries inside the window per second.
@@ -110,6 +118,13 @@ public struct FanoutResult: Sendable, Codable {
     public var serverCPUPerMillion: Double? {
         guard let serverCPUSeconds, delivered > 0 else { return nil }
         return serverCPUSeconds / Double(delivered) * 1_000_000
+    }
+
+    /// Server context switches per message delivered in the window (its deliveries divided by the
+    /// subscribers of a channel).
+    public var serverContextSwitchesPerMessage: Double? {
+        guard let serverContextSwitches, delivered > 0 else { return nil }
+        return Double(serverContextSwitches) / (Double(delivered) / Double(workload.subscribersPerChannel))
     }
 
     /// Deliveries kept pace with the offered load: at least 95% of the expected rate arrived inside the

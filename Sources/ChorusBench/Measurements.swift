@@ -86,6 +86,31 @@ public enum CPUTime {
     }
 }
 
+/// Context switches of processes: each time one of their threads left its core, waiting (a lock,
+/// a sleep, I/O) or preempted. On a shared machine they vary far less between runs than CPU
+/// time does, and most of a request's CPU beyond its own work is paid per switch.
+public enum ContextSwitches {
+    /// Voluntary plus involuntary switches of every thread of process `pid` now
+    /// (`/proc/<pid>/task/*/status`), nil if it is gone. A thread that exits takes its count with it.
+    public static func process(_ pid: Int32) -> Int? {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        return threads.reduce(0) { total, thread in
+            let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)
+            return total + (text.flatMap(parseStatus) ?? 0)
+        }
+    }
+
+    /// `voluntary_ctxt_switches` plus `nonvoluntary_ctxt_switches` of a `status` file.
+    public static func parseStatus(_ text: String) -> Int? {
+        var total: Int?
+        for line in text.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
+            guard let count = Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") else { return nil }
+            total = (total ?? 0) + count
+        }
+        return total
+    }
+}
+
 /// The load generator's monotonic clock in nanoseconds; payloads carry it, so sender and subscriber agree.
 @inline(__always)
 public func monotonicNanos() -> UInt64 {

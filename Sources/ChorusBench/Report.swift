@@ -41,6 +41,9 @@ public enum Report {
         } else {
             rows.append(("server CPU", "not measured (the server is not a child of this run)"))
         }
+        if let switches = r.serverContextSwitchesPerMessage {
+            rows.append(("server switches", "\(fixed(switches, 1)) context switches per message (all threads; steadier than CPU time on a shared machine)"))
+        }
         if let memory = r.serverMemory {
             let mib = { (bytes: Int) in fixed(Double(bytes) / 1_048_576, 1) }
             rows.append((
@@ -90,6 +93,7 @@ public enum Report {
             return fixed(b / a, 2) + "×"
         }
         text += "\(peer.target) ÷ chorus: server CPU per delivery \(ratio(chorus.serverCPUPerMillion, peer.serverCPUPerMillion)), "
+        text += "context switches per message \(ratio(chorus.serverContextSwitchesPerMessage, peer.serverContextSwitchesPerMessage)), "
         text += "p50 \(ratio(chorus.endToEnd.p50, peer.endToEnd.p50)), p99 \(ratio(chorus.endToEnd.p99, peer.endToEnd.p99)), "
         text += "delivered/s \(ratio(chorus.deliveredPerSecond, peer.deliveredPerSecond))"
         if chorus.workload.rate != peer.workload.rate || chorus.workload.subscribersPerChannel != peer.workload.subscribersPerChannel {

@@ -38,6 +38,20 @@ import Testing
         #expect(CPUTime.process(-5) == nil)
     }
 
+    @Test("context switches: voluntary plus involuntary of each thread; a thread that sleeps adds at least one")
+    func contextSwitchesFromProc() async throws {
+        let status = "Name:\tchorus\nThreads:\t4\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n"
+        #expect(ContextSwitches.parseStatus(status) == 127)
+        #expect(ContextSwitches.parseStatus("Name:\tx\n") == nil)
+        #expect(ContextSwitches.parseStatus("voluntary_ctxt_switches:\tmany\n") == nil)
+        #expect(ContextSwitches.process(-5) == nil)
+        let before = try #require(ContextSwitches.process(getpid()))
+        // Each blocking wait takes a thread off its core at least once.
+        for _ in 0..<5 { usleep(1_000) }
+        let after = try #require(ContextSwitches.process(getpid()))
+        #expect(after >= before + 5)
+    }
+
     @Test func reportNumbers() {
         #expect(Report.grouped(0) == "0")
         #expect(Report.grouped(999) == "999")
@@ -91,21 +105,28 @@ import Testing
     }
 
     @Test func costPerMillionDeliveriesAndKeepingUp() {
-        let r = result(rate: 100, delivered: 10_000, p99: 5)
+        var r = result(rate: 100, delivered: 10_000, p99: 5)
         #expect(r.deliveredPerSecond == 1_000)
         #expect(r.serverCPUPerMillion == 200)
+        #expect(r.serverContextSwitchesPerMessage == nil)
+        r.serverContextSwitches = 15_000  // 1,000 messages to 10 subscribers each
+        #expect(r.serverContextSwitchesPerMessage == 15)
+        #expect(Report.table(r).contains("15.0 context switches per message"))
         #expect(r.keptUp)
         #expect(!result(rate: 100, delivered: 9_000, p99: 5).keptUp)
     }
 
     @Test func resultsSurviveJSON() throws {
-        let r = result(rate: 100, delivered: 10_000, p99: 5)
+        var r = result(rate: 100, delivered: 10_000, p99: 5)
+        r.serverContextSwitches = 15_000
         let data = try JSONEncoder().encode(BenchReport(runs: [r], kneeRate: 100))
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.contains(#""server_cpu_s_per_million_deliveries":200"#))
+        #expect(text.contains(#""server_context_switches":15000"#) && text.contains(#""server_context_switches_per_message":15"#))
         #expect(text.contains(#""p99_9_ms":5"#))
         let back = try JSONDecoder().decode(BenchReport.self, from: data)
         #expect(back.runs.first?.delivered == 10_000)
+        #expect(back.runs.first?.serverContextSwitches == 15_000)
         #expect(back.kneeRate == 100)
     }
 
@@ -120,7 +141,11 @@ import Testing
         var peer = result(rate: 100, delivered: 10_000, p99: 10)
         peer.target = "mosquitto"
         peer.serverCPUSeconds = 1
-        let text = Report.comparison(chorus: result(rate: 100, delivered: 10_000, p99: 5), peer: peer)
+        peer.serverContextSwitches = 30_000
+        var chorus = result(rate: 100, delivered: 10_000, p99: 5)
+        chorus.serverContextSwitches = 10_000
+        let text = Report.comparison(chorus: chorus, peer: peer)
+        #expect(text.contains("context switches per message 3.00×"))
         #expect(text.contains("chorus"))
         #expect(text.contains("mosquitto"))
         #expect(text.contains("server CPU per delivery 0.50×"))
