@@ -59,8 +59,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     @TaskLocal public static var callTimeout: Duration?
     /// Makes the remote calls of functions that return nothing, made in this task, one-way: each
     /// returns once the call is on its way (``callTimeout`` bounds the wait for a connection), no
-    /// reply comes, and the callee's errors and a call lost with its connection go unreported. For protocols that resend on their own
-    /// (replication, the metadata log): it saves each call's reply and the wake-ups it costs.
+    /// reply comes, and the callee's errors and a call lost with its connection go unreported.
+    /// For protocols that resend on their own (replication, the metadata log): it saves each
+    /// call's reply and the wake-ups it costs.
     @TaskLocal public static var oneWay = false
     /// The node this system runs on, for logs.
     public let nodeName: String
