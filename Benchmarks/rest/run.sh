@@ -71,12 +71,15 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$NGINX_PORT/healthz" >/dev/null && break; sleep 0.1; done
 
-cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }   # user and system clock ticks (1/100 s)
+# User and system clock ticks (1/100 s), and the context switches of all the process's threads.
+cpu() {
+    echo "$(awk '{print $14, $15}' "/proc/$1/stat") $(cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ {s += $2} END {print s + 0}')"
+}
 # nginx's worker is a child of its master; count both.
 nginx_cpu() {
-    local user=0 system=0 u s
-    for p in $NGINX $(pgrep -P "$NGINX"); do read -r u s < <(cpu "$p"); user=$((user + u)); system=$((system + s)); done
-    echo "$user $system"
+    local user=0 system=0 switches=0 u s w
+    for p in $NGINX $(pgrep -P "$NGINX"); do read -r u s w < <(cpu "$p"); user=$((user + u)); system=$((system + s)); switches=$((switches + w)); done
+    echo "$user $system $switches"
 }
 token() { "$CHORUS" token --user "$1" --ttl 0; }
 ALICE=$(token alice)
@@ -105,18 +108,20 @@ measure() {  # NAME PID-FUNCTION CONNECTIONS URL [SCRIPT]
         perf record -e cpu-clock -F 2000 -g -p "$NODE" -o "$OUT/$name.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
         perf=$!
     fi
-    local user0 system0 user1 system1
-    read -r user0 system0 < <($cpufn)
+    local user0 system0 switches0 user1 system1 switches1
+    read -r user0 system0 switches0 < <($cpufn)
     wrk "${args[@]}" -d"${DURATION}s" "$url" >"$OUT/$name.txt"
-    read -r user1 system1 < <($cpufn)
+    read -r user1 system1 switches1 < <($cpufn)
     local requests=$(awk '/requests in/ {print $1}' "$OUT/$name.txt")
     [ -n "$perf" ] && wait "$perf"
     # User and kernel time apart: this shared host's noise is mostly in the kernel's (wake-ups).
-    printf '%-28s %9s req  %9.0f req/s  p50 %8s  p99 %8s  server CPU/req %7.1f µs (user %5.1f, kernel %5.1f)\n' "$name" "$requests" \
+    # Context switches per request vary far less between runs than CPU time.
+    printf '%-28s %9s req  %9.0f req/s  p50 %8s  p99 %8s  server CPU/req %7.1f µs (user %5.1f, kernel %5.1f)  switches/req %5.2f\n' "$name" "$requests" \
         "$(echo "$requests / $DURATION" | bc -l)" \
         "$(awk '$1 == "50%" {print $2}' "$OUT/$name.txt")" "$(awk '$1 == "99%" {print $2}' "$OUT/$name.txt")" \
         "$(echo "($user1 + $system1 - $user0 - $system0) * 10000 / $requests" | bc -l)" \
-        "$(echo "($user1 - $user0) * 10000 / $requests" | bc -l)" "$(echo "($system1 - $system0) * 10000 / $requests" | bc -l)"
+        "$(echo "($user1 - $user0) * 10000 / $requests" | bc -l)" "$(echo "($system1 - $system0) * 10000 / $requests" | bc -l)" \
+        "$(echo "($switches1 - $switches0) / $requests" | bc -l)"
 }
 node_cpu() { cpu "$NODE"; }
 echo "== $DURATION s a row (node pid $NODE, nginx pid $NGINX)"
