@@ -52,10 +52,8 @@ struct ReplicationContext: Sendable {
 }
 
 /// Sends replication messages to peers, in order per peer: one sending task per peer takes
-/// everything queued and sends it as one one-way call (``ClusterActorSystem/oneWay``): the
-/// machines' own messages acknowledge, so a reply to each call would only cost the two nodes
-/// wake-ups. A message that cannot be sent, or is lost with its connection, is dropped: the
-/// machines resend on their ticks.
+/// everything queued and sends it as one call, and waits for it before the next. A message that
+/// cannot be sent is dropped: the machines resend on their ticks.
 final class ReplicaSender: Sendable {
     private let actorSystem: ClusterActorSystem
     private let logger: Logger
@@ -92,9 +90,7 @@ final class ReplicaSender: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 let node = try ChatNodeActor.resolve(id: ChatNodeActor.identity(of: peer), using: actorSystem)
-                try await ClusterActorSystem.$oneWay.withValue(true) {
-                    try await node.replicate(ReplicaEnvelopes(batch), from: actorSystem.nodeName)
-                }
+                try await node.replicate(ReplicaEnvelopes(batch), from: actorSystem.nodeName)
             } catch {
                 logger.debug("replication messages not delivered", metadata: ["cluster.peer": "\(peer)", "error": "\(error)"])
             }
