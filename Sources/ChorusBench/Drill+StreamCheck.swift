@@ -55,6 +55,21 @@ extension Drill {
             return result
         }
 
+        /// What a subscriber with gaps missed, for a person tracing it: each missing seq with the
+        /// seqs that arrived just before and after it on the sockets, and how many were reloaded.
+        public static func gapReport(delivered: [UInt64], reloaded: Set<UInt64>, expected: [UInt64], subscriber: String) -> String {
+            let seen = Set(delivered)
+            let missing = expected.filter { !seen.contains($0) && !reloaded.contains($0) }.sorted()
+            let shown = missing.prefix(5).map { seq in
+                let before = delivered.last { $0 < seq }.map(String.init) ?? "none"
+                let after = delivered.first { $0 > seq }.map(String.init) ?? "none"
+                return "\(seq) (delivered before: \(before), after: \(after))"
+            }
+            let more = missing.count > shown.count ? ", and \(missing.count - shown.count) more" : ""
+            return "stream gap: \(subscriber) missed seq \(shown.joined(separator: ", "))\(more); "
+                + "\(delivered.count) delivered, \(reloaded.count) reloaded"
+        }
+
         /// Sums over subscribers.
         public static func + (a: StreamCheck, b: StreamCheck) -> StreamCheck {
             StreamCheck(

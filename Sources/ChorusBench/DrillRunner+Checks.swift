@@ -45,11 +45,17 @@ extension Drill.Session {
             thisRound.divergent += divergent
             cumulative.divergent += divergent
         }
-        for subscriber in subscribers {
+        for (index, subscriber) in subscribers.enumerated() {
             let state = subscriber.snapshot
             let history = reference[subscriber.room]
-            cumulative.stream = cumulative.stream
-                + Drill.StreamCheck.check(delivered: state.delivered, reloaded: state.reloaded, expected: history.map(\.seq))
+            let check = Drill.StreamCheck.check(delivered: state.delivered, reloaded: state.reloaded, expected: history.map(\.seq))
+            cumulative.stream = cumulative.stream + check
+            if check.gaps > 0 {
+                progress(
+                    Drill.StreamCheck.gapReport(
+                        delivered: state.delivered, reloaded: state.reloaded, expected: history.map(\.seq),
+                        subscriber: "subscriber \(index) of room \(subscriber.room) (channel \(rooms[subscriber.room].id), first on \(names[index % names.count]))"))
+            }
             thisRound.stream = thisRound.stream
                 + Drill.StreamCheck.check(
                     delivered: state.delivered, reloaded: state.reloaded, expected: history.filter(isThisRound).map(\.seq), countUnexpected: false)

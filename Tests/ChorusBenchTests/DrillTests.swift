@@ -120,6 +120,14 @@ private func history(_ acks: [Drill.Ack]) -> [Drill.HistoryEntry] {
         #expect(!check.passed)
     }
 
+    @Test func aGapReportNamesEachMissingSeqAndItsNeighbours() {
+        let report = Drill.StreamCheck.gapReport(delivered: [2, 8, 10], reloaded: [6], expected: [2, 4, 6, 8, 10, 12], subscriber: "subscriber 3")
+        #expect(
+            report == "stream gap: subscriber 3 missed seq 4 (delivered before: 2, after: 8), 12 (delivered before: 10, after: none); 3 delivered, 1 reloaded")
+        let many = Drill.StreamCheck.gapReport(delivered: [], reloaded: [], expected: Array(1...7), subscriber: "s")
+        #expect(many.contains("5 (delivered before: none, after: none), and 2 more"))
+    }
+
     @Test func catchesADuplicate() {
         let check = Drill.StreamCheck.check(delivered: [2, 4, 4, 6], reloaded: [], expected: [2, 4, 6])
         #expect(check.duplicates == 1)
