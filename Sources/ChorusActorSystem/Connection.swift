@@ -11,19 +11,20 @@ import Synchronization
 /// calls are handed on from there (``InboundCalls`` decides where each starts). `send` queues a frame and, when the state says so, schedules one
 /// write-and-flush on the event loop, which takes everything that accumulated meanwhile. One
 /// event-loop timer per connection sweeps expired calls and sends the keepalive `ping` (only when
-/// nothing else was written for a keepalive interval): every 20 ms while calls wait for replies
-/// (a timer per call would wake the event loop once more per call), every half keepalive interval
-/// while none do (an idle cluster's connections woke their event loops 50 times a second). A
-/// `ping` is answered from the event loop too, so neither waits for a busy actor. When the
-/// connection ends, every waiting call fails at once.
+/// nothing else was written for a keepalive interval). It runs when something falls due: the
+/// earliest deadline of a waiting call, or a keepalive interval after the last write (a timer per
+/// call would wake the event loop once more per call; a fixed period woke each connection's loop
+/// 40–50 times a second, busy or idle). A call whose deadline comes before the next sweep moves
+/// the sweep earlier. A `ping` is answered from the event loop too, so neither waits for a busy
+/// actor. When the connection ends, every waiting call fails at once.
 final class Connection: Sendable {
     private typealias State = ConnectionState<CheckedContinuation<Wire.Reply.Result, any Error>, CheckedContinuation<Void, any Error>>
 
-    /// How often expired calls are swept while calls wait for replies.
-    static let sweepInterval = TimeAmount.milliseconds(20)
-
     private let state: Mutex<State>
+    /// The next sweep (on the event loop), and when it runs: nanoseconds on the transport's clock,
+    /// `Int64.min` while none is scheduled. Callers on any thread read the time without a lock.
     private let sweeper = Mutex<Scheduled<Void>?>(nil)
+    private let sweepAt = Atomic<Int64>(.min)
     private let onCall: @Sendable (Wire.Call, String, Connection) -> Void
     let channel: any Channel
     private let logger: Logger
@@ -56,27 +57,52 @@ final class Connection: Sendable {
     func start() {
         guard let hello = state.withLock({ $0.start() }) else { return }
         send(hello)
-        scheduleSweep(in: Self.sweepInterval)
+        let now = clock.now()
+        scheduleSweep(at: state.withLock { $0.nextSweep(now: now, keepalive: keepalive) }, now: now)
     }
 
-    /// Fails expired calls and sends a due `ping`, then schedules the next sweep (on the event loop).
+    /// Fails expired calls and sends a due `ping`, then schedules the next sweep for when
+    /// something falls due (on the event loop). The peer hears something at least every keepalive
+    /// interval (and the timer's lateness), well inside its suspicion timeout.
     private func sweep() {
+        sweepAt.store(.min, ordering: .relaxed)  // this one ran
         let now = clock.now()
-        let (expired, ping, waiting, open) = state.withLock { state in
-            (state.expire(now: now), state.keepalive(now: now, every: keepalive), state.hasPendingCalls, state.isOpen)
+        let (expired, ping, next, open) = state.withLock { state in
+            let expired = state.expire(now: now)
+            let ping = state.keepalive(now: now, every: keepalive)
+            return (expired, ping, state.nextSweep(now: now, keepalive: keepalive), state.isOpen)
         }
         for (caller, error) in expired { caller.resume(throwing: error) }
         if let ping, keepalivesOn.enabled { send(ping) }
-        // Idle, half a keepalive interval: the peer hears something at least every 1.5 intervals
-        // (a ping goes once nothing was written for one), well inside its suspicion timeout. A
-        // call that starts meanwhile is first swept that much late (its deadline is seconds
-        // away), then every `sweepInterval`.
-        if open { scheduleSweep(in: waiting ? Self.sweepInterval : TimeAmount(keepalive / 2)) }
+        if open { scheduleSweep(at: next, now: now) }
     }
 
-    private func scheduleSweep(in delay: TimeAmount) {
-        let next = channel.eventLoop.scheduleTask(in: delay) { self.sweep() }
-        sweeper.withLock { $0 = next }
+    /// Schedules the sweep for `due` (at least a millisecond from `now`), replacing the one
+    /// scheduled before (on the event loop).
+    private func scheduleSweep(at due: Duration, now: Duration) {
+        let delay = max(due - now, .milliseconds(1))
+        if sweepAt.load(ordering: .relaxed) != .min { sweeper.withLock { $0 }?.cancel() }
+        let task = channel.eventLoop.scheduleTask(in: TimeAmount(delay)) { self.sweep() }
+        sweeper.withLock { $0 = task }
+        sweepAt.store(Self.nanoseconds(now + delay), ordering: .relaxed)
+    }
+
+    /// A call waiting until `deadline` began: the sweep moves earlier if it would run after it.
+    /// (While a sweep runs, none is scheduled: checked again on the event loop, after it.)
+    private func sweep(before deadline: Duration) {
+        let due = Self.nanoseconds(deadline)
+        let scheduled = sweepAt.load(ordering: .relaxed)
+        if scheduled != .min, scheduled <= due { return }
+        channel.eventLoop.execute {
+            let at = self.sweepAt.load(ordering: .relaxed)
+            guard at == .min || due < at else { return }
+            self.scheduleSweep(at: deadline, now: self.clock.now())
+        }
+    }
+
+    private static func nanoseconds(_ time: Duration) -> Int64 {
+        let (seconds, attoseconds) = time.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     // MARK: Receiving (on the event loop)
@@ -147,7 +173,9 @@ final class Connection: Sendable {
         let deadline = clock.now() + timeout
         return try await withCheckedThrowingContinuation { continuation in
             switch state.withLock({ $0.beginCall(continuation, target: target, deadline: deadline) }) {
-            case .success(let id): send(.call(makeCall(id)))
+            case .success(let id):
+                send(.call(makeCall(id)))
+                sweep(before: deadline)
             case .failure(let error): continuation.resume(throwing: error)
             }
         }

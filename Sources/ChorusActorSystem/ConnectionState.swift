@@ -172,6 +172,12 @@ struct ConnectionState<Caller, Opener> {
     /// Whether any call waits for its reply.
     var hasPendingCalls: Bool { !pending.isEmpty }
 
+    /// When the shell's sweeper must run next, seen at `now`: the earliest deadline of a waiting
+    /// call, or when a keepalive falls due (`interval` after the last write), whichever is first.
+    func nextSweep(now: Duration, keepalive interval: Duration) -> Duration {
+        pending.values.reduce((lastWritten ?? now) + interval) { min($0, $1.deadline) }
+    }
+
     /// Removes the calls whose deadline is at or before `now`; each fails with `timeout`.
     mutating func expire(now: Duration) -> [(Caller, RemoteCallError)] {
         let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }

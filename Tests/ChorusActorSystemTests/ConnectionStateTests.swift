@@ -196,4 +196,24 @@ struct ConnectionStateTests {
         let closed = a.keepalive(now: t0 + .seconds(1), every: .milliseconds(100))
         #expect(closed == nil)
     }
+
+    @Test("the next sweep: a keepalive interval after the last write, or a waiting call's deadline if that comes first")
+    func nextSweep() {
+        var state = established()
+        let interval = Duration.milliseconds(100)
+        #expect(state.nextSweep(now: t0, keepalive: interval) == t0 + interval, "nothing written yet: an interval from now")
+        _ = state.enqueue([1])
+        _ = state.takeOutgoing(now: t0 + .milliseconds(30))
+        #expect(state.nextSweep(now: t0 + .milliseconds(50), keepalive: interval) == t0 + .milliseconds(130))
+        _ = state.beginCall(1, target: "later", deadline: t0 + .seconds(5))
+        #expect(state.nextSweep(now: t0 + .milliseconds(50), keepalive: interval) == t0 + .milliseconds(130))
+        _ = state.beginCall(2, target: "soon", deadline: t0 + .milliseconds(80))
+        _ = state.beginCall(3, target: "sooner", deadline: t0 + .milliseconds(60))
+        #expect(state.nextSweep(now: t0 + .milliseconds(50), keepalive: interval) == t0 + .milliseconds(60))
+        _ = state.expire(now: t0 + .milliseconds(80))
+        #expect(state.nextSweep(now: t0 + .milliseconds(80), keepalive: interval) == t0 + .milliseconds(130))
+        // A ping is a write: the next one is due an interval after it.
+        _ = state.keepalive(now: t0 + .milliseconds(130), every: interval)
+        #expect(state.nextSweep(now: t0 + .milliseconds(130), keepalive: interval) == t0 + .milliseconds(230))
+    }
 }

@@ -139,9 +139,11 @@ struct TransportTests {
 
     /// Node `a` calling node `b`, which hosts `echo/1`: `body` gets both systems, the local actor
     /// on `b` and `a`'s proxy of it. Both transports are shut down afterwards, even when it throws.
-    func withPair(clock: TransportClock = .continuous, _ body: (ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void) async throws {
-        let (a, _) = try await node("a", clock: clock)
-        let (b, portB) = try await node("b", clock: clock)
+    func withPair(
+        clock: TransportClock = .continuous, keepalive: Duration = .milliseconds(100), _ body: (ClusterActorSystem, ClusterActorSystem, Echo, Echo) async throws -> Void
+    ) async throws {
+        let (a, _) = try await node("a", clock: clock, keepalive: keepalive)
+        let (b, portB) = try await node("b", clock: clock, keepalive: keepalive)
         try await stopping([a, b]) {
             a.setPeers(["b": PeerAddress(host: "127.0.0.1", port: portB)])
             let local = b.withIdentity(Self.echoID) { Echo(actorSystem: b) }
@@ -162,7 +164,8 @@ struct TransportTests {
 
     /// A node with a transport, placing `echo/1` on node `b`.
     func node(
-        _ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(300), clock: TransportClock = .continuous
+        _ name: String, secret: [UInt8] = secret, cluster: String = "test", timeout: Duration = .seconds(300), clock: TransportClock = .continuous,
+        keepalive: Duration = .milliseconds(100)
     ) async throws -> (ClusterActorSystem, Int) {
         let system = ClusterActorSystem(nodeName: name)
         system.register(errorType: EchoError.self)
@@ -170,8 +173,8 @@ struct TransportTests {
         placement.system = system
         let port = try await system.startTransport(
             ClusterTransportConfiguration(
-                cluster: cluster, secret: secret, callTimeout: timeout, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200),
-                clock: clock),
+                cluster: cluster, secret: secret, callTimeout: timeout, keepaliveInterval: keepalive, initialBackoff: .milliseconds(50),
+                maxBackoff: .milliseconds(200), clock: clock),
             placement: placement)
         return (system, port)
     }
@@ -339,6 +342,25 @@ struct TransportTests {
             }
             // The connection is still good.
             #expect(try await remote.echo("still here") == "echo: still here")
+            withExtendedLifetime(local) {}
+        }
+    }
+
+    @Test("a call's deadline is kept when it comes long before the next keepalive: the connection's sweep moves earlier for it")
+    func deadlineBeforeKeepalive() async throws {
+        try await withPair(keepalive: .seconds(60)) { _, _, local, remote in
+            _ = try await remote.echo("open")
+            let failed = Atomic(false)
+            let call = Task {
+                do {
+                    _ = try await ClusterActorSystem.$callTimeout.withValue(.milliseconds(200)) { try await remote.slow() }
+                } catch let error as RemoteCallError where error.code == .timeout {
+                    failed.store(true, ordering: .releasing)
+                }
+            }
+            // Without the earlier sweep, the call would wait for the next keepalive, a minute away.
+            try await eventually("the call timed out", timeout: .seconds(20)) { failed.load(ordering: .acquiring) }
+            call.cancel()
             withExtendedLifetime(local) {}
         }
     }
