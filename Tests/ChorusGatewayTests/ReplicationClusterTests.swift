@@ -3,6 +3,7 @@ import ChorusCluster
 import ChorusModel
 import ChorusTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Channels replicated on three in-process nodes (`cluster.replication_factor: 3`).
@@ -129,6 +130,51 @@ struct ReplicationClusterTests {
         }
     }
 
+    @Test("an edge that subscribed at a backup gets what that backup learned committed, once it serves: no gap when the channel's next owner is subscribed before it serves")
+    func backupPublishesWhenItServes() async throws {
+        try await TestCluster.run(replicationFactor: 3) { cluster in
+            let one = cluster.apis[0]
+            let alice = user(in: cluster, avoiding: ["chorus-2"])
+            let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: alice)
+            let id = ChannelID(channel)!
+            try await one.send("m1", to: channel, as: alice)
+            // The replica that owns the channel once chorus-2 is gone: an edge there subscribes
+            // to it while it is still a backup, as edges do when they see the ring change first.
+            let next = cluster.placements[0].ring.removing("chorus-2").owner(of: ChannelActor.identity(of: id).description)!
+            let node = cluster.apis[cluster.placements.firstIndex { $0.nodeName == next }!].node
+            let edge = ProbeEdge(name: "probe")
+            node.registerEdge(edge)
+            let backup = try node.channel(id)
+            let subscribedAt = await backup.whenLocal { $0.subscribe(edge: "probe", generation: 1) }!
+
+            try await one.send("m2", to: channel, as: alice)
+            try await one.send("m3", to: channel, as: alice)
+            // The backup learns m3 committed from the primary's next message (on its tick).
+            let m3 = try #require(try await copies(of: id, in: cluster)["chorus-2"])
+            var learned = false
+            for _ in 0..<200 where !learned {
+                one.clock.advance(by: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(5))
+                learned = await backup.whenLocal { $0.replica?.commitSeq ?? 0 }! >= m3
+            }
+            #expect(learned)
+            #expect(edge.seqs.isEmpty, "a backup hands nothing on")
+
+            await killChorus2(in: cluster)
+            let after = try await one.call(.post, "/v1/channels/\(channel)/messages", as: alice, json: ["body": "after"])
+            #expect(after.status == .created, "\(after.rawBody)")
+            // Every event after the seq the subscription returned, in order, none missing: m2 and
+            // m3 (committed while it was a backup), then what it committed as primary.
+            try? await eventually("the edge gets the message sent after the failover") { edge.seqs.last ?? 0 > m3 }
+            let logged = try await node.channel(id).whenLocal { actor -> [UInt64] in
+                guard case .events(let events) = actor.eventLog.events(after: subscribedAt, channelSeq: actor.state.lastSeq) else { return [] }
+                return events.compactMap(\.seq)
+            }
+            #expect(edge.seqs.contains(m3) && edge.seqs.last ?? 0 > m3, "subscribed at \(subscribedAt): \(edge.seqs)")
+            #expect(edge.seqs == logged, "subscribed at \(subscribedAt)")
+        }
+    }
+
     @Test("a replica cut off while messages were sent catches up once the link heals")
     func lateReplica() async throws {
         try await TestCluster.run(replicationFactor: 3) { cluster in
@@ -198,4 +244,20 @@ struct ReplicationClusterTests {
             #expect(bodies == (1...10).map { "m\($0)" }, "\(page.rawBody)")
         }
     }
+}
+
+/// An edge that records the seqs of the logged events it is handed.
+private final class ProbeEdge: EdgeEventSink {
+    let edgeName: String
+    private let recorded = Mutex<[UInt64]>([])
+
+    init(name: String) { self.edgeName = name }
+
+    func deliver(_ event: ChannelEvent) {
+        if let seq = event.seq { recorded.withLock { $0.append(seq) } }
+    }
+
+    func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {}
+
+    var seqs: [UInt64] { recorded.withLock { $0 } }
 }

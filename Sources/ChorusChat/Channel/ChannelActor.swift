@@ -34,7 +34,8 @@ public distributed actor ChannelActor {
     var typeCache: (generation: UInt64, settings: ChannelTypeSettings?)?
     var eventLog: ChannelEventLog
     /// A replicated channel's last event handed to the edges: its record is committed by a
-    /// majority. Events after it are in `eventLog` and go out as their records commit.
+    /// majority. Events after it are in `eventLog` and go out as their records commit while this
+    /// replica serves as primary, or when it starts serving (see ``publishCommitted(upTo:toEdges:)``).
     var publishedSeq: UInt64
     /// The edges that receive this channel's events, by edge name.
     private var subscribers: [String: any EdgeEventSink] = [:]
@@ -124,12 +125,21 @@ public distributed actor ChannelActor {
         }
     }
 
-    /// A replicated channel's records up to `seq` are committed: hands their events to the
-    /// edges (a primary's), oldest first. The seq the edges have is ``acknowledgedSeq``.
+    /// A replicated channel's records up to `seq` are committed. A serving primary (`toEdges`)
+    /// hands the edges every committed event it has not handed on, oldest first. A backup or a
+    /// recovering primary hands on nothing and keeps `publishedSeq`: an edge that subscribed here
+    /// was promised every event after it (``subscribe(edge:generation:)``), so what this replica
+    /// learns committed before it serves goes out when it does. (It once moved `publishedSeq` on
+    /// regardless: an edge that subscribed at a channel's next owner before that replica learned
+    /// a commit as a backup never got that event, a gap partition drills found.) Events the log
+    /// no longer holds go out as a `resync`: the edges replay from their sockets' positions.
     func publishCommitted(upTo seq: UInt64, toEdges: Bool) {
-        guard seq > publishedSeq else { return }
-        if toEdges, case .events(let events) = eventLog.events(after: publishedSeq, channelSeq: state.lastSeq) {
+        guard toEdges, seq > publishedSeq else { return }
+        switch eventLog.events(after: publishedSeq, channelSeq: state.lastSeq) {
+        case .events(let events):
             for event in events where event.seq! <= seq { publish(event) }
+        case .unavailable:
+            publish(ChannelEvent(channelID: state.info.id, seq: nil, createdAt: env.clock.now(), payload: .resync))
         }
         publishedSeq = seq
     }

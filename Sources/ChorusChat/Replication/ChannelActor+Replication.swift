@@ -100,8 +100,8 @@ extension ChannelActor: ReplicatedActor {
         return ChannelCopy(metadata: state.metadata, messages: messages.values.sorted { $0.id < $1.id })
     }
 
-    /// A primary hands the committed records' events to the edges; a backup only notes them (it
-    /// has no edges to serve, and its event log has them).
+    /// A serving primary hands the committed records' events to the edges; a backup keeps them in
+    /// its event log (for resumes, and for its edges once it serves).
     func didCommit(upTo seq: UInt64, isPrimary: Bool) {
         publishCommitted(upTo: seq, toEdges: isPrimary)
     }

@@ -77,7 +77,9 @@ protocol ReplicatedActor: DistributedActor where ActorSystem == ClusterActorSyst
     func installLog(copy: Copy?, records: [Record], logTerm: UInt64) async throws
     /// The whole actor, now.
     func materialize() throws -> Copy
-    /// Records up to `seq` are committed (`isPrimary`: this replica serves them).
+    /// Records up to `seq` are committed (`isPrimary`: this replica serves them). Said again with
+    /// the commit seq when the replica starts serving: what it learned committed as a backup (or
+    /// as a deposed primary) is the new primary's to hand on.
     func didCommit(upTo seq: UInt64, isPrimary: Bool)
     /// `message` (and the copy it carries) as it crosses the wire.
     func envelope(_ message: KeyReplica<Record, ReplicaBase>.Message, copy: Copy?) -> ReplicaEnvelope
@@ -295,6 +297,7 @@ extension ReplicatedActor {
                 logInstall(replacing: previous, logTerm: logTerm, logger: replication.logger)
             case .serving(let term):
                 replication.logger.debug("serving as primary", metadata: ["replica.key": "\(replicaIdentity)", "replica.term": "\(term)", "replica.seq": "\(logSeq)"])
+                didCommit(upTo: replica!.commitSeq, isPrimary: true)
             case .committed(let seq):
                 committed(upTo: seq)
             case .deposed(let term):
