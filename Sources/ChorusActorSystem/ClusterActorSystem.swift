@@ -57,6 +57,12 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     private let cluster = Mutex<(transport: any ClusterTransport, placement: any ActorPlacement)?>(nil)
     /// Overrides the call timeout for remote calls made in this task.
     @TaskLocal public static var callTimeout: Duration?
+    /// Makes the remote calls of functions that return nothing, made in this task, one-way: each
+    /// returns once the call is on its way (``callTimeout`` bounds the wait for a connection), no
+    /// reply comes, and the callee's errors and a call lost with its connection go unreported.
+    /// For protocols that resend on their own (replication, the metadata log): it saves each
+    /// call's reply and the wake-ups it costs.
+    @TaskLocal public static var oneWay = false
     /// The node this system runs on, for logs.
     public let nodeName: String
     private let logger: Logger
@@ -156,6 +162,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public func remoteCallVoid<Act, Err>(
         on actor: Act, target: RemoteCallTarget, invocation: inout ChorusInvocationEncoder, throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error {
+        if Self.oneWay { return try await sendOneWay(invocation, to: actor.id, target: target) }
         switch try await send(invocation, to: actor.id, target: target) {
         case .value, .void: return
         case .error(let error): throw errors.withLock { $0 }.decode(error)
@@ -179,11 +186,18 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         } start: { [weak self] call, peer, reply in
             guard let self else { return }
             // Starts synchronously up to the hop onto the actor, so calls run in arrival order. The
-            // callee does not inherit the caller's call timeout (an in-process transport runs it
-            // from the caller's task).
-            Task.immediate { await ClusterActorSystem.$callTimeout.withValue(nil) { await self.serve(call, from: peer, reply: reply) } }
+            // callee does not inherit the caller's call timeout or one-way calls (an in-process
+            // transport runs it from the caller's task).
+            Task.immediate {
+                await ClusterActorSystem.$callTimeout.withValue(nil) {
+                    await ClusterActorSystem.$oneWay.withValue(false) { await self.serve(call, from: peer, reply: reply) }
+                }
+            }
         }
-        try await transport.start { call, peer, reply in inbound.receive(call, from: peer, reply: reply) }
+        let unanswered: @Sendable (Wire.Reply) -> Void = { _ in }
+        try await transport.start { call, peer, reply in
+            inbound.receive(call, from: peer, reply: call.wantsReply ? reply : unanswered)
+        }
         cluster.withLock { $0 = (transport, placement) }
     }
 
@@ -226,12 +240,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     private func sendUnmeasured(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws -> Wire.Reply.Result {
-        guard let (transport, placement) = cluster.withLock({ $0 }) else {
-            throw RemoteCallError(.actorNotFound, "\(target) on \(id): no cluster transport on node \(nodeName)")
-        }
-        guard let owner = placement.remoteOwner(of: id) else {
-            throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
-        }
+        let (transport, placement, owner) = try route(to: id, target: target)
         let timeout = Self.callTimeout ?? transport.defaultCallTimeout
         let milliseconds = UInt64(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         return try await transport.call(owner, target: target.identifier, timeout: timeout) { callID in
@@ -240,6 +249,29 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
                 genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,
                 timeoutMilliseconds: milliseconds, epoch: placement.epoch)
         }
+    }
+
+    /// A one-way call (``oneWay``): counted in ``RemoteCallStats/Totals/oneWay``, not in the calls' latency.
+    private func sendOneWay(_ invocation: ChorusInvocationEncoder, to id: ActorIdentity, target: RemoteCallTarget) async throws {
+        let (transport, placement, owner) = try route(to: id, target: target)
+        callStats.recordOneWay()
+        try await transport.send(owner, target: target.identifier, timeout: Self.callTimeout ?? transport.defaultCallTimeout) { callID in
+            Wire.Call(
+                id: callID, recipientKind: id.kind, recipientKey: id.key, target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments,
+                timeoutMilliseconds: 0, epoch: placement.epoch)
+        }
+    }
+
+    /// The transport, the placement and the node that owns `id`.
+    private func route(to id: ActorIdentity, target: RemoteCallTarget) throws -> (any ClusterTransport, any ActorPlacement, String) {
+        guard let (transport, placement) = cluster.withLock({ $0 }) else {
+            throw RemoteCallError(.actorNotFound, "\(target) on \(id): no cluster transport on node \(nodeName)")
+        }
+        guard let owner = placement.remoteOwner(of: id) else {
+            throw RemoteCallError(.actorNotFound, "no actor \(id) is active on node \(nodeName)")
+        }
+        return (transport, placement, owner)
     }
 
     /// Runs an inbound call on the local actor and replies.
@@ -289,6 +321,9 @@ public final class RemoteCallStats: Sendable {
         /// Calls whose time was at most each bound of ``bucketBounds``, not cumulative; one more
         /// entry at the end for the slower ones.
         public var buckets = [Int](repeating: 0, count: RemoteCallStats.bucketBounds.count + 1)
+        /// One-way calls sent (``ClusterActorSystem/oneWay``): not in the counts above, as
+        /// nothing answers them.
+        public var oneWay = 0
     }
 
     private let totalsSoFar = Mutex(Totals())
@@ -305,6 +340,10 @@ public final class RemoteCallStats: Sendable {
             totals.nanoseconds += nanoseconds
             totals.buckets[bucket] += 1
         }
+    }
+
+    func recordOneWay() {
+        totalsSoFar.withLock { $0.oneWay += 1 }
     }
 
     /// Everything counted so far.

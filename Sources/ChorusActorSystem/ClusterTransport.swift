@@ -17,6 +17,11 @@ public protocol ClusterTransport: AnyObject, Sendable {
     /// Sends the call `makeCall` builds (given a fresh call id) to `peer` and waits for its reply
     /// until `timeout` passes. `target` names the call in errors.
     func call(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws -> Wire.Reply.Result
+    /// Sends the one-way call `makeCall` builds (given ``Wire/Call/oneWayID``) to `peer`, in order
+    /// with this node's other calls to it, and returns once it is on its way: no reply comes, and
+    /// a call lost with its connection is not reported. Throws `unreachable` when `peer` cannot
+    /// be reached within `timeout`.
+    func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws
     /// Stops serving and fails every waiting call with `unreachable`.
     func shutdown() async
     /// How long a call waits for its reply unless the caller says otherwise.

@@ -181,6 +181,12 @@ final class Connection: Sendable {
         }
     }
 
+    /// Sends a one-way call (no reply comes); `unreachable` if the connection is closed.
+    func send(_ call: Wire.Call) throws {
+        guard state.withLock({ $0.isOpen }) else { throw RemoteCallError(.unreachable, "the connection closed") }
+        send(.call(call))
+    }
+
     /// Closes the connection: pending calls fail with `unreachable` (or `refused`).
     func close(reason: String = "closed", refused: Bool = false) {
         guard let closed = state.withLock({ $0.close(reason: reason, refused: refused) }) else { return }

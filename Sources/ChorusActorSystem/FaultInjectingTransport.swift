@@ -38,6 +38,11 @@ public final class FaultInjectingTransport: ClusterTransport {
         return try await inner.call(peer, target: target, timeout: timeout, makeCall)
     }
 
+    public func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws {
+        guard !isolated else { throw RemoteCallError(.unreachable, "\(peer) is cut off by fault injection (a drill's partition)") }
+        try await inner.send(peer, target: target, timeout: timeout, makeCall)
+    }
+
     public func shutdown() async { await inner.shutdown() }
 
     public var defaultCallTimeout: Duration { inner.defaultCallTimeout }

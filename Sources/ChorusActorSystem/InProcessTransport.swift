@@ -139,6 +139,13 @@ public final class InProcessTransport: ClusterTransport {
         }
     }
 
+    public func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws {
+        guard let handler = network.handler(from: node, to: peer) else {
+            throw RemoteCallError(.unreachable, "node \(peer) is unreachable from \(node)")
+        }
+        handler(makeCall(Wire.Call.oneWayID), node) { _ in }
+    }
+
     private func receive(_ reply: Wire.Reply, from peer: String, generation: Int) {
         let received = links.withLock { links -> ConnectionState<CheckedContinuation<Wire.Reply.Result, any Error>, Never>.Received? in
             guard links.current[peer]?.generation == generation else { return nil }

@@ -144,6 +144,11 @@ public final class TCPTransport: ClusterTransport {
 
     // MARK: Calling
 
+    public func send(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws {
+        let connection = try await self.connection(to: peer, budget: timeout)
+        try connection.send(makeCall(Wire.Call.oneWayID))
+    }
+
     /// Sends `call` to `peer` and waits for the reply (or the deadline).
     public func call(_ peer: String, target: String, timeout: Duration, _ makeCall: (UInt64) -> Wire.Call) async throws -> Wire.Reply.Result {
         let connection = try await self.connection(to: peer, budget: timeout)

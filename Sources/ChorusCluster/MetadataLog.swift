@@ -205,7 +205,11 @@ public final class MetadataLog: Service {
     private func send(_ message: Raft.Message, to peer: String) async {
         let me = member.placement.nodeName
         guard let actor = try? member.nodeActor(on: peer) else { return }
-        _ = try? await ClusterActorSystem.$callTimeout.withValue(heartbeatInterval * 2) { try await actor.raft(message, from: me) }
+        // One-way: Raft's answers are messages of their own, and it resends what is lost. A peer
+        // that cannot be reached within two heartbeats is not waited for.
+        _ = try? await ClusterActorSystem.$oneWay.withValue(true) {
+            try await ClusterActorSystem.$callTimeout.withValue(heartbeatInterval * 2) { try await actor.raft(message, from: me) }
+        }
     }
 
     /// Ticks until the node stops: at the Raft node's next deadline (a leader's heartbeat, a

@@ -49,7 +49,8 @@ public enum Wire {
 
     /// One remote invocation of a distributed function.
     public struct Call: Equatable, Sendable {
-        /// Unique per connection and direction; the reply carries it back.
+        /// Unique per connection and direction; the reply carries it back. 0: a one-way call,
+        /// answered by nothing (``wantsReply``); calls that wait for a reply count from 1.
         public var id: UInt64
         /// The actor's identity (`kind/key`).
         public var recipientKind: String
@@ -77,6 +78,12 @@ public enum Wire {
             self.timeoutMilliseconds = timeoutMilliseconds
             self.epoch = epoch
         }
+
+        /// Whether the caller waits for a reply: not for a one-way call (id 0).
+        public var wantsReply: Bool { id != Self.oneWayID }
+
+        /// The id of every one-way call.
+        public static let oneWayID: UInt64 = 0
     }
 
     public struct Reply: Equatable, Sendable {

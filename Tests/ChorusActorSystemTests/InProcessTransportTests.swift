@@ -21,7 +21,7 @@ struct InProcessTransportTests {
         for name in ["a", "b"] {
             let system = ClusterActorSystem(nodeName: name)
             system.register(errorType: EchoError.self)
-            let placement = StaticPlacement(node: name, owners: [TransportTests.echoID: "b", TransportTests.ghostID: "b"])
+            let placement = StaticPlacement(node: name, owners: [TransportTests.echoID: "b", TransportTests.ghostID: "b", Self.absentOnA: "a"])
             placement.system = system
             try await system.startTransport(network.transport(for: name, callTimeout: callTimeout), placement: placement)
             systems.append(system)
@@ -31,6 +31,25 @@ struct InProcessTransportTests {
         defer { withExtendedLifetime(local) {} }
         try await body(network, a, b, local, try Echo.resolve(id: TransportTests.echoID, using: a))
         for system in systems { await system.shutdownTransport() }
+    }
+
+    /// An echo placed on `a` that is never made there.
+    static let absentOnA = ActorIdentity(kind: "echo", key: "absent-on-a")
+
+    @Test("a one-way call runs on the callee in order with calls; the callee's own calls to peers are not one-way (they see their replies)")
+    func oneWay() async throws {
+        try await withPair { _, a, _, local, remote in
+            // The in-process transport starts the callee from the caller's task: it must not inherit one-way.
+            try await ClusterActorSystem.$oneWay.withValue(true) {
+                try await remote.append(7)
+                try await remote.relayCrash(toKey: Self.absentOnA.key)
+            }
+            // The relay waits for its own call (the actor may run other calls meanwhile).
+            try await eventuallyAsync("the relay is done") { try await remote.appended().count == 2 }
+            #expect(try await remote.appended() == [7, 1], "1: the relayed call's failure reached the callee")
+            #expect(a.callStats.totals.oneWay == 2)
+            withExtendedLifetime(local) {}
+        }
     }
 
     @Test("values, typed errors and unknown actors cross as over TCP; one caller's calls run in order")

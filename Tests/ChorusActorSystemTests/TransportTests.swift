@@ -92,6 +92,22 @@ distributed actor Echo {
         return value
     }
 
+    /// Returns nothing once the test releases it (``heldCalls``).
+    distributed func hold() async {
+        await withCheckedContinuation { heldCalls.add($0) }
+    }
+
+    /// Calls ``crash()`` on the echo with key `key` (on a peer), then records 1 if that failed
+    /// and 0 if it returned.
+    distributed func relayCrash(toKey key: String) async {
+        do {
+            try await Echo.resolve(id: ActorIdentity(kind: "echo", key: key), using: actorSystem).crash()
+            log.append(0)
+        } catch {
+            log.append(1)
+        }
+    }
+
     /// Records -1, then takes 30 s.
     distributed func slow() async throws -> Int {
         log.append(-1)
@@ -252,6 +268,32 @@ struct TransportTests {
                 }
             }
             #expect(try await local.appended() == [0, 1, 2])
+            withExtendedLifetime(local) {}
+        }
+    }
+
+    @Test("one-way calls return once sent, while the callee still runs them; they run in order with calls; the callee's errors are not reported; they are counted apart from calls")
+    func oneWay() async throws {
+        try await withPair { a, _, local, remote in
+            _ = try await remote.echo("open")
+            let before = a.callStats.totals
+            let returned = Atomic(false)
+            let sent = Task {
+                try await ClusterActorSystem.$oneWay.withValue(true) { try await remote.hold() }
+                returned.store(true, ordering: .releasing)
+            }
+            try await eventually("the one-way call returned while its callee waits") { returned.load(ordering: .acquiring) && heldCalls.count == 1 }
+            heldCalls.releaseOldest()
+            try await sent.value
+            try await ClusterActorSystem.$oneWay.withValue(true) {
+                for i in 0..<100 { try await remote.append(i) }
+                try await remote.crash()
+            }
+            // A call after them, on the same connection, runs after them.
+            #expect(try await remote.appended() == Array(0..<100))
+            let after = a.callStats.totals
+            #expect(after.oneWay - before.oneWay == 102)
+            #expect(after.calls - before.calls == 1 && after.failures == before.failures)
             withExtendedLifetime(local) {}
         }
     }

@@ -350,6 +350,8 @@ struct ChatClusterTests {
                 let metrics = try await api.call(.get, "/metrics").rawBody
                 #expect(OperationsTests.sample(metrics, "chorus_metadata_term") == Double(metadata["term"] as? Int ?? -1))
                 #expect(OperationsTests.sample(metrics, "chorus_metadata_leader") == (view["node"] as? String == leader ? 1 : 0))
+                // Every node sent the metadata log's messages (votes, appends, answers), one-way.
+                #expect((OperationsTests.sample(metrics, "chorus_remote_one_way_calls_total") ?? 0) >= 1)
             }
         }
     }

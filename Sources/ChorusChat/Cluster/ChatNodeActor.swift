@@ -15,10 +15,13 @@ public distributed actor ChatNodeActor {
     public static let kind = "chatnode"
 
     private let node: ChatNode
+    /// Replication messages from each peer, handed to their actors in the order the peer sent them.
+    private let replicas: PeerBatches<ReplicaEnvelope>
 
     init(actorSystem: ClusterActorSystem, node: ChatNode) {
         self.actorSystem = actorSystem
         self.node = node
+        replicas = PeerBatches { [weak node] batch, peer in await node?.receiveReplicas(batch, from: peer) }
     }
 
     /// The identity of node `name`'s actor.
@@ -92,9 +95,10 @@ public distributed actor ChatNodeActor {
     }
 
     /// Replication messages of channels this node holds replicas of (or is primary of), in the
-    /// order `peer` sent them.
+    /// order `peer` sent them. A one-way call: it only queues them (calls start here in the order
+    /// they arrived), and they reach their actors one batch after another.
     public distributed func replicate(_ batch: ReplicaEnvelopes, from peer: String) async {
-        await node.receiveReplicas(batch.envelopes, from: peer)
+        replicas.append(batch.envelopes, for: peer)
     }
 
     /// Events of channels on other nodes for edge `edge` here, in order.

@@ -51,49 +51,28 @@ struct ReplicationContext: Sendable {
     let logger: Logger
 }
 
-/// Sends replication messages to peers, in order per peer: one sending task per peer takes
-/// everything queued and sends it as one call, and waits for it before the next. A message that
-/// cannot be sent is dropped: the machines resend on their ticks.
+/// Sends replication messages to peers, in order per peer (``PeerBatches``): everything queued
+/// for a peer meanwhile goes as one one-way call (``ClusterActorSystem/oneWay``): the machines'
+/// own messages acknowledge, so a reply to each call would only cost the two nodes wake-ups. A
+/// message that cannot be sent, or is lost with its connection, is dropped: the machines resend
+/// on their ticks.
 final class ReplicaSender: Sendable {
-    private let actorSystem: ClusterActorSystem
-    private let logger: Logger
-
-    private struct Queue {
-        var envelopes: [ReplicaEnvelope] = []
-        var sending = false
-    }
-    private let queues = Mutex<[String: Queue]>([:])
+    private let batches: PeerBatches<ReplicaEnvelope>
 
     init(actorSystem: ClusterActorSystem, logger: Logger) {
-        self.actorSystem = actorSystem
-        self.logger = logger
-    }
-
-    func send(_ envelope: ReplicaEnvelope, to peer: String) {
-        let start = queues.withLock { queues -> Bool in
-            queues[peer, default: Queue()].envelopes.append(envelope)
-            guard !queues[peer]!.sending else { return false }
-            queues[peer]!.sending = true
-            return true
-        }
-        if start { Task { await self.drain(peer) } }
-    }
-
-    private func drain(_ peer: String) async {
-        while true {
-            let batch = queues.withLock { queues -> [ReplicaEnvelope] in
-                let batch = queues[peer]?.envelopes ?? []
-                queues[peer]?.envelopes = []
-                if batch.isEmpty { queues[peer]?.sending = false }
-                return batch
-            }
-            guard !batch.isEmpty else { return }
+        batches = PeerBatches { batch, peer in
             do {
                 let node = try ChatNodeActor.resolve(id: ChatNodeActor.identity(of: peer), using: actorSystem)
-                try await node.replicate(ReplicaEnvelopes(batch), from: actorSystem.nodeName)
+                try await ClusterActorSystem.$oneWay.withValue(true) {
+                    try await node.replicate(ReplicaEnvelopes(batch), from: actorSystem.nodeName)
+                }
             } catch {
                 logger.debug("replication messages not delivered", metadata: ["cluster.peer": "\(peer)", "error": "\(error)"])
             }
         }
+    }
+
+    func send(_ envelope: ReplicaEnvelope, to peer: String) {
+        batches.append(CollectionOfOne(envelope), for: peer)
     }
 }

@@ -122,6 +122,7 @@ public final class NodeMetrics: Sendable {
         let calls = node.actorSystem.callStats.totals
         count("remote_calls", "calls this node made to actors on peers", calls.calls)
         count("remote_call_failures", "remote calls that failed in the cluster layer (unreachable, timed out, refused)", calls.failures)
+        count("remote_one_way_calls", "one-way calls this node sent to actors on peers (replication and metadata log messages; nothing answers them)", calls.oneWay)
         count("remote_call_nanoseconds", "total time of remote calls, in nanoseconds (divide by chorus_remote_calls_total for the mean)", calls.nanoseconds)
         let remoteCallLatency = Self.histogram(
             "chorus_remote_call_duration_seconds", "latency of remote calls this node made (failed ones included)",
