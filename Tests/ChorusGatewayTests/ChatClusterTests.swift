@@ -22,7 +22,11 @@ struct TestCluster {
 
     /// Runs `body` against `count` nodes; with `storage`, each node has a WAL and a store in a
     /// temporary directory (needed to hand keys over).
-    static func run(nodes count: Int = 3, storage: Bool = false, replicationFactor: Int = 1, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
+    /// `configure` changes every node's configuration after the cluster's settings.
+    static func run(
+        nodes count: Int = 3, storage: Bool = false, replicationFactor: Int = 1, configure: (inout ChorusConfiguration) -> Void = { _ in },
+        _ body: @Sendable (TestCluster) async throws -> Void
+    ) async throws {
         let clock = ManualTimeSource()
         let names = (1...count).map { "chorus-\($0)" }
         let network = InProcessNetwork()
@@ -42,6 +46,7 @@ struct TestCluster {
                 $0.node.dataDir = directory
                 $0.storage.fsync = "none"
                 $0.storage.recentMessagesInMemory = 5
+                configure(&$0)
             }
             if storage { directories.append(directory) }
             let node = try ChorusNode(

@@ -130,16 +130,26 @@ struct ReplicationClusterTests {
         }
     }
 
-    @Test("an edge that subscribed at a backup gets what that backup learned committed, once it serves: no gap when the channel's next owner is subscribed before it serves")
-    func backupPublishesWhenItServes() async throws {
-        try await TestCluster.run(replicationFactor: 3) { cluster in
+    /// What an edge subscribed at a channel's backup got once that backup served.
+    struct BackupSubscription {
+        /// The seq the subscription returned, and the last message the backup learned committed.
+        var subscribedAt: UInt64, learnedCommitted: UInt64
+        /// What the edge was handed, and what the new primary's event log holds after `subscribedAt`.
+        var handed: [UInt64], resyncs: Int, logged: [UInt64]?
+    }
+
+    /// An edge subscribes at the replica that owns the channel once chorus-2 is gone, while it is
+    /// still a backup (as edges do when they see the ring change first); `messages` are sent and
+    /// the backup learns them committed; chorus-2 is killed and a message sent through the new
+    /// primary. With `replayEvents`, each channel keeps that many events for replays.
+    func subscribeAtBackup(messages: Int, replayEvents: Int = 1_000) async throws -> BackupSubscription {
+        let result = Mutex<BackupSubscription?>(nil)
+        try await TestCluster.run(replicationFactor: 3, configure: { $0.realtime.replayEvents = replayEvents }) { cluster in
             let one = cluster.apis[0]
             let alice = user(in: cluster, avoiding: ["chorus-2"])
             let channel = try await cluster.createChannel(on: "chorus-2", through: one, owner: alice)
             let id = ChannelID(channel)!
-            try await one.send("m1", to: channel, as: alice)
-            // The replica that owns the channel once chorus-2 is gone: an edge there subscribes
-            // to it while it is still a backup, as edges do when they see the ring change first.
+            try await one.send("m0", to: channel, as: alice)
             let next = cluster.placements[0].ring.removing("chorus-2").owner(of: ChannelActor.identity(of: id).description)!
             let node = cluster.apis[cluster.placements.firstIndex { $0.nodeName == next }!].node
             let edge = ProbeEdge(name: "probe")
@@ -147,32 +157,50 @@ struct ReplicationClusterTests {
             let backup = try node.channel(id)
             let subscribedAt = await backup.whenLocal { $0.subscribe(edge: "probe", generation: 1) }!
 
-            try await one.send("m2", to: channel, as: alice)
-            try await one.send("m3", to: channel, as: alice)
-            // The backup learns m3 committed from the primary's next message (on its tick).
-            let m3 = try #require(try await copies(of: id, in: cluster)["chorus-2"])
+            for index in 1...messages { try await one.send("m\(index)", to: channel, as: alice) }
+            // The backup learns the last one committed from the primary's next message (on its tick).
+            let last = try #require(try await copies(of: id, in: cluster)["chorus-2"])
             var learned = false
             for _ in 0..<200 where !learned {
                 one.clock.advance(by: .milliseconds(100))
                 try await Task.sleep(for: .milliseconds(5))
-                learned = await backup.whenLocal { $0.replica?.commitSeq ?? 0 }! >= m3
+                learned = await backup.whenLocal { $0.replica?.commitSeq ?? 0 }! >= last
             }
             #expect(learned)
-            #expect(edge.seqs.isEmpty, "a backup hands nothing on")
+            #expect(edge.seqs.isEmpty && edge.resyncs == 0, "a backup hands nothing on")
 
             await killChorus2(in: cluster)
             let after = try await one.call(.post, "/v1/channels/\(channel)/messages", as: alice, json: ["body": "after"])
             #expect(after.status == .created, "\(after.rawBody)")
-            // Every event after the seq the subscription returned, in order, none missing: m2 and
-            // m3 (committed while it was a backup), then what it committed as primary.
-            try? await eventually("the edge gets the message sent after the failover") { edge.seqs.last ?? 0 > m3 }
-            let logged = try await node.channel(id).whenLocal { actor -> [UInt64] in
-                guard case .events(let events) = actor.eventLog.events(after: subscribedAt, channelSeq: actor.state.lastSeq) else { return [] }
+            try? await eventually("the edge gets the message sent after the failover") { edge.seqs.last ?? 0 > last }
+            let logged = try await node.channel(id).whenLocal { actor -> [UInt64]? in
+                guard case .events(let events) = actor.eventLog.events(after: subscribedAt, channelSeq: actor.state.lastSeq) else { return nil }
                 return events.compactMap(\.seq)
             }
-            #expect(edge.seqs.contains(m3) && edge.seqs.last ?? 0 > m3, "subscribed at \(subscribedAt): \(edge.seqs)")
-            #expect(edge.seqs == logged, "subscribed at \(subscribedAt)")
+            result.withLock {
+                $0 = BackupSubscription(subscribedAt: subscribedAt, learnedCommitted: last, handed: edge.seqs, resyncs: edge.resyncs, logged: logged ?? nil)
+            }
         }
+        return try #require(result.withLock { $0 })
+    }
+
+    @Test("an edge that subscribed at a backup gets what that backup learned committed, once it serves: no gap when the channel's next owner is subscribed before it serves")
+    func backupPublishesWhenItServes() async throws {
+        let outcome = try await subscribeAtBackup(messages: 2)
+        // Every event after the seq the subscription returned, in order, none missing: m1 and m2
+        // (committed while it was a backup), then what it committed as primary.
+        #expect(outcome.handed.contains(outcome.learnedCommitted) && outcome.handed.last ?? 0 > outcome.learnedCommitted, "\(outcome)")
+        #expect(outcome.handed == outcome.logged, "\(outcome)")
+        #expect(outcome.resyncs == 0)
+    }
+
+    @Test("when the backup's event log no longer holds what it learned committed, the edges get a resync instead of the rest")
+    func backupResyncsWhenItsLogMovedOn() async throws {
+        let outcome = try await subscribeAtBackup(messages: 4, replayEvents: 2)
+        #expect(outcome.logged == nil, "the log of 2 events no longer reaches back to the subscription: \(outcome)")
+        #expect(outcome.resyncs == 1, "\(outcome)")
+        // Nothing of what the log still held went out on its own (the edges replay all of it).
+        #expect(outcome.handed.allSatisfy { $0 > outcome.learnedCommitted }, "\(outcome)")
     }
 
     @Test("a replica cut off while messages were sent catches up once the link heals")
@@ -246,18 +274,22 @@ struct ReplicationClusterTests {
     }
 }
 
-/// An edge that records the seqs of the logged events it is handed.
+/// An edge that records the seqs of the logged events it is handed, and how many resyncs.
 private final class ProbeEdge: EdgeEventSink {
     let edgeName: String
-    private let recorded = Mutex<[UInt64]>([])
+    private let recorded = Mutex<(seqs: [UInt64], resyncs: Int)>(([], 0))
 
     init(name: String) { self.edgeName = name }
 
     func deliver(_ event: ChannelEvent) {
-        if let seq = event.seq { recorded.withLock { $0.append(seq) } }
+        recorded.withLock { recorded in
+            if let seq = event.seq { recorded.seqs.append(seq) }
+            if case .resync = event.payload { recorded.resyncs += 1 }
+        }
     }
 
     func membershipChanged(of user: UserID, in channel: ChannelID, isMember: Bool, seq: UInt64) {}
 
-    var seqs: [UInt64] { recorded.withLock { $0 } }
+    var seqs: [UInt64] { recorded.withLock { $0.seqs } }
+    var resyncs: Int { recorded.withLock { $0.resyncs } }
 }
