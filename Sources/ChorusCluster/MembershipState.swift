@@ -6,7 +6,11 @@ import ChorusModel
 /// ``ClusterSimulator``) to carry out.
 ///
 /// - Every ``tick(now:)`` heartbeats each other node of the current ring, carrying this node's
-///   ring epoch, and re-evaluates the ``FailureDetector``.
+///   ring epoch, and re-evaluates the ``FailureDetector``. One round trip a round tells both
+///   nodes of a pair what a second would (each hears the other, each learns the other's epoch), so
+///   a node skips a peer that comes before it in name order and whose heartbeat arrived since its
+///   last round. The peer that stops sending (paused, cut off, or with this node off its ring)
+///   is heartbeated again from the next round.
 /// - Any message from a peer counts as hearing from it. A heartbeat is answered with this node's
 ///   epoch. A peer that shows a newer epoch is asked for its ring, and a newer ring is adopted.
 /// - Rings only move forward: a ring is adopted only if its epoch is higher than the current one.
@@ -34,6 +38,8 @@ public struct MembershipState: Sendable {
     public private(set) var detector: FailureDetector
     /// Peers asked for their ring in this heartbeat round (one request a round per peer).
     private var asked: Set<String> = []
+    /// Peers whose heartbeat arrived since the last round.
+    private var heartbeatsHeard: Set<String> = []
 
     /// `peers` are every other configured node; all are `down` until first heard from.
     public init(me: String, peers: some Sequence<String>, ring: HashRing, suspectAfter: Duration, downAfter: Duration) {
@@ -46,7 +52,9 @@ public struct MembershipState: Sendable {
     /// is asked again at the next heartbeat that shows the newer epoch.)
     public mutating func tick(now: Timestamp) -> [Action] {
         asked = []
-        var actions: [Action] = ring.nodes.filter { $0 != me }.map { .send(.heartbeat(epoch: ring.epoch), to: $0) }
+        let answered = heartbeatsHeard.filter { $0 < me }
+        heartbeatsHeard = []
+        var actions: [Action] = ring.nodes.filter { $0 != me && !answered.contains($0) }.map { .send(.heartbeat(epoch: ring.epoch), to: $0) }
         actions += detector.tick(now: now).map(Action.status)
         return actions
     }
@@ -64,6 +72,7 @@ public struct MembershipState: Sendable {
         var actions: [Action] = detector.heard(from: peer, at: now).map { [.status($0)] } ?? []
         switch message {
         case .heartbeat(let epoch):
+            heartbeatsHeard.insert(peer)
             actions.append(.send(.heartbeatReply(epoch: ring.epoch), to: peer))
             actions += askIfNewer(epoch, peer)
         case .heartbeatReply(let epoch):

@@ -18,6 +18,21 @@ struct MembershipStateTests {
         #expect(lonely.tick(now: .seconds(0)) == [.send(.heartbeat(epoch: 9), to: "b")], "a node that left still heartbeats the ring")
     }
 
+    @Test("one round trip a pair: a node skips a peer before it in name order whose heartbeat arrived since its last round, and only for that round")
+    func oneRoundTripAPair() {
+        var b = node("b")
+        _ = b.tick(now: .seconds(0))
+        _ = b.receive(.heartbeat(epoch: 3), from: "a", now: Timestamp(milliseconds: 10))
+        _ = b.receive(.heartbeat(epoch: 3), from: "c", now: Timestamp(milliseconds: 20))
+        #expect(b.tick(now: Timestamp(milliseconds: 50)) == [.send(.heartbeat(epoch: 3), to: "c")], "a heartbeats b; b still heartbeats c, which comes after it")
+        #expect(
+            b.tick(now: Timestamp(milliseconds: 100)) == [.send(.heartbeat(epoch: 3), to: "a"), .send(.heartbeat(epoch: 3), to: "c")],
+            "a sent nothing since: b heartbeats it again")
+        // Replies do not count: they answer this node's own heartbeats.
+        _ = b.receive(.heartbeatReply(epoch: 3), from: "a", now: Timestamp(milliseconds: 110))
+        #expect(b.tick(now: Timestamp(milliseconds: 150)).count == 2)
+    }
+
     @Test("hearing marks a peer up; silence makes it suspect, then down")
     func detection() {
         var a = node()
