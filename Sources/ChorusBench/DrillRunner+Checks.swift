@@ -48,13 +48,14 @@ extension Drill.Session {
         for (index, subscriber) in subscribers.enumerated() {
             let state = subscriber.snapshot
             let history = reference[subscriber.room]
-            let check = Drill.StreamCheck.check(delivered: state.delivered, reloaded: state.reloaded, expected: history.map(\.seq))
+            let expected = history.map(\.seq)
+            let check = Drill.StreamCheck.check(delivered: state.delivered, reloaded: state.reloaded, expected: expected)
             cumulative.stream = cumulative.stream + check
             if check.gaps > 0 {
                 progress(
                     Drill.StreamCheck.gapReport(
-                        delivered: state.delivered, reloaded: state.reloaded, expected: history.map(\.seq),
-                        subscriber: "subscriber \(index) of room \(subscriber.room) (channel \(rooms[subscriber.room].id), first on \(names[index % names.count]))"))
+                        delivered: state.delivered, reloaded: state.reloaded, expected: expected,
+                        subscriber: "subscriber \(index) of room \(subscriber.room) (channel \(rooms[subscriber.room].id), first on \(names[subscriber.home]))"))
             }
             thisRound.stream = thisRound.stream
                 + Drill.StreamCheck.check(

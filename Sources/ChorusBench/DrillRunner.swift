@@ -140,12 +140,11 @@ extension Drill {
             var tasks: [Task<Void, Never>] = []
             for room in rooms {
                 for token in room.subscriberTokens {
-                    let log = SubscriberLog(room: room.index)
-                    let home = subscribers.count % names.count
+                    let log = SubscriberLog(room: room.index, home: subscribers.count % names.count)
                     subscribers.append(log)
                     let runner = SubscriberRunner(
                         log: log, channelID: room.id, token: token, endpoints: nodes.endpoints, group: group, connections: connections, stop: stop)
-                    tasks.append(Task { await runner.run(home: home) })
+                    tasks.append(Task { await runner.run(home: log.home) })
                 }
             }
             return tasks

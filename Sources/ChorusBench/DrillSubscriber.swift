@@ -37,9 +37,14 @@ extension Drill {
         }
 
         let room: Int
+        /// The node the subscriber connects to first (it moves on to the next one on a failure).
+        let home: Int
         private let state = Mutex(State())
 
-        init(room: Int) { self.room = room }
+        init(room: Int, home: Int = 0) {
+            self.room = room
+            self.home = home
+        }
 
         /// A logged event; `messageID` is set for `message` events.
         func observe(seq: UInt64, messageID: UInt64?) {

@@ -128,11 +128,9 @@ public distributed actor ChannelActor {
     /// A replicated channel's records up to `seq` are committed. A serving primary (`toEdges`)
     /// hands the edges every committed event it has not handed on, oldest first. A backup or a
     /// recovering primary hands on nothing and keeps `publishedSeq`: an edge that subscribed here
-    /// was promised every event after it (``subscribe(edge:generation:)``), so what this replica
-    /// learns committed before it serves goes out when it does. (It once moved `publishedSeq` on
-    /// regardless: an edge that subscribed at a channel's next owner before that replica learned
-    /// a commit as a backup never got that event, a gap partition drills found.) Events the log
-    /// no longer holds go out as a `resync`: the edges replay from their sockets' positions.
+    /// was promised every event after it, so what this replica learns committed before it serves
+    /// goes out when it does (docs/replication.md). Events the log no longer holds go out as a
+    /// `resync`: the edges replay from their sockets' positions.
     func publishCommitted(upTo seq: UInt64, toEdges: Bool) {
         guard toEdges, seq > publishedSeq else { return }
         switch eventLog.events(after: publishedSeq, channelSeq: state.lastSeq) {
