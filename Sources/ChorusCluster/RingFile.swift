@@ -7,9 +7,10 @@ public enum RingFile {
         return try? JSONDecoder().decode(RingDescription.self, from: data)
     }
 
-    public static func save(_ ring: HashRing, to directory: String) {
-        guard let data = try? JSONEncoder().encode(RingDescription(ring)) else { return }
-        _ = FileManager.default.createFile(atPath: directory + "/ring.json", contents: data)
+    /// Saves `ring` durably (``DurableFile``): a crash leaves the old ring or the new one, never a
+    /// torn file that a restart could not read (it would start from the configured ring).
+    public static func save(_ ring: HashRing, to directory: String) throws {
+        try DurableFile.write(JSONEncoder().encode(RingDescription(ring)), to: directory + "/ring.json", in: directory)
     }
 }
 

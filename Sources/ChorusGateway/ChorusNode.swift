@@ -157,7 +157,13 @@ public final class ChorusNode: Sendable {
                 // The newest ring this node saw (it may have left, or others may have joined).
                 let directory = configuration.node.dataDir
                 if let saved = RingFile.load(from: directory) { member.placement.adopt(saved) }
-                member.placement.onRingChange { RingFile.save($0, to: directory) }
+                member.placement.onRingChange { [logger] ring in
+                    do {
+                        try RingFile.save(ring, to: directory)
+                    } catch {
+                        logger.error("cannot save the ring", metadata: ["cluster.epoch": "\(ring.epoch)", "error": "\(error)"])
+                    }
+                }
                 // A hand-off this node had begun before it stopped: keep its keys refused.
                 if let target = HandoffFile.load(from: directory) {
                     if target.epoch > member.placement.epoch {
