@@ -89,6 +89,7 @@ public struct FanoutBenchmark: Sendable {
         }
         let senders = try await connectSenders(runID: runID, channelIDs: channelIDs, loops: loops, stats: stats, connections: connections)
         progress(String(format: "setup took %.1f s", Double(monotonicNanos() - setupStart) / 1e9))
+        let idle = try await serverIdle()
 
         // 2. The schedule: warm-up, then the measured window.
         let start = monotonicNanos() + 100_000_000
@@ -173,8 +174,22 @@ public struct FanoutBenchmark: Sendable {
         return try await result(loops: loops, stats: stats, measured: Double(windowEnd - windowStart) / 1e9,
                                 serverCPU: serverCPUStart.flatMap { s in serverCPUEnd.map { $0 - s } },
                                 serverSwitches: serverSwitchesStart.flatMap { s in serverSwitchesEnd.map { max(0, $0 - s) } },
-                                loadCPU: loadCPUEnd - loadCPUStart, memory: memory)
+                                loadCPU: loadCPUEnd - loadCPUStart, memory: memory, idle: idle)
     }
+
+    /// The servers' CPU and context switches a second over ``idleWindow`` with every client
+    /// connected and nothing sent (nil if they are not ours to read).
+    private func serverIdle() async throws -> ServerIdle? {
+        let started = monotonicNanos()
+        guard let cpu = serverCPU(), let switches = summedOverServers(ContextSwitches.process) else { return nil }
+        try await Task.sleep(for: Self.idleWindow)
+        let seconds = Double(monotonicNanos() - started) / 1e9
+        guard let cpuAfter = serverCPU(), let switchesAfter = summedOverServers(ContextSwitches.process) else { return nil }
+        return ServerIdle(cpuSecondsPerSecond: max(0, cpuAfter - cpu) / seconds, contextSwitchesPerSecond: Double(max(0, switchesAfter - switches)) / seconds)
+    }
+
+    /// How long the servers' idle cost is measured before the warm-up.
+    static let idleWindow = Duration.seconds(1)
 
     /// The servers' resident memory, summed (nil if not ours to read).
     private func serverRSS() -> Int? { summedOverServers(ResidentMemory.process) }
@@ -232,7 +247,7 @@ public struct FanoutBenchmark: Sendable {
 
     private func result(
         loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, serverSwitches: Int?, loadCPU: Double,
-        memory: ServerMemory?
+        memory: ServerMemory?, idle: ServerIdle?
     ) async throws -> FanoutResult {
         let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
         let totals = try await gather(loops: loops, stats: stats, resetInterval: false)
@@ -256,7 +271,7 @@ public struct FanoutBenchmark: Sendable {
             sent: totals.sent, acknowledged: totals.acked, sendErrors: totals.sendErrors, backlogSkipped: totals.backlogSkipped,
             delivered: totals.deliveredInWindow, endToEnd: endToEnd.summary, sendAck: ack.summary, delivery: check,
             disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU, serverMemory: memory,
-            serverContextSwitches: serverSwitches)
+            serverContextSwitches: serverSwitches, serverIdle: idle)
     }
 
     private func progressLine(_ s: LoadCounts, previous: LoadCounts, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {

@@ -32,12 +32,16 @@ public struct FanoutResult: Sendable, Codable {
     /// The server's context switches in the measured window, all threads of all nodes (nil if it is
     /// not ours to read).
     public var serverContextSwitches: Int?
+    /// What the server cost with every client connected and nothing sent, measured just before the
+    /// warm-up (nil if it is not ours to read): its fixed cost (timers, heartbeats, keep-alives).
+    public var serverIdle: ServerIdle?
 
     public init(
         target: String, endpoints: [String], workload: FanoutWorkload, measuredSeconds: Double, sent: Int,
         acknowledged: Int, sendErrors: [String: Int], backlogSkipped: Int, delivered: Int, endToEnd: LatencySummary,
         sendAck: LatencySummary, delivery: DeliveryCheck, disconnects: Int, serverCPUSeconds: Double?,
-        loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil, serverContextSwitches: Int? = nil
+        loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil, serverContextSwitches: Int? = nil,
+        serverIdle: ServerIdle? = nil
     ) {
         self.target = target
         self.endpoints = endpoints
@@ -56,6 +60,7 @@ public struct FanoutResult: Sendable, Codable {
         self.loadGeneratorCPUSeconds = loadGeneratorCPUSeconds
         self.serverMemory = serverMemory
         self.serverContextSwitches = serverContextSwitches
+        self.serverIdle = serverIdle
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,6 +70,7 @@ public struct FanoutResult: Sendable, Codable {
         case serverCPUSeconds = "server_cpu_s", loadGeneratorCPUSeconds = "load_generator_cpu_s"
         case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up", serverMemory = "server_memory"
         case serverContextSwitches = "server_context_switches", serverContextSwitchesPerMessage = "server_context_switches_per_message"
+        case serverIdle = "server_idle", serverCPUPerMillionAboveIdle = "server_cpu_s_per_million_deliveries_above_idle"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -90,6 +96,8 @@ public struct FanoutResult: Sendable, Codable {
         try c.encodeIfPresent(serverMemory, forKey: .serverMemory)
         try c.encodeIfPresent(serverContextSwitches, forKey: .serverContextSwitches)
         try c.encodeIfPresent(serverContextSwitchesPerMessage, forKey: .serverContextSwitchesPerMessage)
+        try c.encodeIfPresent(serverIdle, forKey: .serverIdle)
+        try c.encodeIfPresent(serverCPUPerMillionAboveIdle, forKey: .serverCPUPerMillionAboveIdle)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -106,7 +114,8 @@ public struct FanoutResult: Sendable, Codable {
             serverCPUSeconds: try c.decodeIfPresent(Double.self, forKey: .serverCPUSeconds),
             loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds),
             serverMemory: try c.decodeIfPresent(ServerMemory.self, forKey: .serverMemory),
-            serverContextSwitches: try c.decodeIfPresent(Int.self, forKey: .serverContextSwitches))
+            serverContextSwitches: try c.decodeIfPresent(Int.self, forKey: .serverContextSwitches),
+            serverIdle: try c.decodeIfPresent(ServerIdle.self, forKey: .serverIdle))
     }
 
     /// Deliveries inside the window per second.
@@ -118,6 +127,13 @@ public struct FanoutResult: Sendable, Codable {
     public var serverCPUPerMillion: Double? {
         guard let serverCPUSeconds, delivered > 0 else { return nil }
         return serverCPUSeconds / Double(delivered) * 1_000_000
+    }
+
+    /// Server CPU-seconds per million deliveries in the window beyond what the server spends idle
+    /// over as long (its fixed cost): what one more delivery costs. Never below zero.
+    public var serverCPUPerMillionAboveIdle: Double? {
+        guard let serverCPUSeconds, let serverIdle, delivered > 0 else { return nil }
+        return max(0, serverCPUSeconds - serverIdle.cpuSecondsPerSecond * measuredSeconds) / Double(delivered) * 1_000_000
     }
 
     /// Server context switches per message delivered in the window (its deliveries divided by the
@@ -132,5 +148,22 @@ public struct FanoutResult: Sendable, Codable {
     public var keptUp: Bool {
         deliveredPerSecond >= 0.95 * workload.expectedDeliveryRate && delivery.passed
             && backlogSkipped == 0 && sendErrors.isEmpty && disconnects == 0
+    }
+}
+
+/// The server's cost with every client connected and nothing sent (``FanoutResult/serverIdle``).
+public struct ServerIdle: Sendable, Codable, Equatable {
+    /// CPU-seconds per second, summed over the nodes.
+    public var cpuSecondsPerSecond: Double
+    /// Context switches per second, all threads of all nodes.
+    public var contextSwitchesPerSecond: Double
+
+    public init(cpuSecondsPerSecond: Double, contextSwitchesPerSecond: Double) {
+        self.cpuSecondsPerSecond = cpuSecondsPerSecond
+        self.contextSwitchesPerSecond = contextSwitchesPerSecond
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpuSecondsPerSecond = "cpu_s_per_s", contextSwitchesPerSecond = "context_switches_per_s"
     }
 }

@@ -41,6 +41,12 @@ public enum Report {
         } else {
             rows.append(("server CPU", "not measured (the server is not a child of this run)"))
         }
+        if let idle = r.serverIdle {
+            rows.append((
+                "server idle",
+                "\(fixed(idle.cpuSecondsPerSecond * 1000, 1)) ms of CPU and \(grouped(Int(idle.contextSwitchesPerSecond.rounded()))) context switches a second with the clients connected and nothing sent"
+                    + (r.serverCPUPerMillionAboveIdle.map { "; above that, \(fixed($0, 2)) s per million deliveries" } ?? "")))
+        }
         if let switches = r.serverContextSwitchesPerMessage {
             rows.append(("server switches", "\(fixed(switches, 1)) context switches per message (all threads; steadier than CPU time on a shared machine)"))
         }

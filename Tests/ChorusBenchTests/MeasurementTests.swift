@@ -116,8 +116,21 @@ import Testing
         #expect(!result(rate: 100, delivered: 9_000, p99: 5).keptUp)
     }
 
+    @Test("the cost above the server's idle cost")
+    func costAboveIdle() {
+        var r = result(rate: 100, delivered: 10_000, p99: 5)  // 2 CPU-seconds over 10 s
+        #expect(r.serverCPUPerMillionAboveIdle == nil)
+        r.serverIdle = ServerIdle(cpuSecondsPerSecond: 0.05, contextSwitchesPerSecond: 600)
+        #expect(abs(r.serverCPUPerMillionAboveIdle! - 150) < 1e-9)  // (2 - 0.5) s per 10,000 deliveries
+        #expect(Report.table(r).contains("50.0 ms of CPU and 600 context switches a second"))
+        #expect(Report.table(r).contains("above that, 150.00 s per million deliveries"))
+        r.serverIdle = ServerIdle(cpuSecondsPerSecond: 0.5, contextSwitchesPerSecond: 600)  // a noisy idle second
+        #expect(r.serverCPUPerMillionAboveIdle == 0)
+    }
+
     @Test func resultsSurviveJSON() throws {
         var r = result(rate: 100, delivered: 10_000, p99: 5)
+        r.serverIdle = ServerIdle(cpuSecondsPerSecond: 0.05, contextSwitchesPerSecond: 600)
         r.serverContextSwitches = 15_000
         let data = try JSONEncoder().encode(BenchReport(runs: [r], kneeRate: 100))
         let text = String(decoding: data, as: UTF8.self)
@@ -127,6 +140,8 @@ import Testing
         let back = try JSONDecoder().decode(BenchReport.self, from: data)
         #expect(back.runs.first?.delivered == 10_000)
         #expect(back.runs.first?.serverContextSwitches == 15_000)
+        #expect(text.contains(#""server_idle":{"#) && text.contains(#""context_switches_per_s":600"#))
+        #expect(back.runs.first?.serverIdle == r.serverIdle)
         #expect(back.kneeRate == 100)
     }
 
