@@ -25,10 +25,10 @@ public distributed actor ClusterNodeActor {
         try resolve(id: identity(of: node), using: system)
     }
 
-    /// A peer's heartbeat; answers with this node's report.
+    /// A peer's heartbeat; answers with this node's (``ClusterMember/heartbeatReport()``).
     public distributed func heartbeat(_ report: NodeReport) -> NodeReport {
         member.membership?.heard(from: report.node, report: report)
-        return member.report()
+        return member.heartbeatReport()
     }
 
     /// A message of the metadata log from `peer` (one-way: answers come as calls the other way).

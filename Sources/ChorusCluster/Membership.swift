@@ -73,7 +73,7 @@ public final class Membership: Service {
         state.withLock { ($0.ring, $0.detector.all) }
     }
 
-    /// Each peer's status and last report.
+    /// Each peer's status and the report its last heartbeat carried (``ClusterMember/heartbeatReport()``).
     public var view: [(peer: String, status: FailureDetector.Status, report: NodeReport?)] {
         let statuses = state.withLock { $0.detector.all }
         let reports = self.reports.withLock { $0 }
@@ -108,7 +108,7 @@ public final class Membership: Service {
 
     private func heartbeat(_ peer: String) async {
         guard let actor = try? member.nodeActor(on: peer),
-            let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(member.report()) })
+            let report = try? await ClusterActorSystem.$callTimeout.withValue(interval * 2, operation: { try await actor.heartbeat(member.heartbeatReport()) })
         else { return }
         record(report, from: peer)
         let now = clock.now()

@@ -285,6 +285,11 @@ struct ChatClusterTests {
             #expect(membership.view.map(\.status) == [.up, .up])
             #expect(cluster.placements[0].epoch == 7)
             #expect(membership.view.last?.report?.node == "chorus-3")
+            // A heartbeat carries who the peer is, its epoch and incarnation, not its whole report
+            // (a pass over every replica on the peer); the admin view asks for that when read.
+            #expect(membership.view.last?.report?.incarnation == cluster.members[2].incarnation)
+            #expect(membership.view.last?.report?.counters == nil)
+            #expect(cluster.members[2].report().counters != nil)
             // Node 3 goes silent: suspect after 2 s, down after 5 s of the node's clock.
             await cluster.systems[2].shutdownTransport()
             one.clock.advance(by: .seconds(2))
