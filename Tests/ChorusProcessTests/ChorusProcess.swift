@@ -1,7 +1,6 @@
 import ChorusBench
 import Crypto
 import Foundation
-import Synchronization
 
 /// An HS256 token for `payload`, signed independently of the server's code.
 func signedToken(payload: String, secret: String) -> String {
@@ -50,10 +49,38 @@ struct ProcessFailure: Error, CustomStringConvertible {
     var description: String
 }
 
+/// What a child process writes to one of its outputs, kept in a temporary file that is read
+/// whenever the test looks (and removed with this object).
+///
+/// Not a pipe with a `readabilityHandler`: that is a dispatch source, and libdispatch's manager
+/// thread crashed the test process in CI runs (a bad pointer in `_dispatch_event_loop_drain`),
+/// once as a handler was removed (``runTool(_:environment:directory:timeout:)``) and once with a
+/// short-lived `chorus` child's handlers still set.
+final class CapturedOutput: Sendable {
+    private let path = NSTemporaryDirectory() + "chorus-output-\(UUID().uuidString).log"
+    /// The file's handle for the child (give it as `standardOutput` or `standardError`).
+    let handle: FileHandle
+
+    init() throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ProcessFailure(description: "cannot create \(path)")
+        }
+        self.handle = handle
+    }
+
+    /// Everything written so far.
+    var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    deinit {
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
 /// A child `chorus` process with captured output. Always terminated by the test that made it.
 final class ChorusProcess: Sendable {
     private let process: Process
-    private let output = Mutex((stdout: "", stderr: ""))
+    private let captured: (stdout: CapturedOutput, stderr: CapturedOutput)
 
     /// Starts `chorus arguments…` with `environment` added to a minimal environment.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -68,25 +95,16 @@ final class ChorusProcess: Sendable {
         // A node stops itself once this test process is gone, even when it was killed (no orphans
         // left running after an interrupted `swift test`).
         process.environment = ParentWatch.environment(env)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
+        captured = (try CapturedOutput(), try CapturedOutput())
+        process.standardOutput = captured.stdout.handle
+        process.standardError = captured.stderr.handle
         process.standardInput = FileHandle.nullDevice
         self.process = process
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.output.withLock { $0.stdout += text }
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.output.withLock { $0.stderr += text }
-        }
         try process.run()
     }
 
-    var stdout: String { output.withLock { $0.stdout } }
-    var stderr: String { output.withLock { $0.stderr } }
+    var stdout: String { captured.stdout.text }
+    var stderr: String { captured.stderr.text }
     var isRunning: Bool { process.isRunning }
     var processIdentifier: Int32 { process.processIdentifier }
 
@@ -97,11 +115,10 @@ final class ChorusProcess: Sendable {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let expired = ContinuousClock.now >= deadline
-            let (out, err) = output.withLock { ($0.stdout, $0.stderr) }
+            let (out, err) = (stdout, stderr)
             if predicate(out, err) { return }
             if !process.isRunning {
-                try await Task.sleep(for: .milliseconds(100))  // let the pipes drain
-                let (out, err) = output.withLock { ($0.stdout, $0.stderr) }
+                let (out, err) = (stdout, stderr)
                 if predicate(out, err) { return }
                 throw ProcessFailure(description: "chorus exited (\(process.terminationStatus)) before \(what)\nstdout: \(out)\nstderr: \(err)")
             }
@@ -148,7 +165,6 @@ final class ChorusProcess: Sendable {
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
         let child = try ChorusProcess(arguments, environment: environment)
         let status = try await child.waitForExit()
-        try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
         return (status, child.stdout, child.stderr)
     }
 }
@@ -157,9 +173,7 @@ final class ChorusProcess: Sendable {
 /// for at most `timeout` (then it is terminated); returns its status and its standard output and
 /// error together.
 ///
-/// The output goes to a temporary file, read once the tool has exited: a pipe with a
-/// `readabilityHandler` (a dispatch source) crashed libdispatch's manager thread once, in a CI
-/// run, when a chatty tool's handler was removed.
+/// The output goes to a temporary file (``CapturedOutput``), read once the tool has exited.
 func runTool(
     _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, timeout: Duration
 ) async throws -> (status: Int32, output: String) {
@@ -168,20 +182,14 @@ func runTool(
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = directory }
-    let outputPath = NSTemporaryDirectory() + "chorus-tool-\(UUID().uuidString).log"
-    guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
-        throw ProcessFailure(description: "cannot create \(outputPath)")
-    }
-    defer { try? FileManager.default.removeItem(atPath: outputPath) }
-    process.standardOutput = output
-    process.standardError = output
+    let output = try CapturedOutput()
+    process.standardOutput = output.handle
+    process.standardError = output.handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    try output.close()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     if process.isRunning { process.terminate() }
     process.waitUntilExit()
-    let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    return (process.terminationStatus, text)
+    return (process.terminationStatus, output.text)
 }

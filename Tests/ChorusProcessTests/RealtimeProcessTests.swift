@@ -1,7 +1,6 @@
 import ChorusTestSupport
 import Foundation
 import HTTPTypes
-import Synchronization
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -193,30 +192,22 @@ extension RealtimeProcessTests {
 final class ScriptProcess: Sendable {
     private let process: Process
     private let input: FileHandle
-    private final class Collected: Sendable {
-        let text = Mutex("")
-    }
-    private let collected = Collected()
+    private let collected: CapturedOutput
 
     init(_ arguments: [String], secret: String) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/chorus-chat.py")
         let process = Process()
+        collected = try CapturedOutput()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-u", script.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CHORUS_JWT_SECRET"] = secret
         process.environment = environment
         let stdin = Pipe()
-        let stdout = Pipe()
         process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        let collected = self.collected
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            collected.text.withLock { $0 += text }
-        }
+        process.standardOutput = collected.handle
+        process.standardError = collected.handle
         try process.run()
         self.process = process
         self.input = stdin.fileHandleForWriting
@@ -226,7 +217,7 @@ final class ScriptProcess: Sendable {
         if process.isRunning { process.terminate() }
     }
 
-    var output: String { collected.text.withLock { $0 } }
+    var output: String { collected.text }
 
     /// Types a line, as at a keyboard.
     func type(_ line: String) {
