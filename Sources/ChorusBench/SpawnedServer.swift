@@ -206,16 +206,11 @@ final class NodeLog: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            // At end of file (the process died) the handler would be called again and again.
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                try? copy?.close()
-            } else {
-                log.append(data)
-                copy?.write(data)
-            }
+        PipeReader.start(output) { data in
+            log.append(data)
+            copy?.write(data)
+        } onEnd: {
+            try? copy?.close()
         }
         return log
     }

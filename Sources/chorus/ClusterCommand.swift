@@ -55,9 +55,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 process.standardError = output
                 let name = node.name
                 let pending = Mutex("")
-                output.fileHandleForReading.readabilityHandler = { handle in
-                    let data = handle.availableData
-                    guard !data.isEmpty else { return }
+                PipeReader.start(output) { data in
                     let lines = pending.withLock { pending -> [Substring] in
                         pending += String(decoding: data, as: UTF8.self)
                         var lines = pending.split(separator: "\n", omittingEmptySubsequences: false)
