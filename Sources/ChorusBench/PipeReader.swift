@@ -2,10 +2,8 @@ import Foundation
 
 /// Reads a child process's output pipe to its end on a thread of its own.
 ///
-/// Not a `readabilityHandler`: that is a dispatch source, and libdispatch's manager thread has
-/// crashed with a bad pointer in `_dispatch_event_loop_drain` around such handlers (twice in the
-/// test process's own children, docs/testing.md). A blocking read on a plain thread needs none of
-/// it; the few spawned nodes of a run get a thread each.
+/// Not a `readabilityHandler`, a dispatch source around which libdispatch crashed in CI
+/// (docs/testing.md); the few spawned nodes of a run get a thread each.
 public enum PipeReader {
     /// Hands each chunk of `pipe`'s output to `onData`, then calls `onEnd` at its end (both on the
     /// reading thread). Call before the process runs, or right after.

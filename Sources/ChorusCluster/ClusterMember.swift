@@ -124,7 +124,7 @@ public final class ClusterMember: Sendable {
 
     /// This node's report.
     public func report() -> NodeReport {
-        var report = links.withLock { $0.transfer }?.report() ?? NodeReport(node: placement.nodeName, epoch: placement.epoch, actors: [:])
+        guard var report = links.withLock({ $0.transfer })?.report() else { return heartbeatReport() }
         report.incarnation = incarnation
         return report
     }

@@ -52,10 +52,9 @@ struct ProcessFailure: Error, CustomStringConvertible {
 /// What a child process writes to one of its outputs, kept in a temporary file that is read
 /// whenever the test looks (and removed with this object).
 ///
-/// Not a pipe with a `readabilityHandler`: that is a dispatch source, and libdispatch's manager
-/// thread crashed the test process in CI runs (a bad pointer in `_dispatch_event_loop_drain`),
-/// once as a handler was removed (``runTool(_:environment:directory:timeout:)``) and once with a
-/// short-lived `chorus` child's handlers still set.
+/// Not a pipe with a `readabilityHandler`, a dispatch source around which libdispatch crashed the
+/// test process in CI (docs/testing.md). A file also holds everything once the child exits, so
+/// nothing waits for a pipe to drain.
 final class CapturedOutput: Sendable {
     private let path = NSTemporaryDirectory() + "chorus-output-\(UUID().uuidString).log"
     /// The file's handle for the child (give it as `standardOutput` or `standardError`).
