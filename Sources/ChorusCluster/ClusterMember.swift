@@ -18,6 +18,9 @@ public struct NodeReport: Sendable, Codable, Equatable {
     /// The node's counters: `messages` and `deliveries` since it started, `sessions` open now,
     /// `wal_records` appended (nil from a node that does not report them).
     public var counters: [String: Int]?
+    /// The metadata-log term the node leads, when it leads: its peers count the claim as hearing
+    /// from their leader (``RaftNode/heardLeader(term:from:now:)``).
+    public var leading: UInt64?
 
     public init(node: String, epoch: UInt64, actors: [String: Int]) {
         self.node = node
@@ -126,17 +129,20 @@ public final class ClusterMember: Sendable {
     public func report() -> NodeReport {
         guard var report = links.withLock({ $0.transfer })?.report() else { return heartbeatReport() }
         report.incarnation = incarnation
+        report.leading = metadataLog?.leading
         return report
     }
 
-    /// What a heartbeat carries: who this node is, its ring epoch and its incarnation, all that
-    /// membership reads. The whole ``report()`` sums up every replica on the node (a replicated
-    /// key is never passivated, so that is every key it holds), which at a heartbeat to or from
-    /// each peer every `heartbeat_interval_ms` made a node with 100,000 replicas spend most of a
-    /// core on heartbeats; the admin view asks the peers for their whole reports when it is read.
+    /// What a heartbeat carries: who this node is, its ring epoch, its incarnation and the
+    /// metadata-log term it leads, all that membership reads. The whole ``report()`` sums up
+    /// every replica on the node (a replicated key is never passivated, so that is every key it
+    /// holds), which at a heartbeat to or from each peer every `heartbeat_interval_ms` made a node
+    /// with 100,000 replicas spend most of a core on heartbeats; the admin view asks the peers for
+    /// their whole reports when it is read.
     public func heartbeatReport() -> NodeReport {
         var report = NodeReport(node: placement.nodeName, epoch: placement.epoch, actors: [:])
         report.incarnation = incarnation
+        report.leading = metadataLog?.leading
         return report
     }
 

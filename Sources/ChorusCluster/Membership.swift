@@ -47,8 +47,10 @@ public final class Membership: Service {
         restartObservers.withLock { $0.append(observer) }
     }
 
-    /// Keeps `report` as `peer`'s latest, telling the observers if the peer restarted since the last.
+    /// Keeps `report` as `peer`'s latest, telling the observers if the peer restarted since the
+    /// last, and passes on its claim to lead the metadata log.
     private func record(_ report: NodeReport, from peer: String) {
+        if let term = report.leading { member.metadataLog?.heardLeader(term: term, from: peer) }
         let previous = reports.withLock { reports in
             defer { reports[peer] = report }
             return reports[peer]?.incarnation
@@ -136,6 +138,7 @@ public final class Membership: Service {
                 let level: Logger.Level = change.to == .up ? .info : .warning
                 logger.log(
                     level: level, "cluster peer \(change.to.rawValue)", metadata: ["cluster.peer": "\(change.peer)", "cluster.was": "\(change.from.rawValue)"])
+                if change.to == .down { member.metadataLog?.proposeRingChange() }
             case .adopted(let ring):
                 if placement.adopt(RingDescription(ring)) {
                     logger.info("ring refreshed", metadata: ["cluster.epoch": "\(ring.epoch)", "cluster.from": "\(peer ?? "?")"])

@@ -80,6 +80,18 @@ public final class MetadataLog: Service {
         shell.withLock { ($0.raft.persistent.term, $0.raft.role, $0.raft.leader, $0.raft.commitIndex) }
     }
 
+    /// The term this node leads, if it leads (what its heartbeats claim, ``NodeReport/leading``).
+    public var leading: UInt64? { shell.withLock { $0.raft.leading } }
+
+    /// `peer`'s heartbeat claimed that it leads `term` (``RaftNode/heardLeader(term:from:now:)``).
+    func heardLeader(term: UInt64, from peer: String) {
+        let now = clock.now().milliseconds
+        step { raft in
+            raft.heardLeader(term: term, from: peer, now: now)
+            return []
+        }
+    }
+
     /// A peer's message.
     func receive(_ message: Raft.Message, from peer: String) {
         let now = clock.now().milliseconds
@@ -95,8 +107,9 @@ public final class MetadataLog: Service {
     }
 
     /// As leader, takes a node the failure detector declared down off the newest ring this node
-    /// knows, once per epoch.
-    private func proposeRingChange() {
+    /// knows, once per epoch. Called at every tick, and by ``Membership`` as soon as a peer's
+    /// status changes (so a failover does not wait for the next tick).
+    func proposeRingChange() {
         guard replicationFactor > 1, status.role == .leader, let membership = member.membership else { return }
         // Statuses about the ring they were judged on, and only when that is this node's newest
         // (a node a newer ring brought back is not down, whatever the detector said before).
@@ -214,8 +227,8 @@ public final class MetadataLog: Service {
 
     /// Ticks until the node stops: at the Raft node's next deadline (a leader's heartbeat, a
     /// follower's election timeout), and at least once a heartbeat interval, which bounds how late
-    /// a deadline that an input moved earlier is met and how soon a leader takes a down node off
-    /// the ring. (A fixed tick of a quarter heartbeat woke every node 100 times a second.)
+    /// a deadline that an input moved earlier is met. (A fixed tick of a quarter heartbeat woke
+    /// every node 100 times a second.)
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -23,6 +23,7 @@ extension NodeReport: BinaryRepresentable {
             writer.writeVarint(summary.maxLagRecords)
         }
         writer.write(counters) { $0.write(counts: $1) }
+        writer.write(leading) { $0.writeVarint($1) }
         return writer.bytes
     }
 
@@ -42,6 +43,7 @@ extension NodeReport: BinaryRepresentable {
             return summary
         }
         counters = try reader.readOptional { try $0.readCounts() }
+        leading = try reader.readOptional { try $0.readVarint() }
         guard reader.remaining == 0 else { throw reader.failure("\(reader.remaining) stray bytes after the report") }
     }
 }

@@ -20,6 +20,13 @@
 /// the leader (in any reply) and forced an election each time. A leader sends its log (or an
 /// empty heartbeat) every `heartbeatInterval`.
 ///
+/// **Leader claims.** A shell that already exchanges messages with every peer more often than
+/// the election timeout (Chorus's membership heartbeats) can carry each node's ``leading`` term in
+/// them; ``heardLeader(term:from:now:)`` counts such a claim as hearing from that leader, as an
+/// empty append would (it never touches the log, a vote or the commit index). Followers then stay
+/// quiet while the leader's node is heard, and the leader's own heartbeats only repair logs and
+/// carry the commit index, so they can be rare (docs/replication.md).
+///
 /// **Safety** (the invariants the simulator checks): at most one leader per term; a node votes
 /// once per term, and only for a candidate whose log is at least as up to date as its own
 /// (§5.4.1); a leader never overwrites its log; an entry is committed once a majority stores it
@@ -124,6 +131,9 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
 
     private var majority: Int { (peers.count + 1) / 2 + 1 }
 
+    /// The term this node leads, if it is the leader: what its shell claims to its peers.
+    public var leading: UInt64? { role == .leader ? persistent.term : nil }
+
     // MARK: Inputs
 
     /// Time passed: a follower or candidate whose deadline passed starts an election; a leader
@@ -184,12 +194,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             guard term == persistent.term else {
                 return [.send(.appendReply(term: persistent.term, success: false, matchIndex: 0), to: peer)]
             }
-            // A leader of this term exists: a candidate of it steps back.
-            role = .follower
-            leader = peer
-            leaderContact = now
-            preVotes = nil
-            resetElectionDeadline(now: now)
+            follow(peer, now: now)
             guard persistent.term(at: prevIndex) == prevTerm else {
                 return [.send(.appendReply(term: term, success: false, matchIndex: 0), to: peer)]
             }
@@ -224,6 +229,21 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             nextIndex[peer] = max(1, (nextIndex[peer] ?? 1) - 1)
             return [appendMessage(to: peer)]
         }
+    }
+
+    /// `peer` claimed, outside the log's messages, that it leads `term` (its ``leading``, read
+    /// when it sent the claim). Only the leader of a term claims it, so this is what an empty
+    /// append of `term` says about leadership, and is taken the same way: a newer term is
+    /// followed; in this node's term a candidate steps back, and the election timeout restarts.
+    /// A claim of an older term is stale and changes nothing. Claims are never answered.
+    public mutating func heardLeader(term: UInt64, from peer: String, now: Int64) {
+        guard peers.contains(peer), term >= persistent.term else { return }
+        if term > persistent.term {
+            stepDown(to: term, now: now)
+        } else if role == .leader {
+            return  // one leader per term: a claim of this leader's own term cannot be current
+        }
+        follow(peer, now: now)
     }
 
     // MARK: Steps
@@ -271,6 +291,15 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
         deadline = now + heartbeatInterval
         persistent.log.append(Entry(term: persistent.term, command: nil))
         return [.becameLeader(term: persistent.term)] + peers.map { appendMessage(to: $0) } + advanceCommit()
+    }
+
+    /// `peer` leads this node's term: a candidate of it steps back, and the election timeout restarts.
+    private mutating func follow(_ peer: String, now: Int64) {
+        role = .follower
+        leader = peer
+        leaderContact = now
+        preVotes = nil
+        resetElectionDeadline(now: now)
     }
 
     /// A newer term exists: follow (a leader or candidate also waits a whole timeout again).

@@ -120,9 +120,13 @@ public final class ChorusNode: Sendable {
             self.member = member
             placementOnRing = placement
             let directory: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
+            // The leader's own heartbeats go every half election timeout: followers hear it far more
+            // often through the leader claims in membership heartbeats (docs/replication.md), so
+            // these only carry the commit index and repair logs, and keep a follower quiet where
+            // the membership heartbeats do not reach it.
             metadataLog = try MetadataLog(
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
-                electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 5)),
+                electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 2)),
                 replicationFactor: cluster.effectiveReplicationFactor, logger: logger
             ) { [logger, channelTypes, documents] metadata in
                 if placement.adopt(metadata.ring) { logger.info("ring adopted from the metadata log", metadata: ["cluster.epoch": "\(metadata.epoch)"]) }

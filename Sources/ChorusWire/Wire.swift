@@ -15,8 +15,9 @@ public enum Wire {
     /// 6: so do messages, drafts and records, also nested in other values (``BinaryValue/bytes(_:)``).
     /// 7: so do replication messages (a `replicate` call's batch), heartbeats' node reports, a
     /// forwarded send's result and user profiles. 8: a channel's state (hand-offs, replicas'
-    /// installs) carries its recent client message ids as one packed string.
-    public static let protocolVersion: UInt16 = 8
+    /// installs) carries its recent client message ids as one packed string. 9: a heartbeat's
+    /// node report carries the metadata-log term its node leads.
+    public static let protocolVersion: UInt16 = 9
 
     /// Default largest frame (16 MiB).
     public static let defaultMaxFrameBytes = 16 << 20

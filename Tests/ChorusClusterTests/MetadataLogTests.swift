@@ -3,6 +3,7 @@ import ChorusCluster
 import ChorusModel
 import ChorusTestSupport
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -21,8 +22,11 @@ struct MetadataLogTests {
         let logs: Mutex<[String: MetadataLog]>
         /// Every ring each node's log decided, in order.
         let decided = Mutex<[String: [UInt64]]>([:])
+        /// Above 1, the leader takes down nodes off the ring.
+        let replicationFactor: Int
 
-        init() async throws {
+        init(replicationFactor: Int = 1) async throws {
+            self.replicationFactor = replicationFactor
             var systems: [String: ClusterActorSystem] = [:]
             var members: [String: ClusterMember] = [:]
             for name in names {
@@ -46,7 +50,7 @@ struct MetadataLogTests {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             let log = try MetadataLog(
                 member: members[name]!, members: names, virtualNodes: 8, directory: path, clock: clock, electionTimeout: .milliseconds(300),
-                heartbeatInterval: .milliseconds(100), seed: UInt64(name.unicodeScalars.first!.value)
+                heartbeatInterval: .milliseconds(100), seed: UInt64(name.unicodeScalars.first!.value), replicationFactor: replicationFactor
             ) { [weak self] metadata in self?.decided.withLock { $0[name, default: []].append(metadata.epoch) } }
             logs.withLock { $0[name] = log }
         }
@@ -190,6 +194,68 @@ struct MetadataLogTests {
         try await cluster.drive("the healed node caught up") { cluster.decided.withLock { $0[isolated] } != nil }
         // Its own uncommitted proposal was replaced, never applied anywhere.
         for name in cluster.names { #expect(cluster.decided.withLock { $0[name] } == [3]) }
+        await cluster.stop()
+    }
+
+    @Test("a leader whose own heartbeats stop keeps its followers through the claim in its membership heartbeats; without the claims they elect another")
+    func leaderClaimsInHeartbeats() async throws {
+        let cluster = try await Cluster()
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let term = cluster.log(leader).status.term
+        let followers = cluster.names.filter { $0 != leader }
+        let memberships = followers.map { name in
+            Membership(
+                member: cluster.members[name]!, clock: cluster.clock, interval: .milliseconds(50), suspectAfter: .seconds(60),
+                downAfter: .seconds(120), logger: Logger(label: "test"))
+        }
+        #expect(cluster.members[leader]!.heartbeatReport().leading == term)
+        #expect(cluster.members[followers[0]]!.heartbeatReport().leading == nil)
+        // The leader is never ticked, so it sends no heartbeat of its own: 3 s, ten election
+        // timeouts, with a membership heartbeat from the leader to each follower every 20 ms.
+        for _ in 0..<150 {
+            cluster.clock.advance(by: .milliseconds(20))
+            for name in followers {
+                _ = try await ClusterNodeActor.on(name, using: cluster.systems[leader]!).heartbeat(cluster.members[leader]!.heartbeatReport())
+            }
+            for name in followers { cluster.log(name).tick() }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        for name in cluster.names {
+            #expect(cluster.log(name).status.term == term, "\(name)")
+            #expect(cluster.log(name).status.leader == leader, "\(name)")
+        }
+        // The same without the claims: the followers elect one of them.
+        try await cluster.drive("a follower is elected", ticking: followers) { followers.contains { cluster.log($0).status.role == .leader } }
+        #expect(followers.allSatisfy { cluster.log($0).status.term > term })
+        withExtendedLifetime(memberships) {}
+        await cluster.stop()
+    }
+
+    @Test("with replication, the leader proposes taking a peer off the ring as soon as its membership declares it down, without a tick")
+    func downPeerProposedAtOnce() async throws {
+        let cluster = try await Cluster(replicationFactor: 3)
+        try await cluster.drive("a leader is elected") { cluster.leader() != nil }
+        let leader = try #require(cluster.leader())
+        let lost = try #require(cluster.names.first { $0 != leader })
+        let membership = Membership(
+            member: cluster.members[leader]!, clock: cluster.clock, interval: .milliseconds(50), suspectAfter: .milliseconds(250),
+            downAfter: .milliseconds(500), logger: Logger(label: "test"))
+        await membership.beat()
+        #expect(membership.view.allSatisfy { $0.status == .up }, "\(membership.view)")
+        cluster.network.cut(leader, lost)
+        let epoch = cluster.members[leader]!.placement.epoch
+        // Heartbeat rounds every 50 ms until `lost` is down; the leader's log is not ticked from here on.
+        for _ in 0..<12 {
+            cluster.clock.advance(by: .milliseconds(50))
+            await membership.beat()
+        }
+        #expect(membership.view.map(\.status) == cluster.names.filter { $0 != leader }.map { $0 == lost ? .down : .up })
+        let others = cluster.names.filter { $0 != leader && $0 != lost }
+        try await cluster.drive("the ring without the lost node is decided", ticking: others) {
+            cluster.log(leader).metadata.ring.nodes.count == 2 && cluster.log(leader).metadata.epoch > epoch
+        }
+        #expect(!cluster.log(leader).metadata.ring.nodes.contains(lost))
         await cluster.stop()
     }
 

@@ -21,6 +21,7 @@ struct NodeReportCodingTests {
         summary.maxLagRecords = 999
         report.replication = summary
         report.counters = ["messages": 42, "deliveries": Int.max, "sessions": 0, "wal_records": Int.min]
+        report.leading = 3
         return report
     }
 

@@ -353,6 +353,66 @@ struct RaftNodeTests {
         #expect(c.leader == "a", "a pre-vote does not unseat the leader it knows")
     }
 
+    @Test("a leader claim keeps a follower from timing out and from granting pre-votes, as an append would, and sends nothing")
+    func leaderClaimKeepsFollowerQuiet() {
+        var c = Raft(me: "c", members: members, seed: 3, now: 0)
+        _ = c.receive(.append(term: 1, prevIndex: 0, prevTerm: 0, entries: [Self.entry(1, "x")], commit: 0), from: "a", now: 100)
+        // Claims every 500 ms, no append after the first: 10 s without an election.
+        for now in stride(from: Int64(600), through: 10_100, by: 500) {
+            c.heardLeader(term: 1, from: "a", now: now)
+            #expect(c.tick(now: now + 499).isEmpty, "timed out at \(now + 499)")
+        }
+        #expect(c.role == .follower)
+        #expect(c.leader == "a")
+        #expect(c.persistent.term == 1)
+        #expect(c.persistent.log == [Self.entry(1, "x")], "a claim touches no log")
+        #expect(c.commitIndex == 0, "nor the commit index")
+        let poll = Raft.Message.preVote(term: 2, lastIndex: 1, lastTerm: 1)
+        let denied: [Raft.Action] = [.send(.preVoteReply(term: 1, granted: false), to: "b")]
+        #expect(c.receive(poll, from: "b", now: 11_000) == denied, "the leader was heard 900 ms ago")
+        // Without claims it times out as before.
+        let polls = c.tick(now: 10_100 + 2_000)
+        #expect(polls.count == 2)
+    }
+
+    @Test("a claim of a newer term is followed; a candidate steps back for a claim of its term; a stale claim, a leader's own term and a stranger change nothing")
+    func leaderClaimTerms() {
+        // Newer: a follower of term 0 follows b in term 3, with no vote cast in it.
+        var c = Raft(me: "c", members: members, seed: 3, now: 0)
+        c.heardLeader(term: 3, from: "b", now: 10)
+        #expect(c.persistent.term == 3)
+        #expect(c.persistent.votedFor == nil)
+        #expect(c.leader == "b")
+        #expect(c.role == .follower)
+        // Stale: a claim of term 2 changes nothing.
+        c.heardLeader(term: 2, from: "a", now: 20)
+        #expect(c.leader == "b")
+        #expect(c.persistent.term == 3)
+        // A candidate of term 1 hears that b leads term 1: it steps back.
+        var a = Raft(me: "a", members: members, seed: 1, now: 0)
+        _ = Self.campaign(&a, at: 2_000, preVoteFrom: "b")
+        #expect(a.role == .candidate)
+        #expect(a.persistent.term == 1)
+        a.heardLeader(term: 1, from: "c", now: 2_005)
+        #expect(a.role == .follower)
+        #expect(a.leader == "c")
+        #expect(a.persistent.votedFor == "a", "its own vote stays cast")
+        // A leader ignores a claim of its own term (there is one leader a term), and steps down for a newer one.
+        var leader = leaderA()
+        leader.heardLeader(term: 1, from: "b", now: 2_100)
+        #expect(leader.role == .leader)
+        #expect(leader.leading == 1)
+        leader.heardLeader(term: 2, from: "b", now: 2_200)
+        #expect(leader.role == .follower)
+        #expect(leader.leading == nil)
+        #expect(leader.leader == "b")
+        // A node outside the group is not heard.
+        var stranger = Raft(me: "c", members: members, seed: 3, now: 0)
+        stranger.heardLeader(term: 5, from: "z", now: 10)
+        #expect(stranger.persistent.term == 0)
+        #expect(stranger.leader == nil)
+    }
+
     @Test("a pre-vote is refused to a log less up to date, and to a term that is not above the receiver's")
     func preVoteRules() {
         var c = Raft(me: "c", members: members, seed: 3, now: 0)

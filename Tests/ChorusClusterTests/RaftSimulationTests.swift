@@ -68,6 +68,37 @@ struct RaftSimulationTests {
         #expect(a.delivered > 300 && a.committed > 20)
     }
 
+    @Test("with leader claims, a leader's heartbeats at twice the election timeout elect no more often than heartbeats at a third of it, with every invariant")
+    func leaderClaims() async {
+        // Without claims, heartbeats this rare let every follower time out between two of them.
+        var claiming = RaftSimulator.Configuration()
+        claiming.heartbeatInterval = 2 * claiming.electionTimeout
+        claiming.leaderClaims = 0.5
+        let baseline = RaftSimulator.Configuration()
+        var elections = (claiming: 0, baseline: 0, unclaimed: 0)
+        var claims = 0
+        for seed in UInt64(1)...300 {
+            let result = await offThePool { [claiming] in RaftSimulator.run(seed: seed, configuration: claiming) }
+            elections.claiming += result.elections
+            claims += result.claims
+            if let violation = result.violations.first {
+                Issue.record("seed \(seed) with leader claims: \(violation)\nreplay: CHORUS_SIM_SEED=\(seed) swift test --filter RaftSimulationTests")
+                return
+            }
+            elections.baseline += await offThePool { RaftSimulator.run(seed: seed, configuration: baseline).elections }
+        }
+        var unclaimed = claiming
+        unclaimed.leaderClaims = 0
+        for seed in UInt64(1)...30 {
+            elections.unclaimed += await offThePool { [unclaimed] in RaftSimulator.run(seed: seed, configuration: unclaimed).elections }
+        }
+        // (300 seeds: ~1,140 elections with claims, ~1,220 for the baseline; 30 seeds without
+        // claims ~480, four times the rate with them.)
+        #expect(claims > 300 * 100)
+        #expect(elections.claiming <= elections.baseline * 5 / 4, "\(elections)")
+        #expect(elections.unclaimed * 10 > elections.claiming * 2, "per seed, twice the elections without claims: \(elections)")
+    }
+
     /// Crash-heavy runs: nodes crash about ten times as often and restart within half a second,
     /// so a crash often falls just after a vote or an acknowledged append.
     static var crashy: RaftSimulator.Configuration {

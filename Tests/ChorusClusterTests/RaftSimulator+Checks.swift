@@ -158,7 +158,7 @@ extension RaftSimulator {
 
     /// Kinds of traced events.
     enum Traced: Int {
-        case deliver = 10, start, crash, cut, isolate, heal, propose, elected
+        case deliver = 10, start, crash, cut, isolate, heal, propose, elected, claim
     }
 
     /// Folds an event into the trace hash (FNV-1a over its numbers).

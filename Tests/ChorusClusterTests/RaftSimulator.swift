@@ -33,6 +33,10 @@ public struct RaftSimulator {
         public var maxDelay = 30, loss = 0.03, duplication = 0.02
         /// Chance per round that the client proposes a command.
         public var propose = 0.15
+        /// Chance per round that each running node sends each peer its leader claim (its
+        /// ``RaftNode/leading`` term, as Chorus's membership heartbeats carry it), over the same
+        /// network as messages; 0 sends none.
+        public var leaderClaims = 0.0
         /// Chance per round that a running node crashes (any number may be down at once); it
         /// restarts `minRestart...maxRestart` ms later.
         public var crash = 0.003, minRestart = 100, maxRestart = 3_000
@@ -61,6 +65,8 @@ public struct RaftSimulator {
         public var seed: UInt64
         public var traceHash: UInt64
         public var delivered = 0, dropped = 0
+        /// Leader claims delivered (``Configuration/leaderClaims``).
+        public var claims = 0
         /// Elections won (`becameLeader`); crashes; partitions, and those that isolated the leader.
         public var elections = 0, crashes = 0, partitions = 0, leaderIsolations = 0
         /// Commands the client proposed, and those a leader accepted.
@@ -76,6 +82,7 @@ public struct RaftSimulator {
     enum Event {
         case round
         case deliver(from: Int, to: Int, RaftNode<Int>.Message)
+        case claim(from: Int, to: Int, term: UInt64)
     }
 
     /// A member: the running state machine, and what survives a crash.
@@ -174,6 +181,8 @@ public struct RaftSimulator {
                 round()
             case .deliver(let from, let to, let message):
                 deliver(message, from: from, to: to)
+            case .claim(let from, let to, let term):
+                deliverClaim(term, from: from, to: to)
             }
         }
         if result.violations.isEmpty { checkSettled() }
@@ -204,6 +213,34 @@ public struct RaftSimulator {
             let actions = nodes[index].raft!.tick(now: Int64(now))
             perform(actions, at: index)
         }
+        sendClaims()
+    }
+
+    /// Each running leader's claim to each peer, by chance (read as it is sent: it may be stale
+    /// when it arrives).
+    private mutating func sendClaims() {
+        guard configuration.leaderClaims > 0 else { return }
+        for index in nodes.indices {
+            guard let term = nodes[index].raft?.leading else { continue }
+            for peer in nodes.indices where peer != index && random.chance(configuration.leaderClaims) {
+                guard now >= configuration.duration || !random.chance(configuration.loss) else {
+                    result.dropped += 1
+                    continue
+                }
+                schedule(.claim(from: index, to: peer, term: term), after: 1 + pick(configuration.maxDelay))
+            }
+        }
+    }
+
+    private mutating func deliverClaim(_ term: UInt64, from: Int, to: Int) {
+        guard nodes[to].raft != nil, cutLinks[Self.link(from, to)] == nil else {
+            result.dropped += 1
+            return
+        }
+        result.claims += 1
+        trace(.claim, [from, to, Int(term)])
+        nodes[to].raft!.heardLeader(term: term, from: names[from], now: Int64(now))
+        perform([], at: to)
     }
 
     private mutating func injectFaults() {
