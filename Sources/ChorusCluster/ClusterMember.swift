@@ -127,9 +127,10 @@ public final class ClusterMember: Sendable {
 
     /// This node's report.
     public func report() -> NodeReport {
-        guard var report = links.withLock({ $0.transfer })?.report() else { return heartbeatReport() }
-        report.incarnation = incarnation
-        report.leading = metadataLog?.leading
+        let beat = heartbeatReport()
+        guard var report = links.withLock({ $0.transfer })?.report() else { return beat }
+        report.incarnation = beat.incarnation
+        report.leading = beat.leading
         return report
     }
 

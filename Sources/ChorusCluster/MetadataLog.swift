@@ -25,6 +25,11 @@ public final class MetadataLog: Service {
     }
 
     private let shell: Mutex<Shell>
+    /// The newest leader claim heard from a peer's heartbeat, for the machine's next step: taking
+    /// it there keeps heartbeats off the shell's lock, which a step holds while it saves `raft.json`.
+    private let heardClaim = Mutex<(term: UInt64, peer: String, at: Int64)?>(nil)
+    /// What this node's heartbeats may claim (``RaftNode/claim``), as of its last step.
+    private let ownClaim = Mutex<(term: UInt64, until: Int64)?>(nil)
     /// Where `raft.json` lives; `nil` keeps it in memory (tests, in-memory nodes).
     private let directory: String?
     private let clock: any TimeSource
@@ -80,15 +85,20 @@ public final class MetadataLog: Service {
         shell.withLock { ($0.raft.persistent.term, $0.raft.role, $0.raft.leader, $0.raft.commitIndex) }
     }
 
-    /// The term this node leads, if it leads (what its heartbeats claim, ``NodeReport/leading``).
-    public var leading: UInt64? { shell.withLock { $0.raft.leading } }
+    /// The term this node leads, while it may claim it (``RaftNode/claim``): what its heartbeats
+    /// carry (``NodeReport/leading``).
+    public var leading: UInt64? {
+        let now = clock.now().milliseconds
+        return ownClaim.withLock { $0 }.flatMap { now < $0.until ? $0.term : nil }
+    }
 
-    /// `peer`'s heartbeat claimed that it leads `term` (``RaftNode/heardLeader(term:from:now:)``).
+    /// `peer`'s heartbeat claimed that it leads `term`. The machine takes the newest claim at its
+    /// next step (``RaftNode/heardLeader(term:from:now:)``), before that step's input: a tick
+    /// at the election deadline sees it, and so does a pre-vote.
     func heardLeader(term: UInt64, from peer: String) {
         let now = clock.now().milliseconds
-        step { raft in
-            raft.heardLeader(term: term, from: peer, now: now)
-            return []
+        heardClaim.withLock { claim in
+            if claim.map({ term >= $0.term }) ?? true { claim = (term, peer, now) }
         }
     }
 
@@ -107,8 +117,9 @@ public final class MetadataLog: Service {
     }
 
     /// As leader, takes a node the failure detector declared down off the newest ring this node
-    /// knows, once per epoch. Called at every tick, and by ``Membership`` as soon as a peer's
-    /// status changes (so a failover does not wait for the next tick).
+    /// knows, once per epoch. Called at every tick, when this node becomes the leader or applies
+    /// a new ring, and by ``Membership`` as soon as a peer goes down (so a failover does not wait
+    /// for the next tick).
     func proposeRingChange() {
         guard replicationFactor > 1, status.role == .leader, let membership = member.membership else { return }
         // Statuses about the ring they were judged on, and only when that is this node's newest
@@ -153,13 +164,17 @@ public final class MetadataLog: Service {
         return status.role == .leader && propose(.setting(key: key, value: value))
     }
 
-    /// Proposes a ring change of `epoch` unless this node proposed one of that epoch in its term.
+    /// Proposes a ring change of `epoch` unless this node proposed one of that epoch in its term
+    /// (checked and noted at once: the log's ticks and the membership's status changes both propose).
     @discardableResult
     private func proposeOnce(_ command: ClusterCommand, epoch: UInt64) -> Bool {
         let term = status.term
-        guard proposed.withLock({ term > $0.term || epoch > $0.epoch }), propose(command) else { return false }
-        proposed.withLock { $0 = (term, epoch) }
-        return true
+        let fresh = proposed.withLock { proposed in
+            guard term > proposed.term || epoch > proposed.epoch else { return false }
+            proposed = (term, epoch)
+            return true
+        }
+        return fresh && propose(command)
     }
 
     /// Proposes `command` if this node leads; returns whether it did (it is committed once a
@@ -178,8 +193,13 @@ public final class MetadataLog: Service {
 
     /// Runs one input through the machine: persist, apply, then send and report.
     private func step(_ input: (inout Raft) -> [Raft.Action]) {
+        let claim = heardClaim.withLock { claim in
+            defer { claim = nil }
+            return claim
+        }
         let (actions, changed): ([Raft.Action], ClusterMetadata?) = shell.withLock { shell in
             let before = shell.raft.persistent
+            if let claim { shell.raft.heardLeader(term: claim.term, from: claim.peer, now: claim.at) }
             let actions = input(&shell.raft)
             if shell.raft.persistent != before, let directory {
                 do {
@@ -190,6 +210,8 @@ public final class MetadataLog: Service {
                     return ([], nil)
                 }
             }
+            // Claimed only once what made this node leader is durable.
+            ownClaim.withLock { $0 = shell.raft.claim }
             var changed: ClusterMetadata?
             while shell.applied < shell.raft.commitIndex {
                 shell.applied += 1
@@ -213,6 +235,9 @@ public final class MetadataLog: Service {
             logger.info("ring decided", metadata: ["cluster.epoch": "\(changed.epoch)", "cluster.nodes": "\(changed.ring.nodes)"])
             onChange(changed)
         }
+        // A new leader, or a new ring (RingPolicy takes one node off a ring at a time): a node
+        // already down is taken off now, not at the next tick.
+        if changed != nil || actions.contains(where: \.isBecameLeader) { proposeRingChange() }
     }
 
     private func send(_ message: Raft.Message, to peer: String) async {
@@ -239,6 +264,10 @@ public final class MetadataLog: Service {
             }
         }
     }
+}
+
+extension MetadataLog.Raft.Action {
+    fileprivate var isBecameLeader: Bool { if case .becameLeader = self { true } else { false } }
 }
 
 extension Duration {

@@ -20,12 +20,15 @@
 /// the leader (in any reply) and forced an election each time. A leader sends its log (or an
 /// empty heartbeat) every `heartbeatInterval`.
 ///
-/// **Leader claims.** A shell that already exchanges messages with every peer more often than
-/// the election timeout (Chorus's membership heartbeats) can carry each node's ``leading`` term in
-/// them; ``heardLeader(term:from:now:)`` counts such a claim as hearing from that leader, as an
-/// empty append would (it never touches the log, a vote or the commit index). Followers then stay
-/// quiet while the leader's node is heard, and the leader's own heartbeats only repair logs and
-/// carry the commit index, so they can be rare (docs/replication.md).
+/// **Leader claims.** A shell that already exchanges messages with its peers more often than the
+/// election timeout (Chorus's membership heartbeats) can carry in them the term each node leads,
+/// ``claim``; ``heardLeader(term:from:now:)`` counts such a claim as hearing from that leader,
+/// as an empty append of that term would (it never touches the log or the commit index, and casts
+/// no vote). Followers then stay quiet while the leader is heard, and the leader's own heartbeats
+/// only repair logs and carry the commit index, so they can be rarer. A leader claims only while a
+/// majority of the group, itself included, answered its appends within twice the election
+/// timeout: one whose own messages no longer get through (a stuck shell, a broken connection)
+/// stops claiming, and its followers elect another (docs/replication.md).
 ///
 /// **Safety** (the invariants the simulator checks): at most one leader per term; a node votes
 /// once per term, and only for a candidate whose log is at least as up to date as its own
@@ -109,9 +112,11 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
     private var preVotes: Set<String>?
     /// When this node last heard from the leader of its term (a leader: when it became one).
     private var leaderContact: Int64?
-    /// Leader state: the next index to send to each peer, and the highest index each has.
+    /// Leader state: the next index to send to each peer, the highest index each has, and when
+    /// each last answered an append of this term.
     private var nextIndex: [String: UInt64] = [:]
     private var matchIndex: [String: UInt64] = [:]
+    private var answeredAt: [String: Int64] = [:]
 
     /// A member (re)started at `now` with what it had made durable.
     public init(
@@ -131,8 +136,23 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
 
     private var majority: Int { (peers.count + 1) / 2 + 1 }
 
-    /// The term this node leads, if it is the leader: what its shell claims to its peers.
-    public var leading: UInt64? { role == .leader ? persistent.term : nil }
+    /// What this node may claim to its peers (``heardLeader(term:from:now:)``): the term it leads,
+    /// and until when, which is twice the election timeout after the latest time by which a
+    /// majority (itself included) had answered its appends. Nil when it does not lead or no
+    /// majority answered yet.
+    public var claim: (term: UInt64, until: Int64)? {
+        guard role == .leader else { return nil }
+        let others = majority - 1
+        guard others > 0 else { return (persistent.term, .max) }
+        let answered = peers.compactMap { answeredAt[$0] }.sorted(by: >)
+        guard answered.count >= others else { return nil }
+        return (persistent.term, answered[others - 1] + 2 * electionTimeout)
+    }
+
+    /// The term this node may claim to lead at `now` (``claim``).
+    public func leading(now: Int64) -> UInt64? {
+        claim.flatMap { now < $0.until ? $0.term : nil }
+    }
 
     // MARK: Inputs
 
@@ -217,6 +237,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
             return actions
         case .appendReply(let term, let success, let match):
             guard role == .leader, term == persistent.term else { return [] }
+            answeredAt[peer] = now
             if success {
                 matchIndex[peer] = max(matchIndex[peer] ?? 0, match)
                 nextIndex[peer] = max(nextIndex[peer] ?? 1, match + 1)
@@ -231,11 +252,12 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
         }
     }
 
-    /// `peer` claimed, outside the log's messages, that it leads `term` (its ``leading``, read
-    /// when it sent the claim). Only the leader of a term claims it, so this is what an empty
-    /// append of `term` says about leadership, and is taken the same way: a newer term is
-    /// followed; in this node's term a candidate steps back, and the election timeout restarts.
-    /// A claim of an older term is stale and changes nothing. Claims are never answered.
+    /// `peer` claimed, outside the log's messages, that it leads `term` (its ``claim``, read when
+    /// it sent it). Only the leader of a term claims it, so the claim tells what an empty append of
+    /// `term` would about leadership, and is taken the same way: a newer term is followed (with no
+    /// vote cast in it, as for any newer term); in this node's term a candidate steps back; and
+    /// the election timeout restarts. A claim of an older term is stale and changes nothing, and a
+    /// leader ignores one of its own term. Claims are never answered.
     public mutating func heardLeader(term: UInt64, from peer: String, now: Int64) {
         guard peers.contains(peer), term >= persistent.term else { return }
         if term > persistent.term {
@@ -288,6 +310,7 @@ public struct RaftNode<Command: Sendable & Equatable>: Sendable {
         leaderContact = now
         nextIndex = Dictionary(uniqueKeysWithValues: peers.map { ($0, persistent.lastIndex + 1) })
         matchIndex = [:]
+        answeredAt = [:]
         deadline = now + heartbeatInterval
         persistent.log.append(Entry(term: persistent.term, command: nil))
         return [.becameLeader(term: persistent.term)] + peers.map { appendMessage(to: $0) } + advanceCommit()

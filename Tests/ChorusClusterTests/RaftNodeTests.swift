@@ -401,16 +401,40 @@ struct RaftNodeTests {
         var leader = leaderA()
         leader.heardLeader(term: 1, from: "b", now: 2_100)
         #expect(leader.role == .leader)
-        #expect(leader.leading == 1)
+        #expect(leader.persistent.term == 1)
         leader.heardLeader(term: 2, from: "b", now: 2_200)
         #expect(leader.role == .follower)
-        #expect(leader.leading == nil)
         #expect(leader.leader == "b")
         // A node outside the group is not heard.
         var stranger = Raft(me: "c", members: members, seed: 3, now: 0)
         stranger.heardLeader(term: 5, from: "z", now: 10)
         #expect(stranger.persistent.term == 0)
         #expect(stranger.leader == nil)
+    }
+
+    @Test("a leader claims its term only while a majority answered its appends within twice the election timeout")
+    func claimNeedsAnswers() {
+        var a = leaderA()
+        #expect(a.claim == nil, "no follower answered yet")
+        #expect(a.leading(now: 2_010) == nil)
+        _ = a.receive(.appendReply(term: 1, success: true, matchIndex: 1), from: "b", now: 2_020)
+        #expect(a.claim?.term == 1)
+        #expect(a.claim?.until == 4_020)
+        #expect(a.leading(now: 4_019) == 1)
+        #expect(a.leading(now: 4_020) == nil, "b has not answered for twice the election timeout")
+        // A refusal is an answer too: the follower hears the leader.
+        _ = a.receive(.appendReply(term: 1, success: false, matchIndex: 0), from: "c", now: 3_000)
+        #expect(a.claim?.until == 5_000)
+        // Answers of an older term do not count.
+        var b = leaderA()
+        _ = b.receive(.appendReply(term: 0, success: true, matchIndex: 0), from: "b", now: 2_020)
+        #expect(b.claim == nil)
+        // A follower claims nothing; a group of one always may.
+        let c = Raft(me: "c", members: members, seed: 3, now: 0)
+        #expect(c.claim == nil)
+        var solo = Raft(me: "a", members: ["a"], seed: 7, now: 0)
+        _ = solo.tick(now: 2_000)
+        #expect(solo.leading(now: 1_000_000) == 1)
     }
 
     @Test("a pre-vote is refused to a log less up to date, and to a term that is not above the receiver's")

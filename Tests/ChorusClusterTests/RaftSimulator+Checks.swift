@@ -130,14 +130,20 @@ extension RaftSimulator {
         events.append((now + delay, scheduled, event))
     }
 
-    /// Sends `message` after a random delay, unless it is lost (never while settling); sometimes twice.
+    /// Sends `message` (``transmit(_:)``).
     mutating func send(_ message: RaftNode<Int>.Message, from: Int, to: Int) {
+        transmit(.deliver(from: from, to: to, message))
+    }
+
+    /// Delivers `event` (a message or a claim) after a random delay, unless it is lost (never
+    /// while settling); sometimes twice.
+    mutating func transmit(_ event: Event) {
         guard now >= configuration.duration || !random.chance(configuration.loss) else {
             result.dropped += 1
             return
         }
         for _ in 0..<(random.chance(configuration.duplication) ? 2 : 1) {
-            schedule(.deliver(from: from, to: to, message), after: 1 + pick(configuration.maxDelay))
+            schedule(event, after: 1 + pick(configuration.maxDelay))
         }
     }
 

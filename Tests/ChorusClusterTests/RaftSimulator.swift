@@ -216,18 +216,14 @@ public struct RaftSimulator {
         sendClaims()
     }
 
-    /// Each running leader's claim to each peer, by chance (read as it is sent: it may be stale
-    /// when it arrives).
+    /// Each running leader's claim to each peer, by chance, while it may claim (read as it is
+    /// sent: it may be stale when it arrives).
     private mutating func sendClaims() {
         guard configuration.leaderClaims > 0 else { return }
         for index in nodes.indices {
-            guard let term = nodes[index].raft?.leading else { continue }
+            guard let term = nodes[index].raft?.leading(now: Int64(now)) else { continue }
             for peer in nodes.indices where peer != index && random.chance(configuration.leaderClaims) {
-                guard now >= configuration.duration || !random.chance(configuration.loss) else {
-                    result.dropped += 1
-                    continue
-                }
-                schedule(.claim(from: index, to: peer, term: term), after: 1 + pick(configuration.maxDelay))
+                transmit(.claim(from: index, to: peer, term: term))
             }
         }
     }
