@@ -193,12 +193,12 @@ public final class MetadataLog: Service {
 
     /// Runs one input through the machine: persist, apply, then send and report.
     private func step(_ input: (inout Raft) -> [Raft.Action]) {
-        let claim = heardClaim.withLock { claim in
-            defer { claim = nil }
-            return claim
-        }
         let (actions, changed): ([Raft.Action], ClusterMetadata?) = shell.withLock { shell in
             let before = shell.raft.persistent
+            let claim = heardClaim.withLock { claim in
+                defer { claim = nil }
+                return claim
+            }
             if let claim { shell.raft.heardLeader(term: claim.term, from: claim.peer, now: claim.at) }
             let actions = input(&shell.raft)
             if shell.raft.persistent != before, let directory {

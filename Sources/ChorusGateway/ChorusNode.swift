@@ -122,8 +122,8 @@ public final class ChorusNode: Sendable {
             let directory: String? = if case .dataDirectory = storage { configuration.node.dataDir } else { nil }
             // The leader's own heartbeats go every half election timeout: followers hear it far more
             // often through the leader claims in membership heartbeats (docs/replication.md), so
-            // these only carry the commit index and repair logs, and keep a follower quiet where
-            // the membership heartbeats do not reach it.
+            // these carry the commit index, repair logs, keep quiet a follower that hears no
+            // claims, and get the answers that let the leader go on claiming.
             metadataLog = try MetadataLog(
                 member: member, members: cluster.nodes.map(\.name), virtualNodes: cluster.virtualNodes, directory: directory, clock: clock,
                 electionTimeout: .milliseconds(cluster.electionTimeoutMs), heartbeatInterval: .milliseconds(max(10, cluster.electionTimeoutMs / 2)),
