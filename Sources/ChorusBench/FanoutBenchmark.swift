@@ -124,6 +124,8 @@ public struct FanoutBenchmark: Sendable {
         // 3. Progress until the window closes; CPU is read at its edges.
         var serverCPUStart: Double?
         var serverSwitchesStart: Int?
+        var serverThreadsStart: [Int32: [Int32: ThreadCPU.Thread]]?
+        var serverThreads: ServerThreads?
         var loadCPUStart = 0.0
         var serverCPUEnd: Double?
         var serverSwitchesEnd: Int?
@@ -140,12 +142,14 @@ public struct FanoutBenchmark: Sendable {
             if !sampledStart && at >= windowStart {
                 serverCPUStart = serverCPU()
                 serverSwitchesStart = summedOverServers(ContextSwitches.process)
+                serverThreadsStart = serverThreadSample()
                 loadCPUStart = CPUTime.current()
                 sampledStart = true
             }
             if at >= windowEnd {
                 serverCPUEnd = serverCPU()
                 serverSwitchesEnd = summedOverServers(ContextSwitches.process)
+                if let start = serverThreadsStart, let end = serverThreadSample() { serverThreads = ServerThreads(from: start, to: end) }
                 loadCPUEnd = CPUTime.current()
                 break
             }
@@ -174,7 +178,7 @@ public struct FanoutBenchmark: Sendable {
         return try await result(loops: loops, stats: stats, measured: Double(windowEnd - windowStart) / 1e9,
                                 serverCPU: serverCPUStart.flatMap { s in serverCPUEnd.map { $0 - s } },
                                 serverSwitches: serverSwitchesStart.flatMap { s in serverSwitchesEnd.map { max(0, $0 - s) } },
-                                loadCPU: loadCPUEnd - loadCPUStart, memory: memory, idle: idle)
+                                loadCPU: loadCPUEnd - loadCPUStart, memory: memory, idle: idle, threads: serverThreads)
     }
 
     /// The servers' CPU and context switches a second over ``idleWindow`` with every client
@@ -190,6 +194,17 @@ public struct FanoutBenchmark: Sendable {
 
     /// How long the servers' idle cost is measured before the warm-up.
     static let idleWindow = Duration.seconds(1)
+
+    /// Every thread of every server process, by process id (nil if not ours to read).
+    private func serverThreadSample() -> [Int32: [Int32: ThreadCPU.Thread]]? {
+        guard !serverPIDs.isEmpty else { return nil }
+        var sample: [Int32: [Int32: ThreadCPU.Thread]] = [:]
+        for pid in serverPIDs {
+            guard let threads = ThreadCPU.process(pid) else { return nil }
+            sample[pid] = threads
+        }
+        return sample
+    }
 
     /// The servers' resident memory, summed (nil if not ours to read).
     private func serverRSS() -> Int? { summedOverServers(ResidentMemory.process) }
@@ -247,7 +262,7 @@ public struct FanoutBenchmark: Sendable {
 
     private func result(
         loops: [any EventLoop], stats: [NIOLoopBound<LoopStats>], measured: Double, serverCPU: Double?, serverSwitches: Int?, loadCPU: Double,
-        memory: ServerMemory?, idle: ServerIdle?
+        memory: ServerMemory?, idle: ServerIdle?, threads: ServerThreads?
     ) async throws -> FanoutResult {
         let ranges = try await acknowledgedRanges(loops: loops, stats: stats)
         let totals = try await gather(loops: loops, stats: stats, resetInterval: false)
@@ -271,7 +286,7 @@ public struct FanoutBenchmark: Sendable {
             sent: totals.sent, acknowledged: totals.acked, sendErrors: totals.sendErrors, backlogSkipped: totals.backlogSkipped,
             delivered: totals.deliveredInWindow, endToEnd: endToEnd.summary, sendAck: ack.summary, delivery: check,
             disconnects: totals.disconnects, serverCPUSeconds: serverCPU, loadGeneratorCPUSeconds: loadCPU, serverMemory: memory,
-            serverContextSwitches: serverSwitches, serverIdle: idle)
+            serverContextSwitches: serverSwitches, serverIdle: idle, serverThreads: threads)
     }
 
     private func progressLine(_ s: LoadCounts, previous: LoadCounts, seconds: Double, elapsed: Double, windowStart: UInt64, windowEnd: UInt64, now: UInt64) -> String {

@@ -35,13 +35,16 @@ public struct FanoutResult: Sendable, Codable {
     /// What the server cost with every client connected and nothing sent, measured just before the
     /// warm-up (nil if it is not ours to read): its fixed cost (timers, heartbeats, keep-alives).
     public var serverIdle: ServerIdle?
+    /// Where the server's CPU went in the measured window, by what its threads do (nil if it is
+    /// not ours to read).
+    public var serverThreads: ServerThreads?
 
     public init(
         target: String, endpoints: [String], workload: FanoutWorkload, measuredSeconds: Double, sent: Int,
         acknowledged: Int, sendErrors: [String: Int], backlogSkipped: Int, delivered: Int, endToEnd: LatencySummary,
         sendAck: LatencySummary, delivery: DeliveryCheck, disconnects: Int, serverCPUSeconds: Double?,
         loadGeneratorCPUSeconds: Double, serverMemory: ServerMemory? = nil, serverContextSwitches: Int? = nil,
-        serverIdle: ServerIdle? = nil
+        serverIdle: ServerIdle? = nil, serverThreads: ServerThreads? = nil
     ) {
         self.target = target
         self.endpoints = endpoints
@@ -61,6 +64,7 @@ public struct FanoutResult: Sendable, Codable {
         self.serverMemory = serverMemory
         self.serverContextSwitches = serverContextSwitches
         self.serverIdle = serverIdle
+        self.serverThreads = serverThreads
     }
 
     enum CodingKeys: String, CodingKey {
@@ -71,6 +75,7 @@ public struct FanoutResult: Sendable, Codable {
         case serverCPUPerMillion = "server_cpu_s_per_million_deliveries", keptUp = "kept_up", serverMemory = "server_memory"
         case serverContextSwitches = "server_context_switches", serverContextSwitchesPerMessage = "server_context_switches_per_message"
         case serverIdle = "server_idle", serverCPUPerMillionAboveIdle = "server_cpu_s_per_million_deliveries_above_idle"
+        case serverThreads = "server_threads"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,6 +103,7 @@ public struct FanoutResult: Sendable, Codable {
         try c.encodeIfPresent(serverContextSwitchesPerMessage, forKey: .serverContextSwitchesPerMessage)
         try c.encodeIfPresent(serverIdle, forKey: .serverIdle)
         try c.encodeIfPresent(serverCPUPerMillionAboveIdle, forKey: .serverCPUPerMillionAboveIdle)
+        try c.encodeIfPresent(serverThreads, forKey: .serverThreads)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -115,7 +121,8 @@ public struct FanoutResult: Sendable, Codable {
             loadGeneratorCPUSeconds: try c.decode(Double.self, forKey: .loadGeneratorCPUSeconds),
             serverMemory: try c.decodeIfPresent(ServerMemory.self, forKey: .serverMemory),
             serverContextSwitches: try c.decodeIfPresent(Int.self, forKey: .serverContextSwitches),
-            serverIdle: try c.decodeIfPresent(ServerIdle.self, forKey: .serverIdle))
+            serverIdle: try c.decodeIfPresent(ServerIdle.self, forKey: .serverIdle),
+            serverThreads: try c.decodeIfPresent(ServerThreads.self, forKey: .serverThreads))
     }
 
     /// Deliveries inside the window per second.
@@ -148,6 +155,44 @@ public struct FanoutResult: Sendable, Codable {
     public var keptUp: Bool {
         deliveredPerSecond >= 0.95 * workload.expectedDeliveryRate && delivery.passed
             && backlogSkipped == 0 && sendErrors.isEmpty && disconnects == 0
+    }
+}
+
+/// The server's CPU in the measured window by what its threads do, summed over the nodes
+/// (``FanoutResult/serverThreads``); the rest of ``FanoutResult/serverCPUSeconds`` is Swift's
+/// cooperative pool (the actors and routes), the store's writes and timers.
+public struct ServerThreads: Sendable, Codable, Equatable {
+    /// CPU-seconds of NIO's event loops (threads named `NIO-…`): sockets, HTTP and WebSocket framing.
+    public var eventLoopSeconds: Double?
+    /// CPU-seconds of the write-ahead logs' writer threads (named ``walWriterName``): their writes
+    /// and syncs. Nil when no node has one (a peer broker, or `storage: memory`).
+    public var walWriterSeconds: Double?
+
+    /// The name Chorus gives its WAL writer thread (`WriteAheadLog.writerThreadName`).
+    public static let walWriterName = "chorus-wal"
+
+    /// Whether a thread of this name is one of NIO's event loops (`NIO-ELT-…`, `NIO-SGLTN-…`).
+    public static func isEventLoop(_ name: String) -> Bool { name.hasPrefix("NIO-") }
+
+    public init(eventLoopSeconds: Double?, walWriterSeconds: Double?) {
+        self.eventLoopSeconds = eventLoopSeconds
+        self.walWriterSeconds = walWriterSeconds
+    }
+
+    /// What the threads of each process spent between two samples (each keyed by process id,
+    /// then thread id), summed over the processes.
+    public init(from start: [Int32: [Int32: ThreadCPU.Thread]], to end: [Int32: [Int32: ThreadCPU.Thread]]) {
+        func sum(_ named: (String) -> Bool) -> Double? {
+            end.reduce(nil as Double?) { total, process in
+                guard let seconds = ThreadCPU.seconds(from: start[process.key] ?? [:], to: process.value, named: named) else { return total }
+                return (total ?? 0) + seconds
+            }
+        }
+        self.init(eventLoopSeconds: sum(Self.isEventLoop), walWriterSeconds: sum { $0 == Self.walWriterName })
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventLoopSeconds = "event_loops_s", walWriterSeconds = "wal_writer_s"
     }
 }
 

@@ -86,6 +86,47 @@ public enum CPUTime {
     }
 }
 
+/// CPU time of a process's threads, each with its name (`/proc/<pid>/task/*/comm` and `stat`).
+public enum ThreadCPU {
+    public struct Thread: Sendable, Equatable {
+        public var name: String
+        /// utime + stime in clock ticks.
+        public var ticks: UInt64
+
+        public init(name: String, ticks: UInt64) {
+            self.name = name
+            self.ticks = ticks
+        }
+    }
+
+    /// Every thread of process `pid` by thread id, nil if the process is gone.
+    public static func process(_ pid: Int32) -> [Int32: Thread]? {
+        guard let tids = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var threads: [Int32: Thread] = [:]
+        for tid in tids {
+            let path = "/proc/\(pid)/task/\(tid)/"
+            // A thread that exits between the listing and the read is skipped.
+            guard let id = Int32(tid), let name = try? String(contentsOfFile: path + "comm", encoding: .utf8),
+                let stat = try? String(contentsOfFile: path + "stat", encoding: .utf8), let ticks = CPUTime.parseStat(stat)
+            else { continue }
+            threads[id] = Thread(name: name.trimmingCharacters(in: .newlines), ticks: ticks)
+        }
+        return threads
+    }
+
+    /// CPU seconds that the threads whose names pass `named` spent between two samples of one
+    /// process; nil when no such thread is in `end`. A thread born between the samples counts
+    /// from zero; one that exited is missing from `end`, and with it its time.
+    public static func seconds(from start: [Int32: Thread], to end: [Int32: Thread], named: (String) -> Bool) -> Double? {
+        let matching = end.filter { named($0.value.name) }
+        guard !matching.isEmpty else { return nil }
+        let ticks = matching.reduce(UInt64(0)) { sum, entry in
+            sum + entry.value.ticks - min(entry.value.ticks, start[entry.key]?.ticks ?? 0)
+        }
+        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
 /// Context switches of processes: each time one of their threads left its core, waiting (a lock,
 /// a sleep, I/O) or preempted. On a shared machine they vary far less between runs than CPU
 /// time does, and most of a request's CPU beyond its own work is paid per switch.

@@ -47,6 +47,15 @@ public enum Report {
                 "\(fixed(idle.cpuSecondsPerSecond * 1000, 1)) ms of CPU and \(grouped(Int(idle.contextSwitchesPerSecond.rounded()))) context switches a second with the clients connected and nothing sent"
                     + (r.serverCPUPerMillionAboveIdle.map { "; above that, \(fixed($0, 2)) s per million deliveries" } ?? "")))
         }
+        if let cpu = r.serverCPUSeconds, cpu > 0, let threads = r.serverThreads {
+            let share = { (seconds: Double) in "\(fixed(seconds / cpu * 100, 0))%" }
+            var parts: [String] = []
+            if let loops = threads.eventLoopSeconds { parts.append("event loops \(share(loops))") }
+            if let wal = threads.walWriterSeconds { parts.append("WAL writer \(share(wal))") }
+            let rest = max(0, cpu - (threads.eventLoopSeconds ?? 0) - (threads.walWriterSeconds ?? 0))
+            parts.append("the rest \(share(rest)) (Swift's pool: actors and routes; the store's writes; timers)")
+            rows.append(("server threads", parts.joined(separator: ", ")))
+        }
         if let switches = r.serverContextSwitchesPerMessage {
             rows.append(("server switches", "\(fixed(switches, 1)) context switches per message (all threads; steadier than CPU time on a shared machine)"))
         }

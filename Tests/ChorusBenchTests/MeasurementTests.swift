@@ -143,6 +143,37 @@ import Testing
         #expect(text.contains(#""server_idle":{"#) && text.contains(#""context_switches_per_s":600"#))
         #expect(back.runs.first?.serverIdle == r.serverIdle)
         #expect(back.kneeRate == 100)
+        r.serverThreads = ServerThreads(eventLoopSeconds: 0.75, walWriterSeconds: nil)
+        let threads = String(decoding: try JSONEncoder().encode(r), as: UTF8.self)
+        #expect(threads.contains(#""server_threads":{"event_loops_s":0.75}"#))
+        #expect(try JSONDecoder().decode(FanoutResult.self, from: Data(threads.utf8)).serverThreads == r.serverThreads)
+    }
+
+    @Test("a server's CPU by thread: event loops and the WAL writer by name, each thread from its first sample, the rest in the report")
+    func serverThreads() {
+        typealias T = ThreadCPU.Thread
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let start: [Int32: [Int32: T]] = [
+            1: [10: T(name: "NIO-SGLTN-1-#1", ticks: 100), 11: T(name: "NIO-SGLTN-1-#2", ticks: 50), 12: T(name: "chorus-wal", ticks: 7), 13: T(name: "oot.default-qos", ticks: 900)],
+            2: [20: T(name: "NIO-ELT-0-#0", ticks: 5)],
+        ]
+        let end: [Int32: [Int32: T]] = [
+            // Thread 11 exited (its time goes with it); 14 was born (counted from zero); 13 is neither group.
+            1: [10: T(name: "NIO-SGLTN-1-#1", ticks: 130), 12: T(name: "chorus-wal", ticks: 17), 13: T(name: "oot.default-qos", ticks: 990), 14: T(name: "NIO-SGLTN-1-#3", ticks: 4)],
+            2: [20: T(name: "NIO-ELT-0-#0", ticks: 25)],
+        ]
+        let threads = ServerThreads(from: start, to: end)
+        #expect(threads.eventLoopSeconds == (30 + 4 + 20) / ticks)
+        #expect(threads.walWriterSeconds == 10 / ticks)
+        // A peer broker: no thread of either kind.
+        let peer = ServerThreads(from: [3: [30: T(name: "mosquitto", ticks: 1)]], to: [3: [30: T(name: "mosquitto", ticks: 9)]])
+        #expect(peer == ServerThreads(eventLoopSeconds: nil, walWriterSeconds: nil))
+        var r = result(rate: 100, delivered: 10_000, p99: 5)  // 2 CPU-seconds
+        r.serverThreads = ServerThreads(eventLoopSeconds: 0.8, walWriterSeconds: 0.2)
+        #expect(Report.table(r).contains("event loops 40%, WAL writer 10%, the rest 50%"))
+        // This process's own threads, from /proc.
+        let own = ThreadCPU.process(getpid())
+        #expect((own?.count ?? 0) >= 1 && own?.values.allSatisfy { !$0.name.isEmpty } == true)
     }
 
     @Test func ratesMustBePositiveAndRising() throws {
