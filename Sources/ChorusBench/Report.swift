@@ -47,7 +47,8 @@ public enum Report {
                 "\(fixed(idle.cpuSecondsPerSecond * 1000, 1)) ms of CPU and \(grouped(Int(idle.contextSwitchesPerSecond.rounded()))) context switches a second with the clients connected and nothing sent"
                     + (r.serverCPUPerMillionAboveIdle.map { "; above that, \(fixed($0, 2)) s per million deliveries" } ?? "")))
         }
-        if let cpu = r.serverCPUSeconds, cpu > 0, let threads = r.serverThreads {
+        // Only for a server whose threads were recognised (Chorus's; not a peer broker's).
+        if let cpu = r.serverCPUSeconds, cpu > 0, let threads = r.serverThreads, threads.eventLoopSeconds != nil || threads.walWriterSeconds != nil {
             let share = { (seconds: Double) in "\(fixed(seconds / cpu * 100, 0))%" }
             var parts: [String] = []
             if let loops = threads.eventLoopSeconds { parts.append("event loops \(share(loops))") }

@@ -168,6 +168,9 @@ import Testing
         // A peer broker: no thread of either kind.
         let peer = ServerThreads(from: [3: [30: T(name: "mosquitto", ticks: 1)]], to: [3: [30: T(name: "mosquitto", ticks: 9)]])
         #expect(peer == ServerThreads(eventLoopSeconds: nil, walWriterSeconds: nil))
+        var peerResult = result(rate: 100, delivered: 10_000, p99: 5)
+        peerResult.serverThreads = peer
+        #expect(!Report.table(peerResult).contains("server threads"), "no split for threads it does not know")
         var r = result(rate: 100, delivered: 10_000, p99: 5)  // 2 CPU-seconds
         r.serverThreads = ServerThreads(eventLoopSeconds: 0.8, walWriterSeconds: 0.2)
         #expect(Report.table(r).contains("event loops 40%, WAL writer 10%, the rest 50%"))
