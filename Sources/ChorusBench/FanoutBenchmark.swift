@@ -196,15 +196,7 @@ public struct FanoutBenchmark: Sendable {
     static let idleWindow = Duration.seconds(1)
 
     /// Every thread of every server process, by process id (nil if not ours to read).
-    private func serverThreadSample() -> [Int32: [Int32: ThreadCPU.Thread]]? {
-        guard !serverPIDs.isEmpty else { return nil }
-        var sample: [Int32: [Int32: ThreadCPU.Thread]] = [:]
-        for pid in serverPIDs {
-            guard let threads = ThreadCPU.process(pid) else { return nil }
-            sample[pid] = threads
-        }
-        return sample
-    }
+    private func serverThreadSample() -> [Int32: [Int32: ThreadCPU.Thread]]? { perServer(ThreadCPU.process) }
 
     /// The servers' resident memory, summed (nil if not ours to read).
     private func serverRSS() -> Int? { summedOverServers(ResidentMemory.process) }
@@ -214,13 +206,18 @@ public struct FanoutBenchmark: Sendable {
 
     /// `read` of every server process, summed; nil without servers or if one cannot be read.
     private func summedOverServers<T: AdditiveArithmetic>(_ read: (Int32) -> T?) -> T? {
+        perServer(read)?.values.reduce(.zero, +)
+    }
+
+    /// `read` of every server process, by process id; nil without servers or if one cannot be read.
+    private func perServer<T>(_ read: (Int32) -> T?) -> [Int32: T]? {
         guard !serverPIDs.isEmpty else { return nil }
-        var total = T.zero
+        var values: [Int32: T] = [:]
         for pid in serverPIDs {
             guard let value = read(pid) else { return nil }
-            total += value
+            values[pid] = value
         }
-        return total
+        return values
     }
 
     // MARK: Gathering
